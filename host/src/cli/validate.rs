@@ -1,0 +1,56 @@
+//! `xedgesim validate FILE...`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::scenario::{self, ScenarioError};
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Scenario files to check.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    /// Print each valid scenario's resolved form (every default filled in) as YAML.
+    #[arg(long)]
+    resolved: bool,
+}
+
+/// Checks every file; exit 0 when all are valid, 2 when any is not.
+pub fn run(args: &ValidateArgs) -> ExitCode {
+    let mut invalid = 0usize;
+    for file in &args.files {
+        match scenario::load(file) {
+            Ok(loaded) => {
+                for warning in &loaded.warnings.0 {
+                    eprintln!("{warning}\n");
+                }
+                let r = &loaded.resolved;
+                if args.resolved {
+                    if args.files.len() > 1 {
+                        println!("# {}", file.display());
+                    }
+                    print!("{}", scenario::resolved_to_yaml(r));
+                } else {
+                    println!(
+                        "ok: {} ({} nodes, {} s, seed {})",
+                        file.display(),
+                        r.nodes.len(),
+                        r.duration_us as f64 / 1e6,
+                        r.seed
+                    );
+                }
+            }
+            Err(e) => {
+                invalid += 1;
+                eprintln!("{e}\n");
+                if let ScenarioError::Invalid { diagnostics } = &e {
+                    let n = diagnostics.error_count();
+                    eprintln!("{}: {n} error{}\n", file.display(), if n == 1 { "" } else { "s" });
+                }
+            }
+        }
+    }
+    if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_USER_ERROR) }
+}

@@ -1,0 +1,8 @@
+//! xedgesim: a co-simulator for the edge tier of IoT systems.
+//!
+//! A scenario file describes nodes and the network between them
+//! ([`scenario`]); each node runs as a sandboxed WebAssembly component or
+//! a Docker container behind one contract (`wit/node.wit`).
+
+pub mod cli;
+pub mod scenario;

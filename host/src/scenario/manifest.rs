@@ -1,0 +1,124 @@
+//! The scenario file as the user writes it: every key optional where the
+//! file format allows, nothing defaulted, nothing resolved. `resolve.rs`
+//! turns it into the [`ResolvedScenario`](super::ResolvedScenario) the
+//! runner consumes.
+//!
+//! Unknown keys are rejected (`deny_unknown_fields`); keys that xEdgeSim
+//! files carry but xedgesim does not support yet are accepted here so that
+//! validation can name them with a "not supported yet" error instead of a
+//! generic unknown-key one.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use super::config_value::ConfigValue;
+
+/// A whole scenario file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub simulation: Option<SimulationSection>,
+    pub network: Option<NetworkSection>,
+    #[serde(default)]
+    pub nodes: Vec<NodeEntry>,
+    /// xEdgeSim's ML placement experiments: not supported yet.
+    pub ml_inference: Option<ConfigValue>,
+}
+
+/// `simulation:`: how long, which seed, and what happens on a node fault.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSection {
+    pub duration_s: Option<f64>,
+    pub seed: Option<u64>,
+    pub time_quantum_us: Option<u64>,
+    pub on_fault: Option<String>,
+}
+
+/// `network:`: the default link and per-link overrides.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSection {
+    pub model: Option<String>,
+    pub default_latency_us: Option<i64>,
+    pub default_jitter_us: Option<i64>,
+    pub default_loss_rate: Option<f64>,
+    pub default_bandwidth_bps: Option<i64>,
+    #[serde(default)]
+    pub links: Vec<LinkEntry>,
+}
+
+/// One directed link `src -> dst`; absent values fall back to the defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkEntry {
+    pub src: String,
+    pub dst: String,
+    pub latency_us: Option<i64>,
+    pub jitter_us: Option<i64>,
+    pub loss_rate: Option<f64>,
+    pub bandwidth_bps: Option<i64>,
+}
+
+/// One node entry under `nodes:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeEntry {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub node_type: String,
+    pub implementation: Option<String>,
+    /// xEdgeSim's TCP port; accepted for its files, unused by wasm nodes.
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub config: BTreeMap<String, ConfigValue>,
+    pub on_fault: Option<String>,
+    pub wasm: Option<WasmSection>,
+    pub docker: Option<DockerSection>,
+    /// xEdgeSim's Renode firmware nodes: not supported yet.
+    pub platform: Option<ConfigValue>,
+    /// xEdgeSim's Renode firmware nodes: not supported yet.
+    pub firmware: Option<ConfigValue>,
+}
+
+/// `wasm:` on a node: which component, and the sandbox limits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WasmSection {
+    /// Path to a `.wasm` component, relative to the scenario file.
+    pub component: Option<String>,
+    pub fuel_per_step: Option<u64>,
+    pub memory_limit_mb: Option<u64>,
+    pub max_outbox_messages: Option<u32>,
+    pub max_outbox_bytes: Option<u64>,
+    pub max_log_bytes: Option<u64>,
+}
+
+/// `docker:` on a node with `implementation: docker`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DockerSection {
+    pub image: Option<String>,
+    pub build_context: Option<String>,
+    pub dockerfile: Option<String>,
+    /// Container port to host port; xEdgeSim files write either as a
+    /// number or a string.
+    #[serde(default)]
+    pub ports: BTreeMap<ConfigValue, ConfigValue>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, ConfigValue>,
+    #[serde(default)]
+    pub volumes: BTreeMap<String, VolumeEntry>,
+    pub cpus: Option<f64>,
+    pub memory_mb: Option<u64>,
+    pub network_mode: Option<String>,
+}
+
+/// One `volumes:` entry, docker-py style: `host_path: {bind, mode}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VolumeEntry {
+    pub bind: String,
+    pub mode: Option<String>,
+}

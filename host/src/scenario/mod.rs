@@ -1,0 +1,80 @@
+//! Scenario files: parse (the only module that touches YAML), validate,
+//! resolve.
+//!
+//! [`Scenario`] is what the user wrote; [`ResolvedScenario`] is what the
+//! runner consumes, with every default filled in and paths made absolute.
+//! [`load`] goes from a path to a resolved scenario, reporting every
+//! problem in the file as a [`Diagnostic`] with its line, node and fix.
+
+mod config_value;
+mod diagnostic;
+mod error;
+mod manifest;
+mod parse;
+mod resolve;
+mod resolved;
+mod suggest;
+mod validate;
+
+use std::path::Path;
+
+pub use config_value::ConfigValue;
+pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
+pub use error::ScenarioError;
+pub use manifest::Scenario;
+pub use parse::MAX_SCENARIO_BYTES;
+pub use resolved::*;
+
+/// A scenario that loaded, with any warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub resolved: ResolvedScenario,
+    pub warnings: Diagnostics,
+}
+
+/// Reads, validates and resolves the scenario file at `path`.
+///
+/// Messages name `path` as given (so relative paths stay short); the
+/// resolved form holds absolute paths.
+pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    let read_error = |source| ScenarioError::Read { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(read_error)?;
+    if meta.len() > MAX_SCENARIO_BYTES as u64 {
+        // Refused before reading, so a huge file cannot exhaust memory.
+        let d = Diagnostic::error(
+            path,
+            format!("scenario file is {} bytes; the limit is {MAX_SCENARIO_BYTES}", meta.len()),
+        );
+        return Err(ScenarioError::Invalid { diagnostics: Diagnostics(vec![d]) });
+    }
+    let bytes = std::fs::read(path).map_err(read_error)?;
+    let source = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
+        diagnostics: Diagnostics(vec![
+            Diagnostic::error(
+                path,
+                format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            )
+            .help("scenario files are UTF-8 YAML"),
+        ]),
+    })?;
+    let absolute = std::path::absolute(path).map_err(read_error)?;
+    load_str(path, &absolute, &source)
+}
+
+/// Validates and resolves `source`, the text of the file shown as `shown_path`
+/// and found at `absolute_path` (relative paths in it resolve against its folder).
+pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result<Loaded, ScenarioError> {
+    let invalid = |d: Diagnostic| ScenarioError::Invalid { diagnostics: Diagnostics(vec![d]) };
+    let parsed = parse::parse(shown_path, source).map_err(invalid)?;
+    let base_dir = absolute_path.parent().unwrap_or(Path::new("/"));
+    let diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &parsed.scenario);
+    if diagnostics.has_errors() {
+        return Err(ScenarioError::Invalid { diagnostics });
+    }
+    Ok(Loaded { resolved: resolve::resolve(absolute_path, &parsed.scenario), warnings: diagnostics })
+}
+
+/// The resolved form as YAML, for `xedgesim validate --resolved`.
+pub fn resolved_to_yaml(resolved: &ResolvedScenario) -> String {
+    parse::to_yaml(resolved)
+}

@@ -1,0 +1,157 @@
+//! Text to [`Scenario`]: the only module that touches YAML.
+//!
+//! serde_yaml is unmaintained upstream; keeping every use of it (and of the
+//! position-recording parser in `spans.rs`) behind [`parse`] means it can
+//! be swapped without touching validation or resolution.
+//!
+//! serde_yaml stops at the first problem, so a structural error (bad
+//! syntax, a wrong type, an unknown key) is reported alone; semantic checks
+//! in `validate.rs` then report every remaining problem at once.
+
+mod spans;
+
+use std::path::Path;
+
+use spans::RootKind;
+pub use spans::SpanMap;
+
+use super::diagnostic::{Diagnostic, Position};
+use super::manifest::Scenario;
+use super::suggest;
+
+/// Files larger than this are refused before parsing: no real scenario is
+/// anywhere near it, and it bounds the memory a hostile file can claim.
+pub const MAX_SCENARIO_BYTES: usize = 4 * 1024 * 1024;
+
+/// A parsed scenario and the position of every value in its text.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub scenario: Scenario,
+    pub spans: SpanMap,
+}
+
+/// Parses `source` (the text of `file`) into a [`Scenario`].
+pub fn parse(file: &Path, source: &str) -> Result<Parsed, Diagnostic> {
+    if source.len() > MAX_SCENARIO_BYTES {
+        return Err(Diagnostic::error(
+            file,
+            format!("scenario file is {} bytes; the limit is {MAX_SCENARIO_BYTES}", source.len()),
+        )
+        .help("a scenario describes nodes and links; generate large topologies with fewer, templated entries"));
+    }
+    let spans = spans::record(source).map_err(|e| {
+        Diagnostic::error(file, format!("not valid YAML: {}", e.message))
+            .at(source, e.position, 1)
+            .help("check the indentation and quoting around this point")
+    })?;
+    let Some(root) = spans.root else {
+        return Err(Diagnostic::error(file, "scenario file is empty")
+            .help("a scenario needs at least a `nodes:` list; see scenarios/wasm_gateway.yaml for an example"));
+    };
+    if root != RootKind::Mapping {
+        let found = if root == RootKind::Sequence { "a list" } else { "a single value" };
+        let position = spans.get("").map_or(Position { line: 1, column: 1 }, |s| s.value);
+        return Err(Diagnostic::error(file, format!("a scenario file must be a mapping of sections; found {found}"))
+            .at(source, position, 1)
+            .help(
+                "start with `nodes:` (and optionally `simulation:` and `network:`); see scenarios/wasm_gateway.yaml",
+            ));
+    }
+    let scenario: Scenario = serde_yaml::from_str(source).map_err(|e| structural_error(file, source, &spans, &e))?;
+    Ok(Parsed { scenario, spans })
+}
+
+/// Turns a serde_yaml error into a diagnostic with a position, a readable
+/// message and, for unknown keys and values, a did-you-mean.
+fn structural_error(file: &Path, source: &str, spans: &SpanMap, e: &serde_yaml::Error) -> Diagnostic {
+    let full = e.to_string();
+    // serde_yaml renders "<path>: <message> at line L column C".
+    let without_location = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => full.as_str(),
+    };
+    let (path, message) = match without_location.split_once(": ") {
+        Some((p, m)) if !p.contains(' ') => (p.to_string(), m.to_string()),
+        _ => (String::new(), without_location.to_string()),
+    };
+    let position = e.location().map(|l| Position { line: l.line(), column: l.column() });
+
+    let mut diagnostic;
+    if let Some((unknown, expected)) = parse_unknown(&message, "unknown field") {
+        let section = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+        let help = if expected.is_empty() {
+            "this section takes no keys".to_string()
+        } else {
+            let candidates: Vec<&str> = expected.iter().map(String::as_str).collect();
+            match suggest::closest(&unknown, &candidates) {
+                Some(c) => format!("did you mean '{c}'?"),
+                None => format!("allowed keys here: {}", expected.join(", ")),
+            }
+        };
+        diagnostic = Diagnostic::error(file, format!("unknown key '{unknown}' in {section}")).help(help);
+        let key_path = if path.is_empty() { unknown.clone() } else { format!("{path}.{unknown}") };
+        if let Some((pos, len)) = spans.key(&key_path) {
+            return with_node(diagnostic.at(source, pos, len), spans, &path);
+        }
+    } else if message.starts_with("missing field") {
+        let field = message.split('`').nth(1).unwrap_or("?").to_string();
+        let section = if path.is_empty() { "the top level".to_string() } else { format!("`{path}`") };
+        diagnostic = Diagnostic::error(file, format!("{section} is missing the required key '{field}'"))
+            .help(format!("add `{field}:` here"));
+        if let Some((pos, len)) = spans.value_or_parent(&path) {
+            return with_node(diagnostic.at(source, pos, len), spans, &path);
+        }
+    } else if message.contains("repetition limit") || message.contains("recursion limit") {
+        diagnostic = Diagnostic::error(file, format!("YAML too deeply nested or aliased ({message})"))
+            .help("scenario files do not need recursive anchors or aliases that expand exponentially");
+        if let Some(p) = spans.first_alias {
+            return with_node(diagnostic.at(source, p, 1), spans, &path);
+        }
+    } else {
+        let label = if path.is_empty() { String::new() } else { format!("`{path}`: ") };
+        diagnostic = Diagnostic::error(file, format!("{label}{message}"));
+        if message.starts_with("invalid type") || message.starts_with("invalid value") {
+            diagnostic = diagnostic.help(type_help(&message));
+        }
+    }
+    if let Some(p) = position {
+        let len = spans.value_or_parent(&path).map_or(1, |(_, l)| l);
+        diagnostic = diagnostic.at(source, p, len);
+    }
+    with_node(diagnostic, spans, &path)
+}
+
+/// For `unknown field \`x\`, expected one of \`a\`, \`b\``: the name and the allowed names.
+fn parse_unknown(message: &str, prefix: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix(prefix)?;
+    let mut quoted = rest.split('`').skip(1).step_by(2).map(str::to_string);
+    let unknown = quoted.next()?;
+    Some((unknown, quoted.collect()))
+}
+
+fn type_help(message: &str) -> String {
+    if message.contains("expected u64") || message.contains("expected u32") || message.contains("expected u16") {
+        "use a whole, non-negative number".to_string()
+    } else if message.contains("expected i64") {
+        "use a whole number".to_string()
+    } else if message.contains("expected f64") {
+        "use a number".to_string()
+    } else if message.contains("expected a sequence") {
+        "use a list (`- item` lines)".to_string()
+    } else {
+        "check the value's type against docs/scenario-format.md".to_string()
+    }
+}
+
+/// Names the node when `path` sits under `nodes[i]` and that node's id is known.
+fn with_node(diagnostic: Diagnostic, spans: &SpanMap, path: &str) -> Diagnostic {
+    match spans.node_id_for(path) {
+        Some(id) => diagnostic.node(id),
+        None => diagnostic,
+    }
+}
+
+/// Serialises `value` as YAML (the resolved form, for people to read).
+pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value).expect("resolved scenarios hold only YAML-representable values")
+}

@@ -1,0 +1,163 @@
+//! [`Scenario`] (what the user wrote) to [`ResolvedScenario`] (what the
+//! runner consumes). Runs only on scenarios that validated without errors,
+//! so every lookup here has already been checked.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::config_value::ConfigValue;
+use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
+use super::resolved::*;
+use super::validate::{ImplementationName, implementation_name, port_number};
+
+/// Resolves a validated scenario read from `file` (an absolute path).
+pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
+    let sim = scenario.simulation.clone().unwrap_or_default();
+    let duration_s = sim.duration_s.unwrap_or(DEFAULT_DURATION_S);
+    let on_fault = fault_policy(sim.on_fault.as_deref(), FaultPolicy::Abort);
+    let base = file.parent().unwrap_or(Path::new("/"));
+    ResolvedScenario {
+        source: file.to_path_buf(),
+        name: file.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
+        seed: sim.seed.unwrap_or(DEFAULT_SEED),
+        duration_us: (duration_s * 1e6).round() as u64,
+        time_quantum_us: sim.time_quantum_us.unwrap_or(DEFAULT_TIME_QUANTUM_US),
+        on_fault,
+        network: network(scenario.network.as_ref()),
+        nodes: scenario.nodes.iter().map(|n| node(base, scenario, n, on_fault)).collect(),
+    }
+}
+
+fn fault_policy(name: Option<&str>, default: FaultPolicy) -> FaultPolicy {
+    name.and_then(FaultPolicy::from_name).unwrap_or(default)
+}
+
+fn non_negative(v: Option<i64>, default: u64) -> u64 {
+    v.map_or(default, |v| v.max(0) as u64)
+}
+
+fn network(net: Option<&NetworkSection>) -> ResolvedNetwork {
+    let Some(net) = net else {
+        return ResolvedNetwork { model: NetworkModel::Direct, default_link: LinkParams::PERFECT, links: Vec::new() };
+    };
+    let model = net.model.as_deref().and_then(NetworkModel::from_name).unwrap_or(NetworkModel::Latency);
+    if model == NetworkModel::Direct {
+        return ResolvedNetwork { model, default_link: LinkParams::PERFECT, links: Vec::new() };
+    }
+    let default_link = LinkParams {
+        latency_us: non_negative(net.default_latency_us, DEFAULT_LATENCY_US),
+        jitter_us: non_negative(net.default_jitter_us, 0),
+        loss_rate: net.default_loss_rate.unwrap_or(0.0),
+        bandwidth_bps: net.default_bandwidth_bps.map(|b| b as u64),
+    };
+    let links = net
+        .links
+        .iter()
+        .map(|l| ResolvedLink {
+            src: l.src.clone(),
+            dst: l.dst.clone(),
+            params: LinkParams {
+                latency_us: non_negative(l.latency_us, default_link.latency_us),
+                jitter_us: non_negative(l.jitter_us, default_link.jitter_us),
+                loss_rate: l.loss_rate.unwrap_or(default_link.loss_rate),
+                bandwidth_bps: l.bandwidth_bps.map(|b| b as u64).or(default_link.bandwidth_bps),
+            },
+        })
+        .collect();
+    ResolvedNetwork { model, default_link, links }
+}
+
+/// The first node of `kind` in file order: the default destination for
+/// sensors (a gateway) and gateways (a cloud).
+fn first_of_kind<'a>(scenario: &'a Scenario, kind: &NodeKind) -> Option<&'a str> {
+    scenario.nodes.iter().find(|n| NodeKind::builtin(&n.node_type).as_ref() == Some(kind)).map(|n| n.id.as_str())
+}
+
+fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: FaultPolicy) -> ResolvedNode {
+    let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
+    let mut config = entry.config.clone();
+    let default_destination = match kind {
+        NodeKind::Sensor => {
+            first_of_kind(scenario, &NodeKind::Gateway).or_else(|| first_of_kind(scenario, &NodeKind::Cloud))
+        }
+        NodeKind::Gateway => first_of_kind(scenario, &NodeKind::Cloud),
+        _ => None,
+    };
+    // A node that publishes to a topic sends through the broker instead.
+    if let Some(dst) = default_destination.filter(|_| !config.contains_key("topic")) {
+        config.entry("destination".to_string()).or_insert_with(|| ConfigValue::Text(dst.to_string()));
+    }
+    let implementation = match implementation_name(entry.implementation.as_deref()) {
+        ImplementationName::Docker => Implementation::Docker(docker(base, &entry.id, entry.docker.as_ref())),
+        _ => {
+            let wasm = entry.wasm.clone().unwrap_or_default();
+            let defaults = SandboxLimits::default();
+            Implementation::Wasm(WasmNode {
+                component: match &wasm.component {
+                    Some(path) => ComponentSource::File(absolute(base, path)),
+                    None => ComponentSource::Builtin(kind.name().to_string()),
+                },
+                limits: SandboxLimits {
+                    fuel_per_step: wasm.fuel_per_step.unwrap_or(defaults.fuel_per_step),
+                    memory_limit_mb: wasm.memory_limit_mb.unwrap_or(defaults.memory_limit_mb),
+                    max_outbox_messages: wasm.max_outbox_messages.unwrap_or(defaults.max_outbox_messages),
+                    max_outbox_bytes: wasm.max_outbox_bytes.unwrap_or(defaults.max_outbox_bytes),
+                    max_log_bytes: wasm.max_log_bytes.unwrap_or(defaults.max_log_bytes),
+                },
+            })
+        }
+    };
+    ResolvedNode {
+        id: entry.id.clone(),
+        kind,
+        implementation,
+        config,
+        on_fault: fault_policy(entry.on_fault.as_deref(), default_fault),
+        port: entry.port,
+    }
+}
+
+fn docker(base: &Path, id: &str, section: Option<&DockerSection>) -> DockerNode {
+    let d = section.cloned().unwrap_or_default();
+    let build_context = d.build_context.as_deref().map(|c| absolute(base, c));
+    let network_mode =
+        d.network_mode.clone().unwrap_or_else(|| if d.ports.is_empty() { "none" } else { "bridge" }.to_string());
+    DockerNode {
+        image: d.image.clone().unwrap_or_else(|| format!("xedgesim/{id}:latest")),
+        dockerfile: d.dockerfile.as_deref().and_then(|f| build_context.as_ref().map(|c| c.join(f))),
+        build_context,
+        ports: d.ports.iter().filter_map(|(c, h)| Some((port_number(c)?, port_number(h)?))).collect(),
+        environment: d
+            .environment
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.as_scalar_string()?)))
+            .collect::<BTreeMap<_, _>>(),
+        volumes: d
+            .volumes
+            .iter()
+            .map(|(host, v)| Volume {
+                host_path: absolute(base, host),
+                container_path: v.bind.clone(),
+                read_only: v.mode.as_deref() != Some("rw"),
+            })
+            .collect(),
+        cpus: d.cpus,
+        memory_mb: d.memory_mb,
+        network_mode,
+    }
+}
+
+/// `relative` resolved against the scenario's folder, with `.` and `..` folded.
+fn absolute(base: &Path, relative: &str) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in base.join(relative).components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}

@@ -1,0 +1,271 @@
+//! The scenario as the runner consumes it: every default filled in, every
+//! legacy name mapped, every path absolute. Built only by `resolve.rs`
+//! from a scenario that validated without errors.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::config_value::ConfigValue;
+
+/// Default fuel per guest call: about a tenth of a second of guest work on
+/// this kind of machine — far above what the built-in models use per step,
+/// low enough that a runaway loop is stopped quickly.
+pub const DEFAULT_FUEL_PER_STEP: u64 = 100_000_000;
+pub const DEFAULT_MEMORY_LIMIT_MB: u64 = 64;
+pub const DEFAULT_MAX_OUTBOX_MESSAGES: u32 = 10_000;
+pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_LOG_BYTES: u64 = 1024 * 1024;
+pub const DEFAULT_DURATION_S: f64 = 10.0;
+pub const DEFAULT_SEED: u64 = 0;
+pub const DEFAULT_TIME_QUANTUM_US: u64 = 1_000;
+/// xEdgeSim's example files use 10 ms; so do we when a latency model has no default.
+pub const DEFAULT_LATENCY_US: u64 = 10_000;
+
+/// A scenario ready to run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedScenario {
+    /// Absolute path of the scenario file.
+    pub source: PathBuf,
+    /// File stem, used to name the run folder.
+    pub name: String,
+    pub seed: u64,
+    pub duration_us: u64,
+    pub time_quantum_us: u64,
+    pub on_fault: FaultPolicy,
+    pub network: ResolvedNetwork,
+    pub nodes: Vec<ResolvedNode>,
+}
+
+/// What happens when a node faults (traps, runs out of fuel or memory, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultPolicy {
+    /// The run stops with the error (the default).
+    Abort,
+    /// The node is stopped, the fault recorded, and the run goes on.
+    Isolate,
+}
+
+impl FaultPolicy {
+    pub const NAMES: &[&str] = &["abort", "isolate"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "abort" => Some(FaultPolicy::Abort),
+            "isolate" => Some(FaultPolicy::Isolate),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NetworkModel {
+    /// Zero latency, no loss, unlimited bandwidth.
+    Direct,
+    /// Per-link latency, jitter, loss and bandwidth.
+    Latency,
+}
+
+impl NetworkModel {
+    pub const NAMES: &[&str] = &["direct", "latency"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "direct" => Some(NetworkModel::Direct),
+            "latency" => Some(NetworkModel::Latency),
+            _ => None,
+        }
+    }
+}
+
+/// How one directed link behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct LinkParams {
+    pub latency_us: u64,
+    pub jitter_us: u64,
+    pub loss_rate: f64,
+    /// `None`: unlimited (no serialisation delay).
+    pub bandwidth_bps: Option<u64>,
+}
+
+impl LinkParams {
+    pub const PERFECT: LinkParams = LinkParams { latency_us: 0, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None };
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedNetwork {
+    pub model: NetworkModel,
+    /// Used for every pair of nodes without a link of its own.
+    pub default_link: LinkParams,
+    pub links: Vec<ResolvedLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedLink {
+    pub src: String,
+    pub dst: String,
+    #[serde(flatten)]
+    pub params: LinkParams,
+}
+
+/// What a node does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NodeKind {
+    Sensor,
+    Gateway,
+    Broker,
+    Cloud,
+    /// A user-named type; the node brings its own component or image.
+    Custom(String),
+}
+
+impl NodeKind {
+    pub const BUILTIN_NAMES: &[&str] = &["sensor", "gateway", "broker", "cloud"];
+    /// xEdgeSim's type names and what they mean here.
+    pub const LEGACY_NAMES: &[(&str, &str)] =
+        &[("sensor_model", "sensor"), ("gateway_model", "gateway"), ("mqtt_broker", "broker")];
+
+    /// The built-in kind for `name` (current or legacy), if any.
+    pub fn builtin(name: &str) -> Option<Self> {
+        let name = Self::LEGACY_NAMES.iter().find(|(legacy, _)| *legacy == name).map_or(name, |(_, current)| current);
+        match name {
+            "sensor" => Some(NodeKind::Sensor),
+            "gateway" => Some(NodeKind::Gateway),
+            "broker" => Some(NodeKind::Broker),
+            "cloud" => Some(NodeKind::Cloud),
+            _ => None,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            NodeKind::Sensor => "sensor",
+            NodeKind::Gateway => "gateway",
+            NodeKind::Broker => "broker",
+            NodeKind::Cloud => "cloud",
+            NodeKind::Custom(name) => name,
+        }
+    }
+}
+
+impl fmt::Display for NodeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for NodeKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResolvedNode {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: NodeKind,
+    pub implementation: Implementation,
+    pub config: BTreeMap<String, ConfigValue>,
+    pub on_fault: FaultPolicy,
+    /// xEdgeSim's TCP port, kept for reference; unused by wasm nodes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+/// How a node runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Implementation {
+    Wasm(WasmNode),
+    Docker(DockerNode),
+}
+
+impl Implementation {
+    /// Accepted names; `python_model` is xEdgeSim's name for the deterministic model.
+    pub const NAMES: &[&str] = &["wasm", "docker"];
+
+    pub fn is_docker(&self) -> bool {
+        matches!(self, Implementation::Docker(_))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WasmNode {
+    pub component: ComponentSource,
+    pub limits: SandboxLimits,
+}
+
+/// Where a wasm node's component comes from. Written in the resolved form
+/// as `builtin:<name>` or the file's absolute path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ComponentSource {
+    /// One of the models built into xedgesim, by name.
+    Builtin(String),
+    /// A component file (absolute path).
+    File(PathBuf),
+}
+
+impl fmt::Display for ComponentSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ComponentSource::Builtin(name) => write!(f, "builtin:{name}"),
+            ComponentSource::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}
+
+impl Serialize for ComponentSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Per-node sandbox limits; see docs/sandbox.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct SandboxLimits {
+    pub fuel_per_step: u64,
+    pub memory_limit_mb: u64,
+    pub max_outbox_messages: u32,
+    pub max_outbox_bytes: u64,
+    pub max_log_bytes: u64,
+}
+
+impl Default for SandboxLimits {
+    fn default() -> Self {
+        SandboxLimits {
+            fuel_per_step: DEFAULT_FUEL_PER_STEP,
+            memory_limit_mb: DEFAULT_MEMORY_LIMIT_MB,
+            max_outbox_messages: DEFAULT_MAX_OUTBOX_MESSAGES,
+            max_outbox_bytes: DEFAULT_MAX_OUTBOX_BYTES,
+            max_log_bytes: DEFAULT_MAX_LOG_BYTES,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DockerNode {
+    /// The image to run; for a node with only `build_context`, the tag the
+    /// host builds it as: `xedgesim/<node id>:latest`.
+    pub image: String,
+    pub build_context: Option<PathBuf>,
+    pub dockerfile: Option<PathBuf>,
+    /// Container port → host port, published on 127.0.0.1 only.
+    pub ports: BTreeMap<u16, u16>,
+    pub environment: BTreeMap<String, String>,
+    pub volumes: Vec<Volume>,
+    pub cpus: Option<f64>,
+    pub memory_mb: Option<u64>,
+    pub network_mode: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Volume {
+    pub host_path: PathBuf,
+    pub container_path: String,
+    pub read_only: bool,
+}

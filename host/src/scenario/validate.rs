@@ -1,0 +1,567 @@
+//! Semantic checks on a parsed [`Scenario`]: every problem in the file is
+//! reported, each pointing at the line of the thing it is about.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use super::config_value::ConfigValue;
+use super::diagnostic::{Diagnostic, Diagnostics};
+use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
+use super::parse::SpanMap;
+use super::resolved::{FaultPolicy, Implementation, NetworkModel, NodeKind};
+use super::suggest;
+
+/// Longest accepted node id: ids name run files and container labels.
+pub const MAX_NODE_ID_LEN: usize = 64;
+/// Longest accepted run: a year of virtual time, far from overflowing µs in u64.
+pub const MAX_DURATION_S: f64 = 365.0 * 24.0 * 3600.0;
+pub const NETWORK_MODES: &[&str] = &["none", "bridge"];
+
+/// How an `implementation:` value reads.
+pub enum ImplementationName {
+    Wasm,
+    Docker,
+    /// Known to xEdgeSim, not supported here yet.
+    NotSupported,
+    Unknown,
+}
+
+pub fn implementation_name(value: Option<&str>) -> ImplementationName {
+    match value {
+        None | Some("wasm") | Some("python_model") => ImplementationName::Wasm,
+        Some("docker") => ImplementationName::Docker,
+        Some("renode_inprocess") => ImplementationName::NotSupported,
+        Some(_) => ImplementationName::Unknown,
+    }
+}
+
+/// A container or host port written as a number or a string of digits.
+pub fn port_number(value: &ConfigValue) -> Option<u16> {
+    let n: i64 = match value {
+        ConfigValue::Integer(i) => *i,
+        ConfigValue::Text(s) => s.trim().strip_suffix("/tcp").unwrap_or(s.trim()).parse().ok()?,
+        _ => return None,
+    };
+    u16::try_from(n).ok().filter(|p| *p >= 1)
+}
+
+/// Checks `scenario` (parsed from `file`, text `source`) and returns every
+/// problem. Relative paths in it are checked against `base_dir`, the
+/// scenario file's folder.
+pub fn validate(file: &Path, base_dir: &Path, source: &str, spans: &SpanMap, scenario: &Scenario) -> Diagnostics {
+    let mut checker = Checker { file, base_dir, source, spans, found: Vec::new() };
+    checker.simulation(scenario);
+    checker.network(scenario);
+    checker.nodes(scenario);
+    if scenario.ml_inference.is_some() {
+        checker.not_supported(
+            "ml_inference",
+            None,
+            "the `ml_inference:` section (xEdgeSim's ML placement experiments)",
+        );
+    }
+    let mut found = checker.found;
+    found.sort_by_key(|d| d.position);
+    Diagnostics(found)
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    base_dir: &'a Path,
+    source: &'a str,
+    spans: &'a SpanMap,
+    found: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    /// An error about the value at `path`.
+    fn error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+        let mut d = Diagnostic::error(self.file, message).help(help);
+        if let Some((pos, len)) = self.spans.value_or_parent(path) {
+            d = d.at(self.source, pos, len);
+        }
+        if let Some(id) = node {
+            d = d.node(id);
+        }
+        self.found.push(d);
+    }
+
+    /// An error about the key at `path` (the key, not its value, is wrong).
+    fn key_error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+        let mut d = Diagnostic::error(self.file, message).help(help);
+        if let Some((pos, len)) = self.spans.key(path).or_else(|| self.spans.value_or_parent(path)) {
+            d = d.at(self.source, pos, len);
+        }
+        if let Some(id) = node {
+            d = d.node(id);
+        }
+        self.found.push(d);
+    }
+
+    fn warning(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        let mut d = Diagnostic::warning(self.file, message).help(help);
+        if let Some((pos, len)) = self.spans.key(path) {
+            d = d.at(self.source, pos, len);
+        }
+        self.found.push(d);
+    }
+
+    fn not_supported(&mut self, path: &str, node: Option<&str>, what: &str) {
+        self.key_error(
+            path,
+            node,
+            format!("{what} is not supported yet"),
+            "remove it; xedgesim runs wasm and docker nodes (see docs/scenario-format.md, \"xEdgeSim compatibility\")",
+        );
+    }
+
+    fn fault_policy(&mut self, path: &str, node: Option<&str>, value: Option<&str>) {
+        if let Some(v) = value
+            && FaultPolicy::from_name(v).is_none()
+        {
+            self.error(
+                path,
+                node,
+                format!("on_fault must be one of {}; found '{v}'", FaultPolicy::NAMES.join(", ")),
+                suggest::did_you_mean(v, FaultPolicy::NAMES),
+            );
+        }
+    }
+
+    fn simulation(&mut self, scenario: &Scenario) {
+        let Some(sim) = &scenario.simulation else { return };
+        if let Some(d) = sim.duration_s
+            && !(d.is_finite() && d > 0.0 && d <= MAX_DURATION_S)
+        {
+            self.error(
+                "simulation.duration_s",
+                None,
+                format!("duration_s must be greater than 0 (and at most {MAX_DURATION_S}); found {d}"),
+                "set the virtual run length in seconds, e.g. `duration_s: 10`",
+            );
+        }
+        if sim.time_quantum_us == Some(0) {
+            self.error(
+                "simulation.time_quantum_us",
+                None,
+                "time_quantum_us must be greater than 0",
+                "omit it (default 1000) or give the time resolution in microseconds",
+            );
+        }
+        self.fault_policy("simulation.on_fault", None, sim.on_fault.as_deref());
+    }
+
+    fn network(&mut self, scenario: &Scenario) {
+        let Some(net) = &scenario.network else { return };
+        let model = match net.model.as_deref() {
+            None => Some(NetworkModel::Latency),
+            Some(name) => {
+                let model = NetworkModel::from_name(name);
+                if model.is_none() {
+                    self.error(
+                        "network.model",
+                        None,
+                        format!("network model must be one of {}; found '{name}'", NetworkModel::NAMES.join(", ")),
+                        suggest::did_you_mean(name, NetworkModel::NAMES),
+                    );
+                }
+                model
+            }
+        };
+        self.link_values(
+            "network",
+            "default_",
+            net.default_latency_us,
+            net.default_jitter_us,
+            net.default_loss_rate,
+            net.default_bandwidth_bps,
+            None,
+        );
+        let node_ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
+        let mut seen = BTreeSet::new();
+        for (i, link) in net.links.iter().enumerate() {
+            let path = format!("network.links[{i}]");
+            for (end, id) in [("src", &link.src), ("dst", &link.dst)] {
+                if !node_ids.contains(&id.as_str()) {
+                    self.error(
+                        &format!("{path}.{end}"),
+                        None,
+                        format!("link {end} '{id}' is not a node in this scenario"),
+                        suggest::closest(id, &node_ids).map_or_else(
+                            || format!("nodes are: {}", node_ids.join(", ")),
+                            |c| format!("did you mean '{c}'?"),
+                        ),
+                    );
+                }
+            }
+            if link.src == link.dst {
+                self.error(
+                    &format!("{path}.dst"),
+                    None,
+                    format!("link from '{}' to itself", link.src),
+                    "a node's messages to itself are delivered at once; remove this link",
+                );
+            } else if !seen.insert((&link.src, &link.dst)) {
+                self.error(
+                    &format!("{path}.dst"),
+                    None,
+                    format!("a second link from '{}' to '{}'", link.src, link.dst),
+                    "links are directed and each pair has at most one: merge the two entries",
+                );
+            }
+            self.link_values(&path, "", link.latency_us, link.jitter_us, link.loss_rate, link.bandwidth_bps, None);
+        }
+        if model == Some(NetworkModel::Direct) {
+            self.direct_warnings(net);
+        }
+    }
+
+    /// Warns about each latency setting that `model: direct` overrides.
+    fn direct_warnings(&mut self, net: &NetworkSection) {
+        let defaults = [
+            ("default_latency_us", net.default_latency_us.is_some_and(|v| v != 0)),
+            ("default_jitter_us", net.default_jitter_us.is_some_and(|v| v != 0)),
+            ("default_loss_rate", net.default_loss_rate.is_some_and(|v| v != 0.0)),
+            ("default_bandwidth_bps", net.default_bandwidth_bps.is_some()),
+        ];
+        for (key, set) in defaults {
+            if set {
+                self.warning(
+                    &format!("network.{key}"),
+                    format!("network.{key} has no effect with `model: direct`"),
+                    "direct links have zero latency and no loss; use `model: latency` to apply it",
+                );
+            }
+        }
+        for i in 0..net.links.len() {
+            let l = &net.links[i];
+            if l.latency_us.is_some() || l.jitter_us.is_some() || l.loss_rate.is_some() || l.bandwidth_bps.is_some() {
+                self.warning(
+                    &format!("network.links[{i}]"),
+                    "link settings have no effect with `model: direct`",
+                    "use `model: latency` to apply them",
+                );
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one call per link-shaped section")]
+    fn link_values(
+        &mut self,
+        path: &str,
+        prefix: &str,
+        latency: Option<i64>,
+        jitter: Option<i64>,
+        loss: Option<f64>,
+        bandwidth: Option<i64>,
+        node: Option<&str>,
+    ) {
+        for (key, value) in [("latency_us", latency), ("jitter_us", jitter)] {
+            if let Some(v) = value
+                && v < 0
+            {
+                self.error(
+                    &format!("{path}.{prefix}{key}"),
+                    node,
+                    format!("{prefix}{key} must not be negative; found {v}"),
+                    "use 0 or a positive number of microseconds",
+                );
+            }
+        }
+        if let Some(v) = loss
+            && !(0.0..=1.0).contains(&v)
+        {
+            self.error(
+                &format!("{path}.{prefix}loss_rate"),
+                node,
+                format!("{prefix}loss_rate must be between 0 and 1; found {v}"),
+                "a loss rate is a probability: 0.01 loses one message in a hundred",
+            );
+        }
+        if let Some(v) = bandwidth
+            && v <= 0
+        {
+            self.error(
+                &format!("{path}.{prefix}bandwidth_bps"),
+                node,
+                format!("{prefix}bandwidth_bps must be greater than 0; found {v}"),
+                "omit it for unlimited bandwidth",
+            );
+        }
+    }
+
+    fn nodes(&mut self, scenario: &Scenario) {
+        if scenario.nodes.is_empty() {
+            self.error(
+                "nodes",
+                None,
+                "the scenario has no nodes",
+                "add a `nodes:` list with at least one node, e.g. `- {id: sensor1, type: sensor}`",
+            );
+            return;
+        }
+        let mut first_seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (i, node) in scenario.nodes.iter().enumerate() {
+            let path = format!("nodes[{i}]");
+            let id = node.id.as_str();
+            if let Some(first) = first_seen.get(id) {
+                let first_line = self.spans.get(&format!("nodes[{first}].id")).map_or(0, |s| s.value.line);
+                self.error(
+                    &format!("{path}.id"),
+                    Some(id),
+                    format!("duplicate node id '{id}'"),
+                    format!("ids must be unique; '{id}' is first used on line {first_line}"),
+                );
+            } else {
+                first_seen.insert(id, i);
+            }
+            self.node_id(&path, id);
+            self.node(&path, node);
+        }
+    }
+
+    fn node_id(&mut self, path: &str, id: &str) {
+        let valid = !id.is_empty()
+            && id.len() <= MAX_NODE_ID_LEN
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            self.error(
+                &format!("{path}.id"),
+                Some(id),
+                format!("invalid node id '{id}'"),
+                format!("ids are 1 to {MAX_NODE_ID_LEN} letters, digits, '-' and '_' (they name files and containers)"),
+            );
+        }
+    }
+
+    fn node(&mut self, path: &str, node: &NodeEntry) {
+        let id = Some(node.id.as_str());
+        let implementation = implementation_name(node.implementation.as_deref());
+        match (&implementation, node.implementation.as_deref()) {
+            (ImplementationName::NotSupported, Some(name)) => {
+                self.error(
+                    &format!("{path}.implementation"),
+                    id,
+                    format!("implementation '{name}' is not supported yet"),
+                    "xedgesim runs `wasm` (deterministic) and `docker` nodes; Renode firmware nodes are planned",
+                );
+            }
+            (ImplementationName::Unknown, Some(name)) => {
+                self.error(
+                    &format!("{path}.implementation"),
+                    id,
+                    format!("implementation must be one of {}; found '{name}'", Implementation::NAMES.join(", ")),
+                    suggest::did_you_mean(name, &["wasm", "docker", "python_model"]),
+                );
+            }
+            _ => {}
+        }
+        for (key, value) in [("platform", &node.platform), ("firmware", &node.firmware)] {
+            if value.is_some() {
+                self.not_supported(&format!("{path}.{key}"), id, &format!("`{key}:` (Renode firmware nodes)"));
+            }
+        }
+        self.fault_policy(&format!("{path}.on_fault"), id, node.on_fault.as_deref());
+
+        let is_docker = matches!(implementation, ImplementationName::Docker);
+        let has_component = node.wasm.as_ref().is_some_and(|w| w.component.is_some());
+        if NodeKind::builtin(&node.node_type).is_none() && !is_docker && !has_component {
+            let mut names: Vec<&str> = NodeKind::BUILTIN_NAMES.to_vec();
+            names.extend(NodeKind::LEGACY_NAMES.iter().map(|(legacy, _)| *legacy));
+            let help = match suggest::closest(&node.node_type, &names) {
+                Some(c) => format!(
+                    "did you mean '{c}'? A type of your own needs `wasm: {{component: path.wasm}}` or `implementation: docker`"
+                ),
+                None => format!(
+                    "built-in types are {}; a type of your own needs `wasm: {{component: path.wasm}}` or `implementation: docker`",
+                    NodeKind::BUILTIN_NAMES.join(", ")
+                ),
+            };
+            self.error(&format!("{path}.type"), id, format!("unknown node type '{}'", node.node_type), help);
+        }
+
+        if is_docker {
+            if node.wasm.is_some() {
+                self.key_error(
+                    &format!("{path}.wasm"),
+                    id,
+                    "a `wasm:` section on a docker node",
+                    "remove it, or set `implementation: wasm`",
+                );
+            }
+            match &node.docker {
+                None => self.key_error(
+                    &format!("{path}.implementation"),
+                    id,
+                    "a docker node needs a `docker:` section with `image` or `build_context`",
+                    "add e.g. `docker: {build_context: containers/gateway}`",
+                ),
+                Some(docker) => self.docker(path, &node.id, docker),
+            }
+        } else {
+            if node.docker.is_some()
+                && !matches!(implementation, ImplementationName::Unknown | ImplementationName::NotSupported)
+            {
+                self.key_error(
+                    &format!("{path}.docker"),
+                    id,
+                    "a `docker:` section on a wasm node",
+                    "set `implementation: docker` to run this node in a container, or remove the section",
+                );
+            }
+            if let Some(wasm) = &node.wasm {
+                self.wasm(path, &node.id, wasm);
+            }
+        }
+    }
+
+    fn wasm(&mut self, path: &str, id: &str, wasm: &WasmSection) {
+        if let Some(component) = &wasm.component {
+            self.existing_path(&format!("{path}.wasm.component"), id, component, false);
+        }
+        let limits = [
+            ("fuel_per_step", wasm.fuel_per_step),
+            ("memory_limit_mb", wasm.memory_limit_mb),
+            ("max_outbox_messages", wasm.max_outbox_messages.map(u64::from)),
+            ("max_outbox_bytes", wasm.max_outbox_bytes),
+            ("max_log_bytes", wasm.max_log_bytes),
+        ];
+        for (key, value) in limits {
+            if value == Some(0) {
+                self.error(
+                    &format!("{path}.wasm.{key}"),
+                    Some(id),
+                    format!("wasm.{key} must be greater than 0"),
+                    "omit it for the default (see docs/sandbox.md)",
+                );
+            }
+        }
+        if let Some(mb) = wasm.memory_limit_mb
+            && mb > 4096
+        {
+            self.error(
+                &format!("{path}.wasm.memory_limit_mb"),
+                Some(id),
+                format!("wasm.memory_limit_mb is {mb}; a 32-bit component can address at most 4096"),
+                "use at most 4096",
+            );
+        }
+    }
+
+    fn docker(&mut self, path: &str, id: &str, docker: &DockerSection) {
+        let node = Some(id);
+        let dpath = format!("{path}.docker");
+        if docker.image.is_none() && docker.build_context.is_none() {
+            self.error(
+                &dpath,
+                node,
+                "a docker node needs `image` or `build_context`",
+                "add `image: name:tag` for an existing image or `build_context: dir` to build one",
+            );
+        }
+        if let Some(context) = &docker.build_context
+            && self.existing_path(&format!("{dpath}.build_context"), id, context, true)
+            && let Some(dockerfile) = &docker.dockerfile
+        {
+            let in_context = Path::new(context).join(dockerfile);
+            self.existing_path(&format!("{dpath}.dockerfile"), id, &in_context.to_string_lossy(), false);
+        }
+        if docker.dockerfile.is_some() && docker.build_context.is_none() {
+            self.key_error(
+                &format!("{dpath}.dockerfile"),
+                node,
+                "`dockerfile` without `build_context`",
+                "the Dockerfile path is relative to `build_context`: add one",
+            );
+        }
+        for (container, host) in &docker.ports {
+            let key = container.to_string();
+            let kpath = format!("{dpath}.ports.{key}");
+            if port_number(container).is_none() {
+                self.key_error(
+                    &kpath,
+                    node,
+                    format!("container port '{key}' is not a port number"),
+                    "ports are whole numbers from 1 to 65535",
+                );
+            }
+            if port_number(host).is_none() {
+                self.error(
+                    &kpath,
+                    node,
+                    format!("host port '{host}' is not a port number"),
+                    "ports are whole numbers from 1 to 65535",
+                );
+            }
+        }
+        for (name, value) in &docker.environment {
+            if value.as_scalar_string().is_none() {
+                self.error(
+                    &format!("{dpath}.environment.{name}"),
+                    node,
+                    format!("environment variable {name} must be a string, number or boolean"),
+                    "quote structured values as a string",
+                );
+            }
+        }
+        for (host_path, volume) in &docker.volumes {
+            if let Some(mode) = &volume.mode
+                && mode != "ro"
+                && mode != "rw"
+            {
+                self.error(
+                    &format!("{dpath}.volumes.{host_path}.mode"),
+                    node,
+                    format!("volume mode must be ro or rw; found '{mode}'"),
+                    suggest::did_you_mean(mode, &["ro", "rw"]),
+                );
+            }
+        }
+        if let Some(cpus) = docker.cpus
+            && !(cpus.is_finite() && cpus > 0.0)
+        {
+            self.error(
+                &format!("{dpath}.cpus"),
+                node,
+                format!("cpus must be greater than 0; found {cpus}"),
+                "e.g. `cpus: 0.5` for half a core",
+            );
+        }
+        if docker.memory_mb == Some(0) {
+            self.error(&format!("{dpath}.memory_mb"), node, "memory_mb must be greater than 0", "omit it for no limit");
+        }
+        if let Some(mode) = &docker.network_mode {
+            if !NETWORK_MODES.contains(&mode.as_str()) {
+                self.error(
+                    &format!("{dpath}.network_mode"),
+                    node,
+                    format!("network_mode must be one of {}; found '{mode}'", NETWORK_MODES.join(", ")),
+                    suggest::did_you_mean(mode, NETWORK_MODES),
+                );
+            } else if mode == "none" && !docker.ports.is_empty() {
+                self.error(
+                    &format!("{dpath}.network_mode"),
+                    node,
+                    "published `ports` need a network, but network_mode is none",
+                    "remove `network_mode: none` (ports are published on 127.0.0.1 only) or remove `ports`",
+                );
+            }
+        }
+    }
+
+    /// Checks that `relative` (to the scenario file) exists; returns whether it does.
+    fn existing_path(&mut self, path: &str, id: &str, relative: &str, want_dir: bool) -> bool {
+        let full = self.base_dir.join(relative);
+        let ok = if want_dir { full.is_dir() } else { full.is_file() };
+        if !ok {
+            let what = if want_dir { "directory" } else { "file" };
+            self.error(
+                path,
+                Some(id),
+                format!("{what} '{relative}' does not exist"),
+                "paths are relative to the folder of the scenario file",
+            );
+        }
+        ok
+    }
+}

@@ -1,0 +1,75 @@
+//! `xedgesim validate` as a user runs it: exit codes, output streams, help.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn xedgesim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xedgesim")).args(args).current_dir(root()).output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn valid_files_exit_zero() {
+    let out = xedgesim(&["validate", "scenarios/wasm_gateway.yaml", "scenarios/xedgesim_m0_baseline.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("ok: scenarios/wasm_gateway.yaml (5 nodes, 30 s, seed 42)"), "{stdout}");
+    assert!(stdout.contains("ok: scenarios/xedgesim_m0_baseline.yaml (4 nodes, 10 s, seed 42)"), "{stdout}");
+}
+
+#[test]
+fn any_invalid_file_exits_two_with_errors_on_stderr() {
+    let out = xedgesim(&["validate", "scenarios/wasm_gateway.yaml", "scenarios/invalid/invalid_implementation.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("scenarios/invalid/invalid_implementation.yaml:6:21: error: implementation must be one of wasm, docker; found 'dokcer'"), "{stderr}");
+    assert!(stderr.contains("did you mean 'docker'?"), "{stderr}");
+    assert!(stderr.contains("1 error"), "{stderr}");
+    assert!(text(&out.stdout).contains("ok: scenarios/wasm_gateway.yaml"), "valid files are still reported");
+}
+
+#[test]
+fn a_missing_file_exits_two() {
+    let out = xedgesim(&["validate", "scenarios/no-such-file.yaml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("scenarios/no-such-file.yaml: error: cannot read scenario file"));
+}
+
+#[test]
+fn resolved_prints_the_resolved_form_as_yaml() {
+    let out = xedgesim(&["validate", "--resolved", "scenarios/xedgesim_m0_baseline.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("duration_us: 10000000"), "{stdout}");
+    assert!(stdout.contains("type: sensor\n"), "legacy names are mapped: {stdout}");
+    assert!(stdout.contains("destination: gateway"), "{stdout}");
+}
+
+#[test]
+fn warnings_do_not_fail_validation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("direct.yaml");
+    std::fs::write(&file, "network: {model: direct, default_latency_us: 5}\nnodes:\n  - {id: s, type: sensor}\n")
+        .unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("warning: network.default_latency_us has no effect with `model: direct`"));
+}
+
+#[test]
+fn help_and_bad_arguments() {
+    for args in [&["--help"][..], &["validate", "--help"][..]] {
+        let out = xedgesim(args);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(text(&out.stdout).contains("Usage: xedgesim"), "{}", text(&out.stdout));
+    }
+    assert_eq!(xedgesim(&["validate"]).status.code(), Some(2), "a file is required");
+    assert_eq!(xedgesim(&["frobnicate"]).status.code(), Some(2));
+}

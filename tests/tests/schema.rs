@@ -1,0 +1,180 @@
+//! The schema rules, one test each, on small inline scenarios. The five
+//! tests named `plan_*` are the schema tests of xEdgeSim's M2d plan.
+
+use std::path::Path;
+
+use xedgesim::scenario::{
+    self, ComponentSource, ConfigValue, FaultPolicy, Implementation, LinkParams, NetworkModel, NodeKind,
+    ResolvedScenario, ScenarioError,
+};
+use xedgesim_tests::repo_root;
+
+/// Loads `text` as if it were `scenarios/inline.yaml`.
+fn load(text: &str) -> Result<ResolvedScenario, ScenarioError> {
+    let absolute = repo_root().join("scenarios/inline.yaml");
+    scenario::load_str(Path::new("scenarios/inline.yaml"), &absolute, text).map(|l| l.resolved)
+}
+
+fn error_text(text: &str) -> String {
+    match load(text) {
+        Ok(r) => panic!("expected an error, got {r:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn plan_python_model_and_wasm_mean_the_deterministic_model() {
+    for name in ["python_model", "wasm"] {
+        let r = load(&format!("nodes:\n  - {{id: s, type: sensor_model, implementation: {name}}}\n")).unwrap();
+        let node = &r.nodes[0];
+        assert_eq!(node.kind, NodeKind::Sensor, "sensor_model is the legacy name of sensor");
+        match &node.implementation {
+            Implementation::Wasm(w) => assert_eq!(w.component, ComponentSource::Builtin("sensor".into())),
+            other => panic!("{name} should resolve to wasm, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn plan_docker_node_resolves() {
+    let r = load(
+        "nodes:\n  - id: gw\n    type: gateway\n    implementation: docker\n    docker: {image: 'xedgesim/gateway:latest'}\n",
+    )
+    .unwrap();
+    assert!(r.nodes[0].implementation.is_docker());
+}
+
+#[test]
+fn plan_default_implementation_is_wasm() {
+    let r = load("nodes:\n  - {id: gw, type: gateway}\n").unwrap();
+    assert!(matches!(r.nodes[0].implementation, Implementation::Wasm(_)));
+}
+
+#[test]
+fn plan_docker_section_is_read_whole() {
+    let r = load(
+        r#"nodes:
+  - id: gw
+    type: gateway
+    implementation: docker
+    docker:
+      image: xedgesim/gateway:latest
+      build_context: ../containers/gateway
+      dockerfile: README.md
+      ports: {5000: 5000, "8080": "18080"}
+      environment: {MQTT_BROKER_PORT: 1883, DEBUG: true}
+      volumes: {models: {bind: /app/models, mode: ro}}
+      cpus: 0.5
+      memory_mb: 128
+"#,
+    )
+    .unwrap();
+    let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!("docker node") };
+    assert_eq!(d.image, "xedgesim/gateway:latest");
+    assert_eq!(d.build_context.as_deref(), Some(repo_root().join("containers/gateway").as_path()));
+    assert_eq!(d.dockerfile.as_deref(), Some(repo_root().join("containers/gateway/README.md").as_path()));
+    assert_eq!(d.ports.iter().map(|(c, h)| (*c, *h)).collect::<Vec<_>>(), vec![(5000, 5000), (8080, 18080)]);
+    assert_eq!(d.environment["MQTT_BROKER_PORT"], "1883");
+    assert_eq!(d.environment["DEBUG"], "true");
+    assert_eq!(d.volumes[0].container_path, "/app/models");
+    assert!(d.volumes[0].read_only);
+    assert_eq!(d.cpus, Some(0.5));
+    assert_eq!(d.memory_mb, Some(128));
+    assert_eq!(d.network_mode, "bridge", "published ports need a network");
+}
+
+#[test]
+fn plan_invalid_implementation_is_rejected_with_a_suggestion() {
+    let text = error_text("nodes:\n  - {id: gw, type: gateway, implementation: dokcer}\n");
+    assert!(text.contains("scenarios/inline.yaml:2:"), "{text}");
+    assert!(text.contains("implementation must be one of wasm, docker; found 'dokcer'"), "{text}");
+    assert!(text.contains("did you mean 'docker'?"), "{text}");
+    assert!(text.contains("node: gw"), "{text}");
+}
+
+#[test]
+fn defaults_fill_the_resolved_form() {
+    let r = load("nodes:\n  - {id: s, type: sensor}\n  - {id: g, type: gateway}\n  - {id: c, type: cloud}\n").unwrap();
+    assert_eq!(r.duration_us, 10_000_000);
+    assert_eq!(r.seed, 0);
+    assert_eq!(r.time_quantum_us, 1_000);
+    assert_eq!(r.on_fault, FaultPolicy::Abort);
+    assert_eq!(r.network.model, NetworkModel::Direct);
+    assert_eq!(r.network.default_link, LinkParams::PERFECT);
+    assert_eq!(r.nodes[0].config["destination"], ConfigValue::Text("g".into()), "a sensor sends to the first gateway");
+    assert_eq!(
+        r.nodes[1].config["destination"],
+        ConfigValue::Text("c".into()),
+        "a gateway forwards to the first cloud"
+    );
+    assert!(!r.nodes[2].config.contains_key("destination"));
+}
+
+#[test]
+fn links_inherit_the_network_defaults() {
+    let r = load(
+        "network:\n  default_latency_us: 700\n  default_loss_rate: 0.25\n  links:\n    - {src: a, dst: b, jitter_us: 3}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n",
+    )
+    .unwrap();
+    assert_eq!(r.network.model, NetworkModel::Latency, "a network section without a model is a latency network");
+    let link = &r.network.links[0].params;
+    assert_eq!((link.latency_us, link.jitter_us, link.loss_rate), (700, 3, 0.25));
+}
+
+#[test]
+fn a_publisher_gets_no_default_destination() {
+    let r = load("nodes:\n  - {id: b, type: broker}\n  - {id: s, type: sensor, config: {topic: t}}\n  - {id: g, type: gateway}\n").unwrap();
+    assert!(!r.nodes[1].config.contains_key("destination"));
+}
+
+#[test]
+fn every_semantic_problem_is_reported_not_only_the_first() {
+    let text = error_text(
+        "simulation: {duration_s: -1, time_quantum_us: 0}\nnodes:\n  - {id: a, type: sensor}\n  - {id: a, type: sensor}\n",
+    );
+    for expected in
+        ["duration_s must be greater than 0", "time_quantum_us must be greater than 0", "duplicate node id 'a'"]
+    {
+        assert!(text.contains(expected), "missing '{expected}' in:\n{text}");
+    }
+}
+
+#[test]
+fn a_duplicate_id_points_at_the_second_id() {
+    let text =
+        error_text("nodes:\n  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - id: a\n    type: sensor\n");
+    assert!(text.starts_with("scenarios/inline.yaml:4:9: error: duplicate node id 'a'"), "{text}");
+    assert!(text.contains("first used on line 2"), "{text}");
+}
+
+#[test]
+fn unknown_keys_are_errors_with_a_suggestion() {
+    let text = error_text("nodes:\n  - {id: a, type: sensor, confg: {}}\n");
+    assert!(text.contains("unknown key 'confg'"), "{text}");
+    assert!(text.contains("did you mean 'config'?"), "{text}");
+    assert!(text.contains("node: a"), "{text}");
+}
+
+#[test]
+fn ports_accept_numbers_and_strings() {
+    for ports in ["{5000: 5000}", "{'5000': '5000'}", "{5000: '5000'}"] {
+        let r = load(&format!(
+            "nodes:\n  - {{id: g, type: gateway, implementation: docker, docker: {{image: x, ports: {ports}}}}}\n"
+        ))
+        .unwrap_or_else(|e| panic!("{ports}: {e}"));
+        let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!() };
+        assert_eq!(d.ports.get(&5000), Some(&5000), "{ports}");
+    }
+}
+
+#[test]
+fn an_oversized_file_is_refused_before_parsing() {
+    let huge = format!("nodes: []\n#{}\n", "x".repeat(scenario::MAX_SCENARIO_BYTES));
+    assert!(error_text(&huge).contains("the limit is"));
+}
+
+#[test]
+fn a_missing_file_names_the_path() {
+    let e = scenario::load(Path::new("/nonexistent/scenario.yaml")).unwrap_err();
+    assert!(e.to_string().starts_with("/nonexistent/scenario.yaml: error: cannot read scenario file"), "{e}");
+}
