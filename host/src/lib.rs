@@ -5,4 +5,5 @@
 //! a Docker container behind one contract (`wit/node.wit`).
 
 pub mod cli;
+pub mod runtime;
 pub mod scenario;

@@ -1,0 +1,108 @@
+//! [`NodeFault`]: a node misbehaved. Always names the node and the virtual
+//! time, and says what the user can do about it.
+
+use std::fmt;
+
+/// What went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FaultKind {
+    /// The model's constructor refused its config.
+    Config,
+    /// The model returned a `node-error` from `step`.
+    ModelError,
+    /// The call used its whole fuel budget: a loop that does not end, or
+    /// more work per step than the budget allows.
+    OutOfFuel { fuel_per_step: u64 },
+    /// The guest tried to grow its memory past the cap.
+    MemoryLimit { memory_limit_mb: u64 },
+    /// Unbounded or too-deep recursion.
+    StackOverflow,
+    /// Any other trap: a panic, an out-of-bounds access, `unreachable`.
+    Trap,
+    /// More log output than `max_log_bytes` over the run.
+    LogLimit { max_log_bytes: u64 },
+    /// More messages or bytes in one step's outbox than allowed.
+    OutboxLimit { what: &'static str, count: u64, limit: u64 },
+    /// The guest tried to wait on the real clock (sleep, poll a timer).
+    RealTimeWait,
+    /// The requested wake-up time is before the current time.
+    WakeInPast { wake_at_us: u64 },
+    /// Another node in the same sandbox faulted and took this one with it.
+    SharedSandbox { culprit: String },
+    /// The node was already stopped by an earlier fault.
+    Stopped,
+}
+
+/// A node fault at a virtual time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct NodeFault {
+    pub node: String,
+    pub time_us: u64,
+    pub kind: FaultKind,
+    /// What the sandbox reported, plus the tail of the node's stderr.
+    pub detail: String,
+}
+
+/// `1.000100 s`: virtual times in messages, exact to the microsecond.
+pub fn format_time(time_us: u64) -> String {
+    format!("{}.{:06} s", time_us / 1_000_000, time_us % 1_000_000)
+}
+
+impl FaultKind {
+    fn summary(&self) -> String {
+        match self {
+            FaultKind::Config => "rejected its config".into(),
+            FaultKind::ModelError => "returned an error".into(),
+            FaultKind::OutOfFuel { fuel_per_step } => format!("ran out of fuel ({fuel_per_step} per step)"),
+            FaultKind::MemoryLimit { memory_limit_mb } => format!("exceeded its memory limit ({memory_limit_mb} MiB)"),
+            FaultKind::StackOverflow => "overflowed its stack".into(),
+            FaultKind::Trap => "trapped".into(),
+            FaultKind::LogLimit { max_log_bytes } => format!("exceeded its log limit ({max_log_bytes} bytes)"),
+            FaultKind::OutboxLimit { what, count, limit } => {
+                format!("sent too many {what} in one step ({count}, limit {limit})")
+            }
+            FaultKind::RealTimeWait => "tried to wait on the real clock".into(),
+            FaultKind::WakeInPast { wake_at_us } => {
+                format!("asked to wake in the past (at {})", format_time(*wake_at_us))
+            }
+            FaultKind::SharedSandbox { culprit } => {
+                format!("stopped because '{culprit}', in the same sandbox, faulted")
+            }
+            FaultKind::Stopped => "was already stopped by an earlier fault".into(),
+        }
+    }
+
+    /// What the user can do about it.
+    pub fn help(&self) -> &'static str {
+        match self {
+            FaultKind::Config => "fix the node's `config:` in the scenario",
+            FaultKind::ModelError => "see the model's message; the model decided it cannot go on",
+            FaultKind::OutOfFuel { .. } => {
+                "the model may loop forever; if it needs more work per step, raise `wasm.fuel_per_step`"
+            }
+            FaultKind::MemoryLimit { .. } => {
+                "the model may allocate without bound; if it needs more, raise `wasm.memory_limit_mb`"
+            }
+            FaultKind::StackOverflow => "the model may recurse without bound",
+            FaultKind::Trap => "a bug in the model: see its stderr above",
+            FaultKind::LogLimit { .. } => "the model logs too much; raise `wasm.max_log_bytes` if that is intended",
+            FaultKind::OutboxLimit { .. } => "raise `wasm.max_outbox_messages` or `wasm.max_outbox_bytes` if intended",
+            FaultKind::RealTimeWait => {
+                "models must not sleep or wait on timers: return `wake-at-us` from `step` to be woken in virtual time"
+            }
+            FaultKind::WakeInPast { .. } => "return a wake-up time at or after `now-us`, or none",
+            FaultKind::SharedSandbox { .. } => "give nodes their own sandbox to isolate their faults",
+            FaultKind::Stopped => "see the node's first fault",
+        }
+    }
+}
+
+impl fmt::Display for NodeFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "node '{}' {} at t = {}", self.node, self.kind.summary(), format_time(self.time_us))?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        write!(f, "\n  = help: {}", self.kind.help())
+    }
+}

@@ -1,0 +1,16 @@
+//! Running nodes. Every implementation — WASM components here, Docker
+//! containers and native models later — meets one contract, [`NodeGroup`]:
+//! a set of nodes that step together. The engine calls a group once per
+//! instant with every node of it that is due, so an implementation can
+//! cross its boundary once for many nodes.
+//!
+//! The message types are those of the model SDK (`xedgesim-model`), so a
+//! model's own types are the host's, natively and across the WASM boundary.
+
+mod fault;
+mod group;
+pub mod wasm;
+
+pub use fault::{FaultKind, NodeFault};
+pub use group::{LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, StepCall};
+pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};

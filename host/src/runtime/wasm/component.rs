@@ -1,0 +1,139 @@
+//! [`ModelComponent`]: a node model's component, compiled (or loaded from
+//! the cache), checked against the contract, and pre-instantiated so that
+//! making a node from it is cheap.
+//!
+//! A `Component` is compiled code; it is shared by every node made from
+//! it. Its imports are checked before linking: a model may import WASI's
+//! cli, io, clocks, random and filesystem interfaces (all virtualised or
+//! empty) and `xedgesim:node/log`, and nothing else.
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::NodeModelPre;
+use super::cache::{ArtifactCache, CacheOutcome};
+use super::error::WasmError;
+use super::state::NodeState;
+
+/// The contract version this host speaks (`wit/node.wit`).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Import prefixes a model may use. Filesystem is linked with no
+/// preopened directories, so a model sees no files at all.
+const ALLOWED_IMPORTS: &[&str] =
+    &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "xedgesim:node/"];
+
+/// A compiled, checked, pre-instantiated model component.
+pub struct ModelComponent {
+    /// How messages name it: `builtin:sensor` or a path.
+    pub name: String,
+    pub sha256: [u8; 32],
+    pub pre: NodeModelPre<NodeState>,
+    pub cache_outcome: CacheOutcome,
+}
+
+impl std::fmt::Debug for ModelComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ModelComponent").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl ModelComponent {
+    /// Compiles (or loads from `cache`), checks and pre-instantiates `bytes`.
+    pub fn load(
+        engine: &Engine,
+        linker: &Linker<NodeState>,
+        cache: Option<&ArtifactCache>,
+        name: String,
+        bytes: &[u8],
+    ) -> Result<Self, WasmError> {
+        let not_a_component = |reason: String| WasmError::NotAComponent { component: name.clone(), reason };
+        if !wasmparser_is_component(bytes) {
+            let reason = if bytes.starts_with(b"\0asm") {
+                "it is a core WebAssembly module, not a component".to_string()
+            } else {
+                "it does not start with the WebAssembly magic bytes".to_string()
+            };
+            return Err(not_a_component(reason));
+        }
+        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let (component, cache_outcome) = match cache {
+            Some(cache) => cache.load_or_compile(engine, bytes, &sha256),
+            None => Component::new(engine, bytes).map(|c| (c, CacheOutcome::Uncached)),
+        }
+        .map_err(|e| not_a_component(format!("{e:#}")))?;
+        check_contract(engine, &component, &name)?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| WasmError::Link { component: name.clone(), reason: format!("{e:#}") })?;
+        let pre = NodeModelPre::new(instance_pre)
+            .map_err(|e| WasmError::Link { component: name.clone(), reason: format!("{e:#}") })?;
+        Ok(ModelComponent { name, sha256, pre, cache_outcome })
+    }
+}
+
+/// A component starts with the magic bytes and a layer field of 1 (a core
+/// module has 0).
+fn wasmparser_is_component(bytes: &[u8]) -> bool {
+    bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
+}
+
+/// Refuses forbidden imports and other contract versions, naming them.
+fn check_contract(engine: &Engine, component: &Component, name: &str) -> Result<(), WasmError> {
+    let ty = component.component_type();
+    let mut names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    names.extend(exports.iter().cloned());
+    for item in &names {
+        if let Some(version) = item.strip_prefix("xedgesim:node/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v)
+            && !same_contract(version)
+        {
+            return Err(WasmError::ContractVersion {
+                component: name.to_string(),
+                found: format!("xedgesim:node@{version}"),
+                expected: CONTRACT_VERSION,
+            });
+        }
+    }
+    for (import, _) in ty.imports(engine) {
+        if !ALLOWED_IMPORTS.iter().any(|p| import.starts_with(p)) {
+            let reason = if import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/") {
+                "models have no network access; they talk to other nodes only through step outputs".to_string()
+            } else {
+                format!("the host provides only {} to models", ALLOWED_IMPORTS.join(", "))
+            };
+            return Err(WasmError::ForbiddenImport { component: name.to_string(), import: import.to_string(), reason });
+        }
+    }
+    if !exports.iter().any(|e| e.starts_with("xedgesim:node/model@")) {
+        return Err(WasmError::NotAModel { component: name.to_string() });
+    }
+    Ok(())
+}
+
+/// Whether `version` is compatible with [`CONTRACT_VERSION`]: for 0.x the
+/// minor number is the breaking one, as in semver.
+fn same_contract(version: &str) -> bool {
+    let key = |v: &str| -> Option<(u64, u64)> {
+        let mut parts = v.split(['.', '-', '+']);
+        let major = parts.next()?.parse().ok()?;
+        let minor = parts.next()?.parse().ok()?;
+        Some(if major == 0 { (0, minor) } else { (major, 0) })
+    };
+    key(version).is_some() && key(version) == key(CONTRACT_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_versions() {
+        assert!(same_contract("0.1.0"));
+        assert!(same_contract("0.1.7"));
+        assert!(!same_contract("0.2.0"));
+        assert!(!same_contract("1.0.0"));
+        assert!(!same_contract("garbage"));
+    }
+}

@@ -1,0 +1,31 @@
+//! Why a component could not be loaded.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    #[error("cannot read component {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error(
+        "there is no built-in model '{name}'\n  = help: built-in models are sensor, gateway, cloud, broker; give `wasm.component` for your own"
+    )]
+    NoBuiltin { name: String },
+    #[error(
+        "{component} is not a WebAssembly component: {reason}\n  = help: build the model for wasm32-wasip2 (a component), e.g. `cargo build --target wasm32-wasip2`"
+    )]
+    NotAComponent { component: String, reason: String },
+    #[error("{component} imports `{import}`, which models may not use: {reason}")]
+    ForbiddenImport { component: String, import: String, reason: String },
+    #[error(
+        "{component} was built against the contract {found}; this host speaks xedgesim:node@{expected}\n  = help: rebuild the model against this version's wit/node.wit"
+    )]
+    ContractVersion { component: String, found: String, expected: &'static str },
+    #[error(
+        "{component} does not export `xedgesim:node/model`: it is not a node model\n  = help: build it against the `node-model` world of wit/node.wit"
+    )]
+    NotAModel { component: String },
+    #[error("cannot set up the WebAssembly engine: {0:#}")]
+    Engine(wasmtime::Error),
+    #[error("cannot prepare {component}: {reason}")]
+    Link { component: String, reason: String },
+}

@@ -1,0 +1,193 @@
+//! Where a guest's stdout, stderr and `log` calls go: lines in memory,
+//! stamped with virtual time, under one byte budget per store. Past the
+//! budget a write traps, so a log flood stops the node instead of the host.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
+
+use crate::runtime::{LogLevel, LogLine, LogStream};
+
+/// Message of the trap raised when the budget runs out; matched to report
+/// [`FaultKind::LogLimit`](crate::runtime::FaultKind::LogLimit).
+pub const LOG_LIMIT_TRAP: &str = "xedgesim: log byte budget exhausted";
+
+/// How many bytes of stderr a fault report quotes.
+const STDERR_TAIL_BYTES: usize = 600;
+
+#[derive(Debug, Default)]
+struct Buffer {
+    lines: Vec<LogLine>,
+    /// Unfinished stdout and stderr lines.
+    partial: [Vec<u8>; 2],
+    /// The last bytes written to stderr, for fault reports.
+    stderr_tail: Vec<u8>,
+    budget_left: u64,
+    exhausted: bool,
+    /// Which node of the store is running, and at what time.
+    index: usize,
+    time_us: u64,
+}
+
+/// The shared log of one store.
+#[derive(Debug, Clone)]
+pub struct LogSink(Arc<Mutex<Buffer>>);
+
+impl LogSink {
+    pub fn new(max_bytes: u64) -> Self {
+        LogSink(Arc::new(Mutex::new(Buffer { budget_left: max_bytes, ..Buffer::default() })))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
+        // A panic while holding the lock leaves only log lines behind: keep going.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Attributes what is written from now on to node `index` at `time_us`.
+    pub fn enter(&self, index: usize, time_us: u64) {
+        let mut b = self.lock();
+        b.index = index;
+        b.time_us = time_us;
+        b.stderr_tail.clear();
+    }
+
+    /// Charges `len` bytes; false once the budget is gone.
+    fn charge(b: &mut Buffer, len: usize) -> bool {
+        if b.exhausted || len as u64 > b.budget_left {
+            b.exhausted = true;
+            return false;
+        }
+        b.budget_left -= len as u64;
+        true
+    }
+
+    /// Records a `log` call; false when the budget is exhausted.
+    pub fn log(&self, level: LogLevel, text: &str) -> bool {
+        let mut b = self.lock();
+        if !Self::charge(&mut b, text.len()) {
+            return false;
+        }
+        let line =
+            LogLine { index: b.index, time_us: b.time_us, stream: LogStream::Log, level, text: text.to_string() };
+        b.lines.push(line);
+        true
+    }
+
+    fn write(&self, stream: LogStream, bytes: &[u8]) -> bool {
+        let mut b = self.lock();
+        if !Self::charge(&mut b, bytes.len()) {
+            return false;
+        }
+        let slot = usize::from(stream == LogStream::Stderr);
+        if stream == LogStream::Stderr {
+            b.stderr_tail.extend_from_slice(bytes);
+            let excess = b.stderr_tail.len().saturating_sub(STDERR_TAIL_BYTES);
+            b.stderr_tail.drain(..excess);
+        }
+        b.partial[slot].extend_from_slice(bytes);
+        while let Some(end) = b.partial[slot].iter().position(|&c| c == b'\n') {
+            let raw: Vec<u8> = b.partial[slot].drain(..=end).collect();
+            Self::push_line(&mut b, stream, &raw[..end]);
+        }
+        true
+    }
+
+    fn push_line(b: &mut Buffer, stream: LogStream, raw: &[u8]) {
+        let level = if stream == LogStream::Stderr { LogLevel::Warn } else { LogLevel::Info };
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let line = LogLine { index: b.index, time_us: b.time_us, stream, level, text };
+        b.lines.push(line);
+    }
+
+    /// Lines completed since the last call; with `flush`, unfinished lines too.
+    pub fn take(&self, flush: bool) -> Vec<LogLine> {
+        let mut b = self.lock();
+        if flush {
+            for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
+                if !b.partial[slot].is_empty() {
+                    let raw = std::mem::take(&mut b.partial[slot]);
+                    Self::push_line(&mut b, stream, &raw);
+                }
+            }
+        }
+        std::mem::take(&mut b.lines)
+    }
+
+    pub fn exhausted(&self) -> bool {
+        self.lock().exhausted
+    }
+
+    /// The end of what the running node wrote to stderr in this call.
+    pub fn stderr_tail(&self) -> String {
+        String::from_utf8_lossy(&self.lock().stderr_tail).trim_end().to_string()
+    }
+
+    /// The guest's stdout or stderr, as WASI sees it.
+    pub fn stream(&self, stream: LogStream) -> LogWriter {
+        LogWriter { sink: self.clone(), stream }
+    }
+}
+
+/// One of a guest's output streams.
+#[derive(Debug, Clone)]
+pub struct LogWriter {
+    sink: LogSink,
+    stream: LogStream,
+}
+
+impl IsTerminal for LogWriter {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogWriter {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogWriter {
+    async fn ready(&mut self) {}
+}
+
+impl OutputStream for LogWriter {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        if self.sink.write(self.stream, &bytes) { Ok(()) } else { Err(StreamError::trap(LOG_LIMIT_TRAP)) }
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+impl tokio::io::AsyncWrite for LogWriter {
+    fn poll_write(self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        if self.sink.write(self.stream, buf) {
+            Poll::Ready(Ok(buf.len()))
+        } else {
+            Poll::Ready(Err(std::io::Error::other(LOG_LIMIT_TRAP)))
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}

@@ -1,0 +1,36 @@
+//! WASM nodes: model components run by wasmtime with a virtual clock,
+//! seeded randomness and hard limits.
+//!
+//! - [`WasmRuntime`] holds the `Engine` (compilation settings: fuel, NaN
+//!   canonicalisation), the `Linker` (what a model's imports resolve to)
+//!   and each run's compiled components.
+//! - [`ModelComponent`] is one compiled `Component`, checked against the
+//!   contract and pre-instantiated, cached on disk by [`ArtifactCache`].
+//! - [`WasmNodeGroup`] is one `Store` — one sandbox — holding an instance
+//!   and the node resources made in it.
+//!
+//! Determinism: a guest sees time only as the `now-us` argument and the
+//! WASI clocks, both virtual; randomness only through WASI random, a
+//! ChaCha20 stream per store seeded as `seed.rs` documents. Nothing a guest
+//! does can wait on the real clock.
+
+mod bindings;
+mod builtin;
+mod cache;
+mod clock;
+mod component;
+mod convert;
+mod error;
+mod log_sink;
+mod node_group;
+mod runtime;
+mod seed;
+mod state;
+
+pub use builtin::{builtin_component, fixture_component};
+pub use cache::{ArtifactCache, CacheOutcome};
+pub use component::{CONTRACT_VERSION, ModelComponent};
+pub use error::WasmError;
+pub use node_group::{NodeSpec, WasmNodeGroup};
+pub use runtime::{RuntimeOptions, WasmRuntime};
+pub use seed::{Stream, derive_seed};

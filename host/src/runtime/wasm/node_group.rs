@@ -1,0 +1,331 @@
+//! [`WasmNodeGroup`]: nodes living in one `Store` — one sandbox.
+//!
+//! A `Store` owns one instance of a component and every node resource made
+//! in it. Its limits (fuel per call, memory cap, log budget) bound the
+//! guest. A trap poisons the whole store, so nodes that share a store fail
+//! together: one node per store isolates faults; many nodes per store
+//! (a "shared sandbox") costs far less memory and lets one call step them
+//! all. See docs/sandbox.md.
+
+use std::collections::BTreeMap;
+
+use wasmtime::component::ResourceAny;
+use wasmtime::{Store, Trap};
+
+use super::bindings::NodeModel;
+use super::component::ModelComponent;
+use super::convert;
+use super::log_sink::LOG_LIMIT_TRAP;
+use super::runtime::{RealTimeWait, WasmRuntime};
+use super::state::NodeState;
+use crate::runtime::{FaultKind, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
+use crate::scenario::{ConfigValue, SandboxLimits};
+
+/// A node to create in a group.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeSpec<'a> {
+    pub id: &'a str,
+    pub config: &'a BTreeMap<String, ConfigValue>,
+}
+
+struct Slot {
+    resource: ResourceAny,
+    usage: NodeUsage,
+    /// Set by the node's first fault: a faulted node is never stepped again.
+    stopped: bool,
+}
+
+/// Nodes of one component in one store.
+pub struct WasmNodeGroup {
+    store: Store<NodeState>,
+    model: NodeModel,
+    ids: Vec<String>,
+    slots: Vec<Slot>,
+    limits: SandboxLimits,
+    /// Set once a fault has poisoned the store: the node that caused it.
+    poisoned_by: Option<(String, u64)>,
+}
+
+impl std::fmt::Debug for WasmNodeGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmNodeGroup").field("ids", &self.ids).finish_non_exhaustive()
+    }
+}
+
+impl WasmNodeGroup {
+    /// Instantiates `component` in a new store and makes `nodes` in it (at
+    /// virtual time 0). `limits` bound each call; the memory cap and log
+    /// budget are for the whole store. Randomness is seeded from
+    /// `scenario_seed` and the first node's id.
+    pub fn new(
+        runtime: &WasmRuntime,
+        component: &ModelComponent,
+        scenario_seed: u64,
+        nodes: &[NodeSpec<'_>],
+        limits: SandboxLimits,
+    ) -> Result<Self, NodeFault> {
+        let first = nodes.first().expect("a group has at least one node").id;
+        let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
+        let state = NodeState::new(scenario_seed, first, memory, limits.max_log_bytes);
+        let mut store = Store::new(runtime.engine(), state);
+        store.limiter(|s| &mut s.limits);
+        let fault = |store: &Store<NodeState>, id: &str, e: wasmtime::Error| classify(store, id, 0, &limits, &e);
+        store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, first, e))?;
+        let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, first, e))?;
+        let mut group = WasmNodeGroup { store, model, ids: Vec::new(), slots: Vec::new(), limits, poisoned_by: None };
+        for spec in nodes {
+            group.store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&group.store, spec.id, e))?;
+            group.store.data().log.enter(group.ids.len(), 0);
+            let made = group.model.xedgesim_node_model().node().call_constructor(
+                &mut group.store,
+                spec.id,
+                &convert::config(spec.config),
+            );
+            let resource = match made {
+                Ok(Ok(resource)) => resource,
+                Ok(Err(message)) => {
+                    return Err(NodeFault {
+                        node: spec.id.to_string(),
+                        time_us: 0,
+                        kind: FaultKind::Config,
+                        detail: message,
+                    });
+                }
+                Err(e) => return Err(fault(&group.store, spec.id, e)),
+            };
+            group.ids.push(spec.id.to_string());
+            group.slots.push(Slot { resource, usage: NodeUsage::default(), stopped: false });
+        }
+        Ok(group)
+    }
+
+    /// Why node `index` cannot run any more, if it cannot.
+    fn refusal(&self, index: usize, now_us: u64) -> Option<NodeFault> {
+        let kind = match &self.poisoned_by {
+            _ if self.slots[index].stopped => FaultKind::Stopped,
+            Some((culprit, _)) => FaultKind::SharedSandbox { culprit: culprit.clone() },
+            None => return None,
+        };
+        Some(NodeFault { node: self.ids[index].clone(), time_us: now_us, kind, detail: String::new() })
+    }
+
+    /// Runs one guest call with `budget` fuel; returns fuel used.
+    fn call<R>(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        budget: u64,
+        f: impl FnOnce(&NodeModel, &mut Store<NodeState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, u64), NodeFault> {
+        self.store.data().clock.set(now_us);
+        self.store.data().log.enter(index, now_us);
+        let id = self.ids[index].clone();
+        self.store.set_fuel(budget).map_err(|e| classify(&self.store, &id, now_us, &self.limits, &e))?;
+        match f(&self.model, &mut self.store) {
+            Ok(r) => {
+                let left = self.store.get_fuel().unwrap_or(0);
+                Ok((r, budget - left))
+            }
+            Err(e) => {
+                let fault = classify(&self.store, &id, now_us, &self.limits, &e);
+                self.poisoned_by = Some((id, now_us));
+                Err(fault)
+            }
+        }
+    }
+
+    /// Checks one node's step result against the contract and the limits.
+    fn check_output(&self, index: usize, now_us: u64, out: StepOutput) -> Result<StepOutput, NodeFault> {
+        let node = self.ids[index].clone();
+        let fault = |kind, detail: String| Err(NodeFault { node: node.clone(), time_us: now_us, kind, detail });
+        let count = out.outbox.len() as u64;
+        let max = u64::from(self.limits.max_outbox_messages);
+        if count > max {
+            return fault(FaultKind::OutboxLimit { what: "messages", count, limit: max }, String::new());
+        }
+        let bytes: u64 = out.outbox.iter().map(|m| (m.payload.len() + m.topic.len()) as u64).sum();
+        if bytes > self.limits.max_outbox_bytes {
+            return fault(
+                FaultKind::OutboxLimit { what: "bytes", count: bytes, limit: self.limits.max_outbox_bytes },
+                String::new(),
+            );
+        }
+        if let Some(wake_at_us) = out.wake_at_us
+            && wake_at_us < now_us
+        {
+            return fault(FaultKind::WakeInPast { wake_at_us }, String::new());
+        }
+        Ok(out)
+    }
+}
+
+/// Turns a failed guest call into a fault naming what happened.
+fn classify(store: &Store<NodeState>, id: &str, now_us: u64, limits: &SandboxLimits, e: &wasmtime::Error) -> NodeFault {
+    let log = &store.data().log;
+    let mut detail = String::new();
+    let kind = if log.exhausted() || format!("{e:#}").contains(LOG_LIMIT_TRAP) {
+        FaultKind::LogLimit { max_log_bytes: limits.max_log_bytes }
+    } else if e.chain().any(|c| c.downcast_ref::<RealTimeWait>().is_some()) {
+        FaultKind::RealTimeWait
+    } else if let Some(trap) = e.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => FaultKind::OutOfFuel { fuel_per_step: limits.fuel_per_step },
+            Trap::StackOverflow => FaultKind::StackOverflow,
+            _ => {
+                detail = trap.to_string();
+                FaultKind::Trap
+            }
+        }
+    } else if format!("{e:#}").contains("growing memory") {
+        FaultKind::MemoryLimit { memory_limit_mb: limits.memory_limit_mb }
+    } else {
+        detail = format!("{e:#}");
+        FaultKind::Trap
+    };
+    let stderr = log.stderr_tail();
+    if !stderr.is_empty() && kind != (FaultKind::LogLimit { max_log_bytes: limits.max_log_bytes }) {
+        if !detail.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str(&format!("stderr: {stderr}"));
+    }
+    NodeFault { node: id.to_string(), time_us: now_us, kind, detail }
+}
+
+impl NodeGroup for WasmNodeGroup {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+        let mut results: Vec<Option<Result<StepOutput, NodeFault>>> = Vec::with_capacity(calls.len());
+        let mut live = Vec::with_capacity(calls.len());
+        for call in calls {
+            match self.refusal(call.index, call.now_us) {
+                Some(fault) => results.push(Some(Err(fault))),
+                None => {
+                    results.push(None);
+                    live.push(call);
+                }
+            }
+        }
+        let mut outputs = match live.len() {
+            0 => Vec::new(),
+            1 => vec![self.step_one(live.pop().expect("one call"))],
+            _ => self.step_batch(live),
+        }
+        .into_iter();
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| outputs.next().expect("one output per live call")))
+            .inspect(|r| {
+                if let Err(fault) = r
+                    && let Some(index) = self.ids.iter().position(|id| *id == fault.node)
+                {
+                    self.slots[index].stopped = true;
+                }
+            })
+            .collect()
+    }
+
+    fn finish(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault> {
+        if let Some(fault) = self.refusal(index, now_us) {
+            return Err(fault);
+        }
+        let resource = self.slots[index].resource;
+        let (metrics, fuel) = self.call(index, now_us, self.limits.fuel_per_step, |model, store| {
+            model.xedgesim_node_model().node().call_finish(store, resource)
+        })?;
+        self.slots[index].usage.fuel_used += fuel;
+        Ok(convert::metrics(metrics))
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        self.store.data().log.take(self.poisoned_by.is_some())
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        self.slots[index].usage
+    }
+}
+
+type CallResult<T> = Result<(Result<T, super::bindings::xedgesim::node::types::NodeError>, u64), NodeFault>;
+
+impl WasmNodeGroup {
+    fn step_one(&mut self, call: StepCall) -> Result<StepOutput, NodeFault> {
+        let (index, now_us) = (call.index, call.now_us);
+        let resource = self.slots[index].resource;
+        let inbox: Vec<_> = call.inbox.into_iter().map(convert::message).collect();
+        let result = self.call(index, now_us, self.limits.fuel_per_step, |model, store| {
+            model.xedgesim_node_model().node().call_step(store, resource, now_us, &inbox)
+        });
+        self.finish_step(index, now_us, result)
+    }
+
+    fn finish_step(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        result: CallResult<super::bindings::xedgesim::node::types::StepOutput>,
+    ) -> Result<StepOutput, NodeFault> {
+        let (output, fuel) = result?;
+        let usage = &mut self.slots[index].usage;
+        usage.steps += 1;
+        usage.fuel_used += fuel;
+        match output {
+            Ok(out) => self.check_output(index, now_us, convert::step_output(out)),
+            Err(e) => Err(NodeFault {
+                node: self.ids[index].clone(),
+                time_us: now_us,
+                kind: FaultKind::ModelError,
+                detail: e.message,
+            }),
+        }
+    }
+
+    /// Steps several nodes with one guest call. Their log lines are
+    /// attributed to the first node of the batch, and the fuel is shared out
+    /// evenly: the guest does not say which node spent what.
+    fn step_batch(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+        use super::bindings::exports::xedgesim::node::model::StepCall as WitCall;
+        let first = calls[0].index;
+        let now_us = calls[0].now_us;
+        debug_assert!(calls.iter().all(|c| c.now_us == now_us), "a batch is one instant");
+        let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
+        let wit_calls: Vec<WitCall> = calls
+            .into_iter()
+            .map(|c| WitCall {
+                node: self.slots[c.index].resource,
+                now_us: c.now_us,
+                inbox: c.inbox.into_iter().map(convert::message).collect(),
+            })
+            .collect();
+        let budget = self.limits.fuel_per_step.saturating_mul(indexes.len() as u64);
+        let result = self
+            .call(first, now_us, budget, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
+        match result {
+            Err(fault) => {
+                let culprit = fault.node.clone();
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        if i == first {
+                            Err(fault.clone())
+                        } else {
+                            Err(NodeFault {
+                                node: self.ids[i].clone(),
+                                time_us: now_us,
+                                kind: FaultKind::SharedSandbox { culprit: culprit.clone() },
+                                detail: String::new(),
+                            })
+                        }
+                    })
+                    .collect()
+            }
+            Ok((outputs, fuel)) => {
+                let share = fuel / indexes.len() as u64;
+                indexes.iter().zip(outputs).map(|(&i, out)| self.finish_step(i, now_us, Ok((out, share)))).collect()
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! [`WasmRuntime`]: one `Engine`, one `Linker` and the compiled components
+//! of a run.
+//!
+//! The `Engine` holds the compilation settings every component shares:
+//! fuel metering on (execution is bounded by instruction count, never by
+//! wall-clock interrupts, which would break determinism), NaN
+//! canonicalisation on (float results are the same bytes on every CPU),
+//! and the component model's concurrency support off (it makes every call
+//! about 3× slower and models do not use it). The `Linker` maps a model's
+//! imports to the host: WASI (virtualised per store, see `state.rs`) and
+//! `xedgesim:node/log`. WASI's timer subscriptions are replaced by
+//! functions that trap: a guest that sleeps would block the host in real
+//! time while its clock stood still.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::bindings::NodeModel;
+use super::builtin::builtin_component;
+use super::cache::ArtifactCache;
+use super::component::ModelComponent;
+use super::error::WasmError;
+use super::state::NodeState;
+use crate::scenario::ComponentSource;
+
+/// WASI clock interface whose timers are replaced; the linker matches any
+/// 0.2.x import of it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// The error a guest's real-time wait traps with.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("xedgesim: guest tried to wait on the real clock")]
+pub struct RealTimeWait;
+
+/// How the engine allocates instances.
+#[derive(Debug, Clone)]
+pub struct RuntimeOptions {
+    /// Where compiled components are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// Pre-reserve slots for this many instances (wasmtime's pooling
+    /// allocator): faster instantiation, more virtual memory up front.
+    /// `None`: allocate on demand.
+    pub pooling_slots: Option<u32>,
+    /// Largest linear memory any store may grow to, in MiB.
+    pub max_memory_mb: u64,
+}
+
+impl Default for RuntimeOptions {
+    fn default() -> Self {
+        RuntimeOptions {
+            cache_dir: Some(ArtifactCache::default_dir()),
+            pooling_slots: None,
+            max_memory_mb: crate::scenario::DEFAULT_MEMORY_LIMIT_MB,
+        }
+    }
+}
+
+/// The engine, linker and components of one run.
+pub struct WasmRuntime {
+    engine: Engine,
+    linker: Linker<NodeState>,
+    cache: Option<ArtifactCache>,
+    components: BTreeMap<ComponentSource, Arc<ModelComponent>>,
+}
+
+impl std::fmt::Debug for WasmRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmRuntime").field("components", &self.components.keys()).finish_non_exhaustive()
+    }
+}
+
+impl WasmRuntime {
+    pub fn new(options: &RuntimeOptions) -> Result<Self, WasmError> {
+        let mut config = Config::new();
+        config.consume_fuel(true).cranelift_nan_canonicalization(true).concurrency_support(false);
+        let max_memory_bytes = (options.max_memory_mb << 20) as usize;
+        if let Some(slots) = options.pooling_slots {
+            let mut pool = PoolingAllocationConfig::default();
+            pool.total_component_instances(slots)
+                .total_core_instances(slots.saturating_mul(4))
+                .total_memories(slots.saturating_mul(2))
+                .total_tables(slots.saturating_mul(4))
+                .max_memory_size(max_memory_bytes);
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+            // Reserve only what a store may use, so many slots fit in the address space.
+            config.memory_reservation(max_memory_bytes as u64);
+        }
+        let engine = Engine::new(&config).map_err(WasmError::Engine)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(WasmError::Engine)?;
+        NodeModel::add_to_linker::<NodeState, HasSelf<NodeState>>(&mut linker, |state| state)
+            .map_err(WasmError::Engine)?;
+        linker.allow_shadowing(true);
+        let mut clock = linker.instance(MONOTONIC_CLOCK).map_err(WasmError::Engine)?;
+        for timer in ["subscribe-duration", "subscribe-instant"] {
+            clock.func_new(timer, |_, _, _, _| Err(wasmtime::Error::new(RealTimeWait))).map_err(WasmError::Engine)?;
+        }
+        linker.allow_shadowing(false);
+        let cache = options.cache_dir.as_ref().and_then(|dir| ArtifactCache::new(dir).ok());
+        Ok(WasmRuntime { engine, linker, cache, components: BTreeMap::new() })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn cache(&self) -> Option<&ArtifactCache> {
+        self.cache.as_ref()
+    }
+
+    /// The component at `source`, compiled once per run.
+    pub fn component(&mut self, source: &ComponentSource) -> Result<Arc<ModelComponent>, WasmError> {
+        if let Some(c) = self.components.get(source) {
+            return Ok(c.clone());
+        }
+        let bytes: std::borrow::Cow<'static, [u8]> = match source {
+            ComponentSource::Builtin(name) => {
+                builtin_component(name).ok_or_else(|| WasmError::NoBuiltin { name: name.clone() })?.into()
+            }
+            ComponentSource::File(path) => {
+                std::fs::read(path).map_err(|source| WasmError::Read { path: path.clone(), source })?.into()
+            }
+        };
+        let component = Arc::new(self.load_bytes(source.to_string(), &bytes)?);
+        self.components.insert(source.clone(), component.clone());
+        Ok(component)
+    }
+
+    /// Compiles (or loads from the cache) and checks a component from bytes.
+    pub fn load_bytes(&self, name: String, bytes: &[u8]) -> Result<ModelComponent, WasmError> {
+        ModelComponent::load(&self.engine, &self.linker, self.cache.as_ref(), name, bytes)
+    }
+}

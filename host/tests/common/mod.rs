@@ -1,0 +1,81 @@
+//! Helpers for the host's integration tests: a runtime with a private
+//! cache, and groups of built-in models or fixtures.
+
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use xedgesim::runtime::wasm::{
+    ModelComponent, NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime, fixture_component,
+};
+use xedgesim::runtime::{Message, NodeFault, NodeGroup, StepCall, StepOutput};
+use xedgesim::scenario::{ComponentSource, ConfigValue, SandboxLimits};
+
+/// A runtime whose compiled-component cache lives in a fresh temp folder.
+pub fn runtime() -> (WasmRuntime, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rt = WasmRuntime::new(&RuntimeOptions { cache_dir: Some(dir.path().into()), ..Default::default() })
+        .expect("runtime");
+    (rt, dir)
+}
+
+pub fn builtin(rt: &mut WasmRuntime, name: &str) -> Arc<ModelComponent> {
+    rt.component(&ComponentSource::Builtin(name.into())).expect("built-in model loads")
+}
+
+pub fn fixture(rt: &WasmRuntime, name: &str) -> ModelComponent {
+    rt.load_bytes(format!("fixture:{name}"), fixture_component(name).expect("fixture exists")).expect("fixture loads")
+}
+
+/// A config map from `(key, value)` pairs.
+pub fn config(pairs: &[(&str, ConfigValue)]) -> BTreeMap<String, ConfigValue> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+}
+
+pub fn text(s: &str) -> ConfigValue {
+    ConfigValue::Text(s.into())
+}
+
+/// One node of `component` in its own store.
+pub fn single(
+    rt: &WasmRuntime,
+    component: &ModelComponent,
+    seed: u64,
+    id: &str,
+    config: &BTreeMap<String, ConfigValue>,
+    limits: SandboxLimits,
+) -> Result<WasmNodeGroup, NodeFault> {
+    WasmNodeGroup::new(rt, component, seed, &[NodeSpec { id, config }], limits)
+}
+
+/// Steps node `index` of `group` once.
+pub fn step(
+    group: &mut WasmNodeGroup,
+    index: usize,
+    now_us: u64,
+    inbox: Vec<Message>,
+) -> Result<StepOutput, NodeFault> {
+    group.step(vec![StepCall { index, now_us, inbox }]).pop().expect("one result")
+}
+
+/// Steps a single-node group at each of `times`, collecting each output's payloads as text.
+pub fn payloads_at(group: &mut WasmNodeGroup, times: &[u64]) -> Vec<String> {
+    let mut out = Vec::new();
+    for &t in times {
+        let step = step(group, 0, t, Vec::new()).expect("step succeeds");
+        out.extend(step.outbox.iter().map(|m| String::from_utf8_lossy(&m.payload).into_owned()));
+    }
+    out
+}
+
+/// Path of a file in host/tests/fixtures.
+pub fn fixture_file(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// The component bytes of a `.wat` fixture.
+pub fn wat_fixture(name: &str) -> Vec<u8> {
+    wat::parse_file(fixture_file(name)).expect("fixture is valid WAT")
+}

@@ -1,0 +1,197 @@
+//! Hostile models: each misbehaviour is a clear fault naming the node and
+//! the virtual time, and the host survives it. (That the rest of a run
+//! completes under `on_fault: isolate` is tested with the engine.)
+
+mod common;
+
+use common::*;
+use xedgesim::runtime::wasm::WasmError;
+use xedgesim::runtime::{FaultKind, NodeFault, NodeGroup};
+use xedgesim::scenario::{ConfigValue, SandboxLimits};
+
+const AT_US: u64 = 3_000_000;
+
+/// Runs a hostile node that turns `mode` at 3 s; returns its fault.
+fn fault_of(mode: &str, limits: SandboxLimits) -> NodeFault {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let cfg = config(&[
+        ("mode", text(mode)),
+        ("at_us", ConfigValue::Integer(AT_US as i64)),
+        ("count", ConfigValue::Integer(5_000)),
+    ]);
+    let mut g = single(&rt, &hostile, 1, "rogue", &cfg, limits).expect("constructed");
+    for t in [0, 1_000_000, 2_000_000] {
+        step(&mut g, 0, t, vec![]).expect("well-behaved before at_us");
+    }
+    let fault = step(&mut g, 0, AT_US, vec![]).expect_err("misbehaves at at_us");
+    assert_eq!(fault.node, "rogue");
+    assert_eq!(fault.time_us, AT_US);
+    let message = fault.to_string();
+    assert!(message.starts_with("node 'rogue' "), "{message}");
+    assert!(message.contains("at t = 3.000000 s"), "{message}");
+    // The store is poisoned: the node stays stopped, and says so.
+    let again = step(&mut g, 0, 4_000_000, vec![]).expect_err("stopped");
+    assert_eq!(again.kind, FaultKind::Stopped);
+    fault
+}
+
+fn small_limits() -> SandboxLimits {
+    SandboxLimits {
+        fuel_per_step: 5_000_000,
+        memory_limit_mb: 16,
+        max_log_bytes: 64 * 1024,
+        ..SandboxLimits::default()
+    }
+}
+
+#[test]
+fn an_infinite_loop_runs_out_of_fuel() {
+    let fault = fault_of("loop", small_limits());
+    assert_eq!(fault.kind, FaultKind::OutOfFuel { fuel_per_step: 5_000_000 });
+    assert!(fault.to_string().contains("raise `wasm.fuel_per_step`"), "{fault}");
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_limit() {
+    let fault = fault_of("alloc", SandboxLimits { fuel_per_step: 1_000_000_000, ..small_limits() });
+    assert_eq!(fault.kind, FaultKind::MemoryLimit { memory_limit_mb: 16 }, "{fault}");
+}
+
+#[test]
+fn unbounded_recursion_overflows_the_stack() {
+    let fault = fault_of("recurse", small_limits());
+    assert_eq!(fault.kind, FaultKind::StackOverflow, "{fault}");
+}
+
+#[test]
+fn a_panic_is_a_trap_quoting_the_panic_message() {
+    let fault = fault_of("panic", small_limits());
+    assert_eq!(fault.kind, FaultKind::Trap);
+    assert!(fault.detail.contains("hostile model panicked on purpose at 3000000"), "{fault}");
+}
+
+#[test]
+fn an_outbox_flood_is_refused() {
+    let fault = fault_of("flood_outbox", SandboxLimits { max_outbox_messages: 1_000, ..SandboxLimits::default() });
+    assert_eq!(fault.kind, FaultKind::OutboxLimit { what: "messages", count: 5_000, limit: 1_000 }, "{fault}");
+}
+
+#[test]
+fn a_log_flood_stops_at_the_log_budget() {
+    let fault = fault_of("flood_log", small_limits());
+    assert_eq!(fault.kind, FaultKind::LogLimit { max_log_bytes: 64 * 1024 }, "{fault}");
+}
+
+#[test]
+fn a_real_time_sleep_is_refused_without_sleeping() {
+    let started = std::time::Instant::now();
+    let fault = fault_of("sleep", small_limits());
+    assert_eq!(fault.kind, FaultKind::RealTimeWait, "{fault}");
+    // The fixture asks for 5 s of real sleep; none of it may happen.
+    assert!(started.elapsed() < std::time::Duration::from_secs(4), "the host slept for real");
+}
+
+#[test]
+fn a_model_error_is_reported_with_its_message() {
+    let fault = fault_of("error", small_limits());
+    assert_eq!(fault.kind, FaultKind::ModelError);
+    assert_eq!(fault.detail, "model refused to step at 3000000");
+}
+
+#[test]
+fn a_wake_up_in_the_past_is_refused() {
+    let fault = fault_of("past_wake", small_limits());
+    assert_eq!(fault.kind, FaultKind::WakeInPast { wake_at_us: AT_US - 1 });
+}
+
+#[test]
+fn a_failing_constructor_is_a_config_fault_at_time_zero() {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let fault = single(&rt, &hostile, 1, "rogue", &config(&[("mode", text("constructor"))]), small_limits())
+        .expect_err("constructor fails");
+    assert_eq!((fault.kind, fault.time_us), (FaultKind::Config, 0));
+    assert_eq!(fault.detail, "constructor failed on purpose");
+}
+
+#[test]
+fn a_fault_in_a_shared_sandbox_stops_its_neighbours_and_names_the_culprit() {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let calm = config(&[("mode", text("none"))]);
+    let rogue = config(&[("mode", text("panic"))]);
+    let specs = [
+        xedgesim::runtime::wasm::NodeSpec { id: "rogue", config: &rogue },
+        xedgesim::runtime::wasm::NodeSpec { id: "calm", config: &calm },
+    ];
+    let mut g = xedgesim::runtime::wasm::WasmNodeGroup::new(&rt, &hostile, 1, &specs, small_limits()).unwrap();
+    let calls = (0..2).map(|index| xedgesim::runtime::StepCall { index, now_us: 0, inbox: vec![] }).collect();
+    let results = g.step(calls);
+    assert_eq!(results[0].as_ref().unwrap_err().kind, FaultKind::Trap);
+    assert_eq!(results[1].as_ref().unwrap_err().kind, FaultKind::SharedSandbox { culprit: "rogue".into() });
+}
+
+#[test]
+fn a_faulted_node_does_not_affect_nodes_in_other_stores() {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let mut rogue = single(&rt, &hostile, 1, "rogue", &config(&[("mode", text("loop"))]), small_limits()).unwrap();
+    let mut calm = single(&rt, &hostile, 1, "calm", &config(&[("mode", text("none"))]), small_limits()).unwrap();
+    assert!(step(&mut rogue, 0, 0, vec![]).is_err());
+    for t in [0, 1_000_000, 2_000_000] {
+        assert_eq!(step(&mut calm, 0, t, vec![]).unwrap().wake_at_us, Some(t + 1_000_000));
+    }
+    assert_eq!(calm.finish(0, 3_000_000).unwrap()[0].value, 3.0);
+}
+
+fn load_error(bytes: &[u8]) -> String {
+    let (rt, _dir) = runtime();
+    match rt.load_bytes("model.wasm".into(), bytes) {
+        Ok(_) => panic!("should be refused"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn a_component_importing_sockets_is_refused_at_load() {
+    let e = load_error(&wat_fixture("imports_sockets.wat"));
+    assert!(e.starts_with("model.wasm imports `wasi:sockets/tcp@0.2.0`, which models may not use"), "{e}");
+    assert!(e.contains("no network access"), "{e}");
+}
+
+#[test]
+fn a_component_importing_an_unknown_interface_is_refused_at_load() {
+    let e = load_error(&wat_fixture("imports_unknown.wat"));
+    assert!(e.contains("imports `acme:gpio/pins@1.0.0`"), "{e}");
+    assert!(e.contains("the host provides only wasi:cli/"), "{e}");
+}
+
+#[test]
+fn a_component_for_another_contract_version_is_refused_at_load() {
+    let e = load_error(&wat_fixture("contract_v0_2.wat"));
+    assert!(e.contains("built against the contract xedgesim:node@0.2.0; this host speaks xedgesim:node@0.1.0"), "{e}");
+}
+
+#[test]
+fn files_that_are_not_node_models_are_refused_at_load() {
+    let e = load_error(&std::fs::read(fixture_file("not_wasm.bin")).unwrap());
+    assert!(e.contains("is not a WebAssembly component: it does not start with the WebAssembly magic bytes"), "{e}");
+    let e = load_error(&wat_fixture("core_module.wat"));
+    assert!(e.contains("it is a core WebAssembly module, not a component"), "{e}");
+    let e = load_error(&wat_fixture("not_a_model.wat"));
+    assert!(e.contains("does not export `xedgesim:node/model`"), "{e}");
+    // A truncated component: valid header, broken body.
+    let truncated = &xedgesim::runtime::wasm::builtin_component("sensor").unwrap()[..4096];
+    let e = load_error(truncated);
+    assert!(e.contains("is not a WebAssembly component"), "{e}");
+}
+
+#[test]
+fn a_missing_component_file_names_the_path() {
+    let (mut rt, _dir) = runtime();
+    let source = xedgesim::scenario::ComponentSource::File("/nonexistent/model.wasm".into());
+    let e = rt.component(&source).unwrap_err();
+    assert!(matches!(e, WasmError::Read { .. }), "{e}");
+    assert!(e.to_string().contains("/nonexistent/model.wasm"), "{e}");
+}

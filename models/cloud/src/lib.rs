@@ -1,0 +1,62 @@
+//! The built-in cloud sink: records every arrival and its end-to-end
+//! latency — arrival time minus the `t_us` sample time in the payload
+//! (the newest reading of an aggregate), or minus the send time when the
+//! payload has none. `finish` reports counts and latency percentiles.
+
+use std::collections::BTreeMap;
+
+use xedgesim_model::payload::decode;
+use xedgesim_model::{Config, ConfigReader, Message, Metric, NodeModel, StepOutput};
+
+pub struct Cloud {
+    by_topic: BTreeMap<String, u64>,
+    bytes_received: u64,
+    latencies_us: Vec<u64>,
+}
+
+impl NodeModel for Cloud {
+    fn new(_id: &str, config: &Config) -> Result<Self, String> {
+        ConfigReader::new(config, &[])?;
+        Ok(Cloud { by_topic: BTreeMap::new(), bytes_received: 0, latencies_us: Vec::new() })
+    }
+
+    fn step(&mut self, now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
+        for m in inbox {
+            *self.by_topic.entry(m.topic.clone()).or_default() += 1;
+            self.bytes_received += m.payload.len() as u64;
+            let origin_us = decode(&m.payload)
+                .ok()
+                .and_then(|p| p.number("t_us"))
+                .filter(|t| t.is_finite() && *t > 0.0)
+                .map_or(m.sent_us, |t| t as u64);
+            self.latencies_us.push(now_us.saturating_sub(origin_us));
+        }
+        Ok(StepOutput::default())
+    }
+
+    fn finish(&mut self) -> Vec<Metric> {
+        let mut metrics = vec![
+            Metric::new("messages_received", self.latencies_us.len() as f64),
+            Metric::new("bytes_received", self.bytes_received as f64),
+        ];
+        for (topic, count) in &self.by_topic {
+            metrics.push(Metric::new(&format!("received_{topic}"), *count as f64));
+        }
+        self.latencies_us.sort_unstable();
+        if let Some(max) = self.latencies_us.last() {
+            for (name, q) in [("latency_p50_us", 0.50), ("latency_p95_us", 0.95), ("latency_p99_us", 0.99)] {
+                metrics.push(Metric::new(name, percentile(&self.latencies_us, q) as f64));
+            }
+            metrics.push(Metric::new("latency_max_us", *max as f64));
+        }
+        metrics
+    }
+}
+
+/// Nearest-rank percentile of sorted, non-empty `values`.
+fn percentile(values: &[u64], q: f64) -> u64 {
+    let rank = (q * values.len() as f64).ceil() as usize;
+    values[rank.clamp(1, values.len()) - 1]
+}
+
+xedgesim_model::export_model!(Cloud);

@@ -1,0 +1,99 @@
+//! The built-in sensor: a reading every `1 / sample_rate_hz` seconds (the
+//! first one period after the start, so at 1 s by default, as xEdgeSim's),
+//! valued `base + N(0, noise_stddev)`, sent to `destination` or published
+//! on `topic`.
+//!
+//! It reads time and randomness the standard way (`SystemTime::now`,
+//! `getrandom`): inside the host both are virtual and seeded, which is
+//! what makes its readings reproducible.
+//!
+//! Payload: `{"temperature":20.4,"unit":"C","sample_id":1,"t_us":1000000}`
+//! (`t_us`: when it was sampled, for end-to-end latency).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use xedgesim_model::payload::{Field, encode};
+use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
+
+const KEYS: &[&str] = &["sample_rate_hz", "base", "noise_stddev", "unit", "destination", "topic"];
+
+pub struct Sensor {
+    period_us: u64,
+    base: f64,
+    noise_stddev: f64,
+    unit: String,
+    destination: Address,
+    topic: String,
+    next_sample_us: u64,
+    samples_sent: u64,
+}
+
+impl NodeModel for Sensor {
+    fn new(_id: &str, config: &Config) -> Result<Self, String> {
+        let c = ConfigReader::new(config, KEYS)?;
+        let rate = c.f64("sample_rate_hz", 1.0)?;
+        if !(rate.is_finite() && rate > 0.0 && rate <= 1e6) {
+            return Err(format!("config key 'sample_rate_hz' must be in (0, 1000000]; found {rate}"));
+        }
+        let noise_stddev = c.f64("noise_stddev", 2.0)?;
+        if !(noise_stddev.is_finite() && noise_stddev >= 0.0) {
+            return Err(format!("config key 'noise_stddev' must be >= 0; found {noise_stddev}"));
+        }
+        let (destination, topic) = match (c.text("destination")?, c.text("topic")?) {
+            (_, Some(topic)) => (Address::Publish, topic),
+            (Some(node), None) => (Address::Node(node), "reading".to_string()),
+            (None, None) => return Err("config needs 'destination' (a node id) or 'topic' (to publish)".into()),
+        };
+        let period_us = ((1e6 / rate).round() as u64).max(1);
+        Ok(Sensor {
+            period_us,
+            base: c.f64("base", 20.0)?,
+            noise_stddev,
+            unit: c.text("unit")?.unwrap_or_else(|| "C".into()),
+            destination,
+            topic,
+            next_sample_us: period_us,
+            samples_sent: 0,
+        })
+    }
+
+    fn step(&mut self, now_us: u64, _inbox: Vec<Message>) -> Result<StepOutput, String> {
+        let mut outbox = Vec::new();
+        while self.next_sample_us <= now_us {
+            self.samples_sent += 1;
+            let value = self.base + self.noise_stddev * standard_normal()?;
+            outbox.push(Outgoing {
+                destination: self.destination.clone(),
+                topic: self.topic.clone(),
+                payload: encode(&[
+                    ("temperature", Field::Number(value)),
+                    ("unit", Field::Text(self.unit.clone())),
+                    ("sample_id", Field::Number(self.samples_sent as f64)),
+                    ("t_us", Field::Number(clock_us() as f64)),
+                ]),
+            });
+            self.next_sample_us += self.period_us;
+        }
+        Ok(StepOutput { outbox, wake_at_us: Some(self.next_sample_us) })
+    }
+
+    fn finish(&mut self) -> Vec<Metric> {
+        vec![Metric::new("samples_sent", self.samples_sent as f64)]
+    }
+}
+
+/// Microseconds on the standard wall clock (virtual time inside the host).
+fn clock_us() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A standard normal deviate by Box–Muller, from two uniform draws.
+fn standard_normal() -> Result<f64, String> {
+    let draw = || getrandom::u64().map_err(|e| format!("randomness unavailable: {e}"));
+    // 53 random bits in (0, 1]: never 0, so ln() stays finite.
+    let u1 = ((draw()? >> 11) + 1) as f64 / (1u64 << 53) as f64;
+    let u2 = (draw()? >> 11) as f64 / (1u64 << 53) as f64;
+    Ok((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos())
+}
+
+xedgesim_model::export_model!(Sensor);
