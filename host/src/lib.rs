@@ -7,3 +7,4 @@
 pub mod cli;
 pub mod runtime;
 pub mod scenario;
+pub mod sim;

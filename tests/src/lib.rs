@@ -25,3 +25,56 @@ pub fn yaml_files(dir: &str) -> Vec<PathBuf> {
 pub fn normalise_paths(text: &str) -> String {
     text.replace(&repo_root().to_string_lossy().into_owned(), "<repo>")
 }
+
+/// The first line where two traces differ, as `line N: <a> / <b>`, or
+/// `None` when they are identical. Determinism failures print this.
+pub fn first_divergence(a: &str, b: &str) -> Option<String> {
+    let (mut la, mut lb) = (a.lines(), b.lines());
+    for n in 1.. {
+        match (la.next(), lb.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => continue,
+            (x, y) => {
+                return Some(format!(
+                    "line {n}: {} / {}",
+                    x.unwrap_or("<end of trace>"),
+                    y.unwrap_or("<end of trace>")
+                ));
+            }
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+/// Writes a built-in test fixture component (`hostile`, `probe`) to `dir`
+/// and returns its path, for scenarios that name it in `wasm.component`.
+pub fn fixture_file(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.wasm"));
+    let bytes = xedgesim::runtime::wasm::fixture_component(name).expect("fixture exists");
+    std::fs::write(&path, bytes).expect("writable temp dir");
+    path
+}
+
+/// Runs the scenario `yaml` (written to `dir/scenario.yaml`), outputs in `dir/out`.
+pub fn run_yaml(dir: &Path, yaml: &str) -> xedgesim::sim::RunReport {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, yaml).expect("writable temp dir");
+    xedgesim::sim::Simulation::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(dir.join("out"))
+        .cache_dir(Some(dir.join("cache")))
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `metrics.csv` of a run as (node, metric) → value.
+pub fn read_metrics(out_dir: &Path) -> std::collections::BTreeMap<(String, String), f64> {
+    let csv = std::fs::read_to_string(out_dir.join("metrics.csv")).expect("metrics.csv written");
+    csv.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            ((f[0].to_string(), f[2].to_string()), f[3].parse().expect("numeric value"))
+        })
+        .collect()
+}

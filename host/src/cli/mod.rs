@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 2 a user error (bad scenario, bad arguments),
 //! 1 anything else.
 
+mod run;
 mod validate;
 
 use std::process::ExitCode;
@@ -22,6 +23,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a scenario and write its trace, metrics and summary.
+    Run(run::RunArgs),
     /// Check scenario files and report every problem in them.
     Validate(validate::ValidateArgs),
 }
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
     }
 }

@@ -7,8 +7,9 @@
 //! The message types are those of the model SDK (`xedgesim-model`), so a
 //! model's own types are the host's, natively and across the WASM boundary.
 
-mod fault;
+pub(crate) mod fault;
 mod group;
+pub mod native;
 pub mod wasm;
 
 pub use fault::{FaultKind, NodeFault};

@@ -34,3 +34,4 @@ pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
 pub use seed::{Stream, derive_seed};
+pub use state::NodeState;

@@ -1,0 +1,169 @@
+//! `xedgesim run FILE`: runs a scenario and writes its outputs.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+
+use crate::sim::{Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
+
+/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SandboxArg {
+    /// One store per node: faults stay with their node.
+    PerNode,
+    /// Many nodes per instance: far less memory, shared fate.
+    Shared,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Seed for every random stream (default: the scenario's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Virtual seconds to run (default: the scenario's).
+    #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
+    duration_s: Option<f64>,
+    /// Output folder (default: runs/<scenario>-seed<seed>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// How much goes into trace.jsonl.
+    #[arg(long, value_enum, default_value_t = TraceLevel::Messages)]
+    trace: TraceLevel,
+    /// How wasm nodes are packed into sandboxes.
+    #[arg(long, value_enum, default_value_t = SandboxArg::PerNode)]
+    sandbox: SandboxArg,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("'{s}' is not a positive number of seconds")),
+    }
+}
+
+impl RunArgs {
+    /// The command that reproduces this run.
+    fn reproduce(&self, seed: u64) -> String {
+        let mut cmd = format!("xedgesim run {} --seed {seed}", self.file.display());
+        if let Some(d) = self.duration_s {
+            cmd.push_str(&format!(" --duration-s {d}"));
+        }
+        if self.sandbox == SandboxArg::Shared {
+            cmd.push_str(" --sandbox shared");
+        }
+        cmd
+    }
+}
+
+pub fn run(args: &RunArgs) -> ExitCode {
+    let mut sim = match Simulation::from_file(&args.file) {
+        Ok(sim) => sim,
+        Err(e) => return report_error(&e, None),
+    };
+    if let Some(seed) = args.seed {
+        sim = sim.seed(seed);
+    }
+    if let Some(d) = args.duration_s {
+        sim = sim.duration_s(d);
+    }
+    if let Some(out) = &args.out {
+        sim = sim.out_dir(out);
+    }
+    let seed = sim.current_seed();
+    let out_dir = sim.output_dir();
+    sim = sim.trace(args.trace).sandbox(match args.sandbox {
+        SandboxArg::PerNode => SandboxMode::PerNode,
+        SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
+    });
+
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    // A second Ctrl-C while the outputs are written is ignored on purpose: they must complete.
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    sim = sim.interrupt_flag(interrupted);
+
+    let show_progress = !args.quiet && std::io::stdout().is_terminal();
+    if show_progress {
+        sim = sim.on_progress(progress_bar());
+    }
+    if !args.quiet {
+        println!("running {} with seed {seed} → {}", args.file.display(), out_dir.display());
+    }
+    let result = sim.run();
+    if show_progress {
+        eprint!("\r\x1b[2K");
+    }
+    match result {
+        Err(e) => report_error(&e, Some(args.reproduce(seed))),
+        Ok(report) => {
+            if !args.quiet {
+                println!("{report}");
+                println!("outputs       {}", out_dir.display());
+            }
+            match report.status {
+                RunStatus::Finished => ExitCode::SUCCESS,
+                RunStatus::Interrupted => {
+                    eprintln!(
+                        "interrupted at t = {:.6} s; outputs so far are in {}",
+                        report.virtual_time_reached_s,
+                        out_dir.display()
+                    );
+                    ExitCode::from(EXIT_INTERRUPTED)
+                }
+                RunStatus::Failed => {
+                    eprintln!("error: {}", report.reason.as_deref().unwrap_or("the run failed"));
+                    eprintln!("reproduce with: {}", args.reproduce(seed));
+                    ExitCode::from(super::EXIT_USER_ERROR)
+                }
+            }
+        }
+    }
+}
+
+fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
+    eprintln!("{e}");
+    if let Some(cmd) = reproduce {
+        eprintln!("reproduce with: {cmd}");
+    }
+    ExitCode::from(if e.is_user_error() { super::EXIT_USER_ERROR } else { 1 })
+}
+
+/// A one-line progress display on stderr, from one second into the run.
+fn progress_bar() -> impl FnMut(Progress) + 'static {
+    let started = Instant::now();
+    let mut last_draw = started;
+    move |p: Progress| {
+        let now = Instant::now();
+        if now - started < Duration::from_secs(1) || now - last_draw < Duration::from_millis(100) {
+            return;
+        }
+        last_draw = now;
+        let fraction = if p.duration_us == 0 { 1.0 } else { p.now_us as f64 / p.duration_us as f64 };
+        let width = 30;
+        let filled = ((fraction * width as f64) as usize).min(width);
+        let rate = p.events as f64 / (now - started).as_secs_f64();
+        eprint!(
+            "\r\x1b[2K[{}{}] {:5.1} %  t = {:.1}/{:.1} s  {:.0} events/s",
+            "#".repeat(filled),
+            " ".repeat(width - filled),
+            fraction * 100.0,
+            p.now_us as f64 / 1e6,
+            p.duration_us as f64 / 1e6,
+            rate
+        );
+        let _ = std::io::stderr().flush();
+    }
+}

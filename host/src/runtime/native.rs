@@ -1,0 +1,109 @@
+//! The built-in models compiled natively, behind the same [`NodeGroup`]
+//! contract: the physical limit the WASM runtime is measured against.
+//!
+//! Not a sandbox and not deterministic (a native model's clock and
+//! randomness are the real ones): benchmarks only.
+
+use std::collections::BTreeMap;
+
+use xedgesim_model::NodeModel;
+
+use super::wasm::NodeSpec;
+use super::{FaultKind, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
+use crate::scenario::ConfigValue;
+
+/// Nodes of one natively compiled model.
+#[derive(Debug)]
+pub struct NativeGroup<M> {
+    ids: Vec<String>,
+    models: Vec<M>,
+    usage: Vec<NodeUsage>,
+}
+
+/// A node config as the model SDK types it.
+pub fn model_config(config: &BTreeMap<String, ConfigValue>) -> xedgesim_model::Config {
+    use xedgesim_model::ConfigValue as Model;
+    config
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                ConfigValue::Bool(b) => Model::Boolean(*b),
+                ConfigValue::Integer(i) => Model::Integer(*i),
+                ConfigValue::Float(f) => Model::Float(*f),
+                ConfigValue::Text(s) => Model::Text(s.clone()),
+                other => Model::Json(other.to_json()),
+            };
+            (key.clone(), value)
+        })
+        .collect()
+}
+
+impl<M: NodeModel> NativeGroup<M> {
+    pub fn new(nodes: &[NodeSpec<'_>]) -> Result<Self, NodeFault> {
+        let mut models = Vec::with_capacity(nodes.len());
+        for spec in nodes {
+            let model = M::new(spec.id, &model_config(spec.config)).map_err(|detail| NodeFault {
+                node: spec.id.to_string(),
+                time_us: 0,
+                kind: FaultKind::Config,
+                detail,
+            })?;
+            models.push(model);
+        }
+        Ok(NativeGroup {
+            ids: nodes.iter().map(|n| n.id.to_string()).collect(),
+            models,
+            usage: vec![NodeUsage::default(); nodes.len()],
+        })
+    }
+}
+
+impl<M: NodeModel> NodeGroup for NativeGroup<M> {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+        calls
+            .into_iter()
+            .map(|call| {
+                self.usage[call.index].steps += 1;
+                let fault =
+                    |kind, detail| NodeFault { node: self.ids[call.index].clone(), time_us: call.now_us, kind, detail };
+                match self.models[call.index].step(call.now_us, call.inbox) {
+                    Err(detail) => Err(fault(FaultKind::ModelError, detail)),
+                    Ok(out) if out.wake_at_us.is_some_and(|t| t < call.now_us) => {
+                        Err(fault(FaultKind::WakeInPast { wake_at_us: out.wake_at_us.unwrap_or(0) }, String::new()))
+                    }
+                    Ok(out) => Ok(out),
+                }
+            })
+            .collect()
+    }
+
+    fn finish(&mut self, index: usize, _now_us: u64) -> Result<Vec<Metric>, NodeFault> {
+        Ok(self.models[index].finish())
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        Vec::new()
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        self.usage[index]
+    }
+}
+
+/// A native group of the built-in model `name`, if there is one.
+pub fn builtin_native(name: &str, nodes: &[NodeSpec<'_>]) -> Option<Result<Box<dyn NodeGroup>, NodeFault>> {
+    fn boxed<M: NodeModel>(nodes: &[NodeSpec<'_>]) -> Result<Box<dyn NodeGroup>, NodeFault> {
+        NativeGroup::<M>::new(nodes).map(|g| Box::new(g) as Box<dyn NodeGroup>)
+    }
+    Some(match name {
+        "sensor" => boxed::<xedgesim_model_sensor::Sensor>(nodes),
+        "gateway" => boxed::<xedgesim_model_gateway::Gateway>(nodes),
+        "cloud" => boxed::<xedgesim_model_cloud::Cloud>(nodes),
+        "broker" => boxed::<xedgesim_model_broker::Broker>(nodes),
+        _ => return None,
+    })
+}

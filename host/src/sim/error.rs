@@ -1,0 +1,44 @@
+//! Why a run could not start or did not finish.
+
+use std::path::PathBuf;
+
+use crate::runtime::NodeFault;
+use crate::runtime::wasm::WasmError;
+use crate::scenario::ScenarioError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(
+        "node '{node}' runs in Docker, which `xedgesim run` does not support yet; nothing was started\n  = help: run it as `implementation: wasm` for now"
+    )]
+    DockerNotSupported { node: String },
+    #[error(
+        "node '{node}' uses its own component, which has no native build\n  = help: the native path runs only the built-in models"
+    )]
+    NativeUnavailable { node: String },
+    #[error("node '{node}': {source}")]
+    Component { node: String, source: WasmError },
+    #[error("cannot set up the WebAssembly runtime: {0}")]
+    Runtime(WasmError),
+    #[error("{0}")]
+    Fault(NodeFault),
+    #[error(
+        "the event queue is full ({capacity} events) at t = {time}: node '{node}' was scheduling more\n  = help: shorten the run or lower the message rate; an unbounded queue would exhaust memory"
+    )]
+    QueueFull { node: String, time: String, capacity: usize },
+    #[error(
+        "nodes keep stepping at t = {time} without time advancing ({rounds} rounds): {nodes}\n  = help: a node that answers every message at once with zero latency, or asks to wake at the current time, never lets time move"
+    )]
+    Livelock { time: String, rounds: usize, nodes: String },
+    #[error("cannot write {}: {source}", path.display())]
+    Output { path: PathBuf, source: std::io::Error },
+}
+
+impl RunError {
+    /// Whether the user can fix it (exit code 2) rather than an internal failure.
+    pub fn is_user_error(&self) -> bool {
+        !matches!(self, RunError::Runtime(_) | RunError::Output { .. })
+    }
+}

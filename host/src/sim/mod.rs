@@ -1,0 +1,19 @@
+//! The discrete-event engine: virtual time, the event queue, the network
+//! model, the run loop and its outputs (`trace.jsonl`, `metrics.csv`,
+//! `summary.json`). [`Simulation`] is the entry point.
+
+mod atomic_file;
+mod error;
+mod event_queue;
+mod histogram;
+mod network;
+mod placement;
+mod report;
+mod simulation;
+mod trace;
+
+pub use error::RunError;
+pub use placement::SandboxMode;
+pub use report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+pub use simulation::{MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress, Simulation};
+pub use trace::TraceLevel;

@@ -1,0 +1,136 @@
+//! The network model. Each directed link (`src -> dst`, from the scenario
+//! or the defaults) has latency, jitter, loss and bandwidth, and its own
+//! random stream seeded from the scenario seed and the link's name
+//! (`derive_seed(seed, "src->dst", Stream::Link)`). A message occupies the
+//! link for its serialisation time (bytes × 8 / bandwidth), waits for the
+//! messages ahead of it, and a link delivers in FIFO order: jitter never
+//! reorders one link's messages. `direct` links are perfect.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{Rng, SeedableRng};
+
+use crate::runtime::wasm::{Stream, derive_seed};
+use crate::scenario::{LinkParams, NetworkModel, ResolvedNetwork};
+
+/// What happens to a message sent on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transit {
+    /// It arrives at this virtual time.
+    Arrives(u64),
+    /// The link loses it.
+    Lost,
+}
+
+#[derive(Debug)]
+struct Link {
+    params: LinkParams,
+    rng: ChaCha20Rng,
+    /// When the link finishes sending what it already has.
+    busy_until_us: u64,
+    /// Arrival time of the last message, for FIFO order.
+    last_arrival_us: u64,
+}
+
+/// Every link of a run, created on first use.
+#[derive(Debug)]
+pub struct Network {
+    model: NetworkModel,
+    default_link: LinkParams,
+    explicit: BTreeMap<(usize, usize), LinkParams>,
+    // Looked up, never iterated: its order cannot leak into a run.
+    links: HashMap<(usize, usize), Link>,
+    seed: u64,
+}
+
+impl Network {
+    /// `index_of` maps node ids (validated to exist) to their indexes.
+    pub fn new(net: &ResolvedNetwork, seed: u64, index_of: impl Fn(&str) -> usize) -> Self {
+        let explicit = net.links.iter().map(|l| ((index_of(&l.src), index_of(&l.dst)), l.params)).collect();
+        Network { model: net.model, default_link: net.default_link, explicit, links: HashMap::new(), seed }
+    }
+
+    /// Sends `bytes` from `src` to `dst` (named `src_id`, `dst_id`) at `now_us`.
+    pub fn send(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str, bytes: usize, now_us: u64) -> Transit {
+        if self.model == NetworkModel::Direct || src == dst {
+            return Transit::Arrives(now_us);
+        }
+        let params = self.explicit.get(&(src, dst)).copied().unwrap_or(self.default_link);
+        let seed = self.seed;
+        let link = self.links.entry((src, dst)).or_insert_with(|| Link {
+            params,
+            rng: ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)),
+            busy_until_us: 0,
+            last_arrival_us: 0,
+        });
+        // Both draws happen for every message, lost or not, so one
+        // message's fate never shifts another's random numbers.
+        let loss_draw = unit(&mut link.rng);
+        let jitter_draw = link.rng.next_u64();
+        let serialisation_us = match link.params.bandwidth_bps {
+            Some(bps) if bps > 0 => (bytes as u64 * 8 * 1_000_000).div_ceil(bps),
+            _ => 0,
+        };
+        let departure = now_us.max(link.busy_until_us) + serialisation_us;
+        link.busy_until_us = departure;
+        if loss_draw < link.params.loss_rate {
+            return Transit::Lost;
+        }
+        let jitter = if link.params.jitter_us == 0 { 0 } else { jitter_draw % (link.params.jitter_us + 1) };
+        let arrival = (departure + link.params.latency_us + jitter).max(link.last_arrival_us);
+        link.last_arrival_us = arrival;
+        Transit::Arrives(arrival)
+    }
+}
+
+/// A uniform draw in [0, 1) with 53 bits.
+fn unit(rng: &mut ChaCha20Rng) -> f64 {
+    (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::ResolvedLink;
+
+    fn network(params: LinkParams) -> Network {
+        let net = ResolvedNetwork {
+            model: NetworkModel::Latency,
+            default_link: LinkParams::PERFECT,
+            links: vec![ResolvedLink { src: "a".into(), dst: "b".into(), params }],
+        };
+        Network::new(&net, 1, |id| usize::from(id == "b"))
+    }
+
+    #[test]
+    fn latency_and_serialisation() {
+        let mut n = network(LinkParams { latency_us: 1_000, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: Some(8_000) });
+        // 10 bytes at 8 kbit/s: 10 ms on the wire.
+        assert_eq!(n.send(0, 1, "a", "b", 10, 0), Transit::Arrives(11_000));
+        // The second waits for the first to leave.
+        assert_eq!(n.send(0, 1, "a", "b", 10, 0), Transit::Arrives(21_000));
+        // The reverse direction is another link, here the perfect default.
+        assert_eq!(n.send(1, 0, "b", "a", 10, 0), Transit::Arrives(0));
+    }
+
+    #[test]
+    fn jitter_never_reorders_a_link() {
+        let mut n = network(LinkParams { latency_us: 100, jitter_us: 10_000, loss_rate: 0.0, bandwidth_bps: None });
+        let mut last = 0;
+        for t in 0..1_000 {
+            let Transit::Arrives(at) = n.send(0, 1, "a", "b", 1, t) else { panic!() };
+            assert!(at >= last && at >= t + 100 && at <= t + 10_100);
+            last = at;
+        }
+    }
+
+    #[test]
+    fn loss_rate_is_honoured() {
+        let mut all = network(LinkParams { loss_rate: 1.0, ..LinkParams::PERFECT });
+        assert!((0..100).all(|t| all.send(0, 1, "a", "b", 1, t) == Transit::Lost));
+        let mut some = network(LinkParams { loss_rate: 0.25, ..LinkParams::PERFECT });
+        let lost = (0..10_000).filter(|&t| some.send(0, 1, "a", "b", 1, t) == Transit::Lost).count();
+        assert!((2_300..2_700).contains(&lost), "{lost}");
+    }
+}

@@ -1,0 +1,141 @@
+//! [`RunReport`]: what a run did, written as `summary.json` and printed as
+//! the results table.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::histogram::Histogram;
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Ran to its end time.
+    Finished,
+    /// Stopped by an error (a fault under `on_fault: abort`, a full queue, …).
+    Failed,
+    /// Stopped by the user (Ctrl-C).
+    Interrupted,
+}
+
+/// Counts of messages by fate.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MessageCounts {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+    /// Sent but due after the run's end.
+    pub in_flight: u64,
+    pub dropped_by_reason: BTreeMap<String, u64>,
+    pub bytes_delivered: u64,
+}
+
+/// Percentiles in µs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+    pub max: u64,
+    pub mean: f64,
+}
+
+impl From<&Histogram> for Percentiles {
+    fn from(h: &Histogram) -> Self {
+        Percentiles {
+            count: h.count(),
+            p50: h.quantile(0.50),
+            p95: h.quantile(0.95),
+            p99: h.quantile(0.99),
+            max: h.max(),
+            mean: h.mean(),
+        }
+    }
+}
+
+/// A fault that stopped a node.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FaultRecord {
+    pub node: String,
+    pub time_us: u64,
+    pub kind: String,
+    pub message: String,
+}
+
+/// Everything a run reports. Fields whose names start with `wall_` vary
+/// between runs; everything else is determined by scenario, seed and models.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunReport {
+    pub status: RunStatus,
+    /// Why the run failed or was interrupted.
+    pub reason: Option<String>,
+    pub scenario: String,
+    pub scenario_sha256: String,
+    pub seed: u64,
+    /// SHA-256 of each component that ran, by name.
+    pub components: BTreeMap<String, String>,
+    pub nodes: usize,
+    pub virtual_duration_s: f64,
+    /// Virtual time reached (the end time, unless the run stopped early).
+    pub virtual_time_reached_s: f64,
+    pub events: u64,
+    pub steps: u64,
+    pub messages: MessageCounts,
+    /// Fraction of sent messages that were dropped.
+    pub drop_rate: f64,
+    /// Deliveries per virtual second.
+    pub throughput_msgs_per_s: f64,
+    /// Send-to-delivery latency of every delivered message, in µs.
+    pub message_latency_us: Percentiles,
+    /// Sample-to-sink latency as the cloud node(s) measured it, if any
+    /// (each cloud's `latency_*_us` metrics; the worst over clouds).
+    pub end_to_end_latency_us: Option<BTreeMap<String, f64>>,
+    pub faults: Vec<FaultRecord>,
+    pub wall_duration_s: f64,
+    pub wall_events_per_s: f64,
+}
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let m = &self.messages;
+        let l = &self.message_latency_us;
+        writeln!(
+            f,
+            "status        {:?}{}",
+            self.status,
+            self.reason.as_ref().map(|r| format!(" ({})", r.lines().next().unwrap_or(""))).unwrap_or_default()
+        )?;
+        writeln!(
+            f,
+            "virtual time  {:.3} s of {:.3} s, seed {}",
+            self.virtual_time_reached_s, self.virtual_duration_s, self.seed
+        )?;
+        writeln!(f, "wall time     {:.3} s ({:.0} events/s)", self.wall_duration_s, self.wall_events_per_s)?;
+        writeln!(f, "nodes         {} ({} steps, {} faults)", self.nodes, self.steps, self.faults.len())?;
+        writeln!(
+            f,
+            "messages      {} sent, {} delivered, {} dropped ({:.2} %), {} in flight",
+            m.sent,
+            m.delivered,
+            m.dropped,
+            self.drop_rate * 100.0,
+            m.in_flight
+        )?;
+        writeln!(f, "latency       p50 {} µs, p95 {} µs, p99 {} µs, max {} µs", l.p50, l.p95, l.p99, l.max)?;
+        if let Some(e2e) = &self.end_to_end_latency_us {
+            let get = |k: &str| e2e.get(k).map_or("-".to_string(), |v| format!("{v:.0}"));
+            writeln!(
+                f,
+                "end to end    p50 {} µs, p95 {} µs, p99 {} µs, max {} µs (at the cloud)",
+                get("p50"),
+                get("p95"),
+                get("p99"),
+                get("max")
+            )?;
+        }
+        write!(f, "throughput    {:.1} deliveries per virtual second", self.throughput_msgs_per_s)
+    }
+}

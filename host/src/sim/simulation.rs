@@ -1,0 +1,597 @@
+//! [`Simulation`]: a scenario run end to end.
+//!
+//! Next-event, not fixed-step: a node steps only when messages reach it or
+//! the wake-up time it asked for comes; idle nodes cost nothing. Every node
+//! is stepped once at t = 0. All messages due for a node at one instant
+//! arrive in one step, in the order they were sent. Events at the same
+//! virtual time are handled in rounds: a step's zero-latency messages are
+//! delivered in the next round at the same instant.
+//!
+//! The run covers the closed interval [0, duration]: an event due exactly
+//! at the end time is handled (a 10 s run samples at 10 s); later ones are
+//! not, and messages due after the end are counted as in flight. A
+//! node's requested wake-up replaces its earlier one; `none` cancels it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+use super::atomic_file::write_atomic;
+use super::error::RunError;
+use super::event_queue::{EventKind, EventQueue};
+use super::histogram::Histogram;
+use super::network::{Network, Transit};
+use super::placement::{Placement, SandboxMode, hex, place};
+use super::report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+use super::trace::{DropReason, Trace, TraceLevel};
+use crate::runtime::fault::format_time;
+use crate::runtime::{Address, Message, Metric, NodeFault, Outgoing, StepCall, StepOutput};
+use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
+
+/// Most events the queue may hold: a bound on memory (about 200 bytes each).
+pub const MAX_QUEUED_EVENTS: usize = 50_000_000;
+/// Most rounds at one instant before the run is declared stuck.
+pub const MAX_ROUNDS_PER_INSTANT: usize = 10_000;
+
+/// Where a run is, for progress displays.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    pub now_us: u64,
+    pub duration_us: u64,
+    pub events: u64,
+}
+
+/// A scenario, ready to run; configure it with the builder methods.
+pub struct Simulation {
+    scenario: ResolvedScenario,
+    scenario_sha256: String,
+    seed: u64,
+    duration_us: u64,
+    out_dir: Option<PathBuf>,
+    trace_level: TraceLevel,
+    sandbox: SandboxMode,
+    native: bool,
+    cache_dir: Option<PathBuf>,
+    interrupt: Option<Arc<AtomicBool>>,
+    progress: Option<Box<dyn FnMut(Progress)>>,
+}
+
+impl std::fmt::Debug for Simulation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulation")
+            .field("scenario", &self.scenario.name)
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulation {
+    /// Loads, validates and resolves the scenario at `path`.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RunError> {
+        let loaded = scenario::load(path.as_ref())?;
+        let bytes = std::fs::read(path.as_ref()).unwrap_or_default();
+        let mut sim = Simulation::new(loaded.resolved);
+        sim.scenario_sha256 = hex(&Sha256::digest(&bytes));
+        Ok(sim)
+    }
+
+    /// A simulation of an already resolved scenario.
+    pub fn new(scenario: ResolvedScenario) -> Self {
+        let scenario_sha256 = hex(&Sha256::digest(scenario::resolved_to_yaml(&scenario).as_bytes()));
+        Simulation {
+            seed: scenario.seed,
+            duration_us: scenario.duration_us,
+            scenario,
+            scenario_sha256,
+            out_dir: None,
+            trace_level: TraceLevel::default(),
+            sandbox: SandboxMode::PerNode,
+            native: false,
+            cache_dir: Some(crate::runtime::wasm::ArtifactCache::default_dir()),
+            interrupt: None,
+            progress: None,
+        }
+    }
+
+    pub fn scenario(&self) -> &ResolvedScenario {
+        &self.scenario
+    }
+
+    /// Overrides the scenario's seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Overrides the scenario's duration.
+    pub fn duration_s(mut self, seconds: f64) -> Self {
+        self.duration_us = (seconds * 1e6).round() as u64;
+        self
+    }
+
+    /// Where outputs go (default `runs/<scenario>-seed<seed>/`).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    pub fn trace(mut self, level: TraceLevel) -> Self {
+        self.trace_level = level;
+        self
+    }
+
+    pub fn sandbox(mut self, mode: SandboxMode) -> Self {
+        self.sandbox = mode;
+        self
+    }
+
+    /// The compiled-component cache folder; `None` disables it.
+    pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.cache_dir = dir;
+        self
+    }
+
+    /// Stops the run cleanly (status `interrupted`) once `flag` is set.
+    pub fn interrupt_flag(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+
+    /// Called every few thousand events.
+    pub fn on_progress(mut self, f: impl FnMut(Progress) + 'static) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the built-in models compiled natively instead of as WASM: the
+    /// benchmarks' physical limit. Not sandboxed, not deterministic.
+    #[doc(hidden)]
+    pub fn native_models(mut self, native: bool) -> Self {
+        self.native = native;
+        self
+    }
+
+    pub fn current_seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// `runs/<scenario>-seed<seed>`, unless [`out_dir`](Self::out_dir) says otherwise.
+    pub fn output_dir(&self) -> PathBuf {
+        self.out_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-seed{}", self.scenario.name, self.seed)))
+    }
+
+    /// Runs the scenario and writes `trace.jsonl`, `metrics.csv` and
+    /// `summary.json`. Problems found before the run starts (a Docker node,
+    /// a component that does not load) are errors and write nothing; a
+    /// run that fails or is interrupted part-way still writes its outputs,
+    /// and the report's status says why it stopped.
+    pub fn run(mut self) -> Result<RunReport, RunError> {
+        let started = Instant::now();
+        let placement = place(&self.scenario, self.seed, self.sandbox, self.native, self.cache_dir.clone())?;
+        let out_dir = self.output_dir();
+        let output_error = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| RunError::Output { path, source }
+        };
+        std::fs::create_dir_all(&out_dir).map_err(output_error(&out_dir))?;
+        let trace_path = out_dir.join("trace.jsonl");
+        let trace = Trace::create(&trace_path, self.trace_level).map_err(output_error(&trace_path))?;
+        if self.trace_level == TraceLevel::Off {
+            // A trace from an earlier run must not pass for this run's.
+            let _ = std::fs::remove_file(&trace_path);
+        }
+
+        let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, trace);
+        let mut progress = self.progress.take();
+        let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
+        let end_us = engine.now_us;
+        let node_metrics = engine.finish_all(end_us);
+
+        let (status, reason) = match outcome {
+            Ok(()) => (RunStatus::Finished, None),
+            Err(Stop::Interrupted) => (RunStatus::Interrupted, Some("interrupted by the user".to_string())),
+            Err(Stop::Error(e)) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        let wall = started.elapsed().as_secs_f64();
+        let report = engine.report(&self, status, reason, &node_metrics, wall);
+
+        let metrics_path = out_dir.join("metrics.csv");
+        write_atomic(&metrics_path, engine.metrics_csv(&node_metrics).as_bytes())
+            .map_err(output_error(&metrics_path))?;
+        engine.trace.take().expect("trace present until now").commit().map_err(output_error(&trace_path))?;
+        let summary_path = out_dir.join("summary.json");
+        let mut summary = serde_json::to_string_pretty(&report).expect("reports serialise");
+        summary.push('\n');
+        write_atomic(&summary_path, summary.as_bytes()).map_err(output_error(&summary_path))?;
+        Ok(report)
+    }
+}
+
+/// Why the loop stopped early.
+enum Stop {
+    Interrupted,
+    Error(RunError),
+}
+
+#[derive(Debug, Clone, Default)]
+struct NodeStats {
+    messages_in: u64,
+    bytes_in: u64,
+    messages_out: u64,
+    bytes_out: u64,
+    dropped_out: u64,
+}
+
+struct Engine<'a> {
+    scenario: &'a ResolvedScenario,
+    ids: Vec<&'a str>,
+    // Looked up, never iterated.
+    index_of: HashMap<&'a str, usize>,
+    broker: Option<usize>,
+    placement: Placement,
+    stopped: Vec<bool>,
+    generation: Vec<u64>,
+    stats: Vec<NodeStats>,
+    queue: EventQueue,
+    network: Network,
+    trace: Option<Trace>,
+    latency: Histogram,
+    counts: MessageCounts,
+    faults: Vec<FaultRecord>,
+    next_message_id: u64,
+    events: u64,
+    steps: u64,
+    now_us: u64,
+    duration_us: u64,
+}
+
+impl<'a> Engine<'a> {
+    fn new(scenario: &'a ResolvedScenario, seed: u64, duration_us: u64, placement: Placement, trace: Trace) -> Self {
+        let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
+        let index_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let network = Network::new(&scenario.network, seed, |id| index_of[id]);
+        let n = ids.len();
+        Engine {
+            broker: scenario.nodes.iter().position(|n| n.kind == NodeKind::Broker),
+            scenario,
+            ids,
+            index_of,
+            placement,
+            stopped: vec![false; n],
+            generation: vec![0; n],
+            stats: vec![NodeStats::default(); n],
+            queue: EventQueue::new(MAX_QUEUED_EVENTS),
+            network,
+            trace: Some(trace),
+            latency: Histogram::default(),
+            counts: MessageCounts::default(),
+            faults: Vec::new(),
+            next_message_id: 0,
+            events: 0,
+            steps: 0,
+            now_us: 0,
+            duration_us,
+        }
+    }
+
+    fn trace(&mut self) -> &mut Trace {
+        self.trace.as_mut().expect("trace present while running")
+    }
+
+    fn run(
+        &mut self,
+        interrupt: Option<&AtomicBool>,
+        mut progress: Option<&mut Box<dyn FnMut(Progress)>>,
+    ) -> Result<(), Stop> {
+        for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
+            self.fault(node, fault)?;
+        }
+        // Every node steps once at t = 0, in file order.
+        for node in 0..self.ids.len() {
+            if !self.stopped[node] {
+                self.queue.push(0, EventKind::Wake { node, generation: 0 }).map_err(|_| self.queue_full(node))?;
+            }
+        }
+        let mut next_progress = 0;
+        while let Some(now) = self.queue.peek_time() {
+            if now > self.duration_us {
+                break;
+            }
+            if interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+                return Err(Stop::Interrupted);
+            }
+            self.now_us = now;
+            self.run_instant(now)?;
+            if self.events >= next_progress {
+                next_progress = self.events + 4096;
+                if let Some(report) = progress.as_mut() {
+                    report(Progress { now_us: now, duration_us: self.duration_us, events: self.events });
+                }
+            }
+        }
+        self.now_us = self.duration_us.max(self.now_us);
+        Ok(())
+    }
+
+    /// Handles every event at `now`, in rounds, until none is left at `now`.
+    fn run_instant(&mut self, now: u64) -> Result<(), Stop> {
+        let mut rounds = 0;
+        while self.queue.peek_time() == Some(now) {
+            rounds += 1;
+            // Due nodes in index order, each with its inbox in arrival order.
+            let mut due: BTreeMap<usize, Vec<Message>> = BTreeMap::new();
+            while self.queue.peek_time() == Some(now) {
+                let event = self.queue.pop().expect("peeked");
+                self.events += 1;
+                match event.kind {
+                    EventKind::Deliver { dst, id, message } => {
+                        if self.stopped[dst] {
+                            self.drop_message(now, id, dst, message.source.as_str(), DropReason::NodeStopped);
+                            continue;
+                        }
+                        let latency = now - message.sent_us;
+                        self.latency.record(latency);
+                        self.counts.delivered += 1;
+                        self.counts.bytes_delivered += message.payload.len() as u64;
+                        let stats = &mut self.stats[dst];
+                        stats.messages_in += 1;
+                        stats.bytes_in += message.payload.len() as u64;
+                        let dst_id = self.ids[dst];
+                        self.trace().deliver(now, id, dst_id, latency);
+                        due.entry(dst).or_default().push(message);
+                    }
+                    EventKind::Wake { node, generation } => {
+                        if generation == self.generation[node] && !self.stopped[node] {
+                            let id = self.ids[node];
+                            self.trace().wake(now, id);
+                            due.entry(node).or_default();
+                        }
+                    }
+                }
+            }
+            if rounds > MAX_ROUNDS_PER_INSTANT {
+                let nodes = due.keys().take(10).map(|&n| format!("'{}'", self.ids[n])).collect::<Vec<_>>().join(", ");
+                return Err(Stop::Error(RunError::Livelock { time: format_time(now), rounds, nodes }));
+            }
+            self.step_due(now, due)?;
+        }
+        Ok(())
+    }
+
+    fn step_due(&mut self, now: u64, due: BTreeMap<usize, Vec<Message>>) -> Result<(), Stop> {
+        let mut by_group: BTreeMap<usize, Vec<StepCall>> = BTreeMap::new();
+        for (node, inbox) in due {
+            let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
+            by_group.entry(group).or_default().push(StepCall { index, now_us: now, inbox });
+        }
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
+        for (group, calls) in by_group {
+            let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
+            let outputs = self.placement.groups[group].step(calls);
+            for (index, result) in indexes.into_iter().zip(outputs) {
+                results.push((self.placement.members[group][index], result));
+            }
+            for line in self.placement.groups[group].take_logs() {
+                let node = self.ids[self.placement.members[group][line.index]];
+                self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
+            }
+        }
+        // Outputs in node order, whatever sandbox each node lives in.
+        results.sort_by_key(|(node, _)| *node);
+        for (node, result) in results {
+            self.steps += 1;
+            match result {
+                Ok(output) => self.apply(node, now, output)?,
+                Err(fault) => self.fault(node, fault)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a step's messages and schedules its wake-up.
+    fn apply(&mut self, node: usize, now: u64, output: StepOutput) -> Result<(), Stop> {
+        for message in output.outbox {
+            self.send(node, now, message)?;
+        }
+        self.generation[node] += 1;
+        if let Some(at) = output.wake_at_us
+            && at <= self.duration_us
+        {
+            let generation = self.generation[node];
+            self.queue.push(at, EventKind::Wake { node, generation }).map_err(|_| self.queue_full(node))?;
+        }
+        Ok(())
+    }
+
+    fn send(&mut self, src: usize, now: u64, out: Outgoing) -> Result<(), Stop> {
+        let id = self.next_message_id;
+        self.next_message_id += 1;
+        self.counts.sent += 1;
+        let stats = &mut self.stats[src];
+        stats.messages_out += 1;
+        stats.bytes_out += out.payload.len() as u64;
+        let (dst, dst_label, reason) = match &out.destination {
+            Address::Node(name) => {
+                (self.index_of.get(name.as_str()).copied(), name.clone(), DropReason::UnknownDestination)
+            }
+            Address::Publish => {
+                (self.broker, self.broker.map_or_else(String::new, |b| self.ids[b].to_string()), DropReason::NoBroker)
+            }
+        };
+        let src_id = self.ids[src];
+        self.trace.as_mut().expect("trace present").send(now, id, src_id, &dst_label, &out.topic, &out.payload);
+        let Some(dst) = dst else {
+            self.drop_message(now, id, src, &dst_label, reason);
+            return Ok(());
+        };
+        match self.network.send(src, dst, src_id, self.ids[dst], out.payload.len(), now) {
+            Transit::Lost => self.drop_message(now, id, src, &dst_label, DropReason::Loss),
+            Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
+            Transit::Arrives(at) => {
+                let message = Message {
+                    source: src_id.to_string(),
+                    destination: out.destination,
+                    topic: out.topic,
+                    payload: out.payload,
+                    sent_us: now,
+                };
+                self.queue.push(at, EventKind::Deliver { dst, id, message }).map_err(|_| self.queue_full(src))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts and traces a dropped message; `src` is charged with it.
+    fn drop_message(&mut self, now: u64, id: u64, src_or_dst: usize, dst_label: &str, reason: DropReason) {
+        self.counts.dropped += 1;
+        *self.counts.dropped_by_reason.entry(reason.name().to_string()).or_default() += 1;
+        if reason != DropReason::NodeStopped {
+            self.stats[src_or_dst].dropped_out += 1;
+        }
+        self.trace().drop_message(now, id, dst_label, reason);
+    }
+
+    fn queue_full(&self, node: usize) -> Stop {
+        Stop::Error(RunError::QueueFull {
+            node: self.ids[node].to_string(),
+            time: format_time(self.now_us),
+            capacity: MAX_QUEUED_EVENTS,
+        })
+    }
+
+    /// Records a fault; the node is stopped, and the run too if its policy says so.
+    fn fault(&mut self, node: usize, fault: NodeFault) -> Result<(), Stop> {
+        let kind = fault_kind_name(&fault);
+        let message = fault.to_string();
+        self.trace().fault(fault.time_us, &fault.node, kind, &message);
+        self.faults.push(FaultRecord {
+            node: fault.node.clone(),
+            time_us: fault.time_us,
+            kind: kind.to_string(),
+            message,
+        });
+        self.stopped[node] = true;
+        self.generation[node] += 1;
+        match self.scenario.nodes[node].on_fault {
+            FaultPolicy::Abort => Err(Stop::Error(RunError::Fault(fault))),
+            FaultPolicy::Isolate => Ok(()),
+        }
+    }
+
+    /// Every live node's final metrics, by node index.
+    fn finish_all(&mut self, now: u64) -> Vec<Vec<Metric>> {
+        (0..self.ids.len())
+            .map(|node| {
+                let slot = self.placement.slot[node].filter(|_| !self.stopped[node]);
+                let Some((group, index)) = slot else { return Vec::new() };
+                self.placement.groups[group].finish(index, now).unwrap_or_else(|fault| {
+                    // At the end a fault stops nothing more: record it, whatever the policy.
+                    drop(self.fault(node, fault));
+                    Vec::new()
+                })
+            })
+            .collect()
+    }
+
+    fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {
+        let mut csv = String::from("node,source,metric,value\n");
+        for (node, model_metrics) in node_metrics.iter().enumerate() {
+            let id = self.ids[node];
+            let usage = self.placement.slot[node].map(|(g, i)| self.placement.groups[g].usage(i)).unwrap_or_default();
+            let s = &self.stats[node];
+            let host = [
+                ("steps", usage.steps),
+                ("fuel_used", usage.fuel_used),
+                ("messages_in", s.messages_in),
+                ("bytes_in", s.bytes_in),
+                ("messages_out", s.messages_out),
+                ("bytes_out", s.bytes_out),
+                ("messages_dropped", s.dropped_out),
+                ("faulted", u64::from(self.stopped[node])),
+            ];
+            for (name, value) in host {
+                csv.push_str(&format!("{id},host,{name},{value}\n"));
+            }
+            for m in model_metrics {
+                csv.push_str(&format!("{id},model,{},{}\n", csv_field(&m.name), m.value));
+            }
+        }
+        csv
+    }
+
+    fn report(
+        &self,
+        sim: &Simulation,
+        status: RunStatus,
+        reason: Option<String>,
+        node_metrics: &[Vec<Metric>],
+        wall_s: f64,
+    ) -> RunReport {
+        let duration_s = self.duration_us as f64 / 1e6;
+        let mut counts = self.counts.clone();
+        counts.in_flight += self.queue.deliveries() as u64;
+        // End-to-end latency as the sinks measured it: the worst over cloud nodes.
+        let mut e2e: BTreeMap<String, f64> = BTreeMap::new();
+        for (node, metrics) in node_metrics.iter().enumerate() {
+            if self.scenario.nodes[node].kind != NodeKind::Cloud {
+                continue;
+            }
+            for m in metrics {
+                if let Some(key) = m.name.strip_prefix("latency_").and_then(|k| k.strip_suffix("_us")) {
+                    let slot = e2e.entry(key.to_string()).or_insert(f64::MIN);
+                    *slot = slot.max(m.value);
+                }
+            }
+        }
+        RunReport {
+            status,
+            reason,
+            scenario: self.scenario.source.display().to_string(),
+            scenario_sha256: sim.scenario_sha256.clone(),
+            seed: sim.seed,
+            components: self.placement.components.clone(),
+            nodes: self.ids.len(),
+            virtual_duration_s: duration_s,
+            virtual_time_reached_s: self.now_us.min(self.duration_us) as f64 / 1e6,
+            events: self.events,
+            steps: self.steps,
+            drop_rate: if counts.sent == 0 { 0.0 } else { counts.dropped as f64 / counts.sent as f64 },
+            throughput_msgs_per_s: if duration_s > 0.0 { counts.delivered as f64 / duration_s } else { 0.0 },
+            messages: counts,
+            message_latency_us: Percentiles::from(&self.latency),
+            end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
+            faults: self.faults.clone(),
+            wall_duration_s: wall_s,
+            wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
+        }
+    }
+}
+
+fn fault_kind_name(fault: &NodeFault) -> &'static str {
+    use crate::runtime::FaultKind::*;
+    match fault.kind {
+        Config => "config",
+        ModelError => "model_error",
+        OutOfFuel { .. } => "out_of_fuel",
+        MemoryLimit { .. } => "memory_limit",
+        StackOverflow => "stack_overflow",
+        Trap => "trap",
+        LogLimit { .. } => "log_limit",
+        OutboxLimit { .. } => "outbox_limit",
+        RealTimeWait => "real_time_wait",
+        WakeInPast { .. } => "wake_in_past",
+        SharedSandbox { .. } => "shared_sandbox",
+        Stopped => "stopped",
+    }
+}
+
+/// A CSV field, quoted when it needs to be.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}

@@ -1,0 +1,166 @@
+//! `trace.jsonl`: one event per line, in the order the engine handled
+//! them, with virtual time. Same scenario, seed and models ⇒ same bytes.
+//!
+//! Events: `send`, `deliver`, `drop` (with its reason), `fault` (at every
+//! level but `off`); `wake` and `log` (level `all` only). Payloads appear
+//! in `send` events at level `all`, as text when they are UTF-8, else hex.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use super::atomic_file::AtomicFile;
+use crate::runtime::{LogLevel, LogStream};
+
+/// How much of a run the trace records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum)]
+pub enum TraceLevel {
+    /// No trace file.
+    Off,
+    /// Sends, deliveries, drops and faults (the default).
+    #[default]
+    Messages,
+    /// Also wake-ups, log lines and payloads.
+    All,
+}
+
+/// Why a message never arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DropReason {
+    /// The link lost it (`loss_rate`).
+    Loss,
+    /// No node has the destination id.
+    UnknownDestination,
+    /// Published, but the scenario has no broker node.
+    NoBroker,
+    /// The destination node was stopped by a fault.
+    NodeStopped,
+}
+
+impl DropReason {
+    pub fn name(self) -> &'static str {
+        match self {
+            DropReason::Loss => "loss",
+            DropReason::UnknownDestination => "unknown_destination",
+            DropReason::NoBroker => "no_broker",
+            DropReason::NodeStopped => "node_stopped",
+        }
+    }
+}
+
+/// Writes the trace, or nothing at level `off`.
+#[derive(Debug)]
+pub struct Trace {
+    level: TraceLevel,
+    file: Option<AtomicFile>,
+    line: String,
+    error: Option<std::io::Error>,
+}
+
+fn json_str(out: &mut String, s: &str) {
+    out.push_str(&serde_json::to_string(s).expect("strings serialise"));
+}
+
+impl Trace {
+    pub fn create(path: &Path, level: TraceLevel) -> std::io::Result<Self> {
+        let file = if level == TraceLevel::Off { None } else { Some(AtomicFile::create(path)?) };
+        Ok(Trace { level, file, line: String::with_capacity(256), error: None })
+    }
+
+    fn emit(&mut self) {
+        self.line.push_str("}\n");
+        if let Some(file) = &mut self.file
+            && self.error.is_none()
+            && let Err(e) = file.writer().write_all(self.line.as_bytes())
+        {
+            self.error = Some(e);
+        }
+        self.line.clear();
+    }
+
+    fn start(&mut self, time_us: u64, event: &str) -> bool {
+        if self.file.is_none() {
+            return false;
+        }
+        let _ = write!(self.line, "{{\"t_us\":{time_us},\"event\":\"{event}\"");
+        true
+    }
+
+    #[allow(clippy::too_many_arguments, reason = "one field each of a send event")]
+    pub fn send(&mut self, time_us: u64, id: u64, src: &str, dst: &str, topic: &str, payload: &[u8]) {
+        if !self.start(time_us, "send") {
+            return;
+        }
+        let _ = write!(self.line, ",\"id\":{id},\"src\":\"{src}\",\"dst\":");
+        json_str(&mut self.line, dst);
+        self.line.push_str(",\"topic\":");
+        json_str(&mut self.line, topic);
+        let _ = write!(self.line, ",\"bytes\":{}", payload.len());
+        if self.level == TraceLevel::All {
+            self.line.push_str(",\"payload\":");
+            match std::str::from_utf8(payload) {
+                Ok(text) => json_str(&mut self.line, text),
+                Err(_) => {
+                    self.line.push_str("\"hex:");
+                    for b in payload {
+                        let _ = write!(self.line, "{b:02x}");
+                    }
+                    self.line.push('"');
+                }
+            }
+        }
+        self.emit();
+    }
+
+    pub fn deliver(&mut self, time_us: u64, id: u64, dst: &str, latency_us: u64) {
+        if self.start(time_us, "deliver") {
+            let _ = write!(self.line, ",\"id\":{id},\"dst\":\"{dst}\",\"latency_us\":{latency_us}");
+            self.emit();
+        }
+    }
+
+    pub fn drop_message(&mut self, time_us: u64, id: u64, dst: &str, reason: DropReason) {
+        if self.start(time_us, "drop") {
+            let _ = write!(self.line, ",\"id\":{id},\"dst\":");
+            json_str(&mut self.line, dst);
+            let _ = write!(self.line, ",\"reason\":\"{}\"", reason.name());
+            self.emit();
+        }
+    }
+
+    pub fn wake(&mut self, time_us: u64, node: &str) {
+        if self.level == TraceLevel::All && self.start(time_us, "wake") {
+            let _ = write!(self.line, ",\"node\":\"{node}\"");
+            self.emit();
+        }
+    }
+
+    pub fn fault(&mut self, time_us: u64, node: &str, kind: &str, message: &str) {
+        if self.start(time_us, "fault") {
+            let _ = write!(self.line, ",\"node\":\"{node}\",\"kind\":\"{kind}\",\"message\":");
+            json_str(&mut self.line, message);
+            self.emit();
+        }
+    }
+
+    pub fn log(&mut self, time_us: u64, node: &str, level: LogLevel, stream: LogStream, text: &str) {
+        if self.level == TraceLevel::All && self.start(time_us, "log") {
+            let level = format!("{level:?}").to_lowercase();
+            let stream = format!("{stream:?}").to_lowercase();
+            let _ = write!(self.line, ",\"node\":\"{node}\",\"level\":\"{level}\",\"stream\":\"{stream}\",\"text\":");
+            json_str(&mut self.line, text);
+            self.emit();
+        }
+    }
+
+    /// Renames the trace to its real name; the first write error, if any.
+    pub fn commit(self) -> std::io::Result<()> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.file {
+            Some(file) => file.commit(),
+            None => Ok(()),
+        }
+    }
+}

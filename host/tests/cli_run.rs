@@ -1,0 +1,103 @@
+//! `xedgesim run` as a user runs it: exit codes, the results table, the
+//! reproduce line on failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn xedgesim(args: &[&str], cache: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(args)
+        .current_dir(root())
+        .env("XEDGESIM_CACHE_DIR", cache)
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn running_an_example_prints_results_and_writes_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o =
+        xedgesim(&["run", "scenarios/wasm_gateway.yaml", "--out", out.to_str().unwrap(), "--seed", "7"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("status        Finished"), "{stdout}");
+    assert!(stdout.contains("virtual time  30.000 s of 30.000 s, seed 7"), "{stdout}");
+    for file in ["trace.jsonl", "metrics.csv", "summary.json"] {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+}
+
+#[test]
+fn a_failed_run_exits_two_and_prints_how_to_reproduce_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("s.yaml");
+    std::fs::write(
+        &scenario,
+        "nodes:\n  - {id: s, type: sensor, config: {sample_rate_hz: -1, destination: c}}\n  - {id: c, type: cloud}\n",
+    )
+    .unwrap();
+    let o = xedgesim(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "--seed",
+            "9",
+            "--duration-s",
+            "2",
+        ],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = text(&o.stderr);
+    assert!(stderr.contains("node 's' rejected its config at t = 0.000000 s"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("reproduce with: xedgesim run {} --seed 9 --duration-s 2", scenario.display())),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_docker_scenario_is_refused_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = xedgesim(&["run", "scenarios/hybrid.yaml", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("node 'edge-gw' runs in Docker"), "{}", text(&o.stderr));
+    assert!(!out.exists());
+}
+
+#[test]
+fn bad_arguments_exit_two() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["run"][..],
+        &["run", "scenarios/wasm_gateway.yaml", "--duration-s", "-3"][..],
+        &["run", "scenarios/wasm_gateway.yaml", "--trace", "verbose"][..],
+        &["run", "scenarios/invalid/bad_numbers.yaml"][..],
+    ] {
+        let o = xedgesim(args, dir.path());
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o.stderr));
+    }
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = xedgesim(
+        &["run", "scenarios/xedgesim_m0_baseline.yaml", "--quiet", "--out", dir.path().join("o").to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    assert!(o.stdout.is_empty() && o.stderr.is_empty());
+}

@@ -1,0 +1,253 @@
+//! `Simulation::run` end to end: determinism, the xEdgeSim baseline's
+//! counts, outputs, fault policies and edge cases of the engine.
+
+use std::path::Path;
+
+use xedgesim::sim::{RunError, RunStatus, Simulation, TraceLevel};
+use xedgesim_tests::{first_divergence, fixture_file, read_metrics, repo_root, run_yaml};
+
+fn run_example(name: &str, dir: &Path, seed: Option<u64>, trace: TraceLevel) -> xedgesim::sim::RunReport {
+    let mut sim = Simulation::from_file(repo_root().join("scenarios").join(name)).unwrap();
+    if let Some(seed) = seed {
+        sim = sim.seed(seed);
+    }
+    sim.out_dir(dir).cache_dir(Some(dir.join("cache"))).trace(trace).run().unwrap()
+}
+
+fn trace_of(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("trace.jsonl")).unwrap()
+}
+
+#[test]
+fn same_seed_gives_identical_trace_bytes() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_example("wasm_gateway.yaml", a.path(), None, TraceLevel::All);
+    run_example("wasm_gateway.yaml", b.path(), None, TraceLevel::All);
+    let (ta, tb) = (trace_of(a.path()), trace_of(b.path()));
+    assert!(ta.lines().count() > 200, "a real trace");
+    if let Some(d) = first_divergence(&ta, &tb) {
+        panic!(
+            "same seed, different traces; first divergence at {d}\nreproduce with: xedgesim run scenarios/wasm_gateway.yaml --seed 42 --trace all"
+        );
+    }
+}
+
+#[test]
+fn another_seed_gives_another_trace() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    run_example("wasm_gateway.yaml", a.path(), Some(1), TraceLevel::All);
+    run_example("wasm_gateway.yaml", b.path(), Some(2), TraceLevel::All);
+    let divergence = first_divergence(&trace_of(a.path()), &trace_of(b.path())).expect("seeds matter");
+    // Readings differ from the first one on; timing does not.
+    assert!(divergence.contains("\"payload\""), "{divergence}");
+}
+
+#[test]
+fn first_divergence_names_the_first_differing_event() {
+    assert_eq!(first_divergence("a\nb\nc\n", "a\nb\nc\n"), None);
+    assert_eq!(first_divergence("a\nb\nc\n", "a\nx\nc\n").unwrap(), "line 2: b / x");
+    assert_eq!(first_divergence("a\n", "a\nb\n").unwrap(), "line 2: <end of trace> / b");
+}
+
+#[test]
+fn xedgesim_m0_baseline_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_example("xedgesim_m0_baseline.yaml", dir.path(), None, TraceLevel::Messages);
+    assert_eq!(report.status, RunStatus::Finished);
+    let m = read_metrics(dir.path());
+    let get = |node: &str, metric: &str| m[&(node.to_string(), metric.to_string())];
+    for sensor in ["sensor1", "sensor2", "sensor3"] {
+        // Readings at 1, 2, ..., 10 s: the run includes its end time.
+        assert_eq!(get(sensor, "samples_sent"), 10.0, "{sensor}");
+    }
+    assert_eq!(get("gateway", "readings_received"), 30.0);
+    // Windows close at 5 s and 10 s; the 10 s readings are due for handling
+    // 100 µs after the end, so 27 are handled and 3 are pending.
+    assert_eq!(get("gateway", "windows_closed"), 2.0);
+    assert_eq!(get("gateway", "readings_processed"), 27.0);
+    assert_eq!(get("gateway", "readings_pending"), 3.0);
+    // No cloud in xEdgeSim's scenario: aggregates stay at the gateway, as there.
+    assert_eq!(get("gateway", "aggregates_sent"), 0.0);
+    assert_eq!(report.messages.sent, 30);
+    assert_eq!(report.messages.delivered, 30);
+}
+
+#[test]
+fn many_senders_due_at_the_same_instant_arrive_in_one_step_in_send_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "simulation: {duration_s: 3, seed: 1}\nnodes:\n  - {id: gw, type: gateway, config: {window_s: 1}}\n",
+    );
+    for i in 0..50 {
+        yaml.push_str(&format!("  - {{id: s{i:02}, type: sensor}}\n"));
+    }
+    let report = run_yaml(dir.path(), &yaml);
+    assert_eq!(report.messages.delivered, 150);
+    let m = read_metrics(&dir.path().join("out"));
+    // Once at 0; each second twice (its window-closing wake-up, then — in the
+    // next round at the same instant — the 50 zero-latency readings, all in
+    // one step); and 100 µs later to handle them, except after the last.
+    assert_eq!(m[&("gw".into(), "steps".into())], 1.0 + 3.0 * 2.0 + 2.0);
+    assert_eq!(m[&("gw".into(), "readings_received".into())], 150.0);
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    let delivered: Vec<u64> = trace
+        .lines()
+        .filter(|l| l.contains("\"deliver\"") && l.contains("\"t_us\":1000000,"))
+        .map(|l| l.split("\"id\":").nth(1).unwrap().split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(delivered.len(), 50);
+    assert!(delivered.windows(2).all(|w| w[0] < w[1]), "FIFO at one instant: {delivered:?}");
+}
+
+#[test]
+fn loss_rate_one_drops_everything_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(
+        dir.path(),
+        "simulation: {duration_s: 5}\nnetwork: {default_loss_rate: 1.0}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n",
+    );
+    assert_eq!((report.messages.sent, report.messages.delivered, report.messages.dropped), (5, 0, 5));
+    assert_eq!(report.messages.dropped_by_reason["loss"], 5);
+    assert_eq!(report.drop_rate, 1.0);
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    assert_eq!(trace.matches("\"reason\":\"loss\"").count(), 5);
+}
+
+#[test]
+fn zero_latency_links_deliver_at_the_same_instant() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(
+        dir.path(),
+        "simulation: {duration_s: 2}\nnetwork: {model: latency, default_latency_us: 0}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n",
+    );
+    assert_eq!(report.messages.delivered, 2);
+    assert_eq!(report.message_latency_us.max, 0);
+}
+
+#[test]
+fn unreachable_destinations_and_missing_brokers_are_drops_not_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(
+        dir.path(),
+        "simulation: {duration_s: 2}\nnodes:\n  - {id: lonely, type: sensor, config: {destination: nobody}}\n  - {id: pub, type: sensor, config: {topic: t}}\n  - {id: idle, type: cloud}\n",
+    );
+    assert_eq!(report.messages.dropped_by_reason["unknown_destination"], 2);
+    assert_eq!(report.messages.dropped_by_reason["no_broker"], 2);
+    assert_eq!(report.status, RunStatus::Finished, "a node with no links just idles");
+}
+
+#[test]
+fn publish_subscribe_through_the_broker() {
+    let dir = tempfile::tempdir().unwrap();
+    run_yaml(
+        dir.path(),
+        "simulation: {duration_s: 10}\nnodes:\n  - {id: broker, type: broker}\n  - {id: s1, type: sensor, config: {topic: site/t}}\n  - {id: s2, type: sensor, config: {topic: site/t, sample_rate_hz: 2}}\n  - {id: gw, type: gateway, config: {subscribe: site/t}}\n  - {id: cloud, type: cloud}\n",
+    );
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("broker".into(), "published".into())], 30.0);
+    assert_eq!(m[&("gw".into(), "readings_received".into())], 30.0);
+    assert_eq!(m[&("cloud".into(), "received_aggregate".into())], 2.0);
+}
+
+fn hostile_scenario(dir: &Path, policy: &str) -> String {
+    let hostile = fixture_file(dir, "hostile");
+    format!(
+        "simulation: {{duration_s: 5, on_fault: {policy}}}\nnodes:\n  - {{id: s, type: sensor}}\n  - id: rogue\n    type: rogue\n    wasm: {{component: {}, fuel_per_step: 1000000}}\n    config: {{mode: loop, at_us: 2000000}}\n  - {{id: c, type: cloud}}\n",
+        hostile.display()
+    )
+}
+
+#[test]
+fn under_isolate_a_faulting_node_stops_and_the_run_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(dir.path(), &hostile_scenario(dir.path(), "isolate"));
+    assert_eq!(report.status, RunStatus::Finished);
+    assert_eq!(report.faults.len(), 1);
+    let fault = &report.faults[0];
+    assert_eq!((fault.node.as_str(), fault.time_us, fault.kind.as_str()), ("rogue", 2_000_000, "out_of_fuel"));
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("c".into(), "messages_received".into())], 5.0, "the rest of the run went on");
+    assert_eq!(m[&("rogue".into(), "faulted".into())], 1.0);
+}
+
+#[test]
+fn under_abort_a_fault_fails_the_run_and_keeps_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(dir.path(), &hostile_scenario(dir.path(), "abort"));
+    assert_eq!(report.status, RunStatus::Failed);
+    let reason = report.reason.unwrap();
+    assert!(reason.starts_with("node 'rogue' ran out of fuel (1000000 per step) at t = 2.000000 s"), "{reason}");
+    assert_eq!(report.virtual_time_reached_s, 2.0);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "failed");
+    assert!(dir.path().join("out/trace.jsonl").is_file() && dir.path().join("out/metrics.csv").is_file());
+}
+
+#[test]
+fn outputs_are_complete_files_with_no_temporary_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    run_example("wasm_gateway.yaml", dir.path(), None, TraceLevel::Messages);
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["cache", "metrics.csv", "summary.json", "trace.jsonl"]);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "finished");
+}
+
+#[test]
+fn trace_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("trace.jsonl"), "stale").unwrap();
+    run_example("wasm_gateway.yaml", dir.path(), None, TraceLevel::Off);
+    assert!(!dir.path().join("trace.jsonl").exists(), "off writes no trace, and removes a stale one");
+    run_example("wasm_gateway.yaml", dir.path(), None, TraceLevel::Messages);
+    let messages = trace_of(dir.path());
+    assert!(messages.contains("\"event\":\"send\"") && !messages.contains("\"event\":\"wake\""));
+    run_example("wasm_gateway.yaml", dir.path(), None, TraceLevel::All);
+    let all = trace_of(dir.path());
+    assert!(all.contains("\"event\":\"wake\"") && all.contains("\"payload\":\"{\\\"temperature\\\""));
+}
+
+#[test]
+fn an_interrupted_run_says_so_and_keeps_its_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let report = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml"))
+        .unwrap()
+        .out_dir(dir.path())
+        .cache_dir(Some(dir.path().join("cache")))
+        .interrupt_flag(flag)
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Interrupted);
+    let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
+    assert!(summary.contains("\"status\": \"interrupted\""), "{summary}");
+}
+
+#[test]
+fn a_scenario_with_docker_nodes_stops_before_anything_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let e = Simulation::from_file(repo_root().join("scenarios/docker_gateway.yaml"))
+        .unwrap()
+        .out_dir(&out)
+        .run()
+        .unwrap_err();
+    assert!(matches!(&e, RunError::DockerNotSupported { node } if node == "gateway"), "{e}");
+    assert!(e.to_string().contains("node 'gateway' runs in Docker"), "{e}");
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn a_wake_up_after_the_end_is_not_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_yaml(
+        dir.path(),
+        "simulation: {duration_s: 0.5}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n",
+    );
+    // The sensor asks to wake at 1 s, after the end: it just never wakes.
+    assert_eq!((report.status, report.messages.sent, report.steps), (RunStatus::Finished, 0, 2));
+}
