@@ -48,8 +48,8 @@ fn small_limits() -> SandboxLimits {
 #[test]
 fn an_infinite_loop_runs_out_of_fuel() {
     let fault = fault_of("loop", small_limits());
-    assert_eq!(fault.kind, FaultKind::OutOfFuel { fuel_per_step: 5_000_000 });
-    assert!(fault.to_string().contains("raise `wasm.fuel_per_step`"), "{fault}");
+    assert_eq!(fault.kind, FaultKind::OutOfFuel { budget: 5_000_000 });
+    assert!(fault.to_string().contains("raise `wasm.fuel_per_step` (per call)"), "{fault}");
 }
 
 #[test]

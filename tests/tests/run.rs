@@ -176,7 +176,10 @@ fn under_abort_a_fault_fails_the_run_and_keeps_its_outputs() {
     let report = run_yaml(dir.path(), &hostile_scenario(dir.path(), "abort"));
     assert_eq!(report.status, RunStatus::Failed);
     let reason = report.reason.unwrap();
-    assert!(reason.starts_with("node 'rogue' ran out of fuel (1000000 per step) at t = 2.000000 s"), "{reason}");
+    assert!(
+        reason.starts_with("node 'rogue' ran out of fuel (budget 1000000 for this call) at t = 2.000000 s"),
+        "{reason}"
+    );
     assert_eq!(report.virtual_time_reached_s, 2.0);
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();

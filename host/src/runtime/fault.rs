@@ -12,7 +12,7 @@ pub enum FaultKind {
     ModelError,
     /// The call used its whole fuel budget: a loop that does not end, or
     /// more work per step than the budget allows.
-    OutOfFuel { fuel_per_step: u64 },
+    OutOfFuel { budget: u64 },
     /// The guest tried to grow its memory past the cap.
     MemoryLimit { memory_limit_mb: u64 },
     /// Unbounded or too-deep recursion.
@@ -53,7 +53,7 @@ impl FaultKind {
         match self {
             FaultKind::Config => "rejected its config".into(),
             FaultKind::ModelError => "returned an error".into(),
-            FaultKind::OutOfFuel { fuel_per_step } => format!("ran out of fuel ({fuel_per_step} per step)"),
+            FaultKind::OutOfFuel { budget } => format!("ran out of fuel (budget {budget} for this call)"),
             FaultKind::MemoryLimit { memory_limit_mb } => format!("exceeded its memory limit ({memory_limit_mb} MiB)"),
             FaultKind::StackOverflow => "overflowed its stack".into(),
             FaultKind::Trap => "trapped".into(),
@@ -78,7 +78,7 @@ impl FaultKind {
             FaultKind::Config => "fix the node's `config:` in the scenario",
             FaultKind::ModelError => "see the model's message; the model decided it cannot go on",
             FaultKind::OutOfFuel { .. } => {
-                "the model may loop forever; if it needs more work per step, raise `wasm.fuel_per_step`"
+                "the model may loop forever; if it needs more work, raise `wasm.fuel_per_step` (per call) or `wasm.fuel_per_message` (per inbox message)"
             }
             FaultKind::MemoryLimit { .. } => {
                 "the model may allocate without bound; if it needs more, raise `wasm.memory_limit_mb`"

@@ -89,6 +89,7 @@ pub struct WasmSection {
     /// Path to a `.wasm` component, relative to the scenario file.
     pub component: Option<String>,
     pub fuel_per_step: Option<u64>,
+    pub fuel_per_message: Option<u64>,
     pub memory_limit_mb: Option<u64>,
     pub max_outbox_messages: Option<u32>,
     pub max_outbox_bytes: Option<u64>,

@@ -99,6 +99,7 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
                 },
                 limits: SandboxLimits {
                     fuel_per_step: wasm.fuel_per_step.unwrap_or(defaults.fuel_per_step),
+                    fuel_per_message: wasm.fuel_per_message.unwrap_or(defaults.fuel_per_message),
                     memory_limit_mb: wasm.memory_limit_mb.unwrap_or(defaults.memory_limit_mb),
                     max_outbox_messages: wasm.max_outbox_messages.unwrap_or(defaults.max_outbox_messages),
                     max_outbox_bytes: wasm.max_outbox_bytes.unwrap_or(defaults.max_outbox_bytes),

@@ -14,6 +14,9 @@ use super::config_value::ConfigValue;
 /// this kind of machine — far above what the built-in models use per step,
 /// low enough that a runaway loop is stopped quickly.
 pub const DEFAULT_FUEL_PER_STEP: u64 = 100_000_000;
+/// Extra fuel per inbox message: a step's work grows with its inbox (the
+/// built-in cloud uses about 10,000 per message).
+pub const DEFAULT_FUEL_PER_MESSAGE: u64 = 100_000;
 pub const DEFAULT_MEMORY_LIMIT_MB: u64 = 64;
 pub const DEFAULT_MAX_OUTBOX_MESSAGES: u32 = 10_000;
 pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 16 * 1024 * 1024;
@@ -228,7 +231,9 @@ impl Serialize for ComponentSource {
 /// Per-node sandbox limits; see docs/sandbox.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SandboxLimits {
+    /// Fuel for a call, plus `fuel_per_message` for each message in its inbox.
     pub fuel_per_step: u64,
+    pub fuel_per_message: u64,
     pub memory_limit_mb: u64,
     pub max_outbox_messages: u32,
     pub max_outbox_bytes: u64,
@@ -239,6 +244,7 @@ impl Default for SandboxLimits {
     fn default() -> Self {
         SandboxLimits {
             fuel_per_step: DEFAULT_FUEL_PER_STEP,
+            fuel_per_message: DEFAULT_FUEL_PER_MESSAGE,
             memory_limit_mb: DEFAULT_MEMORY_LIMIT_MB,
             max_outbox_messages: DEFAULT_MAX_OUTBOX_MESSAGES,
             max_outbox_bytes: DEFAULT_MAX_OUTBOX_BYTES,

@@ -421,6 +421,7 @@ impl Checker<'_> {
         }
         let limits = [
             ("fuel_per_step", wasm.fuel_per_step),
+            ("fuel_per_message", wasm.fuel_per_message),
             ("memory_limit_mb", wasm.memory_limit_mb),
             ("max_outbox_messages", wasm.max_outbox_messages.map(u64::from)),
             ("max_outbox_bytes", wasm.max_outbox_bytes),

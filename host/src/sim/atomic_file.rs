@@ -1,6 +1,9 @@
 //! Files written whole or not at all: into a temporary file in the same
 //! folder, then renamed over the real name. A reader never sees a
-//! half-written `summary.json` that looks complete.
+//! half-written `summary.json` that looks complete, whatever interrupts the
+//! run. (Files are not fsynced: after a power cut a file may be missing,
+//! but the rename never exposes a partial one under its real name on the
+//! usual Linux file systems.)
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -33,10 +36,9 @@ impl AtomicFile {
         &mut self.writer
     }
 
-    /// Flushes, syncs and renames the file to its real name.
+    /// Flushes and renames the file to its real name.
     pub fn commit(self) -> std::io::Result<()> {
         let tmp = self.writer.into_inner().map_err(|e| e.into_error())?;
-        tmp.as_file().sync_all()?;
         tmp.persist(&self.path).map_err(|e| e.error)?;
         Ok(())
     }

@@ -32,6 +32,10 @@ pub enum RunError {
         "nodes keep stepping at t = {time} without time advancing ({rounds} rounds): {nodes}\n  = help: a node that answers every message at once with zero latency, or asks to wake at the current time, never lets time move"
     )]
     Livelock { time: String, rounds: usize, nodes: String },
+    #[error(
+        "{stores} sandboxes need about {needed} memory mappings, more than this kernel allows (vm.max_map_count = {limit}); nothing was started\n  = help: raise the limit (`sudo sysctl -w vm.max_map_count=1048576`) or pack nodes into shared instances (`--sandbox shared`)"
+    )]
+    TooManySandboxes { stores: usize, needed: u64, limit: u64 },
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
 }

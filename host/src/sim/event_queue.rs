@@ -11,8 +11,9 @@ use crate::runtime::Message;
 /// What happens at an event.
 #[derive(Debug)]
 pub enum EventKind {
-    /// `message` (id `id`) reaches node `dst`.
-    Deliver { dst: usize, id: u64, message: Message },
+    /// `message` (id `id`) reaches node `dst`. Boxed, so that heap entries
+    /// stay small and cheap to move.
+    Deliver { dst: usize, id: u64, message: Box<Message> },
     /// Node `node` asked to be stepped now; stale once it asks again
     /// (`generation` no longer current).
     Wake { node: usize, generation: u64 },

@@ -23,9 +23,30 @@ pub enum SandboxMode {
 }
 
 /// Stores at or above this count use wasmtime's pooling allocator: one
-/// reservation for all of them, faster instantiation, and no risk of
-/// running out of memory mappings.
+/// reservation for all of them and faster instantiation.
 const POOLING_THRESHOLD: usize = 256;
+
+/// Kernel memory mappings one store needs (about 4 measured, with margin),
+/// and what the rest of the process needs.
+const MAPPINGS_PER_STORE: u64 = 5;
+const MAPPINGS_BASELINE: u64 = 2_000;
+
+/// Refuses, before anything starts, more stores than the kernel's
+/// `vm.max_map_count` allows: each store's memory and tables are separate
+/// mappings, and past the limit instantiation fails with ENOMEM.
+pub fn check_map_count(stores: usize, max_map_count: Option<u64>) -> Result<(), RunError> {
+    let Some(limit) = max_map_count else { return Ok(()) };
+    let needed = stores as u64 * MAPPINGS_PER_STORE + MAPPINGS_BASELINE;
+    if needed > limit {
+        return Err(RunError::TooManySandboxes { stores, needed, limit });
+    }
+    Ok(())
+}
+
+/// The kernel's limit on memory mappings per process, where there is one.
+fn max_map_count() -> Option<u64> {
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
+}
 
 pub struct Placement {
     pub groups: Vec<Box<dyn NodeGroup>>,
@@ -99,6 +120,7 @@ pub fn place(
     };
     let max_memory_mb = batches.iter().map(|(_, l, m)| shared_limits(*l, m.len()).memory_limit_mb).max().unwrap_or(64);
     let stores = batches.len();
+    check_map_count(stores, max_map_count())?;
     let options = RuntimeOptions {
         cache_dir,
         pooling_slots: (stores >= POOLING_THRESHOLD).then(|| u32::try_from(stores).unwrap_or(u32::MAX)),
@@ -155,4 +177,18 @@ fn add(
 
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_stores_for_the_kernel_are_refused_with_the_fixes() {
+        assert!(check_map_count(10_000, Some(65_530)).is_ok());
+        assert!(check_map_count(100_000, None).is_ok(), "no limit known: nothing to check");
+        let e = check_map_count(100_000, Some(65_530)).unwrap_err().to_string();
+        assert!(e.contains("100000 sandboxes need about 502000 memory mappings"), "{e}");
+        assert!(e.contains("sysctl -w vm.max_map_count=1048576") && e.contains("--sandbox shared"), "{e}");
+    }
 }

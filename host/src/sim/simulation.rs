@@ -237,6 +237,8 @@ struct Engine<'a> {
     placement: Placement,
     stopped: Vec<bool>,
     generation: Vec<u64>,
+    /// Each node's position in the current round's due list (`u32::MAX`: not due).
+    due_at: Vec<u32>,
     stats: Vec<NodeStats>,
     queue: EventQueue,
     network: Network,
@@ -265,6 +267,7 @@ impl<'a> Engine<'a> {
             placement,
             stopped: vec![false; n],
             generation: vec![0; n],
+            due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],
             queue: EventQueue::new(MAX_QUEUED_EVENTS),
             network,
@@ -324,8 +327,8 @@ impl<'a> Engine<'a> {
         let mut rounds = 0;
         while self.queue.peek_time() == Some(now) {
             rounds += 1;
-            // Due nodes in index order, each with its inbox in arrival order.
-            let mut due: BTreeMap<usize, Vec<Message>> = BTreeMap::new();
+            // Due nodes, each with its inbox in arrival order.
+            let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 let event = self.queue.pop().expect("peeked");
                 self.events += 1;
@@ -344,19 +347,25 @@ impl<'a> Engine<'a> {
                         stats.bytes_in += message.payload.len() as u64;
                         let dst_id = self.ids[dst];
                         self.trace().deliver(now, id, dst_id, latency);
-                        due.entry(dst).or_default().push(message);
+                        let slot = self.due_slot(&mut due, dst);
+                        due[slot].1.push(*message);
                     }
                     EventKind::Wake { node, generation } => {
                         if generation == self.generation[node] && !self.stopped[node] {
                             let id = self.ids[node];
                             self.trace().wake(now, id);
-                            due.entry(node).or_default();
+                            self.due_slot(&mut due, node);
                         }
                     }
                 }
             }
+            for &(node, _) in &due {
+                self.due_at[node] = u32::MAX;
+            }
+            due.sort_unstable_by_key(|(node, _)| *node);
             if rounds > MAX_ROUNDS_PER_INSTANT {
-                let nodes = due.keys().take(10).map(|&n| format!("'{}'", self.ids[n])).collect::<Vec<_>>().join(", ");
+                let nodes =
+                    due.iter().take(10).map(|(n, _)| format!("'{}'", self.ids[*n])).collect::<Vec<_>>().join(", ");
                 return Err(Stop::Error(RunError::Livelock { time: format_time(now), rounds, nodes }));
             }
             self.step_due(now, due)?;
@@ -364,14 +373,34 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    fn step_due(&mut self, now: u64, due: BTreeMap<usize, Vec<Message>>) -> Result<(), Stop> {
-        let mut by_group: BTreeMap<usize, Vec<StepCall>> = BTreeMap::new();
-        for (node, inbox) in due {
-            let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
-            by_group.entry(group).or_default().push(StepCall { index, now_us: now, inbox });
+    /// Position of `node` in this round's `due` list, adding it if new.
+    fn due_slot(&mut self, due: &mut Vec<(usize, Vec<Message>)>, node: usize) -> usize {
+        if self.due_at[node] == u32::MAX {
+            self.due_at[node] = due.len() as u32;
+            due.push((node, Vec::new()));
         }
-        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
-        for (group, calls) in by_group {
+        self.due_at[node] as usize
+    }
+
+    /// Steps the due nodes (in node order), one call per sandbox.
+    fn step_due(&mut self, now: u64, due: Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
+        let mut calls: Vec<(usize, StepCall)> = due
+            .into_iter()
+            .map(|(node, inbox)| {
+                let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
+                (group, StepCall { index, now_us: now, inbox })
+            })
+            .collect();
+        // Stable: within a group, calls stay in node order.
+        calls.sort_by_key(|(group, _)| *group);
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::with_capacity(calls.len());
+        let mut calls = calls.into_iter().peekable();
+        while let Some((group, first)) = calls.next() {
+            let mut batch = vec![first];
+            while let Some((_, call)) = calls.next_if(|(g, _)| *g == group) {
+                batch.push(call);
+            }
+            let calls = batch;
             let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
             let outputs = self.placement.groups[group].step(calls);
             for (index, result) in indexes.into_iter().zip(outputs) {
@@ -383,7 +412,7 @@ impl<'a> Engine<'a> {
             }
         }
         // Outputs in node order, whatever sandbox each node lives in.
-        results.sort_by_key(|(node, _)| *node);
+        results.sort_unstable_by_key(|(node, _)| *node);
         for (node, result) in results {
             self.steps += 1;
             match result {
@@ -441,7 +470,9 @@ impl<'a> Engine<'a> {
                     payload: out.payload,
                     sent_us: now,
                 };
-                self.queue.push(at, EventKind::Deliver { dst, id, message }).map_err(|_| self.queue_full(src))?;
+                self.queue
+                    .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
+                    .map_err(|_| self.queue_full(src))?;
             }
         }
         Ok(())

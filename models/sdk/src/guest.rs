@@ -12,8 +12,12 @@ pub trait ExportedModel: 'static {
     type Model: NodeModel;
 }
 
-/// One node resource: the model behind a `RefCell`, as resource methods take `&self`.
-pub struct GuestNode<M>(RefCell<M>);
+/// One node resource: the model behind a `RefCell` (resource methods take
+/// `&self`), and the node's id, to address unpacked messages to it.
+pub struct GuestNode<M> {
+    model: RefCell<M>,
+    id: String,
+}
 
 fn config_value(v: wit::ConfigValue) -> ConfigValue {
     match v {
@@ -25,17 +29,25 @@ fn config_value(v: wit::ConfigValue) -> ConfigValue {
     }
 }
 
-fn message(m: wit::Message) -> Message {
-    Message {
-        source: m.source,
-        destination: match m.destination {
-            wit::Address::Node(id) => Address::Node(id),
-            wit::Address::Publish => Address::Publish,
-        },
-        topic: m.topic,
-        payload: m.payload,
-        sent_us: m.sent_us,
-    }
+/// Unpacks an inbox into messages addressed to `me`.
+fn unpack(inbox: wit::Inbox, me: &str) -> Vec<Message> {
+    let text =
+        |start: u32, len: u32| inbox.text.get(start as usize..(start + len) as usize).unwrap_or_default().to_string();
+    inbox
+        .headers
+        .iter()
+        .map(|h| Message {
+            source: text(h.source_start, h.source_len),
+            destination: if h.published { Address::Publish } else { Address::Node(me.to_string()) },
+            topic: text(h.topic_start, h.topic_len),
+            payload: inbox
+                .payloads
+                .get(h.payload_start as usize..(h.payload_start + h.payload_len) as usize)
+                .unwrap_or_default()
+                .to_vec(),
+            sent_us: h.sent_us,
+        })
+        .collect()
 }
 
 fn outgoing(o: Outgoing) -> wit::Outgoing {
@@ -59,24 +71,24 @@ fn step_result(r: Result<StepOutput, String>) -> Result<wit::StepOutput, wit::No
 }
 
 impl<M: NodeModel> GuestNode<M> {
-    fn step_inner(&self, now_us: u64, inbox: Vec<wit::Message>) -> Result<wit::StepOutput, wit::NodeError> {
-        let inbox = inbox.into_iter().map(message).collect();
-        step_result(self.0.borrow_mut().step(now_us, inbox))
+    fn step_inner(&self, now_us: u64, inbox: wit::Inbox) -> Result<wit::StepOutput, wit::NodeError> {
+        let inbox = unpack(inbox, &self.id);
+        step_result(self.model.borrow_mut().step(now_us, inbox))
     }
 }
 
 impl<M: NodeModel> wit_model::GuestNode for GuestNode<M> {
     fn new(id: String, config: Vec<wit::ConfigEntry>) -> Result<Self, String> {
         let config = config.into_iter().map(|e| (e.key, config_value(e.value))).collect();
-        M::new(&id, &config).map(|m| GuestNode(RefCell::new(m)))
+        M::new(&id, &config).map(|m| GuestNode { model: RefCell::new(m), id })
     }
 
-    fn step(&self, now_us: u64, inbox: Vec<wit::Message>) -> Result<wit::StepOutput, wit::NodeError> {
+    fn step(&self, now_us: u64, inbox: wit::Inbox) -> Result<wit::StepOutput, wit::NodeError> {
         self.step_inner(now_us, inbox)
     }
 
     fn finish(&self) -> Vec<wit::Metric> {
-        self.0.borrow_mut().finish().into_iter().map(|Metric { name, value }| wit::Metric { name, value }).collect()
+        self.model.borrow_mut().finish().into_iter().map(|Metric { name, value }| wit::Metric { name, value }).collect()
     }
 }
 

@@ -20,8 +20,9 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 16] = b"xedgesim-cwasm\x00\x01";
-const HEADER_LEN: usize = MAGIC.len() + 32;
+const MAGIC: &[u8; 16] = b"xedgesim-cwasm\x00\x02";
+/// Magic, body length (u64 LE), body CRC-32 (u32 LE).
+const HEADER_LEN: usize = MAGIC.len() + 8 + 4;
 
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
@@ -126,7 +127,9 @@ fn read_entry(engine: &Engine, path: &Path) -> Option<Component> {
         return None;
     }
     let (header, body) = data.split_at(HEADER_LEN);
-    if Sha256::digest(body).as_slice() != &header[MAGIC.len()..] {
+    let length = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
+    let crc = u32::from_le_bytes(header[24..28].try_into().expect("4 bytes"));
+    if length != body.len() as u64 || crc32fast::hash(body) != crc {
         return None;
     }
     deserialize(engine, body).ok()
@@ -136,9 +139,10 @@ fn write_entry(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("entries live in the cache folder");
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(MAGIC)?;
-    tmp.write_all(&Sha256::digest(artifact))?;
+    tmp.write_all(&(artifact.len() as u64).to_le_bytes())?;
+    tmp.write_all(&crc32fast::hash(artifact).to_le_bytes())?;
     tmp.write_all(artifact)?;
-    tmp.as_file().sync_all()?;
+    // No fsync: an entry lost or torn by a power cut fails its CRC and is recompiled.
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
@@ -147,8 +151,8 @@ fn write_entry(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
 #[allow(unsafe_code, reason = "loading a precompiled artifact is unsafe in wasmtime's API")]
 fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: `artifact` is either what `precompile_component` just produced
-    // in this process, or a cache entry whose SHA-256 matched the one we
-    // wrote with it, in a folder only this user can write. wasmtime also
-    // checks the artifact's version and engine settings before use.
+    // in this process, or a cache entry whose length and CRC-32 matched the
+    // ones we wrote with it, in a folder only this user can write. wasmtime
+    // also checks the artifact's version and engine settings before use.
     unsafe { Component::deserialize(engine, artifact) }
 }

@@ -40,13 +40,15 @@ impl std::fmt::Debug for ModelComponent {
 }
 
 impl ModelComponent {
-    /// Compiles (or loads from `cache`), checks and pre-instantiates `bytes`.
+    /// Compiles (or loads from `cache`), checks and pre-instantiates
+    /// `bytes`, whose SHA-256 is `sha256` when already known.
     pub fn load(
         engine: &Engine,
         linker: &Linker<NodeState>,
         cache: Option<&ArtifactCache>,
         name: String,
         bytes: &[u8],
+        sha256: Option<[u8; 32]>,
     ) -> Result<Self, WasmError> {
         let not_a_component = |reason: String| WasmError::NotAComponent { component: name.clone(), reason };
         if !wasmparser_is_component(bytes) {
@@ -57,7 +59,7 @@ impl ModelComponent {
             };
             return Err(not_a_component(reason));
         }
-        let sha256: [u8; 32] = Sha256::digest(bytes).into();
+        let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
         let (component, cache_outcome) = match cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &sha256),
             None => Component::new(engine, bytes).map(|c| (c, CacheOutcome::Uncached)),

@@ -23,17 +23,35 @@ pub fn config(config: &BTreeMap<String, ConfigValue>) -> Vec<wit::ConfigEntry> {
         .collect()
 }
 
-pub fn message(m: Message) -> wit::Message {
-    wit::Message {
-        source: m.source,
-        destination: match m.destination {
-            Address::Node(id) => wit::Address::Node(id),
-            Address::Publish => wit::Address::Publish,
-        },
-        topic: m.topic,
-        payload: m.payload,
-        sent_us: m.sent_us,
-    }
+/// Packs messages into the contract's inbox form (see `wit/node.wit`).
+pub fn inbox(messages: &[Message]) -> wit::Inbox {
+    let mut text = String::with_capacity(messages.iter().map(|m| m.source.len() + m.topic.len()).sum());
+    let mut payloads = Vec::with_capacity(messages.iter().map(|m| m.payload.len()).sum());
+    let mut push_text = |s: &str| {
+        let start = text.len() as u32;
+        text.push_str(s);
+        (start, s.len() as u32)
+    };
+    let headers = messages
+        .iter()
+        .map(|m| {
+            let (source_start, source_len) = push_text(&m.source);
+            let (topic_start, topic_len) = push_text(&m.topic);
+            let payload_start = payloads.len() as u32;
+            payloads.extend_from_slice(&m.payload);
+            wit::Header {
+                source_start,
+                source_len,
+                topic_start,
+                topic_len,
+                payload_start,
+                payload_len: m.payload.len() as u32,
+                sent_us: m.sent_us,
+                published: m.destination == Address::Publish,
+            }
+        })
+        .collect();
+    wit::Inbox { headers, text, payloads }
 }
 
 pub fn step_output(out: wit::StepOutput) -> StepOutput {

@@ -69,7 +69,9 @@ impl WasmNodeGroup {
         let state = NodeState::new(scenario_seed, first, memory, limits.max_log_bytes);
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limits);
-        let fault = |store: &Store<NodeState>, id: &str, e: wasmtime::Error| classify(store, id, 0, &limits, &e);
+        let fault = |store: &Store<NodeState>, id: &str, e: wasmtime::Error| {
+            classify(store, id, 0, limits.fuel_per_step, &limits, &e)
+        };
         store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, first, e))?;
         let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, first, e))?;
         let mut group = WasmNodeGroup { store, model, ids: Vec::new(), slots: Vec::new(), limits, poisoned_by: None };
@@ -119,19 +121,24 @@ impl WasmNodeGroup {
     ) -> Result<(R, u64), NodeFault> {
         self.store.data().clock.set(now_us);
         self.store.data().log.enter(index, now_us);
-        let id = self.ids[index].clone();
-        self.store.set_fuel(budget).map_err(|e| classify(&self.store, &id, now_us, &self.limits, &e))?;
-        match f(&self.model, &mut self.store) {
+        let ran = self.store.set_fuel(budget).and_then(|()| f(&self.model, &mut self.store));
+        match ran {
             Ok(r) => {
                 let left = self.store.get_fuel().unwrap_or(0);
                 Ok((r, budget - left))
             }
             Err(e) => {
-                let fault = classify(&self.store, &id, now_us, &self.limits, &e);
-                self.poisoned_by = Some((id, now_us));
+                let id = &self.ids[index];
+                let fault = classify(&self.store, id, now_us, budget, &self.limits, &e);
+                self.poisoned_by = Some((id.clone(), now_us));
                 Err(fault)
             }
         }
+    }
+
+    /// Fuel for one node's step with `inbox_len` messages.
+    fn budget(&self, inbox_len: usize) -> u64 {
+        self.limits.fuel_per_step.saturating_add(self.limits.fuel_per_message.saturating_mul(inbox_len as u64))
     }
 
     /// Checks one node's step result against the contract and the limits.
@@ -160,7 +167,14 @@ impl WasmNodeGroup {
 }
 
 /// Turns a failed guest call into a fault naming what happened.
-fn classify(store: &Store<NodeState>, id: &str, now_us: u64, limits: &SandboxLimits, e: &wasmtime::Error) -> NodeFault {
+fn classify(
+    store: &Store<NodeState>,
+    id: &str,
+    now_us: u64,
+    budget: u64,
+    limits: &SandboxLimits,
+    e: &wasmtime::Error,
+) -> NodeFault {
     let log = &store.data().log;
     let mut detail = String::new();
     let kind = if log.exhausted() || format!("{e:#}").contains(LOG_LIMIT_TRAP) {
@@ -169,7 +183,7 @@ fn classify(store: &Store<NodeState>, id: &str, now_us: u64, limits: &SandboxLim
         FaultKind::RealTimeWait
     } else if let Some(trap) = e.downcast_ref::<Trap>() {
         match trap {
-            Trap::OutOfFuel => FaultKind::OutOfFuel { fuel_per_step: limits.fuel_per_step },
+            Trap::OutOfFuel => FaultKind::OutOfFuel { budget },
             Trap::StackOverflow => FaultKind::StackOverflow,
             _ => {
                 detail = trap.to_string();
@@ -197,7 +211,15 @@ impl NodeGroup for WasmNodeGroup {
         &self.ids
     }
 
-    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+    fn step(&mut self, mut calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+        // The common case, one node per store, without the bookkeeping below.
+        if calls.len() == 1 && self.refusal(calls[0].index, calls[0].now_us).is_none() {
+            let call = calls.pop().expect("one call");
+            let index = call.index;
+            let result = self.step_one(call);
+            self.slots[index].stopped |= result.is_err();
+            return vec![result];
+        }
         let mut results: Vec<Option<Result<StepOutput, NodeFault>>> = Vec::with_capacity(calls.len());
         let mut live = Vec::with_capacity(calls.len());
         for call in calls {
@@ -255,8 +277,9 @@ impl WasmNodeGroup {
     fn step_one(&mut self, call: StepCall) -> Result<StepOutput, NodeFault> {
         let (index, now_us) = (call.index, call.now_us);
         let resource = self.slots[index].resource;
-        let inbox: Vec<_> = call.inbox.into_iter().map(convert::message).collect();
-        let result = self.call(index, now_us, self.limits.fuel_per_step, |model, store| {
+        let budget = self.budget(call.inbox.len());
+        let inbox = convert::inbox(&call.inbox);
+        let result = self.call(index, now_us, budget, |model, store| {
             model.xedgesim_node_model().node().call_step(store, resource, now_us, &inbox)
         });
         self.finish_step(index, now_us, result)
@@ -292,15 +315,11 @@ impl WasmNodeGroup {
         let now_us = calls[0].now_us;
         debug_assert!(calls.iter().all(|c| c.now_us == now_us), "a batch is one instant");
         let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
+        let budget = calls.iter().fold(0u64, |sum, c| sum.saturating_add(self.budget(c.inbox.len())));
         let wit_calls: Vec<WitCall> = calls
             .into_iter()
-            .map(|c| WitCall {
-                node: self.slots[c.index].resource,
-                now_us: c.now_us,
-                inbox: c.inbox.into_iter().map(convert::message).collect(),
-            })
+            .map(|c| WitCall { node: self.slots[c.index].resource, now_us: c.now_us, inbox: convert::inbox(&c.inbox) })
             .collect();
-        let budget = self.limits.fuel_per_step.saturating_mul(indexes.len() as u64);
         let result = self
             .call(first, now_us, budget, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
         match result {

@@ -20,7 +20,7 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::bindings::NodeModel;
-use super::builtin::builtin_component;
+use super::builtin::builtin_with_hash;
 use super::cache::ArtifactCache;
 use super::component::ModelComponent;
 use super::error::WasmError;
@@ -117,21 +117,31 @@ impl WasmRuntime {
         if let Some(c) = self.components.get(source) {
             return Ok(c.clone());
         }
-        let bytes: std::borrow::Cow<'static, [u8]> = match source {
+        let component = match source {
             ComponentSource::Builtin(name) => {
-                builtin_component(name).ok_or_else(|| WasmError::NoBuiltin { name: name.clone() })?.into()
+                let (bytes, sha256) =
+                    builtin_with_hash(name).ok_or_else(|| WasmError::NoBuiltin { name: name.clone() })?;
+                ModelComponent::load(
+                    &self.engine,
+                    &self.linker,
+                    self.cache.as_ref(),
+                    source.to_string(),
+                    bytes,
+                    Some(sha256),
+                )?
             }
             ComponentSource::File(path) => {
-                std::fs::read(path).map_err(|source| WasmError::Read { path: path.clone(), source })?.into()
+                let bytes = std::fs::read(path).map_err(|source| WasmError::Read { path: path.clone(), source })?;
+                self.load_bytes(source.to_string(), &bytes)?
             }
         };
-        let component = Arc::new(self.load_bytes(source.to_string(), &bytes)?);
+        let component = Arc::new(component);
         self.components.insert(source.clone(), component.clone());
         Ok(component)
     }
 
     /// Compiles (or loads from the cache) and checks a component from bytes.
     pub fn load_bytes(&self, name: String, bytes: &[u8]) -> Result<ModelComponent, WasmError> {
-        ModelComponent::load(&self.engine, &self.linker, self.cache.as_ref(), name, bytes)
+        ModelComponent::load(&self.engine, &self.linker, self.cache.as_ref(), name, bytes, None)
     }
 }
