@@ -29,7 +29,7 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o644));
         }
         let tmp = builder.tempfile_in(dir)?;
-        Ok(AtomicFile { writer: BufWriter::with_capacity(1 << 20, tmp), path: path.to_path_buf() })
+        Ok(AtomicFile { writer: BufWriter::with_capacity(64 * 1024, tmp), path: path.to_path_buf() })
     }
 
     pub fn writer(&mut self) -> &mut impl Write {
