@@ -31,6 +31,12 @@ use crate::scenario::ComponentSource;
 /// 0.2.x import of it.
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
+/// Up to this many pooled instances, each memory gets wasmtime's default
+/// 4 GiB reservation (bounds checks become guard pages, which is faster);
+/// beyond it the reservation shrinks to the memory cap so all slots fit
+/// in the 128 TiB address space.
+const FULL_RESERVATION_MAX_SLOTS: u32 = 8_192;
+
 /// The error a guest's real-time wait traps with.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
 #[error("xedgesim: guest tried to wait on the real clock")]
@@ -86,8 +92,11 @@ impl WasmRuntime {
                 .total_tables(slots.saturating_mul(4))
                 .max_memory_size(max_memory_bytes);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-            // Reserve only what a store may use, so many slots fit in the address space.
-            config.memory_reservation(max_memory_bytes as u64);
+            if slots > FULL_RESERVATION_MAX_SLOTS {
+                // Reserve only what a store may use, so that many slots fit in
+                // the address space; code then checks bounds explicitly.
+                config.memory_reservation(max_memory_bytes as u64);
+            }
         }
         let engine = Engine::new(&config).map_err(WasmError::Engine)?;
         let mut linker = Linker::new(&engine);
