@@ -254,3 +254,22 @@ fn a_wake_up_after_the_end_is_not_an_error() {
     // The sensor asks to wake at 1 s, after the end: it just never wakes.
     assert_eq!((report.status, report.messages.sent, report.steps), (RunStatus::Finished, 0, 2));
 }
+
+#[test]
+fn a_message_to_a_stopped_node_is_a_drop_naming_that_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = fixture_file(dir.path(), "hostile");
+    // The sink faults at 1.5 s; readings after that are dropped at its door.
+    let yaml = format!(
+        "simulation: {{duration_s: 3, on_fault: isolate}}\nnodes:\n  - {{id: s, type: sensor}}\n  - id: sink\n    type: cloud\n    wasm: {{component: {}}}\n    config: {{mode: panic, at_us: 1500000, period_us: 1000000000}}\n",
+        hostile.display()
+    );
+    let report = run_yaml(dir.path(), &yaml);
+    // The 2 s reading reaches the sink, which faults on it; the 3 s one is dropped.
+    assert_eq!(report.messages.dropped_by_reason["node_stopped"], 1);
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    let drop = trace.lines().find(|l| l.contains("\"reason\":\"node_stopped\"")).unwrap();
+    assert!(drop.contains("\"dst\":\"sink\""), "{drop}");
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("s".into(), "messages_dropped".into())], 1.0, "the sender is charged");
+}

@@ -18,6 +18,8 @@ mod validate;
 
 use std::path::Path;
 
+use sha2::{Digest, Sha256};
+
 pub use config_value::ConfigValue;
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use error::ScenarioError;
@@ -30,6 +32,8 @@ pub use resolved::*;
 pub struct Loaded {
     pub resolved: ResolvedScenario,
     pub warnings: Diagnostics,
+    /// SHA-256 of the file's text, to record which scenario a run ran.
+    pub source_sha256: [u8; 32],
 }
 
 /// Reads, validates and resolves the scenario file at `path`.
@@ -71,7 +75,11 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
-    Ok(Loaded { resolved: resolve::resolve(absolute_path, &parsed.scenario), warnings: diagnostics })
+    Ok(Loaded {
+        resolved: resolve::resolve(absolute_path, &parsed.scenario),
+        warnings: diagnostics,
+        source_sha256: Sha256::digest(source.as_bytes()).into(),
+    })
 }
 
 /// The resolved form as YAML, for `xedgesim validate --resolved`.

@@ -73,9 +73,8 @@ impl Simulation {
     /// Loads, validates and resolves the scenario at `path`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RunError> {
         let loaded = scenario::load(path.as_ref())?;
-        let bytes = std::fs::read(path.as_ref()).unwrap_or_default();
         let mut sim = Simulation::new(loaded.resolved);
-        sim.scenario_sha256 = hex(&Sha256::digest(&bytes));
+        sim.scenario_sha256 = hex(&loaded.source_sha256);
         Ok(sim)
     }
 
@@ -335,7 +334,9 @@ impl<'a> Engine<'a> {
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
                         if self.stopped[dst] {
-                            self.drop_message(now, id, dst, message.source.as_str(), DropReason::NodeStopped);
+                            let src = self.index_of.get(message.source.as_str()).copied();
+                            let dst_id = self.ids[dst];
+                            self.drop_message(now, id, src, dst_id, DropReason::NodeStopped);
                             continue;
                         }
                         let latency = now - message.sent_us;
@@ -456,11 +457,11 @@ impl<'a> Engine<'a> {
         let src_id = self.ids[src];
         self.trace.as_mut().expect("trace present").send(now, id, src_id, &dst_label, &out.topic, &out.payload);
         let Some(dst) = dst else {
-            self.drop_message(now, id, src, &dst_label, reason);
+            self.drop_message(now, id, Some(src), &dst_label, reason);
             return Ok(());
         };
         match self.network.send(src, dst, src_id, self.ids[dst], out.payload.len(), now) {
-            Transit::Lost => self.drop_message(now, id, src, &dst_label, DropReason::Loss),
+            Transit::Lost => self.drop_message(now, id, Some(src), &dst_label, DropReason::Loss),
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {
@@ -478,12 +479,13 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Counts and traces a dropped message; `src` is charged with it.
-    fn drop_message(&mut self, now: u64, id: u64, src_or_dst: usize, dst_label: &str, reason: DropReason) {
+    /// Counts and traces a message dropped on its way to `dst_label`; its
+    /// sender `src`, when known, is charged with it.
+    fn drop_message(&mut self, now: u64, id: u64, src: Option<usize>, dst_label: &str, reason: DropReason) {
         self.counts.dropped += 1;
         *self.counts.dropped_by_reason.entry(reason.name().to_string()).or_default() += 1;
-        if reason != DropReason::NodeStopped {
-            self.stats[src_or_dst].dropped_out += 1;
+        if let Some(src) = src {
+            self.stats[src].dropped_out += 1;
         }
         self.trace().drop_message(now, id, dst_label, reason);
     }
