@@ -11,10 +11,13 @@ fn load(dir: &std::path::Path) -> CacheOutcome {
     rt.load_bytes("sensor".into(), builtin_component("sensor").unwrap()).unwrap().cache_outcome
 }
 
+/// The one entry's artifact (`.cwasm`); its check file sits beside it.
 fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
-    let entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    entries[0].clone()
+    let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "an artifact and its check file: {files:?}");
+    assert_eq!(files[0].with_extension("cwasm"), files[1], "{files:?}");
+    files[1].clone()
 }
 
 #[test]
@@ -43,6 +46,16 @@ fn truncated_or_corrupt_entries_are_recompiled() {
     std::fs::write(&entry, b"").unwrap();
     assert_eq!(load(dir.path()), CacheOutcome::Compiled, "empty");
     assert_eq!(std::fs::read(&entry).unwrap(), good, "rewritten whole");
+    assert_eq!(load(dir.path()), CacheOutcome::Hit);
+
+    let check = entry.with_extension("check");
+    let mut bad_check = std::fs::read(&check).unwrap();
+    let last = bad_check.len() - 1;
+    bad_check[last] ^= 1;
+    std::fs::write(&check, &bad_check).unwrap();
+    assert_eq!(load(dir.path()), CacheOutcome::Compiled, "a check file that does not match");
+    std::fs::remove_file(&check).unwrap();
+    assert_eq!(load(dir.path()), CacheOutcome::Compiled, "no check file");
     assert_eq!(load(dir.path()), CacheOutcome::Hit);
 }
 

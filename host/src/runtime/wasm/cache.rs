@@ -4,25 +4,30 @@
 //! An entry is keyed by the SHA-256 of the component and of the engine's
 //! compatibility hash (wasmtime version and every setting that affects
 //! code), so a different wasmtime or engine setting never finds a stale
-//! entry. Each entry carries a SHA-256 of its body, checked before the
-//! body is handed to wasmtime: a truncated or corrupt entry is recompiled,
-//! never trusted. Entries are written to a temporary file and renamed, so
-//! a crash never leaves a half-written entry under a real name.
+//! entry. An entry is two files: `<key>.cwasm`, the artifact exactly as
+//! wasmtime wrote it, which wasmtime then maps straight from disk (no
+//! copy), and `<key>.check`, its length and CRC-32. The artifact is checked
+//! against them, streamed through a small buffer, before wasmtime sees it:
+//! a truncated, corrupt or unmatched entry is recompiled, never trusted.
+//! (A CRC, not a cryptographic hash: it guards against accidents at a
+//! fraction of the cost; the folder's permissions guard against people.)
+//! Both files are written to temporary files and renamed, artifact first,
+//! so a crash never leaves a half-written file under a real name.
 //!
 //! Loading an artifact runs native code from it: the cache folder must be
 //! writable only by the user (it is created with mode 0700).
 
 use std::hash::Hasher;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-const MAGIC: &[u8; 16] = b"xedgesim-cwasm\x00\x02";
-/// Magic, body length (u64 LE), body CRC-32 (u32 LE).
-const HEADER_LEN: usize = MAGIC.len() + 8 + 4;
+const MAGIC: &[u8; 16] = b"xedgesim-check\x00\x03";
+/// A check file: magic, artifact length (u64 LE), artifact CRC-32 (u32 LE).
+const CHECK_LEN: usize = MAGIC.len() + 8 + 4;
 
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
@@ -119,40 +124,69 @@ fn engine_fingerprint(engine: &Engine) -> [u8; 32] {
     h.0.finalize().into()
 }
 
+fn check_path(artifact: &Path) -> PathBuf {
+    artifact.with_extension("check")
+}
+
 /// A valid entry at `path`, or `None` (missing, truncated, corrupt, or
 /// refused by wasmtime as built for another engine).
 fn read_entry(engine: &Engine, path: &Path) -> Option<Component> {
-    let data = std::fs::read(path).ok()?;
-    if data.len() < HEADER_LEN || &data[..MAGIC.len()] != MAGIC {
+    let check = std::fs::read(check_path(path)).ok()?;
+    if check.len() != CHECK_LEN || &check[..MAGIC.len()] != MAGIC {
         return None;
     }
-    let (header, body) = data.split_at(HEADER_LEN);
-    let length = u64::from_le_bytes(header[16..24].try_into().expect("8 bytes"));
-    let crc = u32::from_le_bytes(header[24..28].try_into().expect("4 bytes"));
-    if length != body.len() as u64 || crc32fast::hash(body) != crc {
+    let length = u64::from_le_bytes(check[16..24].try_into().expect("8 bytes"));
+    let crc = u32::from_le_bytes(check[24..28].try_into().expect("4 bytes"));
+    let mut file = std::fs::File::open(path).ok()?;
+    if file.metadata().ok()?.len() != length {
         return None;
     }
-    deserialize(engine, body).ok()
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(_) => return None,
+        }
+    }
+    if hasher.finalize() != crc {
+        return None;
+    }
+    deserialize_file(engine, path).ok()
 }
 
 fn write_entry(path: &Path, artifact: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().expect("entries live in the cache folder");
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(MAGIC)?;
-    tmp.write_all(&(artifact.len() as u64).to_le_bytes())?;
-    tmp.write_all(&crc32fast::hash(artifact).to_le_bytes())?;
-    tmp.write_all(artifact)?;
-    // No fsync: an entry lost or torn by a power cut fails its CRC and is recompiled.
-    tmp.persist(path).map_err(|e| e.error)?;
+    let mut check = Vec::with_capacity(CHECK_LEN);
+    check.extend_from_slice(MAGIC);
+    check.extend_from_slice(&(artifact.len() as u64).to_le_bytes());
+    check.extend_from_slice(&crc32fast::hash(artifact).to_le_bytes());
+    // Artifact first: a reader that sees the new artifact with an old check
+    // file finds them unmatched and recompiles. No fsync: an entry lost or
+    // torn by a power cut fails its check and is recompiled.
+    for (target, bytes) in [(path.to_path_buf(), artifact), (check_path(path), check.as_slice())] {
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(bytes)?;
+        tmp.persist(&target).map_err(|e| e.error)?;
+    }
     Ok(())
 }
 
-/// Loads compiled code.
+/// Loads compiled code that `precompile_component` just produced.
 #[allow(unsafe_code, reason = "loading a precompiled artifact is unsafe in wasmtime's API")]
 fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: `artifact` is either what `precompile_component` just produced
-    // in this process, or a cache entry whose length and CRC-32 matched the
-    // ones we wrote with it, in a folder only this user can write. wasmtime
-    // also checks the artifact's version and engine settings before use.
+    // SAFETY: `artifact` is what `precompile_component` produced in this
+    // process, for this engine.
     unsafe { Component::deserialize(engine, artifact) }
+}
+
+/// Maps a cache entry's compiled code from disk.
+#[allow(unsafe_code, reason = "loading a precompiled artifact is unsafe in wasmtime's API")]
+fn deserialize_file(engine: &Engine, path: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: the file's length and CRC-32 matched the check file written
+    // with it, in a folder only this user can write; entries are replaced
+    // only by renaming complete files over them, never modified in place.
+    // wasmtime also checks the artifact's version and engine settings.
+    unsafe { Component::deserialize_file(engine, path) }
 }
