@@ -1,24 +1,15 @@
 //! `xedgesim run` as a user runs it: exit codes, the results table, the
 //! reproduce line on failure.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use common::output_text as text;
 
 fn xedgesim(args: &[&str], cache: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(args)
-        .current_dir(root())
-        .env("XEDGESIM_CACHE_DIR", cache)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    common::xedgesim(args, Some(cache))
 }
 
 #[test]

@@ -1,18 +1,13 @@
 //! `xedgesim validate` as a user runs it: exit codes, output streams, help.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use std::process::Output;
+
+use common::output_text as text;
 
 fn xedgesim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xedgesim")).args(args).current_dir(root()).output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    common::xedgesim(args, None)
 }
 
 #[test]

@@ -79,3 +79,24 @@ pub fn fixture_file(name: &str) -> PathBuf {
 pub fn wat_fixture(name: &str) -> Vec<u8> {
     wat::parse_file(fixture_file(name)).expect("fixture is valid WAT")
 }
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace").to_path_buf()
+}
+
+/// Runs the `xedgesim` binary from the workspace root, with its compiled-
+/// component cache in `cache` (the default cache when `None`).
+pub fn xedgesim(args: &[&str], cache: Option<&Path>) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"));
+    command.args(args).current_dir(root());
+    if let Some(cache) = cache {
+        command.env("XEDGESIM_CACHE_DIR", cache);
+    }
+    command.output().expect("the binary runs")
+}
+
+/// A process's output bytes as text.
+pub fn output_text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
