@@ -31,7 +31,8 @@ pub struct NodeSpec<'a> {
 struct Slot {
     resource: ResourceAny,
     usage: NodeUsage,
-    /// Set by the node's first fault: a faulted node is never stepped again.
+    /// Set by the node's first fault (in `call` or `finish_step`, where
+    /// every fault is born): a faulted node is never stepped again.
     stopped: bool,
 }
 
@@ -131,6 +132,7 @@ impl WasmNodeGroup {
                 let id = &self.ids[index];
                 let fault = classify(&self.store, id, now_us, budget, &self.limits, &e);
                 self.poisoned_by = Some((id.clone(), now_us));
+                self.slots[index].stopped = true;
                 Err(fault)
             }
         }
@@ -214,11 +216,7 @@ impl NodeGroup for WasmNodeGroup {
     fn step(&mut self, mut calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
         // The common case, one node per store, without the bookkeeping below.
         if calls.len() == 1 && self.refusal(calls[0].index, calls[0].now_us).is_none() {
-            let call = calls.pop().expect("one call");
-            let index = call.index;
-            let result = self.step_one(call);
-            self.slots[index].stopped |= result.is_err();
-            return vec![result];
+            return vec![self.step_one(calls.pop().expect("one call"))];
         }
         let mut results: Vec<Option<Result<StepOutput, NodeFault>>> = Vec::with_capacity(calls.len());
         let mut live = Vec::with_capacity(calls.len());
@@ -237,17 +235,7 @@ impl NodeGroup for WasmNodeGroup {
             _ => self.step_batch(live),
         }
         .into_iter();
-        results
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| outputs.next().expect("one output per live call")))
-            .inspect(|r| {
-                if let Err(fault) = r
-                    && let Some(index) = self.ids.iter().position(|id| *id == fault.node)
-                {
-                    self.slots[index].stopped = true;
-                }
-            })
-            .collect()
+        results.into_iter().map(|r| r.unwrap_or_else(|| outputs.next().expect("one output per live call"))).collect()
     }
 
     fn finish(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault> {
@@ -295,7 +283,7 @@ impl WasmNodeGroup {
         let usage = &mut self.slots[index].usage;
         usage.steps += 1;
         usage.fuel_used += fuel;
-        match output {
+        let checked = match output {
             Ok(out) => self.check_output(index, now_us, convert::step_output(out)),
             Err(e) => Err(NodeFault {
                 node: self.ids[index].clone(),
@@ -303,7 +291,10 @@ impl WasmNodeGroup {
                 kind: FaultKind::ModelError,
                 detail: e.message,
             }),
-        }
+        };
+        // A faulted node is never stepped again (traps are marked in `call`).
+        self.slots[index].stopped |= checked.is_err();
+        checked
     }
 
     /// Steps several nodes with one guest call. Their log lines are
