@@ -48,7 +48,8 @@ pub struct Progress {
 /// A scenario, ready to run; configure it with the builder methods.
 pub struct Simulation {
     scenario: ResolvedScenario,
-    scenario_sha256: String,
+    /// SHA-256 of the scenario file, when it came from one.
+    file_sha256: Option<[u8; 32]>,
     seed: u64,
     duration_us: u64,
     out_dir: Option<PathBuf>,
@@ -74,18 +75,17 @@ impl Simulation {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RunError> {
         let loaded = scenario::load(path.as_ref())?;
         let mut sim = Simulation::new(loaded.resolved);
-        sim.scenario_sha256 = hex(&loaded.source_sha256);
+        sim.file_sha256 = Some(loaded.source_sha256);
         Ok(sim)
     }
 
     /// A simulation of an already resolved scenario.
     pub fn new(scenario: ResolvedScenario) -> Self {
-        let scenario_sha256 = hex(&Sha256::digest(scenario::resolved_to_yaml(&scenario).as_bytes()));
         Simulation {
             seed: scenario.seed,
             duration_us: scenario.duration_us,
             scenario,
-            scenario_sha256,
+            file_sha256: None,
             out_dir: None,
             trace_level: TraceLevel::default(),
             sandbox: SandboxMode::PerNode,
@@ -152,6 +152,11 @@ impl Simulation {
     pub fn native_models(mut self, native: bool) -> Self {
         self.native = native;
         self
+    }
+
+    /// The file's SHA-256; for a scenario built in code, that of its resolved form.
+    fn scenario_sha256(&self) -> String {
+        hex(&self.file_sha256.unwrap_or_else(|| Sha256::digest(scenario::resolved_to_yaml(&self.scenario)).into()))
     }
 
     pub fn current_seed(&self) -> u64 {
@@ -586,7 +591,7 @@ impl<'a> Engine<'a> {
             status,
             reason,
             scenario: self.scenario.source.display().to_string(),
-            scenario_sha256: sim.scenario_sha256.clone(),
+            scenario_sha256: sim.scenario_sha256(),
             seed: sim.seed,
             components: self.placement.components.clone(),
             nodes: self.ids.len(),
