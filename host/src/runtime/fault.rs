@@ -49,6 +49,24 @@ pub fn format_time(time_us: u64) -> String {
 }
 
 impl FaultKind {
+    /// The kind's name in `trace.jsonl` and `summary.json`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Config => "config",
+            FaultKind::ModelError => "model_error",
+            FaultKind::OutOfFuel { .. } => "out_of_fuel",
+            FaultKind::MemoryLimit { .. } => "memory_limit",
+            FaultKind::StackOverflow => "stack_overflow",
+            FaultKind::Trap => "trap",
+            FaultKind::LogLimit { .. } => "log_limit",
+            FaultKind::OutboxLimit { .. } => "outbox_limit",
+            FaultKind::RealTimeWait => "real_time_wait",
+            FaultKind::WakeInPast { .. } => "wake_in_past",
+            FaultKind::SharedSandbox { .. } => "shared_sandbox",
+            FaultKind::Stopped => "stopped",
+        }
+    }
+
     fn summary(&self) -> String {
         match self {
             FaultKind::Config => "rejected its config".into(),

@@ -505,7 +505,7 @@ impl<'a> Engine<'a> {
 
     /// Records a fault; the node is stopped, and the run too if its policy says so.
     fn fault(&mut self, node: usize, fault: NodeFault) -> Result<(), Stop> {
-        let kind = fault_kind_name(&fault);
+        let kind = fault.kind.name();
         let message = fault.to_string();
         self.trace().fault(fault.time_us, &fault.node, kind, &message);
         self.faults.push(FaultRecord {
@@ -608,24 +608,6 @@ impl<'a> Engine<'a> {
             wall_duration_s: wall_s,
             wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
         }
-    }
-}
-
-fn fault_kind_name(fault: &NodeFault) -> &'static str {
-    use crate::runtime::FaultKind::*;
-    match fault.kind {
-        Config => "config",
-        ModelError => "model_error",
-        OutOfFuel { .. } => "out_of_fuel",
-        MemoryLimit { .. } => "memory_limit",
-        StackOverflow => "stack_overflow",
-        Trap => "trap",
-        LogLimit { .. } => "log_limit",
-        OutboxLimit { .. } => "outbox_limit",
-        RealTimeWait => "real_time_wait",
-        WakeInPast { .. } => "wake_in_past",
-        SharedSandbox { .. } => "shared_sandbox",
-        Stopped => "stopped",
     }
 }
 
