@@ -73,10 +73,6 @@ impl ArtifactCache {
         std::env::temp_dir().join("xedgesim-cache")
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// The entry for a component with SHA-256 `component_hash` under `engine`.
     pub fn entry_path(&self, engine: &Engine, component_hash: &[u8; 32]) -> PathBuf {
         let mut key = Sha256::new();

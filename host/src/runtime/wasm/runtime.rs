@@ -117,10 +117,6 @@ impl WasmRuntime {
         &self.engine
     }
 
-    pub fn cache(&self) -> Option<&ArtifactCache> {
-        self.cache.as_ref()
-    }
-
     /// The component at `source`, compiled once per run.
     pub fn component(&mut self, source: &ComponentSource) -> Result<Arc<ModelComponent>, WasmError> {
         if let Some(c) = self.components.get(source) {
