@@ -59,16 +59,6 @@ fn a_failed_run_exits_two_and_prints_how_to_reproduce_it() {
 }
 
 #[test]
-fn a_docker_scenario_is_refused_before_anything_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let o = xedgesim(&["run", "scenarios/hybrid.yaml", "--out", out.to_str().unwrap()], dir.path());
-    assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o.stderr).contains("node 'edge-gw' runs in Docker"), "{}", text(&o.stderr));
-    assert!(!out.exists());
-}
-
-#[test]
 fn bad_arguments_exit_two() {
     let dir = tempfile::tempdir().unwrap();
     for args in [

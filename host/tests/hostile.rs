@@ -142,7 +142,7 @@ fn a_faulted_node_does_not_affect_nodes_in_other_stores() {
     for t in [0, 1_000_000, 2_000_000] {
         assert_eq!(step(&mut calm, 0, t, vec![]).unwrap().wake_at_us, Some(t + 1_000_000));
     }
-    assert_eq!(calm.finish(0, 3_000_000).unwrap()[0].value, 3.0);
+    assert_eq!(calm.finish(&[0], 3_000_000).remove(0).unwrap()[0].value, 3.0);
 }
 
 fn load_error(bytes: &[u8]) -> String {

@@ -42,7 +42,7 @@ fn sensor_follows_xedgesim_defaults() {
     // Seeded, so not flaky: mean 20 ± 3 standard errors, sd 2 ± 10 %.
     assert!((mean - 20.0).abs() < 3.0 * 2.0 / (values.len() as f64).sqrt(), "mean {mean}");
     assert!((sd - 2.0).abs() < 0.2, "sd {sd}");
-    assert_eq!(g.finish(0, 2_001_000_000).unwrap()[0].value, 2_000.0);
+    assert_eq!(g.finish(&[0], 2_001_000_000).remove(0).unwrap()[0].value, 2_000.0);
 }
 
 #[test]
@@ -110,7 +110,7 @@ fn gateway_delays_aggregates_and_alerts() {
     // An empty window still reports, with count 0.
     let out = step(&mut g, 0, 10_000_000, vec![]).unwrap();
     assert_eq!(decode(&out.outbox[0].payload).unwrap().number("count"), Some(0.0));
-    let metrics = g.finish(0, 10_000_000).unwrap();
+    let metrics = g.finish(&[0], 10_000_000).remove(0).unwrap();
     let get = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value);
     assert_eq!(
         (get("readings_processed"), get("aggregates_sent"), get("alerts_sent")),
@@ -127,7 +127,7 @@ fn gateway_counts_malformed_readings_instead_of_failing() {
     garbage.payload = b"\xff not json".to_vec();
     step(&mut g, 0, 0, vec![garbage]).unwrap();
     step(&mut g, 0, 100, vec![]).unwrap();
-    let metrics = g.finish(0, 200).unwrap();
+    let metrics = g.finish(&[0], 200).remove(0).unwrap();
     assert!(metrics.iter().any(|m| m.name == "readings_malformed" && m.value == 1.0), "{metrics:?}");
 }
 
@@ -140,7 +140,7 @@ fn cloud_reports_counts_and_latency_percentiles() {
     for k in 1..=100u64 {
         step(&mut g, 0, 1_000_000 + k * 1_000, vec![reading("gw", 20.0, 1_000_000)]).unwrap();
     }
-    let metrics = g.finish(0, 2_000_000).unwrap();
+    let metrics = g.finish(&[0], 2_000_000).remove(0).unwrap();
     let get = |name: &str| metrics.iter().find(|m| m.name == name).map(|m| m.value).unwrap();
     assert_eq!(get("messages_received"), 100.0);
     assert_eq!(get("received_reading"), 100.0);

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use xedgesim::sim::{RunError, RunStatus, Simulation, TraceLevel};
+use xedgesim::sim::{RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, fixture_file, read_metrics, repo_root, run_yaml};
 
 fn run_example(name: &str, dir: &Path, seed: Option<u64>, trace: TraceLevel) -> xedgesim::sim::RunReport {
@@ -228,20 +228,6 @@ fn an_interrupted_run_says_so_and_keeps_its_outputs() {
     assert_eq!(report.status, RunStatus::Interrupted);
     let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     assert!(summary.contains("\"status\": \"interrupted\""), "{summary}");
-}
-
-#[test]
-fn a_scenario_with_docker_nodes_stops_before_anything_starts() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let e = Simulation::from_file(repo_root().join("scenarios/docker_gateway.yaml"))
-        .unwrap()
-        .out_dir(&out)
-        .run()
-        .unwrap_err();
-    assert!(matches!(&e, RunError::DockerNotSupported { node } if node == "gateway"), "{e}");
-    assert!(e.to_string().contains("node 'gateway' runs in Docker"), "{e}");
-    assert!(!out.exists(), "nothing written");
 }
 
 #[test]

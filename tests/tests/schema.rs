@@ -70,7 +70,7 @@ fn plan_docker_section_is_read_whole() {
     )
     .unwrap();
     let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!("docker node") };
-    assert_eq!(d.image, "xedgesim/gateway:latest");
+    assert_eq!(d.image.as_deref(), Some("xedgesim/gateway:latest"));
     assert_eq!(d.build_context.as_deref(), Some(repo_root().join("containers/gateway").as_path()));
     assert_eq!(d.dockerfile.as_deref(), Some(repo_root().join("containers/gateway/README.md").as_path()));
     assert_eq!(d.ports.iter().map(|(c, h)| (*c, *h)).collect::<Vec<_>>(), vec![(5000, 5000), (8080, 18080)]);

@@ -4,6 +4,8 @@
 //! Exit codes: 0 success, 2 a user error (bad scenario, bad arguments),
 //! 1 anything else.
 
+mod build;
+mod prune;
 mod run;
 mod validate;
 
@@ -27,6 +29,10 @@ enum Command {
     Run(run::RunArgs),
     /// Check scenario files and report every problem in them.
     Validate(validate::ValidateArgs),
+    /// Build every image and WASM component a scenario needs.
+    Build(build::BuildArgs),
+    /// Remove containers left behind by a killed xedgesim.
+    Prune(prune::PruneArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -42,5 +48,12 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
+        Command::Build(args) => build::run(&args),
+        Command::Prune(args) => prune::run(&args),
     }
+}
+
+/// The Docker engine named by `DOCKER_HOST`, if any; the local one otherwise.
+fn docker_host() -> Option<String> {
+    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
 }

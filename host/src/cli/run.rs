@@ -89,11 +89,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
     });
 
+    // Ctrl-C, SIGTERM and SIGHUP all stop the run cleanly: containers are
+    // removed and the outputs written. A second signal while that happens
+    // is ignored on purpose: they must complete.
     let interrupted = Arc::new(AtomicBool::new(false));
     let flag = interrupted.clone();
-    // A second Ctrl-C while the outputs are written is ignored on purpose: they must complete.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    sim = sim.interrupt_flag(interrupted);
+    sim = sim.interrupt_flag(interrupted).docker_host(super::docker_host());
+    if !args.quiet {
+        sim = sim.on_build_output(|line| eprintln!("  build | {line}"));
+    }
 
     let show_progress = !args.quiet && std::io::stdout().is_terminal();
     if show_progress {

@@ -31,6 +31,21 @@ pub enum FaultKind {
     SharedSandbox { culprit: String },
     /// The node was already stopped by an earlier fault.
     Stopped,
+    /// The container's program exited (or its attachment broke) while the
+    /// host waited for an answer.
+    ContainerExited { exit_code: Option<i64> },
+    /// No answer within the deadline (`docker.step_timeout_ms`, or
+    /// `docker.start_timeout_ms` while starting).
+    Timeout { timeout_ms: u64 },
+    /// A frame that breaks the container protocol: garbage, oversized,
+    /// malformed, unasked for, or the answer to another request.
+    Protocol,
+    /// The node's build command or image build failed.
+    ImageBuild,
+    /// The node's image is not in the local engine.
+    ImageMissing { image: String },
+    /// No Docker engine answered.
+    EngineUnreachable { endpoint: String },
 }
 
 /// A node fault at a virtual time.
@@ -64,6 +79,12 @@ impl FaultKind {
             FaultKind::WakeInPast { .. } => "wake_in_past",
             FaultKind::SharedSandbox { .. } => "shared_sandbox",
             FaultKind::Stopped => "stopped",
+            FaultKind::ContainerExited { .. } => "container_exited",
+            FaultKind::Timeout { .. } => "timeout",
+            FaultKind::Protocol => "protocol",
+            FaultKind::ImageBuild => "image_build",
+            FaultKind::ImageMissing { .. } => "image_missing",
+            FaultKind::EngineUnreachable { .. } => "engine_unreachable",
         }
     }
 
@@ -87,6 +108,13 @@ impl FaultKind {
                 format!("stopped because '{culprit}', in the same sandbox, faulted")
             }
             FaultKind::Stopped => "was already stopped by an earlier fault".into(),
+            FaultKind::ContainerExited { exit_code: Some(code) } => format!("exited with code {code}"),
+            FaultKind::ContainerExited { exit_code: None } => "exited".into(),
+            FaultKind::Timeout { timeout_ms } => format!("did not answer within {timeout_ms} ms"),
+            FaultKind::Protocol => "broke the container protocol".into(),
+            FaultKind::ImageBuild => "could not have its image built".into(),
+            FaultKind::ImageMissing { image } => format!("needs image '{image}', which the engine does not have"),
+            FaultKind::EngineUnreachable { endpoint } => format!("found no Docker engine at {endpoint}"),
         }
     }
 
@@ -111,6 +139,20 @@ impl FaultKind {
             FaultKind::WakeInPast { .. } => "return a wake-up time at or after `now-us`, or none",
             FaultKind::SharedSandbox { .. } => "give nodes their own sandbox to isolate their faults",
             FaultKind::Stopped => "see the node's first fault",
+            FaultKind::ContainerExited { .. } => "the program in the container stopped: see its stderr above",
+            FaultKind::Timeout { .. } => {
+                "the container may hang; if its steps are just slow, raise `docker.step_timeout_ms` (or `docker.start_timeout_ms`)"
+            }
+            FaultKind::Protocol => {
+                "the program must answer each request with one JSON line on stdout and log only to stderr: see docs/container-protocol.md"
+            }
+            FaultKind::ImageBuild => "fix the Dockerfile or `docker.build_command`: the output's last lines are above",
+            FaultKind::ImageMissing { .. } => {
+                "no registry is reachable, so nothing is pulled: build the image locally or give `docker.build_context`"
+            }
+            FaultKind::EngineUnreachable { .. } => {
+                "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one"
+            }
         }
     }
 }

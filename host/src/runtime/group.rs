@@ -11,12 +11,48 @@ pub struct StepCall {
     pub inbox: Vec<Message>,
 }
 
-/// What a node has used so far.
+/// What a node has used so far. Each kind of node reports what it can
+/// measure; `None` is "not measured here", never zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct NodeUsage {
     pub steps: u64,
-    /// WASM fuel consumed (about one unit per guest instruction); 0 elsewhere.
-    pub fuel_used: u64,
+    /// WASM fuel consumed (about one unit per guest instruction).
+    pub fuel_used: Option<u64>,
+    /// Containers: the sum and the largest of the steps' round trips
+    /// (request written to reply read), in wall-clock µs.
+    pub round_trip_us_total: Option<u64>,
+    pub round_trip_us_max: Option<u64>,
+    /// Containers: CPU time and peak memory as the engine reports them
+    /// at the end of the run (peak memory on cgroup v1 engines only).
+    pub cpu_time_us: Option<u64>,
+    pub peak_memory_bytes: Option<u64>,
+}
+
+impl NodeUsage {
+    /// `(name, value)` of every measured field, in a fixed order: the
+    /// `host` rows of `metrics.csv`.
+    pub fn measured(&self) -> Vec<(&'static str, u64)> {
+        let optional = [
+            ("fuel_used", self.fuel_used),
+            ("round_trip_us_total", self.round_trip_us_total),
+            ("round_trip_us_max", self.round_trip_us_max),
+            ("cpu_time_us", self.cpu_time_us),
+            ("peak_memory_bytes", self.peak_memory_bytes),
+        ];
+        std::iter::once(("steps", self.steps)).chain(optional.into_iter().filter_map(|(n, v)| Some((n, v?)))).collect()
+    }
+}
+
+/// A wait for results was cut short by Ctrl-C or SIGTERM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+/// A resource a group could not release (a container it could not remove).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("node '{node}': {problem}")]
+pub struct ShutdownError {
+    pub node: String,
+    pub problem: String,
 }
 
 pub use xedgesim_model::LogLevel;
@@ -40,23 +76,48 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// A set of nodes that step together (one WASM instance, one container,
-/// one native model table). Every method names nodes by their index in
-/// [`node_ids`](NodeGroup::node_ids).
+/// A set of nodes that step together (one WASM instance, every container
+/// of a run, one native model table). Every method names nodes by their
+/// index in [`node_ids`](NodeGroup::node_ids).
+///
+/// A step is split in two so that slow nodes overlap: the engine
+/// [`submit`](NodeGroup::submit)s to every group due at an instant, then
+/// [`collect`](NodeGroup::collect)s from each. A WASM group does its work
+/// in `submit`; a container group writes requests in `submit` and waits
+/// for all replies together in `collect`.
 pub trait NodeGroup {
     /// The ids of the nodes in this group, in index order.
     fn node_ids(&self) -> &[String];
 
-    /// Steps each node in `calls` (distinct indexes, all at one instant)
-    /// and returns their results in the same order. A fault of one node may
-    /// fault others that share its sandbox; each result says so.
-    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>>;
+    /// Starts stepping each node in `calls` (distinct indexes, all at one
+    /// instant); [`collect`](NodeGroup::collect) returns the results.
+    fn submit(&mut self, calls: Vec<StepCall>);
 
-    /// The node's final metrics; called once, after its last step.
-    fn finish(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault>;
+    /// The results of the last `submit`, in its order. A fault of one node
+    /// may fault others that share its sandbox; each result says so. `Err`
+    /// only when a wait was cut short by [`Interrupted`].
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted>;
+
+    /// `submit` then `collect`, for groups that are never interrupted
+    /// (WASM, native): tests and benchmarks.
+    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+        self.submit(calls);
+        self.collect().expect("stepped without an interrupt flag")
+    }
+
+    /// Final metrics of each node in `indexes`, in that order; called once
+    /// per node, after its last step.
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>>;
 
     /// Lines logged since the last call, oldest first.
     fn take_logs(&mut self) -> Vec<LogLine>;
 
     fn usage(&self, index: usize) -> NodeUsage;
+
+    /// Releases what the group holds (containers, …). Called once on every
+    /// path, success or not; what could not be released is returned, not
+    /// hidden in `Drop`.
+    fn shutdown(&mut self) -> Vec<ShutdownError> {
+        Vec::new()
+    }
 }

@@ -1,5 +1,5 @@
-//! Running nodes. Every implementation — WASM components here, Docker
-//! containers and native models later — meets one contract, [`NodeGroup`]:
+//! Running nodes. Every implementation — WASM components, Docker
+//! containers, native models — meets one contract, [`NodeGroup`]:
 //! a set of nodes that step together. The engine calls a group once per
 //! instant with every node of it that is due, so an implementation can
 //! cross its boundary once for many nodes.
@@ -7,11 +7,12 @@
 //! The message types are those of the model SDK (`xedgesim-model`), so a
 //! model's own types are the host's, natively and across the WASM boundary.
 
+pub mod docker;
 pub(crate) mod fault;
 mod group;
 pub mod native;
 pub mod wasm;
 
 pub use fault::{FaultKind, NodeFault};
-pub use group::{LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, StepCall};
+pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall};
 pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};

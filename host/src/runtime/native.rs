@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use xedgesim_model::NodeModel;
 
 use super::wasm::NodeSpec;
-use super::{FaultKind, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
+use super::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::ConfigValue;
 
 /// Nodes of one natively compiled model.
@@ -18,6 +18,7 @@ pub struct NativeGroup<M> {
     ids: Vec<String>,
     models: Vec<M>,
     usage: Vec<NodeUsage>,
+    results: Vec<Result<StepOutput, NodeFault>>,
 }
 
 /// A node config as the model SDK types it.
@@ -54,6 +55,7 @@ impl<M: NodeModel> NativeGroup<M> {
             ids: nodes.iter().map(|n| n.id.to_string()).collect(),
             models,
             usage: vec![NodeUsage::default(); nodes.len()],
+            results: Vec::new(),
         })
     }
 }
@@ -63,8 +65,8 @@ impl<M: NodeModel> NodeGroup for NativeGroup<M> {
         &self.ids
     }
 
-    fn step(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
-        calls
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        self.results = calls
             .into_iter()
             .map(|call| {
                 self.usage[call.index].steps += 1;
@@ -78,11 +80,15 @@ impl<M: NodeModel> NodeGroup for NativeGroup<M> {
                     Ok(out) => Ok(out),
                 }
             })
-            .collect()
+            .collect();
     }
 
-    fn finish(&mut self, index: usize, _now_us: u64) -> Result<Vec<Metric>, NodeFault> {
-        Ok(self.models[index].finish())
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        Ok(std::mem::take(&mut self.results))
+    }
+
+    fn finish(&mut self, indexes: &[usize], _now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        indexes.iter().map(|&index| Ok(self.models[index].finish())).collect()
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {

@@ -114,6 +114,13 @@ pub struct DockerSection {
     pub cpus: Option<f64>,
     pub memory_mb: Option<u64>,
     pub network_mode: Option<String>,
+    /// Runs on the host, in `build_context`, before the image is built.
+    pub build_command: Option<String>,
+    /// `xedgesim` (the default) or `xedgesim-adapter`.
+    pub protocol: Option<String>,
+    pub step_timeout_ms: Option<u64>,
+    pub start_timeout_ms: Option<u64>,
+    pub max_frame_bytes: Option<u64>,
 }
 
 /// One `volumes:` entry, docker-py style: `host_path: {bind, mode}`.

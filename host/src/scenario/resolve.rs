@@ -88,7 +88,7 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
         config.entry("destination".to_string()).or_insert_with(|| ConfigValue::Text(dst.to_string()));
     }
     let implementation = match implementation_name(entry.implementation.as_deref()) {
-        ImplementationName::Docker => Implementation::Docker(docker(base, &entry.id, entry.docker.as_ref())),
+        ImplementationName::Docker => Implementation::Docker(docker(base, entry.docker.as_ref())),
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
             let defaults = SandboxLimits::default();
@@ -118,15 +118,20 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
     }
 }
 
-fn docker(base: &Path, id: &str, section: Option<&DockerSection>) -> DockerNode {
+fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
     let d = section.cloned().unwrap_or_default();
     let build_context = d.build_context.as_deref().map(|c| absolute(base, c));
     let network_mode =
         d.network_mode.clone().unwrap_or_else(|| if d.ports.is_empty() { "none" } else { "bridge" }.to_string());
     DockerNode {
-        image: d.image.clone().unwrap_or_else(|| format!("xedgesim/{id}:latest")),
+        image: d.image.clone(),
         dockerfile: d.dockerfile.as_deref().and_then(|f| build_context.as_ref().map(|c| c.join(f))),
         build_context,
+        build_command: d.build_command.clone(),
+        protocol: d.protocol.as_deref().and_then(ContainerProtocol::from_name).unwrap_or(ContainerProtocol::Xedgesim),
+        step_timeout_ms: d.step_timeout_ms.unwrap_or(DEFAULT_STEP_TIMEOUT_MS),
+        start_timeout_ms: d.start_timeout_ms.unwrap_or(DEFAULT_START_TIMEOUT_MS),
+        max_frame_bytes: d.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
         ports: d.ports.iter().filter_map(|(c, h)| Some((port_number(c)?, port_number(h)?))).collect(),
         environment: d
             .environment

@@ -253,13 +253,28 @@ impl Default for SandboxLimits {
     }
 }
 
+/// Default deadline for a container's answer to one step.
+pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 10_000;
+/// Default deadline from creating a container to its answer to `new`.
+pub const DEFAULT_START_TIMEOUT_MS: u64 = 30_000;
+/// Default longest line a container may write on stdout.
+pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerNode {
-    /// The image to run; for a node with only `build_context`, the tag the
-    /// host builds it as: `xedgesim/<node id>:latest`.
-    pub image: String,
+    /// The image to run. With `build_context` it is the tag the built image
+    /// gets; without one, `xedgesim/<context folder>:<content hash>`.
+    pub image: Option<String>,
     pub build_context: Option<PathBuf>,
+    /// The Dockerfile (absolute); `None`: `Dockerfile` in the context.
     pub dockerfile: Option<PathBuf>,
+    /// A shell command run in `build_context` before each image build
+    /// (e.g. compiling the static binary the image wraps).
+    pub build_command: Option<String>,
+    pub protocol: ContainerProtocol,
+    pub step_timeout_ms: u64,
+    pub start_timeout_ms: u64,
+    pub max_frame_bytes: u64,
     /// Container port → host port, published on 127.0.0.1 only.
     pub ports: BTreeMap<u16, u16>,
     pub environment: BTreeMap<String, String>,
@@ -267,6 +282,30 @@ pub struct DockerNode {
     pub cpus: Option<f64>,
     pub memory_mb: Option<u64>,
     pub network_mode: String,
+}
+
+/// How the host talks to a container; docs/container-protocol.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerProtocol {
+    /// JSON frames mirroring `wit/node.wit` (the default).
+    Xedgesim,
+    /// xEdgeSim's line protocol (`INIT`, `ADVANCE`, `DONE`, `SHUTDOWN`);
+    /// such a node is stepped every `time_quantum_us` and whenever
+    /// messages arrive.
+    XedgesimAdapter,
+}
+
+impl ContainerProtocol {
+    pub const NAMES: &[&str] = &["xedgesim", "xedgesim-adapter"];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "xedgesim" => Some(ContainerProtocol::Xedgesim),
+            "xedgesim-adapter" => Some(ContainerProtocol::XedgesimAdapter),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -8,7 +8,7 @@ use super::config_value::ConfigValue;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
 use super::parse::SpanMap;
-use super::resolved::{FaultPolicy, Implementation, NetworkModel, NodeKind};
+use super::resolved::{ContainerProtocol, FaultPolicy, Implementation, NetworkModel, NodeKind};
 use super::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
@@ -16,6 +16,8 @@ pub const MAX_NODE_ID_LEN: usize = 64;
 /// Longest accepted run: a year of virtual time, far from overflowing µs in u64.
 pub const MAX_DURATION_S: f64 = 365.0 * 24.0 * 3600.0;
 pub const NETWORK_MODES: &[&str] = &["none", "bridge"];
+/// Smallest accepted `docker.max_frame_bytes`: room for any reply's framing.
+pub const MIN_FRAME_BYTES: u64 = 1024;
 
 /// How an `implementation:` value reads.
 pub enum ImplementationName {
@@ -466,6 +468,57 @@ impl Checker<'_> {
         {
             let in_context = Path::new(context).join(dockerfile);
             self.existing_path(&format!("{dpath}.dockerfile"), id, &in_context.to_string_lossy(), false);
+        }
+        if let Some(context) = &docker.build_context
+            && docker.dockerfile.is_none()
+            && self.base_dir.join(context).is_dir()
+            && !self.base_dir.join(context).join("Dockerfile").is_file()
+        {
+            self.error(
+                &format!("{dpath}.build_context"),
+                node,
+                format!("the build context '{context}' has no Dockerfile"),
+                "add a Dockerfile there, or name one with `dockerfile:`",
+            );
+        }
+        if docker.build_command.is_some() && docker.build_context.is_none() {
+            self.key_error(
+                &format!("{dpath}.build_command"),
+                node,
+                "`build_command` without `build_context`",
+                "the command runs in the build context before the image is built: add `build_context`",
+            );
+        }
+        if let Some(protocol) = &docker.protocol
+            && ContainerProtocol::from_name(protocol).is_none()
+        {
+            self.error(
+                &format!("{dpath}.protocol"),
+                node,
+                format!("protocol must be one of {}; found '{protocol}'", ContainerProtocol::NAMES.join(", ")),
+                suggest::did_you_mean(protocol, ContainerProtocol::NAMES),
+            );
+        }
+        for (key, value) in [("step_timeout_ms", docker.step_timeout_ms), ("start_timeout_ms", docker.start_timeout_ms)]
+        {
+            if value == Some(0) {
+                self.error(
+                    &format!("{dpath}.{key}"),
+                    node,
+                    format!("{key} must be greater than 0"),
+                    "omit it for the default; a deadline of 0 would fail every call",
+                );
+            }
+        }
+        if let Some(bytes) = docker.max_frame_bytes
+            && bytes < MIN_FRAME_BYTES
+        {
+            self.error(
+                &format!("{dpath}.max_frame_bytes"),
+                node,
+                format!("max_frame_bytes is {bytes}; frames need at least {MIN_FRAME_BYTES}"),
+                "omit it for the default (16 MiB)",
+            );
         }
         if docker.dockerfile.is_some() && docker.build_context.is_none() {
             self.key_error(

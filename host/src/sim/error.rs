@@ -11,11 +11,7 @@ pub enum RunError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     #[error(
-        "node '{node}' runs in Docker, which `xedgesim run` does not support yet; nothing was started\n  = help: run it as `implementation: wasm` for now"
-    )]
-    DockerNotSupported { node: String },
-    #[error(
-        "node '{node}' uses its own component, which has no native build\n  = help: the native path runs only the built-in models"
+        "node '{node}' uses its own component or a container, which has no native build\n  = help: the native path runs only the built-in models"
     )]
     NativeUnavailable { node: String },
     #[error("node '{node}': {source}")]

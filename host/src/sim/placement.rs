@@ -5,12 +5,16 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::error::RunError;
+use crate::runtime::docker::image::{ImageInfo, ensure_image};
+use crate::runtime::docker::{DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use crate::runtime::native::builtin_native;
 use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
-use crate::scenario::{ComponentSource, Implementation, ResolvedScenario, SandboxLimits, WasmNode};
+use crate::scenario::{ComponentSource, DockerNode, Implementation, ResolvedScenario, SandboxLimits, WasmNode};
 
 /// How wasm nodes are packed into sandboxes; see docs/sandbox.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,21 @@ fn max_map_count() -> Option<u64> {
     std::fs::read_to_string("/proc/sys/vm/max_map_count").ok()?.trim().parse().ok()
 }
 
+/// How to place a run's nodes.
+pub struct PlaceOptions<'a> {
+    pub seed: u64,
+    pub mode: SandboxMode,
+    pub native: bool,
+    pub cache_dir: Option<PathBuf>,
+    /// The Docker engine's endpoint; `None`: the local one.
+    pub docker_host: Option<String>,
+    pub interrupt: Option<Arc<AtomicBool>>,
+    /// Labels and names this run's containers.
+    pub run_id: String,
+    /// Hears image builds' output.
+    pub build_log: &'a mut dyn FnMut(&str),
+}
+
 pub struct Placement {
     pub groups: Vec<Box<dyn NodeGroup>>,
     /// For each group, the scenario index of each of its nodes.
@@ -58,20 +77,22 @@ pub struct Placement {
     pub startup_faults: Vec<(usize, NodeFault)>,
     /// SHA-256 of each component that runs, by name.
     pub components: BTreeMap<String, String>,
+    /// The image id each Docker node runs, by node.
+    pub images: BTreeMap<String, String>,
 }
 
-/// Makes every node of `scenario`.
-pub fn place(
-    scenario: &ResolvedScenario,
-    seed: u64,
-    mode: SandboxMode,
-    native: bool,
-    cache_dir: Option<PathBuf>,
-) -> Result<Placement, RunError> {
+/// Makes every node of `scenario`: WASM nodes first, so a component that
+/// does not load stops the run before any container starts; then Docker
+/// nodes, whose problems (no engine, a failed build) are node faults under
+/// the node's fault policy.
+pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placement, RunError> {
+    let PlaceOptions { seed, mode, native, cache_dir, docker_host, interrupt, run_id, build_log } = options;
     let mut wasm_nodes: Vec<(usize, &WasmNode)> = Vec::new();
+    let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
         match &node.implementation {
-            Implementation::Docker(_) => return Err(RunError::DockerNotSupported { node: node.id.clone() }),
+            Implementation::Docker(_) if native => return Err(RunError::NativeUnavailable { node: node.id.clone() }),
+            Implementation::Docker(d) => docker_nodes.push((index, d)),
             Implementation::Wasm(w) => wasm_nodes.push((index, w)),
         }
     }
@@ -94,6 +115,7 @@ pub fn place(
         slot: vec![None; scenario.nodes.len()],
         startup_faults: Vec::new(),
         components: BTreeMap::new(),
+        images: BTreeMap::new(),
     };
     let specs = |members: &[usize]| -> Vec<NodeSpec<'_>> {
         members.iter().map(|&i| NodeSpec { id: &scenario.nodes[i].id, config: &scenario.nodes[i].config }).collect()
@@ -121,6 +143,10 @@ pub fn place(
     let max_memory_mb = batches.iter().map(|(_, l, m)| shared_limits(*l, m.len()).memory_limit_mb).max().unwrap_or(64);
     let stores = batches.len();
     check_map_count(stores, max_map_count())?;
+    if stores == 0 {
+        place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, run_id, build_log);
+        return Ok(placement);
+    }
     let options = RuntimeOptions {
         cache_dir,
         pooling_slots: (stores >= POOLING_THRESHOLD).then(|| u32::try_from(stores).unwrap_or(u32::MAX)),
@@ -137,7 +163,89 @@ pub fn place(
             .map(|g| Box::new(g) as Box<dyn NodeGroup>);
         add(&mut placement, scenario, members, made);
     }
+    place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, run_id, build_log);
     Ok(placement)
+}
+
+/// Builds or finds every Docker node's image and starts the containers, in
+/// one group. A node whose engine, image or container cannot be had gets a
+/// startup fault.
+fn place_docker(
+    placement: &mut Placement,
+    scenario: &ResolvedScenario,
+    nodes: &[(usize, &DockerNode)],
+    docker_host: Option<String>,
+    interrupt: Option<Arc<AtomicBool>>,
+    run_id: String,
+    build_log: &mut dyn FnMut(&str),
+) {
+    if nodes.is_empty() {
+        return;
+    }
+    let fault = |index: usize, kind: FaultKind, detail: String| {
+        (index, NodeFault { node: scenario.nodes[index].id.clone(), time_us: 0, kind, detail })
+    };
+    let engine = match DockerEngine::connect(docker_host.as_deref()) {
+        Ok(engine) => engine,
+        Err(e) => {
+            let endpoint = match &e {
+                DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
+                _ => docker_host.unwrap_or_default(),
+            };
+            for &(index, _) in nodes {
+                let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
+                placement.startup_faults.push(fault(index, kind, e.to_string()));
+            }
+            return;
+        }
+    };
+    // One build per distinct image recipe, however many nodes share it.
+    let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
+    let mut ready: Vec<(usize, String)> = Vec::new();
+    for &(index, docker) in nodes {
+        let recipe =
+            format!("{:?}|{:?}|{:?}|{:?}", docker.image, docker.build_context, docker.dockerfile, docker.build_command);
+        let built =
+            images.entry(recipe).or_insert_with(|| ensure_image(&engine, docker, build_log).map_err(|e| e.to_string()));
+        match built {
+            Ok(info) => {
+                placement.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
+                ready.push((index, info.id.clone()));
+            }
+            Err(detail) => {
+                let kind = match (&docker.build_context, &docker.image) {
+                    (None, Some(image)) => FaultKind::ImageMissing { image: image.clone() },
+                    _ => FaultKind::ImageBuild,
+                };
+                placement.startup_faults.push(fault(index, kind, detail.clone()));
+            }
+        }
+    }
+    if ready.is_empty() {
+        return;
+    }
+    let specs: Vec<DockerNodeSpec<'_>> = ready
+        .iter()
+        .map(|(index, image_id)| {
+            let node = &scenario.nodes[*index];
+            let Implementation::Docker(docker) = &node.implementation else { unreachable!("docker nodes only") };
+            DockerNodeSpec { id: &node.id, config: &node.config, docker, image_id }
+        })
+        .collect();
+    let options = DockerOptions { run_id, time_quantum_us: scenario.time_quantum_us, interrupt };
+    let (group, faults) = DockerNodeGroup::start(&engine, &specs, options);
+    let members: Vec<usize> = ready.iter().map(|(index, _)| *index).collect();
+    for (i, fault) in faults {
+        placement.startup_faults.push((members[i], fault));
+    }
+    add(placement, scenario, members, Ok(Box::new(group)));
+}
+
+impl Placement {
+    /// Shuts every group down; what could not be released, by group order.
+    pub fn shutdown(&mut self) -> Vec<crate::runtime::ShutdownError> {
+        self.groups.iter_mut().flat_map(|g| g.shutdown()).collect()
+    }
 }
 
 fn add(

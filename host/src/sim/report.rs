@@ -77,6 +77,18 @@ pub struct RunReport {
     pub seed: u64,
     /// SHA-256 of each component that ran, by name.
     pub components: BTreeMap<String, String>,
+    /// The image id each Docker node ran, by node.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub images: BTreeMap<String, String>,
+    /// Whether the same scenario and seed give the same bytes: false as
+    /// soon as a Docker node took part.
+    pub deterministic: bool,
+    /// Why the run is not deterministic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nondeterminism: Option<String>,
+    /// Containers that could not be removed, and other clean-up failures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shutdown_errors: Vec<String>,
     pub nodes: usize,
     pub virtual_duration_s: f64,
     /// Virtual time reached (the end time, unless the run stopped early).
@@ -115,6 +127,12 @@ impl fmt::Display for RunReport {
         )?;
         writeln!(f, "wall time     {:.3} s ({:.0} events/s)", self.wall_duration_s, self.wall_events_per_s)?;
         writeln!(f, "nodes         {} ({} steps, {} faults)", self.nodes, self.steps, self.faults.len())?;
+        if let Some(why) = &self.nondeterminism {
+            writeln!(f, "determinism   none: {why}")?;
+        }
+        for problem in &self.shutdown_errors {
+            writeln!(f, "clean-up      FAILED: {problem}")?;
+        }
         writeln!(
             f,
             "messages      {} sent, {} delivered, {} dropped ({:.2} %), {} in flight",

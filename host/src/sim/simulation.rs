@@ -25,11 +25,11 @@ use super::error::RunError;
 use super::event_queue::{EventKind, EventQueue};
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
-use super::placement::{Placement, SandboxMode, hex, place};
+use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
-use crate::runtime::{Address, Message, Metric, NodeFault, Outgoing, StepCall, StepOutput};
+use crate::runtime::{Address, Interrupted, Message, Metric, NodeFault, Outgoing, StepCall, StepOutput};
 use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 
 /// Most events the queue may hold: a bound on memory (about 200 bytes each).
@@ -45,6 +45,9 @@ pub struct Progress {
     pub events: u64,
 }
 
+/// Hears each line of image build output.
+type BuildLog = Box<dyn FnMut(&str)>;
+
 /// A scenario, ready to run; configure it with the builder methods.
 pub struct Simulation {
     scenario: ResolvedScenario,
@@ -59,6 +62,8 @@ pub struct Simulation {
     cache_dir: Option<PathBuf>,
     interrupt: Option<Arc<AtomicBool>>,
     progress: Option<Box<dyn FnMut(Progress)>>,
+    docker_host: Option<String>,
+    build_log: Option<BuildLog>,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -93,6 +98,8 @@ impl Simulation {
             cache_dir: Some(crate::runtime::wasm::ArtifactCache::default_dir()),
             interrupt: None,
             progress: None,
+            docker_host: None,
+            build_log: None,
         }
     }
 
@@ -140,6 +147,18 @@ impl Simulation {
         self
     }
 
+    /// The Docker engine to use (`unix:///…`, `tcp://…`); default the local one.
+    pub fn docker_host(mut self, endpoint: Option<String>) -> Self {
+        self.docker_host = endpoint;
+        self
+    }
+
+    /// Hears each line of image build output.
+    pub fn on_build_output(mut self, f: impl FnMut(&str) + 'static) -> Self {
+        self.build_log = Some(Box::new(f));
+        self
+    }
+
     /// Called every few thousand events.
     pub fn on_progress(mut self, f: impl FnMut(Progress) + 'static) -> Self {
         self.progress = Some(Box::new(f));
@@ -171,13 +190,40 @@ impl Simulation {
     }
 
     /// Runs the scenario and writes `trace.jsonl`, `metrics.csv` and
-    /// `summary.json`. Problems found before the run starts (a Docker node,
-    /// a component that does not load) are errors and write nothing; a
-    /// run that fails or is interrupted part-way still writes its outputs,
-    /// and the report's status says why it stopped.
+    /// `summary.json`. Problems found before the run starts (a component
+    /// that does not load) are errors and write nothing; a run that fails
+    /// or is interrupted part-way still writes its outputs, and the
+    /// report's status says why it stopped. Containers are removed on
+    /// every path, before this returns.
     pub fn run(mut self) -> Result<RunReport, RunError> {
         let started = Instant::now();
-        let placement = place(&self.scenario, self.seed, self.sandbox, self.native, self.cache_dir.clone())?;
+        let mut build_log = self.build_log.take();
+        let mut ignore = |_: &str| {};
+        let options = PlaceOptions {
+            seed: self.seed,
+            mode: self.sandbox,
+            native: self.native,
+            cache_dir: self.cache_dir.clone(),
+            docker_host: self.docker_host.clone(),
+            interrupt: self.interrupt.clone(),
+            run_id: run_id(),
+            build_log: match build_log.as_mut() {
+                Some(f) => f.as_mut(),
+                None => &mut ignore,
+            },
+        };
+        let mut placement = place(&self.scenario, options)?;
+        match self.run_placed(&mut placement, started) {
+            Ok(report) => Ok(report),
+            Err(e) => {
+                // The outputs could not be written; the containers still go.
+                let _ = placement.shutdown();
+                Err(e)
+            }
+        }
+    }
+
+    fn run_placed(&mut self, placement: &mut Placement, started: Instant) -> Result<RunReport, RunError> {
         let out_dir = self.output_dir();
         let output_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -196,6 +242,7 @@ impl Simulation {
         let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
         let end_us = engine.now_us;
         let node_metrics = engine.finish_all(end_us);
+        engine.shutdown_errors = engine.placement.shutdown().iter().map(ToString::to_string).collect();
 
         let (status, reason) = match outcome {
             Ok(()) => (RunStatus::Finished, None),
@@ -203,7 +250,7 @@ impl Simulation {
             Err(Stop::Error(e)) => (RunStatus::Failed, Some(e.to_string())),
         };
         let wall = started.elapsed().as_secs_f64();
-        let report = engine.report(&self, status, reason, &node_metrics, wall);
+        let report = engine.report(self, status, reason, &node_metrics, wall);
 
         let metrics_path = out_dir.join("metrics.csv");
         write_atomic(&metrics_path, engine.metrics_csv(&node_metrics).as_bytes())
@@ -238,7 +285,8 @@ struct Engine<'a> {
     // Looked up, never iterated.
     index_of: HashMap<&'a str, usize>,
     broker: Option<usize>,
-    placement: Placement,
+    placement: &'a mut Placement,
+    shutdown_errors: Vec<String>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -258,7 +306,13 @@ struct Engine<'a> {
 }
 
 impl<'a> Engine<'a> {
-    fn new(scenario: &'a ResolvedScenario, seed: u64, duration_us: u64, placement: Placement, trace: Trace) -> Self {
+    fn new(
+        scenario: &'a ResolvedScenario,
+        seed: u64,
+        duration_us: u64,
+        placement: &'a mut Placement,
+        trace: Trace,
+    ) -> Self {
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
         let index_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let network = Network::new(&scenario.network, seed, |id| index_of[id]);
@@ -269,6 +323,7 @@ impl<'a> Engine<'a> {
             ids,
             index_of,
             placement,
+            shutdown_errors: Vec::new(),
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
@@ -388,7 +443,10 @@ impl<'a> Engine<'a> {
         self.due_at[node] as usize
     }
 
-    /// Steps the due nodes (in node order), one call per sandbox.
+    /// Steps the due nodes (in node order), one call per sandbox: every
+    /// group is submitted to before any is collected from, the last group
+    /// (containers, placed last) first, so container round trips overlap
+    /// the WASM work. Results are applied in node order whatever the group.
     fn step_due(&mut self, now: u64, due: Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
         let mut calls: Vec<(usize, StepCall)> = due
             .into_iter()
@@ -399,16 +457,22 @@ impl<'a> Engine<'a> {
             .collect();
         // Stable: within a group, calls stay in node order.
         calls.sort_by_key(|(group, _)| *group);
-        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::with_capacity(calls.len());
-        let mut calls = calls.into_iter().peekable();
-        while let Some((group, first)) = calls.next() {
-            let mut batch = vec![first];
-            while let Some((_, call)) = calls.next_if(|(g, _)| *g == group) {
-                batch.push(call);
+        let mut batches: Vec<(usize, Vec<StepCall>)> = Vec::new();
+        for (group, call) in calls {
+            match batches.last_mut() {
+                Some((g, batch)) if *g == group => batch.push(call),
+                _ => batches.push((group, vec![call])),
             }
-            let calls = batch;
-            let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
-            let outputs = self.placement.groups[group].step(calls);
+        }
+        let mut submitted: Vec<(usize, Vec<usize>)> = Vec::with_capacity(batches.len());
+        for (group, calls) in batches.into_iter().rev() {
+            submitted.push((group, calls.iter().map(|c| c.index).collect()));
+            self.placement.groups[group].submit(calls);
+        }
+        submitted.reverse();
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
+        for (group, indexes) in submitted {
+            let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
             for (index, result) in indexes.into_iter().zip(outputs) {
                 results.push((self.placement.members[group][index], result));
             }
@@ -522,19 +586,34 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// Every live node's final metrics, by node index.
+    /// Every live node's final metrics, by node index; one batch per group.
     fn finish_all(&mut self, now: u64) -> Vec<Vec<Metric>> {
-        (0..self.ids.len())
-            .map(|node| {
-                let slot = self.placement.slot[node].filter(|_| !self.stopped[node]);
-                let Some((group, index)) = slot else { return Vec::new() };
-                self.placement.groups[group].finish(index, now).unwrap_or_else(|fault| {
-                    // At the end a fault stops nothing more: record it, whatever the policy.
-                    drop(self.fault(node, fault));
-                    Vec::new()
-                })
-            })
-            .collect()
+        let mut metrics = vec![Vec::new(); self.ids.len()];
+        let mut faults = Vec::new();
+        for group in 0..self.placement.groups.len() {
+            let live: Vec<usize> =
+                self.placement.members[group].iter().copied().filter(|&node| !self.stopped[node]).collect();
+            if live.is_empty() {
+                continue;
+            }
+            let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
+            let results = self.placement.groups[group].finish(&indexes, now);
+            for (node, result) in live.into_iter().zip(results) {
+                match result {
+                    Ok(m) => metrics[node] = m,
+                    Err(fault) => faults.push((node, fault)),
+                }
+            }
+            for line in self.placement.groups[group].take_logs() {
+                let node = self.ids[self.placement.members[group][line.index]];
+                self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
+            }
+        }
+        for (node, fault) in faults {
+            // At the end a fault stops nothing more: record it, whatever the policy.
+            drop(self.fault(node, fault));
+        }
+        metrics
     }
 
     fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {
@@ -543,16 +622,14 @@ impl<'a> Engine<'a> {
             let id = self.ids[node];
             let usage = self.placement.slot[node].map(|(g, i)| self.placement.groups[g].usage(i)).unwrap_or_default();
             let s = &self.stats[node];
-            let host = [
-                ("steps", usage.steps),
-                ("fuel_used", usage.fuel_used),
+            let host = usage.measured().into_iter().chain([
                 ("messages_in", s.messages_in),
                 ("bytes_in", s.bytes_in),
                 ("messages_out", s.messages_out),
                 ("bytes_out", s.bytes_out),
                 ("messages_dropped", s.dropped_out),
                 ("faulted", u64::from(self.stopped[node])),
-            ];
+            ]);
             for (name, value) in host {
                 csv.push_str(&format!("{id},host,{name},{value}\n"));
             }
@@ -572,6 +649,8 @@ impl<'a> Engine<'a> {
         wall_s: f64,
     ) -> RunReport {
         let duration_s = self.duration_us as f64 / 1e6;
+        let docker_nodes: Vec<&str> =
+            self.scenario.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
         let mut counts = self.counts.clone();
         counts.in_flight += self.queue.deliveries() as u64;
         // End-to-end latency as the sinks measured it: the worst over cloud nodes.
@@ -594,6 +673,12 @@ impl<'a> Engine<'a> {
             scenario_sha256: sim.scenario_sha256(),
             seed: sim.seed,
             components: self.placement.components.clone(),
+            images: self.placement.images.clone(),
+            deterministic: docker_nodes.is_empty(),
+            nondeterminism: (!docker_nodes.is_empty()).then(|| {
+                format!("Docker nodes took part ({}): containers run on the real clock", docker_nodes.join(", "))
+            }),
+            shutdown_errors: self.shutdown_errors.clone(),
             nodes: self.ids.len(),
             virtual_duration_s: duration_s,
             virtual_time_reached_s: self.now_us.min(self.duration_us) as f64 / 1e6,
@@ -609,6 +694,12 @@ impl<'a> Engine<'a> {
             wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
         }
     }
+}
+
+/// A name for this run's containers: unique on this machine, short.
+fn run_id() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{:x}{:05x}", std::process::id(), nanos & 0xf_ffff)
 }
 
 /// A CSV field, quoted when it needs to be.

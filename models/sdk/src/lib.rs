@@ -14,6 +14,12 @@
 pub mod payload;
 mod types;
 
+#[cfg(feature = "container")]
+pub mod protocol;
+
+#[cfg(feature = "container")]
+pub mod container;
+
 pub use types::*;
 
 #[cfg(target_arch = "wasm32")]
@@ -49,7 +55,9 @@ pub trait NodeModel: Sized + 'static {
 pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]
     guest::log(level, message);
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(all(not(target_arch = "wasm32"), feature = "container"))]
+    container::log(level, message);
+    #[cfg(all(not(target_arch = "wasm32"), not(feature = "container")))]
     let _ = (level, message);
 }
 

@@ -18,7 +18,7 @@ use super::convert;
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::runtime::{RealTimeWait, WasmRuntime};
 use super::state::NodeState;
-use crate::runtime::{FaultKind, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
+use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::{ConfigValue, SandboxLimits};
 
 /// A node to create in a group.
@@ -45,6 +45,8 @@ pub struct WasmNodeGroup {
     limits: SandboxLimits,
     /// Set once a fault has poisoned the store: the node that caused it.
     poisoned_by: Option<(String, u64)>,
+    /// Results of the last `submit`, until `collect`.
+    results: Vec<Result<StepOutput, NodeFault>>,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -75,7 +77,15 @@ impl WasmNodeGroup {
         };
         store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, first, e))?;
         let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, first, e))?;
-        let mut group = WasmNodeGroup { store, model, ids: Vec::new(), slots: Vec::new(), limits, poisoned_by: None };
+        let mut group = WasmNodeGroup {
+            store,
+            model,
+            ids: Vec::new(),
+            slots: Vec::new(),
+            limits,
+            poisoned_by: None,
+            results: Vec::new(),
+        };
         for spec in nodes {
             group.store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&group.store, spec.id, e))?;
             group.store.data().log.enter(group.ids.len(), 0);
@@ -97,7 +107,11 @@ impl WasmNodeGroup {
                 Err(e) => return Err(fault(&group.store, spec.id, e)),
             };
             group.ids.push(spec.id.to_string());
-            group.slots.push(Slot { resource, usage: NodeUsage::default(), stopped: false });
+            group.slots.push(Slot {
+                resource,
+                usage: NodeUsage { fuel_used: Some(0), ..NodeUsage::default() },
+                stopped: false,
+            });
         }
         Ok(group)
     }
@@ -213,7 +227,30 @@ impl NodeGroup for WasmNodeGroup {
         &self.ids
     }
 
-    fn step(&mut self, mut calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        // The work happens here: a WASM step never waits on anything.
+        self.results = self.step_now(calls);
+    }
+
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        Ok(std::mem::take(&mut self.results))
+    }
+
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        indexes.iter().map(|&index| self.finish_one(index, now_us)).collect()
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        self.store.data().log.take(self.poisoned_by.is_some())
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        self.slots[index].usage
+    }
+}
+
+impl WasmNodeGroup {
+    fn step_now(&mut self, mut calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
         // The common case, one node per store, without the bookkeeping below.
         if calls.len() == 1 && self.refusal(calls[0].index, calls[0].now_us).is_none() {
             return vec![self.step_one(calls.pop().expect("one call"))];
@@ -238,7 +275,7 @@ impl NodeGroup for WasmNodeGroup {
         results.into_iter().map(|r| r.unwrap_or_else(|| outputs.next().expect("one output per live call"))).collect()
     }
 
-    fn finish(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault> {
+    fn finish_one(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault> {
         if let Some(fault) = self.refusal(index, now_us) {
             return Err(fault);
         }
@@ -246,16 +283,8 @@ impl NodeGroup for WasmNodeGroup {
         let (metrics, fuel) = self.call(index, now_us, self.limits.fuel_per_step, |model, store| {
             model.xedgesim_node_model().node().call_finish(store, resource)
         })?;
-        self.slots[index].usage.fuel_used += fuel;
+        *self.slots[index].usage.fuel_used.get_or_insert(0) += fuel;
         Ok(convert::metrics(metrics))
-    }
-
-    fn take_logs(&mut self) -> Vec<LogLine> {
-        self.store.data().log.take(self.poisoned_by.is_some())
-    }
-
-    fn usage(&self, index: usize) -> NodeUsage {
-        self.slots[index].usage
     }
 }
 
@@ -282,7 +311,7 @@ impl WasmNodeGroup {
         let (output, fuel) = result?;
         let usage = &mut self.slots[index].usage;
         usage.steps += 1;
-        usage.fuel_used += fuel;
+        *usage.fuel_used.get_or_insert(0) += fuel;
         let checked = match output {
             Ok(out) => self.check_output(index, now_us, convert::step_output(out)),
             Err(e) => Err(NodeFault {

@@ -1,0 +1,98 @@
+//! `xedgesim build FILE`: builds what a scenario needs before it runs —
+//! each Docker node's image (its build command, then the image, skipped
+//! when that content is built) and each WASM component (compiled into the
+//! cache). `run` builds what is missing by itself; this does it up front,
+//! with progress.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+
+use crate::runtime::docker::DockerEngine;
+use crate::runtime::docker::image::ensure_image;
+use crate::runtime::wasm::{ArtifactCache, RuntimeOptions, WasmRuntime};
+use crate::scenario::{self, Implementation};
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The scenario file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+}
+
+pub fn run(args: &BuildArgs) -> ExitCode {
+    let loaded = match scenario::load(&args.file) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(super::EXIT_USER_ERROR);
+        }
+    };
+    let nodes = &loaded.resolved.nodes;
+    let mut failed = false;
+    let mut components = Vec::new();
+    for node in nodes {
+        if let Implementation::Wasm(w) = &node.implementation
+            && !components.contains(&w.component)
+        {
+            components.push(w.component.clone());
+        }
+    }
+    if !components.is_empty() {
+        let options = RuntimeOptions { cache_dir: Some(ArtifactCache::default_dir()), ..RuntimeOptions::default() };
+        match WasmRuntime::new(&options) {
+            Err(e) => {
+                eprintln!("error: cannot set up the WebAssembly runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+            Ok(mut runtime) => {
+                for source in components {
+                    let started = Instant::now();
+                    match runtime.component(&source) {
+                        Ok(_) => println!("component {source}: ready ({:.2} s)", started.elapsed().as_secs_f64()),
+                        Err(e) => {
+                            eprintln!("error: component {source}: {e}");
+                            failed = true;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let docker: Vec<_> = nodes
+        .iter()
+        .filter_map(|n| match &n.implementation {
+            Implementation::Docker(d) => Some((n.id.as_str(), d)),
+            Implementation::Wasm(_) => None,
+        })
+        .collect();
+    if !docker.is_empty() {
+        let engine = match DockerEngine::connect(super::docker_host().as_deref()) {
+            Ok(engine) => engine,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(super::EXIT_USER_ERROR);
+            }
+        };
+        for (id, d) in docker {
+            let started = Instant::now();
+            println!("image for node '{id}':");
+            match ensure_image(&engine, d, &mut |line| println!("  build | {line}")) {
+                Ok(image) => println!(
+                    "  {} {} ({}, {:.2} s)",
+                    if image.built { "built" } else { "up to date:" },
+                    image.reference,
+                    &image.id,
+                    started.elapsed().as_secs_f64()
+                ),
+                Err(e) => {
+                    eprintln!("error: node '{id}': {e}");
+                    failed = true;
+                }
+            }
+        }
+    }
+    if failed { ExitCode::from(super::EXIT_USER_ERROR) } else { ExitCode::SUCCESS }
+}

@@ -1,0 +1,368 @@
+//! [`Container`]: one running container with its stdin and stdout
+//! attached. A reader task splits stdout into frames (lines, bounded by
+//! the frame size limit) and stderr into log lines stamped with the
+//! virtual time of the step in progress; a writer task feeds stdin, so
+//! sending a request never blocks the engine, even on a container that
+//! stopped reading.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use bollard::container::LogOutput;
+use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+use super::engine::DockerEngine;
+use super::error::DockerError;
+use super::{LABEL_NODE, LABEL_PID, LABEL_RUN};
+use crate::scenario::DockerNode;
+
+/// What the reader saw on stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Line(String),
+    /// A line longer than the frame limit: its start and its length so far.
+    Oversized {
+        start: String,
+        len: usize,
+    },
+    /// A line that is not UTF-8.
+    NotText {
+        start: String,
+    },
+    /// stdout closed: the container exited (or the attachment broke: the reason).
+    Closed(Option<String>),
+}
+
+/// Pending log bytes kept per container between two collections; more is
+/// dropped and counted, so a container that floods stderr cannot exhaust
+/// the host's memory.
+const MAX_PENDING_LOG_BYTES: usize = 1 << 20;
+/// stderr lines kept for fault messages.
+const TAIL_LINES: usize = 10;
+/// Bytes of an offending frame quoted in an error.
+pub const QUOTE_BYTES: usize = 200;
+
+#[derive(Debug, Default)]
+pub struct LogBuffer {
+    /// (virtual time, line), oldest first.
+    pub lines: Vec<(u64, String)>,
+    pending_bytes: usize,
+    pub dropped_lines: u64,
+    pub tail: VecDeque<String>,
+}
+
+impl LogBuffer {
+    fn push(&mut self, time_us: u64, line: String) {
+        if self.tail.len() == TAIL_LINES {
+            self.tail.pop_front();
+        }
+        self.tail.push_back(truncate(&line, QUOTE_BYTES));
+        if self.pending_bytes + line.len() > MAX_PENDING_LOG_BYTES {
+            self.dropped_lines += 1;
+            return;
+        }
+        self.pending_bytes += line.len();
+        self.lines.push((time_us, line));
+    }
+
+    pub fn take(&mut self) -> Vec<(u64, String)> {
+        self.pending_bytes = 0;
+        std::mem::take(&mut self.lines)
+    }
+}
+
+/// `text` cut to at most `max` bytes (on a character boundary), marked when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// A container of one node.
+pub struct Container {
+    pub id: String,
+    stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
+    frames: mpsc::UnboundedReceiver<Frame>,
+    /// The virtual time stderr lines are stamped with.
+    pub clock: Arc<AtomicU64>,
+    pub log: Arc<Mutex<LogBuffer>>,
+}
+
+/// What a container is made from.
+#[derive(Debug, Clone)]
+pub struct ContainerSpec<'a> {
+    pub node: &'a str,
+    pub image_id: &'a str,
+    pub docker: &'a DockerNode,
+    pub run_id: &'a str,
+}
+
+impl Container {
+    /// Creates, attaches and starts the container. On failure after
+    /// creation, the container is removed before the error returns.
+    pub async fn start(engine: &DockerEngine, spec: &ContainerSpec<'_>) -> Result<Container, DockerError> {
+        let docker = engine.docker();
+        let d = spec.docker;
+        let labels = HashMap::from([
+            (LABEL_RUN.to_string(), spec.run_id.to_string()),
+            (LABEL_NODE.to_string(), spec.node.to_string()),
+            (LABEL_PID.to_string(), std::process::id().to_string()),
+        ]);
+        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = d
+            .ports
+            .iter()
+            .map(|(container, host)| {
+                let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host.to_string()) };
+                (format!("{container}/tcp"), Some(vec![binding]))
+            })
+            .collect();
+        let host_config = HostConfig {
+            network_mode: Some(d.network_mode.clone()),
+            nano_cpus: d.cpus.map(|c| (c * 1e9).round() as i64),
+            memory: d.memory_mb.map(|mb| (mb as i64) << 20),
+            binds: Some(
+                d.volumes
+                    .iter()
+                    .map(|v| {
+                        format!(
+                            "{}:{}:{}",
+                            v.host_path.display(),
+                            v.container_path,
+                            if v.read_only { "ro" } else { "rw" }
+                        )
+                    })
+                    .collect(),
+            ),
+            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+            ..Default::default()
+        };
+        let config = ContainerCreateBody {
+            image: Some(spec.image_id.to_string()),
+            attach_stdin: Some(true),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            open_stdin: Some(true),
+            stdin_once: Some(false),
+            tty: Some(false),
+            env: Some(d.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+            exposed_ports: (!d.ports.is_empty()).then(|| d.ports.keys().map(|p| format!("{p}/tcp")).collect()),
+            labels: Some(labels),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let name = format!("xedgesim-{}-{}", spec.run_id, spec.node);
+        let options = bollard::query_parameters::CreateContainerOptions { name: Some(name), ..Default::default() };
+        let created = docker
+            .create_container(Some(options), config)
+            .await
+            .map_err(DockerError::api(format!("to create a container for node '{}'", spec.node)))?;
+        let id = created.id;
+        let attached = async {
+            let options = bollard::query_parameters::AttachContainerOptions {
+                stream: true,
+                stdin: true,
+                stdout: true,
+                stderr: true,
+                ..Default::default()
+            };
+            let io = docker.attach_container(&id, Some(options)).await.map_err(DockerError::api("to attach"))?;
+            docker.start_container(&id, None).await.map_err(DockerError::api("to start the container"))?;
+            Ok::<_, DockerError>(io)
+        }
+        .await;
+        let io = match attached {
+            Ok(io) => io,
+            Err(e) => {
+                let _ = remove(engine, &id).await;
+                return Err(e);
+            }
+        };
+        let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (frames_tx, frames) = mpsc::unbounded_channel();
+        let clock = Arc::new(AtomicU64::new(0));
+        let log = Arc::new(Mutex::new(LogBuffer::default()));
+        let mut input = io.input;
+        engine.spawn(async move {
+            while let Some(bytes) = stdin_rx.recv().await {
+                if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
+                    break;
+                }
+            }
+            let _ = input.shutdown().await;
+        });
+        let reader = Reader {
+            frames: frames_tx,
+            clock: clock.clone(),
+            log: log.clone(),
+            max_frame_bytes: usize::try_from(d.max_frame_bytes).unwrap_or(usize::MAX),
+            line: Vec::new(),
+            oversized: None,
+            err_line: Vec::new(),
+        };
+        engine.spawn(reader.run(io.output));
+        Ok(Container { id, stdin: Some(stdin_tx), frames, clock, log })
+    }
+
+    /// Queues `frame` for the container's stdin.
+    pub fn send(&self, frame: Vec<u8>) {
+        if let Some(stdin) = &self.stdin {
+            // A closed channel means the container is gone; the next receive says so.
+            let _ = stdin.send(frame);
+        }
+    }
+
+    /// Closes stdin: a well-behaved node exits at the end of its input.
+    pub fn close_stdin(&mut self) {
+        self.stdin = None;
+    }
+
+    /// The next frame, or `None` once `deadline` passes.
+    pub async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Option<Frame> {
+        match tokio::time::timeout_at(deadline, self.frames.recv()).await {
+            Ok(frame) => Some(frame.unwrap_or(Frame::Closed(None))),
+            Err(_) => None,
+        }
+    }
+
+    /// A frame already received, without waiting.
+    pub fn try_frame(&mut self) -> Option<Frame> {
+        self.frames.try_recv().ok()
+    }
+
+    /// The last lines of stderr, for fault messages.
+    pub fn stderr_tail(&self) -> String {
+        let log = self.log.lock().expect("log lock");
+        log.tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// Waits (briefly) for the container to stop and returns its exit code.
+pub async fn exit_code(engine: &DockerEngine, id: &str) -> Option<i64> {
+    let options = bollard::query_parameters::WaitContainerOptions { condition: "not-running".into() };
+    let mut wait = engine.docker().wait_container(id, Some(options));
+    match tokio::time::timeout(std::time::Duration::from_secs(2), wait.next()).await {
+        Ok(Some(Ok(r))) => Some(r.status_code),
+        // bollard reports a non-zero exit as an error carrying the code.
+        Ok(Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. }))) => Some(code),
+        _ => engine.docker().inspect_container(id, None).await.ok()?.state?.exit_code,
+    }
+}
+
+/// Kills and removes the container, whatever state it is in.
+pub async fn remove(engine: &DockerEngine, id: &str) -> Result<(), DockerError> {
+    let options = bollard::query_parameters::RemoveContainerOptions { force: true, v: true, ..Default::default() };
+    match engine.docker().remove_container(id, Some(options)).await {
+        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
+        Err(e) => Err(DockerError::api(format!("to remove container {}", &id[..id.len().min(12)]))(e)),
+    }
+}
+
+/// CPU time (ns) and peak memory (bytes) as the engine reports them;
+/// either may be missing (peak memory is reported on cgroup v1 only).
+pub async fn resource_usage(engine: &DockerEngine, id: &str) -> (Option<u64>, Option<u64>) {
+    let options = bollard::query_parameters::StatsOptions { stream: false, one_shot: true };
+    let mut stats = engine.docker().stats(id, Some(options));
+    match tokio::time::timeout(std::time::Duration::from_secs(5), stats.next()).await {
+        Ok(Some(Ok(s))) => (
+            s.cpu_stats.and_then(|c| c.cpu_usage).and_then(|u| u.total_usage),
+            s.memory_stats.and_then(|m| m.max_usage),
+        ),
+        _ => (None, None),
+    }
+}
+
+struct Reader {
+    frames: mpsc::UnboundedSender<Frame>,
+    clock: Arc<AtomicU64>,
+    log: Arc<Mutex<LogBuffer>>,
+    max_frame_bytes: usize,
+    line: Vec<u8>,
+    /// Length of the oversized line being skipped.
+    oversized: Option<usize>,
+    err_line: Vec<u8>,
+}
+
+impl Reader {
+    async fn run(
+        mut self,
+        mut output: std::pin::Pin<
+            Box<dyn futures_util::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+        >,
+    ) {
+        let closed = loop {
+            match output.next().await {
+                Some(Ok(LogOutput::StdOut { message })) => self.stdout(&message),
+                Some(Ok(LogOutput::StdErr { message })) => self.stderr(&message),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break Some(e.to_string()),
+                None => break None,
+            }
+        };
+        if !self.err_line.is_empty() {
+            let rest = std::mem::take(&mut self.err_line);
+            self.log_line(&rest);
+        }
+        let _ = self.frames.send(Frame::Closed(closed));
+    }
+
+    fn stdout(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let (part, complete) = match bytes.iter().position(|&b| b == b'\n') {
+                Some(i) => (&bytes[..i], true),
+                None => (bytes, false),
+            };
+            bytes = if complete { &bytes[part.len() + 1..] } else { &[] };
+            match &mut self.oversized {
+                Some(len) => *len += part.len(),
+                None => {
+                    self.line.extend_from_slice(part);
+                    if self.line.len() > self.max_frame_bytes {
+                        self.oversized = Some(self.line.len());
+                    }
+                }
+            }
+            if complete {
+                let line = std::mem::take(&mut self.line);
+                let frame = match self.oversized.take() {
+                    Some(len) => Frame::Oversized { start: quote(&line), len },
+                    None => match String::from_utf8(line) {
+                        Ok(text) => Frame::Line(text.trim_end_matches('\r').to_string()),
+                        Err(e) => Frame::NotText { start: quote(e.as_bytes()) },
+                    },
+                };
+                let _ = self.frames.send(frame);
+            }
+        }
+    }
+
+    fn stderr(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' {
+                let line = std::mem::take(&mut self.err_line);
+                self.log_line(&line);
+            } else if self.err_line.len() < 64 * 1024 {
+                self.err_line.push(b);
+            }
+        }
+    }
+
+    fn log_line(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line).trim_end_matches('\r').to_string();
+        let time = self.clock.load(Ordering::Relaxed);
+        self.log.lock().expect("log lock").push(time, text);
+    }
+}
+
+/// The start of `bytes`, as text, for error messages.
+fn quote(bytes: &[u8]) -> String {
+    truncate(&String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTE_BYTES * 2)]), QUOTE_BYTES)
+}

@@ -1,0 +1,84 @@
+//! [`DockerEngine`]: one connection to a Docker engine and the tokio
+//! runtime every Docker call runs on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bollard::Docker;
+
+use super::error::DockerError;
+
+/// Where the engine listens when `DOCKER_HOST` is not set.
+pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
+/// How long to wait for the engine to answer its first request.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Seconds bollard waits for any one request (an image build can be long).
+const REQUEST_TIMEOUT_S: u64 = 600;
+
+/// A connected engine. Cheap to clone; the runtime's worker threads read
+/// containers' output while the engine steps WASM nodes.
+#[derive(Clone)]
+pub struct DockerEngine {
+    docker: Docker,
+    runtime: Arc<tokio::runtime::Runtime>,
+    endpoint: String,
+}
+
+impl std::fmt::Debug for DockerEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerEngine").field("endpoint", &self.endpoint).finish_non_exhaustive()
+    }
+}
+
+impl DockerEngine {
+    /// Connects to `endpoint` (`unix://…`, `tcp://…`; `None`: the local
+    /// socket) and negotiates the API version, so older engines work.
+    pub fn connect(endpoint: Option<&str>) -> Result<Self, DockerError> {
+        let endpoint = endpoint.unwrap_or(DEFAULT_ENDPOINT).to_string();
+        let unreachable = |detail: String| DockerError::Unreachable { endpoint: endpoint.clone(), detail };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("xedgesim-docker")
+            .enable_all()
+            .build()
+            .map_err(|e| unreachable(format!("cannot start the I/O runtime: {e}")))?;
+        let docker = match endpoint.strip_prefix("unix://") {
+            Some(path) => Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION),
+            None if endpoint.starts_with('/') => {
+                Docker::connect_with_unix(&endpoint, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION)
+            }
+            None => Docker::connect_with_http(&endpoint, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION),
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
+        let docker = runtime
+            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await })
+            .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
+            .map_err(|e| unreachable(e.to_string()))?;
+        Ok(DockerEngine { docker, runtime: Arc::new(runtime), endpoint })
+    }
+
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Runs `future` to completion on the engine's runtime.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub(crate) fn spawn<F>(&self, future: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.runtime.spawn(future);
+    }
+
+    /// The API version in use, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        self.docker.client_version().to_string()
+    }
+}

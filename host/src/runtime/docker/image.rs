@@ -1,0 +1,167 @@
+//! Images without a registry: nothing is ever pulled. A node with
+//! `docker.build_context` gets its image built here — first its
+//! `build_command` runs on the host (compiling the static binary the image
+//! wraps), then the context is packed and, unless an image of exactly that
+//! content exists, built through the engine. A node with only
+//! `docker.image` must find that image in the local engine.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+
+use futures_util::StreamExt;
+
+use super::LABEL_CONTEXT;
+use super::context::{self, BuildContext};
+use super::engine::DockerEngine;
+use super::error::{DockerError, last_lines};
+use crate::scenario::DockerNode;
+
+/// The image a node runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// The name it is tagged with.
+    pub reference: String,
+    /// The engine's id (`sha256:…`).
+    pub id: String,
+    /// Whether this call built it (false: it existed already).
+    pub built: bool,
+}
+
+/// Lines of build output kept for an error message.
+const OUTPUT_TAIL_LINES: usize = 20;
+
+/// The tag for a context whose content hashes to `sha256`: the `image`
+/// named in the scenario, or `xedgesim/<folder>:<hash prefix>`.
+pub fn tag_for(docker: &DockerNode, context_dir: &Path, sha256: &[u8; 32]) -> String {
+    if let Some(image) = &docker.image {
+        return image.clone();
+    }
+    let folder: String = context_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '-' })
+        .collect();
+    let folder = folder.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let hash: String = sha256[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("xedgesim/{}:{hash}", if folder.is_empty() { "context" } else { folder })
+}
+
+/// Runs the node's build command, if any, in its build context.
+pub fn run_build_command(docker: &DockerNode) -> Result<(), DockerError> {
+    let (Some(command), Some(dir)) = (&docker.build_command, &docker.build_context) else { return Ok(()) };
+    let output =
+        Command::new("sh").arg("-c").arg(command).current_dir(dir).output().map_err(|e| DockerError::BuildCommand {
+            command: command.clone(),
+            dir: dir.clone(),
+            status: "could not start".into(),
+            output: e.to_string(),
+        })?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    Err(DockerError::BuildCommand {
+        command: command.clone(),
+        dir: dir.clone(),
+        status: output.status.to_string(),
+        output: last_lines(&text, OUTPUT_TAIL_LINES),
+    })
+}
+
+/// Makes sure the node's image exists, building it if it must; `progress`
+/// hears each line of build output.
+pub fn ensure_image(
+    engine: &DockerEngine,
+    docker: &DockerNode,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ImageInfo, DockerError> {
+    let Some(dir) = &docker.build_context else {
+        let image = docker.image.clone().expect("validation: image or build_context");
+        let id = image_id(engine, &image)?.ok_or(DockerError::ImageMissing { image: image.clone() })?;
+        return Ok(ImageInfo { reference: image, id: id.0, built: false });
+    };
+    run_build_command(docker)?;
+    let dockerfile = docker
+        .dockerfile
+        .as_ref()
+        .and_then(|f| f.strip_prefix(dir).ok())
+        .map_or_else(|| "Dockerfile".to_string(), |f| f.to_string_lossy().replace('\\', "/"));
+    let context = context::pack(dir, &dockerfile)?;
+    let tag = tag_for(docker, dir, &context.sha256);
+    let hash: String = context.sha256.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some((id, built_from)) = image_id(engine, &tag)?
+        && built_from.as_deref() == Some(hash.as_str())
+    {
+        return Ok(ImageInfo { reference: tag, id, built: false });
+    }
+    build(engine, &tag, &dockerfile, &hash, context, progress)?;
+    let (id, _) = image_id(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
+        tag: tag.clone(),
+        output: "the engine reported success but has no such image".into(),
+    })?;
+    Ok(ImageInfo { reference: tag, id, built: true })
+}
+
+/// The image's id and the context hash it was built from, if it exists.
+fn image_id(engine: &DockerEngine, reference: &str) -> Result<Option<(String, Option<String>)>, DockerError> {
+    match engine.block_on(engine.docker().inspect_image(reference)) {
+        Ok(image) => {
+            let label = image.config.and_then(|c| c.labels).and_then(|l| l.get(LABEL_CONTEXT).cloned());
+            Ok(Some((image.id.unwrap_or_default(), label)))
+        }
+        Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
+        Err(e) => Err(DockerError::api(format!("to inspect image {reference}"))(e)),
+    }
+}
+
+fn build(
+    engine: &DockerEngine,
+    tag: &str,
+    dockerfile: &str,
+    hash: &str,
+    context: BuildContext,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(), DockerError> {
+    let options = bollard::query_parameters::BuildImageOptions {
+        dockerfile: dockerfile.to_string(),
+        t: Some(tag.to_string()),
+        rm: true,
+        forcerm: true,
+        // Nothing is fetched while building: `FROM scratch` needs no network.
+        networkmode: Some("none".into()),
+        labels: Some(HashMap::from([(LABEL_CONTEXT.to_string(), hash.to_string())])),
+        ..Default::default()
+    };
+    let body = bollard::body_full(context.tar.into());
+    let mut output = String::new();
+    let failure = engine.block_on(async {
+        let mut stream = engine.docker().build_image(options, None, Some(body));
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(text) = info.stream.as_deref().or(info.status.as_deref()) {
+                        output.push_str(text);
+                        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                            progress(line);
+                        }
+                    }
+                    if let Some(detail) = info.error_detail {
+                        return Some(detail.message.unwrap_or_else(|| "unknown build error".into()));
+                    }
+                }
+                Err(e) => return Some(e.to_string()),
+            }
+        }
+        None
+    });
+    match failure {
+        None => Ok(()),
+        Some(error) => Err(DockerError::ImageBuild {
+            tag: tag.to_string(),
+            output: format!("{}\n{error}", last_lines(&output, OUTPUT_TAIL_LINES)).trim().to_string(),
+        }),
+    }
+}

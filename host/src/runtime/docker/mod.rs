@@ -1,0 +1,40 @@
+//! Docker nodes: real containers, driven through `bollard` on one tokio
+//! runtime, taking part in the same virtual timeline as WASM nodes.
+//!
+//! - [`DockerEngine`]: the connection to the local engine (or
+//!   `DOCKER_HOST`), with the API version negotiated, so Debian's Engine
+//!   20.10 (API 1.41) works.
+//! - [`context`]: a build context as the engine receives it (tarred,
+//!   `.dockerignore` honoured) and its content hash.
+//! - [`image`]: images made without a registry: the node's build command,
+//!   then a build from its context, skipped when that content is built.
+//! - [`container`]: one container with stdin/stdout attached, its frames
+//!   and its stderr log.
+//! - [`protocol`]: the two dialects a container may speak: ours
+//!   (docs/container-protocol.md) and xEdgeSim's line protocol.
+//! - [`DockerNodeGroup`]: every Docker node of a run, behind
+//!   [`NodeGroup`](crate::runtime::NodeGroup): steps to all due containers
+//!   go out together and are collected together.
+
+mod container;
+pub mod context;
+mod engine;
+mod error;
+pub mod image;
+mod node_group;
+mod protocol;
+pub mod prune;
+
+pub use engine::DockerEngine;
+pub use error::DockerError;
+pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
+
+/// Labels on every container xedgesim makes; `xedgesim prune` finds
+/// leftovers by them.
+pub const LABEL_RUN: &str = "xedgesim.run";
+pub const LABEL_NODE: &str = "xedgesim.node";
+/// The pid of the process that made the container: prune leaves the
+/// containers of live processes alone.
+pub const LABEL_PID: &str = "xedgesim.pid";
+/// On images built from a context: the context's SHA-256.
+pub const LABEL_CONTEXT: &str = "xedgesim.context_sha256";

@@ -1,0 +1,468 @@
+//! [`DockerNodeGroup`]: every Docker node of a run, one container each.
+//!
+//! Containers never share fate: a fault stops (and removes) only its own
+//! container. Steps to all due containers are written in `submit` and
+//! awaited together in `collect`, so 16 containers due at one instant cost
+//! about one round trip, not 16; the engine steps its WASM nodes between
+//! the two. Each answer has a deadline, and Ctrl-C or SIGTERM is noticed
+//! while waiting.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+
+use super::container::{self, Container, ContainerSpec};
+use super::engine::DockerEngine;
+use super::protocol::{self, Answer, Ask, Failure};
+use crate::runtime::{
+    FaultKind, Interrupted, LogLevel, LogLine, LogStream, Metric, NodeFault, NodeGroup, NodeUsage, ShutdownError,
+    StepCall, StepOutput,
+};
+use crate::scenario::{ConfigValue, ContainerProtocol, DockerNode};
+
+/// How often a wait looks at the interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(20);
+/// How long a container may take to exit after `shutdown` before it is killed.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// A Docker node to start.
+#[derive(Debug, Clone, Copy)]
+pub struct DockerNodeSpec<'a> {
+    pub id: &'a str,
+    pub config: &'a BTreeMap<String, ConfigValue>,
+    pub docker: &'a DockerNode,
+    /// The image to run (its id).
+    pub image_id: &'a str,
+}
+
+/// What every node of the group shares.
+#[derive(Debug, Clone)]
+pub struct DockerOptions {
+    /// Labels this run's containers (`xedgesim.run`) and names them.
+    pub run_id: String,
+    /// `xedgesim-adapter` nodes are stepped at least this often.
+    pub time_quantum_us: u64,
+    /// Set by Ctrl-C or SIGTERM.
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+struct Node {
+    id: String,
+    protocol: ContainerProtocol,
+    step_timeout_ms: u64,
+    container: Option<Container>,
+    /// The step written and not yet answered: its virtual time and when it went out.
+    pending: Option<(u64, Instant)>,
+    usage: NodeUsage,
+}
+
+pub struct DockerNodeGroup {
+    engine: DockerEngine,
+    ids: Vec<String>,
+    nodes: Vec<Node>,
+    options: DockerOptions,
+    /// The last submit: each call's index, and its result when known at submit.
+    submitted: Vec<(usize, Option<Result<StepOutput, NodeFault>>)>,
+    /// Problems met while removing faulted containers, reported at shutdown.
+    cleanup: Vec<ShutdownError>,
+    shut_down: bool,
+}
+
+impl std::fmt::Debug for DockerNodeGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerNodeGroup").field("ids", &self.ids).finish_non_exhaustive()
+    }
+}
+
+impl DockerNodeGroup {
+    /// Starts a container for each node, all at once, and makes each node
+    /// in its container. Nodes that fail to start are returned as faults
+    /// (at time 0) with their containers already removed; the group keeps
+    /// them, stopped.
+    pub fn start(
+        engine: &DockerEngine,
+        specs: &[DockerNodeSpec<'_>],
+        options: DockerOptions,
+    ) -> (DockerNodeGroup, Vec<(usize, NodeFault)>) {
+        let started = engine.block_on(join_all(specs.iter().map(|spec| start_one(engine, spec, &options.run_id))));
+        let mut nodes = Vec::with_capacity(specs.len());
+        let mut faults = Vec::new();
+        for (index, (spec, result)) in specs.iter().zip(started).enumerate() {
+            let container = match result {
+                Ok(c) => Some(c),
+                Err(fault) => {
+                    faults.push((index, fault));
+                    None
+                }
+            };
+            nodes.push(Node {
+                id: spec.id.to_string(),
+                protocol: spec.docker.protocol,
+                step_timeout_ms: spec.docker.step_timeout_ms,
+                container,
+                pending: None,
+                usage: NodeUsage { round_trip_us_total: Some(0), round_trip_us_max: Some(0), ..NodeUsage::default() },
+            });
+        }
+        let group = DockerNodeGroup {
+            engine: engine.clone(),
+            ids: specs.iter().map(|s| s.id.to_string()).collect(),
+            nodes,
+            options,
+            submitted: Vec::new(),
+            cleanup: Vec::new(),
+            shut_down: false,
+        };
+        (group, faults)
+    }
+
+    /// The node's fault for `failure` at `time_us`; its container is then
+    /// removed (a hung or broken container is never asked anything again).
+    fn fail(&mut self, index: usize, time_us: u64, ask: Ask, failure: Failure) -> NodeFault {
+        let node = &mut self.nodes[index];
+        let container = node.container.take();
+        node.pending = None;
+        let tail = container.as_ref().map(Container::stderr_tail).unwrap_or_default();
+        let with_tail = |detail: String| match (detail.is_empty(), tail.is_empty()) {
+            (_, true) => detail,
+            (true, false) => format!("stderr:\n{tail}"),
+            (false, false) => format!("{detail}\nstderr:\n{tail}"),
+        };
+        let (kind, detail) = match failure {
+            Failure::Timeout => (FaultKind::Timeout { timeout_ms: node.step_timeout_ms }, with_tail(String::new())),
+            Failure::Closed(reason) => {
+                let code =
+                    container.as_ref().and_then(|c| self.engine.block_on(container::exit_code(&self.engine, &c.id)));
+                (FaultKind::ContainerExited { exit_code: code }, with_tail(reason.unwrap_or_default()))
+            }
+            Failure::Protocol(detail) => (FaultKind::Protocol, with_tail(detail)),
+            Failure::NodeError(message) if ask == Ask::New => (FaultKind::Config, message),
+            Failure::NodeError(message) => (FaultKind::ModelError, message),
+        };
+        if let Some(c) = container
+            && let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id))
+        {
+            self.cleanup.push(ShutdownError { node: node.id.clone(), problem: e.to_string() });
+        }
+        NodeFault { node: node.id.clone(), time_us, kind, detail }
+    }
+
+    fn stopped_fault(&self, index: usize, time_us: u64) -> NodeFault {
+        NodeFault { node: self.ids[index].clone(), time_us, kind: FaultKind::Stopped, detail: String::new() }
+    }
+
+    /// Checks a step's answer against the contract.
+    fn output(&self, index: usize, now_us: u64, out: StepOutput) -> Result<StepOutput, NodeFault> {
+        let node = &self.nodes[index];
+        match node.protocol {
+            // xEdgeSim's containers are advanced every quantum; they ask for nothing.
+            ContainerProtocol::XedgesimAdapter => {
+                Ok(StepOutput { wake_at_us: Some(now_us.saturating_add(self.options.time_quantum_us)), ..out })
+            }
+            ContainerProtocol::Xedgesim => match out.wake_at_us {
+                Some(at) if at < now_us => Err(NodeFault {
+                    node: node.id.clone(),
+                    time_us: now_us,
+                    kind: FaultKind::WakeInPast { wake_at_us: at },
+                    detail: String::new(),
+                }),
+                _ => Ok(out),
+            },
+        }
+    }
+
+    /// A frame that came unasked (a second reply), as a protocol failure.
+    fn unasked(&mut self, index: usize) -> Option<Failure> {
+        let container = self.nodes[index].container.as_mut()?;
+        while let Some(frame) = container.try_frame() {
+            if let Some(what) = protocol::unexpected(frame) {
+                return Some(Failure::Protocol(what));
+            }
+        }
+        None
+    }
+}
+
+async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
+    let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
+    let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
+    let mut container = Container::start(engine, &container_spec)
+        .await
+        .map_err(|e| fault(FaultKind::ContainerExited { exit_code: None }, e.to_string()))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
+    let (frames, asks) = protocol::open(spec.docker.protocol, spec.id, spec.config);
+    container.send(frames);
+    for ask in asks {
+        if let Err(failure) = protocol::receive(&mut container, spec.docker.protocol, ask, deadline).await {
+            let tail = container.stderr_tail();
+            let tail = if tail.is_empty() { String::new() } else { format!("\nstderr:\n{tail}") };
+            let (kind, detail) = match failure {
+                Failure::Timeout => {
+                    (FaultKind::Timeout { timeout_ms: spec.docker.start_timeout_ms }, tail.trim().to_string())
+                }
+                Failure::Closed(reason) => (
+                    FaultKind::ContainerExited { exit_code: container::exit_code(engine, &container.id).await },
+                    format!("{}{tail}", reason.unwrap_or_default()).trim().to_string(),
+                ),
+                Failure::Protocol(d) => (FaultKind::Protocol, format!("{d}{tail}")),
+                Failure::NodeError(message) => (FaultKind::Config, message),
+            };
+            let _ = container::remove(engine, &container.id).await;
+            return Err(fault(kind, detail));
+        }
+    }
+    Ok(container)
+}
+
+impl NodeGroup for DockerNodeGroup {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        self.submitted.clear();
+        for call in calls {
+            let index = call.index;
+            if self.nodes[index].container.is_none() {
+                let fault = self.stopped_fault(index, call.now_us);
+                self.submitted.push((index, Some(Err(fault))));
+                continue;
+            }
+            if let Some(failure) = self.unasked(index) {
+                let fault = self.fail(index, call.now_us, Ask::Step, failure);
+                self.submitted.push((index, Some(Err(fault))));
+                continue;
+            }
+            let node = &mut self.nodes[index];
+            let frame = protocol::step(node.protocol, &node.id, call.now_us, &call.inbox);
+            let container = node.container.as_ref().expect("checked above");
+            container.clock.store(call.now_us, Ordering::Relaxed);
+            container.send(frame);
+            node.pending = Some((call.now_us, Instant::now()));
+            self.submitted.push((index, None));
+        }
+    }
+
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        let waiting: Vec<usize> = self.submitted.iter().filter(|(_, r)| r.is_none()).map(|(i, _)| *i).collect();
+        let answers = {
+            let mut futures = Vec::with_capacity(waiting.len());
+            let mut rest: &mut [Node] = &mut self.nodes;
+            let mut offset = 0;
+            // Disjoint borrows of the waiting nodes, in index order.
+            for &index in &waiting {
+                let (_, tail) = rest.split_at_mut(index - offset);
+                let (node, after) = tail.split_first_mut().expect("index in range");
+                rest = after;
+                offset = index + 1;
+                let (_, sent) = node.pending.expect("submitted");
+                let deadline = tokio::time::Instant::from_std(sent) + Duration::from_millis(node.step_timeout_ms);
+                let protocol = node.protocol;
+                let container = node.container.as_mut().expect("submitted to a live container");
+                futures.push(async move {
+                    let answer = protocol::receive(container, protocol, Ask::Step, deadline).await;
+                    (answer, sent.elapsed())
+                });
+            }
+            let flag = self.options.interrupt.clone();
+            let all = join_all(futures);
+            self.engine.block_on(async move {
+                let watch = async {
+                    loop {
+                        tokio::time::sleep(INTERRUPT_POLL).await;
+                        if flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+                            return;
+                        }
+                    }
+                };
+                tokio::select! {
+                    out = all => Ok(out),
+                    () = watch => Err(Interrupted),
+                }
+            })?
+        };
+        let mut answers = waiting.into_iter().zip(answers);
+        let submitted = std::mem::take(&mut self.submitted);
+        let mut results = Vec::with_capacity(submitted.len());
+        for (index, known) in submitted {
+            if let Some(result) = known {
+                results.push(result);
+                continue;
+            }
+            let (i, (answer, elapsed)) = answers.next().expect("one answer per waiting node");
+            debug_assert_eq!(i, index);
+            let (now_us, _) = self.nodes[index].pending.take().expect("submitted");
+            let usage = &mut self.nodes[index].usage;
+            usage.steps += 1;
+            let rtt = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+            *usage.round_trip_us_total.get_or_insert(0) += rtt;
+            let max = usage.round_trip_us_max.get_or_insert(0);
+            *max = (*max).max(rtt);
+            let result = match answer {
+                Ok(Answer::Output(out)) => self.output(index, now_us, out),
+                Ok(other) => Err(self.fail(
+                    index,
+                    now_us,
+                    Ask::Step,
+                    Failure::Protocol(format!("answered `step` with {other:?}")),
+                )),
+                Err(failure) => Err(self.fail(index, now_us, Ask::Step, failure)),
+            };
+            if let Err(fault) = &result
+                && !matches!(fault.kind, FaultKind::Stopped)
+                && let Some(c) = self.nodes[index].container.take()
+            {
+                // A contract fault (wake in the past) leaves a live container: stop it too.
+                if let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id)) {
+                    self.cleanup.push(ShutdownError { node: self.ids[index].clone(), problem: e.to_string() });
+                }
+            }
+            results.push(result);
+        }
+        Ok(results)
+    }
+
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        let mut results: Vec<Option<Result<Vec<Metric>, NodeFault>>> = vec![None; indexes.len()];
+        let mut asked = Vec::new();
+        for (slot, &index) in indexes.iter().enumerate() {
+            if self.nodes[index].container.is_none() {
+                results[slot] = Some(Err(self.stopped_fault(index, now_us)));
+            } else if self.nodes[index].pending.is_some() {
+                // Interrupted mid-step: its answer never came, so it is not asked again.
+                results[slot] = Some(Ok(Vec::new()));
+            } else if let Some(failure) = self.unasked(index) {
+                results[slot] = Some(Err(self.fail(index, now_us, Ask::Finish, failure)));
+            } else {
+                let node = &self.nodes[index];
+                let container = node.container.as_ref().expect("checked above");
+                container.clock.store(now_us, Ordering::Relaxed);
+                match protocol::finish(node.protocol) {
+                    Some(frame) => {
+                        container.send(frame);
+                        asked.push((slot, index));
+                    }
+                    None => results[slot] = Some(Ok(Vec::new())),
+                }
+            }
+        }
+        // Resource figures of every live container, read while they still run.
+        let live: Vec<(usize, String)> =
+            indexes.iter().filter_map(|&i| self.nodes[i].container.as_ref().map(|c| (i, c.id.clone()))).collect();
+        let engine = self.engine.clone();
+        let usage = self.engine.block_on(join_all(live.iter().map(|(_, id)| container::resource_usage(&engine, id))));
+        for ((index, _), (cpu_ns, peak)) in live.iter().zip(usage) {
+            self.nodes[*index].usage.cpu_time_us = cpu_ns.map(|ns| ns / 1_000);
+            self.nodes[*index].usage.peak_memory_bytes = peak;
+        }
+        let answers = {
+            let asked_set: Vec<usize> = asked.iter().map(|(_, i)| *i).collect();
+            let futures = self.nodes.iter_mut().enumerate().filter(|(i, _)| asked_set.contains(i)).map(|(_, node)| {
+                let deadline = tokio::time::Instant::now() + Duration::from_millis(node.step_timeout_ms);
+                let protocol = node.protocol;
+                let container = node.container.as_mut().expect("asked a live container");
+                protocol::receive(container, protocol, Ask::Finish, deadline)
+            });
+            let all = join_all(futures.collect::<Vec<_>>());
+            // At the end of a run an interrupt no longer cuts waits short: the deadline bounds them.
+            self.engine.block_on(all)
+        };
+        for ((slot, index), answer) in asked.into_iter().zip(answers) {
+            results[slot] = Some(match answer {
+                Ok(Answer::Metrics(metrics)) => Ok(metrics),
+                Ok(other) => Err(self.fail(
+                    index,
+                    now_us,
+                    Ask::Finish,
+                    Failure::Protocol(format!("answered `finish` with {other:?}")),
+                )),
+                Err(failure) => Err(self.fail(index, now_us, Ask::Finish, failure)),
+            });
+        }
+        results.into_iter().map(|r| r.expect("every index answered")).collect()
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        let mut lines = Vec::new();
+        for (index, node) in self.nodes.iter().enumerate() {
+            let Some(container) = &node.container else { continue };
+            let mut log = container.log.lock().expect("log lock");
+            for (time_us, text) in log.take() {
+                let (level, text) = split_level(&text);
+                lines.push(LogLine { index, time_us, stream: LogStream::Stderr, level, text: text.to_string() });
+            }
+            if log.dropped_lines > 0 {
+                lines.push(LogLine {
+                    index,
+                    time_us: container.clock.load(Ordering::Relaxed),
+                    stream: LogStream::Stderr,
+                    level: LogLevel::Warn,
+                    text: format!("[{} stderr lines dropped: over 1 MiB between two steps]", log.dropped_lines),
+                });
+                log.dropped_lines = 0;
+            }
+        }
+        lines
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        self.nodes[index].usage
+    }
+
+    fn shutdown(&mut self) -> Vec<ShutdownError> {
+        self.shut_down = true;
+        let mut errors = std::mem::take(&mut self.cleanup);
+        let mut live: Vec<(String, String)> = Vec::new();
+        for node in &mut self.nodes {
+            if let Some(mut c) = node.container.take() {
+                c.send(protocol::shutdown(node.protocol));
+                c.close_stdin();
+                live.push((node.id.clone(), c.id.clone()));
+            }
+        }
+        let engine = self.engine.clone();
+        let removed = self.engine.block_on(join_all(live.iter().map(|(_, id)| {
+            let engine = engine.clone();
+            async move {
+                // A well-behaved node exits by itself; the rest are killed.
+                let _ = tokio::time::timeout(EXIT_GRACE, container::exit_code(&engine, id)).await;
+                container::remove(&engine, id).await
+            }
+        })));
+        for ((node, _), result) in live.into_iter().zip(removed) {
+            if let Err(e) = result {
+                errors.push(ShutdownError { node, problem: e.to_string() });
+            }
+        }
+        errors
+    }
+}
+
+impl Drop for DockerNodeGroup {
+    /// The last resort (a panic): `shutdown` is the normal path.
+    fn drop(&mut self) {
+        if !self.shut_down {
+            let _ = self.shutdown();
+        }
+    }
+}
+
+/// `[warn] text` → (warn, text); lines without a level are `info`.
+fn split_level(line: &str) -> (LogLevel, &str) {
+    let levels = [
+        ("[trace] ", LogLevel::Trace),
+        ("[debug] ", LogLevel::Debug),
+        ("[info] ", LogLevel::Info),
+        ("[warn] ", LogLevel::Warn),
+        ("[error] ", LogLevel::Error),
+    ];
+    for (prefix, level) in levels {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            return (level, rest);
+        }
+    }
+    (LogLevel::Info, line)
+}
