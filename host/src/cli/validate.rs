@@ -40,6 +40,14 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                         r.duration_us as f64 / 1e6,
                         r.seed
                     );
+                    let docker: Vec<&str> =
+                        r.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
+                    if !docker.is_empty() {
+                        println!(
+                            "note: needs a Docker engine to run (Docker nodes: {}); images are built at `xedgesim build` or `run`",
+                            docker.join(", ")
+                        );
+                    }
                 }
             }
             Err(e) => {

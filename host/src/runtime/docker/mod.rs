@@ -38,3 +38,6 @@ pub const LABEL_NODE: &str = "xedgesim.node";
 pub const LABEL_PID: &str = "xedgesim.pid";
 /// On images built from a context: the context's SHA-256.
 pub const LABEL_CONTEXT: &str = "xedgesim.context_sha256";
+
+/// Re-exported for tools and tests that look containers up by label.
+pub use bollard::query_parameters::ListContainersOptions;

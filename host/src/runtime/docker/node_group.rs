@@ -158,9 +158,11 @@ impl DockerNodeGroup {
     fn output(&self, index: usize, now_us: u64, out: StepOutput) -> Result<StepOutput, NodeFault> {
         let node = &self.nodes[index];
         match node.protocol {
-            // xEdgeSim's containers are advanced every quantum; they ask for nothing.
+            // xEdgeSim's containers are advanced every quantum, on a fixed grid
+            // (0, q, 2q, …) whatever else steps them; they ask for nothing.
             ContainerProtocol::XedgesimAdapter => {
-                Ok(StepOutput { wake_at_us: Some(now_us.saturating_add(self.options.time_quantum_us)), ..out })
+                let q = self.options.time_quantum_us.max(1);
+                Ok(StepOutput { wake_at_us: Some((now_us / q).saturating_add(1).saturating_mul(q)), ..out })
             }
             ContainerProtocol::Xedgesim => match out.wake_at_us {
                 Some(at) if at < now_us => Err(NodeFault {

@@ -1,0 +1,251 @@
+//! Docker nodes against a real engine: the example scenarios end to end,
+//! xEdgeSim's line protocol, every container fault kind under both fault
+//! policies, and that no container outlives its run. Without an engine
+//! these tests fail loudly (see `docker_engine`).
+
+use std::path::Path;
+
+use xedgesim::sim::{RunReport, RunStatus, Simulation, TraceLevel};
+use xedgesim_tests::{containers_of_node, docker_engine, first_divergence, read_metrics, repo_root};
+
+/// Runs `yaml` (with `{root}` replaced by the workspace root) from `dir`.
+fn run(dir: &Path, yaml: &str) -> RunReport {
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
+    Simulation::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(dir.join("out"))
+        .cache_dir(Some(dir.join("cache")))
+        .trace(TraceLevel::All)
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn run_file(file: &str, out: &Path) -> RunReport {
+    Simulation::from_file(repo_root().join(file))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(out)
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_docker_gateway_behaves_as_its_wasm_model_byte_for_byte() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let docker = run_file("scenarios/docker_gateway.yaml", &dir.path().join("docker"));
+    let wasm = run_file("scenarios/wasm_gateway.yaml", &dir.path().join("wasm"));
+    assert_eq!(docker.status, RunStatus::Finished, "{:?}", docker.reason);
+    assert!(docker.faults.is_empty(), "{:?}", docker.faults);
+    // The same gateway code, in a container and as a component: same trace.
+    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
+    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
+    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    assert_eq!(docker.messages, wasm.messages);
+    assert!(!docker.deterministic && wasm.deterministic);
+    assert!(docker.nondeterminism.as_deref().is_some_and(|r| r.contains("gateway")), "{:?}", docker.nondeterminism);
+    assert!(docker.images["gateway"].starts_with("sha256:"), "{:?}", docker.images);
+    let metrics = read_metrics(&dir.path().join("docker"));
+    let key = |m: &str| ("gateway".to_string(), m.to_string());
+    assert_eq!(metrics[&key("readings_processed")], metrics[&key("readings_received")]);
+    assert!(metrics[&key("round_trip_us_total")] > 0.0);
+    assert!(metrics.contains_key(&key("cpu_time_us")), "the engine reports CPU time");
+    assert!(!metrics.contains_key(&key("fuel_used")), "no fuel outside WASM");
+    assert!(containers_of_node(&engine, "gateway").is_empty(), "the container was removed");
+}
+
+#[test]
+fn the_hybrid_example_runs_wasm_and_docker_nodes_together() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_file("scenarios/hybrid.yaml", dir.path());
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let metrics = read_metrics(dir.path());
+    // The containerised gateway got the WASM sensors' readings through the WASM broker...
+    assert!(metrics[&("edge-gw".to_string(), "readings_received".to_string())] > 40.0, "{metrics:?}");
+    // ...and the WASM cloud its aggregates (2 s windows over 20 s).
+    assert!(metrics[&("cloud".to_string(), "messages_in".to_string())] >= 9.0, "{metrics:?}");
+    assert!(containers_of_node(&engine, "edge-gw").is_empty());
+}
+
+#[test]
+fn an_xedgesim_protocol_container_runs_under_the_adapter() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(
+        dir.path(),
+        r#"
+simulation: {duration_s: 6, seed: 3, time_quantum_us: 10000}
+network: {model: latency, default_latency_us: 2000}
+nodes:
+  - {id: s1, type: sensor, port: 5001}
+  - {id: s2, type: sensor, port: 5002}
+  - id: legacy-gw
+    type: gateway
+    implementation: docker
+    port: 5003
+    config: {window_s: 2}
+    docker:
+      build_context: {root}/containers/xedgesim-legacy
+      build_command: ../build-static.sh xedgesim-container-legacy legacy
+      protocol: xedgesim-adapter
+  - {id: cloud, type: cloud}
+"#,
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let metrics = read_metrics(&dir.path().join("out"));
+    let get = |node: &str, m: &str| metrics[&(node.to_string(), m.to_string())];
+    // Stepped on the 10 ms grid over [0, 6 s] (601 steps) and at the 5
+    // instants readings arrive between grid points (1.002 … 5.002 s: both
+    // sensors sample at 1 … 6 s, 2 ms away; the 6 s readings are in flight).
+    assert_eq!(get("legacy-gw", "steps"), 606.0);
+    assert_eq!(get("legacy-gw", "messages_in"), 10.0, "5 readings from each sensor");
+    // Windows close at 2, 4 and 6 s; each aggregate crosses the network to the cloud.
+    assert_eq!(get("legacy-gw", "messages_out"), 3.0);
+    assert_eq!(get("cloud", "messages_in"), 2.0, "the 6 s aggregate is still in flight at the end");
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    assert!(trace.contains(r#""topic":"aggregate""#), "events map to messages with their type as topic");
+    assert!(containers_of_node(&engine, "legacy-gw").is_empty());
+}
+
+/// Every way a container can misbehave, in one run under `isolate`.
+#[test]
+fn each_container_fault_names_its_node_time_and_kind_and_isolate_lets_the_run_finish() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = |id: &str, mode: &str| {
+        format!(
+            "  - id: {id}\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {{root}}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      environment: {{HOSTILE: {mode}}}\n      step_timeout_ms: 1500\n      max_frame_bytes: 65536\n"
+        )
+    };
+    let mut yaml = String::from(
+        "simulation: {duration_s: 3, seed: 1, on_fault: isolate}\nnetwork: {model: direct}\nnodes:\n  - {id: feeder, type: sensor, config: {destination: f-double}}\n  - {id: feeder2, type: sensor, config: {destination: f-echo}}\n",
+    );
+    for (id, mode) in [
+        ("f-exit-start", "exit_at_start"),
+        ("f-exit-step", "exit_on_step"),
+        ("f-hang", "hang_on_step"),
+        ("f-garbage", "garbage"),
+        ("f-oversized", "oversized"),
+        ("f-wrong", "wrong_reply"),
+        ("f-double", "double_reply"),
+        ("f-unknown", "unknown_field"),
+        ("f-config", "bad_config"),
+        ("f-echo", "echo"),
+    ] {
+        yaml.push_str(&hostile(id, mode));
+    }
+    yaml.push_str(
+        "  - id: f-missing\n    type: hostile\n    implementation: docker\n    docker: {image: 'xedgesim/no-such-image:1'}\n",
+    );
+    yaml.push_str(
+        "  - id: f-build\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {root}/containers/hostile\n      build_command: \"echo compiling; echo 'error: linker exploded' >&2; exit 3\"\n",
+    );
+    let report = run(dir.path(), &yaml);
+    assert_eq!(report.status, RunStatus::Finished, "isolate: the rest of the run completes; {:?}", report.reason);
+    let fault = |node: &str| {
+        report
+            .faults
+            .iter()
+            .find(|f| f.node == node)
+            .unwrap_or_else(|| panic!("no fault for {node}: {:?}", report.faults))
+    };
+    let expect = |node: &str, kind: &str, time_us: u64, needles: &[&str]| {
+        let f = fault(node);
+        assert_eq!((f.kind.as_str(), f.time_us), (kind, time_us), "{node}: {}", f.message);
+        assert!(f.message.contains(&format!("node '{node}'")), "{}", f.message);
+        for needle in needles {
+            assert!(f.message.contains(needle), "{node}: expected {needle:?} in:\n{}", f.message);
+        }
+    };
+    expect("f-exit-start", "container_exited", 0, &["exited with code 3", "exiting before the handshake"]);
+    expect("f-exit-step", "container_exited", 0, &["exited with code 7", "sensor table corrupt", "stderr"]);
+    expect("f-hang", "timeout", 0, &["did not answer within 1500 ms", "step_timeout_ms"]);
+    expect("f-garbage", "protocol", 0, &["not a valid reply to `step`", "`this is not json`"]);
+    expect("f-oversized", "protocol", 0, &["past the limit (`docker.max_frame_bytes`)", "{\"op\":\"output\""]);
+    expect("f-wrong", "protocol", 0, &["answered `step` with `ready`"]);
+    expect("f-double", "protocol", 1_000_000, &["a frame nobody asked for (a second reply?)"]);
+    expect("f-unknown", "protocol", 0, &["unknown field `wake_at`"]);
+    expect("f-config", "config", 0, &["config key 'threshold' is required"]);
+    expect("f-missing", "image_missing", 0, &["xedgesim/no-such-image:1", "no registry is reachable"]);
+    expect("f-build", "image_build", 0, &["error: linker exploded", "exit status: 3"]);
+    assert!(report.faults.iter().all(|f| f.node != "f-echo"), "{:?}", report.faults);
+    let metrics = read_metrics(&dir.path().join("out"));
+    assert_eq!(metrics[&("f-echo".to_string(), "messages_in".to_string())], 3.0, "the healthy container ran on");
+    // The echo container's stderr reached the trace, at the virtual time of its step.
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    assert!(trace.contains("hostile: step 2 at 1000000 with 1 messages"), "stderr is the node's log");
+    for node in ["f-exit-start", "f-exit-step", "f-hang", "f-garbage", "f-double", "f-echo"] {
+        assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
+    }
+}
+
+#[test]
+fn under_abort_a_container_fault_fails_the_run_and_removes_every_container() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let report = run(
+        dir.path(),
+        r#"
+simulation: {duration_s: 2, seed: 1}
+nodes:
+  - {id: a-sensor, type: sensor, config: {destination: a-echo}}
+  - id: a-echo
+    type: hostile
+    implementation: docker
+    docker:
+      build_context: {root}/containers/hostile
+      build_command: ../build-static.sh xedgesim-container-hostile hostile
+  - id: a-garbage
+    type: hostile
+    implementation: docker
+    docker:
+      build_context: {root}/containers/hostile
+      build_command: ../build-static.sh xedgesim-container-hostile hostile
+      environment: {HOSTILE: garbage}
+"#,
+    );
+    assert_eq!(report.status, RunStatus::Failed);
+    let reason = report.reason.unwrap();
+    assert!(reason.contains("node 'a-garbage' broke the container protocol at t = 0.000000 s"), "{reason}");
+    assert!(reason.contains("docs/container-protocol.md"), "{reason}");
+    assert!(dir.path().join("out/summary.json").exists(), "outputs of a failed run are written");
+    for node in ["a-echo", "a-garbage"] {
+        assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
+    }
+}
+
+#[test]
+fn without_an_engine_docker_nodes_fault_naming_the_endpoint_and_the_fix() {
+    // Needs no engine: it is about not having one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    let yaml = "simulation: {duration_s: 1}\nnodes:\n  - {id: s, type: sensor}\n  - {id: g, type: gateway, implementation: docker, docker: {image: 'x:1'}}\n";
+    std::fs::write(&file, yaml).unwrap();
+    let report = Simulation::from_file(&file)
+        .unwrap()
+        .out_dir(dir.path().join("out"))
+        .docker_host(Some("unix:///nonexistent/docker.sock".into()))
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Failed);
+    assert_eq!(report.faults[0].kind, "engine_unreachable");
+    let reason = report.reason.unwrap();
+    assert!(reason.contains("node 'g' found no Docker engine at unix:///nonexistent/docker.sock"), "{reason}");
+    assert!(reason.contains("dockerd"), "{reason}");
+}
+
+#[test]
+fn a_scenario_without_docker_nodes_never_touches_docker() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml"))
+        .unwrap()
+        .out_dir(dir.path())
+        .docker_host(Some("unix:///nonexistent/docker.sock".into()))
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Finished);
+    assert!(report.deterministic && report.images.is_empty());
+}
