@@ -20,6 +20,15 @@ fn valid_files_exit_zero() {
 }
 
 #[test]
+fn validate_says_which_scenarios_need_a_docker_engine_without_touching_one() {
+    let out = xedgesim(&["validate", "scenarios/wasm_gateway.yaml", "scenarios/hybrid.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("note: needs a Docker engine to run (Docker nodes: edge-gw)"), "{stdout}");
+    assert_eq!(stdout.matches("needs a Docker engine").count(), 1, "only the hybrid scenario does: {stdout}");
+}
+
+#[test]
 fn any_invalid_file_exits_two_with_errors_on_stderr() {
     let out = xedgesim(&["validate", "scenarios/wasm_gateway.yaml", "scenarios/invalid/invalid_implementation.yaml"]);
     assert_eq!(out.status.code(), Some(2));

@@ -76,6 +76,7 @@ fn plan_docker_section_is_read_whole() {
     assert_eq!(d.ports.iter().map(|(c, h)| (*c, *h)).collect::<Vec<_>>(), vec![(5000, 5000), (8080, 18080)]);
     assert_eq!(d.environment["MQTT_BROKER_PORT"], "1883");
     assert_eq!(d.environment["DEBUG"], "true");
+    assert_eq!(d.volumes[0].host_path, Path::new("models"), "a key without a slash names a volume, as in docker-py");
     assert_eq!(d.volumes[0].container_path, "/app/models");
     assert!(d.volumes[0].read_only);
     assert_eq!(d.cpus, Some(0.5));

@@ -11,7 +11,7 @@ use std::time::Instant;
 use clap::Args;
 
 use crate::runtime::docker::DockerEngine;
-use crate::runtime::docker::image::ensure_image;
+use crate::runtime::docker::image::{ensure_image, recipe};
 use crate::runtime::wasm::{ArtifactCache, RuntimeOptions, WasmRuntime};
 use crate::scenario::{self, Implementation};
 
@@ -76,7 +76,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                 return ExitCode::from(super::EXIT_USER_ERROR);
             }
         };
+        let mut seen = std::collections::BTreeSet::new();
         for (id, d) in docker {
+            if !seen.insert(recipe(d)) {
+                println!("image for node '{id}': as above");
+                continue;
+            }
             let started = Instant::now();
             println!("image for node '{id}':");
             match ensure_image(&engine, d, &mut |line| println!("  build | {line}")) {

@@ -46,6 +46,8 @@ pub enum FaultKind {
     ImageMissing { image: String },
     /// No Docker engine answered.
     EngineUnreachable { endpoint: String },
+    /// The engine refused to create, attach or start the node's container.
+    ContainerStart,
 }
 
 /// A node fault at a virtual time.
@@ -85,6 +87,7 @@ impl FaultKind {
             FaultKind::ImageBuild => "image_build",
             FaultKind::ImageMissing { .. } => "image_missing",
             FaultKind::EngineUnreachable { .. } => "engine_unreachable",
+            FaultKind::ContainerStart => "container_start",
         }
     }
 
@@ -115,6 +118,7 @@ impl FaultKind {
             FaultKind::ImageBuild => "could not have its image built".into(),
             FaultKind::ImageMissing { image } => format!("needs image '{image}', which the engine does not have"),
             FaultKind::EngineUnreachable { endpoint } => format!("found no Docker engine at {endpoint}"),
+            FaultKind::ContainerStart => "could not have its container started".into(),
         }
     }
 
@@ -144,7 +148,7 @@ impl FaultKind {
                 "the container may hang; if its steps are just slow, raise `docker.step_timeout_ms` (or `docker.start_timeout_ms`)"
             }
             FaultKind::Protocol => {
-                "the program must answer each request with one JSON line on stdout and log only to stderr: see docs/container-protocol.md"
+                "the program must answer each request on stdout as its `docker.protocol` says (one JSON line, or xEdgeSim's DONE and event list) and log only to stderr: see docs/container-protocol.md"
             }
             FaultKind::ImageBuild => "fix the Dockerfile or `docker.build_command`: the output's last lines are above",
             FaultKind::ImageMissing { .. } => {
@@ -152,6 +156,9 @@ impl FaultKind {
             }
             FaultKind::EngineUnreachable { .. } => {
                 "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one"
+            }
+            FaultKind::ContainerStart => {
+                "the engine's message says why: check the node's `docker:` volumes, ports, cpus and memory_mb"
             }
         }
     }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::config_value::ConfigValue;
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
 use super::resolved::*;
-use super::validate::{ImplementationName, implementation_name, port_number};
+use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
 
 /// Resolves a validated scenario read from `file` (an absolute path).
 pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
@@ -142,7 +142,7 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
             .volumes
             .iter()
             .map(|(host, v)| Volume {
-                host_path: absolute(base, host),
+                host_path: if is_named_volume(host) { PathBuf::from(host) } else { absolute(base, host) },
                 container_path: v.bind.clone(),
                 read_only: v.mode.as_deref() != Some("rw"),
             })

@@ -310,6 +310,7 @@ impl ContainerProtocol {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Volume {
+    /// An absolute host path, or the name of a volume (`models`).
     pub host_path: PathBuf,
     pub container_path: String,
     pub read_only: bool,

@@ -37,6 +37,13 @@ pub fn implementation_name(value: Option<&str>) -> ImplementationName {
     }
 }
 
+/// Whether a `volumes:` key names a volume (`models`) rather than a host
+/// path (`./models`, `/data`): a key without `/` that does not start with
+/// `.` or `~`, as docker-py reads xEdgeSim's files.
+pub fn is_named_volume(key: &str) -> bool {
+    !key.contains('/') && !key.starts_with('.') && !key.starts_with('~')
+}
+
 /// A container or host port written as a number or a string of digits.
 pub fn port_number(value: &ConfigValue) -> Option<u16> {
     let n: i64 = match value {
@@ -462,7 +469,21 @@ impl Checker<'_> {
                 "add `image: name:tag` for an existing image or `build_context: dir` to build one",
             );
         }
-        if let Some(context) = &docker.build_context
+        let outside = |f: &str| {
+            Path::new(f)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+        };
+        if let Some(dockerfile) = &docker.dockerfile
+            && outside(dockerfile)
+        {
+            self.error(
+                &format!("{dpath}.dockerfile"),
+                node,
+                format!("dockerfile '{dockerfile}' is outside the build context"),
+                "the engine only sees the build context: give a path inside it, relative to `build_context`",
+            );
+        } else if let Some(context) = &docker.build_context
             && self.existing_path(&format!("{dpath}.build_context"), id, context, true)
             && let Some(dockerfile) = &docker.dockerfile
         {
@@ -559,6 +580,10 @@ impl Checker<'_> {
             }
         }
         for (host_path, volume) in &docker.volumes {
+            // The engine would quietly create a missing bind source as an empty folder.
+            if !is_named_volume(host_path) {
+                self.existing_any(&format!("{dpath}.volumes.{host_path}"), id, host_path);
+            }
             if let Some(mode) = &volume.mode
                 && mode != "ro"
                 && mode != "rw"
@@ -600,6 +625,18 @@ impl Checker<'_> {
                     "remove `network_mode: none` (ports are published on 127.0.0.1 only) or remove `ports`",
                 );
             }
+        }
+    }
+
+    /// Checks that a volume's host path (relative to the scenario file) exists.
+    fn existing_any(&mut self, path: &str, id: &str, relative: &str) {
+        if !self.base_dir.join(relative).exists() {
+            self.key_error(
+                path,
+                Some(id),
+                format!("volume host path '{relative}' does not exist"),
+                "paths are relative to the folder of the scenario file; the engine would mount an empty folder instead",
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 //! Where each node runs: which [`NodeGroup`] (sandbox) holds it, at which
-//! index. Built once, before the run starts; any problem that would stop
-//! the run (a Docker node, a component that does not load) is found here,
-//! before anything runs.
+//! index. Built once, before the run starts: a component that does not
+//! load stops the run here, before any container starts; a Docker node
+//! whose engine, image or container cannot be had gets a startup fault.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::error::RunError;
-use crate::runtime::docker::image::{ImageInfo, ensure_image};
+use crate::runtime::docker::image::{ImageInfo, ensure_image, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use crate::runtime::native::builtin_native;
 use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
@@ -203,10 +203,9 @@ fn place_docker(
     let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
-        let recipe =
-            format!("{:?}|{:?}|{:?}|{:?}", docker.image, docker.build_context, docker.dockerfile, docker.build_command);
-        let built =
-            images.entry(recipe).or_insert_with(|| ensure_image(&engine, docker, build_log).map_err(|e| e.to_string()));
+        let built = images
+            .entry(recipe(docker))
+            .or_insert_with(|| ensure_image(&engine, docker, build_log).map_err(|e| e.to_string()));
         match built {
             Ok(info) => {
                 placement.images.insert(scenario.nodes[index].id.clone(), info.id.clone());

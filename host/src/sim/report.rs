@@ -66,7 +66,8 @@ pub struct FaultRecord {
 }
 
 /// Everything a run reports. Fields whose names start with `wall_` vary
-/// between runs; everything else is determined by scenario, seed and models.
+/// between runs; without Docker nodes (`deterministic: true`) everything
+/// else is determined by scenario, seed and models.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub status: RunStatus,

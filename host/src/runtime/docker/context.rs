@@ -70,14 +70,22 @@ fn excluded(rules: &[Rule], path: &str) -> bool {
     excluded
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Files under `dir`, sorted. Without `!` rules an excluded folder is not
+/// entered (a large `target/` costs nothing); with them it must be, as a
+/// rule may re-include something inside it.
+fn walk(root: &Path, dir: &Path, rules: &[Rule], out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
+    let may_reinclude = rules.iter().any(|r| r.include);
     for entry in entries {
         let path = entry.path();
         let kind = std::fs::metadata(&path)?;
         if kind.is_dir() {
-            walk(root, &path, out)?;
+            let relative = path.strip_prefix(root).expect("walked under root").to_string_lossy().replace('\\', "/");
+            if !may_reinclude && excluded(rules, &relative) {
+                continue;
+            }
+            walk(root, &path, rules, out)?;
         } else if kind.is_file() {
             out.push(path.strip_prefix(root).expect("walked under root").to_path_buf());
         }
@@ -97,7 +105,7 @@ pub fn pack(dir: &Path, dockerfile: &str) -> Result<BuildContext, DockerError> {
         Err(e) => return Err(io(&dir.join(".dockerignore"))(e)),
     };
     let mut found = Vec::new();
-    walk(dir, dir, &mut found).map_err(io(dir))?;
+    walk(dir, dir, &ignore, &mut found).map_err(io(dir))?;
     let mut builder = tar::Builder::new(Vec::new());
     let mut files = Vec::new();
     for relative in found {

@@ -49,6 +49,11 @@ pub fn tag_for(docker: &DockerNode, context_dir: &Path, sha256: &[u8; 32]) -> St
     format!("xedgesim/{}:{hash}", if folder.is_empty() { "context" } else { folder })
 }
 
+/// What decides a node's image: nodes with equal recipes share one build.
+pub fn recipe(docker: &DockerNode) -> String {
+    format!("{:?}|{:?}|{:?}|{:?}", docker.image, docker.build_context, docker.dockerfile, docker.build_command)
+}
+
 /// Runs the node's build command, if any, in its build context.
 pub fn run_build_command(docker: &DockerNode) -> Result<(), DockerError> {
     let (Some(command), Some(dir)) = (&docker.build_command, &docker.build_context) else { return Ok(()) };

@@ -68,6 +68,8 @@ pub struct DockerNodeGroup {
     submitted: Vec<(usize, Option<Result<StepOutput, NodeFault>>)>,
     /// Problems met while removing faulted containers, reported at shutdown.
     cleanup: Vec<ShutdownError>,
+    /// Log lines of containers removed since the last `take_logs`.
+    orphan_logs: Vec<(usize, u64, String)>,
     shut_down: bool,
 }
 
@@ -114,6 +116,7 @@ impl DockerNodeGroup {
             options,
             submitted: Vec::new(),
             cleanup: Vec::new(),
+            orphan_logs: Vec::new(),
             shut_down: false,
         };
         (group, faults)
@@ -125,6 +128,11 @@ impl DockerNodeGroup {
         let node = &mut self.nodes[index];
         let container = node.container.take();
         node.pending = None;
+        if let Some(c) = &container {
+            // Its last log lines still reach the trace, through `take_logs`.
+            let lines = c.log.lock().expect("log lock").take();
+            self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
+        }
         let tail = container.as_ref().map(Container::stderr_tail).unwrap_or_default();
         let with_tail = |detail: String| match (detail.is_empty(), tail.is_empty()) {
             (_, true) => detail,
@@ -191,9 +199,8 @@ impl DockerNodeGroup {
 async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
     let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
     let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
-    let mut container = Container::start(engine, &container_spec)
-        .await
-        .map_err(|e| fault(FaultKind::ContainerExited { exit_code: None }, e.to_string()))?;
+    let mut container =
+        Container::start(engine, &container_spec).await.map_err(|e| fault(FaultKind::ContainerStart, e.to_string()))?;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
     let (frames, asks) = protocol::open(spec.docker.protocol, spec.id, spec.config);
     container.send(frames);
@@ -388,13 +395,15 @@ impl NodeGroup for DockerNodeGroup {
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
-        let mut lines = Vec::new();
+        let mut lines: Vec<LogLine> = std::mem::take(&mut self.orphan_logs)
+            .into_iter()
+            .map(|(index, time_us, text)| log_line(index, time_us, &text))
+            .collect();
         for (index, node) in self.nodes.iter().enumerate() {
             let Some(container) = &node.container else { continue };
             let mut log = container.log.lock().expect("log lock");
             for (time_us, text) in log.take() {
-                let (level, text) = split_level(&text);
-                lines.push(LogLine { index, time_us, stream: LogStream::Stderr, level, text: text.to_string() });
+                lines.push(log_line(index, time_us, &text));
             }
             if log.dropped_lines > 0 {
                 lines.push(LogLine {
@@ -452,7 +461,14 @@ impl Drop for DockerNodeGroup {
     }
 }
 
-/// `[warn] text` → (warn, text); lines without a level are `info`.
+/// A stderr line of node `index` as a log line, its level read off it.
+fn log_line(index: usize, time_us: u64, text: &str) -> LogLine {
+    let (level, text) = split_level(text);
+    LogLine { index, time_us, stream: LogStream::Stderr, level, text: text.to_string() }
+}
+
+/// `[warn] text` → (warn, text); lines without a level are `info`: for a
+/// container, stderr is the log itself (a WASM model's stderr is `warn`).
 fn split_level(line: &str) -> (LogLevel, &str) {
     let levels = [
         ("[trace] ", LogLevel::Trace),
