@@ -21,11 +21,14 @@ use std::time::{Duration, Instant};
 use xedgesim::runtime::docker::image::ensure_image;
 use xedgesim::runtime::docker::{DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use xedgesim::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
-use xedgesim::runtime::{Address, Message, NodeGroup, StepCall};
+use xedgesim::runtime::{NodeGroup, StepCall};
 use xedgesim::scenario::{
     ComponentSource, ConfigValue, ContainerProtocol, DEFAULT_MAX_FRAME_BYTES, DEFAULT_START_TIMEOUT_MS, DockerNode,
     SandboxLimits,
 };
+
+mod common;
+use common::readings;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace")
@@ -48,22 +51,6 @@ fn gateway_node(context: &Path, build_command: Option<&str>) -> DockerNode {
         memory_mb: None,
         network_mode: "none".into(),
     }
-}
-
-fn readings(n: usize) -> Vec<Message> {
-    (0..n)
-        .map(|i| Message {
-            source: format!("sensor{i}"),
-            destination: Address::Node("gw".into()),
-            topic: "reading".into(),
-            payload: format!(
-                r#"{{"temperature":{},"unit":"C","sample_id":{i},"t_us":1000000}}"#,
-                20.0 + i as f64 / 100.0
-            )
-            .into_bytes(),
-            sent_us: 1_000_000,
-        })
-        .collect()
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

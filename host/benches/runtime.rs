@@ -16,9 +16,12 @@ use std::time::{Duration, Instant};
 
 use xedgesim::runtime::native::NativeGroup;
 use xedgesim::runtime::wasm::{ArtifactCache, NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime, builtin_component};
-use xedgesim::runtime::{Address, Message, NodeGroup, StepCall};
+use xedgesim::runtime::{NodeGroup, StepCall};
 use xedgesim::scenario::{ConfigValue, SandboxLimits};
 use xedgesim_model::NodeModel;
+
+mod common;
+use common::readings;
 
 /// Median time per iteration of `f`, over `batches` batches of `per_batch` calls.
 fn median_per_call(batches: usize, per_batch: usize, mut f: impl FnMut()) -> Duration {
@@ -53,22 +56,6 @@ fn runtime(dir: &std::path::Path, pooling_slots: Option<u32>) -> WasmRuntime {
 
 fn config(pairs: &[(&str, ConfigValue)]) -> BTreeMap<String, ConfigValue> {
     pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-}
-
-fn readings(n: usize) -> Vec<Message> {
-    (0..n)
-        .map(|i| Message {
-            source: format!("sensor{i}"),
-            destination: Address::Node("gw".into()),
-            topic: "reading".into(),
-            payload: format!(
-                r#"{{"temperature":{},"unit":"C","sample_id":{i},"t_us":1000000}}"#,
-                20.0 + i as f64 / 100.0
-            )
-            .into_bytes(),
-            sent_us: 1_000_000,
-        })
-        .collect()
 }
 
 struct Report(Vec<(String, String, String)>);

@@ -101,26 +101,7 @@ pub fn output_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// A Docker engine for the tests that need one; without one they fail
-/// loudly, unless `XEDGESIM_SKIP_DOCKER=1` says to skip them knowingly.
-pub fn docker_engine() -> Option<xedgesim::runtime::docker::DockerEngine> {
-    match xedgesim::runtime::docker::DockerEngine::connect(std::env::var("DOCKER_HOST").ok().as_deref()) {
-        Ok(engine) => Some(engine),
-        Err(e) if std::env::var("XEDGESIM_SKIP_DOCKER").is_ok_and(|v| v == "1") => {
-            eprintln!("SKIPPED (XEDGESIM_SKIP_DOCKER=1): this test needs a Docker engine: {e}");
-            None
-        }
-        Err(e) => {
-            panic!("this test needs a Docker engine and none answers:\n{e}\nrun `bash .ci/test`, which starts one")
-        }
-    }
-}
-
-/// Ids of the containers labelled with node `node`, running or not.
-pub fn containers_of_node(engine: &xedgesim::runtime::docker::DockerEngine, node: &str) -> Vec<String> {
-    use xedgesim::runtime::docker::{LABEL_NODE, ListContainersOptions};
-    let filters = std::collections::HashMap::from([("label".to_string(), vec![format!("{LABEL_NODE}={node}")])]);
-    let options = ListContainersOptions { all: true, filters: Some(filters), ..Default::default() };
-    let found = engine.block_on(engine.docker().list_containers(Some(options))).expect("the engine lists containers");
-    found.into_iter().filter_map(|c| c.id).collect()
-}
+#[path = "../../../tests/src/docker_support.rs"]
+mod docker_support;
+#[allow(unused_imports, reason = "each test binary uses a different subset")]
+pub use docker_support::{containers_of_node, docker_engine};

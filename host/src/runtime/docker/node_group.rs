@@ -310,14 +310,8 @@ impl NodeGroup for DockerNodeGroup {
             *usage.round_trip_us_total.get_or_insert(0) += rtt;
             let max = usage.round_trip_us_max.get_or_insert(0);
             *max = (*max).max(rtt);
-            let result = match answer {
-                Ok(Answer::Output(out)) => self.output(index, now_us, out),
-                Ok(other) => Err(self.fail(
-                    index,
-                    now_us,
-                    Ask::Step,
-                    Failure::Protocol(format!("answered `step` with {other:?}")),
-                )),
+            let result = match answer.and_then(Answer::into_output) {
+                Ok(out) => self.output(index, now_us, out),
                 Err(failure) => Err(self.fail(index, now_us, Ask::Step, failure)),
             };
             if let Err(fault) = &result
@@ -380,16 +374,8 @@ impl NodeGroup for DockerNodeGroup {
             self.engine.block_on(all)
         };
         for ((slot, index), answer) in asked.into_iter().zip(answers) {
-            results[slot] = Some(match answer {
-                Ok(Answer::Metrics(metrics)) => Ok(metrics),
-                Ok(other) => Err(self.fail(
-                    index,
-                    now_us,
-                    Ask::Finish,
-                    Failure::Protocol(format!("answered `finish` with {other:?}")),
-                )),
-                Err(failure) => Err(self.fail(index, now_us, Ask::Finish, failure)),
-            });
+            results[slot] =
+                Some(answer.and_then(Answer::into_metrics).map_err(|f| self.fail(index, now_us, Ask::Finish, f)));
         }
         results.into_iter().map(|r| r.expect("every index answered")).collect()
     }

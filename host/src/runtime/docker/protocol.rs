@@ -48,6 +48,24 @@ pub enum Answer {
     Metrics(Vec<Metric>),
 }
 
+impl Answer {
+    /// The answer to `step`; the dialects never give another, this keeps the types honest.
+    pub fn into_output(self) -> Result<StepOutput, Failure> {
+        match self {
+            Answer::Output(out) => Ok(out),
+            other => Err(Failure::Protocol(format!("answered `step` with {other:?}"))),
+        }
+    }
+
+    /// The answer to `finish`.
+    pub fn into_metrics(self) -> Result<Vec<Metric>, Failure> {
+        match self {
+            Answer::Metrics(metrics) => Ok(metrics),
+            other => Err(Failure::Protocol(format!("answered `finish` with {other:?}"))),
+        }
+    }
+}
+
 /// Why no answer came.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
