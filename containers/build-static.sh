@@ -16,5 +16,8 @@ RUSTFLAGS="-C target-feature=+crt-static" cargo build --quiet --release \
   --manifest-path "$root/Cargo.toml" --target-dir "$root/target/containers" \
   --target "$triple" -p "$package"
 mkdir -p bin
-cp "$root/target/containers/$triple/release/$binary" "bin/.$binary.tmp"
-mv "bin/.$binary.tmp" "bin/$binary"
+# A temp file of its own: builds of the same context may run at once.
+tmp="$(mktemp "bin/.$binary.XXXXXX")"
+cp "$root/target/containers/$triple/release/$binary" "$tmp"
+chmod 755 "$tmp"
+mv "$tmp" "bin/$binary"

@@ -102,14 +102,14 @@ fn main() {
     let context = root().join("containers/gateway");
     let recipe = gateway_node(&context, Some("../build-static.sh xedgesim-container-gateway gateway"));
     let start = Instant::now();
-    let image = ensure_image(&engine, &recipe, &mut |_| {}).expect("the gateway image builds");
+    let image = ensure_image(&engine, &recipe, &mut |_| {}, None).expect("the gateway image builds");
     let note = if image.built { "built now" } else { "was built already" };
     row("image: build command (cargo) + pack + build if missing", ms(start.elapsed()), note);
     let cached = median(
         (0..5)
             .map(|_| {
                 let start = Instant::now();
-                let again = ensure_image(&engine, &recipe, &mut |_| {}).unwrap();
+                let again = ensure_image(&engine, &recipe, &mut |_| {}, None).unwrap();
                 assert!(!again.built);
                 start.elapsed()
             })
@@ -125,14 +125,14 @@ fn main() {
     std::fs::write(cold_dir.path().join("nonce"), nonce).unwrap();
     let cold_recipe = gateway_node(cold_dir.path(), None);
     let start = Instant::now();
-    let cold = ensure_image(&engine, &cold_recipe, &mut |_| {}).expect("a fresh context builds");
+    let cold = ensure_image(&engine, &cold_recipe, &mut |_| {}, None).expect("a fresh context builds");
     let cold_time = start.elapsed();
     assert!(cold.built);
     let warm = median(
         (0..5)
             .map(|_| {
                 let start = Instant::now();
-                assert!(!ensure_image(&engine, &cold_recipe, &mut |_| {}).unwrap().built);
+                assert!(!ensure_image(&engine, &cold_recipe, &mut |_| {}, None).unwrap().built);
                 start.elapsed()
             })
             .collect(),

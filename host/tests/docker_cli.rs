@@ -106,9 +106,10 @@ fn prune_removes_the_containers_of_a_killed_run() {
 #[test]
 fn build_builds_each_image_once_then_reports_it_up_to_date() {
     let Some(_engine) = docker_engine() else { return };
-    let first = xedgesim(&["build", "scenarios/docker_gateway.yaml"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let first = xedgesim(&["build", "scenarios/docker_gateway.yaml"], Some(cache.path()));
     assert!(first.status.success(), "{}{}", output_text(&first.stdout), output_text(&first.stderr));
-    let second = xedgesim(&["build", "scenarios/docker_gateway.yaml"], None);
+    let second = xedgesim(&["build", "scenarios/docker_gateway.yaml"], Some(cache.path()));
     let stdout = output_text(&second.stdout);
     assert!(second.status.success(), "{stdout}");
     assert!(

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             Request::Step { now_us, inbox } => {
                 steps += 1;
                 eprintln!("hostile: step {steps} at {now_us} with {} messages", inbox.len());
-                let ok = reply(&Reply::Output { outbox: Vec::new(), wake_at_us: None });
+                let ok = reply(&Reply::Output { now_us, outbox: Vec::new(), wake_at_us: None });
                 if steps > 1 {
                     send(&ok);
                     continue;
@@ -60,15 +60,16 @@ fn main() -> ExitCode {
                         std::thread::sleep(std::time::Duration::from_secs(3600));
                     },
                     "garbage" => send("this is not json"),
-                    "oversized" => {
-                        send(&format!("{{\"op\":\"output\",\"outbox\":[],\"pad\":\"{}\"}}", "x".repeat(2 << 20)))
-                    }
+                    "oversized" => send(&format!(
+                        r#"{{"op":"output","now_us":{now_us},"outbox":[],"pad":"{}"}}"#,
+                        "x".repeat(2 << 20)
+                    )),
                     "wrong_reply" => send(&reply(&Reply::Ready {})),
                     "double_reply" => {
                         send(&ok);
                         send(&ok);
                     }
-                    "unknown_field" => send(r#"{"op":"output","outbox":[],"wake_at":5}"#),
+                    "unknown_field" => send(&format!(r#"{{"op":"output","now_us":{now_us},"outbox":[],"wake_at":5}}"#)),
                     _ => send(&ok),
                 }
             }

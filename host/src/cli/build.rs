@@ -84,7 +84,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             }
             let started = Instant::now();
             println!("image for node '{id}':");
-            match ensure_image(&engine, d, &mut |line| println!("  build | {line}")) {
+            match ensure_image(&engine, d, &mut |line| println!("  build | {line}"), None) {
                 Ok(image) => println!(
                     "  {} {} ({}, {:.2} s)",
                     if image.built { "built" } else { "up to date:" },

@@ -26,13 +26,26 @@ pub fn run(args: &PruneArgs) -> ExitCode {
     };
     match prune(&engine, args.all) {
         Ok(found) => {
-            let removed = found.iter().filter(|c| c.removed).count();
+            let mut failed = 0;
             for c in &found {
-                let what = if c.removed { "removed" } else { "kept (its run is still going)" };
-                println!("{what}: {} (run {}, node '{}')", &c.id[..c.id.len().min(12)], c.run, c.node);
+                let short = &c.id[..c.id.len().min(12)];
+                match (&c.removed, c.kept_because) {
+                    (Ok(true), _) => println!("removed: {short} (run {}, node '{}')", c.run, c.node),
+                    (Ok(false), why) => {
+                        println!("kept: {short} (run {}, node '{}'): {}", c.run, c.node, why.unwrap_or(""))
+                    }
+                    (Err(e), _) => {
+                        failed += 1;
+                        eprintln!("error: {short} (run {}, node '{}'): {e}", c.run, c.node);
+                    }
+                }
             }
-            println!("{removed} container(s) removed, {} kept", found.len() - removed);
-            ExitCode::SUCCESS
+            let removed = found.iter().filter(|c| c.removed == Ok(true)).count();
+            println!(
+                "{removed} container(s) removed, {} kept, {failed} could not be removed",
+                found.len() - removed - failed
+            );
+            if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Err(e) => {
             eprintln!("error: {e}");

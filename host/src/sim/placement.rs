@@ -203,9 +203,9 @@ fn place_docker(
     let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
-        let built = images
-            .entry(recipe(docker))
-            .or_insert_with(|| ensure_image(&engine, docker, build_log).map_err(|e| e.to_string()));
+        let built = images.entry(recipe(docker)).or_insert_with(|| {
+            ensure_image(&engine, docker, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
+        });
         match built {
             Ok(info) => {
                 placement.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
@@ -220,7 +220,9 @@ fn place_docker(
             }
         }
     }
-    if ready.is_empty() {
+    // Ctrl-C or SIGTERM while building: no container is started, and the
+    // run stops before its first instant.
+    if ready.is_empty() || interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
         return;
     }
     let specs: Vec<DockerNodeSpec<'_>> = ready

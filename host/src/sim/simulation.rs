@@ -29,7 +29,7 @@ use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
-use crate::runtime::{Address, Interrupted, Message, Metric, NodeFault, Outgoing, StepCall, StepOutput};
+use crate::runtime::{Address, Interrupted, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput};
 use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 
 /// Most events the queue may hold: a bound on memory (about 200 bytes each).
@@ -351,6 +351,10 @@ impl<'a> Engine<'a> {
         interrupt: Option<&AtomicBool>,
         mut progress: Option<&mut Box<dyn FnMut(Progress)>>,
     ) -> Result<(), Stop> {
+        // A signal while images were built or containers started.
+        if interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            return Err(Stop::Interrupted);
+        }
         for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
             self.fault(node, fault)?;
         }
@@ -609,6 +613,8 @@ impl<'a> Engine<'a> {
                 self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
             }
         }
+        // In node order, whatever group each node lives in.
+        faults.sort_by_key(|(node, _)| *node);
         for (node, fault) in faults {
             // At the end a fault stops nothing more: record it, whatever the policy.
             drop(self.fault(node, fault));
@@ -620,7 +626,14 @@ impl<'a> Engine<'a> {
         let mut csv = String::from("node,source,metric,value\n");
         for (node, model_metrics) in node_metrics.iter().enumerate() {
             let id = self.ids[node];
-            let usage = self.placement.slot[node].map(|(g, i)| self.placement.groups[g].usage(i)).unwrap_or_default();
+            let usage = match self.placement.slot[node] {
+                Some((g, i)) => self.placement.groups[g].usage(i),
+                // A node whose sandbox was never made used nothing; WASM nodes still say so in fuel.
+                None if !self.scenario.nodes[node].implementation.is_docker() => {
+                    NodeUsage { fuel_used: Some(0), ..NodeUsage::default() }
+                }
+                None => NodeUsage::default(),
+            };
             let s = &self.stats[node];
             let host = usage.measured().into_iter().chain([
                 ("messages_in", s.messages_in),

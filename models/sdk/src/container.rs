@@ -59,7 +59,7 @@ pub fn serve<M: NodeModel>() -> ExitCode {
                 Some((id, model)) => {
                     let inbox = inbox.into_iter().map(|m| m.into_message(id)).collect();
                     match model.step(now_us, inbox) {
-                        Ok(out) => out.into(),
+                        Ok(out) => Reply::output(now_us, out),
                         Err(message) => Reply::Error { message },
                     }
                 }

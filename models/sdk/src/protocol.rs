@@ -41,8 +41,10 @@ pub enum Reply {
     Hello { version: u32 },
     /// Answers `new`: the node exists.
     Ready {},
-    /// Answers `step`.
+    /// Answers `step`. `now_us` repeats the step's time, so a late or
+    /// second reply is never taken for the answer to a later step.
     Output {
+        now_us: u64,
         outbox: Vec<WireOutgoing>,
         #[serde(default)]
         wake_at_us: Option<u64>,
@@ -155,9 +157,10 @@ impl From<WireOutgoing> for Outgoing {
     }
 }
 
-impl From<StepOutput> for Reply {
-    fn from(out: StepOutput) -> Self {
-        Reply::Output { outbox: out.outbox.into_iter().map(Into::into).collect(), wake_at_us: out.wake_at_us }
+impl Reply {
+    /// The answer to the step at `now_us`.
+    pub fn output(now_us: u64, out: StepOutput) -> Self {
+        Reply::Output { now_us, outbox: out.outbox.into_iter().map(Into::into).collect(), wake_at_us: out.wake_at_us }
     }
 }
 
@@ -235,10 +238,10 @@ mod tests {
         assert!(line.starts_with(r#"{"op":"step","now_us":7,"inbox":[{"source":"s""#), "{line}");
         assert_eq!(serde_json::from_str::<Request>(&line).unwrap(), req);
         let reply: Reply = serde_json::from_str(
-            r#"{"op":"output","outbox":[{"destination":{"node":"c"},"topic":"a","payload":"AAH/"},{"destination":"publish","topic":"x","payload":""}]}"#,
+            r#"{"op":"output","now_us":7,"outbox":[{"destination":{"node":"c"},"topic":"a","payload":"AAH/"},{"destination":"publish","topic":"x","payload":""}]}"#,
         )
         .unwrap();
-        let Reply::Output { outbox, wake_at_us: None } = reply else { panic!("{reply:?}") };
+        let Reply::Output { now_us: 7, outbox, wake_at_us: None } = reply else { panic!("{reply:?}") };
         assert_eq!(outbox[0].payload, vec![0, 1, 255]);
         assert_eq!(outbox[1].destination, WireAddress::Publish);
     }

@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 
 use super::engine::DockerEngine;
 use super::error::DockerError;
-use super::{LABEL_NODE, LABEL_PID, LABEL_RUN};
+use super::{LABEL_HOST, LABEL_NODE, LABEL_PID, LABEL_RUN};
 use crate::scenario::DockerNode;
 
 /// What the reader saw on stdout.
@@ -87,11 +87,18 @@ pub fn truncate(text: &str, max: usize) -> String {
     format!("{}… ({} bytes)", &text[..end], text.len())
 }
 
+/// Frames read ahead of the host: the reader then stops reading, so a
+/// container that floods stdout is held back by its pipe, not buffered here.
+const FRAMES_AHEAD: usize = 16;
+
 /// A container of one node.
 pub struct Container {
     pub id: String,
     stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
-    frames: mpsc::UnboundedReceiver<Frame>,
+    frames: mpsc::Receiver<(Frame, std::time::Instant)>,
+    /// When the last frame taken was read off stdout: round trips end there,
+    /// not when the host got round to looking.
+    pub last_frame_at: Option<std::time::Instant>,
     /// The virtual time stderr lines are stamped with.
     pub clock: Arc<AtomicU64>,
     pub log: Arc<Mutex<LogBuffer>>,
@@ -116,6 +123,7 @@ impl Container {
             (LABEL_RUN.to_string(), spec.run_id.to_string()),
             (LABEL_NODE.to_string(), spec.node.to_string()),
             (LABEL_PID.to_string(), std::process::id().to_string()),
+            (LABEL_HOST.to_string(), super::this_host()),
         ]);
         let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = d
             .ports
@@ -187,7 +195,7 @@ impl Container {
             }
         };
         let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<Vec<u8>>();
-        let (frames_tx, frames) = mpsc::unbounded_channel();
+        let (frames_tx, frames) = mpsc::channel(FRAMES_AHEAD);
         let clock = Arc::new(AtomicU64::new(0));
         let log = Arc::new(Mutex::new(LogBuffer::default()));
         let mut input = io.input;
@@ -209,7 +217,7 @@ impl Container {
             err_line: Vec::new(),
         };
         engine.spawn(reader.run(io.output));
-        Ok(Container { id, stdin: Some(stdin_tx), frames, clock, log })
+        Ok(Container { id, stdin: Some(stdin_tx), frames, last_frame_at: None, clock, log })
     }
 
     /// Queues `frame` for the container's stdin.
@@ -228,14 +236,18 @@ impl Container {
     /// The next frame, or `None` once `deadline` passes.
     pub async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Option<Frame> {
         match tokio::time::timeout_at(deadline, self.frames.recv()).await {
-            Ok(frame) => Some(frame.unwrap_or(Frame::Closed(None))),
+            Ok(Some((frame, at))) => {
+                self.last_frame_at = Some(at);
+                Some(frame)
+            }
+            Ok(None) => Some(Frame::Closed(None)),
             Err(_) => None,
         }
     }
 
     /// A frame already received, without waiting.
     pub fn try_frame(&mut self) -> Option<Frame> {
-        self.frames.try_recv().ok()
+        self.frames.try_recv().ok().map(|(frame, _)| frame)
     }
 
     /// The last lines of stderr, for fault messages.
@@ -281,7 +293,7 @@ pub async fn resource_usage(engine: &DockerEngine, id: &str) -> (Option<u64>, Op
 }
 
 struct Reader {
-    frames: mpsc::UnboundedSender<Frame>,
+    frames: mpsc::Sender<(Frame, std::time::Instant)>,
     clock: Arc<AtomicU64>,
     log: Arc<Mutex<LogBuffer>>,
     max_frame_bytes: usize,
@@ -300,7 +312,11 @@ impl Reader {
     ) {
         let closed = loop {
             match output.next().await {
-                Some(Ok(LogOutput::StdOut { message })) => self.stdout(&message),
+                Some(Ok(LogOutput::StdOut { message })) => {
+                    if self.stdout(&message).await.is_err() {
+                        return; // the container was let go
+                    }
+                }
                 Some(Ok(LogOutput::StdErr { message })) => self.stderr(&message),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Some(e.to_string()),
@@ -311,10 +327,11 @@ impl Reader {
             let rest = std::mem::take(&mut self.err_line);
             self.log_line(&rest);
         }
-        let _ = self.frames.send(Frame::Closed(closed));
+        let _ = self.frames.send((Frame::Closed(closed), std::time::Instant::now())).await;
     }
 
-    fn stdout(&mut self, mut bytes: &[u8]) {
+    /// Splits stdout into frames; `Err` once nobody listens any more.
+    async fn stdout(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
         while !bytes.is_empty() {
             let (part, complete) = match bytes.iter().position(|&b| b == b'\n') {
                 Some(i) => (&bytes[..i], true),
@@ -339,9 +356,10 @@ impl Reader {
                         Err(e) => Frame::NotText { start: quote(e.as_bytes()) },
                     },
                 };
-                let _ = self.frames.send(frame);
+                self.frames.send((frame, std::time::Instant::now())).await.map_err(|_| ())?;
             }
         }
+        Ok(())
     }
 
     fn stderr(&mut self, bytes: &[u8]) {

@@ -18,6 +18,8 @@ pub enum DockerError {
         "image '{image}' is not in the local engine\n  = help: no registry is reachable, so nothing is pulled: build it (`docker build -t {image} DIR`) or give `docker.build_context`"
     )]
     ImageMissing { image: String },
+    #[error("interrupted while building an image")]
+    Interrupted,
     #[error("the Docker engine refused {what}: {detail}")]
     Api { what: String, detail: String },
 }

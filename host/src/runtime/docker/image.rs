@@ -6,8 +6,10 @@
 //! `docker.image` must find that image in the local engine.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::StreamExt;
 
@@ -54,26 +56,74 @@ pub fn recipe(docker: &DockerNode) -> String {
     format!("{:?}|{:?}|{:?}|{:?}", docker.image, docker.build_context, docker.dockerfile, docker.build_command)
 }
 
-/// Runs the node's build command, if any, in its build context.
-pub fn run_build_command(docker: &DockerNode) -> Result<(), DockerError> {
+/// Runs the node's build command, if any, in its build context; its
+/// output goes to `progress` line by line as it comes. Set, `interrupt`
+/// kills the command.
+pub fn run_build_command(
+    docker: &DockerNode,
+    progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
+) -> Result<(), DockerError> {
     let (Some(command), Some(dir)) = (&docker.build_command, &docker.build_context) else { return Ok(()) };
-    let output =
-        Command::new("sh").arg("-c").arg(command).current_dir(dir).output().map_err(|e| DockerError::BuildCommand {
-            command: command.clone(),
-            dir: dir.clone(),
-            status: "could not start".into(),
-            output: e.to_string(),
-        })?;
-    if output.status.success() {
-        return Ok(());
-    }
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
-    Err(DockerError::BuildCommand {
+    let failed = |status: String, output: String| DockerError::BuildCommand {
         command: command.clone(),
         dir: dir.clone(),
-        status: output.status.to_string(),
-        output: last_lines(&text, OUTPUT_TAIL_LINES),
+        status,
+        output,
+    };
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| failed("could not start".into(), e.to_string()))?;
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let readers: Vec<_> = [
+        child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>),
+        child.stderr.take().map(|e| Box::new(e) as Box<dyn Read + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|stream| {
+        let tx = lines_tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        })
     })
+    .collect();
+    drop(lines_tx);
+    let mut output = String::new();
+    let status = loop {
+        while let Ok(line) = lines.try_recv() {
+            progress(&line);
+            output.push_str(&line);
+            output.push('\n');
+        }
+        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(DockerError::Interrupted);
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            Err(e) => return Err(failed("could not be waited for".into(), e.to_string())),
+        }
+    };
+    for reader in readers {
+        let _ = reader.join();
+    }
+    for line in lines.try_iter() {
+        progress(&line);
+        output.push_str(&line);
+        output.push('\n');
+    }
+    if status.success() { Ok(()) } else { Err(failed(status.to_string(), last_lines(&output, OUTPUT_TAIL_LINES))) }
 }
 
 /// Makes sure the node's image exists, building it if it must; `progress`
@@ -82,13 +132,14 @@ pub fn ensure_image(
     engine: &DockerEngine,
     docker: &DockerNode,
     progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
 ) -> Result<ImageInfo, DockerError> {
     let Some(dir) = &docker.build_context else {
         let image = docker.image.clone().expect("validation: image or build_context");
         let id = image_id(engine, &image)?.ok_or(DockerError::ImageMissing { image: image.clone() })?;
         return Ok(ImageInfo { reference: image, id: id.0, built: false });
     };
-    run_build_command(docker)?;
+    run_build_command(docker, progress, interrupt)?;
     let dockerfile = docker
         .dockerfile
         .as_ref()
@@ -102,7 +153,7 @@ pub fn ensure_image(
     {
         return Ok(ImageInfo { reference: tag, id, built: false });
     }
-    build(engine, &tag, &dockerfile, &hash, context, progress)?;
+    build(engine, &tag, &dockerfile, &hash, context, progress, interrupt)?;
     let (id, _) = image_id(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
         tag: tag.clone(),
         output: "the engine reported success but has no such image".into(),
@@ -129,6 +180,7 @@ fn build(
     hash: &str,
     context: BuildContext,
     progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
 ) -> Result<(), DockerError> {
     let options = bollard::query_parameters::BuildImageOptions {
         dockerfile: dockerfile.to_string(),
@@ -142,7 +194,7 @@ fn build(
     };
     let body = bollard::body_full(context.tar.into());
     let mut output = String::new();
-    let failure = engine.block_on(async {
+    let stream_build = async {
         let mut stream = engine.docker().build_image(options, None, Some(body));
         while let Some(item) = stream.next().await {
             match item {
@@ -161,7 +213,21 @@ fn build(
             }
         }
         None
-    });
+    };
+    let failure = engine.block_on(async {
+        let watch = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            failure = stream_build => Ok(failure),
+            () = watch => Err(DockerError::Interrupted),
+        }
+    })?;
     match failure {
         None => Ok(()),
         Some(error) => Err(DockerError::ImageBuild {

@@ -33,9 +33,17 @@ pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
 /// leftovers by them.
 pub const LABEL_RUN: &str = "xedgesim.run";
 pub const LABEL_NODE: &str = "xedgesim.node";
-/// The pid of the process that made the container: prune leaves the
-/// containers of live processes alone.
+/// The pid of the process that made the container, and the machine (host
+/// name and boot id) it ran on: prune leaves the containers of live
+/// processes alone, and cannot judge those made elsewhere.
 pub const LABEL_PID: &str = "xedgesim.pid";
+pub const LABEL_HOST: &str = "xedgesim.host";
+
+/// This machine as [`LABEL_HOST`] names it: `<host name>/<boot id>`.
+pub fn this_host() -> String {
+    let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default();
+    format!("{}/{}", read("/proc/sys/kernel/hostname"), read("/proc/sys/kernel/random/boot_id"))
+}
 /// On images built from a context: the context's SHA-256.
 pub const LABEL_CONTEXT: &str = "xedgesim.context_sha256";
 

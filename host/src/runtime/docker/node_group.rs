@@ -125,37 +125,41 @@ impl DockerNodeGroup {
     /// The node's fault for `failure` at `time_us`; its container is then
     /// removed (a hung or broken container is never asked anything again).
     fn fail(&mut self, index: usize, time_us: u64, ask: Ask, failure: Failure) -> NodeFault {
-        let node = &mut self.nodes[index];
-        let container = node.container.take();
-        node.pending = None;
-        if let Some(c) = &container {
-            // Its last log lines still reach the trace, through `take_logs`.
-            let lines = c.log.lock().expect("log lock").take();
-            self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
-        }
-        let tail = container.as_ref().map(Container::stderr_tail).unwrap_or_default();
+        let container = self.nodes[index].container.as_ref();
+        let tail = container.map(Container::stderr_tail).unwrap_or_default();
         let with_tail = |detail: String| match (detail.is_empty(), tail.is_empty()) {
             (_, true) => detail,
             (true, false) => format!("stderr:\n{tail}"),
             (false, false) => format!("{detail}\nstderr:\n{tail}"),
         };
         let (kind, detail) = match failure {
-            Failure::Timeout => (FaultKind::Timeout { timeout_ms: node.step_timeout_ms }, with_tail(String::new())),
+            Failure::Timeout => {
+                (FaultKind::Timeout { timeout_ms: self.nodes[index].step_timeout_ms }, with_tail(String::new()))
+            }
             Failure::Closed(reason) => {
-                let code =
-                    container.as_ref().and_then(|c| self.engine.block_on(container::exit_code(&self.engine, &c.id)));
+                let code = container.and_then(|c| self.engine.block_on(container::exit_code(&self.engine, &c.id)));
                 (FaultKind::ContainerExited { exit_code: code }, with_tail(reason.unwrap_or_default()))
             }
             Failure::Protocol(detail) => (FaultKind::Protocol, with_tail(detail)),
             Failure::NodeError(message) if ask == Ask::New => (FaultKind::Config, message),
             Failure::NodeError(message) => (FaultKind::ModelError, message),
         };
-        if let Some(c) = container
-            && let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id))
-        {
+        self.retire(index);
+        NodeFault { node: self.ids[index].clone(), time_us, kind, detail }
+    }
+
+    /// Stops node `index` for good: its container is removed (a hung or
+    /// broken one is never asked anything again) and its last log lines
+    /// kept for `take_logs`.
+    fn retire(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        node.pending = None;
+        let Some(c) = node.container.take() else { return };
+        let lines = c.log.lock().expect("log lock").take();
+        self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
+        if let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id)) {
             self.cleanup.push(ShutdownError { node: node.id.clone(), problem: e.to_string() });
         }
-        NodeFault { node: node.id.clone(), time_us, kind, detail }
     }
 
     fn stopped_fault(&self, index: usize, time_us: u64) -> NodeFault {
@@ -256,26 +260,27 @@ impl NodeGroup for DockerNodeGroup {
     }
 
     fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
-        let waiting: Vec<usize> = self.submitted.iter().filter(|(_, r)| r.is_none()).map(|(i, _)| *i).collect();
+        let waiting: BTreeMap<usize, ()> =
+            self.submitted.iter().filter(|(_, r)| r.is_none()).map(|(i, _)| (*i, ())).collect();
         let answers = {
-            let mut futures = Vec::with_capacity(waiting.len());
-            let mut rest: &mut [Node] = &mut self.nodes;
-            let mut offset = 0;
             // Disjoint borrows of the waiting nodes, in index order.
-            for &index in &waiting {
-                let (_, tail) = rest.split_at_mut(index - offset);
-                let (node, after) = tail.split_first_mut().expect("index in range");
-                rest = after;
-                offset = index + 1;
-                let (_, sent) = node.pending.expect("submitted");
-                let deadline = tokio::time::Instant::from_std(sent) + Duration::from_millis(node.step_timeout_ms);
-                let protocol = node.protocol;
-                let container = node.container.as_mut().expect("submitted to a live container");
-                futures.push(async move {
-                    let answer = protocol::receive(container, protocol, Ask::Step, deadline).await;
-                    (answer, sent.elapsed())
-                });
-            }
+            let futures: Vec<_> = self
+                .nodes
+                .iter_mut()
+                .enumerate()
+                .filter(|(index, _)| waiting.contains_key(index))
+                .map(|(index, node)| {
+                    let (_, sent) = node.pending.expect("submitted");
+                    let deadline = tokio::time::Instant::from_std(sent) + Duration::from_millis(node.step_timeout_ms);
+                    let protocol = node.protocol;
+                    let container = node.container.as_mut().expect("submitted to a live container");
+                    async move {
+                        let answer = protocol::receive(container, protocol, Ask::Step, deadline).await;
+                        let read_at = container.last_frame_at.filter(|_| answer.is_ok()).unwrap_or_else(Instant::now);
+                        (index, answer, read_at.saturating_duration_since(sent))
+                    }
+                })
+                .collect();
             let flag = self.options.interrupt.clone();
             let all = join_all(futures);
             self.engine.block_on(async move {
@@ -291,9 +296,14 @@ impl NodeGroup for DockerNodeGroup {
                     out = all => Ok(out),
                     () = watch => Err(Interrupted),
                 }
-            })?
+            })
         };
-        let mut answers = waiting.into_iter().zip(answers);
+        let Ok(answers) = answers else {
+            // The run stops; nodes whose answer never came are not asked again.
+            self.submitted.clear();
+            return Err(Interrupted);
+        };
+        let mut answers: BTreeMap<usize, _> = answers.into_iter().map(|(i, a, rtt)| (i, (a, rtt))).collect();
         let submitted = std::mem::take(&mut self.submitted);
         let mut results = Vec::with_capacity(submitted.len());
         for (index, known) in submitted {
@@ -301,8 +311,7 @@ impl NodeGroup for DockerNodeGroup {
                 results.push(result);
                 continue;
             }
-            let (i, (answer, elapsed)) = answers.next().expect("one answer per waiting node");
-            debug_assert_eq!(i, index);
+            let (answer, elapsed) = answers.remove(&index).expect("one answer per waiting node");
             let (now_us, _) = self.nodes[index].pending.take().expect("submitted");
             let usage = &mut self.nodes[index].usage;
             usage.steps += 1;
@@ -310,18 +319,13 @@ impl NodeGroup for DockerNodeGroup {
             *usage.round_trip_us_total.get_or_insert(0) += rtt;
             let max = usage.round_trip_us_max.get_or_insert(0);
             *max = (*max).max(rtt);
-            let result = match answer.and_then(Answer::into_output) {
+            let result = match answer.and_then(|a| a.into_output(now_us)) {
                 Ok(out) => self.output(index, now_us, out),
                 Err(failure) => Err(self.fail(index, now_us, Ask::Step, failure)),
             };
-            if let Err(fault) = &result
-                && !matches!(fault.kind, FaultKind::Stopped)
-                && let Some(c) = self.nodes[index].container.take()
-            {
+            if result.is_err() {
                 // A contract fault (wake in the past) leaves a live container: stop it too.
-                if let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id)) {
-                    self.cleanup.push(ShutdownError { node: self.ids[index].clone(), problem: e.to_string() });
-                }
+                self.retire(index);
             }
             results.push(result);
         }
@@ -361,6 +365,8 @@ impl NodeGroup for DockerNodeGroup {
             self.nodes[*index].usage.cpu_time_us = cpu_ns.map(|ns| ns / 1_000);
             self.nodes[*index].usage.peak_memory_bytes = peak;
         }
+        // Answers come in node order; match them to the asks in that order.
+        asked.sort_by_key(|(_, index)| *index);
         let answers = {
             let asked_set: Vec<usize> = asked.iter().map(|(_, i)| *i).collect();
             let futures = self.nodes.iter_mut().enumerate().filter(|(i, _)| asked_set.contains(i)).map(|(_, node)| {

@@ -44,15 +44,21 @@ impl Ask {
 #[derive(Debug)]
 pub enum Answer {
     Ready,
-    Output(StepOutput),
+    /// The step's output, and the step time the reply names (our dialect).
+    Output(StepOutput, Option<u64>),
     Metrics(Vec<Metric>),
 }
 
 impl Answer {
-    /// The answer to `step`; the dialects never give another, this keeps the types honest.
-    pub fn into_output(self) -> Result<StepOutput, Failure> {
+    /// The answer to the step at `now_us`. A reply naming another step
+    /// is a late or second reply, never this step's answer.
+    pub fn into_output(self, now_us: u64) -> Result<StepOutput, Failure> {
         match self {
-            Answer::Output(out) => Ok(out),
+            Answer::Output(_, Some(named)) if named != now_us => Err(Failure::Protocol(format!(
+                "a reply to the step at {}, not to this one (a second reply?)",
+                crate::runtime::fault::format_time(named)
+            ))),
+            Answer::Output(out, _) => Ok(out),
             other => Err(Failure::Protocol(format!("answered `step` with {other:?}"))),
         }
     }
@@ -184,7 +190,7 @@ pub async fn receive(
             (Ask::New, "READY") => Ok(Answer::Ready),
             (Ask::Step, "DONE") => {
                 let events = next_line(container, deadline).await?;
-                adapter_events(&events).map(|outbox| Answer::Output(StepOutput { outbox, wake_at_us: None }))
+                adapter_events(&events).map(|outbox| Answer::Output(StepOutput { outbox, wake_at_us: None }, None))
             }
             (ask, _) => Err(Failure::Protocol(format!(
                 "expected {} to `{}`; found {}",
@@ -238,11 +244,12 @@ fn xedgesim_answer(ask: Ask, line: &str) -> Result<Answer, Failure> {
         (Ask::Hello, Reply::Hello { version }) => Err(Failure::Protocol(format!(
             "the node speaks protocol version {version}; this host speaks {PROTOCOL_VERSION}"
         ))),
-        (Ask::New | Ask::Step, Reply::Error { message }) => Err(Failure::NodeError(message)),
+        (Ask::New | Ask::Step | Ask::Finish, Reply::Error { message }) => Err(Failure::NodeError(message)),
         (Ask::New, Reply::Ready {}) => Ok(Answer::Ready),
-        (Ask::Step, Reply::Output { outbox, wake_at_us }) => {
-            Ok(Answer::Output(StepOutput { outbox: outbox.into_iter().map(Outgoing::from).collect(), wake_at_us }))
-        }
+        (Ask::Step, Reply::Output { now_us, outbox, wake_at_us }) => Ok(Answer::Output(
+            StepOutput { outbox: outbox.into_iter().map(Outgoing::from).collect(), wake_at_us },
+            Some(now_us),
+        )),
         (Ask::Finish, Reply::Metrics { metrics }) => {
             Ok(Answer::Metrics(metrics.into_iter().map(Metric::from).collect()))
         }
@@ -282,12 +289,22 @@ mod tests {
     fn replies_to_the_wrong_request_are_protocol_errors() {
         let e = xedgesim_answer(Ask::Step, r#"{"op":"ready"}"#).unwrap_err();
         assert_eq!(e, Failure::Protocol(r#"answered `step` with `ready`: `{"op":"ready"}`"#.into()));
-        let Failure::Protocol(e) = xedgesim_answer(Ask::Step, r#"{"op":"output","outbox":[],"x":1}"#).unwrap_err()
+        let Failure::Protocol(e) =
+            xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":1,"outbox":[],"x":1}"#).unwrap_err()
         else {
             panic!()
         };
         assert!(e.contains("unknown field `x`"), "{e}");
         assert!(matches!(xedgesim_answer(Ask::Hello, r#"{"op":"hello","version":2}"#), Err(Failure::Protocol(_))));
+    }
+
+    #[test]
+    fn a_reply_naming_another_step_is_never_taken_for_this_steps_answer() {
+        let answer = xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":0,"outbox":[]}"#).unwrap();
+        let Err(Failure::Protocol(e)) = answer.into_output(1_000_000) else { panic!("accepted a stale reply") };
+        assert_eq!(e, "a reply to the step at 0.000000 s, not to this one (a second reply?)");
+        let answer = xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":5,"outbox":[]}"#).unwrap();
+        assert!(answer.into_output(5).is_ok());
     }
 
     #[test]
