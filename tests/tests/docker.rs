@@ -260,3 +260,26 @@ fn a_scenario_without_docker_nodes_never_touches_docker() {
         "the run connected to the engine: {touched:?}"
     );
 }
+
+#[test]
+fn a_container_the_engine_will_not_start_is_a_container_start_fault() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Two containers publishing one host port: the engine starts only one.
+    let node = |id: &str| {
+        format!(
+            "  - id: {id}\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {{root}}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      ports: {{9000: 18765}}\n"
+        )
+    };
+    let yaml = format!("simulation: {{duration_s: 1, on_fault: isolate}}\nnodes:\n{}{}", node("port-a"), node("port-b"));
+    let report = run(dir.path(), &yaml);
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
+    let fault = &report.faults[0];
+    assert_eq!((fault.kind.as_str(), fault.time_us), ("container_start", 0), "{}", fault.message);
+    assert!(fault.message.contains("could not have its container started"), "{}", fault.message);
+    assert!(fault.message.contains("18765"), "the engine's reason names the port: {}", fault.message);
+    for node in ["port-a", "port-b"] {
+        assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
+    }
+}

@@ -118,55 +118,7 @@ impl Container {
     /// creation, the container is removed before the error returns.
     pub async fn start(engine: &DockerEngine, spec: &ContainerSpec<'_>) -> Result<Container, DockerError> {
         let docker = engine.docker();
-        let d = spec.docker;
-        let labels = HashMap::from([
-            (LABEL_RUN.to_string(), spec.run_id.to_string()),
-            (LABEL_NODE.to_string(), spec.node.to_string()),
-            (LABEL_PID.to_string(), std::process::id().to_string()),
-            (LABEL_HOST.to_string(), super::this_host()),
-        ]);
-        let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = d
-            .ports
-            .iter()
-            .map(|(container, host)| {
-                let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host.to_string()) };
-                (format!("{container}/tcp"), Some(vec![binding]))
-            })
-            .collect();
-        let host_config = HostConfig {
-            network_mode: Some(d.network_mode.clone()),
-            nano_cpus: d.cpus.map(|c| (c * 1e9).round() as i64),
-            memory: d.memory_mb.map(|mb| (mb as i64) << 20),
-            binds: Some(
-                d.volumes
-                    .iter()
-                    .map(|v| {
-                        format!(
-                            "{}:{}:{}",
-                            v.host_path.display(),
-                            v.container_path,
-                            if v.read_only { "ro" } else { "rw" }
-                        )
-                    })
-                    .collect(),
-            ),
-            port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
-            ..Default::default()
-        };
-        let config = ContainerCreateBody {
-            image: Some(spec.image_id.to_string()),
-            attach_stdin: Some(true),
-            attach_stdout: Some(true),
-            attach_stderr: Some(true),
-            open_stdin: Some(true),
-            stdin_once: Some(false),
-            tty: Some(false),
-            env: Some(d.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
-            exposed_ports: (!d.ports.is_empty()).then(|| d.ports.keys().map(|p| format!("{p}/tcp")).collect()),
-            labels: Some(labels),
-            host_config: Some(host_config),
-            ..Default::default()
-        };
+        let config = create_body(spec);
         let name = format!("xedgesim-{}-{}", spec.run_id, spec.node);
         let options = bollard::query_parameters::CreateContainerOptions { name: Some(name), ..Default::default() };
         let created = docker
@@ -211,7 +163,7 @@ impl Container {
             frames: frames_tx,
             clock: clock.clone(),
             log: log.clone(),
-            max_frame_bytes: usize::try_from(d.max_frame_bytes).unwrap_or(usize::MAX),
+            max_frame_bytes: usize::try_from(spec.docker.max_frame_bytes).unwrap_or(usize::MAX),
             line: Vec::new(),
             oversized: None,
             err_line: Vec::new(),
@@ -254,6 +206,56 @@ impl Container {
     pub fn stderr_tail(&self) -> String {
         let log = self.log.lock().expect("log lock");
         log.tail.iter().cloned().collect::<Vec<_>>().join("\n")
+    }
+}
+
+/// The container a node runs in: stdin and stdout attached, labelled, on
+/// no network unless it publishes ports (then on 127.0.0.1 only), with the
+/// scenario's limits, environment and volumes.
+pub fn create_body(spec: &ContainerSpec<'_>) -> ContainerCreateBody {
+    let d = spec.docker;
+    let labels = HashMap::from([
+        (LABEL_RUN.to_string(), spec.run_id.to_string()),
+        (LABEL_NODE.to_string(), spec.node.to_string()),
+        (LABEL_PID.to_string(), std::process::id().to_string()),
+        (LABEL_HOST.to_string(), super::this_host()),
+    ]);
+    let port_bindings: HashMap<String, Option<Vec<PortBinding>>> = d
+        .ports
+        .iter()
+        .map(|(container, host)| {
+            let binding = PortBinding { host_ip: Some("127.0.0.1".into()), host_port: Some(host.to_string()) };
+            (format!("{container}/tcp"), Some(vec![binding]))
+        })
+        .collect();
+    let host_config = HostConfig {
+        network_mode: Some(d.network_mode.clone()),
+        nano_cpus: d.cpus.map(|c| (c * 1e9).round() as i64),
+        memory: d.memory_mb.map(|mb| (mb as i64) << 20),
+        binds: Some(
+            d.volumes
+                .iter()
+                .map(|v| {
+                    format!("{}:{}:{}", v.host_path.display(), v.container_path, if v.read_only { "ro" } else { "rw" })
+                })
+                .collect(),
+        ),
+        port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        ..Default::default()
+    };
+    ContainerCreateBody {
+        image: Some(spec.image_id.to_string()),
+        attach_stdin: Some(true),
+        attach_stdout: Some(true),
+        attach_stderr: Some(true),
+        open_stdin: Some(true),
+        stdin_once: Some(false),
+        tty: Some(false),
+        env: Some(d.environment.iter().map(|(k, v)| format!("{k}={v}")).collect()),
+        exposed_ports: (!d.ports.is_empty()).then(|| d.ports.keys().map(|p| format!("{p}/tcp")).collect()),
+        labels: Some(labels),
+        host_config: Some(host_config),
+        ..Default::default()
     }
 }
 
@@ -383,4 +385,63 @@ impl Reader {
 /// The start of `bytes`, as text, for error messages.
 fn quote(bytes: &[u8]) -> String {
     truncate(&String::from_utf8_lossy(&bytes[..bytes.len().min(QUOTE_BYTES * 2)]), QUOTE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::scenario::{ContainerProtocol, Volume};
+
+    fn node() -> DockerNode {
+        DockerNode {
+            image: None,
+            build_context: None,
+            dockerfile: None,
+            build_command: None,
+            protocol: ContainerProtocol::Xedgesim,
+            step_timeout_ms: 1,
+            start_timeout_ms: 1,
+            max_frame_bytes: 1024,
+            ports: BTreeMap::new(),
+            environment: BTreeMap::from([("MODE".to_string(), "fast".to_string())]),
+            volumes: vec![Volume {
+                host_path: PathBuf::from("/srv/data"),
+                container_path: "/data".into(),
+                read_only: true,
+            }],
+            cpus: Some(0.5),
+            memory_mb: Some(64),
+            network_mode: "none".into(),
+        }
+    }
+
+    #[test]
+    fn a_container_is_attached_labelled_limited_and_off_the_network() {
+        let d = node();
+        let body = create_body(&ContainerSpec { node: "gw", image_id: "sha256:x", docker: &d, run_id: "r1" });
+        assert_eq!((body.attach_stdin, body.open_stdin, body.tty), (Some(true), Some(true), Some(false)));
+        let labels = body.labels.unwrap();
+        assert_eq!((labels[LABEL_RUN].as_str(), labels[LABEL_NODE].as_str()), ("r1", "gw"));
+        let host = body.host_config.unwrap();
+        assert_eq!(host.network_mode.as_deref(), Some("none"));
+        assert_eq!((host.nano_cpus, host.memory), (Some(500_000_000), Some(64 << 20)));
+        assert_eq!(host.binds.unwrap(), vec!["/srv/data:/data:ro"]);
+        assert_eq!(body.env.unwrap(), vec!["MODE=fast"]);
+        assert!(host.port_bindings.is_none());
+    }
+
+    #[test]
+    fn published_ports_bind_to_loopback_only() {
+        let mut d = node();
+        d.ports = BTreeMap::from([(8080, 18080)]);
+        d.network_mode = "bridge".into();
+        let body = create_body(&ContainerSpec { node: "gw", image_id: "sha256:x", docker: &d, run_id: "r1" });
+        let bindings = body.host_config.unwrap().port_bindings.unwrap();
+        let binding = &bindings["8080/tcp"].as_ref().unwrap()[0];
+        assert_eq!((binding.host_ip.as_deref(), binding.host_port.as_deref()), (Some("127.0.0.1"), Some("18080")));
+        assert_eq!(body.exposed_ports.unwrap(), vec!["8080/tcp"]);
+    }
 }
