@@ -271,7 +271,8 @@ fn a_container_the_engine_will_not_start_is_a_container_start_fault() {
             "  - id: {id}\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {{root}}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      ports: {{9000: 18765}}\n"
         )
     };
-    let yaml = format!("simulation: {{duration_s: 1, on_fault: isolate}}\nnodes:\n{}{}", node("port-a"), node("port-b"));
+    let yaml =
+        format!("simulation: {{duration_s: 1, on_fault: isolate}}\nnodes:\n{}{}", node("port-a"), node("port-b"));
     let report = run(dir.path(), &yaml);
     assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
     assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
