@@ -5,6 +5,7 @@
 //! a Docker container behind one contract (`wit/node.wit`).
 
 pub mod cli;
+pub mod equiv;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;

@@ -5,6 +5,7 @@
 //! 1 anything else.
 
 mod build;
+mod equiv;
 mod prune;
 mod run;
 mod validate;
@@ -31,6 +32,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Build every image and WASM component a scenario needs.
     Build(build::BuildArgs),
+    /// Run two scenarios with one seed and say whether they behave the same.
+    Equiv(equiv::EquivArgs),
     /// Remove containers left behind by a killed xedgesim.
     Prune(prune::PruneArgs),
 }
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Equiv(args) => equiv::run(&args),
         Command::Prune(args) => prune::run(&args),
     }
 }

@@ -14,6 +14,6 @@ mod trace;
 
 pub use error::RunError;
 pub use placement::SandboxMode;
-pub use report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 pub use simulation::{MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress, Simulation};
 pub use trace::TraceLevel;

@@ -56,6 +56,17 @@ impl From<&Histogram> for Percentiles {
     }
 }
 
+/// A message as it reached its destination; recorded only when asked for
+/// ([`Simulation::record_deliveries`](super::Simulation::record_deliveries)).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    pub time_us: u64,
+    pub src: String,
+    pub dst: String,
+    pub topic: String,
+    pub payload: Vec<u8>,
+}
+
 /// A fault that stopped a node.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultRecord {
@@ -90,6 +101,14 @@ pub struct RunReport {
     /// Containers that could not be removed, and other clean-up failures.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shutdown_errors: Vec<String>,
+    /// Every node's metrics, as in `metrics.csv`: the model's by name, the
+    /// host's as `host.<name>`. Not in `summary.json`.
+    #[serde(skip)]
+    pub node_metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Every delivery in the order the engine made them, when recorded.
+    /// Not in `summary.json`.
+    #[serde(skip)]
+    pub deliveries: Vec<Delivery>,
     pub nodes: usize,
     pub virtual_duration_s: f64,
     /// Virtual time reached (the end time, unless the run stopped early).

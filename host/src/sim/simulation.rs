@@ -26,7 +26,7 @@ use super::event_queue::{EventKind, EventQueue};
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
-use super::report::{FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
 use crate::runtime::{Address, Interrupted, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput};
@@ -64,6 +64,7 @@ pub struct Simulation {
     progress: Option<Box<dyn FnMut(Progress)>>,
     docker_host: Option<String>,
     build_log: Option<BuildLog>,
+    record_deliveries: bool,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -100,6 +101,7 @@ impl Simulation {
             progress: None,
             docker_host: None,
             build_log: None,
+            record_deliveries: false,
         }
     }
 
@@ -150,6 +152,14 @@ impl Simulation {
     /// The Docker engine to use (`unix:///…`, `tcp://…`); default the local one.
     pub fn docker_host(mut self, endpoint: Option<String>) -> Self {
         self.docker_host = endpoint;
+        self
+    }
+
+    /// Keeps every delivery (destination, source, topic, payload, time) in
+    /// the report, for [`crate::equiv::canonical`]. Memory grows with the
+    /// messages delivered.
+    pub fn record_deliveries(mut self, record: bool) -> Self {
+        self.record_deliveries = record;
         self
     }
 
@@ -238,6 +248,7 @@ impl Simulation {
         }
 
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, trace);
+        engine.deliveries = self.record_deliveries.then(Vec::new);
         let mut progress = self.progress.take();
         let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
         let end_us = engine.now_us;
@@ -287,6 +298,8 @@ struct Engine<'a> {
     broker: Option<usize>,
     placement: &'a mut Placement,
     shutdown_errors: Vec<String>,
+    /// Every delivery, when the run records them.
+    deliveries: Option<Vec<Delivery>>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -324,6 +337,7 @@ impl<'a> Engine<'a> {
             index_of,
             placement,
             shutdown_errors: Vec::new(),
+            deliveries: None,
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
@@ -412,6 +426,15 @@ impl<'a> Engine<'a> {
                         stats.bytes_in += message.payload.len() as u64;
                         let dst_id = self.ids[dst];
                         self.trace().deliver(now, id, dst_id, latency);
+                        if let Some(record) = &mut self.deliveries {
+                            record.push(Delivery {
+                                time_us: now,
+                                src: message.source.clone(),
+                                dst: dst_id.to_string(),
+                                topic: message.topic.clone(),
+                                payload: message.payload.clone(),
+                            });
+                        }
                         let slot = self.due_slot(&mut due, dst);
                         due[slot].1.push(*message);
                     }
@@ -622,28 +645,37 @@ impl<'a> Engine<'a> {
         metrics
     }
 
-    fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {
-        let mut csv = String::from("node,source,metric,value\n");
-        for (node, model_metrics) in node_metrics.iter().enumerate() {
-            let id = self.ids[node];
-            let usage = match self.placement.slot[node] {
-                Some((g, i)) => self.placement.groups[g].usage(i),
-                // A node whose sandbox was never made used nothing; WASM nodes still say so in fuel.
-                None if !self.scenario.nodes[node].implementation.is_docker() => {
-                    NodeUsage { fuel_used: Some(0), ..NodeUsage::default() }
-                }
-                None => NodeUsage::default(),
-            };
-            let s = &self.stats[node];
-            let host = usage.measured().into_iter().chain([
+    /// The engine's own metrics of `node`: what its runtime measured, then
+    /// its message counts.
+    fn host_metrics(&self, node: usize) -> Vec<(&'static str, u64)> {
+        let usage = match self.placement.slot[node] {
+            Some((g, i)) => self.placement.groups[g].usage(i),
+            // A node whose sandbox was never made used nothing; WASM nodes still say so in fuel.
+            None if !self.scenario.nodes[node].implementation.is_docker() => {
+                NodeUsage { fuel_used: Some(0), ..NodeUsage::default() }
+            }
+            None => NodeUsage::default(),
+        };
+        let s = &self.stats[node];
+        usage
+            .measured()
+            .into_iter()
+            .chain([
                 ("messages_in", s.messages_in),
                 ("bytes_in", s.bytes_in),
                 ("messages_out", s.messages_out),
                 ("bytes_out", s.bytes_out),
                 ("messages_dropped", s.dropped_out),
                 ("faulted", u64::from(self.stopped[node])),
-            ]);
-            for (name, value) in host {
+            ])
+            .collect()
+    }
+
+    fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {
+        let mut csv = String::from("node,source,metric,value\n");
+        for (node, model_metrics) in node_metrics.iter().enumerate() {
+            let id = self.ids[node];
+            for (name, value) in self.host_metrics(node) {
                 csv.push_str(&format!("{id},host,{name},{value}\n"));
             }
             for m in model_metrics {
@@ -654,7 +686,7 @@ impl<'a> Engine<'a> {
     }
 
     fn report(
-        &self,
+        &mut self,
         sim: &Simulation,
         status: RunStatus,
         reason: Option<String>,
@@ -692,6 +724,14 @@ impl<'a> Engine<'a> {
                 format!("Docker nodes took part ({}): containers run on the real clock", docker_nodes.join(", "))
             }),
             shutdown_errors: self.shutdown_errors.clone(),
+            node_metrics: (0..self.ids.len())
+                .map(|node| {
+                    let host = self.host_metrics(node).into_iter().map(|(n, v)| (format!("host.{n}"), v as f64));
+                    let model = node_metrics[node].iter().map(|m| (m.name.clone(), m.value));
+                    (self.ids[node].to_string(), host.chain(model).collect())
+                })
+                .collect(),
+            deliveries: self.deliveries.take().unwrap_or_default(),
             nodes: self.ids.len(),
             virtual_duration_s: duration_s,
             virtual_time_reached_s: self.now_us.min(self.duration_us) as f64 / 1e6,

@@ -1,0 +1,69 @@
+//! [`CanonicalRun`]: what a run did, in the form two implementations are
+//! compared in. Built from a [`RunReport`] of a run that recorded its
+//! deliveries ([`Simulation::record_deliveries`](crate::sim::Simulation::record_deliveries)).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::sim::RunReport;
+
+/// Per-node counters of the engine that belong in a canonical run: what
+/// went in and out, not how often a node was stepped (a container under
+/// xEdgeSim's protocol is stepped every quantum) or what it cost.
+pub const CANONICAL_HOST_METRICS: &[&str] =
+    &["messages_in", "bytes_in", "messages_out", "bytes_out", "messages_dropped", "faulted"];
+
+/// One message as its destination received it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanonicalDelivery {
+    pub time_us: u64,
+    pub src: String,
+    pub topic: String,
+    /// The payload as text when it is UTF-8, else as hex.
+    pub payload: String,
+}
+
+/// A run, canonically: deliveries in arrival order per destination,
+/// metrics per node, drops by reason. Serialises the same for the same
+/// behaviour, so one snapshot can be asserted for every implementation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CanonicalRun {
+    pub deliveries: BTreeMap<String, Vec<CanonicalDelivery>>,
+    pub metrics: BTreeMap<String, BTreeMap<String, f64>>,
+    pub drops: BTreeMap<String, u64>,
+}
+
+/// The canonical form of `report`. Its deliveries are empty unless the
+/// run recorded them.
+pub fn canonical(report: &RunReport) -> CanonicalRun {
+    let mut deliveries: BTreeMap<String, Vec<CanonicalDelivery>> = BTreeMap::new();
+    for d in &report.deliveries {
+        let payload = match std::str::from_utf8(&d.payload) {
+            Ok(text) => text.to_string(),
+            Err(_) => d.payload.iter().map(|b| format!("{b:02x}")).collect(),
+        };
+        deliveries.entry(d.dst.clone()).or_default().push(CanonicalDelivery {
+            time_us: d.time_us,
+            src: d.src.clone(),
+            topic: d.topic.clone(),
+            payload,
+        });
+    }
+    let metrics = report
+        .node_metrics
+        .iter()
+        .map(|(node, metrics)| {
+            let kept = metrics
+                .iter()
+                .filter(|(name, _)| match name.strip_prefix("host.") {
+                    Some(host) => CANONICAL_HOST_METRICS.contains(&host),
+                    None => true,
+                })
+                .map(|(name, value)| (name.clone(), *value))
+                .collect();
+            (node.clone(), kept)
+        })
+        .collect();
+    CanonicalRun { deliveries, metrics, drops: report.messages.dropped_by_reason.clone() }
+}

@@ -1,0 +1,18 @@
+//! Equivalence: showing, by running, that two implementations of a node
+//! behave the same.
+//!
+//! - [`canonical`]: a run reduced to what is functionally meaningful —
+//!   which messages reached which node, with which payloads, in which
+//!   order per destination; each node's model metrics and message counts;
+//!   drops by reason — leaving out what legitimately differs (wall times,
+//!   paths, image and container ids, sandbox mode, log text, fuel, round
+//!   trips, and how many times a node was stepped).
+//! - [`compare`]: two canonical runs compared under [`EquivOptions`],
+//!   giving the first differences in words (node, virtual time, expected
+//!   versus found).
+
+mod canonical;
+mod compare;
+
+pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
+pub use compare::{Difference, EquivOptions, PayloadMatch, compare};

@@ -1,0 +1,31 @@
+//! `xedgesim equiv` as a user runs it: exit 0 when equivalent, 1 with the
+//! first differences when not, 2 on a scenario or usage error.
+
+mod common;
+
+use common::{output_text, root, xedgesim};
+
+#[test]
+fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("out");
+    let run = |a: &str, b: &str| xedgesim(&["equiv", a, b, "--out", out.to_str().unwrap()], Some(&cache));
+    let same = run("scenarios/wasm_gateway.yaml", "scenarios/wasm_gateway.yaml");
+    assert_eq!(same.status.code(), Some(0), "{}", output_text(&same.stderr));
+    assert!(output_text(&same.stdout).contains("equivalent: 122 deliveries"), "{}", output_text(&same.stdout));
+
+    let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let other = dir.path().join("window3.yaml");
+    std::fs::write(&other, text.replace("window_s: 5", "window_s: 3")).unwrap();
+    let differs = run("scenarios/wasm_gateway.yaml", other.to_str().unwrap());
+    let stdout = output_text(&differs.stdout);
+    assert_eq!(differs.status.code(), Some(1), "{stdout}{}", output_text(&differs.stderr));
+    assert!(stdout.contains("NOT equivalent"), "{stdout}");
+    assert!(stdout.contains("node 'cloud' at t = 5.029900 s: message 1 received: at another time"), "{stdout}");
+
+    let missing = run("scenarios/wasm_gateway.yaml", "scenarios/no-such-file.yaml");
+    assert_eq!(missing.status.code(), Some(2));
+    let bad_flag = xedgesim(&["equiv", "a.yaml", "b.yaml", "--metric-tolerance", "-1"], Some(&cache));
+    assert_eq!(bad_flag.status.code(), Some(2), "{}", output_text(&bad_flag.stderr));
+}

@@ -1,0 +1,81 @@
+//! Equivalence: one canonical snapshot, asserted for every implementation
+//! of the gateway, and a pair that differs on purpose, caught with its
+//! first difference named.
+
+use std::path::Path;
+
+use xedgesim::equiv::{CanonicalRun, EquivOptions, canonical, compare};
+use xedgesim::sim::{RunStatus, Simulation};
+use xedgesim_tests::{docker_engine, repo_root};
+
+fn canonical_run(file: &Path, out: &Path) -> CanonicalRun {
+    let report = Simulation::from_file(file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(out)
+        .record_deliveries(true)
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    canonical(&report)
+}
+
+/// wasm_gateway.yaml with the gateway's window set to `window_s`.
+fn with_window(dir: &Path, window_s: u32) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let file = dir.join(format!("window{window_s}.yaml"));
+    std::fs::write(&file, text.replace("window_s: 5", &format!("window_s: {window_s}"))).unwrap();
+    file
+}
+
+#[test]
+fn the_wasm_gateway_matches_its_snapshot_and_hand_counted_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = canonical_run(&repo_root().join("scenarios/wasm_gateway.yaml"), dir.path());
+    // Worked out by hand (30 s, 2 ms sensor links, samples at whole periods
+    // from one period on; a message due after 30 s is in flight): sensor1
+    // and sensor3 at 1 Hz deliver 29 readings each, sensor2 at 2 Hz 59;
+    // the gateway's 5 s windows close at 5 … 30 s and the one sent at 30 s
+    // is still on its 25 ms link: 5 aggregates reach the cloud.
+    let from = |dst: &str, src: &str| run.deliveries[dst].iter().filter(|d| d.src == src).count();
+    assert_eq!((from("gateway", "sensor1"), from("gateway", "sensor2"), from("gateway", "sensor3")), (29, 59, 29));
+    assert_eq!(run.deliveries["cloud"].len(), 5);
+    assert!(run.deliveries["cloud"].iter().all(|d| d.topic == "aggregate"));
+    // Readings are handled 100 µs after they arrive, so the first window
+    // (0, 5 s] holds sensor1's and sensor3's of 1 … 4 s and sensor2's of
+    // 0.5 … 4.5 s: 4 + 9 + 4 = 17; each later window 5 + 10 + 5 = 20.
+    let counts: Vec<bool> = run.deliveries["cloud"]
+        .iter()
+        .enumerate()
+        .map(|(i, d)| d.payload.contains(&format!("\"count\":{},", if i == 0 { 17 } else { 20 })))
+        .collect();
+    assert_eq!(counts, vec![true; 5], "{:?}", run.deliveries["cloud"]);
+    insta::assert_yaml_snapshot!("gateway_canonical", run);
+}
+
+#[test]
+fn the_docker_gateway_matches_the_same_snapshot() {
+    let Some(_engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let run = canonical_run(&repo_root().join("scenarios/docker_gateway.yaml"), dir.path());
+    // One snapshot, two implementations.
+    insta::assert_yaml_snapshot!("gateway_canonical", run);
+}
+
+#[test]
+fn a_gateway_with_another_window_is_caught_at_its_first_difference() {
+    let dir = tempfile::tempdir().unwrap();
+    let five = canonical_run(&with_window(dir.path(), 5), &dir.path().join("five"));
+    let three = canonical_run(&with_window(dir.path(), 3), &dir.path().join("three"));
+    let differences = compare(&five, &three, &EquivOptions::default());
+    assert!(!differences.is_empty());
+    let first = differences[0].to_string();
+    // The first aggregate reaches the cloud after 3 s instead of after 5 s.
+    assert!(first.starts_with("node 'cloud' at t = 5.0"), "{first}");
+    assert!(first.contains("message 1 received: at another time"), "{first}");
+    assert!(first.contains("found:    at 3.0"), "{first}");
+    let all = compare(&five, &three, &EquivOptions { max_differences: usize::MAX, ..EquivOptions::default() });
+    assert!(all.iter().any(|d| d.node == "cloud" && d.what == "5 messages received, against 9"), "{all:#?}");
+    assert!(all.iter().any(|d| d.node == "gateway" && d.what == "metric windows_closed"), "{all:#?}");
+    // And a run is equivalent to itself.
+    assert!(compare(&five, &five, &EquivOptions::default()).is_empty());
+}
