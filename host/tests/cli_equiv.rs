@@ -24,6 +24,35 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     assert!(stdout.contains("NOT equivalent"), "{stdout}");
     assert!(stdout.contains("node 'cloud' at t = 5.029900 s: message 1 received: at another time"), "{stdout}");
 
+    // Trials: distributions per metric, a verdict, and the result as JSON.
+    let json = dir.path().join("result.json");
+    let trials = xedgesim(
+        &[
+            "equiv",
+            "scenarios/wasm_gateway.yaml",
+            other.to_str().unwrap(),
+            "--trials",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Some(&cache),
+    );
+    let stdout = output_text(&trials.stdout);
+    assert_eq!(trials.status.code(), Some(1), "{stdout}{}", output_text(&trials.stderr));
+    assert!(stdout.contains("NOT equivalent over 3 trials per side"), "{stdout}");
+    let line = stdout.lines().find(|l| l.starts_with("gateway") && l.contains("windows_closed")).unwrap_or_default();
+    // 30 s in 5 s windows against 3 s windows, whatever the seed: 6 against 10.
+    assert!(
+        line.contains("6.0000 ± 0.0000") && line.contains("10.0000 ± 0.0000") && line.ends_with("DIFFERS"),
+        "{line}"
+    );
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(result["equivalent"], false);
+    assert_eq!(result["trials"], 3);
+
     let missing = run("scenarios/wasm_gateway.yaml", "scenarios/no-such-file.yaml");
     assert_eq!(missing.status.code(), Some(2));
     let bad_flag = xedgesim(&["equiv", "a.yaml", "b.yaml", "--metric-tolerance", "-1"], Some(&cache));

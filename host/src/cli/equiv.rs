@@ -1,7 +1,9 @@
 //! `xedgesim equiv A.yaml B.yaml`: runs both scenarios with one seed and
 //! says whether they behave the same (see [`crate::equiv`]). Exit 0 when
 //! they do, 1 when they do not (the first differences are printed), 2 on
-//! a usage or scenario error.
+//! a usage or scenario error. With `--trials N`, each side runs N times
+//! with derived seeds, in parallel up to the cores available, and every
+//! metric is compared as a distribution.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 
-use crate::equiv::{EquivOptions, PayloadMatch, canonical, compare};
-use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel};
+use crate::equiv::{CanonicalRun, EquivOptions, PayloadMatch, canonical, compare, compare_trials, inconsistent};
+use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PayloadArg {
@@ -68,6 +70,20 @@ pub struct EquivArgs {
     /// How B's WASM nodes are packed.
     #[arg(long, value_enum, default_value_t = SandboxArg::PerNode)]
     sandbox_b: SandboxArg,
+    /// Run each side this many times with derived seeds and compare the
+    /// metrics' distributions (mean and 95% interval per side).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    trials: u32,
+    /// Also write the result as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// One run of one side.
+struct Side<'a> {
+    name: &'static str,
+    file: &'a PathBuf,
+    sandbox: SandboxMode,
 }
 
 fn fraction(value: f64, flag: &str) -> Result<f64, String> {
@@ -101,11 +117,10 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         },
         (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
-    let (a, b) = match (Simulation::from_file(&args.a), Simulation::from_file(&args.b)) {
-        (Ok(a), Ok(b)) => (a, b),
+    let seed = match (Simulation::from_file(&args.a), Simulation::from_file(&args.b)) {
+        (Ok(a), Ok(_)) => args.seed.unwrap_or_else(|| a.current_seed()),
         (Err(e), _) | (_, Err(e)) => return user_error(e.to_string()),
     };
-    let seed = args.seed.unwrap_or_else(|| a.current_seed());
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let out = args
         .out
@@ -118,39 +133,115 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         SandboxArg::PerNode => SandboxMode::PerNode,
         SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
     };
-    let mut reports = Vec::new();
-    for (side, sim, mode, file) in [("a", a, args.sandbox_a, &args.a), ("b", b, args.sandbox_b, &args.b)] {
-        println!("running {side}: {} with seed {seed}", file.display());
-        let sim = sim
-            .seed(seed)
-            .out_dir(out.join(side))
-            .trace(TraceLevel::Messages)
-            .sandbox(sandbox(mode))
-            .record_deliveries(true)
-            .docker_host(super::docker_host())
-            .interrupt_flag(interrupted.clone());
-        match sim.run() {
-            Ok(report) if report.status == RunStatus::Finished => reports.push(report),
-            Ok(report) => {
-                let why = report.reason.unwrap_or_default();
-                return user_error(format!("{side} ({}) did not finish: {why}", file.display()));
-            }
-            Err(e) => return user_error(format!("{side} ({}): {e}", file.display())),
+    let sides = [
+        Side { name: "a", file: &args.a, sandbox: sandbox(args.sandbox_a) },
+        Side { name: "b", file: &args.b, sandbox: sandbox(args.sandbox_b) },
+    ];
+    let trials = args.trials as u64;
+    // Every (trial, side) run, in parallel up to the cores available.
+    let jobs: Vec<(u64, usize)> = (0..trials).flat_map(|t| [(t, 0), (t, 1)]).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let results: std::sync::Mutex<Vec<Option<Result<CanonicalRun, String>>>> =
+        std::sync::Mutex::new(vec![None; jobs.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(trial, side)) = jobs.get(i) else { break };
+                    let side = &sides[side];
+                    let trial_seed = if trials == 1 { seed } else { crate::equiv::trial_seed(seed, trial) };
+                    let dir = if trials == 1 { out.join(side.name) } else { out.join(format!("{}{trial}", side.name)) };
+                    let result = run_side(side, trial_seed, dir, &interrupted);
+                    if trials > 1 {
+                        println!(
+                            "trial {}/{trials} {}: {}",
+                            trial + 1,
+                            side.name,
+                            if result.is_ok() { "done" } else { "failed" }
+                        );
+                    }
+                    results.lock().expect("results lock")[i] = Some(result);
+                }
+            });
+        }
+    });
+    let mut runs: [Vec<CanonicalRun>; 2] = [Vec::new(), Vec::new()];
+    for ((_, side), result) in jobs.iter().zip(results.into_inner().expect("results lock")) {
+        match result.expect("every job ran") {
+            Ok(run) => runs[*side].push(run),
+            Err(e) => return user_error(e),
         }
     }
-    let differences = compare(&canonical(&reports[0]), &canonical(&reports[1]), &options);
-    let deliveries = reports[0].deliveries.len();
-    if differences.is_empty() {
+    let (equivalent, json) = if trials == 1 {
+        let differences = compare(&runs[0][0], &runs[1][0], &options);
+        let deliveries: usize = runs[0][0].deliveries.values().map(Vec::len).sum();
+        if differences.is_empty() {
+            println!(
+                "equivalent: {deliveries} deliveries, every node's metrics and the drops agree (outputs in {})",
+                out.display()
+            );
+        } else {
+            println!("NOT equivalent; first differences (A expected, B found):");
+            for d in &differences {
+                println!("  {d}");
+            }
+            println!("outputs in {}", out.display());
+        }
+        let json = serde_json::json!({
+            "equivalent": differences.is_empty(), "seed": seed, "a": args.a, "b": args.b,
+            "options": options, "differences": differences,
+        });
+        (differences.is_empty(), json)
+    } else {
+        let metrics = compare_trials(&runs[0], &runs[1], options.metric_relative_tolerance);
+        let off = inconsistent(&metrics);
+        println!("{:<14} {:<28} {:>24} {:>24}  verdict", "node", "metric", "A mean ± 95%", "B mean ± 95%");
+        for m in metrics.iter().filter(|m| !options.ignore_nodes.contains(&m.node)) {
+            let show = |i: &crate::equiv::Interval| format!("{:.4} ± {:.4}", i.mean, i.half_width);
+            let verdict = if m.consistent { "consistent" } else { "DIFFERS" };
+            println!("{:<14} {:<28} {:>24} {:>24}  {verdict}", m.node, m.metric, show(&m.a), show(&m.b));
+        }
+        let equivalent = off.iter().all(|(node, _)| options.ignore_nodes.contains(*node));
         println!(
-            "equivalent: {deliveries} deliveries, every node's metrics and the drops agree (outputs in {})",
+            "{} over {trials} trials per side (seeds derived from {seed}; outputs in {})",
+            if equivalent { "equivalent" } else { "NOT equivalent" },
             out.display()
         );
-        return ExitCode::SUCCESS;
+        let json = serde_json::json!({
+            "equivalent": equivalent, "seed": seed, "trials": trials, "a": args.a, "b": args.b,
+            "options": options, "metrics": metrics,
+        });
+        (equivalent, json)
+    };
+    if let Some(path) = &args.json {
+        let mut text = serde_json::to_string_pretty(&json).expect("results serialise");
+        text.push('\n');
+        if let Err(e) = write_atomic(path, text.as_bytes()) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
     }
-    println!("NOT equivalent; first differences (A expected, B found):");
-    for d in &differences {
-        println!("  {d}");
+    if equivalent { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// Runs one side with `seed`, outputs in `dir`, deliveries recorded.
+fn run_side(side: &Side<'_>, seed: u64, dir: PathBuf, interrupt: &Arc<AtomicBool>) -> Result<CanonicalRun, String> {
+    let sim = Simulation::from_file(side.file).map_err(|e| e.to_string())?;
+    let report = sim
+        .seed(seed)
+        .out_dir(dir)
+        .trace(TraceLevel::Messages)
+        .sandbox(side.sandbox)
+        .record_deliveries(true)
+        .docker_host(super::docker_host())
+        .interrupt_flag(interrupt.clone())
+        .run()
+        .map_err(|e| format!("{} ({}): {e}", side.name, side.file.display()))?;
+    if report.status != RunStatus::Finished {
+        let why = report.reason.unwrap_or_default();
+        return Err(format!("{} ({}) with seed {seed} did not finish: {why}", side.name, side.file.display()));
     }
-    println!("outputs in {}", out.display());
-    ExitCode::FAILURE
+    Ok(canonical(&report))
 }

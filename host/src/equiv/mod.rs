@@ -10,9 +10,14 @@
 //! - [`compare`]: two canonical runs compared under [`EquivOptions`],
 //!   giving the first differences in words (node, virtual time, expected
 //!   versus found).
+//! - [`compare_trials`]: N runs per side with derived seeds, each metric's
+//!   mean and 95% interval per side, and whether they agree: for runs with
+//!   containers, which are only statistically reproducible.
 
 mod canonical;
 mod compare;
+mod trials;
 
 pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
 pub use compare::{Difference, EquivOptions, PayloadMatch, compare};
+pub use trials::{Interval, MetricTrials, compare_trials, inconsistent, interval, trial_seed};

@@ -12,6 +12,7 @@ mod report;
 mod simulation;
 mod trace;
 
+pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};

@@ -751,8 +751,11 @@ impl<'a> Engine<'a> {
 
 /// A name for this run's containers: unique on this machine, short.
 fn run_id() -> String {
+    // Runs of one process (equivalence trials) may start at once: a counter keeps them apart.
+    static RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = RUNS.fetch_add(1, Ordering::Relaxed);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
-    format!("{:x}{:05x}", std::process::id(), nanos & 0xf_ffff)
+    format!("{:x}{:05x}{n}", std::process::id(), nanos & 0xf_ffff)
 }
 
 /// A CSV field, quoted when it needs to be.
