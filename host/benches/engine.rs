@@ -52,6 +52,7 @@ fn node(id: String, kind: NodeKind, config: BTreeMap<String, ConfigValue>) -> Re
         config,
         on_fault: FaultPolicy::Abort,
         port: None,
+        alternative: None,
     }
 }
 

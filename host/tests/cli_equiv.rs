@@ -53,6 +53,14 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     assert_eq!(result["equivalent"], false);
     assert_eq!(result["trials"], 3);
 
+    let no_section = xedgesim(&["equiv", "scenarios/wasm_gateway.yaml", "--swap", "cloud=docker"], Some(&cache));
+    assert_eq!(no_section.status.code(), Some(2));
+    assert!(
+        output_text(&no_section.stderr).contains("node 'cloud' has no `docker:` section"),
+        "{}",
+        output_text(&no_section.stderr)
+    );
+
     let missing = run("scenarios/wasm_gateway.yaml", "scenarios/no-such-file.yaml");
     assert_eq!(missing.status.code(), Some(2));
     let bad_flag = xedgesim(&["equiv", "a.yaml", "b.yaml", "--metric-tolerance", "-1"], Some(&cache));

@@ -79,3 +79,32 @@ fn a_gateway_with_another_window_is_caught_at_its_first_difference() {
     // And a run is equivalent to itself.
     assert!(compare(&five, &five, &EquivOptions::default()).is_empty());
 }
+
+#[test]
+fn one_file_compared_with_itself_with_the_gateway_swapped_into_its_container() {
+    let Some(_engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // wasm_gateway.yaml, its gateway carrying the `docker:` section a swap uses.
+    let text = std::fs::read_to_string(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let section = format!(
+        "      alert_threshold: 25.0\n    docker:\n      build_context: {root}/containers/gateway\n      build_command: ../build-static.sh xedgesim-container-gateway gateway\n",
+        root = repo_root().display()
+    );
+    assert!(text.contains("      alert_threshold: 25.0\n"), "the example still has its gateway config");
+    let file = dir.path().join("both.yaml");
+    std::fs::write(&file, text.replacen("      alert_threshold: 25.0\n", &section, 1)).unwrap();
+    let loaded = xedgesim::scenario::load(&file).unwrap();
+    assert!(loaded.warnings.to_string().contains("used only by `xedgesim equiv --swap gateway=docker`"));
+    let mut swapped = loaded.resolved.clone();
+    xedgesim::equiv::swap(&mut swapped, "gateway=docker", dir.path()).unwrap();
+    let run = |sim: Simulation, out: &str| {
+        let report = sim.out_dir(dir.path().join(out)).record_deliveries(true).run().unwrap();
+        assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+        report
+    };
+    let wasm = run(Simulation::new(loaded.resolved), "wasm");
+    let docker = run(Simulation::new(swapped), "docker");
+    assert!(wasm.images.is_empty() && docker.images.contains_key("gateway"), "the swap ran the container");
+    let differences = compare(&canonical(&wasm), &canonical(&docker), &EquivOptions::default());
+    assert!(differences.is_empty(), "{differences:#?}");
+}

@@ -34,9 +34,14 @@ pub struct EquivArgs {
     /// The expected side.
     #[arg(value_name = "A")]
     a: PathBuf,
-    /// The side compared with it.
-    #[arg(value_name = "B")]
-    b: PathBuf,
+    /// The side compared with it (default: A again, with `--swap`).
+    #[arg(value_name = "B", required_unless_present = "swap")]
+    b: Option<PathBuf>,
+    /// Swap one node's implementation on side B: NODE=docker (the node's
+    /// own `docker:` section), NODE=wasm (its type's built-in model) or
+    /// NODE=wasm:FILE.
+    #[arg(long, value_name = "NODE=TARGET")]
+    swap: Option<String>,
     /// Seed for both runs (default: A's).
     #[arg(long)]
     seed: Option<u64>,
@@ -83,7 +88,19 @@ pub struct EquivArgs {
 struct Side<'a> {
     name: &'static str,
     file: &'a PathBuf,
+    swap: Option<&'a str>,
     sandbox: SandboxMode,
+}
+
+impl Side<'_> {
+    /// The side's simulation, its swap made.
+    fn simulation(&self) -> Result<Simulation, String> {
+        let Some(spec) = self.swap else { return Simulation::from_file(self.file).map_err(|e| e.to_string()) };
+        let mut resolved = crate::scenario::load(self.file).map_err(|e| e.to_string())?.resolved;
+        let cwd = std::env::current_dir().unwrap_or_default();
+        crate::equiv::swap(&mut resolved, spec, &cwd).map_err(|e| e.to_string())?;
+        Ok(Simulation::new(resolved))
+    }
 }
 
 fn fraction(value: f64, flag: &str) -> Result<f64, String> {
@@ -117,26 +134,33 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         },
         (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
-    let seed = match (Simulation::from_file(&args.a), Simulation::from_file(&args.b)) {
-        (Ok(a), Ok(_)) => args.seed.unwrap_or_else(|| a.current_seed()),
-        (Err(e), _) | (_, Err(e)) => return user_error(e.to_string()),
-    };
-    let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(format!("equiv-{}-{}-seed{seed}", stem(&args.a), stem(&args.b))));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
     let sandbox = |s: SandboxArg| match s {
         SandboxArg::PerNode => SandboxMode::PerNode,
         SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
     };
+    let b_file = args.b.as_ref().unwrap_or(&args.a);
     let sides = [
-        Side { name: "a", file: &args.a, sandbox: sandbox(args.sandbox_a) },
-        Side { name: "b", file: &args.b, sandbox: sandbox(args.sandbox_b) },
+        Side { name: "a", file: &args.a, swap: None, sandbox: sandbox(args.sandbox_a) },
+        Side { name: "b", file: b_file, swap: args.swap.as_deref(), sandbox: sandbox(args.sandbox_b) },
     ];
+    // Every problem with either side before anything runs.
+    let seed = match (sides[0].simulation(), sides[1].simulation()) {
+        (Ok(a), Ok(_)) => args.seed.unwrap_or_else(|| a.current_seed()),
+        (Err(e), _) | (_, Err(e)) => return user_error(e),
+    };
+    let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let b_name = match &args.swap {
+        Some(spec) => format!("{}-swap-{}", stem(b_file), spec.replace(['=', ':', '/'], "-")),
+        None => stem(b_file),
+    };
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(format!("equiv-{}-{b_name}-seed{seed}", stem(&args.a))));
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let flag = interrupted.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+
     let trials = args.trials as u64;
     // Every (trial, side) run, in parallel up to the cores available.
     let jobs: Vec<(u64, usize)> = (0..trials).flat_map(|t| [(t, 0), (t, 1)]).collect();
@@ -190,7 +214,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             println!("outputs in {}", out.display());
         }
         let json = serde_json::json!({
-            "equivalent": differences.is_empty(), "seed": seed, "a": args.a, "b": args.b,
+            "equivalent": differences.is_empty(), "seed": seed, "a": args.a, "b": b_file, "swap": args.swap,
             "options": options, "differences": differences,
         });
         (differences.is_empty(), json)
@@ -210,7 +234,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             out.display()
         );
         let json = serde_json::json!({
-            "equivalent": equivalent, "seed": seed, "trials": trials, "a": args.a, "b": args.b,
+            "equivalent": equivalent, "seed": seed, "trials": trials, "a": args.a, "b": b_file, "swap": args.swap,
             "options": options, "metrics": metrics,
         });
         (equivalent, json)
@@ -228,8 +252,8 @@ pub fn run(args: &EquivArgs) -> ExitCode {
 
 /// Runs one side with `seed`, outputs in `dir`, deliveries recorded.
 fn run_side(side: &Side<'_>, seed: u64, dir: PathBuf, interrupt: &Arc<AtomicBool>) -> Result<CanonicalRun, String> {
-    let sim = Simulation::from_file(side.file).map_err(|e| e.to_string())?;
-    let report = sim
+    let report = side
+        .simulation()?
         .seed(seed)
         .out_dir(dir)
         .trace(TraceLevel::Messages)

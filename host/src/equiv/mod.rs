@@ -10,14 +10,18 @@
 //! - [`compare`]: two canonical runs compared under [`EquivOptions`],
 //!   giving the first differences in words (node, virtual time, expected
 //!   versus found).
+//! - [`swap`]: one node's implementation swapped, for comparing a
+//!   scenario with itself.
 //! - [`compare_trials`]: N runs per side with derived seeds, each metric's
 //!   mean and 95% interval per side, and whether they agree: for runs with
 //!   containers, which are only statistically reproducible.
 
 mod canonical;
 mod compare;
+mod swap;
 mod trials;
 
 pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
 pub use compare::{Difference, EquivOptions, PayloadMatch, compare};
+pub use swap::{SwapError, swap};
 pub use trials::{Interval, MetricTrials, compare_trials, inconsistent, interval, trial_seed};

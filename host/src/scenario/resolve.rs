@@ -115,6 +115,10 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
         config,
         on_fault: fault_policy(entry.on_fault.as_deref(), default_fault),
         port: entry.port,
+        alternative: match implementation_name(entry.implementation.as_deref()) {
+            ImplementationName::Docker => None,
+            _ => entry.docker.as_ref().map(|d| docker(base, Some(d))),
+        },
     }
 }
 

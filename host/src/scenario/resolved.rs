@@ -178,6 +178,10 @@ pub struct ResolvedNode {
     /// xEdgeSim's TCP port, kept for reference; unused by wasm nodes.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// A wasm node's `docker:` section: how it runs in a container when
+    /// `xedgesim equiv --swap NODE=docker` asks for it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<DockerNode>,
 }
 
 /// How a node runs.
