@@ -88,6 +88,7 @@ fn generated(sensors: usize, duration_s: u64) -> ResolvedScenario {
             links: Vec::new(),
         },
         nodes,
+        equivalence: None,
     }
 }
 

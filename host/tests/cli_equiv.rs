@@ -53,6 +53,12 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     assert_eq!(result["equivalent"], false);
     assert_eq!(result["trials"], 3);
 
+    // Side A's `equivalence:` section says what counts: here, not the gateway or the cloud.
+    let lenient = dir.path().join("lenient.yaml");
+    std::fs::write(&lenient, format!("{text}\nequivalence:\n  ignore_nodes: [gateway, cloud]\n")).unwrap();
+    let ignoring = run(lenient.to_str().unwrap(), other.to_str().unwrap());
+    assert_eq!(ignoring.status.code(), Some(0), "{}", output_text(&ignoring.stdout));
+
     let no_section = xedgesim(&["equiv", "scenarios/wasm_gateway.yaml", "--swap", "cloud=docker"], Some(&cache));
     assert_eq!(no_section.status.code(), Some(2));
     assert!(

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Args, ValueEnum};
 
 use crate::equiv::{CanonicalRun, EquivOptions, PayloadMatch, canonical, compare, compare_trials, inconsistent};
+use crate::scenario::EquivalenceRules;
 use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,18 +52,18 @@ pub struct EquivArgs {
     /// Compare which messages arrived, not when.
     #[arg(long)]
     ignore_timing: bool,
-    /// Delivery times may differ by this many µs.
-    #[arg(long, value_name = "US", default_value_t = 0)]
-    time_tolerance_us: u64,
-    /// How payloads must match.
-    #[arg(long, value_enum, default_value_t = PayloadArg::Exact)]
-    payloads: PayloadArg,
-    /// With `--payloads json`: numbers may differ by this fraction.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
-    json_tolerance: f64,
-    /// Metrics may differ by this fraction of the larger value.
-    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
-    metric_tolerance: f64,
+    /// Delivery times may differ by this many µs (default 0).
+    #[arg(long, value_name = "US")]
+    time_tolerance_us: Option<u64>,
+    /// How payloads must match (default exact).
+    #[arg(long, value_enum)]
+    payloads: Option<PayloadArg>,
+    /// With `--payloads json`: numbers may differ by this fraction (default 0).
+    #[arg(long, value_name = "FRACTION")]
+    json_tolerance: Option<f64>,
+    /// Metrics may differ by this fraction of the larger value (default 0).
+    #[arg(long, value_name = "FRACTION")]
+    metric_tolerance: Option<f64>,
     /// Leave this node out (repeatable).
     #[arg(long, value_name = "NODE")]
     ignore_node: Vec<String>,
@@ -111,28 +112,42 @@ fn fraction(value: f64, flag: &str) -> Result<f64, String> {
     }
 }
 
+/// What counts: side A's `equivalence:` section, overridden by the flags given.
+fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOptions, String> {
+    let defaults = EquivalenceRules {
+        ignore_timing: false,
+        time_tolerance_us: 0,
+        json_tolerance: None,
+        metric_tolerance: 0.0,
+        ignore_nodes: Vec::new(),
+        ignore_topics: Vec::new(),
+    };
+    let rules = rules.unwrap_or(&defaults);
+    let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
+    let payloads = match (args.payloads, rules.json_tolerance) {
+        (Some(PayloadArg::Exact), _) | (None, None) => PayloadMatch::Exact,
+        (Some(PayloadArg::Json), file) | (None, file @ Some(_)) => {
+            PayloadMatch::Json { relative_tolerance: json_tolerance.or(file).unwrap_or(0.0) }
+        }
+    };
+    Ok(EquivOptions {
+        ignore_timing: args.ignore_timing || rules.ignore_timing,
+        time_tolerance_us: args.time_tolerance_us.unwrap_or(rules.time_tolerance_us),
+        payloads,
+        metric_relative_tolerance: match args.metric_tolerance {
+            Some(f) => fraction(f, "--metric-tolerance")?,
+            None => rules.metric_tolerance,
+        },
+        ignore_nodes: rules.ignore_nodes.iter().chain(&args.ignore_node).cloned().collect(),
+        ignore_topics: rules.ignore_topics.iter().chain(&args.ignore_topic).cloned().collect(),
+        ..EquivOptions::default()
+    })
+}
+
 pub fn run(args: &EquivArgs) -> ExitCode {
     let user_error = |message: String| {
         eprintln!("error: {message}");
         ExitCode::from(super::EXIT_USER_ERROR)
-    };
-    let options = match (
-        fraction(args.json_tolerance, "--json-tolerance"),
-        fraction(args.metric_tolerance, "--metric-tolerance"),
-    ) {
-        (Ok(json), Ok(metric)) => EquivOptions {
-            ignore_timing: args.ignore_timing,
-            time_tolerance_us: args.time_tolerance_us,
-            payloads: match args.payloads {
-                PayloadArg::Exact => PayloadMatch::Exact,
-                PayloadArg::Json => PayloadMatch::Json { relative_tolerance: json },
-            },
-            metric_relative_tolerance: metric,
-            ignore_nodes: args.ignore_node.iter().cloned().collect(),
-            ignore_topics: args.ignore_topic.iter().cloned().collect(),
-            ..EquivOptions::default()
-        },
-        (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
     let sandbox = |s: SandboxArg| match s {
         SandboxArg::PerNode => SandboxMode::PerNode,
@@ -144,8 +159,11 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         Side { name: "b", file: b_file, swap: args.swap.as_deref(), sandbox: sandbox(args.sandbox_b) },
     ];
     // Every problem with either side before anything runs.
-    let seed = match (sides[0].simulation(), sides[1].simulation()) {
-        (Ok(a), Ok(_)) => args.seed.unwrap_or_else(|| a.current_seed()),
+    let (seed, options) = match (sides[0].simulation(), sides[1].simulation()) {
+        (Ok(a), Ok(_)) => match options(args, a.scenario().equivalence.as_ref()) {
+            Ok(options) => (args.seed.unwrap_or_else(|| a.current_seed()), options),
+            Err(e) => return user_error(e),
+        },
         (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();

@@ -24,6 +24,23 @@ pub struct Scenario {
     pub nodes: Vec<NodeEntry>,
     /// xEdgeSim's ML placement experiments: not supported yet.
     pub ml_inference: Option<ConfigValue>,
+    pub equivalence: Option<EquivalenceSection>,
+}
+
+/// `equivalence:`: what `xedgesim equiv` counts when this file is side A.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EquivalenceSection {
+    pub ignore_timing: Option<bool>,
+    pub time_tolerance_us: Option<u64>,
+    /// `exact` or `json`.
+    pub payloads: Option<String>,
+    pub json_tolerance: Option<f64>,
+    pub metric_tolerance: Option<f64>,
+    #[serde(default)]
+    pub ignore_nodes: Vec<String>,
+    #[serde(default)]
+    pub ignore_topics: Vec<String>,
 }
 
 /// `simulation:`: how long, which seed, and what happens on a node fault.

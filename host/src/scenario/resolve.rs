@@ -25,6 +25,14 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
         on_fault,
         network: network(scenario.network.as_ref()),
         nodes: scenario.nodes.iter().map(|n| node(base, scenario, n, on_fault)).collect(),
+        equivalence: scenario.equivalence.as_ref().map(|e| EquivalenceRules {
+            ignore_timing: e.ignore_timing.unwrap_or(false),
+            time_tolerance_us: e.time_tolerance_us.unwrap_or(0),
+            json_tolerance: (e.payloads.as_deref() == Some("json")).then(|| e.json_tolerance.unwrap_or(0.0)),
+            metric_tolerance: e.metric_tolerance.unwrap_or(0.0),
+            ignore_nodes: e.ignore_nodes.clone(),
+            ignore_topics: e.ignore_topics.clone(),
+        }),
     }
 }
 

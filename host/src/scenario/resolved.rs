@@ -40,7 +40,25 @@ pub struct ResolvedScenario {
     pub on_fault: FaultPolicy,
     pub network: ResolvedNetwork,
     pub nodes: Vec<ResolvedNode>,
+    /// What `xedgesim equiv` counts when this scenario is side A.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub equivalence: Option<EquivalenceRules>,
 }
+
+/// The `equivalence:` section, every default filled in.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EquivalenceRules {
+    pub ignore_timing: bool,
+    pub time_tolerance_us: u64,
+    /// Payloads compared as JSON with this relative tolerance; `None`: byte for byte.
+    pub json_tolerance: Option<f64>,
+    pub metric_tolerance: f64,
+    pub ignore_nodes: Vec<String>,
+    pub ignore_topics: Vec<String>,
+}
+
+/// How `equivalence.payloads` may read.
+pub const PAYLOAD_MATCHES: &[&str] = &["exact", "json"];
 
 /// What happens when a node faults (traps, runs out of fuel or memory, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

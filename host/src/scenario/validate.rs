@@ -8,7 +8,7 @@ use super::config_value::ConfigValue;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
 use super::parse::SpanMap;
-use super::resolved::{ContainerProtocol, FaultPolicy, Implementation, NetworkModel, NodeKind};
+use super::resolved::{ContainerProtocol, FaultPolicy, Implementation, NetworkModel, NodeKind, PAYLOAD_MATCHES};
 use super::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
@@ -62,6 +62,7 @@ pub fn validate(file: &Path, base_dir: &Path, source: &str, spans: &SpanMap, sce
     checker.simulation(scenario);
     checker.network(scenario);
     checker.nodes(scenario);
+    checker.equivalence(scenario);
     if scenario.ml_inference.is_some() {
         checker.not_supported(
             "ml_inference",
@@ -134,6 +135,52 @@ impl Checker<'_> {
                 format!("on_fault must be one of {}; found '{v}'", FaultPolicy::NAMES.join(", ")),
                 suggest::did_you_mean(v, FaultPolicy::NAMES),
             );
+        }
+    }
+
+    fn equivalence(&mut self, scenario: &Scenario) {
+        let Some(e) = &scenario.equivalence else { return };
+        if let Some(p) = &e.payloads
+            && !PAYLOAD_MATCHES.contains(&p.as_str())
+        {
+            self.error(
+                "equivalence.payloads",
+                None,
+                format!("payloads must be one of {}; found '{p}'", PAYLOAD_MATCHES.join(", ")),
+                suggest::did_you_mean(p, PAYLOAD_MATCHES),
+            );
+        }
+        if e.json_tolerance.is_some() && e.payloads.as_deref() != Some("json") {
+            self.key_error(
+                "equivalence.json_tolerance",
+                None,
+                "`json_tolerance` without `payloads: json`",
+                "add `payloads: json`; byte-for-byte payloads have no tolerance",
+            );
+        }
+        for key in ["json_tolerance", "metric_tolerance"] {
+            let value = if key == "json_tolerance" { e.json_tolerance } else { e.metric_tolerance };
+            if let Some(v) = value
+                && !(v.is_finite() && v >= 0.0)
+            {
+                self.error(
+                    &format!("equivalence.{key}"),
+                    None,
+                    format!("{key} must be a number >= 0 (a fraction, e.g. 0.01 for 1 %); found {v}"),
+                    "omit it for exact comparison",
+                );
+            }
+        }
+        let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
+        for (i, node) in e.ignore_nodes.iter().enumerate() {
+            if !ids.contains(&node.as_str()) {
+                self.error(
+                    &format!("equivalence.ignore_nodes.{i}"),
+                    None,
+                    format!("no node '{node}' to ignore"),
+                    suggest::did_you_mean(node, &ids),
+                );
+            }
         }
     }
 
