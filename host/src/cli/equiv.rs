@@ -180,6 +180,13 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
 
     let trials = args.trials as u64;
+    println!(
+        "running {} and {}{} with seed {seed}{}",
+        args.a.display(),
+        b_file.display(),
+        args.swap.as_deref().map(|s| format!(" (swapped: {s})")).unwrap_or_default(),
+        if trials > 1 { format!(", {trials} trials each") } else { String::new() }
+    );
     // Every (trial, side) run, in parallel up to the cores available.
     let jobs: Vec<(u64, usize)> = (0..trials).flat_map(|t| [(t, 0), (t, 1)]).collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
