@@ -277,7 +277,7 @@ impl Default for SandboxLimits {
 
 /// Default deadline for a container's answer to one step.
 pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 10_000;
-/// Default deadline from creating a container to its answer to `new`.
+/// Default deadline from the request to create a container to its answer to `new`.
 pub const DEFAULT_START_TIMEOUT_MS: u64 = 30_000;
 /// Default longest line a container may write on stdout.
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;

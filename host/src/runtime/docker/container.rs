@@ -280,6 +280,22 @@ pub async fn remove(engine: &DockerEngine, id: &str) -> Result<(), DockerError> 
     }
 }
 
+/// Removes every container of run `run_id` and node `node`, found by
+/// their labels: for a start abandoned before the engine said the id.
+pub async fn remove_labelled(engine: &DockerEngine, run_id: &str, node: &str) -> Result<(), DockerError> {
+    let labels = vec![format!("{LABEL_RUN}={run_id}"), format!("{LABEL_NODE}={node}")];
+    let options = bollard::query_parameters::ListContainersOptions {
+        all: true,
+        filters: Some(HashMap::from([("label".to_string(), labels)])),
+        ..Default::default()
+    };
+    let found = engine.docker().list_containers(Some(options)).await.map_err(DockerError::api("to list containers"))?;
+    for id in found.into_iter().filter_map(|c| c.id) {
+        remove(engine, &id).await?;
+    }
+    Ok(())
+}
+
 /// CPU time (ns) and peak memory (bytes) as the engine reports them;
 /// either may be missing (peak memory is reported on cgroup v1 only).
 pub async fn resource_usage(engine: &DockerEngine, id: &str) -> (Option<u64>, Option<u64>) {

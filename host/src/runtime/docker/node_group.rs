@@ -203,9 +203,18 @@ impl DockerNodeGroup {
 async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
     let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
     let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
-    let mut container =
-        Container::start(engine, &container_spec).await.map_err(|e| fault(FaultKind::ContainerStart, e.to_string()))?;
+    // The whole start, engine requests included, is bounded by the start deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
+    let mut container = match tokio::time::timeout_at(deadline, Container::start(engine, &container_spec)).await {
+        Ok(Ok(container)) => container,
+        Ok(Err(e)) => return Err(fault(FaultKind::ContainerStart, e.to_string())),
+        Err(_) => {
+            // Created, perhaps, with its id never seen: found by its labels.
+            let _ = container::remove_labelled(engine, run_id, spec.id).await;
+            let what = "the engine did not create and start the container in time".to_string();
+            return Err(fault(FaultKind::Timeout { timeout_ms: spec.docker.start_timeout_ms }, what));
+        }
+    };
     let (frames, asks) = protocol::open(spec.docker.protocol, spec.id, spec.config);
     container.send(frames);
     for ask in asks {
