@@ -195,3 +195,17 @@ fn a_missing_component_file_names_the_path() {
     assert!(matches!(e, WasmError::Read { .. }), "{e}");
     assert!(e.to_string().contains("/nonexistent/model.wasm"), "{e}");
 }
+
+#[test]
+fn empty_log_lines_still_spend_the_log_budget() {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let cfg = config(&[("mode", text("log_empty"))]);
+    let limits = SandboxLimits { fuel_per_step: 1_000_000_000, ..small_limits() };
+    let mut g = single(&rt, &hostile, 1, "rogue", &cfg, limits).expect("constructed");
+    let fault = step(&mut g, 0, 0, vec![]).expect_err("runs out of log budget");
+    assert_eq!(fault.kind, FaultKind::LogLimit { max_log_bytes: 64 * 1024 }, "{fault}");
+    // 64 KiB at 64 bytes a line: at most 1,024 lines, however empty.
+    let lines = g.take_logs().len();
+    assert!(lines <= 1_024, "{lines} empty lines logged");
+}

@@ -259,3 +259,59 @@ fn a_message_to_a_stopped_node_is_a_drop_naming_that_node() {
     let m = read_metrics(&dir.path().join("out"));
     assert_eq!(m[&("s".into(), "messages_dropped".into())], 1.0, "the sender is charged");
 }
+
+/// Runs `yaml` (with `{hostile}` the hostile fixture's path) through `configure`.
+fn run_hostile(dir: &Path, yaml: &str, configure: impl FnOnce(Simulation) -> Simulation) -> xedgesim::sim::RunReport {
+    let hostile = fixture_file(dir, "hostile");
+    let file = dir.join("scenario.yaml");
+    std::fs::write(&file, yaml.replace("{hostile}", &hostile.display().to_string())).unwrap();
+    let sim = Simulation::from_file(&file).unwrap().out_dir(dir.join("out")).cache_dir(Some(dir.join("cache")));
+    configure(sim).run().unwrap()
+}
+
+#[test]
+fn a_node_flooding_itself_at_one_instant_is_stopped_by_the_work_bound_not_after_ten_thousand_rounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 1}\nnodes:\n  - id: flood\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: self_flood, count: 10000}\n",
+        |sim| sim.trace(TraceLevel::Off),
+    );
+    assert_eq!(report.status, RunStatus::Failed);
+    let reason = report.reason.unwrap();
+    assert!(reason.contains("without time advancing") && reason.contains("'flood'"), "{reason}");
+    // 10,000 messages a round: the bound of a million events trips after about 100 rounds.
+    assert!(reason.contains("(101 rounds, 1000001 events)"), "{reason}");
+}
+
+#[test]
+fn payload_bytes_in_flight_are_bounded_naming_the_sender() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 30}\nnetwork: {model: latency, default_latency_us: 5000000}\nnodes:\n  - {id: sink, type: cloud}\n  - id: big\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: big_messages, count: 4, target: sink}\n",
+        |sim| sim.max_queued_payload_bytes(16 << 20),
+    );
+    assert_eq!(report.status, RunStatus::Failed);
+    let reason = report.reason.unwrap();
+    // 4 MiB a second on a 5 s link: the 17th MiB is refused at t = 4 s.
+    assert!(
+        reason.starts_with(
+            "messages in flight hold more than 16777216 bytes of payload at t = 4.000000 s: node 'big' was sending"
+        ),
+        "{reason}"
+    );
+}
+
+#[test]
+fn lines_logged_in_finish_reach_the_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 1}\nnodes:\n  - id: quiet\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: finish_log}\n",
+        |sim| sim.trace(TraceLevel::All),
+    );
+    assert_eq!(report.status, RunStatus::Finished);
+    let trace = trace_of(&dir.path().join("out"));
+    assert!(trace.contains("finishing after all"), "{trace}");
+}

@@ -25,9 +25,13 @@ pub enum RunError {
     )]
     QueueFull { node: String, time: String, capacity: usize },
     #[error(
-        "nodes keep stepping at t = {time} without time advancing ({rounds} rounds): {nodes}\n  = help: a node that answers every message at once with zero latency, or asks to wake at the current time, never lets time move"
+        "nodes keep stepping at t = {time} without time advancing ({rounds} rounds, {events} events): {nodes}\n  = help: a node that answers every message at once with zero latency, or asks to wake at the current time, never lets time move"
     )]
-    Livelock { time: String, rounds: usize, nodes: String },
+    Livelock { time: String, rounds: usize, events: u64, nodes: String },
+    #[error(
+        "messages in flight hold more than {limit} bytes of payload at t = {time}: node '{node}' was sending\n  = help: send fewer or smaller messages, or shorten the links' latency; an unbounded backlog would exhaust memory"
+    )]
+    PayloadBytesFull { node: String, time: String, limit: u64 },
     #[error(
         "{stores} sandboxes need about {needed} memory mappings, more than this kernel allows (vm.max_map_count = {limit}); nothing was started\n  = help: raise the limit (`sudo sysctl -w vm.max_map_count=1048576`) or pack nodes into shared instances (`--sandbox shared`)"
     )]

@@ -16,5 +16,8 @@ pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
-pub use simulation::{MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress, Simulation};
+pub use simulation::{
+    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, MAX_EVENTS_PER_INSTANT, MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress,
+    Simulation,
+};
 pub use trace::TraceLevel;

@@ -36,6 +36,12 @@ use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 pub const MAX_QUEUED_EVENTS: usize = 50_000_000;
 /// Most rounds at one instant before the run is declared stuck.
 pub const MAX_ROUNDS_PER_INSTANT: usize = 10_000;
+/// Most events (deliveries and wake-ups) at one instant before the run is
+/// declared stuck: bounds the work, not only the rounds, so a node that
+/// sends itself thousands of messages a round is stopped early.
+pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
+/// Default bound on the payload bytes of messages in flight.
+pub const DEFAULT_MAX_QUEUED_PAYLOAD_BYTES: u64 = 1 << 30;
 
 /// Where a run is, for progress displays.
 #[derive(Debug, Clone, Copy)]
@@ -65,6 +71,7 @@ pub struct Simulation {
     docker_host: Option<String>,
     build_log: Option<BuildLog>,
     record_deliveries: bool,
+    max_queued_payload_bytes: u64,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -102,6 +109,7 @@ impl Simulation {
             docker_host: None,
             build_log: None,
             record_deliveries: false,
+            max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
         }
     }
 
@@ -160,6 +168,13 @@ impl Simulation {
     /// messages delivered.
     pub fn record_deliveries(mut self, record: bool) -> Self {
         self.record_deliveries = record;
+        self
+    }
+
+    /// Bounds the payload bytes of messages in flight (default 1 GiB): past
+    /// it the run stops with an error naming the sender.
+    pub fn max_queued_payload_bytes(mut self, bytes: u64) -> Self {
+        self.max_queued_payload_bytes = bytes;
         self
     }
 
@@ -249,6 +264,7 @@ impl Simulation {
 
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, trace);
         engine.deliveries = self.record_deliveries.then(Vec::new);
+        engine.max_queued_bytes = self.max_queued_payload_bytes;
         let mut progress = self.progress.take();
         let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
         let end_us = engine.now_us;
@@ -300,6 +316,9 @@ struct Engine<'a> {
     shutdown_errors: Vec<String>,
     /// Every delivery, when the run records them.
     deliveries: Option<Vec<Delivery>>,
+    /// Payload bytes of the messages in the queue, and their bound.
+    queued_bytes: u64,
+    max_queued_bytes: u64,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -338,6 +357,8 @@ impl<'a> Engine<'a> {
             placement,
             shutdown_errors: Vec::new(),
             deliveries: None,
+            queued_bytes: 0,
+            max_queued_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
@@ -402,6 +423,7 @@ impl<'a> Engine<'a> {
     /// Handles every event at `now`, in rounds, until none is left at `now`.
     fn run_instant(&mut self, now: u64) -> Result<(), Stop> {
         let mut rounds = 0;
+        let events_before = self.events;
         while self.queue.peek_time() == Some(now) {
             rounds += 1;
             // Due nodes, each with its inbox in arrival order.
@@ -411,6 +433,7 @@ impl<'a> Engine<'a> {
                 self.events += 1;
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
+                        self.queued_bytes -= message.payload.len() as u64;
                         if self.stopped[dst] {
                             let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
@@ -451,10 +474,11 @@ impl<'a> Engine<'a> {
                 self.due_at[node] = u32::MAX;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
-            if rounds > MAX_ROUNDS_PER_INSTANT {
+            let events = self.events - events_before;
+            if rounds > MAX_ROUNDS_PER_INSTANT || events > MAX_EVENTS_PER_INSTANT {
                 let nodes =
                     due.iter().take(10).map(|(n, _)| format!("'{}'", self.ids[*n])).collect::<Vec<_>>().join(", ");
-                return Err(Stop::Error(RunError::Livelock { time: format_time(now), rounds, nodes }));
+                return Err(Stop::Error(RunError::Livelock { time: format_time(now), rounds, events, nodes }));
             }
             self.step_due(now, due)?;
         }
@@ -567,9 +591,18 @@ impl<'a> Engine<'a> {
                     payload: out.payload,
                     sent_us: now,
                 };
+                let bytes = message.payload.len() as u64;
+                if self.queued_bytes + bytes > self.max_queued_bytes {
+                    return Err(Stop::Error(RunError::PayloadBytesFull {
+                        node: src_id.to_string(),
+                        time: format_time(now),
+                        limit: self.max_queued_bytes,
+                    }));
+                }
                 self.queue
                     .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
                     .map_err(|_| self.queue_full(src))?;
+                self.queued_bytes += bytes;
             }
         }
         Ok(())

@@ -16,6 +16,11 @@ use crate::runtime::{LogLevel, LogLine, LogStream};
 /// [`FaultKind::LogLimit`](crate::runtime::FaultKind::LogLimit).
 pub const LOG_LIMIT_TRAP: &str = "xedgesim: log byte budget exhausted";
 
+/// What every log line costs against the budget on top of its text: a
+/// trace line costs about this much however short its text, so a loop of
+/// empty lines runs out of budget as a loop of long ones does.
+pub const LINE_COST: usize = 64;
+
 /// How many bytes of stderr a fault report quotes.
 const STDERR_TAIL_BYTES: usize = 600;
 
@@ -68,7 +73,7 @@ impl LogSink {
     /// Records a `log` call; false when the budget is exhausted.
     pub fn log(&self, level: LogLevel, text: &str) -> bool {
         let mut b = self.lock();
-        if !Self::charge(&mut b, text.len()) {
+        if !Self::charge(&mut b, text.len() + LINE_COST) {
             return false;
         }
         let line =
@@ -90,6 +95,9 @@ impl LogSink {
         }
         b.partial[slot].extend_from_slice(bytes);
         while let Some(end) = b.partial[slot].iter().position(|&c| c == b'\n') {
+            if !Self::charge(&mut b, LINE_COST) {
+                return false;
+            }
             let raw: Vec<u8> = b.partial[slot].drain(..=end).collect();
             Self::push_line(&mut b, stream, &raw[..end]);
         }
