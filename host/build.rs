@@ -17,6 +17,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("xedgesim-model-broker", "xedgesim_model_broker", "BROKER"),
     ("xedgesim-fixture-hostile", "xedgesim_fixture_hostile", "FIXTURE_HOSTILE"),
     ("xedgesim-fixture-probe", "xedgesim_fixture_probe", "FIXTURE_PROBE"),
+    ("xedgesim-fixture-rawbatch", "xedgesim_fixture_rawbatch", "FIXTURE_RAWBATCH"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

@@ -209,3 +209,30 @@ fn empty_log_lines_still_spend_the_log_budget() {
     let lines = g.take_logs().len();
     assert!(lines <= 1_024, "{lines} empty lines logged");
 }
+
+#[test]
+fn a_step_batch_with_too_few_or_too_many_results_is_a_fault_of_its_sandbox() {
+    let (rt, _dir) = runtime();
+    let raw = fixture(&rt, "rawbatch");
+    for (results, found) in [("fewer", 2), ("more", 4)] {
+        let cfg = config(&[("results", text(results))]);
+        let specs = [
+            xedgesim::runtime::wasm::NodeSpec { id: "first", config: &cfg },
+            xedgesim::runtime::wasm::NodeSpec { id: "second", config: &cfg },
+            xedgesim::runtime::wasm::NodeSpec { id: "third", config: &cfg },
+        ];
+        let mut g = xedgesim::runtime::wasm::WasmNodeGroup::new(&rt, &raw, 1, &specs, SandboxLimits::default())
+            .expect("constructed");
+        let calls = (0..3).map(|index| xedgesim::runtime::StepCall { index, now_us: 0, inbox: vec![] }).collect();
+        let out = g.step(calls);
+        assert_eq!(out.len(), 3, "one result per call, whatever the guest answered");
+        let first = out[0].as_ref().expect_err("faulted");
+        assert_eq!(first.kind, FaultKind::BadBatch);
+        assert_eq!(first.detail, format!("`step-batch` answered 3 calls with {found} results"));
+        for r in &out[1..] {
+            assert!(
+                matches!(&r.as_ref().unwrap_err().kind, FaultKind::SharedSandbox { culprit } if culprit == "first")
+            );
+        }
+    }
+}

@@ -48,6 +48,9 @@ pub enum FaultKind {
     EngineUnreachable { endpoint: String },
     /// The engine refused to create, attach or start the node's container.
     ContainerStart,
+    /// A component's `step-batch` answered with another number of results
+    /// than it was given calls.
+    BadBatch,
 }
 
 /// A node fault at a virtual time.
@@ -88,6 +91,7 @@ impl FaultKind {
             FaultKind::ImageMissing { .. } => "image_missing",
             FaultKind::EngineUnreachable { .. } => "engine_unreachable",
             FaultKind::ContainerStart => "container_start",
+            FaultKind::BadBatch => "bad_batch",
         }
     }
 
@@ -119,6 +123,7 @@ impl FaultKind {
             FaultKind::ImageMissing { image } => format!("needs image '{image}', which the engine does not have"),
             FaultKind::EngineUnreachable { endpoint } => format!("found no Docker engine at {endpoint}"),
             FaultKind::ContainerStart => "could not have its container started".into(),
+            FaultKind::BadBatch => "broke the contract of `step-batch`".into(),
         }
     }
 
@@ -159,6 +164,9 @@ impl FaultKind {
             }
             FaultKind::ContainerStart => {
                 "the engine's message says why: check the node's `docker:` volumes, ports, cpus and memory_mb"
+            }
+            FaultKind::BadBatch => {
+                "`step-batch` must return one result per call, in order: a bug in the component's bindings (the SDKs do this for you)"
             }
         }
     }

@@ -36,6 +36,8 @@ pub enum RunError {
         "{stores} sandboxes need about {needed} memory mappings, more than this kernel allows (vm.max_map_count = {limit}); nothing was started\n  = help: raise the limit (`sudo sysctl -w vm.max_map_count=1048576`) or pack nodes into shared instances (`--sandbox shared`)"
     )]
     TooManySandboxes { stores: usize, needed: u64, limit: u64 },
+    #[error("a runtime answered {calls} steps with {results} results (nodes {nodes}); this is a bug in xedgesim")]
+    ResultCount { nodes: String, calls: usize, results: usize },
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
 }
@@ -43,6 +45,6 @@ pub enum RunError {
 impl RunError {
     /// Whether the user can fix it (exit code 2) rather than an internal failure.
     pub fn is_user_error(&self) -> bool {
-        !matches!(self, RunError::Runtime(_) | RunError::Output { .. })
+        !matches!(self, RunError::Runtime(_) | RunError::Output { .. } | RunError::ResultCount { .. })
     }
 }

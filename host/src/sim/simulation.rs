@@ -524,6 +524,15 @@ impl<'a> Engine<'a> {
         let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
         for (group, indexes) in submitted {
             let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
+            if outputs.len() != indexes.len() {
+                // A runtime broke the NodeGroup contract: no result can be matched to its node.
+                let nodes = indexes.iter().map(|&i| self.ids[self.placement.members[group][i]]).collect::<Vec<_>>();
+                return Err(Stop::Error(RunError::ResultCount {
+                    nodes: nodes.join(", "),
+                    calls: indexes.len(),
+                    results: outputs.len(),
+                }));
+            }
             for (index, result) in indexes.into_iter().zip(outputs) {
                 results.push((self.placement.members[group][index], result));
             }

@@ -361,6 +361,26 @@ impl WasmNodeGroup {
                     })
                     .collect()
             }
+            Ok((outputs, _)) if outputs.len() != indexes.len() => {
+                // The component broke the contract; no result can be trusted to be whose.
+                let detail = format!("`step-batch` answered {} calls with {} results", indexes.len(), outputs.len());
+                let culprit = self.ids[first].clone();
+                self.poisoned_by = Some((culprit.clone(), now_us));
+                for &i in &indexes {
+                    self.slots[i].stopped = true;
+                }
+                indexes
+                    .iter()
+                    .map(|&i| {
+                        let (kind, detail) = if i == first {
+                            (FaultKind::BadBatch, detail.clone())
+                        } else {
+                            (FaultKind::SharedSandbox { culprit: culprit.clone() }, String::new())
+                        };
+                        Err(NodeFault { node: self.ids[i].clone(), time_us: now_us, kind, detail })
+                    })
+                    .collect()
+            }
             Ok((outputs, fuel)) => {
                 let share = fuel / indexes.len() as u64;
                 indexes.iter().zip(outputs).map(|(&i, out)| self.finish_step(i, now_us, Ok((out, share)))).collect()
