@@ -236,3 +236,10 @@ fn a_step_batch_with_too_few_or_too_many_results_is_a_fault_of_its_sandbox() {
         }
     }
 }
+
+#[test]
+fn destination_ids_count_against_the_outbox_byte_limit() {
+    let fault = fault_of("long_ids", SandboxLimits { max_outbox_bytes: 100 * 1024, ..SandboxLimits::default() });
+    // 4 messages to 64 KiB ids, a 1-byte topic each: 262,148 bytes.
+    assert_eq!(fault.kind, FaultKind::OutboxLimit { what: "bytes", count: 262_148, limit: 102_400 }, "{fault}");
+}

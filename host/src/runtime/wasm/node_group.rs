@@ -166,7 +166,17 @@ impl WasmNodeGroup {
         if count > max {
             return fault(FaultKind::OutboxLimit { what: "messages", count, limit: max }, String::new());
         }
-        let bytes: u64 = out.outbox.iter().map(|m| (m.payload.len() + m.topic.len()) as u64).sum();
+        let bytes: u64 = out
+            .outbox
+            .iter()
+            .map(|m| {
+                let to = match &m.destination {
+                    crate::runtime::Address::Node(id) => id.len(),
+                    crate::runtime::Address::Publish => 0,
+                };
+                (m.payload.len() + m.topic.len() + to) as u64
+            })
+            .sum();
         if bytes > self.limits.max_outbox_bytes {
             return fault(
                 FaultKind::OutboxLimit { what: "bytes", count: bytes, limit: self.limits.max_outbox_bytes },
