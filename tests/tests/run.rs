@@ -315,3 +315,17 @@ fn lines_logged_in_finish_reach_the_trace() {
     let trace = trace_of(&dir.path().join("out"));
     assert!(trace.contains("finishing after all"), "{trace}");
 }
+
+#[test]
+fn an_unterminated_last_line_reaches_the_trace_at_the_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 2}\nnodes:\n  - id: terse\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: unterminated}\n",
+        |sim| sim.trace(TraceLevel::All),
+    );
+    assert_eq!(report.status, RunStatus::Finished);
+    let trace = trace_of(&dir.path().join("out"));
+    // Three steps (0, 1 and 2 s) print without a newline: one line, flushed when the run ends.
+    assert!(trace.contains("no newline at 0no newline at 1000000no newline at 2000000"), "{trace}");
+}

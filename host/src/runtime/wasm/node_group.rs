@@ -47,6 +47,8 @@ pub struct WasmNodeGroup {
     poisoned_by: Option<(String, u64)>,
     /// Results of the last `submit`, until `collect`.
     results: Vec<Result<StepOutput, NodeFault>>,
+    /// Set by `finish`: the guest writes nothing more.
+    finished: bool,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -85,6 +87,7 @@ impl WasmNodeGroup {
             limits,
             poisoned_by: None,
             results: Vec::new(),
+            finished: false,
         };
         for spec in nodes {
             group.store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&group.store, spec.id, e))?;
@@ -247,11 +250,14 @@ impl NodeGroup for WasmNodeGroup {
     }
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
-        indexes.iter().map(|&index| self.finish_one(index, now_us)).collect()
+        let results = indexes.iter().map(|&index| self.finish_one(index, now_us)).collect();
+        // Nothing more will be written: an unterminated last line is a line too.
+        self.finished = true;
+        results
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
-        self.store.data().log.take(self.poisoned_by.is_some())
+        self.store.data().log.take(self.poisoned_by.is_some() || self.finished)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {
