@@ -76,3 +76,45 @@ fn built_in_components_are_compiled_once_per_run() {
     let b = builtin(&mut rt, "gateway");
     assert!(std::sync::Arc::ptr_eq(&a, &b));
 }
+
+mod bounded {
+    use sha2::{Digest, Sha256};
+    use xedgesim::runtime::wasm::{ArtifactCache, CacheOutcome, RuntimeOptions, WasmRuntime, builtin_component};
+
+    fn load(cache: &ArtifactCache, rt: &WasmRuntime, name: &str) -> CacheOutcome {
+        let bytes = builtin_component(name).unwrap();
+        let hash: [u8; 32] = Sha256::digest(bytes).into();
+        cache.load_or_compile(rt.engine(), bytes, &hash).unwrap().1
+    }
+
+    fn folder_bytes(dir: &std::path::Path) -> u64 {
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+    }
+
+    #[test]
+    fn the_cache_keeps_to_its_bound_evicting_the_least_recently_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = WasmRuntime::new(&RuntimeOptions::default()).unwrap();
+        // Measure three entries, then allow a byte less: one of them must go.
+        let probe = ArtifactCache::new(dir.path()).unwrap();
+        for name in ["sensor", "broker", "cloud"] {
+            load(&probe, &rt, name);
+        }
+        let bound = folder_bytes(dir.path()) - 1;
+        probe.clean().unwrap();
+        let cache = ArtifactCache::new(dir.path()).unwrap().with_max_bytes(bound);
+        assert_eq!(load(&cache, &rt, "sensor"), CacheOutcome::Compiled);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(load(&cache, &rt, "broker"), CacheOutcome::Compiled);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(load(&cache, &rt, "sensor"), CacheOutcome::Hit, "used again: now the most recent");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(load(&cache, &rt, "cloud"), CacheOutcome::Compiled);
+        assert!(folder_bytes(dir.path()) <= bound, "within the bound");
+        assert_eq!(load(&cache, &rt, "sensor"), CacheOutcome::Hit, "the recently used entry stayed");
+        assert_eq!(load(&cache, &rt, "broker"), CacheOutcome::Compiled, "the least recently used went");
+        let (entries, bytes) = cache.clean().unwrap();
+        assert!(entries >= 2 && bytes > 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "clean empties the folder");
+    }
+}

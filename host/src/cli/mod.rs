@@ -5,6 +5,7 @@
 //! 1 anything else.
 
 mod build;
+mod cache;
 mod equiv;
 mod prune;
 mod run;
@@ -36,6 +37,8 @@ enum Command {
     Equiv(equiv::EquivArgs),
     /// Remove containers left behind by a killed xedgesim.
     Prune(prune::PruneArgs),
+    /// Manage the compiled-component cache.
+    Cache(cache::CacheArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -54,6 +57,7 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Equiv(args) => equiv::run(&args),
         Command::Prune(args) => prune::run(&args),
+        Command::Cache(args) => cache::run(&args),
     }
 }
 

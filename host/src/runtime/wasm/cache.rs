@@ -16,6 +16,11 @@
 //!
 //! Loading an artifact runs native code from it: the cache folder must be
 //! writable only by the user (it is created with mode 0700).
+//!
+//! The folder is bounded ([`DEFAULT_MAX_CACHE_BYTES`]): after each new
+//! entry, the least recently used entries (a hit refreshes an entry's
+//! modification time) are removed until the rest fit. `xedgesim cache
+//! clean` empties it.
 
 use std::hash::Hasher;
 use std::io::{Read, Write};
@@ -29,10 +34,14 @@ const MAGIC: &[u8; 16] = b"xedgesim-check\x00\x03";
 /// A check file: magic, artifact length (u64 LE), artifact CRC-32 (u32 LE).
 const CHECK_LEN: usize = MAGIC.len() + 8 + 4;
 
+/// The default bound on the cache folder's size.
+pub const DEFAULT_MAX_CACHE_BYTES: u64 = 1 << 30;
+
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
     dir: PathBuf,
+    max_bytes: u64,
 }
 
 /// How a component was obtained, for benchmarks and tests.
@@ -55,7 +64,55 @@ impl ArtifactCache {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
         }
-        Ok(ArtifactCache { dir })
+        Ok(ArtifactCache { dir, max_bytes: DEFAULT_MAX_CACHE_BYTES })
+    }
+
+    /// Bounds the folder to `max_bytes`; past it, least recently used entries go.
+    pub fn with_max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Removes every entry; returns how many and their bytes.
+    pub fn clean(&self) -> std::io::Result<(usize, u64)> {
+        let entries = self.entries()?;
+        let bytes = entries.iter().map(|e| e.bytes).sum();
+        for e in &entries {
+            remove_entry(&e.path);
+        }
+        Ok((entries.len(), bytes))
+    }
+
+    /// Every entry, least recently used first.
+    fn entries(&self) -> std::io::Result<Vec<Entry>> {
+        let mut entries = Vec::new();
+        for item in std::fs::read_dir(&self.dir)? {
+            let path = item?.path();
+            if path.extension().is_none_or(|e| e != "cwasm") {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&path) else { continue };
+            let check = std::fs::metadata(check_path(&path)).map_or(0, |m| m.len());
+            let used = meta.modified().unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+            entries.push(Entry { path, bytes: meta.len() + check, used });
+        }
+        entries.sort_by(|a, b| a.used.cmp(&b.used).then_with(|| a.path.cmp(&b.path)));
+        Ok(entries)
+    }
+
+    /// Removes least recently used entries, never `keep`, until the rest fit.
+    fn evict(&self, keep: &Path) {
+        let Ok(entries) = self.entries() else { return };
+        let mut total: u64 = entries.iter().map(|e| e.bytes).sum();
+        for e in entries {
+            if total <= self.max_bytes {
+                break;
+            }
+            if e.path != keep {
+                remove_entry(&e.path);
+                total -= e.bytes;
+            }
+        }
     }
 
     /// The default folder: `$XEDGESIM_CACHE_DIR`, else `$XDG_CACHE_HOME/xedgesim`,
@@ -91,12 +148,19 @@ impl ArtifactCache {
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.entry_path(engine, component_hash);
         if let Some(component) = read_entry(engine, &path) {
+            // Recently used: the last to be evicted.
+            if let Ok(file) = std::fs::File::options().write(true).open(&path) {
+                let _ = file.set_modified(std::time::SystemTime::now());
+            }
             return Ok((component, CacheOutcome::Hit));
         }
         let artifact = engine.precompile_component(bytes)?;
         let component = deserialize(engine, &artifact)?;
         let outcome = match write_entry(&path, &artifact) {
-            Ok(()) => CacheOutcome::Compiled,
+            Ok(()) => {
+                self.evict(&path);
+                CacheOutcome::Compiled
+            }
             Err(_) => CacheOutcome::Uncached,
         };
         Ok((component, outcome))
@@ -122,6 +186,19 @@ fn engine_fingerprint(engine: &Engine) -> [u8; 32] {
 
 fn check_path(artifact: &Path) -> PathBuf {
     artifact.with_extension("check")
+}
+
+/// One entry on disk.
+struct Entry {
+    path: PathBuf,
+    bytes: u64,
+    used: std::time::SystemTime,
+}
+
+/// Removes an entry, check file first: a half-removed entry fails its check.
+fn remove_entry(artifact: &Path) {
+    let _ = std::fs::remove_file(check_path(artifact));
+    let _ = std::fs::remove_file(artifact);
 }
 
 /// A valid entry at `path`, or `None` (missing, truncated, corrupt, or

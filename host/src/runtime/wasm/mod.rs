@@ -28,7 +28,7 @@ mod seed;
 mod state;
 
 pub use builtin::{builtin_component, fixture_component};
-pub use cache::{ArtifactCache, CacheOutcome};
+pub use cache::{ArtifactCache, CacheOutcome, DEFAULT_MAX_CACHE_BYTES};
 pub use component::{CONTRACT_VERSION, ModelComponent};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};

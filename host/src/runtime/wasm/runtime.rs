@@ -82,7 +82,12 @@ impl std::fmt::Debug for WasmRuntime {
 impl WasmRuntime {
     pub fn new(options: &RuntimeOptions) -> Result<Self, WasmError> {
         let mut config = Config::new();
-        config.consume_fuel(true).cranelift_nan_canonicalization(true).concurrency_support(false);
+        // Relaxed SIMD deterministic too: float results must not depend on the CPU.
+        config
+            .consume_fuel(true)
+            .cranelift_nan_canonicalization(true)
+            .relaxed_simd_deterministic(true)
+            .concurrency_support(false);
         let max_memory_bytes = (options.max_memory_mb << 20) as usize;
         if let Some(slots) = options.pooling_slots {
             let mut pool = PoolingAllocationConfig::default();

@@ -1,0 +1,43 @@
+//! `xedgesim cache clean`: empties the compiled-component cache (it is
+//! also bounded by itself; see docs/sandbox.md).
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::runtime::wasm::ArtifactCache;
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    #[command(subcommand)]
+    command: CacheCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum CacheCommand {
+    /// Remove every compiled component from the cache.
+    Clean,
+}
+
+pub fn run(args: &CacheArgs) -> ExitCode {
+    let CacheCommand::Clean = args.command;
+    let dir = ArtifactCache::default_dir();
+    if !dir.exists() {
+        println!("nothing to clean: {} does not exist", dir.display());
+        return ExitCode::SUCCESS;
+    }
+    match ArtifactCache::new(&dir).and_then(|cache| cache.clean()) {
+        Ok((entries, bytes)) => {
+            println!(
+                "removed {entries} compiled component(s), {:.1} MiB, from {}",
+                bytes as f64 / (1 << 20) as f64,
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: cannot clean {}: {e}", dir.display());
+            ExitCode::FAILURE
+        }
+    }
+}
