@@ -154,6 +154,17 @@ fn load_error(bytes: &[u8]) -> String {
 }
 
 #[test]
+fn imports_are_refused_before_anything_is_compiled() {
+    let (rt, dir) = runtime();
+    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "contract_v0_2.wat"] {
+        assert!(rt.load_bytes("model.wasm".into(), &wat_fixture(fixture)).is_err(), "{fixture}");
+    }
+    // A compiled component would have left an entry in the cache.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(entries.is_empty(), "refused components were compiled: {entries:?}");
+}
+
+#[test]
 fn a_component_importing_sockets_is_refused_at_load() {
     let e = load_error(&wat_fixture("imports_sockets.wat"));
     assert!(e.starts_with("model.wasm imports `wasi:sockets/tcp@0.2.0`, which models may not use"), "{e}");

@@ -59,6 +59,15 @@ impl ModelComponent {
             };
             return Err(not_a_component(reason));
         }
+        // Imports and the contract version are refused before compiling:
+        // a refused component costs no compile.
+        let (imports, exports) = top_level_names(bytes).map_err(not_a_component)?;
+        for import in imports {
+            check_import(&import, &name)?;
+        }
+        for export in exports {
+            check_version(&export, &name)?;
+        }
         let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
         let (component, cache_outcome) = match cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &sha256),
@@ -81,32 +90,72 @@ fn wasmparser_is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
 }
 
-/// Refuses forbidden imports and other contract versions, naming them.
-fn check_contract(engine: &Engine, component: &Component, name: &str) -> Result<(), WasmError> {
-    let ty = component.component_type();
-    let mut names: Vec<String> = ty.imports(engine).map(|(n, _)| n.to_string()).collect();
-    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
-    names.extend(exports.iter().cloned());
-    for item in &names {
-        if let Some(version) = item.strip_prefix("xedgesim:node/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v)
-            && !same_contract(version)
-        {
-            return Err(WasmError::ContractVersion {
-                component: name.to_string(),
-                found: format!("xedgesim:node@{version}"),
-                expected: CONTRACT_VERSION,
-            });
+/// The names a component imports and exports at its top level, read
+/// without compiling it.
+fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
+    use wasmparser::{Parser, Payload};
+    let mut names = Vec::new();
+    let mut exports = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(|e| format!("it cannot be read: {e}"))? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    names.push(import.map_err(|e| format!("its imports cannot be read: {e}"))?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    exports.push(export.map_err(|e| format!("its exports cannot be read: {e}"))?.name.name.to_string());
+                }
+            }
+            _ => {}
         }
     }
+    Ok((names, exports))
+}
+
+/// Refuses an import from another contract version or outside what the host provides.
+fn check_import(import: &str, name: &str) -> Result<(), WasmError> {
+    check_version(import, name)?;
+    if !ALLOWED_IMPORTS.iter().any(|p| import.starts_with(p)) {
+        let reason = if import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/") {
+            "models have no network access; they talk to other nodes only through step outputs".to_string()
+        } else {
+            format!("the host provides only {} to models", ALLOWED_IMPORTS.join(", "))
+        };
+        return Err(WasmError::ForbiddenImport { component: name.to_string(), import: import.to_string(), reason });
+    }
+    Ok(())
+}
+
+/// Refuses an `xedgesim:node/*` item of another contract version.
+fn check_version(item: &str, name: &str) -> Result<(), WasmError> {
+    if let Some(version) = item.strip_prefix("xedgesim:node/").and_then(|rest| rest.split_once('@')).map(|(_, v)| v)
+        && !same_contract(version)
+    {
+        return Err(WasmError::ContractVersion {
+            component: name.to_string(),
+            found: format!("xedgesim:node@{version}"),
+            expected: CONTRACT_VERSION,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses forbidden imports and other contract versions, naming them
+/// (again, on the compiled type: what was read before compiling is checked
+/// against what wasmtime sees).
+fn check_contract(engine: &Engine, component: &Component, name: &str) -> Result<(), WasmError> {
+    let ty = component.component_type();
+    let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
+    for export in &exports {
+        check_version(export, name)?;
+    }
     for (import, _) in ty.imports(engine) {
-        if !ALLOWED_IMPORTS.iter().any(|p| import.starts_with(p)) {
-            let reason = if import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/") {
-                "models have no network access; they talk to other nodes only through step outputs".to_string()
-            } else {
-                format!("the host provides only {} to models", ALLOWED_IMPORTS.join(", "))
-            };
-            return Err(WasmError::ForbiddenImport { component: name.to_string(), import: import.to_string(), reason });
-        }
+        check_import(import, name)?;
     }
     if !exports.iter().any(|e| e.starts_with("xedgesim:node/model@")) {
         return Err(WasmError::NotAModel { component: name.to_string() });
