@@ -93,6 +93,13 @@ fn a_real_time_sleep_is_refused_without_sleeping() {
 }
 
 #[test]
+fn exit_zero_is_reported_as_an_exit_not_a_crash() {
+    let fault = fault_of("exit", small_limits());
+    assert_eq!(fault.kind, FaultKind::GuestExit { code: 0 }, "{fault}");
+    assert!(fault.to_string().contains("called exit(0) instead of returning"), "{fault}");
+}
+
+#[test]
 fn a_model_error_is_reported_with_its_message() {
     let fault = fault_of("error", small_limits());
     assert_eq!(fault.kind, FaultKind::ModelError);

@@ -51,6 +51,8 @@ pub enum FaultKind {
     /// A component's `step-batch` answered with another number of results
     /// than it was given calls.
     BadBatch,
+    /// The guest ended its process (`exit`) instead of returning.
+    GuestExit { code: i32 },
 }
 
 /// A node fault at a virtual time.
@@ -92,6 +94,7 @@ impl FaultKind {
             FaultKind::EngineUnreachable { .. } => "engine_unreachable",
             FaultKind::ContainerStart => "container_start",
             FaultKind::BadBatch => "bad_batch",
+            FaultKind::GuestExit { .. } => "guest_exit",
         }
     }
 
@@ -124,6 +127,7 @@ impl FaultKind {
             FaultKind::EngineUnreachable { endpoint } => format!("found no Docker engine at {endpoint}"),
             FaultKind::ContainerStart => "could not have its container started".into(),
             FaultKind::BadBatch => "broke the contract of `step-batch`".into(),
+            FaultKind::GuestExit { code } => format!("called exit({code}) instead of returning"),
         }
     }
 
@@ -139,7 +143,7 @@ impl FaultKind {
                 "the model may allocate without bound; if it needs more, raise `wasm.memory_limit_mb`"
             }
             FaultKind::StackOverflow => "the model may recurse without bound",
-            FaultKind::Trap => "a bug in the model: see its stderr above",
+            FaultKind::Trap => "a bug in the model: see the trap above (and its stderr, when it wrote any)",
             FaultKind::LogLimit { .. } => "the model logs too much; raise `wasm.max_log_bytes` if that is intended",
             FaultKind::OutboxLimit { .. } => "raise `wasm.max_outbox_messages` or `wasm.max_outbox_bytes` if intended",
             FaultKind::RealTimeWait => {
@@ -148,7 +152,9 @@ impl FaultKind {
             FaultKind::WakeInPast { .. } => "return a wake-up time at or after `now-us`, or none",
             FaultKind::SharedSandbox { .. } => "give nodes their own sandbox to isolate their faults",
             FaultKind::Stopped => "see the node's first fault",
-            FaultKind::ContainerExited { .. } => "the program in the container stopped: see its stderr above",
+            FaultKind::ContainerExited { .. } => {
+                "the program in the container stopped: see its exit code and, when it wrote any, its stderr"
+            }
             FaultKind::Timeout { .. } => {
                 "the container may hang; if its steps are just slow, raise `docker.step_timeout_ms` (or `docker.start_timeout_ms`)"
             }
@@ -164,6 +170,9 @@ impl FaultKind {
             }
             FaultKind::ContainerStart => {
                 "the engine's message says why: check the node's `docker:` volumes, ports, cpus and memory_mb"
+            }
+            FaultKind::GuestExit { .. } => {
+                "a model returns from each call and never ends its process; to stop, return a node error"
             }
             FaultKind::BadBatch => {
                 "`step-batch` must return one result per call, in order: a bug in the component's bindings (the SDKs do this for you)"

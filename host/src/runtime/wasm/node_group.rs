@@ -210,6 +210,8 @@ fn classify(
         FaultKind::LogLimit { max_log_bytes: limits.max_log_bytes }
     } else if e.chain().any(|c| c.downcast_ref::<RealTimeWait>().is_some()) {
         FaultKind::RealTimeWait
+    } else if let Some(exit) = e.chain().find_map(|c| c.downcast_ref::<wasmtime_wasi::I32Exit>()) {
+        FaultKind::GuestExit { code: exit.0 }
     } else if let Some(trap) = e.downcast_ref::<Trap>() {
         match trap {
             Trap::OutOfFuel => FaultKind::OutOfFuel { budget },
