@@ -46,7 +46,7 @@ fn the_wasm_gateway_matches_its_snapshot_and_hand_counted_deliveries() {
     let counts: Vec<bool> = run.deliveries["cloud"]
         .iter()
         .enumerate()
-        .map(|(i, d)| d.payload.contains(&format!("\"count\":{},", if i == 0 { 17 } else { 20 })))
+        .map(|(i, d)| d.payload_text().contains(&format!("\"count\":{},", if i == 0 { 17 } else { 20 })))
         .collect();
     assert_eq!(counts, vec![true; 5], "{:?}", run.deliveries["cloud"]);
     insta::assert_yaml_snapshot!("gateway_canonical", run);

@@ -124,6 +124,9 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
     };
     let rules = rules.unwrap_or(&defaults);
     let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
+    if json_tolerance.is_some() && args.payloads != Some(PayloadArg::Json) && rules.json_tolerance.is_none() {
+        return Err("--json-tolerance needs --payloads json: byte-for-byte payloads have no tolerance".into());
+    }
     let payloads = match (args.payloads, rules.json_tolerance) {
         (Some(PayloadArg::Exact), _) | (None, None) => PayloadMatch::Exact,
         (Some(PayloadArg::Json), file) | (None, file @ Some(_)) => {
@@ -268,8 +271,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         let mut text = serde_json::to_string_pretty(&json).expect("results serialise");
         text.push('\n');
         if let Err(e) = write_atomic(path, text.as_bytes()) {
+            // Not "not equivalent" (1): the comparison's result is lost.
             eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::FAILURE;
+            return ExitCode::from(super::EXIT_USER_ERROR);
         }
     }
     if equivalent { ExitCode::SUCCESS } else { ExitCode::FAILURE }

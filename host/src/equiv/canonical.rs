@@ -20,8 +20,23 @@ pub struct CanonicalDelivery {
     pub time_us: u64,
     pub src: String,
     pub topic: String,
-    /// The payload as text when it is UTF-8, else as hex.
-    pub payload: String,
+    /// The payload as text, when it is UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<String>,
+    /// The payload as hex, when it is not UTF-8 (so no text can pass for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload_hex: Option<String>,
+}
+
+impl CanonicalDelivery {
+    /// The payload for people: its text, or `hex:` and its bytes.
+    pub fn payload_text(&self) -> String {
+        match (&self.payload, &self.payload_hex) {
+            (Some(text), _) => text.clone(),
+            (None, Some(hex)) => format!("hex:{hex}"),
+            (None, None) => String::new(),
+        }
+    }
 }
 
 /// A run, canonically: deliveries in arrival order per destination,
@@ -39,15 +54,16 @@ pub struct CanonicalRun {
 pub fn canonical(report: &RunReport) -> CanonicalRun {
     let mut deliveries: BTreeMap<String, Vec<CanonicalDelivery>> = BTreeMap::new();
     for d in &report.deliveries {
-        let payload = match std::str::from_utf8(&d.payload) {
-            Ok(text) => text.to_string(),
-            Err(_) => d.payload.iter().map(|b| format!("{b:02x}")).collect(),
+        let (payload, payload_hex) = match std::str::from_utf8(&d.payload) {
+            Ok(text) => (Some(text.to_string()), None),
+            Err(_) => (None, Some(d.payload.iter().map(|b| format!("{b:02x}")).collect())),
         };
         deliveries.entry(d.dst.clone()).or_default().push(CanonicalDelivery {
             time_us: d.time_us,
             src: d.src.clone(),
             topic: d.topic.clone(),
             payload,
+            payload_hex,
         });
     }
     let metrics = report

@@ -77,39 +77,58 @@ pub fn compare(a: &CanonicalRun, b: &CanonicalRun, options: &EquivOptions) -> Ve
     let mut found = Vec::new();
     let keep =
         |d: &&CanonicalDelivery| !options.ignore_topics.contains(&d.topic) && !options.ignore_nodes.contains(&d.src);
+    // With timing loose, messages from different senders may arrive in
+    // either order: each sender's messages are then compared as a stream.
+    let per_sender = options.ignore_timing || options.time_tolerance_us > 0;
     let nodes: BTreeSet<&String> = a.deliveries.keys().chain(b.deliveries.keys()).collect();
     for node in nodes.into_iter().filter(|n| !options.ignore_nodes.contains(*n)) {
         let empty = Vec::new();
-        let xs: Vec<&CanonicalDelivery> = a.deliveries.get(node).unwrap_or(&empty).iter().filter(keep).collect();
-        let ys: Vec<&CanonicalDelivery> = b.deliveries.get(node).unwrap_or(&empty).iter().filter(keep).collect();
-        for (i, pair) in xs.iter().zip(&ys).enumerate() {
-            if let Some(what) = delivery_difference(pair.0, pair.1, options) {
+        let all_x: Vec<&CanonicalDelivery> = a.deliveries.get(node).unwrap_or(&empty).iter().filter(keep).collect();
+        let all_y: Vec<&CanonicalDelivery> = b.deliveries.get(node).unwrap_or(&empty).iter().filter(keep).collect();
+        let streams: Vec<Option<&String>> = if per_sender {
+            all_x.iter().chain(&all_y).map(|d| &d.src).collect::<BTreeSet<_>>().into_iter().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        for sender in streams {
+            let mine = |d: &&&CanonicalDelivery| sender.is_none_or(|s| &d.src == s);
+            let xs: Vec<&CanonicalDelivery> = all_x.iter().filter(mine).copied().collect();
+            let ys: Vec<&CanonicalDelivery> = all_y.iter().filter(mine).copied().collect();
+            let from = sender.map_or(String::new(), |s| format!(" from '{s}'"));
+            for (i, pair) in xs.iter().zip(&ys).enumerate() {
+                if let Some(what) = delivery_difference(pair.0, pair.1, options) {
+                    found.push(Difference {
+                        node: node.clone(),
+                        time_us: Some(pair.0.time_us),
+                        what: format!("message {}{from} received: {what}", i + 1),
+                        expected: describe(pair.0),
+                        found: describe(pair.1),
+                    });
+                    break; // later messages of this stream follow from the first difference
+                }
+            }
+            if xs.len() != ys.len() {
+                let n = xs.len().min(ys.len());
                 found.push(Difference {
                     node: node.clone(),
-                    time_us: Some(pair.0.time_us),
-                    what: format!("message {} received: {what}", i + 1),
-                    expected: describe(pair.0),
-                    found: describe(pair.1),
+                    time_us: xs.get(n).or(ys.get(n)).map(|d| d.time_us),
+                    what: format!("{} messages{from} received, against {}", xs.len(), ys.len()),
+                    expected: xs.get(n).map_or("no more messages".into(), |d| describe(d)),
+                    found: ys.get(n).map_or("no more messages".into(), |d| describe(d)),
                 });
-                break; // later messages of this node follow from the first difference
             }
         }
-        if xs.len() != ys.len() {
-            let n = xs.len().min(ys.len());
-            found.push(Difference {
-                node: node.clone(),
-                time_us: xs.get(n).or(ys.get(n)).map(|d| d.time_us),
-                what: format!("{} messages received, against {}", xs.len(), ys.len()),
-                expected: xs.get(n).map_or("no more messages".into(), |d| describe(d)),
-                found: ys.get(n).map_or("no more messages".into(), |d| describe(d)),
-            });
-        }
     }
+    // The engine's message counters and the drops include the ignored
+    // traffic: with anything ignored, they are left out (the messages
+    // themselves were compared above).
+    let ignoring = !options.ignore_nodes.is_empty() || !options.ignore_topics.is_empty();
+    let counted = |name: &str| !(ignoring && name.starts_with("host.") && name != "host.faulted");
     let nodes: BTreeSet<&String> = a.metrics.keys().chain(b.metrics.keys()).collect();
     for node in nodes.into_iter().filter(|n| !options.ignore_nodes.contains(*n)) {
         let (ma, mb) = (a.metrics.get(node), b.metrics.get(node));
         let names: BTreeSet<&String> = ma.into_iter().chain(mb).flat_map(|m| m.keys()).collect();
-        for name in names {
+        for name in names.into_iter().filter(|n| counted(n)) {
             let (x, y) = (ma.and_then(|m| m.get(name)), mb.and_then(|m| m.get(name)));
             let same = match (x, y) {
                 (Some(x), Some(y)) => numbers_match(*x, *y, options.metric_relative_tolerance),
@@ -128,7 +147,8 @@ pub fn compare(a: &CanonicalRun, b: &CanonicalRun, options: &EquivOptions) -> Ve
             }
         }
     }
-    let reasons: BTreeSet<&String> = a.drops.keys().chain(b.drops.keys()).collect();
+    let reasons: BTreeSet<&String> =
+        if ignoring { BTreeSet::new() } else { a.drops.keys().chain(b.drops.keys()).collect() };
     for reason in reasons {
         let (x, y) = (a.drops.get(reason).copied().unwrap_or(0), b.drops.get(reason).copied().unwrap_or(0));
         if x != y {
@@ -146,7 +166,7 @@ pub fn compare(a: &CanonicalRun, b: &CanonicalRun, options: &EquivOptions) -> Ve
 }
 
 fn describe(d: &CanonicalDelivery) -> String {
-    format!("at {} from '{}', topic '{}': {}", format_time(d.time_us), d.src, d.topic, truncate(&d.payload, 160))
+    format!("at {} from '{}', topic '{}': {}", format_time(d.time_us), d.src, d.topic, truncate(&d.payload_text(), 160))
 }
 
 fn truncate(text: &str, max: usize) -> String {
@@ -166,14 +186,15 @@ fn delivery_difference(x: &CanonicalDelivery, y: &CanonicalDelivery, options: &E
     if !options.ignore_timing && x.time_us.abs_diff(y.time_us) > options.time_tolerance_us {
         return Some("at another time");
     }
-    let same_payload = match options.payloads {
-        PayloadMatch::Exact => x.payload == y.payload,
-        PayloadMatch::Json { relative_tolerance } => {
-            match (serde_json::from_str(&x.payload), serde_json::from_str(&y.payload)) {
+    let exact = x.payload == y.payload && x.payload_hex == y.payload_hex;
+    let same_payload = match (options.payloads, &x.payload, &y.payload) {
+        (PayloadMatch::Json { relative_tolerance }, Some(px), Some(py)) => {
+            match (serde_json::from_str(px), serde_json::from_str(py)) {
                 (Ok(a), Ok(b)) => json_match(&a, &b, relative_tolerance),
-                _ => x.payload == y.payload,
+                _ => exact,
             }
         }
+        _ => exact,
     };
     (!same_payload).then_some("another payload")
 }
@@ -182,12 +203,19 @@ fn numbers_match(x: f64, y: f64, tolerance: f64) -> bool {
     if x.is_nan() || y.is_nan() {
         return x.is_nan() && y.is_nan();
     }
+    if !x.is_finite() || !y.is_finite() {
+        // No tolerance makes an infinity equal to anything but itself.
+        return x == y;
+    }
     x == y || (x - y).abs() <= tolerance * x.abs().max(y.abs())
 }
 
 fn json_match(a: &serde_json::Value, b: &serde_json::Value, tolerance: f64) -> bool {
     use serde_json::Value;
     match (a, b) {
+        // Integers exactly (an f64 cannot tell 2^53 from 2^53 + 1), other numbers within the tolerance.
+        (Value::Number(x), Value::Number(y)) if x.is_i64() && y.is_i64() => x.as_i64() == y.as_i64(),
+        (Value::Number(x), Value::Number(y)) if x.is_u64() && y.is_u64() => x.as_u64() == y.as_u64(),
         (Value::Number(x), Value::Number(y)) => {
             numbers_match(x.as_f64().unwrap_or(f64::NAN), y.as_f64().unwrap_or(f64::NAN), tolerance)
         }
@@ -214,7 +242,8 @@ mod tests {
                 time_us: *t,
                 src: "s".into(),
                 topic: "reading".into(),
-                payload: p.to_string(),
+                payload: Some(p.to_string()),
+                payload_hex: None,
             })
             .collect();
         CanonicalRun {
@@ -236,6 +265,27 @@ mod tests {
     }
 
     #[test]
+    fn with_a_time_tolerance_senders_may_interleave_differently() {
+        let msg = |t: u64, src: &str| CanonicalDelivery {
+            time_us: t,
+            src: src.into(),
+            topic: "r".into(),
+            payload: Some("x".into()),
+            payload_hex: None,
+        };
+        let run = |ds: Vec<CanonicalDelivery>| CanonicalRun {
+            deliveries: BTreeMap::from([("gw".to_string(), ds)]),
+            metrics: BTreeMap::new(),
+            drops: BTreeMap::new(),
+        };
+        let a = run(vec![msg(1000, "s1"), msg(1010, "s2")]);
+        let b = run(vec![msg(1005, "s2"), msg(1008, "s1")]);
+        assert!(!compare(&a, &b, &EquivOptions::default()).is_empty(), "exact timing: another order differs");
+        let loose = EquivOptions { time_tolerance_us: 100, ..EquivOptions::default() };
+        assert!(compare(&a, &b, &loose).is_empty(), "{:?}", compare(&a, &b, &loose));
+    }
+
+    #[test]
     fn tolerances_and_ignores_apply() {
         let a = run(&[(1_000_000, r#"{"t":20.5,"u":"C"}"#)]);
         let b = run(&[(1_000_100, r#"{"u":"C","t":20.50001}"#)]);
@@ -247,6 +297,15 @@ mod tests {
         };
         assert!(compare(&a, &b, &loose).is_empty());
         let ignoring = EquivOptions { ignore_nodes: BTreeSet::from(["gw".to_string()]), ..EquivOptions::default() };
+        let inf = |v: f64| CanonicalRun {
+            deliveries: BTreeMap::new(),
+            metrics: BTreeMap::from([("n".to_string(), BTreeMap::from([("m".to_string(), v)]))]),
+            drops: BTreeMap::new(),
+        };
+        let tolerant = EquivOptions { metric_relative_tolerance: 0.01, ..EquivOptions::default() };
+        assert_eq!(compare(&inf(f64::INFINITY), &inf(1.0), &tolerant).len(), 1, "no tolerance reaches infinity");
+        assert!(compare(&inf(f64::NAN), &inf(f64::NAN), &tolerant).is_empty());
+        assert!(!json_match(&serde_json::json!(9007199254740993u64), &serde_json::json!(9007199254740992u64), 0.0));
         assert!(compare(&a, &run(&[]), &ignoring).is_empty());
         let d = compare(&a, &run(&[]), &EquivOptions::default());
         assert_eq!(d[0].what, "1 messages received, against 0");

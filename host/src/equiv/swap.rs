@@ -37,7 +37,12 @@ pub fn swap(scenario: &mut ResolvedScenario, spec: &str, cwd: &Path) -> Result<(
         return Err(SwapError::UnknownNode { node: node.to_string(), known: known() });
     };
     let entry = &mut scenario.nodes[index];
-    let wasm = |component| Implementation::Wasm(WasmNode { component, limits: SandboxLimits::default() });
+    // A wasm node keeps its own sandbox limits; a container becomes a wasm node with the defaults.
+    let limits = match &entry.implementation {
+        Implementation::Wasm(w) => w.limits,
+        Implementation::Docker(_) => SandboxLimits::default(),
+    };
+    let wasm = |component| Implementation::Wasm(WasmNode { component, limits });
     entry.implementation = match target.split_once(':') {
         None if target == "docker" => match &entry.implementation {
             Implementation::Docker(_) => return Ok(()),

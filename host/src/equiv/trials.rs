@@ -43,6 +43,13 @@ const T_975: [f64; 30] = [
     2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
 ];
 
+/// Student's t 97.5% quantile for `df` > 30 degrees of freedom, by the
+/// Cornish-Fisher expansion around the normal quantile (error below 1e-3).
+fn t_975_beyond_table(df: f64) -> f64 {
+    let z: f64 = 1.959_964;
+    z + (z.powi(3) + z) / (4.0 * df) + (5.0 * z.powi(5) + 16.0 * z.powi(3) + 3.0 * z) / (96.0 * df * df)
+}
+
 /// The 95% interval of `samples` (half-width 0 for fewer than two).
 pub fn interval(samples: &[f64]) -> Interval {
     let n = samples.len();
@@ -51,7 +58,7 @@ pub fn interval(samples: &[f64]) -> Interval {
         return Interval { n, mean, half_width: 0.0 };
     }
     let variance = samples.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    let t = T_975.get(n - 2).copied().unwrap_or(1.96);
+    let t = T_975.get(n - 2).copied().unwrap_or_else(|| t_975_beyond_table((n - 1) as f64));
     Interval { n, mean, half_width: t * (variance / n as f64).sqrt() }
 }
 
@@ -68,9 +75,12 @@ pub struct MetricTrials {
 
 /// Every metric both sides report, compared over the trials.
 pub fn compare_trials(a: &[CanonicalRun], b: &[CanonicalRun], relative_tolerance: f64) -> Vec<MetricTrials> {
-    let samples = |runs: &[CanonicalRun], node: &str, metric: &str| -> Vec<f64> {
-        runs.iter().filter_map(|r| r.metrics.get(node)?.get(metric).copied()).filter(|v| v.is_finite()).collect()
+    let values = |runs: &[CanonicalRun], node: &str, metric: &str| -> Vec<f64> {
+        runs.iter().filter_map(|r| r.metrics.get(node)?.get(metric).copied()).collect()
     };
+    let finite = |v: &[f64]| -> Vec<f64> { v.iter().copied().filter(|x| x.is_finite()).collect() };
+    // The non-finite values (NaN, ±inf) of a side, which must match exactly.
+    let odd = |v: &[f64]| -> Vec<String> { v.iter().filter(|x| !x.is_finite()).map(|x| x.to_string()).collect() };
     let keys: BTreeSet<(String, String)> = a
         .iter()
         .chain(b)
@@ -78,10 +88,15 @@ pub fn compare_trials(a: &[CanonicalRun], b: &[CanonicalRun], relative_tolerance
         .collect();
     keys.into_iter()
         .map(|(node, metric)| {
-            let (ia, ib) = (interval(&samples(a, &node, &metric)), interval(&samples(b, &node, &metric)));
+            let (va, vb) = (values(a, &node, &metric), values(b, &node, &metric));
+            let (ia, ib) = (interval(&finite(&va)), interval(&finite(&vb)));
+            let (mut oa, mut ob) = (odd(&va), odd(&vb));
+            oa.sort();
+            ob.sort();
             let overlap = ia.low() <= ib.high() && ib.low() <= ia.high();
             let close = (ia.mean - ib.mean).abs() <= relative_tolerance * ia.mean.abs().max(ib.mean.abs());
-            let consistent = ia.n == ib.n && (overlap || close);
+            let none_finite = ia.n == 0 && ib.n == 0;
+            let consistent = va.len() == vb.len() && oa == ob && (none_finite || overlap || close);
             MetricTrials { node, metric, a: ia, b: ib, consistent }
         })
         .collect()
@@ -107,6 +122,9 @@ mod tests {
         assert_eq!(i.mean, 3.0);
         assert!((i.half_width - 1.962_92).abs() < 1e-4, "{i:?}");
         assert_eq!(interval(&[7.0]).half_width, 0.0);
+        // Past the table: t(40) = 2.0211, t(100) = 1.9840.
+        assert!((t_975_beyond_table(40.0) - 2.0211).abs() < 1e-3);
+        assert!((t_975_beyond_table(100.0) - 1.9840).abs() < 1e-3);
     }
 
     #[test]
@@ -135,5 +153,8 @@ mod tests {
         assert!(!far[0].consistent);
         assert_eq!(inconsistent(&far)["n"], vec!["m"]);
         assert!(compare_trials(&a, &c, 0.6)[0].consistent, "within a 60% tolerance");
+        let nan: Vec<_> = [f64::NAN, f64::NAN].map(run).into();
+        assert!(compare_trials(&nan, &nan, 0.0)[0].consistent, "NaN in every trial on both sides agrees");
+        assert!(!compare_trials(&nan, &b[..2], 0.0)[0].consistent);
     }
 }

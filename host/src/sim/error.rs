@@ -29,9 +29,9 @@ pub enum RunError {
     )]
     Livelock { time: String, rounds: usize, events: u64, nodes: String },
     #[error(
-        "messages in flight hold more than {limit} bytes of payload at t = {time}: node '{node}' was sending\n  = help: send fewer or smaller messages, or shorten the links' latency; an unbounded backlog would exhaust memory"
+        "messages in flight hold more than {limit} bytes of payload at t = {time}: {held} of them sent by node '{node}'\n  = help: send fewer or smaller messages, or shorten the links' latency; an unbounded backlog would exhaust memory"
     )]
-    PayloadBytesFull { node: String, time: String, limit: u64 },
+    PayloadBytesFull { node: String, held: u64, time: String, limit: u64 },
     #[error(
         "{stores} sandboxes need about {needed} memory mappings, more than this kernel allows (vm.max_map_count = {limit}); nothing was started\n  = help: raise the limit (`sudo sysctl -w vm.max_map_count=1048576`) or pack nodes into shared instances (`--sandbox shared`)"
     )]

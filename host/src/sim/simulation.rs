@@ -36,9 +36,11 @@ use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 pub const MAX_QUEUED_EVENTS: usize = 50_000_000;
 /// Most rounds at one instant before the run is declared stuck.
 pub const MAX_ROUNDS_PER_INSTANT: usize = 10_000;
-/// Most events (deliveries and wake-ups) at one instant before the run is
-/// declared stuck: bounds the work, not only the rounds, so a node that
-/// sends itself thousands of messages a round is stopped early.
+/// Most events (deliveries and wake-ups) created and handled at one
+/// instant (every round after the first, whose events were scheduled
+/// earlier, however many nodes there are) before the run is declared
+/// stuck: bounds the work, not only the rounds, so a node that sends itself
+/// thousands of messages a round is stopped early.
 pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
 /// Default bound on the payload bytes of messages in flight.
 pub const DEFAULT_MAX_QUEUED_PAYLOAD_BYTES: u64 = 1 << 30;
@@ -319,6 +321,8 @@ struct Engine<'a> {
     /// Payload bytes of the messages in the queue, and their bound.
     queued_bytes: u64,
     max_queued_bytes: u64,
+    /// Of those, by sender.
+    queued_by: Vec<u64>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -358,6 +362,7 @@ impl<'a> Engine<'a> {
             shutdown_errors: Vec::new(),
             deliveries: None,
             queued_bytes: 0,
+            queued_by: vec![0; n],
             max_queued_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             stopped: vec![false; n],
             generation: vec![0; n],
@@ -423,7 +428,7 @@ impl<'a> Engine<'a> {
     /// Handles every event at `now`, in rounds, until none is left at `now`.
     fn run_instant(&mut self, now: u64) -> Result<(), Stop> {
         let mut rounds = 0;
-        let events_before = self.events;
+        let mut events_before = self.events;
         while self.queue.peek_time() == Some(now) {
             rounds += 1;
             // Due nodes, each with its inbox in arrival order.
@@ -434,6 +439,9 @@ impl<'a> Engine<'a> {
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
                         self.queued_bytes -= message.payload.len() as u64;
+                        if let Some(&sender) = self.index_of.get(message.source.as_str()) {
+                            self.queued_by[sender] -= message.payload.len() as u64;
+                        }
                         if self.stopped[dst] {
                             let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
@@ -474,6 +482,10 @@ impl<'a> Engine<'a> {
                 self.due_at[node] = u32::MAX;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
+            if rounds == 1 {
+                // Scheduled before this instant: not work the instant made.
+                events_before = self.events;
+            }
             let events = self.events - events_before;
             if rounds > MAX_ROUNDS_PER_INSTANT || events > MAX_EVENTS_PER_INSTANT {
                 let nodes =
@@ -602,8 +614,12 @@ impl<'a> Engine<'a> {
                 };
                 let bytes = message.payload.len() as u64;
                 if self.queued_bytes + bytes > self.max_queued_bytes {
+                    // Blame the node whose messages fill the queue, not the last sender.
+                    let holder = (0..self.ids.len()).max_by_key(|&n| (self.queued_by[n], std::cmp::Reverse(n)));
+                    let holder = holder.filter(|&n| self.queued_by[n] > 0).unwrap_or(src);
                     return Err(Stop::Error(RunError::PayloadBytesFull {
-                        node: src_id.to_string(),
+                        node: self.ids[holder].to_string(),
+                        held: self.queued_by[holder],
                         time: format_time(now),
                         limit: self.max_queued_bytes,
                     }));
@@ -612,6 +628,7 @@ impl<'a> Engine<'a> {
                     .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
                     .map_err(|_| self.queue_full(src))?;
                 self.queued_bytes += bytes;
+                self.queued_by[src] += bytes;
             }
         }
         Ok(())
@@ -660,11 +677,10 @@ impl<'a> Engine<'a> {
         let mut metrics = vec![Vec::new(); self.ids.len()];
         let mut faults = Vec::new();
         for group in 0..self.placement.groups.len() {
+            // Every group is finished, even one whose nodes all stopped, so its
+            // last (unterminated) log lines are flushed too.
             let live: Vec<usize> =
                 self.placement.members[group].iter().copied().filter(|&node| !self.stopped[node]).collect();
-            if live.is_empty() {
-                continue;
-            }
             let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
             let results = self.placement.groups[group].finish(&indexes, now);
             for (node, result) in live.into_iter().zip(results) {
