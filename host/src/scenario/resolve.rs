@@ -96,7 +96,7 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
         config.entry("destination".to_string()).or_insert_with(|| ConfigValue::Text(dst.to_string()));
     }
     let implementation = match implementation_name(entry.implementation.as_deref()) {
-        ImplementationName::Docker => Implementation::Docker(docker(base, entry.docker.as_ref())),
+        ImplementationName::Docker => Implementation::Docker(Box::new(docker(base, entry.docker.as_ref()))),
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
             let defaults = SandboxLimits::default();
@@ -125,7 +125,7 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
         port: entry.port,
         alternative: match implementation_name(entry.implementation.as_deref()) {
             ImplementationName::Docker => None,
-            _ => entry.docker.as_ref().map(|d| docker(base, Some(d))),
+            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, Some(d)))),
         },
     }
 }

@@ -199,7 +199,7 @@ pub struct ResolvedNode {
     /// A wasm node's `docker:` section: how it runs in a container when
     /// `xedgesim equiv --swap NODE=docker` asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub alternative: Option<DockerNode>,
+    pub alternative: Option<Box<DockerNode>>,
 }
 
 /// How a node runs.
@@ -207,7 +207,9 @@ pub struct ResolvedNode {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Implementation {
     Wasm(WasmNode),
-    Docker(DockerNode),
+    /// Boxed: a Docker node's settings are large, and a million WASM nodes
+    /// should not each carry room for them.
+    Docker(Box<DockerNode>),
 }
 
 impl Implementation {

@@ -85,6 +85,20 @@ impl EventQueue {
     pub fn deliveries(&self) -> usize {
         self.heap.iter().filter(|e| matches!(e.kind, EventKind::Deliver { .. })).count()
     }
+
+    /// The sender whose queued messages hold the most payload bytes, and
+    /// how many (ties: the sender first in name order). Walks the whole
+    /// queue: for error reports, not the hot path.
+    pub fn largest_sender(&self) -> Option<(String, u64)> {
+        let mut by_sender: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+        for event in self.heap.iter() {
+            if let EventKind::Deliver { message, .. } = &event.kind {
+                *by_sender.entry(message.source.as_str()).or_default() += message.payload.len() as u64;
+            }
+        }
+        let most = by_sender.values().copied().max()?;
+        by_sender.into_iter().find(|(_, bytes)| *bytes == most).map(|(s, b)| (s.to_string(), b))
+    }
 }
 
 #[cfg(test)]

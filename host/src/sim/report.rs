@@ -102,7 +102,8 @@ pub struct RunReport {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub shutdown_errors: Vec<String>,
     /// Every node's metrics, as in `metrics.csv`: the model's by name, the
-    /// host's as `host.<name>`. Not in `summary.json`.
+    /// host's as `host.<name>`; only when the run recorded deliveries. Not
+    /// in `summary.json`.
     #[serde(skip)]
     pub node_metrics: BTreeMap<String, BTreeMap<String, f64>>,
     /// Every delivery in the order the engine made them, when recorded.

@@ -165,9 +165,9 @@ impl Simulation {
         self
     }
 
-    /// Keeps every delivery (destination, source, topic, payload, time) in
-    /// the report, for [`crate::equiv::canonical`]. Memory grows with the
-    /// messages delivered.
+    /// Keeps every delivery (destination, source, topic, payload, time) and
+    /// every node's metrics in the report, for [`crate::equiv::canonical`].
+    /// Memory grows with the messages delivered.
     pub fn record_deliveries(mut self, record: bool) -> Self {
         self.record_deliveries = record;
         self
@@ -321,8 +321,6 @@ struct Engine<'a> {
     /// Payload bytes of the messages in the queue, and their bound.
     queued_bytes: u64,
     max_queued_bytes: u64,
-    /// Of those, by sender.
-    queued_by: Vec<u64>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -362,7 +360,6 @@ impl<'a> Engine<'a> {
             shutdown_errors: Vec::new(),
             deliveries: None,
             queued_bytes: 0,
-            queued_by: vec![0; n],
             max_queued_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             stopped: vec![false; n],
             generation: vec![0; n],
@@ -439,9 +436,6 @@ impl<'a> Engine<'a> {
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
                         self.queued_bytes -= message.payload.len() as u64;
-                        if let Some(&sender) = self.index_of.get(message.source.as_str()) {
-                            self.queued_by[sender] -= message.payload.len() as u64;
-                        }
                         if self.stopped[dst] {
                             let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
@@ -615,11 +609,10 @@ impl<'a> Engine<'a> {
                 let bytes = message.payload.len() as u64;
                 if self.queued_bytes + bytes > self.max_queued_bytes {
                     // Blame the node whose messages fill the queue, not the last sender.
-                    let holder = (0..self.ids.len()).max_by_key(|&n| (self.queued_by[n], std::cmp::Reverse(n)));
-                    let holder = holder.filter(|&n| self.queued_by[n] > 0).unwrap_or(src);
+                    let (node, held) = self.queue.largest_sender().unwrap_or((src_id.to_string(), 0));
                     return Err(Stop::Error(RunError::PayloadBytesFull {
-                        node: self.ids[holder].to_string(),
-                        held: self.queued_by[holder],
+                        node,
+                        held,
                         time: format_time(now),
                         limit: self.max_queued_bytes,
                     }));
@@ -628,7 +621,6 @@ impl<'a> Engine<'a> {
                     .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
                     .map_err(|_| self.queue_full(src))?;
                 self.queued_bytes += bytes;
-                self.queued_by[src] += bytes;
             }
         }
         Ok(())
@@ -782,7 +774,9 @@ impl<'a> Engine<'a> {
                 format!("Docker nodes took part ({}): containers run on the real clock", docker_nodes.join(", "))
             }),
             shutdown_errors: self.shutdown_errors.clone(),
-            node_metrics: (0..self.ids.len())
+            // Only for runs that record (equivalence): a million nodes' metrics
+            // as a map would cost hundreds of MiB that `metrics.csv` already holds.
+            node_metrics: (0..if self.deliveries.is_some() { self.ids.len() } else { 0 })
                 .map(|node| {
                     let host = self.host_metrics(node).into_iter().map(|(n, v)| (format!("host.{n}"), v as f64));
                     let model = node_metrics[node].iter().map(|m| (m.name.clone(), m.value));
