@@ -47,26 +47,41 @@ impl Ord for Event {
     }
 }
 
-/// A bounded min-queue of events.
+/// A min-queue of events, bounded in events and in the payload bytes of
+/// the messages it holds (both bound host memory).
 #[derive(Debug)]
 pub struct EventQueue {
     heap: BinaryHeap<Event>,
     next_seq: u64,
     capacity: usize,
+    payload_bytes: u64,
+    max_payload_bytes: u64,
 }
 
 /// The queue is full; the event was not scheduled.
-#[derive(Debug, Clone, Copy)]
-pub struct QueueFull;
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueFull {
+    /// It holds `capacity` events.
+    Events,
+    /// The message would take the queued payload past `max_payload_bytes`.
+    PayloadBytes,
+}
 
 impl EventQueue {
-    pub fn new(capacity: usize) -> Self {
-        EventQueue { heap: BinaryHeap::new(), next_seq: 0, capacity }
+    pub fn new(capacity: usize, max_payload_bytes: u64) -> Self {
+        EventQueue { heap: BinaryHeap::new(), next_seq: 0, capacity, payload_bytes: 0, max_payload_bytes }
     }
 
     pub fn push(&mut self, time_us: u64, kind: EventKind) -> Result<(), QueueFull> {
         if self.heap.len() >= self.capacity {
-            return Err(QueueFull);
+            return Err(QueueFull::Events);
+        }
+        if let EventKind::Deliver { message, .. } = &kind {
+            let bytes = self.payload_bytes + message.payload.len() as u64;
+            if bytes > self.max_payload_bytes {
+                return Err(QueueFull::PayloadBytes);
+            }
+            self.payload_bytes = bytes;
         }
         self.heap.push(Event { time_us, seq: self.next_seq, kind });
         self.next_seq += 1;
@@ -78,7 +93,15 @@ impl EventQueue {
     }
 
     pub fn pop(&mut self) -> Option<Event> {
-        self.heap.pop()
+        let event = self.heap.pop()?;
+        if let EventKind::Deliver { message, .. } = &event.kind {
+            self.payload_bytes -= message.payload.len() as u64;
+        }
+        Some(event)
+    }
+
+    pub fn max_payload_bytes(&self) -> u64 {
+        self.max_payload_bytes
     }
 
     /// Deliveries still queued (in flight when a run ends).
@@ -109,7 +132,7 @@ mod tests {
     fn same_time_events_come_out_in_scheduling_order() {
         // xEdgeSim's heap crashed on equal times and was not FIFO with four
         // or more same-time senders; this one is FIFO for any number.
-        let mut q = EventQueue::new(100);
+        let mut q = EventQueue::new(100, u64::MAX);
         for node in 0..50 {
             q.push(1_000, EventKind::Wake { node, generation: 0 }).unwrap();
         }
@@ -127,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_queue_is_bounded() {
-        let mut q = EventQueue::new(2);
+        let mut q = EventQueue::new(2, u64::MAX);
         q.push(1, EventKind::Wake { node: 0, generation: 0 }).unwrap();
         q.push(1, EventKind::Wake { node: 0, generation: 0 }).unwrap();
         assert!(q.push(1, EventKind::Wake { node: 0, generation: 0 }).is_err());

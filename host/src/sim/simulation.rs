@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use super::atomic_file::write_atomic;
 use super::error::RunError;
-use super::event_queue::{EventKind, EventQueue};
+use super::event_queue::{EventKind, EventQueue, QueueFull};
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
@@ -264,9 +264,9 @@ impl Simulation {
             let _ = std::fs::remove_file(&trace_path);
         }
 
-        let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, trace);
+        let queue = EventQueue::new(MAX_QUEUED_EVENTS, self.max_queued_payload_bytes);
+        let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, queue, trace);
         engine.deliveries = self.record_deliveries.then(Vec::new);
-        engine.max_queued_bytes = self.max_queued_payload_bytes;
         let mut progress = self.progress.take();
         let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
         let end_us = engine.now_us;
@@ -318,9 +318,6 @@ struct Engine<'a> {
     shutdown_errors: Vec<String>,
     /// Every delivery, when the run records them.
     deliveries: Option<Vec<Delivery>>,
-    /// Payload bytes of the messages in the queue, and their bound.
-    queued_bytes: u64,
-    max_queued_bytes: u64,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -345,6 +342,7 @@ impl<'a> Engine<'a> {
         seed: u64,
         duration_us: u64,
         placement: &'a mut Placement,
+        queue: EventQueue,
         trace: Trace,
     ) -> Self {
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
@@ -359,13 +357,11 @@ impl<'a> Engine<'a> {
             placement,
             shutdown_errors: Vec::new(),
             deliveries: None,
-            queued_bytes: 0,
-            max_queued_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],
-            queue: EventQueue::new(MAX_QUEUED_EVENTS),
+            queue,
             network,
             trace: Some(trace),
             latency: Histogram::default(),
@@ -398,7 +394,9 @@ impl<'a> Engine<'a> {
         // Every node steps once at t = 0, in file order.
         for node in 0..self.ids.len() {
             if !self.stopped[node] {
-                self.queue.push(0, EventKind::Wake { node, generation: 0 }).map_err(|_| self.queue_full(node))?;
+                self.queue
+                    .push(0, EventKind::Wake { node, generation: 0 })
+                    .map_err(|why| self.queue_full(node, why))?;
             }
         }
         let mut next_progress = 0;
@@ -435,7 +433,6 @@ impl<'a> Engine<'a> {
                 self.events += 1;
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
-                        self.queued_bytes -= message.payload.len() as u64;
                         if self.stopped[dst] {
                             let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
@@ -542,10 +539,7 @@ impl<'a> Engine<'a> {
             for (index, result) in indexes.into_iter().zip(outputs) {
                 results.push((self.placement.members[group][index], result));
             }
-            for line in self.placement.groups[group].take_logs() {
-                let node = self.ids[self.placement.members[group][line.index]];
-                self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
-            }
+            self.trace_logs(group);
         }
         // Outputs in node order, whatever sandbox each node lives in.
         results.sort_unstable_by_key(|(node, _)| *node);
@@ -559,6 +553,14 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
+    /// Writes the lines group `group` logged since it was last asked.
+    fn trace_logs(&mut self, group: usize) {
+        for line in self.placement.groups[group].take_logs() {
+            let node = self.ids[self.placement.members[group][line.index]];
+            self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
+        }
+    }
+
     /// Sends a step's messages and schedules its wake-up.
     fn apply(&mut self, node: usize, now: u64, output: StepOutput) -> Result<(), Stop> {
         for message in output.outbox {
@@ -569,7 +571,7 @@ impl<'a> Engine<'a> {
             && at <= self.duration_us
         {
             let generation = self.generation[node];
-            self.queue.push(at, EventKind::Wake { node, generation }).map_err(|_| self.queue_full(node))?;
+            self.queue.push(at, EventKind::Wake { node, generation }).map_err(|why| self.queue_full(node, why))?;
         }
         Ok(())
     }
@@ -606,21 +608,9 @@ impl<'a> Engine<'a> {
                     payload: out.payload,
                     sent_us: now,
                 };
-                let bytes = message.payload.len() as u64;
-                if self.queued_bytes + bytes > self.max_queued_bytes {
-                    // Blame the node whose messages fill the queue, not the last sender.
-                    let (node, held) = self.queue.largest_sender().unwrap_or((src_id.to_string(), 0));
-                    return Err(Stop::Error(RunError::PayloadBytesFull {
-                        node,
-                        held,
-                        time: format_time(now),
-                        limit: self.max_queued_bytes,
-                    }));
-                }
                 self.queue
                     .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
-                    .map_err(|_| self.queue_full(src))?;
-                self.queued_bytes += bytes;
+                    .map_err(|why| self.queue_full(src, why))?;
             }
         }
         Ok(())
@@ -637,11 +627,17 @@ impl<'a> Engine<'a> {
         self.trace().drop_message(now, id, dst_label, reason);
     }
 
-    fn queue_full(&self, node: usize) -> Stop {
-        Stop::Error(RunError::QueueFull {
-            node: self.ids[node].to_string(),
-            time: format_time(self.now_us),
-            capacity: MAX_QUEUED_EVENTS,
+    fn queue_full(&self, node: usize, why: QueueFull) -> Stop {
+        let time = format_time(self.now_us);
+        Stop::Error(match why {
+            QueueFull::Events => {
+                RunError::QueueFull { node: self.ids[node].to_string(), time, capacity: MAX_QUEUED_EVENTS }
+            }
+            QueueFull::PayloadBytes => {
+                // Blame the node whose messages fill the queue, not the last sender.
+                let (node, held) = self.queue.largest_sender().unwrap_or((self.ids[node].to_string(), 0));
+                RunError::PayloadBytesFull { node, held, time, limit: self.queue.max_payload_bytes() }
+            }
         })
     }
 
@@ -681,10 +677,7 @@ impl<'a> Engine<'a> {
                     Err(fault) => faults.push((node, fault)),
                 }
             }
-            for line in self.placement.groups[group].take_logs() {
-                let node = self.ids[self.placement.members[group][line.index]];
-                self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
-            }
+            self.trace_logs(group);
         }
         // In node order, whatever group each node lives in.
         faults.sort_by_key(|(node, _)| *node);

@@ -2,16 +2,20 @@
 //! runtime every Docker call runs on.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bollard::Docker;
 
 use super::error::DockerError;
+use crate::runtime::Interrupted;
 
 /// Where the engine listens when `DOCKER_HOST` is not set.
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// How long to wait for the engine to answer its first request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a wait looks at the interrupt flag.
+const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 /// Seconds bollard waits for any one request (an image build can be long).
 const REQUEST_TIMEOUT_S: u64 = 600;
 
@@ -69,6 +73,30 @@ impl DockerEngine {
     /// Runs `future` to completion on the engine's runtime.
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.runtime.block_on(future)
+    }
+
+    /// Runs `future` on the engine's runtime unless `interrupt` is set
+    /// first (looked at every 20 ms): Ctrl-C and SIGTERM are noticed while
+    /// waiting on containers or builds, not only between instants.
+    pub fn block_on_unless<F: Future>(
+        &self,
+        interrupt: Option<&AtomicBool>,
+        future: F,
+    ) -> Result<F::Output, Interrupted> {
+        self.runtime.block_on(async {
+            let watch = async {
+                loop {
+                    tokio::time::sleep(INTERRUPT_POLL).await;
+                    if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                        return;
+                    }
+                }
+            };
+            tokio::select! {
+                out = future => Ok(out),
+                () = watch => Err(Interrupted),
+            }
+        })
     }
 
     pub(crate) fn spawn<F>(&self, future: F)

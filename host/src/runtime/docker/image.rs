@@ -214,20 +214,7 @@ fn build(
         }
         None
     };
-    let failure = engine.block_on(async {
-        let watch = async {
-            loop {
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-                if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-                    return;
-                }
-            }
-        };
-        tokio::select! {
-            failure = stream_build => Ok(failure),
-            () = watch => Err(DockerError::Interrupted),
-        }
-    })?;
+    let failure = engine.block_on_unless(interrupt, stream_build).map_err(|_| DockerError::Interrupted)?;
     match failure {
         None => Ok(()),
         Some(error) => Err(DockerError::ImageBuild {

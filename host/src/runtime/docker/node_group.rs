@@ -23,8 +23,6 @@ use crate::runtime::{
 };
 use crate::scenario::{ConfigValue, ContainerProtocol, DockerNode};
 
-/// How often a wait looks at the interrupt flag.
-const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 /// How long a container may take to exit after `shutdown` before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
 
@@ -125,25 +123,14 @@ impl DockerNodeGroup {
     /// The node's fault for `failure` at `time_us`; its container is then
     /// removed (a hung or broken container is never asked anything again).
     fn fail(&mut self, index: usize, time_us: u64, ask: Ask, failure: Failure) -> NodeFault {
-        let container = self.nodes[index].container.as_ref();
-        let tail = container.map(Container::stderr_tail).unwrap_or_default();
-        let with_tail = |detail: String| match (detail.is_empty(), tail.is_empty()) {
-            (_, true) => detail,
-            (true, false) => format!("stderr:\n{tail}"),
-            (false, false) => format!("{detail}\nstderr:\n{tail}"),
-        };
-        let (kind, detail) = match failure {
-            Failure::Timeout => {
-                (FaultKind::Timeout { timeout_ms: self.nodes[index].step_timeout_ms }, with_tail(String::new()))
-            }
-            Failure::Closed(reason) => {
-                let code = container.and_then(|c| self.engine.block_on(container::exit_code(&self.engine, &c.id)));
-                (FaultKind::ContainerExited { exit_code: code }, with_tail(reason.unwrap_or_default()))
-            }
-            Failure::Protocol(detail) => (FaultKind::Protocol, with_tail(detail)),
-            Failure::NodeError(message) if ask == Ask::New => (FaultKind::Config, message),
-            Failure::NodeError(message) => (FaultKind::ModelError, message),
-        };
+        let node = &self.nodes[index];
+        let (kind, detail) = self.engine.block_on(failure_fault(
+            &self.engine,
+            node.container.as_ref(),
+            failure,
+            ask,
+            node.step_timeout_ms,
+        ));
         self.retire(index);
         NodeFault { node: self.ids[index].clone(), time_us, kind, detail }
     }
@@ -200,6 +187,37 @@ impl DockerNodeGroup {
     }
 }
 
+/// The fault kind and detail for `failure` of a container answering `ask`
+/// within `timeout_ms`, quoting the end of its stderr.
+async fn failure_fault(
+    engine: &DockerEngine,
+    container: Option<&Container>,
+    failure: Failure,
+    ask: Ask,
+    timeout_ms: u64,
+) -> (FaultKind, String) {
+    let tail = container.map(Container::stderr_tail).unwrap_or_default();
+    let with_tail = |detail: String| match (detail.is_empty(), tail.is_empty()) {
+        (_, true) => detail,
+        (true, false) => format!("stderr:\n{tail}"),
+        (false, false) => format!("{detail}\nstderr:\n{tail}"),
+    };
+    match failure {
+        Failure::Timeout => (FaultKind::Timeout { timeout_ms }, with_tail(String::new())),
+        Failure::Closed(reason) => {
+            let exit_code = match container {
+                Some(c) => container::exit_code(engine, &c.id).await,
+                None => None,
+            };
+            (FaultKind::ContainerExited { exit_code }, with_tail(reason.unwrap_or_default()))
+        }
+        Failure::Protocol(detail) => (FaultKind::Protocol, with_tail(detail)),
+        // Only `new` (and so only a start) can be refused for its config.
+        Failure::NodeError(message) if ask == Ask::New => (FaultKind::Config, message),
+        Failure::NodeError(message) => (FaultKind::ModelError, message),
+    }
+}
+
 async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
     let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
     let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
@@ -219,19 +237,8 @@ async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &st
     container.send(frames);
     for ask in asks {
         if let Err(failure) = protocol::receive(&mut container, spec.docker.protocol, ask, deadline).await {
-            let tail = container.stderr_tail();
-            let tail = if tail.is_empty() { String::new() } else { format!("\nstderr:\n{tail}") };
-            let (kind, detail) = match failure {
-                Failure::Timeout => {
-                    (FaultKind::Timeout { timeout_ms: spec.docker.start_timeout_ms }, tail.trim().to_string())
-                }
-                Failure::Closed(reason) => (
-                    FaultKind::ContainerExited { exit_code: container::exit_code(engine, &container.id).await },
-                    format!("{}{tail}", reason.unwrap_or_default()).trim().to_string(),
-                ),
-                Failure::Protocol(d) => (FaultKind::Protocol, format!("{d}{tail}")),
-                Failure::NodeError(message) => (FaultKind::Config, message),
-            };
+            let (kind, detail) =
+                failure_fault(engine, Some(&container), failure, ask, spec.docker.start_timeout_ms).await;
             let _ = container::remove(engine, &container.id).await;
             return Err(fault(kind, detail));
         }
@@ -290,22 +297,7 @@ impl NodeGroup for DockerNodeGroup {
                     }
                 })
                 .collect();
-            let flag = self.options.interrupt.clone();
-            let all = join_all(futures);
-            self.engine.block_on(async move {
-                let watch = async {
-                    loop {
-                        tokio::time::sleep(INTERRUPT_POLL).await;
-                        if flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
-                            return;
-                        }
-                    }
-                };
-                tokio::select! {
-                    out = all => Ok(out),
-                    () = watch => Err(Interrupted),
-                }
-            })
+            self.engine.block_on_unless(self.options.interrupt.as_deref(), join_all(futures))
         };
         let Ok(answers) = answers else {
             // The run stops; nodes whose answer never came are not asked again.
