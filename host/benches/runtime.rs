@@ -236,5 +236,7 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 fn xedgesim_state(_rt: &WasmRuntime) -> xedgesim::runtime::wasm::NodeState {
-    xedgesim::runtime::wasm::NodeState::new(1, "s", 64 << 20, 1 << 20)
+    let mut state = xedgesim::runtime::wasm::NodeState::new(1, 64 << 20);
+    state.add_node(1, "s", 1 << 20);
+    state
 }

@@ -22,7 +22,7 @@ fn running_an_example_prints_results_and_writes_outputs() {
     let stdout = text(&o.stdout);
     assert!(stdout.contains("status        Finished"), "{stdout}");
     assert!(stdout.contains("virtual time  30.000 s of 30.000 s, seed 7"), "{stdout}");
-    for file in ["trace.jsonl", "metrics.csv", "summary.json"] {
+    for file in ["trace.jsonl", "metrics.csv", "usage.csv", "summary.json"] {
         assert!(out.join(file).is_file(), "{file}");
     }
 }

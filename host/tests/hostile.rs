@@ -163,7 +163,7 @@ fn load_error(bytes: &[u8]) -> String {
 #[test]
 fn imports_are_refused_before_anything_is_compiled() {
     let (rt, dir) = runtime();
-    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "contract_v0_2.wat"] {
+    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "contract_v0_1.wat"] {
         assert!(rt.load_bytes("model.wasm".into(), &wat_fixture(fixture)).is_err(), "{fixture}");
     }
     // A compiled component would have left an entry in the cache.
@@ -187,8 +187,8 @@ fn a_component_importing_an_unknown_interface_is_refused_at_load() {
 
 #[test]
 fn a_component_for_another_contract_version_is_refused_at_load() {
-    let e = load_error(&wat_fixture("contract_v0_2.wat"));
-    assert!(e.contains("built against the contract xedgesim:node@0.2.0; this host speaks xedgesim:node@0.1.0"), "{e}");
+    let e = load_error(&wat_fixture("contract_v0_1.wat"));
+    assert!(e.contains("built against the contract xedgesim:node@0.1.0; this host speaks xedgesim:node@0.2.0"), "{e}");
 }
 
 #[test]

@@ -79,5 +79,17 @@ pub fn read_metrics(out_dir: &Path) -> std::collections::BTreeMap<(String, Strin
         .collect()
 }
 
+/// `usage.csv` as `(node, metric) -> value`.
+pub fn read_usage(out_dir: &Path) -> std::collections::BTreeMap<(String, String), f64> {
+    let csv = std::fs::read_to_string(out_dir.join("usage.csv")).expect("usage.csv written");
+    csv.lines()
+        .skip(1)
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            ((f[0].to_string(), f[1].to_string()), f[2].parse().expect("numeric value"))
+        })
+        .collect()
+}
+
 mod docker_support;
 pub use docker_support::{containers_of_node, docker_engine};

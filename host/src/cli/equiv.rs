@@ -24,12 +24,6 @@ enum PayloadArg {
     Json,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SandboxArg {
-    PerNode,
-    Shared,
-}
-
 #[derive(Debug, Args)]
 pub struct EquivArgs {
     /// The expected side.
@@ -70,12 +64,12 @@ pub struct EquivArgs {
     /// Leave messages on this topic out (repeatable).
     #[arg(long, value_name = "TOPIC")]
     ignore_topic: Vec<String>,
-    /// How A's WASM nodes are packed.
-    #[arg(long, value_enum, default_value_t = SandboxArg::PerNode)]
-    sandbox_a: SandboxArg,
-    /// How B's WASM nodes are packed.
-    #[arg(long, value_enum, default_value_t = SandboxArg::PerNode)]
-    sandbox_b: SandboxArg,
+    /// How A's WASM nodes are packed: per-node, shared or shared:N.
+    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node")]
+    sandbox_a: SandboxMode,
+    /// How B's WASM nodes are packed: per-node, shared or shared:N.
+    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node")]
+    sandbox_b: SandboxMode,
     /// Run each side this many times with derived seeds and compare the
     /// metrics' distributions (mean and 95% interval per side).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -152,14 +146,10 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         eprintln!("error: {message}");
         ExitCode::from(super::EXIT_USER_ERROR)
     };
-    let sandbox = |s: SandboxArg| match s {
-        SandboxArg::PerNode => SandboxMode::PerNode,
-        SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
-    };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
     let sides = [
-        Side { name: "a", file: &args.a, swap: None, sandbox: sandbox(args.sandbox_a) },
-        Side { name: "b", file: b_file, swap: args.swap.as_deref(), sandbox: sandbox(args.sandbox_b) },
+        Side { name: "a", file: &args.a, swap: None, sandbox: args.sandbox_a },
+        Side { name: "b", file: b_file, swap: args.swap.as_deref(), sandbox: args.sandbox_b },
     ];
     // Every problem with either side before anything runs.
     let (seed, options) = match (sides[0].simulation(), sides[1].simulation()) {

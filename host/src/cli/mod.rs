@@ -9,6 +9,7 @@ mod cache;
 mod equiv;
 mod prune;
 mod run;
+mod sandbox;
 mod validate;
 
 use std::process::ExitCode;

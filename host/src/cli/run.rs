@@ -7,20 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::sim::{Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 
 /// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
 const EXIT_INTERRUPTED: u8 = 130;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum SandboxArg {
-    /// One store per node: faults stay with their node.
-    PerNode,
-    /// Many nodes per instance: far less memory, shared fate.
-    Shared,
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -39,9 +31,8 @@ pub struct RunArgs {
     /// How much goes into trace.jsonl.
     #[arg(long, value_enum, default_value_t = TraceLevel::Messages)]
     trace: TraceLevel,
-    /// How wasm nodes are packed into sandboxes.
-    #[arg(long, value_enum, default_value_t = SandboxArg::PerNode)]
-    sandbox: SandboxArg,
+    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node", help = super::sandbox::HELP)]
+    sandbox: SandboxMode,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -61,9 +52,7 @@ impl RunArgs {
         if let Some(d) = self.duration_s {
             cmd.push_str(&format!(" --duration-s {d}"));
         }
-        if self.sandbox == SandboxArg::Shared {
-            cmd.push_str(" --sandbox shared");
-        }
+        cmd.push_str(&super::sandbox::flag(self.sandbox));
         cmd
     }
 }
@@ -84,10 +73,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let seed = sim.current_seed();
     let out_dir = sim.output_dir();
-    sim = sim.trace(args.trace).sandbox(match args.sandbox {
-        SandboxArg::PerNode => SandboxMode::PerNode,
-        SandboxArg::Shared => SandboxMode::Shared { nodes_per_instance: 1_000 },
-    });
+    sim = sim.trace(args.trace).sandbox(args.sandbox);
 
     // Ctrl-C, SIGTERM and SIGHUP all stop the run cleanly: containers are
     // removed and the outputs written. A second signal while that happens

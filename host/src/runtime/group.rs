@@ -29,17 +29,19 @@ pub struct NodeUsage {
 }
 
 impl NodeUsage {
-    /// `(name, value)` of every measured field, in a fixed order: the
-    /// `host` rows of `metrics.csv`.
+    /// `(name, value)` of every measured cost, in a fixed order: the rows
+    /// of `usage.csv`.
     pub fn measured(&self) -> Vec<(&'static str, u64)> {
-        let optional = [
+        [
             ("fuel_used", self.fuel_used),
             ("round_trip_us_total", self.round_trip_us_total),
             ("round_trip_us_max", self.round_trip_us_max),
             ("cpu_time_us", self.cpu_time_us),
             ("peak_memory_bytes", self.peak_memory_bytes),
-        ];
-        std::iter::once(("steps", self.steps)).chain(optional.into_iter().filter_map(|(n, v)| Some((n, v?)))).collect()
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+        .collect()
     }
 }
 

@@ -29,7 +29,9 @@ use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
-use crate::runtime::{Address, Interrupted, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput};
+use crate::runtime::{
+    Address, Interrupted, LogLine, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput,
+};
 use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 
 /// Most events the queue may hold: a bound on memory (about 200 bytes each).
@@ -284,6 +286,8 @@ impl Simulation {
         let metrics_path = out_dir.join("metrics.csv");
         write_atomic(&metrics_path, engine.metrics_csv(&node_metrics).as_bytes())
             .map_err(output_error(&metrics_path))?;
+        let usage_path = out_dir.join("usage.csv");
+        write_atomic(&usage_path, engine.usage_csv().as_bytes()).map_err(output_error(&usage_path))?;
         engine.trace.take().expect("trace present until now").commit().map_err(output_error(&trace_path))?;
         let summary_path = out_dir.join("summary.json");
         let mut summary = serde_json::to_string_pretty(&report).expect("reports serialise");
@@ -525,6 +529,7 @@ impl<'a> Engine<'a> {
         }
         submitted.reverse();
         let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
+        let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
             let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
             if outputs.len() != indexes.len() {
@@ -539,8 +544,8 @@ impl<'a> Engine<'a> {
             for (index, result) in indexes.into_iter().zip(outputs) {
                 results.push((self.placement.members[group][index], result));
             }
-            self.trace_logs(group);
         }
+        self.trace_logs(groups);
         // Outputs in node order, whatever sandbox each node lives in.
         results.sort_unstable_by_key(|(node, _)| *node);
         for (node, result) in results {
@@ -553,11 +558,19 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Writes the lines group `group` logged since it was last asked.
-    fn trace_logs(&mut self, group: usize) {
-        for line in self.placement.groups[group].take_logs() {
-            let node = self.ids[self.placement.members[group][line.index]];
-            self.trace().log(line.time_us, node, line.level, line.stream, &line.text);
+    /// Writes the lines `groups` logged since they were last asked, in
+    /// node order (each node's lines in the order written), whichever
+    /// group each node lives in: packing must not reorder the trace.
+    fn trace_logs(&mut self, groups: impl IntoIterator<Item = usize>) {
+        let mut lines: Vec<(usize, LogLine)> = Vec::new();
+        for group in groups {
+            let members = &self.placement.members[group];
+            lines.extend(self.placement.groups[group].take_logs().into_iter().map(|l| (members[l.index], l)));
+        }
+        lines.sort_by_key(|(node, _)| *node);
+        for (node, line) in lines {
+            let id = self.ids[node];
+            self.trace().log(line.time_us, id, line.level, line.stream, &line.text);
         }
     }
 
@@ -664,7 +677,8 @@ impl<'a> Engine<'a> {
     fn finish_all(&mut self, now: u64) -> Vec<Vec<Metric>> {
         let mut metrics = vec![Vec::new(); self.ids.len()];
         let mut faults = Vec::new();
-        for group in 0..self.placement.groups.len() {
+        let groups = 0..self.placement.groups.len();
+        for group in groups.clone() {
             // Every group is finished, even one whose nodes all stopped, so its
             // last (unterminated) log lines are flushed too.
             let live: Vec<usize> =
@@ -677,8 +691,8 @@ impl<'a> Engine<'a> {
                     Err(fault) => faults.push((node, fault)),
                 }
             }
-            self.trace_logs(group);
         }
+        self.trace_logs(groups);
         // In node order, whatever group each node lives in.
         faults.sort_by_key(|(node, _)| *node);
         for (node, fault) in faults {
@@ -688,9 +702,26 @@ impl<'a> Engine<'a> {
         metrics
     }
 
-    /// The engine's own metrics of `node`: what its runtime measured, then
-    /// its message counts.
+    /// The engine's own metrics of `node`: its steps and message counts.
     fn host_metrics(&self, node: usize) -> Vec<(&'static str, u64)> {
+        let s = &self.stats[node];
+        let steps = self.placement.slot[node].map_or(0, |(g, i)| self.placement.groups[g].usage(i).steps);
+        vec![
+            ("steps", steps),
+            ("messages_in", s.messages_in),
+            ("bytes_in", s.bytes_in),
+            ("messages_out", s.messages_out),
+            ("bytes_out", s.bytes_out),
+            ("messages_dropped", s.dropped_out),
+            ("faulted", u64::from(self.stopped[node])),
+        ]
+    }
+
+    /// What running `node` cost, as its runtime measured it: fuel for WASM
+    /// nodes, wall-clock and engine figures for containers. Not results:
+    /// fuel depends on packing (nodes sharing an instance share its heap
+    /// allocator), the rest on the real clock.
+    fn usage_rows(&self, node: usize) -> Vec<(&'static str, u64)> {
         let usage = match self.placement.slot[node] {
             Some((g, i)) => self.placement.groups[g].usage(i),
             // A node whose sandbox was never made used nothing; WASM nodes still say so in fuel.
@@ -699,19 +730,17 @@ impl<'a> Engine<'a> {
             }
             None => NodeUsage::default(),
         };
-        let s = &self.stats[node];
-        usage
-            .measured()
-            .into_iter()
-            .chain([
-                ("messages_in", s.messages_in),
-                ("bytes_in", s.bytes_in),
-                ("messages_out", s.messages_out),
-                ("bytes_out", s.bytes_out),
-                ("messages_dropped", s.dropped_out),
-                ("faulted", u64::from(self.stopped[node])),
-            ])
-            .collect()
+        usage.measured()
+    }
+
+    fn usage_csv(&self) -> String {
+        let mut csv = String::from("node,metric,value\n");
+        for node in 0..self.ids.len() {
+            for (name, value) in self.usage_rows(node) {
+                csv.push_str(&format!("{},{name},{value}\n", self.ids[node]));
+            }
+        }
+        csv
     }
 
     fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use crate::bindings::exports::xedgesim::node::model as wit_model;
-use crate::bindings::xedgesim::node::{log as wit_log, types as wit};
+use crate::bindings::xedgesim::node::{log as wit_log, sandbox, types as wit};
 use crate::{Address, ConfigValue, LogLevel, Message, Metric, NodeModel, Outgoing, StepOutput};
 
 /// Names the model type a component exports; implemented by [`export_model!`](crate::export_model).
@@ -31,8 +31,10 @@ fn config_value(v: wit::ConfigValue) -> ConfigValue {
 
 /// Unpacks an inbox into messages addressed to `me`.
 fn unpack(inbox: wit::Inbox, me: &str) -> Vec<Message> {
-    let text =
-        |start: u32, len: u32| inbox.text.get(start as usize..(start + len) as usize).unwrap_or_default().to_string();
+    let text = |start: u32, len: u32| {
+        let bytes = inbox.text.get(start as usize..start as usize + len as usize).unwrap_or_default();
+        String::from_utf8_lossy(bytes).into_owned()
+    };
     inbox
         .headers
         .iter()
@@ -42,7 +44,7 @@ fn unpack(inbox: wit::Inbox, me: &str) -> Vec<Message> {
             topic: text(h.topic_start, h.topic_len),
             payload: inbox
                 .payloads
-                .get(h.payload_start as usize..(h.payload_start + h.payload_len) as usize)
+                .get(h.payload_start as usize..h.payload_start as usize + h.payload_len as usize)
                 .unwrap_or_default()
                 .to_vec(),
             sent_us: h.sent_us,
@@ -70,6 +72,16 @@ fn step_result(r: Result<StepOutput, String>) -> Result<wit::StepOutput, wit::No
     }
 }
 
+/// Runs `f` as call `call` of the current export: the host then charges
+/// its fuel, randomness and log lines to that call's node (see the
+/// `sandbox` interface in `wit/node.wit`).
+fn entered<R>(call: u32, f: impl FnOnce() -> R) -> R {
+    sandbox::enter(call);
+    let r = f();
+    sandbox::leave();
+    r
+}
+
 impl<M: NodeModel> GuestNode<M> {
     fn step_inner(&self, now_us: u64, inbox: wit::Inbox) -> Result<wit::StepOutput, wit::NodeError> {
         let inbox = unpack(inbox, &self.id);
@@ -84,11 +96,14 @@ impl<M: NodeModel> wit_model::GuestNode for GuestNode<M> {
     }
 
     fn step(&self, now_us: u64, inbox: wit::Inbox) -> Result<wit::StepOutput, wit::NodeError> {
-        self.step_inner(now_us, inbox)
+        entered(0, || self.step_inner(now_us, inbox))
     }
 
     fn finish(&self) -> Vec<wit::Metric> {
-        self.model.borrow_mut().finish().into_iter().map(|Metric { name, value }| wit::Metric { name, value }).collect()
+        entered(0, || {
+            let metrics = self.model.borrow_mut().finish();
+            metrics.into_iter().map(|Metric { name, value }| wit::Metric { name, value }).collect()
+        })
     }
 }
 
@@ -96,7 +111,11 @@ impl<E: ExportedModel> wit_model::Guest for E {
     type Node = GuestNode<E::Model>;
 
     fn step_batch(calls: Vec<wit_model::StepCall<'_>>) -> Vec<Result<wit::StepOutput, wit::NodeError>> {
-        calls.into_iter().map(|c| c.node.get::<GuestNode<E::Model>>().step_inner(c.now_us, c.inbox)).collect()
+        let mut results = Vec::with_capacity(calls.len());
+        for (call, c) in (0u32..).zip(calls) {
+            results.push(entered(call, || c.node.get::<GuestNode<E::Model>>().step_inner(c.now_us, c.inbox)));
+        }
+        results
     }
 }
 

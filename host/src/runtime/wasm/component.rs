@@ -17,7 +17,7 @@ use super::error::WasmError;
 use super::state::NodeState;
 
 /// The contract version this host speaks (`wit/node.wit`).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Import prefixes a model may use. Filesystem is linked with no
 /// preopened directories, so a model sees no files at all.
@@ -181,9 +181,10 @@ mod tests {
 
     #[test]
     fn contract_versions() {
-        assert!(same_contract("0.1.0"));
-        assert!(same_contract("0.1.7"));
-        assert!(!same_contract("0.2.0"));
+        assert!(same_contract("0.2.0"));
+        assert!(same_contract("0.2.7"));
+        assert!(!same_contract("0.1.0"));
+        assert!(!same_contract("0.3.0"));
         assert!(!same_contract("1.0.0"));
         assert!(!same_contract("garbage"));
     }

@@ -25,11 +25,11 @@ pub fn config(config: &BTreeMap<String, ConfigValue>) -> Vec<wit::ConfigEntry> {
 
 /// Packs messages into the contract's inbox form (see `wit/node.wit`).
 pub fn inbox(messages: &[Message]) -> wit::Inbox {
-    let mut text = String::with_capacity(messages.iter().map(|m| m.source.len() + m.topic.len()).sum());
+    let mut text = Vec::with_capacity(messages.iter().map(|m| m.source.len() + m.topic.len()).sum());
     let mut payloads = Vec::with_capacity(messages.iter().map(|m| m.payload.len()).sum());
     let mut push_text = |s: &str| {
         let start = text.len() as u32;
-        text.push_str(s);
+        text.extend_from_slice(s.as_bytes());
         (start, s.len() as u32)
     };
     let headers = messages

@@ -1,6 +1,8 @@
 //! Where a guest's stdout, stderr and `log` calls go: lines in memory,
-//! stamped with virtual time, under one byte budget per store. Past the
-//! budget a write traps, so a log flood stops the node instead of the host.
+//! stamped with virtual time, charged to the node whose code runs, under
+//! one byte budget per node. Past the budget a write traps, so a log flood
+//! stops the node instead of the host. Each node has its own unfinished
+//! lines, so nodes sharing an instance never mix their partial lines.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -24,27 +26,35 @@ pub const LINE_COST: usize = 64;
 /// How many bytes of stderr a fault report quotes.
 const STDERR_TAIL_BYTES: usize = 600;
 
+/// One node's log account.
+#[derive(Debug, Default)]
+struct Account {
+    /// Unfinished stdout and stderr lines.
+    partial: [Vec<u8>; 2],
+    budget_left: u64,
+    exhausted: bool,
+}
+
 #[derive(Debug, Default)]
 struct Buffer {
     lines: Vec<LogLine>,
-    /// Unfinished stdout and stderr lines.
-    partial: [Vec<u8>; 2],
-    /// The last bytes written to stderr, for fault reports.
+    /// By node index in the store.
+    accounts: Vec<Account>,
+    /// The last bytes written to stderr by the running node, for fault reports.
     stderr_tail: Vec<u8>,
-    budget_left: u64,
-    exhausted: bool,
     /// Which node of the store is running, and at what time.
     index: usize,
     time_us: u64,
 }
 
 /// The shared log of one store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct LogSink(Arc<Mutex<Buffer>>);
 
 impl LogSink {
-    pub fn new(max_bytes: u64) -> Self {
-        LogSink(Arc::new(Mutex::new(Buffer { budget_left: max_bytes, ..Buffer::default() })))
+    /// Opens an account of `max_bytes` for the next node.
+    pub fn add_node(&self, max_bytes: u64) {
+        self.lock().accounts.push(Account { budget_left: max_bytes, ..Account::default() });
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Buffer> {
@@ -55,18 +65,20 @@ impl LogSink {
     /// Attributes what is written from now on to node `index` at `time_us`.
     pub fn enter(&self, index: usize, time_us: u64) {
         let mut b = self.lock();
+        b.stderr_tail.clear();
         b.index = index;
         b.time_us = time_us;
-        b.stderr_tail.clear();
     }
 
-    /// Charges `len` bytes; false once the budget is gone.
+    /// Charges `len` bytes to the running node; false once its budget is gone.
     fn charge(b: &mut Buffer, len: usize) -> bool {
-        if b.exhausted || len as u64 > b.budget_left {
-            b.exhausted = true;
+        let index = b.index;
+        let Some(account) = b.accounts.get_mut(index) else { return false };
+        if account.exhausted || len as u64 > account.budget_left {
+            account.exhausted = true;
             return false;
         }
-        b.budget_left -= len as u64;
+        account.budget_left -= len as u64;
         true
     }
 
@@ -93,40 +105,46 @@ impl LogSink {
             let excess = b.stderr_tail.len().saturating_sub(STDERR_TAIL_BYTES);
             b.stderr_tail.drain(..excess);
         }
-        b.partial[slot].extend_from_slice(bytes);
-        while let Some(end) = b.partial[slot].iter().position(|&c| c == b'\n') {
+        let index = b.index;
+        b.accounts[index].partial[slot].extend_from_slice(bytes);
+        while let Some(end) = b.accounts[index].partial[slot].iter().position(|&c| c == b'\n') {
             if !Self::charge(&mut b, LINE_COST) {
                 return false;
             }
-            let raw: Vec<u8> = b.partial[slot].drain(..=end).collect();
-            Self::push_line(&mut b, stream, &raw[..end]);
+            let raw: Vec<u8> = b.accounts[index].partial[slot].drain(..=end).collect();
+            let time_us = b.time_us;
+            Self::push_line(&mut b, index, time_us, stream, &raw[..end]);
         }
         true
     }
 
-    fn push_line(b: &mut Buffer, stream: LogStream, raw: &[u8]) {
+    fn push_line(b: &mut Buffer, index: usize, time_us: u64, stream: LogStream, raw: &[u8]) {
         let level = if stream == LogStream::Stderr { LogLevel::Warn } else { LogLevel::Info };
         let text = String::from_utf8_lossy(raw).into_owned();
-        let line = LogLine { index: b.index, time_us: b.time_us, stream, level, text };
-        b.lines.push(line);
+        b.lines.push(LogLine { index, time_us, stream, level, text });
     }
 
-    /// Lines completed since the last call; with `flush`, unfinished lines too.
+    /// Lines completed since the last call; with `flush`, every node's
+    /// unfinished lines too (in node order, stamped with the current time).
     pub fn take(&self, flush: bool) -> Vec<LogLine> {
         let mut b = self.lock();
         if flush {
-            for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
-                if !b.partial[slot].is_empty() {
-                    let raw = std::mem::take(&mut b.partial[slot]);
-                    Self::push_line(&mut b, stream, &raw);
+            let time_us = b.time_us;
+            for index in 0..b.accounts.len() {
+                for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
+                    let raw = std::mem::take(&mut b.accounts[index].partial[slot]);
+                    if !raw.is_empty() {
+                        Self::push_line(&mut b, index, time_us, stream, &raw);
+                    }
                 }
             }
         }
         std::mem::take(&mut b.lines)
     }
 
-    pub fn exhausted(&self) -> bool {
-        self.lock().exhausted
+    /// Whether node `index` has used up its log budget.
+    pub fn exhausted(&self, index: usize) -> bool {
+        self.lock().accounts.get(index).is_some_and(|a| a.exhausted)
     }
 
     /// The end of what the running node wrote to stderr in this call.

@@ -11,8 +11,10 @@
 //!
 //! Determinism: a guest sees time only as the `now-us` argument and the
 //! WASI clocks, both virtual; randomness only through WASI random, a
-//! ChaCha20 stream per store seeded as `seed.rs` documents. Nothing a guest
-//! does can wait on the real clock.
+//! ChaCha20 stream per node seeded as `seed.rs` documents. Nothing a guest
+//! does can wait on the real clock. Packing several nodes into one store
+//! changes none of this: the guest says whose code runs (`running.rs`),
+//! and each node keeps its own streams, log and fuel budget.
 
 mod bindings;
 mod builtin;
@@ -21,8 +23,10 @@ mod clock;
 mod component;
 mod convert;
 mod error;
+mod imports;
 mod log_sink;
 mod node_group;
+mod running;
 mod runtime;
 mod seed;
 mod state;

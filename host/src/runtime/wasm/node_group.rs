@@ -15,7 +15,9 @@ use wasmtime::{Store, Trap};
 use super::bindings::NodeModel;
 use super::component::ModelComponent;
 use super::convert;
+use super::imports::HostCallRefused;
 use super::log_sink::LOG_LIMIT_TRAP;
+use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
 use super::state::NodeState;
 use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
@@ -59,9 +61,9 @@ impl std::fmt::Debug for WasmNodeGroup {
 
 impl WasmNodeGroup {
     /// Instantiates `component` in a new store and makes `nodes` in it (at
-    /// virtual time 0). `limits` bound each call; the memory cap and log
-    /// budget are for the whole store. Randomness is seeded from
-    /// `scenario_seed` and the first node's id.
+    /// virtual time 0). `limits` bound each node's calls; the memory cap is
+    /// for the whole store. Each node's randomness is seeded from
+    /// `scenario_seed` and its id, as in a store of its own.
     pub fn new(
         runtime: &WasmRuntime,
         component: &ModelComponent,
@@ -71,35 +73,37 @@ impl WasmNodeGroup {
     ) -> Result<Self, NodeFault> {
         let first = nodes.first().expect("a group has at least one node").id;
         let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
-        let state = NodeState::new(scenario_seed, first, memory, limits.max_log_bytes);
+        let mut state = NodeState::new(scenario_seed, memory);
+        for spec in nodes {
+            state.add_node(scenario_seed, spec.id, limits.max_log_bytes);
+        }
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(|s| &mut s.limits);
-        let fault = |store: &Store<NodeState>, id: &str, e: wasmtime::Error| {
-            classify(store, id, 0, limits.fuel_per_step, &limits, &e)
+        // Start functions run as no node: the first node's account would make
+        // what they do depend on packing.
+        let fault = |store: &Store<NodeState>, e: wasmtime::Error| {
+            classify(store, first, 0, 0, limits.fuel_per_step, &limits, &e)
         };
-        store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, first, e))?;
-        let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, first, e))?;
+        store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, e))?;
+        let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
         let mut group = WasmNodeGroup {
             store,
             model,
-            ids: Vec::new(),
+            ids: nodes.iter().map(|spec| spec.id.to_string()).collect(),
             slots: Vec::new(),
             limits,
             poisoned_by: None,
             results: Vec::new(),
             finished: false,
         };
-        for spec in nodes {
-            group.store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&group.store, spec.id, e))?;
-            group.store.data().log.enter(group.ids.len(), 0);
-            let made = group.model.xedgesim_node_model().node().call_constructor(
-                &mut group.store,
-                spec.id,
-                &convert::config(spec.config),
-            );
+        for (index, spec) in nodes.iter().enumerate() {
+            let config = convert::config(spec.config);
+            let made = group.call(0, &[(index, limits.fuel_per_step)], |model, store| {
+                model.xedgesim_node_model().node().call_constructor(store, spec.id, &config)
+            });
             let resource = match made {
-                Ok(Ok(resource)) => resource,
-                Ok(Err(message)) => {
+                Ok((Ok(resource), _)) => resource,
+                Ok((Err(message), _)) => {
                     return Err(NodeFault {
                         node: spec.id.to_string(),
                         time_us: 0,
@@ -107,9 +111,8 @@ impl WasmNodeGroup {
                         detail: message,
                     });
                 }
-                Err(e) => return Err(fault(&group.store, spec.id, e)),
+                Err(fault) => return Err(fault),
             };
-            group.ids.push(spec.id.to_string());
             group.slots.push(Slot {
                 resource,
                 usage: NodeUsage { fuel_used: Some(0), ..NodeUsage::default() },
@@ -129,27 +132,53 @@ impl WasmNodeGroup {
         Some(NodeFault { node: self.ids[index].clone(), time_us: now_us, kind, detail: String::new() })
     }
 
-    /// Runs one guest call with `budget` fuel; returns fuel used.
+    /// Runs one guest call in which the nodes of `parts` (index, fuel
+    /// budget) run, in order; returns what each node's own code used (see
+    /// `running.rs`). A fault is charged to the node whose code was
+    /// running, and poisons the store.
     fn call<R>(
         &mut self,
-        index: usize,
         now_us: u64,
-        budget: u64,
+        parts: &[(usize, u64)],
         f: impl FnOnce(&NodeModel, &mut Store<NodeState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, u64), NodeFault> {
-        self.store.data().clock.set(now_us);
-        self.store.data().log.enter(index, now_us);
-        let ran = self.store.set_fuel(budget).and_then(|()| f(&self.model, &mut self.store));
+    ) -> Result<(R, Vec<Part>), NodeFault> {
+        // Outside the nodes' own code the guest gets as much again.
+        let outside = parts.iter().fold(0u64, |sum, &(_, budget)| sum.saturating_add(budget));
+        let state = self.store.data_mut();
+        state.clock.set(now_us);
+        state.running.begin(parts.iter().copied());
+        state.log.enter(parts[0].0, now_us);
+        let ran = self.store.set_fuel(outside).and_then(|()| f(&self.model, &mut self.store));
+        let left = self.store.get_fuel().unwrap_or(0);
+        let inside = self.store.data().running.inside();
+        let mut done = self.store.data_mut().running.end(left);
         match ran {
             Ok(r) => {
-                let left = self.store.get_fuel().unwrap_or(0);
-                Ok((r, budget - left))
+                if let [only] = &mut done[..]
+                    && only.fuel_used.is_none()
+                {
+                    // A component that never says `enter`: the whole call is its node's.
+                    only.fuel_used = Some(outside - left);
+                }
+                Ok((r, done))
             }
             Err(e) => {
-                let id = &self.ids[index];
-                let fault = classify(&self.store, id, now_us, budget, &self.limits, &e);
+                let (culprit, budget) = match inside {
+                    Some(k) => parts[k],
+                    None => (parts[0].0, outside),
+                };
+                let id = &self.ids[culprit];
+                let mut fault = classify(&self.store, id, culprit, now_us, budget, &self.limits, &e);
+                if inside.is_none() && parts.len() > 1 {
+                    let note =
+                        "outside every node's own code, in the component's batch code (charged to its first node)";
+                    fault.detail =
+                        if fault.detail.is_empty() { note.to_string() } else { format!("{note}; {}", fault.detail) };
+                }
                 self.poisoned_by = Some((id.clone(), now_us));
-                self.slots[index].stopped = true;
+                if let Some(slot) = self.slots.get_mut(culprit) {
+                    slot.stopped = true;
+                }
                 Err(fault)
             }
         }
@@ -199,6 +228,7 @@ impl WasmNodeGroup {
 fn classify(
     store: &Store<NodeState>,
     id: &str,
+    index: usize,
     now_us: u64,
     budget: u64,
     limits: &SandboxLimits,
@@ -206,8 +236,14 @@ fn classify(
 ) -> NodeFault {
     let log = &store.data().log;
     let mut detail = String::new();
-    let kind = if log.exhausted() || format!("{e:#}").contains(LOG_LIMIT_TRAP) {
+    let kind = if log.exhausted(index) || format!("{e:#}").contains(LOG_LIMIT_TRAP) {
         FaultKind::LogLimit { max_log_bytes: limits.max_log_bytes }
+    } else if let Some(misuse) = e.chain().find_map(|c| c.downcast_ref::<SandboxMisuse>()) {
+        detail = misuse.0.clone();
+        FaultKind::BadBatch
+    } else if let Some(refused) = e.chain().find_map(|c| c.downcast_ref::<HostCallRefused>()) {
+        detail = refused.0.clone();
+        FaultKind::Trap
     } else if e.chain().any(|c| c.downcast_ref::<RealTimeWait>().is_some()) {
         FaultKind::RealTimeWait
     } else if let Some(exit) = e.chain().find_map(|c| c.downcast_ref::<wasmtime_wasi::I32Exit>()) {
@@ -298,10 +334,10 @@ impl WasmNodeGroup {
             return Err(fault);
         }
         let resource = self.slots[index].resource;
-        let (metrics, fuel) = self.call(index, now_us, self.limits.fuel_per_step, |model, store| {
+        let (metrics, parts) = self.call(now_us, &[(index, self.limits.fuel_per_step)], |model, store| {
             model.xedgesim_node_model().node().call_finish(store, resource)
         })?;
-        *self.slots[index].usage.fuel_used.get_or_insert(0) += fuel;
+        *self.slots[index].usage.fuel_used.get_or_insert(0) += parts[0].fuel_used.unwrap_or(0);
         Ok(convert::metrics(metrics))
     }
 }
@@ -314,9 +350,11 @@ impl WasmNodeGroup {
         let resource = self.slots[index].resource;
         let budget = self.budget(call.inbox.len());
         let inbox = convert::inbox(&call.inbox);
-        let result = self.call(index, now_us, budget, |model, store| {
-            model.xedgesim_node_model().node().call_step(store, resource, now_us, &inbox)
-        });
+        let result = self
+            .call(now_us, &[(index, budget)], |model, store| {
+                model.xedgesim_node_model().node().call_step(store, resource, now_us, &inbox)
+            })
+            .map(|(out, parts)| (out, parts[0].fuel_used.unwrap_or(0)));
         self.finish_step(index, now_us, result)
     }
 
@@ -344,65 +382,77 @@ impl WasmNodeGroup {
         checked
     }
 
-    /// Steps several nodes with one guest call. Their log lines are
-    /// attributed to the first node of the batch, and the fuel is shared out
-    /// evenly: the guest does not say which node spent what.
+    /// Steps several nodes with one guest call; each node's fuel, log and
+    /// randomness are its own (the component says whose code runs).
     fn step_batch(&mut self, calls: Vec<StepCall>) -> Vec<Result<StepOutput, NodeFault>> {
         use super::bindings::exports::xedgesim::node::model::StepCall as WitCall;
-        let first = calls[0].index;
         let now_us = calls[0].now_us;
         debug_assert!(calls.iter().all(|c| c.now_us == now_us), "a batch is one instant");
-        let indexes: Vec<usize> = calls.iter().map(|c| c.index).collect();
-        let budget = calls.iter().fold(0u64, |sum, c| sum.saturating_add(self.budget(c.inbox.len())));
+        let parts: Vec<(usize, u64)> = calls.iter().map(|c| (c.index, self.budget(c.inbox.len()))).collect();
+        let indexes: Vec<usize> = parts.iter().map(|&(i, _)| i).collect();
         let wit_calls: Vec<WitCall> = calls
             .into_iter()
             .map(|c| WitCall { node: self.slots[c.index].resource, now_us: c.now_us, inbox: convert::inbox(&c.inbox) })
             .collect();
-        let result = self
-            .call(first, now_us, budget, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
+        let result =
+            self.call(now_us, &parts, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
         match result {
             Err(fault) => {
                 let culprit = fault.node.clone();
+                let mut fault = Some(fault);
                 indexes
                     .iter()
-                    .map(|&i| {
-                        if i == first {
-                            Err(fault.clone())
-                        } else {
-                            Err(NodeFault {
-                                node: self.ids[i].clone(),
-                                time_us: now_us,
-                                kind: FaultKind::SharedSandbox { culprit: culprit.clone() },
-                                detail: String::new(),
-                            })
-                        }
+                    .map(|&i| match fault.take_if(|f| f.node == self.ids[i]) {
+                        Some(fault) => Err(fault),
+                        None => Err(NodeFault {
+                            node: self.ids[i].clone(),
+                            time_us: now_us,
+                            kind: FaultKind::SharedSandbox { culprit: culprit.clone() },
+                            detail: String::new(),
+                        }),
                     })
                     .collect()
             }
             Ok((outputs, _)) if outputs.len() != indexes.len() => {
-                // The component broke the contract; no result can be trusted to be whose.
                 let detail = format!("`step-batch` answered {} calls with {} results", indexes.len(), outputs.len());
-                let culprit = self.ids[first].clone();
-                self.poisoned_by = Some((culprit.clone(), now_us));
-                for &i in &indexes {
-                    self.slots[i].stopped = true;
-                }
-                indexes
-                    .iter()
-                    .map(|&i| {
-                        let (kind, detail) = if i == first {
-                            (FaultKind::BadBatch, detail.clone())
-                        } else {
-                            (FaultKind::SharedSandbox { culprit: culprit.clone() }, String::new())
-                        };
-                        Err(NodeFault { node: self.ids[i].clone(), time_us: now_us, kind, detail })
-                    })
-                    .collect()
+                self.bad_batch(&indexes, now_us, detail)
             }
-            Ok((outputs, fuel)) => {
-                let share = fuel / indexes.len() as u64;
-                indexes.iter().zip(outputs).map(|(&i, out)| self.finish_step(i, now_us, Ok((out, share)))).collect()
+            Ok((_, done)) if done.iter().any(|p| p.fuel_used.is_none()) => {
+                let k = done.iter().position(|p| p.fuel_used.is_none()).expect("one was not entered");
+                let detail = format!(
+                    "`step-batch` ran call {k} (node '{}') without `enter({k})`: a component must say whose code runs (the `sandbox` interface of wit/node.wit; the SDKs do)",
+                    self.ids[indexes[k]]
+                );
+                self.bad_batch(&indexes, now_us, detail)
             }
+            Ok((outputs, done)) => indexes
+                .iter()
+                .zip(outputs)
+                .zip(done)
+                .map(|((&i, out), part)| self.finish_step(i, now_us, Ok((out, part.fuel_used.unwrap_or(0)))))
+                .collect(),
         }
+    }
+
+    /// The component broke the batch contract: no result can be trusted to
+    /// be whose, so the batch's first node is charged and the rest stop.
+    fn bad_batch(&mut self, indexes: &[usize], now_us: u64, detail: String) -> Vec<Result<StepOutput, NodeFault>> {
+        let first = indexes[0];
+        let culprit = self.ids[first].clone();
+        self.poisoned_by = Some((culprit.clone(), now_us));
+        for &i in indexes {
+            self.slots[i].stopped = true;
+        }
+        indexes
+            .iter()
+            .map(|&i| {
+                let (kind, detail) = if i == first {
+                    (FaultKind::BadBatch, detail.clone())
+                } else {
+                    (FaultKind::SharedSandbox { culprit: culprit.clone() }, String::new())
+                };
+                Err(NodeFault { node: self.ids[i].clone(), time_us: now_us, kind, detail })
+            })
+            .collect()
     }
 }

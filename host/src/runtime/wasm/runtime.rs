@@ -7,29 +7,24 @@
 //! canonicalisation on (float results are the same bytes on every CPU),
 //! and the component model's concurrency support off (it makes every call
 //! about 3× slower and models do not use it). The `Linker` maps a model's
-//! imports to the host: WASI (virtualised per store, see `state.rs`) and
-//! `xedgesim:node/log`. WASI's timer subscriptions are replaced by
-//! functions that trap: a guest that sleeps would block the host in real
-//! time while its clock stood still.
+//! imports to the host: WASI (virtualised per store, see `state.rs`), and
+//! `xedgesim:node/log` and `/sandbox` with WASI's randomness served per
+//! node (see `imports.rs`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings::NodeModel;
 use super::builtin::builtin_with_hash;
 use super::cache::ArtifactCache;
 use super::component::ModelComponent;
 use super::error::WasmError;
+use super::imports;
 use super::state::NodeState;
 use crate::scenario::ComponentSource;
-
-/// WASI clock interface whose timers are replaced; the linker matches any
-/// 0.2.x import of it.
-const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 /// Up to this many pooled instances, each memory gets wasmtime's default
 /// 4 GiB reservation (bounds checks become guard pages, which is faster);
@@ -106,14 +101,7 @@ impl WasmRuntime {
         let engine = Engine::new(&config).map_err(WasmError::Engine)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(WasmError::Engine)?;
-        NodeModel::add_to_linker::<NodeState, HasSelf<NodeState>>(&mut linker, |state| state)
-            .map_err(WasmError::Engine)?;
-        linker.allow_shadowing(true);
-        let mut clock = linker.instance(MONOTONIC_CLOCK).map_err(WasmError::Engine)?;
-        for timer in ["subscribe-duration", "subscribe-instant"] {
-            clock.func_new(timer, |_, _, _, _| Err(wasmtime::Error::new(RealTimeWait))).map_err(WasmError::Engine)?;
-        }
-        linker.allow_shadowing(false);
+        imports::add_to_linker(&mut linker).map_err(WasmError::Engine)?;
         let cache = options.cache_dir.as_ref().and_then(|dir| ArtifactCache::new(dir).ok());
         Ok(WasmRuntime { engine, linker, cache, components: BTreeMap::new() })
     }

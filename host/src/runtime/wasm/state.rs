@@ -1,18 +1,18 @@
 //! [`NodeState`]: what a `Store` holds for its guest — the WASI context
-//! (virtual clock, seeded randomness, no files, no network, no
-//! environment), the resource limits, and the log sink.
+//! (virtual clock, no files, no network, no environment), the resource
+//! limits, the log sink, each node's random streams, and which node runs.
 
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{Rng, SeedableRng};
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use super::bindings::xedgesim::node::{log, types};
 use super::clock::VirtualClock;
-use super::log_sink::{LOG_LIMIT_TRAP, LogSink};
+use super::log_sink::LogSink;
+use super::running::Running;
 use super::seed::{Stream, derive_seed};
-use crate::runtime::{LogLevel, LogStream};
+use crate::runtime::LogStream;
 
 /// Tables and instances a guest may create: far above what a model
 /// compiled from Rust needs, low enough to bound host memory.
@@ -21,6 +21,35 @@ const MAX_INSTANCES: usize = 64;
 const MAX_TABLES: usize = 64;
 const MAX_MEMORIES: usize = 16;
 
+/// One node's randomness: what it would get in a store of its own.
+pub struct NodeStreams {
+    /// `wasi:random/random`.
+    pub random: ChaCha20Rng,
+    /// `wasi:random/insecure`.
+    pub insecure: ChaCha20Rng,
+    /// `wasi:random/insecure-seed`.
+    pub insecure_seed: (u64, u64),
+}
+
+impl NodeStreams {
+    /// The streams of node `id` in a run seeded with `scenario_seed`.
+    pub fn new(scenario_seed: u64, id: &str) -> Self {
+        let seed = derive_seed(scenario_seed, id, Stream::WasiInsecureSeed);
+        let seed = u128::from_le_bytes(seed[..16].try_into().expect("32-byte seed"));
+        NodeStreams {
+            random: ChaCha20Rng::from_seed(derive_seed(scenario_seed, id, Stream::WasiRandom)),
+            insecure: ChaCha20Rng::from_seed(derive_seed(scenario_seed, id, Stream::WasiInsecureRandom)),
+            insecure_seed: (seed as u64, (seed >> 64) as u64),
+        }
+    }
+
+    /// `len` bytes of `rng`, one 32-bit draw per byte (as WASI's own
+    /// implementation does, so numbers are those of earlier versions).
+    pub fn bytes(rng: &mut ChaCha20Rng, len: usize) -> Vec<u8> {
+        (0..len).map(|_| rng.next_u32() as u8).collect()
+    }
+}
+
 /// The data of one `Store`: one sandbox, holding one or more nodes.
 pub struct NodeState {
     wasi: WasiCtx,
@@ -28,21 +57,29 @@ pub struct NodeState {
     pub(super) limits: StoreLimits,
     pub(super) clock: VirtualClock,
     pub(super) log: LogSink,
+    /// By node index in the group.
+    pub(super) streams: Vec<NodeStreams>,
+    /// What the instance's start functions draw: no node's, so packing
+    /// cannot shift a node's stream.
+    instance_streams: NodeStreams,
+    pub(super) running: Running,
 }
 
 impl NodeState {
-    /// A sandbox whose randomness is seeded from `scenario_seed` and
-    /// `rng_id` (the node id, or the first node's id for a shared sandbox).
-    pub fn new(scenario_seed: u64, rng_id: &str, memory_limit_bytes: usize, max_log_bytes: u64) -> Self {
+    /// A sandbox with no nodes yet (see [`NodeState::add_node`]) in a run
+    /// seeded with `scenario_seed`.
+    pub fn new(scenario_seed: u64, memory_limit_bytes: usize) -> Self {
         let clock = VirtualClock::default();
-        let log = LogSink::new(max_log_bytes);
-        let insecure_seed = derive_seed(scenario_seed, rng_id, Stream::WasiInsecureSeed);
+        let log = LogSink::default();
+        // Randomness is served per node by `imports.rs`, which shadows WASI's;
+        // these fixed streams are never read (a test checks each node's draws).
+        let unused = || ChaCha20Rng::from_seed([0; 32]);
         let wasi = WasiCtxBuilder::new()
             .wall_clock(clock.clone())
             .monotonic_clock(clock.clone())
-            .secure_random(ChaCha20Rng::from_seed(derive_seed(scenario_seed, rng_id, Stream::WasiRandom)))
-            .insecure_random(ChaCha20Rng::from_seed(derive_seed(scenario_seed, rng_id, Stream::WasiInsecureRandom)))
-            .insecure_random_seed(u128::from_le_bytes(insecure_seed[..16].try_into().expect("32-byte seed")))
+            .secure_random(unused())
+            .insecure_random(unused())
+            .insecure_random_seed(0)
             .stdout(log.stream(LogStream::Stdout))
             .stderr(log.stream(LogStream::Stderr))
             // No preopened directories, no sockets, no environment, no arguments.
@@ -55,27 +92,36 @@ impl NodeState {
             .memories(MAX_MEMORIES)
             .trap_on_grow_failure(true)
             .build();
-        NodeState { wasi, table: ResourceTable::new(), limits, clock, log }
+        NodeState {
+            wasi,
+            table: ResourceTable::new(),
+            limits,
+            clock,
+            log,
+            streams: Vec::new(),
+            // Node ids are never empty.
+            instance_streams: NodeStreams::new(scenario_seed, ""),
+            running: Running::default(),
+        }
+    }
+
+    /// Adds node `id`: its random streams and its log budget.
+    pub fn add_node(&mut self, scenario_seed: u64, id: &str, max_log_bytes: u64) {
+        self.streams.push(NodeStreams::new(scenario_seed, id));
+        self.log.add_node(max_log_bytes);
+    }
+
+    /// The random streams of the node whose code runs now.
+    pub(super) fn owner_streams(&mut self) -> &mut NodeStreams {
+        match self.running.owner() {
+            Some(owner) => &mut self.streams[owner],
+            None => &mut self.instance_streams,
+        }
     }
 }
 
 impl WasiView for NodeState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
-    }
-}
-
-impl types::Host for NodeState {}
-
-impl log::Host for NodeState {
-    fn log(&mut self, level: log::Level, message: String) -> wasmtime::Result<()> {
-        let level = match level {
-            log::Level::Trace => LogLevel::Trace,
-            log::Level::Debug => LogLevel::Debug,
-            log::Level::Info => LogLevel::Info,
-            log::Level::Warn => LogLevel::Warn,
-            log::Level::Error => LogLevel::Error,
-        };
-        if self.log.log(level, &message) { Ok(()) } else { Err(wasmtime::format_err!("{LOG_LIMIT_TRAP}")) }
     }
 }

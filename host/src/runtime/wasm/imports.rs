@@ -1,0 +1,126 @@
+//! The host functions a model's imports resolve to, beyond WASI's own:
+//! `xedgesim:node/log`, `xedgesim:node/sandbox`, WASI randomness served per
+//! node, and WASI timers that trap.
+//!
+//! These take the whole store, not just its data, because each charges
+//! fuel for the host work it does — a guest must not get host work for
+//! free (a loop of 1 MiB random requests would otherwise run for an hour
+//! on one step's budget) — and `enter`/`leave` switch the fuel account.
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{StoreContextMut, Trap};
+
+use super::bindings::xedgesim::node::{log, types};
+use super::component::CONTRACT_VERSION;
+use super::log_sink::{LINE_COST, LOG_LIMIT_TRAP};
+use super::runtime::RealTimeWait;
+use super::state::{NodeState, NodeStreams};
+use crate::runtime::LogLevel;
+
+/// WASI interfaces shadowed here; the linker matches any 0.2.x import of them.
+const WASI_VERSION: &str = "0.2.12";
+
+/// Fuel a host call costs per byte it produces or copies, and at least:
+/// about what the guest would spend doing the same work itself.
+pub const HOST_FUEL_PER_BYTE: u64 = 4;
+pub const HOST_CALL_FUEL: u64 = 100;
+
+/// Most random bytes one call may ask for.
+pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 1 << 20;
+
+/// A host call the host refused to serve.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("xedgesim: {0}")]
+pub struct HostCallRefused(pub String);
+
+type Store<'a> = StoreContextMut<'a, NodeState>;
+
+/// Takes `bytes` worth of host work from the store's fuel.
+fn charge(store: &mut Store<'_>, bytes: u64) -> wasmtime::Result<()> {
+    let cost = HOST_CALL_FUEL.saturating_add(bytes.saturating_mul(HOST_FUEL_PER_BYTE));
+    let left = store.get_fuel()?;
+    if cost > left {
+        store.set_fuel(0)?;
+        return Err(Trap::OutOfFuel.into());
+    }
+    store.set_fuel(left - cost)
+}
+
+/// Defines every import a model may have beyond WASI's own, and shadows
+/// WASI's randomness and timers.
+pub fn add_to_linker(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
+    types::add_to_linker::<NodeState, HasSelf<NodeState>>(linker, |state| state)?;
+
+    let mut log_interface = linker.instance(&format!("xedgesim:node/log@{CONTRACT_VERSION}"))?;
+    log_interface.func_wrap("log", |mut store: Store<'_>, (level, message): (log::Level, String)| {
+        charge(&mut store, message.len() as u64 + LINE_COST as u64)?;
+        let level = match level {
+            log::Level::Trace => LogLevel::Trace,
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        };
+        if store.data().log.log(level, &message) { Ok(()) } else { Err(wasmtime::format_err!("{LOG_LIMIT_TRAP}")) }
+    })?;
+
+    let mut sandbox = linker.instance(&format!("xedgesim:node/sandbox@{CONTRACT_VERSION}"))?;
+    sandbox.func_wrap("enter", |mut store: Store<'_>, (call,): (u32,)| {
+        let left = store.get_fuel()?;
+        let budget = store.data_mut().running.enter(call, left)?;
+        store.set_fuel(budget)?;
+        let state = store.data();
+        let owner = state.running.owner().expect("entered");
+        state.log.enter(owner, state.clock.now_us());
+        Ok(())
+    })?;
+    sandbox.func_wrap("leave", |mut store: Store<'_>, (): ()| {
+        let left = store.get_fuel()?;
+        let outside = store.data_mut().running.leave(left)?;
+        store.set_fuel(outside)?;
+        let state = store.data();
+        state.log.enter(state.running.owner().unwrap_or(0), state.clock.now_us());
+        Ok(())
+    })?;
+
+    linker.allow_shadowing(true);
+    let random_bytes = |pick: fn(&mut NodeStreams) -> &mut rand_chacha::ChaCha20Rng| {
+        move |mut store: Store<'_>, (len,): (u64,)| {
+            if len > MAX_RANDOM_BYTES_PER_CALL {
+                return Err(HostCallRefused(format!(
+                    "the model asked for {len} random bytes in one call; at most {MAX_RANDOM_BYTES_PER_CALL} per call"
+                ))
+                .into());
+            }
+            charge(&mut store, len)?;
+            Ok((NodeStreams::bytes(pick(store.data_mut().owner_streams()), len as usize),))
+        }
+    };
+    let random_u64 = |pick: fn(&mut NodeStreams) -> &mut rand_chacha::ChaCha20Rng| {
+        move |mut store: Store<'_>, (): ()| {
+            charge(&mut store, 8)?;
+            Ok((rand_core::Rng::next_u64(pick(store.data_mut().owner_streams())),))
+        }
+    };
+    let mut random = linker.instance(&format!("wasi:random/random@{WASI_VERSION}"))?;
+    random.func_wrap("get-random-bytes", random_bytes(|s| &mut s.random))?;
+    random.func_wrap("get-random-u64", random_u64(|s| &mut s.random))?;
+    let mut insecure = linker.instance(&format!("wasi:random/insecure@{WASI_VERSION}"))?;
+    insecure.func_wrap("get-insecure-random-bytes", random_bytes(|s| &mut s.insecure))?;
+    insecure.func_wrap("get-insecure-random-u64", random_u64(|s| &mut s.insecure))?;
+    let mut seed = linker.instance(&format!("wasi:random/insecure-seed@{WASI_VERSION}"))?;
+    seed.func_wrap("insecure-seed", |mut store: Store<'_>, (): ()| {
+        charge(&mut store, 16)?;
+        Ok((store.data_mut().owner_streams().insecure_seed,))
+    })?;
+
+    // A guest that sleeps would block the host in real time while its clock stood still.
+    let mut clock = linker.instance(&format!("wasi:clocks/monotonic-clock@{WASI_VERSION}"))?;
+    for timer in ["subscribe-duration", "subscribe-instant"] {
+        clock.func_new(timer, |_, _, _, _| Err(wasmtime::Error::new(RealTimeWait)))?;
+    }
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+impl types::Host for NodeState {}
