@@ -123,20 +123,97 @@ fn a_failing_constructor_is_a_config_fault_at_time_zero() {
 }
 
 #[test]
-fn a_fault_in_a_shared_sandbox_stops_its_neighbours_and_names_the_culprit() {
+fn a_fault_in_a_shared_sandbox_is_charged_to_the_running_node_wherever_it_is_listed() {
     let (rt, _dir) = runtime();
     let hostile = fixture(&rt, "hostile");
     let calm = config(&[("mode", text("none"))]);
     let rogue = config(&[("mode", text("panic"))]);
+    for rogue_first in [true, false] {
+        let mut specs = vec![
+            xedgesim::runtime::wasm::NodeSpec { id: "rogue", config: &rogue },
+            xedgesim::runtime::wasm::NodeSpec { id: "calm", config: &calm },
+            xedgesim::runtime::wasm::NodeSpec { id: "later", config: &calm },
+        ];
+        if !rogue_first {
+            specs.swap(0, 1);
+        }
+        let mut g = xedgesim::runtime::wasm::WasmNodeGroup::new(&rt, &hostile, 1, &specs, small_limits()).unwrap();
+        let calls = (0..3).map(|index| xedgesim::runtime::StepCall { index, now_us: 0, inbox: vec![] }).collect();
+        let results = g.step(calls);
+        for (spec, result) in specs.iter().zip(&results) {
+            let fault = result.as_ref().unwrap_err();
+            assert_eq!(fault.node, spec.id);
+            if spec.id == "rogue" {
+                assert_eq!(fault.kind, FaultKind::Trap, "{fault}");
+                assert!(fault.detail.contains("hostile model panicked on purpose"), "{fault}");
+            } else {
+                assert_eq!(fault.kind, FaultKind::SharedSandbox { culprit: "rogue".into() }, "{fault}");
+            }
+        }
+    }
+}
+
+#[test]
+fn each_node_in_a_shared_instance_gets_its_own_fuel_budget() {
+    // Two looping nodes in one batch: each runs out of its own budget, and
+    // the first to run is charged, not the one listed first.
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let calm = config(&[("mode", text("none"))]);
+    let looping = config(&[("mode", text("loop"))]);
     let specs = [
-        xedgesim::runtime::wasm::NodeSpec { id: "rogue", config: &rogue },
         xedgesim::runtime::wasm::NodeSpec { id: "calm", config: &calm },
+        xedgesim::runtime::wasm::NodeSpec { id: "looping", config: &looping },
     ];
     let mut g = xedgesim::runtime::wasm::WasmNodeGroup::new(&rt, &hostile, 1, &specs, small_limits()).unwrap();
     let calls = (0..2).map(|index| xedgesim::runtime::StepCall { index, now_us: 0, inbox: vec![] }).collect();
     let results = g.step(calls);
-    assert_eq!(results[0].as_ref().unwrap_err().kind, FaultKind::Trap);
-    assert_eq!(results[1].as_ref().unwrap_err().kind, FaultKind::SharedSandbox { culprit: "rogue".into() });
+    assert!(matches!(&results[0], Err(f) if f.kind == FaultKind::SharedSandbox { culprit: "looping".into() }));
+    let fault = results[1].as_ref().unwrap_err();
+    assert_eq!(fault.kind, FaultKind::OutOfFuel { budget: 5_000_000 }, "its own budget, not the batch's: {fault}");
+}
+
+#[test]
+fn random_bytes_cost_fuel_so_a_flood_of_requests_is_bounded() {
+    // 1 MiB costs about 4 million fuel: the second request is past a 5 million budget.
+    let fault = fault_of("random_flood", small_limits());
+    assert_eq!(fault.kind, FaultKind::OutOfFuel { budget: 5_000_000 }, "{fault}");
+}
+
+#[test]
+fn an_oversized_random_request_is_refused_in_words() {
+    let fault = fault_of("random_huge", SandboxLimits { fuel_per_step: 1_000_000_000, ..small_limits() });
+    assert_eq!(fault.kind, FaultKind::Trap, "{fault}");
+    assert!(
+        fault.detail.contains("the model asked for 16777216 random bytes in one call; at most 1048576 per call"),
+        "{fault}"
+    );
+}
+
+#[test]
+fn a_step_batch_that_does_not_say_whose_code_runs_is_a_fault_of_its_sandbox() {
+    let (rt, _dir) = runtime();
+    let raw = fixture(&rt, "rawbatch");
+    for (enter, detail) in [
+        ("none", "`step-batch` ran call 0 (node 'first') without `enter(0)`"),
+        ("repeat", "`enter(0)` again: each call is entered once, in order"),
+        ("nested", "`enter(1)` while call 0 was entered and not left"),
+    ] {
+        let cfg = config(&[("results", text("same")), ("enter", text(enter))]);
+        let specs = [
+            xedgesim::runtime::wasm::NodeSpec { id: "first", config: &cfg },
+            xedgesim::runtime::wasm::NodeSpec { id: "second", config: &cfg },
+        ];
+        let mut g = xedgesim::runtime::wasm::WasmNodeGroup::new(&rt, &raw, 1, &specs, SandboxLimits::default())
+            .expect("constructed");
+        let calls = (0..2).map(|index| xedgesim::runtime::StepCall { index, now_us: 0, inbox: vec![] }).collect();
+        let out = g.step(calls);
+        let faults: Vec<_> = out.iter().map(|r| r.as_ref().unwrap_err()).collect();
+        let (charged, other) = if faults[0].kind == FaultKind::BadBatch { (0, 1) } else { (1, 0) };
+        assert_eq!(faults[charged].kind, FaultKind::BadBatch, "{enter}: {:?}", faults);
+        assert!(faults[charged].detail.contains(detail), "{enter}: {}", faults[charged].detail);
+        assert!(matches!(&faults[other].kind, FaultKind::SharedSandbox { .. }), "{enter}: {:?}", faults);
+    }
 }
 
 #[test]
