@@ -229,6 +229,33 @@ fn a_faulted_node_does_not_affect_nodes_in_other_stores() {
     assert_eq!(calm.finish(&[0], 3_000_000).remove(0).unwrap()[0].value, 3.0);
 }
 
+#[test]
+fn memories_and_tables_are_capped_for_the_whole_store_not_each() {
+    let (rt, _dir) = runtime();
+    let wat = r#"(module
+        (memory $a 0) (memory $b 0) (table $t 0 funcref)
+        (func (export "grow_a") (param i32) (result i32) (memory.grow $a (local.get 0)))
+        (func (export "grow_b") (param i32) (result i32) (memory.grow $b (local.get 0)))
+        (func (export "grow_t") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0))))"#;
+    let module = wasmtime::Module::new(rt.engine(), wat::parse_str(wat).unwrap()).unwrap();
+    let mut state = xedgesim::runtime::wasm::NodeState::new(1, 64 << 20);
+    state.add_node(1, "n", 1 << 20);
+    let mut store = wasmtime::Store::new(rt.engine(), state);
+    store.limiter(xedgesim::runtime::wasm::NodeState::limiter);
+    // Growing a table costs fuel per element: enough for the limit to speak first.
+    store.set_fuel(100_000_000).unwrap();
+    let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+    let grow = |store: &mut wasmtime::Store<_>, name: &str, n: i32| {
+        instance.get_typed_func::<i32, i32>(&mut *store, name).unwrap().call(store, n)
+    };
+    // 40 MiB in one memory fits a 64 MiB cap; 40 more in another does not.
+    assert_eq!(grow(&mut store, "grow_a", 640).unwrap(), 0);
+    let e = grow(&mut store, "grow_b", 640).unwrap_err();
+    assert!(format!("{e:#}").contains("past the store's cap of 67108864 bytes"), "{e:#}");
+    let e = grow(&mut store, "grow_t", 2_000_000).unwrap_err();
+    assert!(format!("{e:#}").contains("tables would hold 2000000 elements"), "{e:#}");
+}
+
 fn load_error(bytes: &[u8]) -> String {
     let (rt, _dir) = runtime();
     match rt.load_bytes("model.wasm".into(), bytes) {

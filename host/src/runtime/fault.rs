@@ -15,6 +15,8 @@ pub enum FaultKind {
     OutOfFuel { budget: u64 },
     /// The guest tried to grow its memory past the cap.
     MemoryLimit { memory_limit_mb: u64 },
+    /// The guest tried to grow its tables past the store's element cap.
+    TableLimit { max_elements: u64 },
     /// Unbounded or too-deep recursion.
     StackOverflow,
     /// Any other trap: a panic, an out-of-bounds access, `unreachable`.
@@ -78,6 +80,7 @@ impl FaultKind {
             FaultKind::ModelError => "model_error",
             FaultKind::OutOfFuel { .. } => "out_of_fuel",
             FaultKind::MemoryLimit { .. } => "memory_limit",
+            FaultKind::TableLimit { .. } => "table_limit",
             FaultKind::StackOverflow => "stack_overflow",
             FaultKind::Trap => "trap",
             FaultKind::LogLimit { .. } => "log_limit",
@@ -104,6 +107,9 @@ impl FaultKind {
             FaultKind::ModelError => "returned an error".into(),
             FaultKind::OutOfFuel { budget } => format!("ran out of fuel (budget {budget} for this call)"),
             FaultKind::MemoryLimit { memory_limit_mb } => format!("exceeded its memory limit ({memory_limit_mb} MiB)"),
+            FaultKind::TableLimit { max_elements } => {
+                format!("tried to grow its tables past {max_elements} elements")
+            }
             FaultKind::StackOverflow => "overflowed its stack".into(),
             FaultKind::Trap => "trapped".into(),
             FaultKind::LogLimit { max_log_bytes } => format!("exceeded its log limit ({max_log_bytes} bytes)"),
@@ -137,10 +143,13 @@ impl FaultKind {
             FaultKind::Config => "fix the node's `config:` in the scenario",
             FaultKind::ModelError => "see the model's message; the model decided it cannot go on",
             FaultKind::OutOfFuel { .. } => {
-                "the model may loop forever; if it needs more work, raise `wasm.fuel_per_step` (per call) or `wasm.fuel_per_message` (per inbox message)"
+                "the model may loop forever, or do more work than its budget (growing tables and memory, and asking the host for random bytes or log lines, cost fuel too); if it needs more, raise `wasm.fuel_per_step` (per call) or `wasm.fuel_per_message` (per inbox message)"
             }
             FaultKind::MemoryLimit { .. } => {
                 "the model may allocate without bound; if it needs more, raise `wasm.memory_limit_mb`"
+            }
+            FaultKind::TableLimit { .. } => {
+                "models need far fewer table elements (function references): the component grows its tables without bound"
             }
             FaultKind::StackOverflow => "the model may recurse without bound",
             FaultKind::Trap => "a bug in the model: see the trap above (and its stderr, when it wrote any)",
@@ -175,7 +184,7 @@ impl FaultKind {
                 "a model returns from each call and never ends its process; to stop, return a node error"
             }
             FaultKind::BadBatch => {
-                "`step-batch` must return one result per call, in order: a bug in the component's bindings (the SDKs do this for you)"
+                "`step-batch` must enter and leave each call in order (the `sandbox` interface) and return one result per call: a bug in the component's bindings (the SDKs do this for you)"
             }
         }
     }

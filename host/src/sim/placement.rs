@@ -135,9 +135,10 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         return Ok(placement);
     }
 
+    // Memory is the one limit nodes in an instance share (fuel and the log
+    // budget are each node's own): an instance may hold N nodes' worth, up to 4 GiB.
     let shared_limits = |limits: SandboxLimits, n: usize| SandboxLimits {
         memory_limit_mb: (limits.memory_limit_mb * n as u64).min(4096),
-        max_log_bytes: limits.max_log_bytes.saturating_mul(n as u64),
         ..limits
     };
     let max_memory_mb = batches.iter().map(|(_, l, m)| shared_limits(*l, m.len()).memory_limit_mb).max().unwrap_or(64);

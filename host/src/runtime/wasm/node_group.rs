@@ -16,6 +16,7 @@ use super::bindings::NodeModel;
 use super::component::ModelComponent;
 use super::convert;
 use super::imports::HostCallRefused;
+use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
@@ -78,7 +79,7 @@ impl WasmNodeGroup {
             state.add_node(scenario_seed, spec.id, limits.max_log_bytes);
         }
         let mut store = Store::new(runtime.engine(), state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(NodeState::limiter);
         // Start functions run as no node: the first node's account would make
         // what they do depend on packing.
         let fault = |store: &Store<NodeState>, e: wasmtime::Error| {
@@ -257,8 +258,10 @@ fn classify(
                 FaultKind::Trap
             }
         }
-    } else if format!("{e:#}").contains("growing memory") {
+    } else if e.chain().any(|c| c.downcast_ref::<MemoryCapExceeded>().is_some()) {
         FaultKind::MemoryLimit { memory_limit_mb: limits.memory_limit_mb }
+    } else if e.chain().any(|c| c.downcast_ref::<TableCapExceeded>().is_some()) {
+        FaultKind::TableLimit { max_elements: MAX_TABLE_ELEMENTS as u64 }
     } else {
         detail = format!("{e:#}");
         FaultKind::Trap

@@ -5,21 +5,14 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::clock::VirtualClock;
+use super::limiter::StoreLimiter;
 use super::log_sink::LogSink;
 use super::running::Running;
 use super::seed::{Stream, derive_seed};
 use crate::runtime::LogStream;
-
-/// Tables and instances a guest may create: far above what a model
-/// compiled from Rust needs, low enough to bound host memory.
-const MAX_TABLE_ELEMENTS: usize = 100_000;
-const MAX_INSTANCES: usize = 64;
-const MAX_TABLES: usize = 64;
-const MAX_MEMORIES: usize = 16;
 
 /// One node's randomness: what it would get in a store of its own.
 pub struct NodeStreams {
@@ -54,7 +47,7 @@ impl NodeStreams {
 pub struct NodeState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) limits: StoreLimiter,
     pub(super) clock: VirtualClock,
     pub(super) log: LogSink,
     /// By node index in the group.
@@ -84,14 +77,7 @@ impl NodeState {
             .stderr(log.stream(LogStream::Stderr))
             // No preopened directories, no sockets, no environment, no arguments.
             .build();
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(memory_limit_bytes)
-            .table_elements(MAX_TABLE_ELEMENTS)
-            .instances(MAX_INSTANCES)
-            .tables(MAX_TABLES)
-            .memories(MAX_MEMORIES)
-            .trap_on_grow_failure(true)
-            .build();
+        let limits = StoreLimiter::new(memory_limit_bytes);
         NodeState {
             wasi,
             table: ResourceTable::new(),
@@ -109,6 +95,11 @@ impl NodeState {
     pub fn add_node(&mut self, scenario_seed: u64, id: &str, max_log_bytes: u64) {
         self.streams.push(NodeStreams::new(scenario_seed, id));
         self.log.add_node(max_log_bytes);
+    }
+
+    /// What bounds the store's memories and tables, for `Store::limiter`.
+    pub fn limiter(&mut self) -> &mut dyn wasmtime::ResourceLimiter {
+        &mut self.limits
     }
 
     /// The random streams of the node whose code runs now.
