@@ -267,7 +267,7 @@ fn load_error(bytes: &[u8]) -> String {
 #[test]
 fn imports_are_refused_before_anything_is_compiled() {
     let (rt, dir) = runtime();
-    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "contract_v0_1.wat"] {
+    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "imports_unknown_contract.wat", "contract_v0_1.wat"] {
         assert!(rt.load_bytes("model.wasm".into(), &wat_fixture(fixture)).is_err(), "{fixture}");
     }
     // A compiled component would have left an entry in the cache.
@@ -287,6 +287,32 @@ fn a_component_importing_an_unknown_interface_is_refused_at_load() {
     let e = load_error(&wat_fixture("imports_unknown.wat"));
     assert!(e.contains("imports `acme:gpio/pins@1.0.0`"), "{e}");
     assert!(e.contains("the host provides only wasi:cli/"), "{e}");
+}
+
+#[test]
+fn a_component_importing_an_unknown_part_of_the_contract_is_refused_at_load() {
+    let e = load_error(&wat_fixture("imports_unknown_contract.wat"));
+    assert!(e.starts_with("model.wasm imports `xedgesim:node/gpio@0.2.0`, which models may not use"), "{e}");
+    assert!(e.contains("xedgesim:node/types@, xedgesim:node/log@, xedgesim:node/sandbox@"), "{e}");
+}
+
+#[test]
+fn a_component_with_a_huge_function_is_refused_before_compiling() {
+    // 1.1 million `nop`s in one function: minutes of compiling if let through.
+    let body = "nop ".repeat(1_100_000);
+    let wat = format!(
+        "(component (core module (func {body})) (instance $model) (export \"xedgesim:node/model@0.2.0\" (instance $model)))"
+    );
+    let started = std::time::Instant::now();
+    let e = load_error(&wat::parse_str(&wat).unwrap());
+    assert!(
+        e.starts_with(
+            "model.wasm is too large to compile: its largest function is 1100002 bytes, over the limit of 1048576"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("split the work into smaller functions"), "{e}");
+    eprintln!("refused in {:?}", started.elapsed());
 }
 
 #[test]

@@ -80,3 +80,25 @@ fn a_batched_step_equals_the_same_steps_one_by_one() {
     };
     assert_eq!(run(true), run(false));
 }
+
+#[test]
+fn relaxed_simd_gives_the_same_answer_on_every_cpu() {
+    // Natively, x86 truncates NaN to i32::MIN and an out-of-range swizzle
+    // index picks a byte; the deterministic semantics give 0 for both, on
+    // every CPU.
+    let (rt, _dir) = runtime();
+    let wat = r#"(module
+        (func (export "trunc_nan") (result i32)
+            (i32x4.extract_lane 0 (i32x4.relaxed_trunc_f32x4_s (f32x4.splat (f32.const nan)))))
+        (func (export "swizzle_out_of_range") (result i32)
+            (i8x16.extract_lane_u 0 (i8x16.relaxed_swizzle (v128.const i8x16 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7 7)
+                                                          (v128.const i8x16 200 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0)))))"#;
+    let module = wasmtime::Module::new(rt.engine(), wat::parse_str(wat).unwrap()).unwrap();
+    let mut store = wasmtime::Store::new(rt.engine(), ());
+    store.set_fuel(1_000_000).unwrap();
+    let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+    for name in ["trunc_nan", "swizzle_out_of_range"] {
+        let f = instance.get_typed_func::<(), i32>(&mut store, name).unwrap();
+        assert_eq!(f.call(&mut store, ()).unwrap(), 0, "{name}");
+    }
+}

@@ -20,9 +20,27 @@ use super::state::NodeState;
 pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Import prefixes a model may use. Filesystem is linked with no
-/// preopened directories, so a model sees no files at all.
-const ALLOWED_IMPORTS: &[&str] =
-    &["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/", "wasi:filesystem/", "xedgesim:node/"];
+/// preopened directories, so a model sees no files at all. Of the
+/// contract, only the interfaces the host provides: an unknown
+/// `xedgesim:node/*` import is refused as clearly as any other.
+const ALLOWED_IMPORTS: &[&str] = &[
+    "wasi:cli/",
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:filesystem/",
+    "xedgesim:node/types@",
+    "xedgesim:node/log@",
+    "xedgesim:node/sandbox@",
+];
+
+/// The largest component and the largest single function the host
+/// compiles. Compile time grows faster than linearly with a function's
+/// size (a 3 MB function takes minutes and hundreds of MiB), so a hostile
+/// component could otherwise stall a run before it starts. CPython as a
+/// component (componentize-py) is about 40 MB with no function near 1 MiB.
+pub const MAX_COMPONENT_BYTES: usize = 128 << 20;
+pub const MAX_FUNCTION_BYTES: usize = 1 << 20;
 
 /// A compiled, checked, pre-instantiated model component.
 pub struct ModelComponent {
@@ -59,14 +77,30 @@ impl ModelComponent {
             };
             return Err(not_a_component(reason));
         }
-        // Imports and the contract version are refused before compiling:
-        // a refused component costs no compile.
-        let (imports, exports) = top_level_names(bytes).map_err(not_a_component)?;
-        for import in imports {
-            check_import(&import, &name)?;
+        // Imports, the contract version and sizes are refused before
+        // compiling: a refused component costs no compile.
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(WasmError::TooLarge {
+                component: name.clone(),
+                what: "the component",
+                bytes: bytes.len(),
+                limit: MAX_COMPONENT_BYTES,
+            });
         }
-        for export in exports {
-            check_version(&export, &name)?;
+        let survey = survey(bytes).map_err(not_a_component)?;
+        for import in &survey.imports {
+            check_import(import, &name)?;
+        }
+        for export in &survey.exports {
+            check_version(export, &name)?;
+        }
+        if survey.largest_function > MAX_FUNCTION_BYTES {
+            return Err(WasmError::TooLarge {
+                component: name.clone(),
+                what: "its largest function",
+                bytes: survey.largest_function,
+                limit: MAX_FUNCTION_BYTES,
+            });
         }
         let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
         let (component, cache_outcome) = match cache {
@@ -90,12 +124,20 @@ fn wasmparser_is_component(bytes: &[u8]) -> bool {
     bytes.len() >= 8 && &bytes[..4] == b"\0asm" && bytes[6..8] == [1, 0]
 }
 
-/// The names a component imports and exports at its top level, read
-/// without compiling it.
-fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
+/// What is read of a component before compiling it.
+struct Survey {
+    /// Names imported and exported at the top level.
+    imports: Vec<String>,
+    exports: Vec<String>,
+    /// Bytes of the largest function body of any core module in it.
+    largest_function: usize,
+}
+
+/// Reads a component's top-level imports and exports and the size of its
+/// functions, without compiling it.
+fn survey(bytes: &[u8]) -> Result<Survey, String> {
     use wasmparser::{Parser, Payload};
-    let mut names = Vec::new();
-    let mut exports = Vec::new();
+    let mut survey = Survey { imports: Vec::new(), exports: Vec::new(), largest_function: 0 };
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| format!("it cannot be read: {e}"))? {
@@ -103,18 +145,23 @@ fn top_level_names(bytes: &[u8]) -> Result<(Vec<String>, Vec<String>), String> {
             Payload::End(_) => depth = depth.saturating_sub(1),
             Payload::ComponentImportSection(reader) if depth == 0 => {
                 for import in reader {
-                    names.push(import.map_err(|e| format!("its imports cannot be read: {e}"))?.name.name.to_string());
+                    let import = import.map_err(|e| format!("its imports cannot be read: {e}"))?;
+                    survey.imports.push(import.name.name.to_string());
                 }
             }
             Payload::ComponentExportSection(reader) if depth == 0 => {
                 for export in reader {
-                    exports.push(export.map_err(|e| format!("its exports cannot be read: {e}"))?.name.name.to_string());
+                    let export = export.map_err(|e| format!("its exports cannot be read: {e}"))?;
+                    survey.exports.push(export.name.name.to_string());
                 }
+            }
+            Payload::CodeSectionEntry(body) => {
+                survey.largest_function = survey.largest_function.max(body.range().len());
             }
             _ => {}
         }
     }
-    Ok((names, exports))
+    Ok(survey)
 }
 
 /// Refuses an import from another contract version or outside what the host provides.

@@ -24,6 +24,10 @@ pub enum WasmError {
         "{component} does not export `xedgesim:node/model`: it is not a node model\n  = help: build it against the `node-model` world of wit/node.wit"
     )]
     NotAModel { component: String },
+    #[error(
+        "{component} is too large to compile: {what} is {bytes} bytes, over the limit of {limit}\n  = help: split the work into smaller functions (compile time grows faster than a function's size)"
+    )]
+    TooLarge { component: String, what: &'static str, bytes: usize, limit: usize },
     #[error("cannot set up the WebAssembly engine: {0:#}")]
     Engine(wasmtime::Error),
     #[error("cannot prepare {component}: {reason}")]

@@ -263,7 +263,7 @@ fn classify(
     } else if e.chain().any(|c| c.downcast_ref::<TableCapExceeded>().is_some()) {
         FaultKind::TableLimit { max_elements: MAX_TABLE_ELEMENTS as u64 }
     } else {
-        detail = format!("{e:#}");
+        detail = without_backtrace(e);
         FaultKind::Trap
     };
     let stderr = log.stderr_tail();
@@ -274,6 +274,17 @@ fn classify(
         detail.push_str(&format!("stderr: {stderr}"));
     }
     NodeFault { node: id.to_string(), time_us: now_us, kind, detail }
+}
+
+/// The error's messages without wasmtime's backtrace of anonymous wasm
+/// functions ("wasm function 54"), which tells a model author nothing.
+fn without_backtrace(e: &wasmtime::Error) -> String {
+    let messages: Vec<String> = e
+        .chain()
+        .map(ToString::to_string)
+        .filter(|m| !m.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    messages.join(": ")
 }
 
 impl NodeGroup for WasmNodeGroup {
