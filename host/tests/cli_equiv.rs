@@ -15,6 +15,23 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     assert_eq!(same.status.code(), Some(0), "{}", output_text(&same.stderr));
     assert!(output_text(&same.stdout).contains("equivalent: 122 deliveries"), "{}", output_text(&same.stdout));
 
+    // One scenario, one store per node against shared instances: equal.
+    let packed = xedgesim(
+        &[
+            "equiv",
+            "scenarios/wasm_gateway.yaml",
+            "--sandbox-a",
+            "per-node",
+            "--sandbox-b",
+            "shared:2",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        Some(&cache),
+    );
+    assert_eq!(packed.status.code(), Some(0), "{}{}", output_text(&packed.stdout), output_text(&packed.stderr));
+    assert!(output_text(&packed.stdout).contains("equivalent: 122 deliveries"), "{}", output_text(&packed.stdout));
+
     let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
     let other = dir.path().join("window3.yaml");
     std::fs::write(&other, text.replace("window_s: 5", "window_s: 3")).unwrap();

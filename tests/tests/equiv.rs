@@ -5,13 +5,18 @@
 use std::path::Path;
 
 use xedgesim::equiv::{CanonicalRun, EquivOptions, canonical, compare};
-use xedgesim::sim::{RunStatus, Simulation};
+use xedgesim::sim::{RunStatus, SandboxMode, Simulation};
 use xedgesim_tests::{docker_engine, repo_root};
 
 fn canonical_run(file: &Path, out: &Path) -> CanonicalRun {
+    canonical_run_packed(file, out, SandboxMode::PerNode)
+}
+
+fn canonical_run_packed(file: &Path, out: &Path, packing: SandboxMode) -> CanonicalRun {
     let report = Simulation::from_file(file)
         .unwrap_or_else(|e| panic!("{e}"))
         .out_dir(out)
+        .sandbox(packing)
         .record_deliveries(true)
         .run()
         .unwrap_or_else(|e| panic!("{e}"));
@@ -50,6 +55,18 @@ fn the_wasm_gateway_matches_its_snapshot_and_hand_counted_deliveries() {
         .collect();
     assert_eq!(counts, vec![true; 5], "{:?}", run.deliveries["cloud"]);
     insta::assert_yaml_snapshot!("gateway_canonical", run);
+}
+
+#[test]
+fn the_wasm_gateway_packed_in_shared_instances_matches_the_same_snapshot() {
+    // One snapshot, every packing: 2 nodes per instance puts sensor1 and
+    // sensor2 in one instance and sensor3 in another; 1,000 all sensors in one.
+    let dir = tempfile::tempdir().unwrap();
+    for nodes_per_instance in [2, 1_000] {
+        let packing = SandboxMode::Shared { nodes_per_instance };
+        let run = canonical_run_packed(&repo_root().join("scenarios/wasm_gateway.yaml"), dir.path(), packing);
+        insta::assert_yaml_snapshot!("gateway_canonical", run);
+    }
 }
 
 #[test]

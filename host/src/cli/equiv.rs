@@ -29,8 +29,9 @@ pub struct EquivArgs {
     /// The expected side.
     #[arg(value_name = "A")]
     a: PathBuf,
-    /// The side compared with it (default: A again, with `--swap`).
-    #[arg(value_name = "B", required_unless_present = "swap")]
+    /// The side compared with it (default: A again: with `--swap` or
+    /// another `--sandbox-b`, or as it is, a determinism check).
+    #[arg(value_name = "B")]
     b: Option<PathBuf>,
     /// Swap one node's implementation on side B: NODE=docker (the node's
     /// own `docker:` section), NODE=wasm (its type's built-in model) or

@@ -1,11 +1,12 @@
 //! [`WasmNodeGroup`]: nodes living in one `Store` — one sandbox.
 //!
 //! A `Store` owns one instance of a component and every node resource made
-//! in it. Its limits (fuel per call, memory cap, log budget) bound the
-//! guest. A trap poisons the whole store, so nodes that share a store fail
+//! in it. A trap poisons the whole store, so nodes that share a store fail
 //! together: one node per store isolates faults; many nodes per store
 //! (a "shared sandbox") costs far less memory and lets one call step them
-//! all. See docs/sandbox.md.
+//! all. Nothing else about packing shows: the guest says whose code runs
+//! (`running.rs`), and each node keeps its own random streams, log, fuel
+//! budget and blame. See docs/sandbox.md.
 
 use std::collections::BTreeMap;
 
