@@ -306,6 +306,55 @@ fn payload_bytes_in_flight_are_bounded_naming_the_sender() {
 }
 
 #[test]
+fn a_node_sent_more_than_its_inbox_holds_at_once_gets_it_over_several_steps_not_a_fault() {
+    // Four senders send 15 one-MiB messages each to the cloud at once: 60
+    // MiB would not fit its 64 MiB memory in one step. It gets them 16 MiB
+    // at a time, at the same instant, in order: steps at 0 s and 4 at 1 ms.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "simulation: {duration_s: 0.5}\nnetwork: {model: latency, default_latency_us: 1000}\nnodes:\n  - {id: sink, type: cloud}\n",
+    );
+    for i in 0..4 {
+        yaml.push_str(&format!("  - {{id: big{i}, type: hostile, wasm: {{component: '{{hostile}}'}}, config: {{mode: big_messages, count: 15, target: sink}}}}\n"));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Messages));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("sink".into(), "messages_in".into())], 60.0);
+    assert_eq!(m[&("sink".into(), "steps".into())], 5.0);
+    let trace = trace_of(&dir.path().join("out"));
+    let delivered: Vec<&str> = trace.lines().filter(|l| l.contains(r#""event":"deliver""#)).collect();
+    assert_eq!(delivered.len(), 60);
+    assert!(delivered.iter().all(|l| l.starts_with(r#"{"t_us":1000,"#)), "all at the instant they arrived");
+    // In send order: message ids 0..60 (ids count sends from 0).
+    let ids: Vec<u64> = delivered
+        .iter()
+        .map(|l| l.split(r#""id":"#).nth(1).unwrap().split(',').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+}
+
+#[test]
+fn a_broker_fanning_out_one_large_publish_is_not_blamed_for_it() {
+    // 9 MiB published once, to two subscribers: 18 MiB out of the broker,
+    // past a node's 16 MiB outbox, and no fault of the broker's.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 2}\nnodes:\n  - {id: broker, type: broker}\n  - {id: pub, type: hostile, wasm: {component: '{hostile}'}, config: {mode: big_publish, count: 9, at_us: 1000000}}\n  - {id: sub1, type: hostile, wasm: {component: '{hostile}'}, config: {mode: subscribe, target: big}}\n  - {id: sub2, type: hostile, wasm: {component: '{hostile}'}, config: {mode: subscribe, target: big}}\n",
+        |sim| sim,
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("broker".into(), "forwarded".into())], 2.0);
+    for sub in ["sub1", "sub2"] {
+        assert_eq!(m[&(sub.into(), "bytes_in".into())], (9 << 20) as f64, "{sub}");
+    }
+}
+
+#[test]
 fn lines_logged_in_finish_reach_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_hostile(

@@ -110,6 +110,7 @@ pub struct WasmSection {
     pub memory_limit_mb: Option<u64>,
     pub max_outbox_messages: Option<u32>,
     pub max_outbox_bytes: Option<u64>,
+    pub max_inbox_bytes: Option<u64>,
     pub max_log_bytes: Option<u64>,
 }
 

@@ -99,7 +99,15 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
         ImplementationName::Docker => Implementation::Docker(Box::new(docker(base, entry.docker.as_ref()))),
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
-            let defaults = SandboxLimits::default();
+            let mut defaults = SandboxLimits::default();
+            if kind == NodeKind::Broker {
+                // A broker's messages are others' publishes, fanned out: one
+                // legal publish to many subscribers must not fault it. What it
+                // sends is still bounded by its fuel (a copied byte costs one),
+                // its memory, and the run's bound on payload bytes in flight.
+                defaults.max_outbox_messages = u32::MAX;
+                defaults.max_outbox_bytes = u64::MAX;
+            }
             Implementation::Wasm(WasmNode {
                 component: match &wasm.component {
                     Some(path) => ComponentSource::File(absolute(base, path)),
@@ -111,6 +119,7 @@ fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: Faul
                     memory_limit_mb: wasm.memory_limit_mb.unwrap_or(defaults.memory_limit_mb),
                     max_outbox_messages: wasm.max_outbox_messages.unwrap_or(defaults.max_outbox_messages),
                     max_outbox_bytes: wasm.max_outbox_bytes.unwrap_or(defaults.max_outbox_bytes),
+                    max_inbox_bytes: wasm.max_inbox_bytes.unwrap_or(defaults.max_inbox_bytes),
                     max_log_bytes: wasm.max_log_bytes.unwrap_or(defaults.max_log_bytes),
                 },
             })

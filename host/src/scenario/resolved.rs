@@ -20,6 +20,9 @@ pub const DEFAULT_FUEL_PER_MESSAGE: u64 = 100_000;
 pub const DEFAULT_MEMORY_LIMIT_MB: u64 = 64;
 pub const DEFAULT_MAX_OUTBOX_MESSAGES: u32 = 10_000;
 pub const DEFAULT_MAX_OUTBOX_BYTES: u64 = 16 * 1024 * 1024;
+/// A step's inbox: as much as one sender may send in a step, so a node
+/// is never faulted for what several others sent it at once.
+pub const DEFAULT_MAX_INBOX_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_LOG_BYTES: u64 = 1024 * 1024;
 pub const DEFAULT_DURATION_S: f64 = 10.0;
 pub const DEFAULT_SEED: u64 = 0;
@@ -219,6 +222,15 @@ impl Implementation {
     pub fn is_docker(&self) -> bool {
         matches!(self, Implementation::Docker(_))
     }
+
+    /// Payload bytes one step's inbox may hold. A container's is half its
+    /// frame limit: the step request carries payloads in base64 (4/3) in JSON.
+    pub fn max_inbox_bytes(&self) -> u64 {
+        match self {
+            Implementation::Wasm(wasm) => wasm.limits.max_inbox_bytes,
+            Implementation::Docker(docker) => docker.max_frame_bytes / 2,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -261,6 +273,9 @@ pub struct SandboxLimits {
     pub memory_limit_mb: u64,
     pub max_outbox_messages: u32,
     pub max_outbox_bytes: u64,
+    /// Payload bytes one step's inbox may hold; more messages due at one
+    /// instant arrive over further steps at that instant.
+    pub max_inbox_bytes: u64,
     pub max_log_bytes: u64,
 }
 
@@ -272,6 +287,7 @@ impl Default for SandboxLimits {
             memory_limit_mb: DEFAULT_MEMORY_LIMIT_MB,
             max_outbox_messages: DEFAULT_MAX_OUTBOX_MESSAGES,
             max_outbox_bytes: DEFAULT_MAX_OUTBOX_BYTES,
+            max_inbox_bytes: DEFAULT_MAX_INBOX_BYTES,
             max_log_bytes: DEFAULT_MAX_LOG_BYTES,
         }
     }

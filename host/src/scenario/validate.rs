@@ -485,6 +485,7 @@ impl Checker<'_> {
             ("memory_limit_mb", wasm.memory_limit_mb),
             ("max_outbox_messages", wasm.max_outbox_messages.map(u64::from)),
             ("max_outbox_bytes", wasm.max_outbox_bytes),
+            ("max_inbox_bytes", wasm.max_inbox_bytes),
             ("max_log_bytes", wasm.max_log_bytes),
         ];
         for (key, value) in limits {

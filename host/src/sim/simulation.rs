@@ -430,8 +430,12 @@ impl<'a> Engine<'a> {
         let mut events_before = self.events;
         while self.queue.peek_time() == Some(now) {
             rounds += 1;
-            // Due nodes, each with its inbox in arrival order.
+            // Due nodes, each with its inbox in arrival order, and the
+            // payload bytes in it (`u64::MAX` once full: what comes later for
+            // that node waits too, so arrival order holds).
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
+            let mut inbox_bytes: Vec<u64> = Vec::new();
+            let mut waiting: Vec<(usize, u64, Box<Message>)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 let event = self.queue.pop().expect("peeked");
                 self.events += 1;
@@ -443,6 +447,20 @@ impl<'a> Engine<'a> {
                             self.drop_message(now, id, src, dst_id, DropReason::NodeStopped);
                             continue;
                         }
+                        let slot = self.due_slot(&mut due, dst);
+                        inbox_bytes.resize(due.len(), 0);
+                        let size = message.payload.len() as u64;
+                        let held = &mut inbox_bytes[slot];
+                        if *held > 0
+                            && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes()
+                        {
+                            // A full inbox: the rest arrives in a further step at this instant.
+                            *held = u64::MAX;
+                            self.events -= 1;
+                            waiting.push((dst, id, message));
+                            continue;
+                        }
+                        *held += size;
                         let latency = now - message.sent_us;
                         self.latency.record(latency);
                         self.counts.delivered += 1;
@@ -461,7 +479,6 @@ impl<'a> Engine<'a> {
                                 payload: message.payload.clone(),
                             });
                         }
-                        let slot = self.due_slot(&mut due, dst);
                         due[slot].1.push(*message);
                     }
                     EventKind::Wake { node, generation } => {
@@ -475,6 +492,11 @@ impl<'a> Engine<'a> {
             }
             for &(node, _) in &due {
                 self.due_at[node] = u32::MAX;
+            }
+            for (dst, id, message) in waiting {
+                self.queue
+                    .push(now, EventKind::Deliver { dst, id, message })
+                    .map_err(|why| self.queue_full(dst, why))?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
             if rounds == 1 {

@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use crate::bindings::exports::xedgesim::node::model as wit_model;
-use crate::bindings::xedgesim::node::{log as wit_log, sandbox, types as wit};
+use crate::bindings::xedgesim::node::{log as wit_log, outbox, sandbox, types as wit};
 use crate::{Address, ConfigValue, LogLevel, Message, Metric, NodeModel, Outgoing, StepOutput};
 
 /// Names the model type a component exports; implemented by [`export_model!`](crate::export_model).
@@ -63,10 +63,14 @@ fn outgoing(o: Outgoing) -> wit::Outgoing {
     }
 }
 
+/// Sends a step's messages through the host, in order, and returns the rest.
 fn step_result(r: Result<StepOutput, String>) -> Result<wit::StepOutput, wit::NodeError> {
     match r {
         Ok(out) => {
-            Ok(wit::StepOutput { outbox: out.outbox.into_iter().map(outgoing).collect(), wake_at_us: out.wake_at_us })
+            for message in out.outbox {
+                outbox::send(&outgoing(message));
+            }
+            Ok(wit::StepOutput { wake_at_us: out.wake_at_us })
         }
         Err(message) => Err(wit::NodeError { message }),
     }

@@ -31,6 +31,7 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:filesystem/",
     "xedgesim:node/types@",
     "xedgesim:node/log@",
+    "xedgesim:node/outbox@",
     "xedgesim:node/sandbox@",
 ];
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::bindings::xedgesim::node::types as wit;
-use crate::runtime::{Address, Message, Metric, Outgoing, StepOutput};
+use crate::runtime::{Address, Message, Metric};
 use crate::scenario::ConfigValue;
 
 pub fn config(config: &BTreeMap<String, ConfigValue>) -> Vec<wit::ConfigEntry> {
@@ -52,24 +52,6 @@ pub fn inbox(messages: &[Message]) -> wit::Inbox {
         })
         .collect();
     wit::Inbox { headers, text, payloads }
-}
-
-pub fn step_output(out: wit::StepOutput) -> StepOutput {
-    StepOutput {
-        outbox: out
-            .outbox
-            .into_iter()
-            .map(|o| Outgoing {
-                destination: match o.destination {
-                    wit::Address::Node(id) => Address::Node(id),
-                    wit::Address::Publish => Address::Publish,
-                },
-                topic: o.topic,
-                payload: o.payload,
-            })
-            .collect(),
-        wake_at_us: out.wake_at_us,
-    }
 }
 
 pub fn metrics(metrics: Vec<wit::Metric>) -> Vec<Metric> {

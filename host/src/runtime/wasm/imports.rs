@@ -14,8 +14,10 @@ use super::bindings::xedgesim::node::{log, types};
 use super::component::CONTRACT_VERSION;
 use super::log_sink::{LINE_COST, LOG_LIMIT_TRAP};
 use super::runtime::RealTimeWait;
+use super::state::OutboxOverflow;
 use super::state::{NodeState, NodeStreams};
 use crate::runtime::LogLevel;
+use crate::runtime::{Address, Outgoing};
 
 /// WASI interfaces shadowed here; the linker matches any 0.2.x import of them.
 const WASI_VERSION: &str = "0.2.12";
@@ -37,7 +39,15 @@ type Store<'a> = StoreContextMut<'a, NodeState>;
 
 /// Takes `bytes` worth of host work from the store's fuel.
 fn charge(store: &mut Store<'_>, bytes: u64) -> wasmtime::Result<()> {
-    let cost = HOST_CALL_FUEL.saturating_add(bytes.saturating_mul(HOST_FUEL_PER_BYTE));
+    take_fuel(store, HOST_CALL_FUEL.saturating_add(bytes.saturating_mul(HOST_FUEL_PER_BYTE)))
+}
+
+/// Takes the fuel of a host call that only copies `bytes` (a message sent).
+fn charge_copy(store: &mut Store<'_>, bytes: u64) -> wasmtime::Result<()> {
+    take_fuel(store, HOST_CALL_FUEL.saturating_add(bytes))
+}
+
+fn take_fuel(store: &mut Store<'_>, cost: u64) -> wasmtime::Result<()> {
     let left = store.get_fuel()?;
     if cost > left {
         store.set_fuel(0)?;
@@ -62,6 +72,39 @@ pub fn add_to_linker(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
             log::Level::Error => LogLevel::Error,
         };
         if store.data().log.log(level, &message) { Ok(()) } else { Err(wasmtime::format_err!("{LOG_LIMIT_TRAP}")) }
+    })?;
+
+    let mut outbox = linker.instance(&format!("xedgesim:node/outbox@{CONTRACT_VERSION}"))?;
+    outbox.func_wrap("send", |mut store: Store<'_>, (message,): (types::Outgoing,)| {
+        let destination = match message.destination {
+            types::Address::Node(id) => Address::Node(id),
+            types::Address::Publish => Address::Publish,
+        };
+        let to = match &destination {
+            Address::Node(id) => id.len(),
+            Address::Publish => 0,
+        };
+        let bytes = (message.payload.len() + message.topic.len() + to) as u64;
+        charge_copy(&mut store, bytes)?;
+        let state = store.data_mut();
+        if !state.stepping {
+            return Err(
+                HostCallRefused("`outbox.send` outside a step: only `step` and `step-batch` send".into()).into()
+            );
+        }
+        let (max_messages, max_bytes) = state.outbox_limits;
+        let owner = state.running.owner().expect("a step has a node");
+        let outbox = &mut state.outboxes[owner];
+        let count = outbox.messages.len() as u64 + 1;
+        if count > max_messages {
+            return Err(OutboxOverflow { what: "messages", count, limit: max_messages }.into());
+        }
+        if outbox.bytes + bytes > max_bytes {
+            return Err(OutboxOverflow { what: "bytes", count: outbox.bytes + bytes, limit: max_bytes }.into());
+        }
+        outbox.bytes += bytes;
+        outbox.messages.push(Outgoing { destination, topic: message.topic, payload: message.payload });
+        Ok(())
     })?;
 
     let mut sandbox = linker.instance(&format!("xedgesim:node/sandbox@{CONTRACT_VERSION}"))?;

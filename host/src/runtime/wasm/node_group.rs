@@ -21,7 +21,7 @@ use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
-use super::state::NodeState;
+use super::state::{NodeState, Outbox, OutboxOverflow};
 use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::{ConfigValue, SandboxLimits};
 
@@ -76,6 +76,7 @@ impl WasmNodeGroup {
         let first = nodes.first().expect("a group has at least one node").id;
         let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
         let mut state = NodeState::new(scenario_seed, memory);
+        state.outbox_limits = (u64::from(limits.max_outbox_messages), limits.max_outbox_bytes);
         for spec in nodes {
             state.add_node(scenario_seed, spec.id, limits.max_log_bytes);
         }
@@ -191,38 +192,41 @@ impl WasmNodeGroup {
         self.limits.fuel_per_step.saturating_add(self.limits.fuel_per_message.saturating_mul(inbox_len as u64))
     }
 
-    /// Checks one node's step result against the contract and the limits.
+    /// Checks one node's step result against the contract (its messages
+    /// were counted against its limits as it sent them).
     fn check_output(&self, index: usize, now_us: u64, out: StepOutput) -> Result<StepOutput, NodeFault> {
-        let node = self.ids[index].clone();
-        let fault = |kind, detail: String| Err(NodeFault { node: node.clone(), time_us: now_us, kind, detail });
-        let count = out.outbox.len() as u64;
-        let max = u64::from(self.limits.max_outbox_messages);
-        if count > max {
-            return fault(FaultKind::OutboxLimit { what: "messages", count, limit: max }, String::new());
-        }
-        let bytes: u64 = out
-            .outbox
-            .iter()
-            .map(|m| {
-                let to = match &m.destination {
-                    crate::runtime::Address::Node(id) => id.len(),
-                    crate::runtime::Address::Publish => 0,
-                };
-                (m.payload.len() + m.topic.len() + to) as u64
-            })
-            .sum();
-        if bytes > self.limits.max_outbox_bytes {
-            return fault(
-                FaultKind::OutboxLimit { what: "bytes", count: bytes, limit: self.limits.max_outbox_bytes },
-                String::new(),
-            );
-        }
         if let Some(wake_at_us) = out.wake_at_us
             && wake_at_us < now_us
         {
-            return fault(FaultKind::WakeInPast { wake_at_us }, String::new());
+            let kind = FaultKind::WakeInPast { wake_at_us };
+            return Err(NodeFault { node: self.ids[index].clone(), time_us: now_us, kind, detail: String::new() });
         }
         Ok(out)
+    }
+
+    /// Runs a step call (`step` or `step-batch`): the only calls that send.
+    fn step_call<R>(
+        &mut self,
+        now_us: u64,
+        parts: &[(usize, u64)],
+        f: impl FnOnce(&NodeModel, &mut Store<NodeState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Vec<Part>), NodeFault> {
+        self.store.data_mut().stepping = true;
+        let result = self.call(now_us, parts, f);
+        let state = self.store.data_mut();
+        state.stepping = false;
+        if result.is_err() {
+            // Nothing a faulted call sent is sent.
+            for outbox in &mut state.outboxes {
+                *outbox = Outbox::default();
+            }
+        }
+        result
+    }
+
+    /// The messages node `index` sent in its last step.
+    fn take_outbox(&mut self, index: usize) -> Vec<crate::runtime::Outgoing> {
+        std::mem::take(&mut self.store.data_mut().outboxes[index]).messages
     }
 }
 
@@ -240,6 +244,8 @@ fn classify(
     let mut detail = String::new();
     let kind = if log.exhausted(index) || format!("{e:#}").contains(LOG_LIMIT_TRAP) {
         FaultKind::LogLimit { max_log_bytes: limits.max_log_bytes }
+    } else if let Some(over) = e.chain().find_map(|c| c.downcast_ref::<OutboxOverflow>()) {
+        FaultKind::OutboxLimit { what: over.what, count: over.count, limit: over.limit }
     } else if let Some(misuse) = e.chain().find_map(|c| c.downcast_ref::<SandboxMisuse>()) {
         detail = misuse.0.clone();
         FaultKind::BadBatch
@@ -366,7 +372,7 @@ impl WasmNodeGroup {
         let budget = self.budget(call.inbox.len());
         let inbox = convert::inbox(&call.inbox);
         let result = self
-            .call(now_us, &[(index, budget)], |model, store| {
+            .step_call(now_us, &[(index, budget)], |model, store| {
                 model.xedgesim_node_model().node().call_step(store, resource, now_us, &inbox)
             })
             .map(|(out, parts)| (out, parts[0].fuel_used.unwrap_or(0)));
@@ -383,8 +389,9 @@ impl WasmNodeGroup {
         let usage = &mut self.slots[index].usage;
         usage.steps += 1;
         *usage.fuel_used.get_or_insert(0) += fuel;
+        let sent = self.take_outbox(index);
         let checked = match output {
-            Ok(out) => self.check_output(index, now_us, convert::step_output(out)),
+            Ok(out) => self.check_output(index, now_us, StepOutput { outbox: sent, wake_at_us: out.wake_at_us }),
             Err(e) => Err(NodeFault {
                 node: self.ids[index].clone(),
                 time_us: now_us,
@@ -409,8 +416,8 @@ impl WasmNodeGroup {
             .into_iter()
             .map(|c| WitCall { node: self.slots[c.index].resource, now_us: c.now_us, inbox: convert::inbox(&c.inbox) })
             .collect();
-        let result =
-            self.call(now_us, &parts, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
+        let result = self
+            .step_call(now_us, &parts, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
         match result {
             Err(fault) => {
                 let culprit = fault.node.clone();
@@ -455,6 +462,9 @@ impl WasmNodeGroup {
         let first = indexes[0];
         let culprit = self.ids[first].clone();
         self.poisoned_by = Some((culprit.clone(), now_us));
+        for outbox in &mut self.store.data_mut().outboxes {
+            *outbox = Outbox::default();
+        }
         for &i in indexes {
             self.slots[i].stopped = true;
         }

@@ -13,6 +13,7 @@ use super::log_sink::LogSink;
 use super::running::Running;
 use super::seed::{Stream, derive_seed};
 use crate::runtime::LogStream;
+use crate::runtime::Outgoing;
 
 /// One node's randomness: what it would get in a store of its own.
 pub struct NodeStreams {
@@ -56,6 +57,31 @@ pub struct NodeState {
     /// cannot shift a node's stream.
     instance_streams: NodeStreams,
     pub(super) running: Running,
+    /// What each node sent in the current step, by node index.
+    pub(super) outboxes: Vec<Outbox>,
+    /// Whether the current guest call is a step (the only calls that send).
+    pub(super) stepping: bool,
+    /// `max_outbox_messages` and `max_outbox_bytes` of this store's nodes.
+    pub(super) outbox_limits: (u64, u64),
+}
+
+/// One node's messages of the current step, counted against its limits as
+/// they come.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    pub messages: Vec<Outgoing>,
+    /// Payload, topic and destination id bytes.
+    pub bytes: u64,
+}
+
+/// A step sent more messages or bytes than its limits allow; refused at
+/// the first message past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("xedgesim: outbox limit: {count} {what}, limit {limit}")]
+pub struct OutboxOverflow {
+    pub what: &'static str,
+    pub count: u64,
+    pub limit: u64,
 }
 
 impl NodeState {
@@ -85,6 +111,9 @@ impl NodeState {
             clock,
             log,
             streams: Vec::new(),
+            outboxes: Vec::new(),
+            stepping: false,
+            outbox_limits: (u64::MAX, u64::MAX),
             // Node ids are never empty.
             instance_streams: NodeStreams::new(scenario_seed, ""),
             running: Running::default(),
@@ -94,6 +123,7 @@ impl NodeState {
     /// Adds node `id`: its random streams and its log budget.
     pub fn add_node(&mut self, scenario_seed: u64, id: &str, max_log_bytes: u64) {
         self.streams.push(NodeStreams::new(scenario_seed, id));
+        self.outboxes.push(Outbox::default());
         self.log.add_node(max_log_bytes);
     }
 
