@@ -3,7 +3,8 @@
 //! Next-event, not fixed-step: a node steps only when messages reach it or
 //! the wake-up time it asked for comes; idle nodes cost nothing. Every node
 //! is stepped once at t = 0. All messages due for a node at one instant
-//! arrive in one step, in the order they were sent. Events at the same
+//! arrive in one step, in the order they were sent (over several steps at
+//! that instant when they exceed its inbox byte bound). Events at the same
 //! virtual time are handled in rounds: a step's zero-latency messages are
 //! delivered in the next round at the same instant.
 //!
