@@ -20,6 +20,16 @@ fn valid_files_exit_zero() {
 }
 
 #[test]
+fn one_node_is_one_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.yaml");
+    std::fs::write(&file, "nodes:\n  - {id: c, type: cloud}\n").unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("(1 node, "), "{}", text(&out.stdout));
+}
+
+#[test]
 fn validate_says_which_scenarios_need_a_docker_engine_without_touching_one() {
     let out = xedgesim(&["validate", "scenarios/wasm_gateway.yaml", "scenarios/hybrid.yaml"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

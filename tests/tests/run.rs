@@ -231,6 +231,33 @@ fn an_interrupted_run_says_so_and_keeps_its_outputs() {
 }
 
 #[test]
+fn an_interrupted_runs_throughput_is_over_the_time_it_reached() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("simulation: {duration_s: 100}\nnodes:\n  - {id: cloud, type: cloud}\n");
+    for i in 0..200 {
+        yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{sample_rate_hz: 10}}}}\n"));
+    }
+    let file = dir.path().join("many.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = flag.clone();
+    let report = Simulation::from_file(&file)
+        .unwrap()
+        .out_dir(dir.path().join("out"))
+        .cache_dir(Some(dir.path().join("cache")))
+        .trace(TraceLevel::Off)
+        .interrupt_flag(flag)
+        .on_progress(move |p| stop.store(p.now_us >= 20_000_000, std::sync::atomic::Ordering::Relaxed))
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Interrupted);
+    let reached = report.virtual_time_reached_s;
+    assert!((20.0..100.0).contains(&reached), "{reached}");
+    let expected = report.messages.delivered as f64 / reached;
+    assert!((report.throughput_msgs_per_s - expected).abs() < 1e-9, "{} vs {expected}", report.throughput_msgs_per_s);
+}
+
+#[test]
 fn a_wake_up_after_the_end_is_not_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_yaml(

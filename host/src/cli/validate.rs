@@ -33,10 +33,11 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     }
                     print!("{}", scenario::resolved_to_yaml(r));
                 } else {
+                    let n = r.nodes.len();
                     println!(
-                        "ok: {} ({} nodes, {} s, seed {})",
+                        "ok: {} ({n} node{}, {} s, seed {})",
                         file.display(),
-                        r.nodes.len(),
+                        if n == 1 { "" } else { "s" },
                         r.duration_us as f64 / 1e6,
                         r.seed
                     );

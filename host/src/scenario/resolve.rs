@@ -24,7 +24,15 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
         time_quantum_us: sim.time_quantum_us.unwrap_or(DEFAULT_TIME_QUANTUM_US),
         on_fault,
         network: network(scenario.network.as_ref()),
-        nodes: scenario.nodes.iter().map(|n| node(base, scenario, n, on_fault)).collect(),
+        nodes: {
+            // Found once: looked up per node, a file of sensors before their
+            // gateway (as xEdgeSim writes them) would resolve in quadratic time.
+            let firsts = FirstOfKind {
+                gateway: first_of_kind(scenario, &NodeKind::Gateway),
+                cloud: first_of_kind(scenario, &NodeKind::Cloud),
+            };
+            scenario.nodes.iter().map(|n| node(base, &firsts, n, on_fault)).collect()
+        },
         equivalence: scenario.equivalence.as_ref().map(|e| EquivalenceRules {
             ignore_timing: e.ignore_timing.unwrap_or(false),
             time_tolerance_us: e.time_tolerance_us.unwrap_or(0),
@@ -75,20 +83,24 @@ fn network(net: Option<&NetworkSection>) -> ResolvedNetwork {
     ResolvedNetwork { model, default_link, links }
 }
 
-/// The first node of `kind` in file order: the default destination for
-/// sensors (a gateway) and gateways (a cloud).
+/// The first gateway and the first cloud in file order: the default
+/// destinations of sensors (a gateway, else a cloud) and gateways (a cloud).
+struct FirstOfKind<'a> {
+    gateway: Option<&'a str>,
+    cloud: Option<&'a str>,
+}
+
+/// The first node of `kind` in file order.
 fn first_of_kind<'a>(scenario: &'a Scenario, kind: &NodeKind) -> Option<&'a str> {
     scenario.nodes.iter().find(|n| NodeKind::builtin(&n.node_type).as_ref() == Some(kind)).map(|n| n.id.as_str())
 }
 
-fn node(base: &Path, scenario: &Scenario, entry: &NodeEntry, default_fault: FaultPolicy) -> ResolvedNode {
+fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault: FaultPolicy) -> ResolvedNode {
     let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
     let mut config = entry.config.clone();
     let default_destination = match kind {
-        NodeKind::Sensor => {
-            first_of_kind(scenario, &NodeKind::Gateway).or_else(|| first_of_kind(scenario, &NodeKind::Cloud))
-        }
-        NodeKind::Gateway => first_of_kind(scenario, &NodeKind::Cloud),
+        NodeKind::Sensor => firsts.gateway.or(firsts.cloud),
+        NodeKind::Gateway => firsts.cloud,
         _ => None,
     };
     // A node that publishes to a topic sends through the broker instead.

@@ -835,7 +835,11 @@ impl<'a> Engine<'a> {
             events: self.events,
             steps: self.steps,
             drop_rate: if counts.sent == 0 { 0.0 } else { counts.dropped as f64 / counts.sent as f64 },
-            throughput_msgs_per_s: if duration_s > 0.0 { counts.delivered as f64 / duration_s } else { 0.0 },
+            // Over the time reached: an interrupted run covered less than asked.
+            throughput_msgs_per_s: {
+                let reached_s = self.now_us.min(self.duration_us) as f64 / 1e6;
+                if reached_s > 0.0 { counts.delivered as f64 / reached_s } else { 0.0 }
+            },
             messages: counts,
             message_latency_us: Percentiles::from(&self.latency),
             end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
@@ -856,6 +860,24 @@ fn run_id() -> String {
 }
 
 /// A CSV field, quoted when it needs to be.
+/// A field of `metrics.csv`, quoted per RFC 4180 when it holds a comma, a
+/// quote, or a line break of either kind (a bare `\r` ends a row for many
+/// readers too).
 fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_per_rfc_4180() {
+        assert_eq!(csv_field("plain"), "plain");
+        for (raw, quoted) in
+            [("a,b", "\"a,b\""), ("say \"hi\"", "\"say \"\"hi\"\"\""), ("a\nb", "\"a\nb\""), ("a\rb", "\"a\rb\"")]
+        {
+            assert_eq!(csv_field(raw), quoted);
+        }
+    }
 }

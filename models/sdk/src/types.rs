@@ -86,7 +86,12 @@ impl<'a> ConfigReader<'a> {
     pub fn new(config: &'a Config, known: &'static [&'static str]) -> Result<Self, String> {
         for key in config.keys() {
             if !known.contains(&key.as_str()) {
-                return Err(format!("unknown config key '{key}'; this model takes: {}", known.join(", ")));
+                let takes = if known.is_empty() {
+                    "this model takes no config keys".to_string()
+                } else {
+                    format!("this model takes: {}", known.join(", "))
+                };
+                return Err(format!("unknown config key '{key}'; {takes}"));
             }
         }
         Ok(ConfigReader { config, known })
