@@ -22,6 +22,21 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// The version of `package` in the workspace's Cargo.lock, for
+/// `summary.json` (wasmtime has no version constant of its own).
+fn locked_version(root: &Path, package: &str) -> String {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).unwrap_or_default();
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"")
+            && let Some(version) = lines.next().and_then(|l| l.strip_prefix("version = \""))
+        {
+            return version.trim_end_matches('"').to_string();
+        }
+    }
+    "unknown".to_string()
+}
+
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ sits in the workspace").to_path_buf();
@@ -29,6 +44,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    println!("cargo:rustc-env=XEDGESIM_WASMTIME_VERSION={}", locked_version(&root, "wasmtime"));
     ensure_target_installed();
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());

@@ -25,6 +25,13 @@ fn running_an_example_prints_results_and_writes_outputs() {
     for file in ["trace.jsonl", "metrics.csv", "usage.csv", "summary.json"] {
         assert!(out.join(file).is_file(), "{file}");
     }
+    // The summary says how the run was made: the path as given, the packing, the versions.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["scenario"], "scenarios/wasm_gateway.yaml");
+    assert_eq!(summary["sandbox"], "per-node");
+    assert_eq!(summary["versions"]["contract"], "0.2.0");
+    assert_eq!(summary["versions"]["wasmtime"], "48.0.8");
 }
 
 #[test]

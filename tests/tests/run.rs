@@ -382,6 +382,24 @@ fn a_broker_fanning_out_one_large_publish_is_not_blamed_for_it() {
 }
 
 #[test]
+fn a_superseded_wake_up_is_not_counted_as_an_event() {
+    // Direct network (no delay). h wakes every second and re-arms its
+    // wake-up at every step; s sends it a reading at 1 s and 2 s.
+    // t = 0: wakes of h and s (2). t = 1: wakes of h and s, then the
+    // reading (3); h stepped twice, so its wake-up for 2 s is replaced.
+    // t = 2: the replaced wake-up is not an event; wakes of h and s, the
+    // reading (3). 8 events, 8 steps (2 + 3 + 3).
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 2.5}\nnodes:\n  - {id: h, type: hostile, wasm: {component: '{hostile}'}, config: {mode: none}}\n  - {id: s, type: sensor, config: {destination: h, sample_rate_hz: 1}}\n",
+        |sim| sim,
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert_eq!((report.events, report.steps, report.messages.delivered), (8, 8, 2));
+}
+
+#[test]
 fn lines_logged_in_finish_reach_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_hostile(

@@ -28,7 +28,7 @@ pub fn flag(mode: SandboxMode) -> String {
     match mode {
         SandboxMode::PerNode => String::new(),
         SandboxMode::Shared { nodes_per_instance: DEFAULT_NODES_PER_INSTANCE } => " --sandbox shared".to_string(),
-        SandboxMode::Shared { nodes_per_instance } => format!(" --sandbox shared:{nodes_per_instance}"),
+        shared => format!(" --sandbox {shared}"),
     }
 }
 

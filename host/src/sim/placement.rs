@@ -26,6 +26,15 @@ pub enum SandboxMode {
     Shared { nodes_per_instance: usize },
 }
 
+impl std::fmt::Display for SandboxMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SandboxMode::PerNode => write!(f, "per-node"),
+            SandboxMode::Shared { nodes_per_instance } => write!(f, "shared:{nodes_per_instance}"),
+        }
+    }
+}
+
 /// Stores at or above this count use wasmtime's pooling allocator: one
 /// reservation for all of them and faster instantiation.
 const POOLING_THRESHOLD: usize = 256;

@@ -76,9 +76,27 @@ pub struct FaultRecord {
     pub message: String,
 }
 
+/// What made a run: two summaries that differ can say why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Versions {
+    pub xedgesim: &'static str,
+    pub wasmtime: &'static str,
+    /// The node contract, `wit/node.wit`.
+    pub contract: &'static str,
+}
+
+impl Versions {
+    pub const THIS: Versions = Versions {
+        xedgesim: env!("CARGO_PKG_VERSION"),
+        wasmtime: env!("XEDGESIM_WASMTIME_VERSION"),
+        contract: crate::runtime::wasm::CONTRACT_VERSION,
+    };
+}
+
 /// Everything a run reports. Fields whose names start with `wall_` vary
-/// between runs; without Docker nodes (`deterministic: true`) everything
-/// else is determined by scenario, seed and models.
+/// between runs, and `sandbox` with the packing; without Docker nodes
+/// (`deterministic: true`) everything else is determined by scenario, seed
+/// and models.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RunReport {
     pub status: RunStatus,
@@ -87,6 +105,10 @@ pub struct RunReport {
     pub scenario: String,
     pub scenario_sha256: String,
     pub seed: u64,
+    /// How WASM nodes were packed (`per-node`, `shared:N`): it changes no
+    /// result, but a summary says how it was made.
+    pub sandbox: String,
+    pub versions: Versions,
     /// SHA-256 of each component that ran, by name.
     pub components: BTreeMap<String, String>,
     /// The image id each Docker node ran, by node.

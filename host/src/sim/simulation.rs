@@ -27,7 +27,7 @@ use super::event_queue::{EventKind, EventQueue, QueueFull};
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
-use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus, Versions};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
 use crate::runtime::{
@@ -64,6 +64,9 @@ pub struct Simulation {
     scenario: ResolvedScenario,
     /// SHA-256 of the scenario file, when it came from one.
     file_sha256: Option<[u8; 32]>,
+    /// The scenario's path as the caller gave it (relative to where the run
+    /// started, when given so), for `summary.json`.
+    scenario_path: Option<PathBuf>,
     seed: u64,
     duration_us: u64,
     out_dir: Option<PathBuf>,
@@ -94,6 +97,7 @@ impl Simulation {
         let loaded = scenario::load(path.as_ref())?;
         let mut sim = Simulation::new(loaded.resolved);
         sim.file_sha256 = Some(loaded.source_sha256);
+        sim.scenario_path = Some(path.as_ref().to_path_buf());
         Ok(sim)
     }
 
@@ -104,6 +108,7 @@ impl Simulation {
             duration_us: scenario.duration_us,
             scenario,
             file_sha256: None,
+            scenario_path: None,
             out_dir: None,
             trace_level: TraceLevel::default(),
             sandbox: SandboxMode::PerNode,
@@ -439,9 +444,10 @@ impl<'a> Engine<'a> {
             let mut waiting: Vec<(usize, u64, Box<Message>)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 let event = self.queue.pop().expect("peeked");
-                self.events += 1;
                 match event.kind {
                     EventKind::Deliver { dst, id, message } => {
+                        // Delivered or dropped: either happened.
+                        self.events += 1;
                         if self.stopped[dst] {
                             let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
@@ -483,7 +489,9 @@ impl<'a> Engine<'a> {
                         due[slot].1.push(*message);
                     }
                     EventKind::Wake { node, generation } => {
+                        // A wake-up a later step superseded is not an event.
                         if generation == self.generation[node] && !self.stopped[node] {
+                            self.events += 1;
                             let id = self.ids[node];
                             self.trace().wake(now, id);
                             self.due_slot(&mut due, node);
@@ -809,8 +817,10 @@ impl<'a> Engine<'a> {
         RunReport {
             status,
             reason,
-            scenario: self.scenario.source.display().to_string(),
+            scenario: sim.scenario_path.as_deref().unwrap_or(&self.scenario.source).display().to_string(),
             scenario_sha256: sim.scenario_sha256(),
+            sandbox: sim.sandbox.to_string(),
+            versions: Versions::THIS,
             seed: sim.seed,
             components: self.placement.components.clone(),
             images: self.placement.images.clone(),
