@@ -80,6 +80,30 @@ fn bad_arguments_exit_two() {
 }
 
 #[test]
+fn a_duration_the_file_would_refuse_is_refused_on_the_command_line_too() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, why) in [
+        ("1e300", "at most 31536000 (a year); found 1e300"),
+        ("31536001", "found 31536001"),
+        ("1e-9", "less than virtual time's 1 µs resolution"),
+        ("NaN", "found NaN"),
+        ("0", "found 0"),
+    ] {
+        let o = xedgesim(&["run", "scenarios/wasm_gateway.yaml", "--duration-s", value], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{value}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(why), "{value}: {}", text(&o.stderr));
+    }
+    // The file's own check says the same.
+    let file = dir.path().join("long.yaml");
+    std::fs::write(&file, "simulation: {duration_s: 31536001}\nnodes:\n  - {id: c, type: cloud}\n").unwrap();
+    let o = xedgesim(&["validate", file.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).contains("duration_s must be greater than 0 and at most 31536000 (a year); found 31536001")
+    );
+}
+
+#[test]
 fn quiet_prints_nothing_on_success() {
     let dir = tempfile::tempdir().unwrap();
     let o = xedgesim(

@@ -176,7 +176,7 @@ fn a_long_trace_keeps_its_golden_hash() {
     let dir = tempfile::tempdir().unwrap();
     let file = repo_root().join("scenarios/wasm_gateway.yaml");
     let mut sim = Simulation::from_file(&file).unwrap().out_dir(dir.path()).cache_dir(Some(dir.path().join("cache")));
-    sim = sim.duration_s(600.0).trace(TraceLevel::All);
+    sim = sim.duration_s(600.0).unwrap().trace(TraceLevel::All);
     sim.run().unwrap();
     let trace = std::fs::read(dir.path().join("trace.jsonl")).unwrap();
     assert!(trace.len() > 800_000, "a long trace: {} bytes", trace.len());

@@ -38,11 +38,10 @@ pub struct RunArgs {
     quiet: bool,
 }
 
+/// `--duration-s`, checked as the scenario file's `duration_s` is.
 fn positive_seconds(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!("'{s}' is not a positive number of seconds")),
-    }
+    let seconds = s.parse::<f64>().map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    crate::scenario::duration_us(seconds).map(|_| seconds).map_err(|e| e.to_string())
 }
 
 impl RunArgs {
@@ -66,7 +65,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         sim = sim.seed(seed);
     }
     if let Some(d) = args.duration_s {
-        sim = sim.duration_s(d);
+        sim = match sim.duration_s(d) {
+            Ok(sim) => sim,
+            Err(e) => return report_error(&e, None),
+        };
     }
     if let Some(out) = &args.out {
         sim = sim.out_dir(out);

@@ -8,6 +8,7 @@
 
 mod config_value;
 mod diagnostic;
+mod duration;
 mod error;
 mod manifest;
 mod parse;
@@ -22,6 +23,7 @@ use sha2::{Digest, Sha256};
 
 pub use config_value::ConfigValue;
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
+pub use duration::{DurationError, MAX_DURATION_S, duration_us};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use parse::MAX_SCENARIO_BYTES;

@@ -20,7 +20,7 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
         source: file.to_path_buf(),
         name: file.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
         seed: sim.seed.unwrap_or(DEFAULT_SEED),
-        duration_us: (duration_s * 1e6).round() as u64,
+        duration_us: super::duration_us(duration_s).unwrap_or(0),
         time_quantum_us: sim.time_quantum_us.unwrap_or(DEFAULT_TIME_QUANTUM_US),
         on_fault,
         network: network(scenario.network.as_ref()),

@@ -13,8 +13,6 @@ use super::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
 pub const MAX_NODE_ID_LEN: usize = 64;
-/// Longest accepted run: a year of virtual time, far from overflowing µs in u64.
-pub const MAX_DURATION_S: f64 = 365.0 * 24.0 * 3600.0;
 pub const NETWORK_MODES: &[&str] = &["none", "bridge"];
 /// Smallest accepted `docker.max_frame_bytes`: room for any reply's framing.
 pub const MIN_FRAME_BYTES: u64 = 1024;
@@ -186,13 +184,11 @@ impl Checker<'_> {
 
     fn simulation(&mut self, scenario: &Scenario) {
         let Some(sim) = &scenario.simulation else { return };
-        if let Some(d) = sim.duration_s
-            && !(d.is_finite() && d > 0.0 && d <= MAX_DURATION_S)
-        {
+        if let Some(Err(e)) = sim.duration_s.map(super::duration::duration_us) {
             self.error(
                 "simulation.duration_s",
                 None,
-                format!("duration_s must be greater than 0 (and at most {MAX_DURATION_S}); found {d}"),
+                e.to_string(),
                 "set the virtual run length in seconds, e.g. `duration_s: 10`",
             );
         }

@@ -10,6 +10,8 @@ use crate::scenario::ScenarioError;
 pub enum RunError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Duration(#[from] crate::scenario::DurationError),
     #[error(
         "node '{node}' uses its own component or a container, which has no native build\n  = help: the native path runs only the built-in models"
     )]

@@ -134,9 +134,9 @@ impl Simulation {
     }
 
     /// Overrides the scenario's duration.
-    pub fn duration_s(mut self, seconds: f64) -> Self {
-        self.duration_us = (seconds * 1e6).round() as u64;
-        self
+    pub fn duration_s(mut self, seconds: f64) -> Result<Self, RunError> {
+        self.duration_us = scenario::duration_us(seconds)?;
+        Ok(self)
     }
 
     /// Where outputs go (default `runs/<scenario>-seed<seed>/`).
