@@ -400,6 +400,55 @@ fn a_superseded_wake_up_is_not_counted_as_an_event() {
 }
 
 #[test]
+fn a_fault_in_finish_fails_a_run_under_abort_and_is_recorded_under_isolate() {
+    for (policy, status) in [("abort", RunStatus::Failed), ("isolate", RunStatus::Finished)] {
+        let dir = tempfile::tempdir().unwrap();
+        let report = run_hostile(
+            dir.path(),
+            &format!(
+                "simulation: {{duration_s: 2, on_fault: {policy}}}\nnodes:\n  - {{id: c, type: cloud}}\n  - {{id: s, type: sensor}}\n  - {{id: spin, type: hostile, wasm: {{component: '{{hostile}}', fuel_per_step: 1000000}}, config: {{mode: finish_loop}}}}\n"
+            ),
+            |sim| sim,
+        );
+        assert_eq!(report.status, status, "{policy}: {:?}", report.reason);
+        assert_eq!(report.faults.len(), 1, "{policy}");
+        assert_eq!((report.faults[0].node.as_str(), report.faults[0].kind.as_str()), ("spin", "out_of_fuel"));
+        if policy == "abort" {
+            assert!(
+                report.reason.as_deref().unwrap_or_default().contains("node 'spin' ran out of fuel"),
+                "{:?}",
+                report.reason
+            );
+        }
+        // The other nodes' metrics are kept either way: readings at 1 s and 2 s
+        // (no network section: no delay, so the one sent at the end arrives).
+        let m = read_metrics(&dir.path().join("out"));
+        assert_eq!(m[&("c".into(), "messages_received".into())], 2.0, "{policy}");
+    }
+}
+
+#[test]
+fn finish_gets_a_budget_that_grows_with_the_messages_a_node_received() {
+    // 200 sensors at 10 Hz for 10 s, no network delay: 20,000 readings (0.1
+    // … 10 s) reach the sink, whose
+    // `finish` does about 10,000 instructions for each, some 200 M in all:
+    // twice one step's 100 M, well within the 100 M + 100 k per message.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "simulation: {duration_s: 10}\nnodes:\n  - {id: sink, type: hostile, wasm: {component: '{hostile}'}, config: {mode: finish_per_message}}\n",
+    );
+    for i in 0..200 {
+        yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{destination: sink, sample_rate_hz: 10}}}}\n"));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    assert_eq!(report.messages.delivered, 20_000);
+    let usage = xedgesim_tests::read_usage(&dir.path().join("out"));
+    assert!(usage[&("sink".into(), "fuel_used".into())] > 150e6, "{usage:?}");
+}
+
+#[test]
 fn lines_logged_in_finish_reach_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_hostile(

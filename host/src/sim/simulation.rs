@@ -278,7 +278,12 @@ impl Simulation {
         let mut progress = self.progress.take();
         let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
         let end_us = engine.now_us;
-        let node_metrics = engine.finish_all(end_us);
+        let (node_metrics, finish_error) = engine.finish_all(end_us);
+        // A fault in `finish` fails a run that had not failed already.
+        let outcome = match (outcome, finish_error) {
+            (Ok(()), Some(e)) => Err(Stop::Error(e)),
+            (outcome, _) => outcome,
+        };
         engine.shutdown_errors = engine.placement.shutdown().iter().map(ToString::to_string).collect();
 
         let (status, reason) = match outcome {
@@ -705,7 +710,9 @@ impl<'a> Engine<'a> {
     }
 
     /// Every live node's final metrics, by node index; one batch per group.
-    fn finish_all(&mut self, now: u64) -> Vec<Vec<Metric>> {
+    /// A fault in `finish` is recorded like any other; under `on_fault:
+    /// abort` it fails the run (returned as the error, with the metrics).
+    fn finish_all(&mut self, now: u64) -> (Vec<Vec<Metric>>, Option<RunError>) {
         let mut metrics = vec![Vec::new(); self.ids.len()];
         let mut faults = Vec::new();
         let groups = 0..self.placement.groups.len();
@@ -726,11 +733,14 @@ impl<'a> Engine<'a> {
         self.trace_logs(groups);
         // In node order, whatever group each node lives in.
         faults.sort_by_key(|(node, _)| *node);
+        let mut abort = None;
         for (node, fault) in faults {
-            // At the end a fault stops nothing more: record it, whatever the policy.
-            drop(self.fault(node, fault));
+            // Every fault is recorded; the first under `abort` fails the run.
+            if let Err(Stop::Error(e)) = self.fault(node, fault) {
+                abort.get_or_insert(e);
+            }
         }
-        metrics
+        (metrics, abort)
     }
 
     /// The engine's own metrics of `node`: its steps and message counts.

@@ -38,6 +38,9 @@ struct Slot {
     /// Set by the node's first fault (in `call` or `finish_step`, where
     /// every fault is born): a faulted node is never stepped again.
     stopped: bool,
+    /// Messages it has been handed over the run: `finish` may have to go
+    /// over all of them (a sink's percentiles), so its budget grows with them.
+    messages_in: u64,
 }
 
 /// Nodes of one component in one store.
@@ -120,6 +123,7 @@ impl WasmNodeGroup {
                 resource,
                 usage: NodeUsage { fuel_used: Some(0), ..NodeUsage::default() },
                 stopped: false,
+                messages_in: 0,
             });
         }
         Ok(group)
@@ -355,7 +359,8 @@ impl WasmNodeGroup {
             return Err(fault);
         }
         let resource = self.slots[index].resource;
-        let (metrics, parts) = self.call(now_us, &[(index, self.limits.fuel_per_step)], |model, store| {
+        let budget = self.budget(usize::try_from(self.slots[index].messages_in).unwrap_or(usize::MAX));
+        let (metrics, parts) = self.call(now_us, &[(index, budget)], |model, store| {
             model.xedgesim_node_model().node().call_finish(store, resource)
         })?;
         *self.slots[index].usage.fuel_used.get_or_insert(0) += parts[0].fuel_used.unwrap_or(0);
@@ -368,6 +373,7 @@ type CallResult<T> = Result<(Result<T, super::bindings::xedgesim::node::types::N
 impl WasmNodeGroup {
     fn step_one(&mut self, call: StepCall) -> Result<StepOutput, NodeFault> {
         let (index, now_us) = (call.index, call.now_us);
+        self.slots[index].messages_in += call.inbox.len() as u64;
         let resource = self.slots[index].resource;
         let budget = self.budget(call.inbox.len());
         let inbox = convert::inbox(&call.inbox);
@@ -411,6 +417,9 @@ impl WasmNodeGroup {
         let now_us = calls[0].now_us;
         debug_assert!(calls.iter().all(|c| c.now_us == now_us), "a batch is one instant");
         let parts: Vec<(usize, u64)> = calls.iter().map(|c| (c.index, self.budget(c.inbox.len()))).collect();
+        for c in &calls {
+            self.slots[c.index].messages_in += c.inbox.len() as u64;
+        }
         let indexes: Vec<usize> = parts.iter().map(|&(i, _)| i).collect();
         let wit_calls: Vec<WitCall> = calls
             .into_iter()
