@@ -449,6 +449,29 @@ fn finish_gets_a_budget_that_grows_with_the_messages_a_node_received() {
 }
 
 #[test]
+fn non_finite_metrics_stay_visible_in_the_summary() {
+    // Two sinks: the built-in cloud, and one reporting NaN and +inf. The
+    // worst over clouds keeps both; JSON, having no NaN, gets their names.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 3}\nnodes:\n  - {id: s, type: sensor}\n  - {id: good, type: cloud}\n  - {id: broken, type: cloud, wasm: {component: '{hostile}'}, config: {mode: nan_metrics}}\n",
+        |sim| sim,
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    let e2e = &summary["end_to_end_latency_us"];
+    assert_eq!(e2e["p50"], "NaN", "{e2e}");
+    assert_eq!(e2e["max"], "inf", "{e2e}");
+    let csv = std::fs::read_to_string(dir.path().join("out/metrics.csv")).unwrap();
+    assert!(
+        csv.contains("broken,model,latency_p50_us,NaN\n") && csv.contains("broken,model,latency_max_us,inf\n"),
+        "{csv}"
+    );
+}
+
+#[test]
 fn lines_logged_in_finish_reach_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_hostile(

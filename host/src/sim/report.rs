@@ -76,6 +76,21 @@ pub struct FaultRecord {
     pub message: String,
 }
 
+/// Writes each value as a JSON number, or as `"NaN"`, `"inf"` or `"-inf"`.
+fn numbers_or_names<S: serde::Serializer>(map: &Option<BTreeMap<String, f64>>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let Some(map) = map else { return s.serialize_none() };
+    let mut out = s.serialize_map(Some(map.len()))?;
+    for (key, &value) in map {
+        if value.is_finite() {
+            out.serialize_entry(key, &value)?;
+        } else {
+            out.serialize_entry(key, &value.to_string())?;
+        }
+    }
+    out.end()
+}
+
 /// What made a run: two summaries that differ can say why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Versions {
@@ -146,7 +161,10 @@ pub struct RunReport {
     /// Send-to-delivery latency of every delivered message, in µs.
     pub message_latency_us: Percentiles,
     /// Sample-to-sink latency as the cloud node(s) measured it, if any
-    /// (each cloud's `latency_*_us` metrics; the worst over clouds).
+    /// (each cloud's `latency_*_us` metrics; the worst over clouds, NaN
+    /// when any cloud reported NaN). JSON has no NaN or infinity: those are
+    /// written as the strings `"NaN"`, `"inf"` and `"-inf"`, never dropped.
+    #[serde(serialize_with = "numbers_or_names")]
     pub end_to_end_latency_us: Option<BTreeMap<String, f64>>,
     pub faults: Vec<FaultRecord>,
     pub wall_duration_s: f64,

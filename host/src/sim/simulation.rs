@@ -819,8 +819,9 @@ impl<'a> Engine<'a> {
             }
             for m in metrics {
                 if let Some(key) = m.name.strip_prefix("latency_").and_then(|k| k.strip_suffix("_us")) {
-                    let slot = e2e.entry(key.to_string()).or_insert(f64::MIN);
-                    *slot = slot.max(m.value);
+                    let slot = e2e.entry(key.to_string()).or_insert(f64::NEG_INFINITY);
+                    // NaN is kept, not lost to `max`: a cloud reported it.
+                    *slot = if slot.is_nan() || m.value.is_nan() { f64::NAN } else { slot.max(m.value) };
                 }
             }
         }
