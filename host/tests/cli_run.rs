@@ -60,9 +60,33 @@ fn a_failed_run_exits_two_and_prints_how_to_reproduce_it() {
     let stderr = text(&o.stderr);
     assert!(stderr.contains("node 's' rejected its config at t = 0.000000 s"), "{stderr}");
     assert!(
-        stderr.contains(&format!("reproduce with: xedgesim run {} --seed 9 --duration-s 2", scenario.display())),
+        stderr.contains(&format!(
+            "reproduce with: xedgesim run {} --seed 9 --duration-s 2 --out {}",
+            scenario.display(),
+            dir.path().join("out").display()
+        )),
         "{stderr}"
     );
+}
+
+#[test]
+fn errors_a_rerun_cannot_help_print_no_reproduce_line_and_leave_no_earlier_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("my outputs");
+    let ok = xedgesim(&["run", "scenarios/wasm_gateway.yaml", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
+    assert!(out.join("summary.json").is_file());
+    // A component that is not there: found before the run, nothing a rerun shows.
+    let scenario = dir.path().join("missing.yaml");
+    std::fs::write(&scenario, "nodes:\n  - {id: m, type: custom, wasm: {component: gone.wasm}}\n").unwrap();
+    let file = scenario.to_str().unwrap();
+    std::fs::write(dir.path().join("gone.wasm"), b"not wasm").unwrap();
+    let failed = xedgesim(&["run", file, "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(failed.status.code(), Some(2), "{}", text(&failed.stderr));
+    assert!(!text(&failed.stderr).contains("reproduce with"), "{}", text(&failed.stderr));
+    for name in ["summary.json", "metrics.csv", "usage.csv", "trace.jsonl"] {
+        assert!(!out.join(name).exists(), "the earlier run's {name} was left to pass for this one's");
+    }
 }
 
 #[test]

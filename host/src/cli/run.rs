@@ -45,13 +45,16 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 }
 
 impl RunArgs {
-    /// The command that reproduces this run.
+    /// The command that reproduces this run, paths quoted for a shell.
     fn reproduce(&self, seed: u64) -> String {
-        let mut cmd = format!("xedgesim run {} --seed {seed}", self.file.display());
+        let mut cmd = format!("xedgesim run {} --seed {seed}", shell_quote(&self.file.display().to_string()));
         if let Some(d) = self.duration_s {
             cmd.push_str(&format!(" --duration-s {d}"));
         }
         cmd.push_str(&super::sandbox::flag(self.sandbox));
+        if let Some(out) = &self.out {
+            cmd.push_str(&format!(" --out {}", shell_quote(&out.display().to_string())));
+        }
         cmd
     }
 }
@@ -88,7 +91,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
         sim = sim.on_build_output(|line| eprintln!("  build | {line}"));
     }
 
-    let show_progress = !args.quiet && std::io::stdout().is_terminal();
+    // Drawn on stderr, so shown when stderr is a terminal (stdout may be piped).
+    let show_progress = !args.quiet && std::io::stderr().is_terminal();
     if show_progress {
         sim = sim.on_progress(progress_bar());
     }
@@ -126,9 +130,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
+/// `s` as one shell word: as it is when it is plain, else in single quotes.
+fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
+}
+
+/// Prints `e`, and the command that reproduces it when rerunning can show
+/// it again (not for a bad file or setting, or a full disk).
 fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
     eprintln!("{e}");
-    if let Some(cmd) = reproduce {
+    if let Some(cmd) = reproduce.filter(|_| e.came_from_the_run()) {
         eprintln!("reproduce with: {cmd}");
     }
     ExitCode::from(if e.is_user_error() { super::EXIT_USER_ERROR } else { 1 })
@@ -158,5 +170,18 @@ fn progress_bar() -> impl FnMut(Progress) + 'static {
             rate
         );
         let _ = std::io::stderr().flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_quote;
+
+    #[test]
+    fn paths_are_quoted_for_a_shell_when_they_need_it() {
+        assert_eq!(shell_quote("scenarios/a.yaml"), "scenarios/a.yaml");
+        assert_eq!(shell_quote("my runs/out"), "'my runs/out'");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote("$(rm -rf ~)"), "'$(rm -rf ~)'");
     }
 }

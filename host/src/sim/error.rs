@@ -45,6 +45,20 @@ pub enum RunError {
 }
 
 impl RunError {
+    /// Whether the error came from running the scenario (a fault, a bound
+    /// the run hit), so that rerunning it with the same seed shows it again;
+    /// not for a file, a setting or the machine, which a rerun cannot help.
+    pub fn came_from_the_run(&self) -> bool {
+        matches!(
+            self,
+            RunError::Fault(_)
+                | RunError::QueueFull { .. }
+                | RunError::Livelock { .. }
+                | RunError::PayloadBytesFull { .. }
+                | RunError::ResultCount { .. }
+        )
+    }
+
     /// Whether the user can fix it (exit code 2) rather than an internal failure.
     pub fn is_user_error(&self) -> bool {
         !matches!(self, RunError::Runtime(_) | RunError::Output { .. } | RunError::ResultCount { .. })

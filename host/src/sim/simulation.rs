@@ -226,12 +226,23 @@ impl Simulation {
 
     /// Runs the scenario and writes `trace.jsonl`, `metrics.csv` and
     /// `summary.json`. Problems found before the run starts (a component
-    /// that does not load) are errors and write nothing; a run that fails
-    /// or is interrupted part-way still writes its outputs, and the
-    /// report's status says why it stopped. Containers are removed on
-    /// every path, before this returns.
+    /// that does not load) are errors and write nothing, and remove what an
+    /// earlier run left in the output folder, so no earlier "finished"
+    /// summary passes for this run's; a run that fails or is interrupted
+    /// part-way still writes its outputs, and the report's status says why
+    /// it stopped. Containers are removed on every path, before this returns.
     pub fn run(mut self) -> Result<RunReport, RunError> {
         let started = Instant::now();
+        let out_dir = self.output_dir();
+        for name in OUTPUT_FILES {
+            let path = out_dir.join(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(RunError::Output { path, source: e });
+                }
+                _ => {}
+            }
+        }
         let mut build_log = self.build_log.take();
         let mut ignore = |_: &str| {};
         let options = PlaceOptions {
@@ -267,10 +278,6 @@ impl Simulation {
         std::fs::create_dir_all(&out_dir).map_err(output_error(&out_dir))?;
         let trace_path = out_dir.join("trace.jsonl");
         let trace = Trace::create(&trace_path, self.trace_level).map_err(output_error(&trace_path))?;
-        if self.trace_level == TraceLevel::Off {
-            // A trace from an earlier run must not pass for this run's.
-            let _ = std::fs::remove_file(&trace_path);
-        }
 
         let queue = EventQueue::new(MAX_QUEUED_EVENTS, self.max_queued_payload_bytes);
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, queue, trace);
@@ -307,6 +314,9 @@ impl Simulation {
         Ok(report)
     }
 }
+
+/// The files a run writes in its output folder.
+pub const OUTPUT_FILES: [&str; 4] = ["trace.jsonl", "metrics.csv", "usage.csv", "summary.json"];
 
 /// Why the loop stopped early.
 enum Stop {
