@@ -26,7 +26,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let loaded = match scenario::load(&args.file) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("{e}");
+            eprintln!("{}", super::for_terminal(&e.to_string()));
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
     };
@@ -72,7 +72,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         let engine = match DockerEngine::connect(super::docker_host().as_deref()) {
             Ok(engine) => engine,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", super::for_terminal(&e.to_string()));
                 return ExitCode::from(super::EXIT_USER_ERROR);
             }
         };

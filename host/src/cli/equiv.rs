@@ -144,7 +144,7 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
 
 pub fn run(args: &EquivArgs) -> ExitCode {
     let user_error = |message: String| {
-        eprintln!("error: {message}");
+        eprintln!("error: {}", super::for_terminal(&message));
         ExitCode::from(super::EXIT_USER_ERROR)
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
@@ -228,7 +228,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         } else {
             println!("NOT equivalent; first differences (A expected, B found):");
             for d in &differences {
-                println!("  {d}");
+                println!("  {}", super::for_terminal(&d.to_string()));
             }
             println!("outputs in {}", out.display());
         }
@@ -244,7 +244,8 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         for m in metrics.iter().filter(|m| !options.ignore_nodes.contains(&m.node)) {
             let show = |i: &crate::equiv::Interval| format!("{:.4} ± {:.4}", i.mean, i.half_width);
             let verdict = if m.consistent { "consistent" } else { "DIFFERS" };
-            println!("{:<14} {:<28} {:>24} {:>24}  {verdict}", m.node, m.metric, show(&m.a), show(&m.b));
+            let metric = super::for_terminal(&m.metric);
+            println!("{:<14} {metric:<28} {:>24} {:>24}  {verdict}", m.node, show(&m.a), show(&m.b));
         }
         let equivalent = off.iter().all(|(node, _)| options.ignore_nodes.contains(*node));
         println!(

@@ -19,6 +19,30 @@ use clap::{Parser, Subcommand};
 /// Exit code for errors the user can fix: a bad scenario or bad arguments.
 pub const EXIT_USER_ERROR: u8 = 2;
 
+/// Most characters of one message printed to the terminal; the output
+/// files keep all of it.
+const MAX_PRINTED_CHARS: usize = 4_000;
+
+/// `text` made safe to print: control characters other than line breaks
+/// escaped (a guest's own line breaks are escaped where its words enter a
+/// message), and at most [`MAX_PRINTED_CHARS`] of it.
+pub fn for_terminal(text: &str) -> String {
+    let mut out = String::new();
+    let mut chars = text.chars();
+    for c in chars.by_ref().take(MAX_PRINTED_CHARS) {
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("… ({rest} more characters; summary.json and trace.jsonl keep them all)"));
+    }
+    out
+}
+
 #[derive(Debug, Parser)]
 #[command(name = "xedgesim", version, about = "Co-simulator for the edge tier of IoT systems", long_about = None)]
 struct Cli {

@@ -121,7 +121,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                     ExitCode::from(EXIT_INTERRUPTED)
                 }
                 RunStatus::Failed => {
-                    eprintln!("error: {}", report.reason.as_deref().unwrap_or("the run failed"));
+                    eprintln!("error: {}", super::for_terminal(report.reason.as_deref().unwrap_or("the run failed")));
                     eprintln!("reproduce with: {}", args.reproduce(seed));
                     ExitCode::from(super::EXIT_USER_ERROR)
                 }
@@ -139,7 +139,7 @@ fn shell_quote(s: &str) -> String {
 /// Prints `e`, and the command that reproduces it when rerunning can show
 /// it again (not for a bad file or setting, or a full disk).
 fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
-    eprintln!("{e}");
+    eprintln!("{}", super::for_terminal(&e.to_string()));
     if let Some(cmd) = reproduce.filter(|_| e.came_from_the_run()) {
         eprintln!("reproduce with: {cmd}");
     }

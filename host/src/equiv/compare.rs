@@ -166,7 +166,10 @@ pub fn compare(a: &CanonicalRun, b: &CanonicalRun, options: &EquivOptions) -> Ve
 }
 
 fn describe(d: &CanonicalDelivery) -> String {
-    format!("at {} from '{}', topic '{}': {}", format_time(d.time_us), d.src, d.topic, truncate(&d.payload_text(), 160))
+    // A payload's line breaks and escape sequences are shown, not obeyed.
+    let payload = crate::runtime::fault::escape_controls(&d.payload_text());
+    let topic = crate::runtime::fault::escape_controls(&d.topic);
+    format!("at {} from '{}', topic '{topic}': {}", format_time(d.time_us), d.src, truncate(&payload, 160))
 }
 
 fn truncate(text: &str, max: usize) -> String {

@@ -190,11 +190,27 @@ impl FaultKind {
     }
 }
 
+/// `text` with every control character (line breaks, escape sequences)
+/// written as a visible escape: text from a guest cannot move the cursor,
+/// clear a terminal or fake a line of xedgesim's own.
+pub fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl fmt::Display for NodeFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "node '{}' {} at t = {}", self.node, self.kind.summary(), format_time(self.time_us))?;
         if !self.detail.is_empty() {
-            write!(f, ": {}", self.detail)?;
+            // The detail is the guest's words (its error, its stderr): escaped.
+            write!(f, ": {}", escape_controls(&self.detail))?;
         }
         write!(f, "\n  = help: {}", self.kind.help())
     }
