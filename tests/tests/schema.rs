@@ -179,3 +179,27 @@ fn a_missing_file_names_the_path() {
     let e = scenario::load(Path::new("/nonexistent/scenario.yaml")).unwrap_err();
     assert!(e.to_string().starts_with("/nonexistent/scenario.yaml: error: cannot read scenario file"), "{e}");
 }
+
+#[test]
+fn thousands_of_mistakes_on_one_long_line_are_reported_briefly() {
+    // 8,000 nodes with one id, in one flow sequence on one line.
+    let nodes: Vec<String> = (0..8_000).map(|_| "{id: dup, type: cloud}".to_string()).collect();
+    let e = error_text(&format!("nodes: [{}]\n", nodes.join(", ")));
+    assert!(e.contains("duplicate node id 'dup'"), "{}", &e[..500]);
+    // 7,999 duplicates: 100 shown.
+    assert!(e.contains("… and 7899 more problems not shown (7899 errors)"), "{}", &e[e.len() - 500..]);
+    // Each quotes a window of the 190 KB line, not all of it.
+    assert!(e.len() < 100 * 1_000, "{} bytes of errors", e.len());
+    assert!(e.lines().all(|l| l.chars().count() < 400), "a long line was quoted whole");
+}
+
+#[test]
+fn a_megabytes_long_name_gets_no_suggestion_and_a_short_quote() {
+    let name = "n".repeat(3_900_000);
+    let e = error_text(&format!(
+        "network:\n  model: latency\n  links:\n    - {{src: {name}, dst: c}}\nnodes:\n  - {{id: c, type: cloud}}\n"
+    ));
+    assert!(e.contains("is not a node in this scenario"), "{}", &e[..300.min(e.len())]);
+    assert!(e.contains("characters elided"), "the name is not quoted whole");
+    assert!(e.len() < 20_000, "{} bytes of errors", e.len());
+}

@@ -37,9 +37,16 @@ pub struct Diagnostic {
     pub message: String,
     pub node: Option<String>,
     pub help: Option<String>,
-    /// The source line the position points into, for display.
+    /// The source line the position points into, for display: at most
+    /// [`WINDOW_CHARS`] of it around the position, `…` where it was cut.
     pub source_line: Option<String>,
+    /// The position's 1-based column within `source_line`.
+    pub window_column: usize,
 }
+
+/// Most characters of a source line a diagnostic quotes: a 4 MiB line
+/// must not be copied into every diagnostic that points into it.
+pub const WINDOW_CHARS: usize = 100;
 
 impl Diagnostic {
     pub fn error(file: &Path, message: impl Into<String>) -> Self {
@@ -48,10 +55,11 @@ impl Diagnostic {
             file: file.to_path_buf(),
             position: None,
             width: 1,
-            message: message.into(),
+            message: bounded(message.into()),
             node: None,
             help: None,
             source_line: None,
+            window_column: 1,
         }
     }
 
@@ -63,7 +71,12 @@ impl Diagnostic {
     pub fn at(mut self, source: &str, position: Position, width: usize) -> Self {
         self.position = Some(position);
         self.width = width.max(1);
-        self.source_line = source.lines().nth(position.line.saturating_sub(1)).map(str::to_string);
+        if let Some(line) = source.lines().nth(position.line.saturating_sub(1)) {
+            let (window, column) = window(line, position.column, self.width);
+            self.width = self.width.min(WINDOW_CHARS);
+            self.source_line = Some(window);
+            self.window_column = column;
+        }
         self
     }
 
@@ -75,7 +88,7 @@ impl Diagnostic {
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(bounded(help.into()));
         self
     }
 
@@ -98,7 +111,7 @@ impl fmt::Display for Diagnostic {
         if let (Some(p), Some(line)) = (self.position, &self.source_line) {
             let gutter = p.line.to_string().len();
             let pad = " ".repeat(gutter);
-            let indent = " ".repeat(p.column.saturating_sub(1));
+            let indent = " ".repeat(self.window_column.saturating_sub(1));
             write!(f, "\n{pad} |\n{} | {line}\n{pad} | {indent}{}", p.line, "^".repeat(self.width))?;
         }
         if let Some(node) = &self.node {
@@ -109,6 +122,45 @@ impl fmt::Display for Diagnostic {
         }
         Ok(())
     }
+}
+
+/// Most characters of a message or help: they quote what the file says,
+/// and a value may be megabytes long.
+pub const MAX_MESSAGE_CHARS: usize = 400;
+
+/// `text`, cut to about [`MAX_MESSAGE_CHARS`] characters: its start and
+/// its end (where a message says what it found), the middle elided.
+fn bounded(text: String) -> String {
+    let chars = text.chars().count();
+    if chars <= MAX_MESSAGE_CHARS {
+        return text;
+    }
+    let half = MAX_MESSAGE_CHARS / 2;
+    let head: String = text.chars().take(half).collect();
+    let tail: String = text.chars().skip(chars - half).collect();
+    format!("{head}…({} characters elided)…{tail}", chars - 2 * half)
+}
+
+/// At most [`WINDOW_CHARS`] characters of `line` around 1-based `column`,
+/// and the column's place in them.
+fn window(line: &str, column: usize, width: usize) -> (String, usize) {
+    let chars = line.chars().count();
+    if chars <= WINDOW_CHARS {
+        return (line.to_string(), column);
+    }
+    let lead = WINDOW_CHARS / 3;
+    let start = column.saturating_sub(1).saturating_sub(lead).min(chars.saturating_sub(WINDOW_CHARS));
+    let end = (start + WINDOW_CHARS).max(start + width.min(WINDOW_CHARS)).min(chars);
+    let mut text: String = line.chars().skip(start).take(end - start).collect();
+    let mut column = column - start;
+    if start > 0 {
+        text.insert(0, '…');
+        column += 1;
+    }
+    if end < chars {
+        text.push('…');
+    }
+    (text, column)
 }
 
 /// Every diagnostic found in one file, errors and warnings, in file order.

@@ -56,7 +56,8 @@ pub fn port_number(value: &ConfigValue) -> Option<u16> {
 /// problem. Relative paths in it are checked against `base_dir`, the
 /// scenario file's folder.
 pub fn validate(file: &Path, base_dir: &Path, source: &str, spans: &SpanMap, scenario: &Scenario) -> Diagnostics {
-    let mut checker = Checker { file, base_dir, source, spans, found: Vec::new() };
+    let mut checker =
+        Checker { file, base_dir, source, spans, found: Vec::new(), unreported_errors: 0, unreported_warnings: 0 };
     checker.simulation(scenario);
     checker.network(scenario);
     checker.nodes(scenario);
@@ -70,8 +71,22 @@ pub fn validate(file: &Path, base_dir: &Path, source: &str, spans: &SpanMap, sce
     }
     let mut found = checker.found;
     found.sort_by_key(|d| d.position);
+    if checker.unreported_errors + checker.unreported_warnings > 0 {
+        let more = checker.unreported_errors + checker.unreported_warnings;
+        let message = format!("… and {more} more problems not shown ({} errors)", checker.unreported_errors);
+        let d = if checker.unreported_errors > 0 {
+            Diagnostic::error(file, message)
+        } else {
+            Diagnostic::warning(file, message)
+        };
+        found.push(d.help("fix the ones above first; the rest are often the same mistake"));
+    }
     Diagnostics(found)
 }
+
+/// Most diagnostics reported for one file: past it they are counted, not
+/// built (each quotes its line), so a file of repeated mistakes costs little.
+pub const MAX_DIAGNOSTICS: usize = 100;
 
 struct Checker<'a> {
     file: &'a Path,
@@ -79,11 +94,29 @@ struct Checker<'a> {
     source: &'a str,
     spans: &'a SpanMap,
     found: Vec<Diagnostic>,
+    unreported_errors: usize,
+    unreported_warnings: usize,
 }
 
 impl Checker<'_> {
     /// An error about the value at `path`.
+    /// Whether the report is full; counts the diagnostic if so.
+    fn full(&mut self, error: bool) -> bool {
+        if self.found.len() < MAX_DIAGNOSTICS {
+            return false;
+        }
+        if error {
+            self.unreported_errors += 1;
+        } else {
+            self.unreported_warnings += 1;
+        }
+        true
+    }
+
     fn error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+        if self.full(true) {
+            return;
+        }
         let mut d = Diagnostic::error(self.file, message).help(help);
         if let Some((pos, len)) = self.spans.value_or_parent(path) {
             d = d.at(self.source, pos, len);
@@ -96,6 +129,9 @@ impl Checker<'_> {
 
     /// An error about the key at `path` (the key, not its value, is wrong).
     fn key_error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+        if self.full(true) {
+            return;
+        }
         let mut d = Diagnostic::error(self.file, message).help(help);
         if let Some((pos, len)) = self.spans.key(path).or_else(|| self.spans.value_or_parent(path)) {
             d = d.at(self.source, pos, len);
@@ -107,6 +143,9 @@ impl Checker<'_> {
     }
 
     fn warning(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        if self.full(false) {
+            return;
+        }
         let mut d = Diagnostic::warning(self.file, message).help(help);
         if let Some((pos, len)) = self.spans.key(path) {
             d = d.at(self.source, pos, len);
