@@ -497,3 +497,38 @@ fn an_unterminated_last_line_reaches_the_trace_at_the_end() {
     // Three steps (0, 1 and 2 s) print without a newline: one line, flushed when the run ends.
     assert!(trace.contains("no newline at 0no newline at 1000000no newline at 2000000"), "{trace}");
 }
+
+#[test]
+fn a_scenario_built_in_code_is_checked_before_it_runs_and_its_strings_are_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap().scenario().clone();
+    // A link to a node that does not exist: an error, not a panic.
+    let mut ghost = base.clone();
+    let mut link = ghost.network.links[0].clone();
+    link.dst = "ghost".into();
+    ghost.network.links.push(link);
+    let e = Simulation::new(ghost).out_dir(dir.path().join("a")).run().unwrap_err();
+    assert!(e.to_string().starts_with("the scenario cannot run: a link's dst 'ghost' is not a node"), "{e}");
+    let mut twice = base.clone();
+    twice.nodes[1].id = twice.nodes[0].id.clone();
+    let e = Simulation::new(twice).out_dir(dir.path().join("b")).run().unwrap_err();
+    assert!(e.to_string().contains("node id 'sensor1' is used twice"), "{e}");
+    // Ids a file would refuse still make a valid trace: every string is escaped.
+    let mut odd = base;
+    odd.nodes[0].id = "sensor \"1\"\n".into();
+    let out = dir.path().join("c");
+    let report = Simulation::new(odd)
+        .out_dir(&out)
+        .cache_dir(Some(dir.path().join("cache")))
+        .trace(TraceLevel::All)
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let trace = trace_of(&out);
+    for line in trace.lines() {
+        serde_json::from_str::<serde_json::Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(trace.contains(r#""src":"sensor \"1\"\n""#), "the odd id, escaped");
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(csv.contains("\"sensor \"\"1\"\"\n\",host,steps,"), "quoted per RFC 4180: {csv}");
+}

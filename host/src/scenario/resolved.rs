@@ -48,6 +48,36 @@ pub struct ResolvedScenario {
     pub equivalence: Option<EquivalenceRules>,
 }
 
+impl ResolvedScenario {
+    /// What the engine relies on, for a scenario built in code rather than
+    /// loaded from a file (a file's are checked, with lines, by `load`):
+    /// non-empty unique node ids, links between nodes that exist, a length
+    /// within bounds. The first problem, in words.
+    pub fn check(&self) -> Result<(), String> {
+        let mut ids = std::collections::BTreeSet::new();
+        for node in &self.nodes {
+            if node.id.is_empty() {
+                return Err("a node has an empty id".to_string());
+            }
+            if !ids.insert(node.id.as_str()) {
+                return Err(format!("node id '{}' is used twice", node.id));
+            }
+        }
+        for link in &self.network.links {
+            for (end, id) in [("src", &link.src), ("dst", &link.dst)] {
+                if !ids.contains(id.as_str()) {
+                    return Err(format!("a link's {end} '{id}' is not a node"));
+                }
+            }
+        }
+        let max_us = super::duration_us(super::MAX_DURATION_S).expect("the maximum is valid");
+        if self.duration_us == 0 || self.duration_us > max_us {
+            return Err(format!("duration_us {} is not within 1 ..= {max_us}", self.duration_us));
+        }
+        Ok(())
+    }
+}
+
 /// The `equivalence:` section, every default filled in.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EquivalenceRules {

@@ -13,6 +13,10 @@ pub enum RunError {
     #[error(transparent)]
     Duration(#[from] crate::scenario::DurationError),
     #[error(
+        "the scenario cannot run: {0}\n  = help: a scenario built in code is not checked as a file is; `xedgesim validate` on a file reports every problem with its line"
+    )]
+    Unsound(String),
+    #[error(
         "node '{node}' uses its own component or a container, which has no native build\n  = help: the native path runs only the built-in models"
     )]
     NativeUnavailable { node: String },

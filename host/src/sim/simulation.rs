@@ -233,6 +233,7 @@ impl Simulation {
     /// it stopped. Containers are removed on every path, before this returns.
     pub fn run(mut self) -> Result<RunReport, RunError> {
         let started = Instant::now();
+        self.scenario.check().map_err(RunError::Unsound)?;
         let out_dir = self.output_dir();
         for name in OUTPUT_FILES {
             let path = out_dir.join(name);
@@ -788,7 +789,7 @@ impl<'a> Engine<'a> {
         let mut csv = String::from("node,metric,value\n");
         for node in 0..self.ids.len() {
             for (name, value) in self.usage_rows(node) {
-                csv.push_str(&format!("{},{name},{value}\n", self.ids[node]));
+                csv.push_str(&format!("{},{name},{value}\n", csv_field(self.ids[node])));
             }
         }
         csv
@@ -797,7 +798,7 @@ impl<'a> Engine<'a> {
     fn metrics_csv(&self, node_metrics: &[Vec<Metric>]) -> String {
         let mut csv = String::from("node,source,metric,value\n");
         for (node, model_metrics) in node_metrics.iter().enumerate() {
-            let id = self.ids[node];
+            let id = csv_field(self.ids[node]);
             for (name, value) in self.host_metrics(node) {
                 csv.push_str(&format!("{id},host,{name},{value}\n"));
             }

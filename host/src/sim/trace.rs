@@ -91,7 +91,10 @@ impl Trace {
         if !self.start(time_us, "send") {
             return;
         }
-        let _ = write!(self.line, ",\"id\":{id},\"src\":\"{src}\",\"dst\":");
+        // Every string is escaped, ids too: a hand-built scenario's ids are not checked.
+        let _ = write!(self.line, ",\"id\":{id},\"src\":");
+        json_str(&mut self.line, src);
+        self.line.push_str(",\"dst\":");
         json_str(&mut self.line, dst);
         self.line.push_str(",\"topic\":");
         json_str(&mut self.line, topic);
@@ -114,7 +117,9 @@ impl Trace {
 
     pub fn deliver(&mut self, time_us: u64, id: u64, dst: &str, latency_us: u64) {
         if self.start(time_us, "deliver") {
-            let _ = write!(self.line, ",\"id\":{id},\"dst\":\"{dst}\",\"latency_us\":{latency_us}");
+            let _ = write!(self.line, ",\"id\":{id},\"dst\":");
+            json_str(&mut self.line, dst);
+            let _ = write!(self.line, ",\"latency_us\":{latency_us}");
             self.emit();
         }
     }
@@ -130,14 +135,17 @@ impl Trace {
 
     pub fn wake(&mut self, time_us: u64, node: &str) {
         if self.level == TraceLevel::All && self.start(time_us, "wake") {
-            let _ = write!(self.line, ",\"node\":\"{node}\"");
+            self.line.push_str(",\"node\":");
+            json_str(&mut self.line, node);
             self.emit();
         }
     }
 
     pub fn fault(&mut self, time_us: u64, node: &str, kind: &str, message: &str) {
         if self.start(time_us, "fault") {
-            let _ = write!(self.line, ",\"node\":\"{node}\",\"kind\":\"{kind}\",\"message\":");
+            self.line.push_str(",\"node\":");
+            json_str(&mut self.line, node);
+            let _ = write!(self.line, ",\"kind\":\"{kind}\",\"message\":");
             json_str(&mut self.line, message);
             self.emit();
         }
@@ -147,7 +155,9 @@ impl Trace {
         if self.level == TraceLevel::All && self.start(time_us, "log") {
             let level = format!("{level:?}").to_lowercase();
             let stream = format!("{stream:?}").to_lowercase();
-            let _ = write!(self.line, ",\"node\":\"{node}\",\"level\":\"{level}\",\"stream\":\"{stream}\",\"text\":");
+            self.line.push_str(",\"node\":");
+            json_str(&mut self.line, node);
+            let _ = write!(self.line, ",\"level\":\"{level}\",\"stream\":\"{stream}\",\"text\":");
             json_str(&mut self.line, text);
             self.emit();
         }
