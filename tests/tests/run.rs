@@ -104,7 +104,7 @@ fn loss_rate_one_drops_everything_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_yaml(
         dir.path(),
-        "simulation: {duration_s: 5}\nnetwork: {default_loss_rate: 1.0}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n",
+        "simulation: {duration_s: 5}\nnetwork: {model: latency, default_loss_rate: 1.0}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n",
     );
     assert_eq!((report.messages.sent, report.messages.delivered, report.messages.dropped), (5, 0, 5));
     assert_eq!(report.messages.dropped_by_reason["loss"], 5);

@@ -114,12 +114,26 @@ fn defaults_fill_the_resolved_form() {
 #[test]
 fn links_inherit_the_network_defaults() {
     let r = load(
-        "network:\n  default_latency_us: 700\n  default_loss_rate: 0.25\n  links:\n    - {src: a, dst: b, jitter_us: 3}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n",
+        "network:\n  model: latency\n  default_latency_us: 700\n  default_loss_rate: 0.25\n  links:\n    - {src: a, dst: b, jitter_us: 3}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n",
     )
     .unwrap();
-    assert_eq!(r.network.model, NetworkModel::Latency, "a network section without a model is a latency network");
     let link = &r.network.links[0].params;
     assert_eq!((link.latency_us, link.jitter_us, link.loss_rate), (700, 3, 0.25));
+}
+
+#[test]
+fn a_network_without_a_model_is_direct_as_in_xedgesim_and_says_what_it_ignores() {
+    let text = "network:\n  default_latency_us: 700\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n";
+    let absolute = repo_root().join("scenarios/inline.yaml");
+    let loaded = scenario::load_str(Path::new("scenarios/inline.yaml"), &absolute, text).unwrap();
+    assert_eq!(loaded.resolved.network.model, NetworkModel::Direct);
+    let warnings = loaded.warnings.to_string();
+    assert!(
+        warnings
+            .contains("network.default_latency_us has no effect with `model: direct` (the default, as in xEdgeSim)"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("add `model: latency` to apply it"), "{warnings}");
 }
 
 #[test]

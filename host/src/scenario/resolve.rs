@@ -56,7 +56,9 @@ fn network(net: Option<&NetworkSection>) -> ResolvedNetwork {
     let Some(net) = net else {
         return ResolvedNetwork { model: NetworkModel::Direct, default_link: LinkParams::PERFECT, links: Vec::new() };
     };
-    let model = net.model.as_deref().and_then(NetworkModel::from_name).unwrap_or(NetworkModel::Latency);
+    // No `model:` means `direct`, as in xEdgeSim (validation warns about
+    // latency settings it then ignores).
+    let model = net.model.as_deref().and_then(NetworkModel::from_name).unwrap_or(NetworkModel::Direct);
     if model == NetworkModel::Direct {
         return ResolvedNetwork { model, default_link: LinkParams::PERFECT, links: Vec::new() };
     }

@@ -245,7 +245,8 @@ impl Checker<'_> {
     fn network(&mut self, scenario: &Scenario) {
         let Some(net) = &scenario.network else { return };
         let model = match net.model.as_deref() {
-            None => Some(NetworkModel::Latency),
+            // As in xEdgeSim, whose files run verbatim.
+            None => Some(NetworkModel::Direct),
             Some(name) => {
                 let model = NetworkModel::from_name(name);
                 if model.is_none() {
@@ -317,10 +318,15 @@ impl Checker<'_> {
         ];
         for (key, set) in defaults {
             if set {
+                let why = if net.model.is_none() {
+                    "`model: direct` (the default, as in xEdgeSim)"
+                } else {
+                    "`model: direct`"
+                };
                 self.warning(
                     &format!("network.{key}"),
-                    format!("network.{key} has no effect with `model: direct`"),
-                    "direct links have zero latency and no loss; use `model: latency` to apply it",
+                    format!("network.{key} has no effect with {why}"),
+                    "direct links have zero latency and no loss; add `model: latency` to apply it",
                 );
             }
         }
