@@ -80,7 +80,11 @@ fn every_wasm_example_scenario_gives_the_same_bytes_at_every_packing() {
         .filter(|f| !std::fs::read_to_string(f).unwrap().contains("implementation: docker"))
         .collect();
     let names: Vec<_> = examples.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["wasm_gateway.yaml", "xedgesim_m0_baseline.yaml"], "every WASM-only example");
+    assert_eq!(
+        names,
+        ["many_sensors.yaml", "wasm_gateway.yaml", "xedgesim_m0_baseline.yaml"],
+        "every WASM-only example"
+    );
     for file in examples {
         for seed in [None, Some(7)] {
             let trace = assert_packing_invisible(&file, seed);

@@ -83,6 +83,8 @@ pub struct LinkEntry {
 #[serde(deny_unknown_fields)]
 pub struct NodeEntry {
     pub id: String,
+    /// Makes this many nodes of the entry (a group; see `group.rs`).
+    pub count: Option<u64>,
     #[serde(rename = "type")]
     pub node_type: String,
     pub implementation: Option<String>,

@@ -10,6 +10,7 @@ mod config_value;
 mod diagnostic;
 mod duration;
 mod error;
+mod group;
 mod manifest;
 mod parse;
 mod resolve;
@@ -71,9 +72,22 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
 /// and found at `absolute_path` (relative paths in it resolve against its folder).
 pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result<Loaded, ScenarioError> {
     let invalid = |d: Diagnostic| ScenarioError::Invalid { diagnostics: Diagnostics(vec![d]) };
-    let parsed = parse::parse(shown_path, source).map_err(invalid)?;
+    let mut parsed = parse::parse(shown_path, source).map_err(invalid)?;
+    let origins = group::expand(&mut parsed.scenario).map_err(|errors| {
+        let diagnostics = errors
+            .into_iter()
+            .map(|e| {
+                let d = Diagnostic::error(shown_path, e.message).help(e.help);
+                match parsed.spans.value_or_parent(&e.path) {
+                    Some((position, width)) => d.at(source, position, width),
+                    None => d,
+                }
+            })
+            .collect();
+        ScenarioError::Invalid { diagnostics: Diagnostics(diagnostics) }
+    })?;
     let base_dir = absolute_path.parent().unwrap_or(Path::new("/"));
-    let diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &parsed.scenario);
+    let diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &origins, &parsed.scenario);
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }

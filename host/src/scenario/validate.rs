@@ -55,9 +55,24 @@ pub fn port_number(value: &ConfigValue) -> Option<u16> {
 /// Checks `scenario` (parsed from `file`, text `source`) and returns every
 /// problem. Relative paths in it are checked against `base_dir`, the
 /// scenario file's folder.
-pub fn validate(file: &Path, base_dir: &Path, source: &str, spans: &SpanMap, scenario: &Scenario) -> Diagnostics {
-    let mut checker =
-        Checker { file, base_dir, source, spans, found: Vec::new(), unreported_errors: 0, unreported_warnings: 0 };
+pub fn validate(
+    file: &Path,
+    base_dir: &Path,
+    source: &str,
+    spans: &SpanMap,
+    origins: &[usize],
+    scenario: &Scenario,
+) -> Diagnostics {
+    let mut checker = Checker {
+        file,
+        base_dir,
+        source,
+        spans,
+        origins,
+        found: Vec::new(),
+        unreported_errors: 0,
+        unreported_warnings: 0,
+    };
     checker.simulation(scenario);
     checker.network(scenario);
     checker.nodes(scenario);
@@ -93,12 +108,28 @@ struct Checker<'a> {
     base_dir: &'a Path,
     source: &'a str,
     spans: &'a SpanMap,
+    /// For each node, the index of the file entry it came from (a group
+    /// makes many nodes of one entry).
+    origins: &'a [usize],
     found: Vec<Diagnostic>,
     unreported_errors: usize,
     unreported_warnings: usize,
 }
 
 impl Checker<'_> {
+    /// `path` as it is in the file: `nodes[K]` of a node made by a group is
+    /// its group's entry.
+    fn in_file(&self, path: &str) -> String {
+        if let Some(rest) = path.strip_prefix("nodes[")
+            && let Some((index, tail)) = rest.split_once(']')
+            && let Ok(k) = index.parse::<usize>()
+            && let Some(&origin) = self.origins.get(k)
+        {
+            return format!("nodes[{origin}]{tail}");
+        }
+        path.to_string()
+    }
+
     /// An error about the value at `path`.
     /// Whether the report is full; counts the diagnostic if so.
     fn full(&mut self, error: bool) -> bool {
@@ -118,7 +149,7 @@ impl Checker<'_> {
             return;
         }
         let mut d = Diagnostic::error(self.file, message).help(help);
-        if let Some((pos, len)) = self.spans.value_or_parent(path) {
+        if let Some((pos, len)) = self.spans.value_or_parent(&self.in_file(path)) {
             d = d.at(self.source, pos, len);
         }
         if let Some(id) = node {
@@ -133,7 +164,8 @@ impl Checker<'_> {
             return;
         }
         let mut d = Diagnostic::error(self.file, message).help(help);
-        if let Some((pos, len)) = self.spans.key(path).or_else(|| self.spans.value_or_parent(path)) {
+        let path = self.in_file(path);
+        if let Some((pos, len)) = self.spans.key(&path).or_else(|| self.spans.value_or_parent(&path)) {
             d = d.at(self.source, pos, len);
         }
         if let Some(id) = node {
@@ -147,7 +179,7 @@ impl Checker<'_> {
             return;
         }
         let mut d = Diagnostic::warning(self.file, message).help(help);
-        if let Some((pos, len)) = self.spans.key(path) {
+        if let Some((pos, len)) = self.spans.key(&self.in_file(path)) {
             d = d.at(self.source, pos, len);
         }
         self.found.push(d);
@@ -402,7 +434,8 @@ impl Checker<'_> {
             let path = format!("nodes[{i}]");
             let id = node.id.as_str();
             if let Some(first) = first_seen.get(id) {
-                let first_line = self.spans.get(&format!("nodes[{first}].id")).map_or(0, |s| s.value.line);
+                let first_line =
+                    self.spans.get(&self.in_file(&format!("nodes[{first}].id"))).map_or(0, |s| s.value.line);
                 self.error(
                     &format!("{path}.id"),
                     Some(id),
