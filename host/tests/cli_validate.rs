@@ -20,6 +20,25 @@ fn valid_files_exit_zero() {
 }
 
 #[test]
+fn validate_runs_each_models_constructor_on_its_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("m.yaml");
+    std::fs::write(&file, "nodes:\n  - {id: s, type: sensor, config: {sample_rte_hz: 3}}\n  - {id: c, type: cloud}\n")
+        .unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("node 's' rejected its config at t = 0.000000 s: unknown config key 'sample_rte_hz'"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("1 error in the models' configs"), "{stderr}");
+    // The file alone is fine: --no-models checks only it.
+    let out = xedgesim(&["validate", "--no-models", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
 fn one_node_is_one_node() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("one.yaml");
@@ -70,7 +89,7 @@ fn resolved_prints_the_resolved_form_as_yaml() {
 fn warnings_do_not_fail_validation() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("direct.yaml");
-    std::fs::write(&file, "network: {model: direct, default_latency_us: 5}\nnodes:\n  - {id: s, type: sensor}\n")
+    std::fs::write(&file, "network: {model: direct, default_latency_us: 5}\nnodes:\n  - {id: s, type: sensor}\n  - {id: c, type: cloud}\n")
         .unwrap();
     let out = xedgesim(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));

@@ -15,6 +15,9 @@ pub struct ValidateArgs {
     /// Print each valid scenario's resolved form (every default filled in) as YAML.
     #[arg(long)]
     resolved: bool,
+    /// Check the file only: do not run each WASM model's constructor on its config.
+    #[arg(long)]
+    no_models: bool,
 }
 
 /// Checks every file; exit 0 when all are valid, 2 when any is not.
@@ -27,6 +30,31 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     eprintln!("{warning}\n");
                 }
                 let r = &loaded.resolved;
+                if !args.no_models {
+                    // The models' own checks: a config key the model does not take, a bad value.
+                    let faults =
+                        match crate::sim::check_models(r, Some(crate::runtime::wasm::ArtifactCache::default_dir())) {
+                            Ok(faults) => faults,
+                            Err(e) => {
+                                invalid += 1;
+                                eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
+                                continue;
+                            }
+                        };
+                    if !faults.is_empty() {
+                        invalid += 1;
+                        for fault in &faults {
+                            eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&fault.to_string()));
+                        }
+                        let n = faults.len();
+                        eprintln!(
+                            "{}: {n} error{} in the models' configs\n",
+                            file.display(),
+                            if n == 1 { "" } else { "s" }
+                        );
+                        continue;
+                    }
+                }
                 if args.resolved {
                     if args.files.len() > 1 {
                         println!("# {}", file.display());

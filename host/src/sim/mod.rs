@@ -6,6 +6,7 @@ mod atomic_file;
 mod error;
 mod event_queue;
 mod histogram;
+mod model_check;
 mod network;
 mod placement;
 mod report;
@@ -14,6 +15,7 @@ mod trace;
 
 pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
+pub use model_check::check_models;
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 pub use simulation::{
