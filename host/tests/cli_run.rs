@@ -166,37 +166,43 @@ fn quiet_prints_nothing_on_success() {
 }
 
 #[test]
-fn ctrl_c_stops_the_run_cleanly_and_keeps_its_outputs() {
-    let dir = tempfile::tempdir().unwrap();
-    // Long enough (2,000 sensors for an hour of virtual time) never to finish first.
-    let mut yaml = String::from("simulation: {duration_s: 3600}\nnodes:\n  - {id: c, type: cloud}\n");
-    for i in 0..2_000 {
-        yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{sample_rate_hz: 10}}}}\n"));
+fn ctrl_c_and_sigterm_stop_the_run_cleanly_and_keep_its_outputs() {
+    // SIGINT exits 130, SIGTERM (CI timeouts, `docker stop`) 143: 128 + the signal.
+    for (signal, code) in [("-INT", 130), ("-TERM", 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        // Long enough (2,000 sensors for an hour of virtual time) never to finish first.
+        let mut yaml = String::from("simulation: {duration_s: 3600}\nnodes:\n  - {id: c, type: cloud}\n");
+        for i in 0..2_000 {
+            yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{sample_rate_hz: 10}}}}\n"));
+        }
+        let scenario = dir.path().join("long.yaml");
+        std::fs::write(&scenario, yaml).unwrap();
+        let out = dir.path().join("out");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+            .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
+            .spawn()
+            .unwrap();
+        // Wait until the run is under way (its trace is being written), then signal it.
+        let started = std::time::Instant::now();
+        while !has_partial(&out) && started.elapsed() < std::time::Duration::from_secs(60) {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        assert!(sent.success());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal}");
+        let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary written");
+        assert!(summary.contains("\"status\": \"interrupted\""), "{signal}: {summary}");
+        assert!(out.join("metrics.csv").is_file() && out.join("trace.jsonl").is_file());
+        assert!(!has_partial(&out), "{signal}: no temporary files left behind");
     }
-    let scenario = dir.path().join("long.yaml");
-    std::fs::write(&scenario, yaml).unwrap();
-    let out = dir.path().join("out");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
-        .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
-        .spawn()
-        .unwrap();
-    // Wait until the run is under way (its output folder exists), then interrupt it.
-    let started = std::time::Instant::now();
-    while !out.exists() && started.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(130), "interrupted runs exit 130");
-    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary written");
-    assert!(summary.contains("\"status\": \"interrupted\""), "{summary}");
-    assert!(out.join("metrics.csv").is_file() && out.join("trace.jsonl").is_file());
-    let leftovers: Vec<_> = std::fs::read_dir(&out)
-        .unwrap()
-        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".partial"))
-        .collect();
-    assert!(leftovers.is_empty(), "no temporary files left behind");
+}
+
+/// Whether `dir` holds a file being written (`*.partial`).
+fn has_partial(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+    })
 }

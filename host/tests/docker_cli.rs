@@ -59,7 +59,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     }
 }
 
-fn interrupted_cleanly_by(signal: &str, node: &str) {
+fn interrupted_cleanly_by(signal: &str, exit_code: i32, node: &str) {
     let Some(engine) = docker_engine() else { return };
     let dir = tempfile::tempdir().unwrap();
     let file = hanging_scenario(dir.path(), node);
@@ -70,7 +70,7 @@ fn interrupted_cleanly_by(signal: &str, node: &str) {
     assert!(sent.success());
     let status = wait_exit(&mut child, Duration::from_secs(20));
     let stderr = output_text(&child.wait_with_output().unwrap().stderr);
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(status.code(), Some(exit_code), "128 + the signal: {stderr}");
     let summary = std::fs::read_to_string(out.join("summary.json")).expect("the summary is written");
     assert!(summary.contains("\"status\": \"interrupted\""), "{summary}");
     assert!(containers_of_node(&engine, node).is_empty(), "{signal} left the container behind");
@@ -78,12 +78,12 @@ fn interrupted_cleanly_by(signal: &str, node: &str) {
 
 #[test]
 fn sigterm_while_a_container_hangs_ends_the_run_cleanly() {
-    interrupted_cleanly_by("-TERM", "hang-sigterm");
+    interrupted_cleanly_by("-TERM", 143, "hang-sigterm");
 }
 
 #[test]
 fn ctrl_c_while_a_container_hangs_ends_the_run_cleanly() {
-    interrupted_cleanly_by("-INT", "hang-sigint");
+    interrupted_cleanly_by("-INT", 130, "hang-sigint");
 }
 
 #[test]

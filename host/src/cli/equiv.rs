@@ -169,9 +169,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("equiv-{}-{b_name}-seed{seed}", stem(&args.a))));
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    let interrupted = super::signals::install();
 
     let trials = args.trials as u64;
     println!(

@@ -10,6 +10,7 @@ mod equiv;
 mod prune;
 mod run;
 mod sandbox;
+mod signals;
 mod validate;
 
 use std::process::ExitCode;

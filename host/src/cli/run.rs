@@ -3,16 +3,12 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+
 use std::time::{Duration, Instant};
 
 use clap::Args;
 
 use crate::sim::{Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
-
-/// Exit code of a run stopped by Ctrl-C (128 + SIGINT, as shells report it).
-const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -80,13 +76,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let out_dir = sim.output_dir();
     sim = sim.trace(args.trace).sandbox(args.sandbox);
 
-    // Ctrl-C, SIGTERM and SIGHUP all stop the run cleanly: containers are
-    // removed and the outputs written. A second signal while that happens
-    // is ignored on purpose: they must complete.
-    let interrupted = Arc::new(AtomicBool::new(false));
-    let flag = interrupted.clone();
-    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    sim = sim.interrupt_flag(interrupted).docker_host(super::docker_host());
+    sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
     if !args.quiet {
         sim = sim.on_build_output(|line| eprintln!("  build | {line}"));
     }
@@ -118,7 +108,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
                         report.virtual_time_reached_s,
                         out_dir.display()
                     );
-                    ExitCode::from(EXIT_INTERRUPTED)
+                    ExitCode::from(super::signals::exit_code())
                 }
                 RunStatus::Failed => {
                     eprintln!("error: {}", super::for_terminal(report.reason.as_deref().unwrap_or("the run failed")));
