@@ -106,3 +106,24 @@ fn help_and_bad_arguments() {
     assert_eq!(xedgesim(&["validate"]).status.code(), Some(2), "a file is required");
     assert_eq!(xedgesim(&["frobnicate"]).status.code(), Some(2));
 }
+
+#[test]
+fn a_scenario_reached_through_a_symlink_resolves_paths_where_it_really_is_in_validate_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::fs::write(real.join("hostile.wasm"), xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    std::fs::write(
+        real.join("s.yaml"),
+        "simulation: {duration_s: 1}\nnodes:\n  - {id: h, type: hostile, wasm: {component: hostile.wasm}}\n",
+    )
+    .unwrap();
+    let link = elsewhere.join("link.yaml");
+    std::os::unix::fs::symlink(real.join("s.yaml"), &link).unwrap();
+    let out = xedgesim(&["validate", link.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let run = xedgesim(&["run", link.to_str().unwrap(), "--quiet", "--out", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+}

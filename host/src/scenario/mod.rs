@@ -64,7 +64,10 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
             .help("scenario files are UTF-8 YAML"),
         ]),
     })?;
-    let absolute = std::path::absolute(path).map_err(read_error)?;
+    // Canonical once, here, for every command: a scenario reached through a
+    // symlink resolves its relative paths against the folder it really is
+    // in, where its author wrote them, in `validate` and `run` alike.
+    let absolute = std::fs::canonicalize(path).map_err(read_error)?;
     load_str(path, &absolute, &source)
 }
 
