@@ -131,7 +131,7 @@ fn log_lines_and_unfinished_lines_stay_with_their_node_at_every_packing() {
     let dir = tempfile::tempdir().unwrap();
     let hostile = fixture_file(dir.path(), "hostile");
     let yaml = format!(
-        "simulation: {{duration_s: 3, seed: 5}}\nnodes:\n  - {{id: t1, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: unterminated}}}}\n  - {{id: s1, type: sensor, config: {{destination: cloud}}}}\n  - {{id: t2, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: unterminated, at_us: 1000000}}}}\n  - {{id: quiet, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: finish_log}}}}\n  - {{id: cloud, type: cloud}}\n",
+        "simulation: {{duration_s: 3, seed: 5}}\nnodes:\n  - {{id: t1, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: unterminated}}}}\n  - {{id: s1, type: sensor, config: {{destination: cloud}}}}\n  - {{id: t2, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: unterminated, at_us: 1000000}}}}\n  - {{id: quiet, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: finish_log}}}}\n  - {{id: u1, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: print_unflushed}}}}\n  - {{id: u2, type: hostile, wasm: {{component: '{h}'}}, config: {{mode: print_unflushed}}}}\n  - {{id: cloud, type: cloud}}\n",
         h = hostile.display()
     );
     let file = dir.path().join("partial.yaml");
@@ -140,6 +140,8 @@ fn log_lines_and_unfinished_lines_stay_with_their_node_at_every_packing() {
     assert!(trace.contains(r#""node":"t1","level":"info","stream":"stdout","text":"no newline at 0no newline at 1000000no newline at 2000000no newline at 3000000""#), "{trace}");
     assert!(trace.contains(r#""node":"t2","level":"info","stream":"stdout","text":"no newline at 1000000no newline at 2000000no newline at 3000000""#), "{trace}");
     assert!(trace.contains(r#""node":"quiet","level":"info","stream":"log","text":"finishing after all""#), "{trace}");
+    // Printed without flushing, in one instance's stdout buffer: still each node's own.
+    assert!(trace.contains(r#""node":"u1","level":"info","stream":"stdout","text":"u1 at 0;u1 at 1000000;u1 at 2000000;u1 at 3000000;""#), "{trace}");
 }
 
 #[test]

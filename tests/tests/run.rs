@@ -532,3 +532,19 @@ fn a_scenario_built_in_code_is_checked_before_it_runs_and_its_strings_are_escape
     let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
     assert!(csv.contains("\"sensor \"\"1\"\"\n\",host,steps,"), "quoted per RFC 4180: {csv}");
 }
+
+#[test]
+fn an_inbox_split_over_many_rounds_is_not_taken_for_a_livelock() {
+    // 10,001 readings reach the sink at 1 s; its inbox holds one at a time:
+    // 10,001 rounds at one instant, each a step, none of them stuck.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 1}\nnodes:\n  - {id: sink, type: cloud, wasm: {max_inbox_bytes: 1}}\n  - {id: \"s{i}\", count: 10001, type: sensor}\n",
+        |sim| sim.trace(TraceLevel::Off),
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert_eq!(report.messages.delivered, 10_001);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("sink".into(), "steps".into())], 10_002.0, "one step at 0 s, then one per reading");
+}

@@ -253,8 +253,8 @@ impl Implementation {
         matches!(self, Implementation::Docker(_))
     }
 
-    /// Payload bytes one step's inbox may hold. A container's is half its
-    /// frame limit: the step request carries payloads in base64 (4/3) in JSON.
+    /// Bytes one step's inbox may hold. A container's is half its frame
+    /// limit: the step request carries payloads in base64 (4/3) in JSON.
     pub fn max_inbox_bytes(&self) -> u64 {
         match self {
             Implementation::Wasm(wasm) => wasm.limits.max_inbox_bytes,
@@ -303,8 +303,9 @@ pub struct SandboxLimits {
     pub memory_limit_mb: u64,
     pub max_outbox_messages: u32,
     pub max_outbox_bytes: u64,
-    /// Payload bytes one step's inbox may hold; more messages due at one
-    /// instant arrive over further steps at that instant.
+    /// Bytes one step's inbox may hold (payloads, sender ids, topics and a
+    /// header's worth a message); more messages due at one instant arrive
+    /// over further steps at that instant.
     pub max_inbox_bytes: u64,
     pub max_log_bytes: u64,
 }

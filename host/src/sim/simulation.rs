@@ -316,6 +316,10 @@ impl Simulation {
     }
 }
 
+/// What a message costs an inbox beyond its payload, id and topic: its
+/// header in the packed inbox (`wit/node.wit`), rounded up.
+const INBOX_HEADER_BYTES: u64 = 32;
+
 /// The files a run writes in its output folder.
 pub const OUTPUT_FILES: [&str; 4] = ["trace.jsonl", "metrics.csv", "usage.csv", "summary.json"];
 
@@ -449,12 +453,17 @@ impl<'a> Engine<'a> {
     /// Handles every event at `now`, in rounds, until none is left at `now`.
     fn run_instant(&mut self, now: u64) -> Result<(), Stop> {
         let mut rounds = 0;
+        let mut split = false;
         let mut events_before = self.events;
         while self.queue.peek_time() == Some(now) {
-            rounds += 1;
-            // Due nodes, each with its inbox in arrival order, and the
-            // payload bytes in it (`u64::MAX` once full: what comes later for
-            // that node waits too, so arrival order holds).
+            // A round that only hands over what a full inbox left waiting is
+            // not a node stepping without end: it does not count as a round.
+            if !split {
+                rounds += 1;
+            }
+            // Due nodes, each with its inbox in arrival order, and the bytes
+            // in it (`u64::MAX` once full: what comes later for that node
+            // waits too, so arrival order holds).
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
             let mut waiting: Vec<(usize, u64, Box<Message>)> = Vec::new();
@@ -472,7 +481,9 @@ impl<'a> Engine<'a> {
                         }
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
-                        let size = message.payload.len() as u64;
+                        // What the step is handed: payload, sender id and topic, and its header.
+                        let size = (message.payload.len() + message.source.len() + message.topic.len()) as u64
+                            + INBOX_HEADER_BYTES;
                         let held = &mut inbox_bytes[slot];
                         if *held > 0
                             && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes()
@@ -518,6 +529,9 @@ impl<'a> Engine<'a> {
             for &(node, _) in &due {
                 self.due_at[node] = u32::MAX;
             }
+            // The next round hands over what waits (the events bound still
+            // stops a real livelock hiding behind it).
+            split = !waiting.is_empty();
             for (dst, id, message) in waiting {
                 self.queue
                     .push(now, EventKind::Deliver { dst, id, message })

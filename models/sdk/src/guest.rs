@@ -82,6 +82,10 @@ fn step_result(r: Result<StepOutput, String>) -> Result<wit::StepOutput, wit::No
 fn entered<R>(call: u32, f: impl FnOnce() -> R) -> R {
     sandbox::enter(call);
     let r = f();
+    // What the node printed without a newline is still in this instance's
+    // stdout buffer: hand it over while the node is still the one running,
+    // or the next node's output would complete its line. (Free when empty.)
+    let _ = std::io::Write::flush(&mut std::io::stdout());
     sandbox::leave();
     r
 }

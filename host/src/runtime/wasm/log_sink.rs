@@ -29,8 +29,10 @@ const STDERR_TAIL_BYTES: usize = 600;
 /// One node's log account.
 #[derive(Debug, Default)]
 struct Account {
-    /// Unfinished stdout and stderr lines.
+    /// Unfinished stdout and stderr lines, and when each was last written
+    /// to: a flushed line is stamped then, whenever the flush happens.
     partial: [Vec<u8>; 2],
+    partial_time_us: [u64; 2],
     budget_left: u64,
     exhausted: bool,
 }
@@ -106,7 +108,9 @@ impl LogSink {
             b.stderr_tail.drain(..excess);
         }
         let index = b.index;
+        let time_us = b.time_us;
         b.accounts[index].partial[slot].extend_from_slice(bytes);
+        b.accounts[index].partial_time_us[slot] = time_us;
         while let Some(end) = b.accounts[index].partial[slot].iter().position(|&c| c == b'\n') {
             if !Self::charge(&mut b, LINE_COST) {
                 return false;
@@ -125,14 +129,15 @@ impl LogSink {
     }
 
     /// Lines completed since the last call; with `flush`, every node's
-    /// unfinished lines too (in node order, stamped with the current time).
+    /// unfinished lines too (in node order, each stamped with the time it
+    /// was last written to, so packing cannot change it).
     pub fn take(&self, flush: bool) -> Vec<LogLine> {
         let mut b = self.lock();
         if flush {
-            let time_us = b.time_us;
             for index in 0..b.accounts.len() {
                 for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
                     let raw = std::mem::take(&mut b.accounts[index].partial[slot]);
+                    let time_us = b.accounts[index].partial_time_us[slot];
                     if !raw.is_empty() {
                         Self::push_line(&mut b, index, time_us, stream, &raw);
                     }
