@@ -13,6 +13,7 @@ fn load(dir: &std::path::Path) -> CacheOutcome {
 
 /// The one entry's artifact (`.cwasm`); its check file sits beside it.
 fn only_entry(dir: &std::path::Path) -> std::path::PathBuf {
+    let dir = &dir.join(xedgesim::runtime::wasm::CACHE_SUBFOLDER);
     let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
     files.sort();
     assert_eq!(files.len(), 2, "an artifact and its check file: {files:?}");
@@ -88,7 +89,10 @@ mod bounded {
     }
 
     fn folder_bytes(dir: &std::path::Path) -> u64 {
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum()
+        std::fs::read_dir(dir.join(xedgesim::runtime::wasm::CACHE_SUBFOLDER))
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum()
     }
 
     #[test]
@@ -115,6 +119,25 @@ mod bounded {
         assert_eq!(load(&cache, &rt, "broker"), CacheOutcome::Compiled, "the least recently used went");
         let (entries, bytes) = cache.clean().unwrap();
         assert!(entries >= 2 && bytes > 0);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "clean empties the folder");
+        let own = dir.path().join(xedgesim::runtime::wasm::CACHE_SUBFOLDER);
+        assert_eq!(std::fs::read_dir(own).unwrap().count(), 0, "clean empties the folder");
     }
+}
+
+#[test]
+fn the_folder_the_user_chose_keeps_its_permissions_and_an_untrusted_subfolder_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let chosen = dir.path().join("shared-cache");
+    std::fs::create_dir(&chosen).unwrap();
+    std::fs::set_permissions(&chosen, std::fs::Permissions::from_mode(0o755)).unwrap();
+    xedgesim::runtime::wasm::ArtifactCache::new(&chosen).unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&chosen), 0o755, "the user's folder is left as it was");
+    let own = chosen.join(xedgesim::runtime::wasm::CACHE_SUBFOLDER);
+    assert_eq!(mode(&own), 0o700, "entries live in a folder only this user can reach");
+    // A subfolder others may write to: its compiled code is not trusted.
+    std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = xedgesim::runtime::wasm::ArtifactCache::new(&chosen).unwrap_err();
+    assert!(e.to_string().contains("others may write to it"), "{e}");
 }

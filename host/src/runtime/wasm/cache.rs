@@ -14,8 +14,11 @@
 //! Both files are written to temporary files and renamed, artifact first,
 //! so a crash never leaves a half-written file under a real name.
 //!
-//! Loading an artifact runs native code from it: the cache folder must be
-//! writable only by the user (it is created with mode 0700).
+//! Loading an artifact runs native code from it, so entries live in a
+//! subfolder the program owns, `artifacts-v1`, made with mode 0700, and
+//! are trusted only while it belongs to this user and no one else may
+//! write to it. The folder the user chose is created if missing but its
+//! permissions are never changed.
 //!
 //! The folder is bounded ([`DEFAULT_MAX_CACHE_BYTES`]): after each new
 //! entry, the least recently used entries (a hit refreshes an entry's
@@ -37,6 +40,31 @@ const CHECK_LEN: usize = MAGIC.len() + 8 + 4;
 /// The default bound on the cache folder's size.
 pub const DEFAULT_MAX_CACHE_BYTES: u64 = 1 << 30;
 
+/// The subfolder of the cache folder that holds the entries.
+pub const SUBFOLDER: &str = "artifacts-v1";
+
+/// Refuses a folder that is another user's, a symlink, or writable by others.
+fn check_owned(dir: &Path) -> std::io::Result<()> {
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() {
+        return Err(std::io::Error::other(format!("{} is not a folder", dir.display())));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        #[allow(unsafe_code, reason = "geteuid has no safe wrapper in std")]
+        // SAFETY: geteuid takes nothing and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me || meta.mode() & 0o022 != 0 {
+            return Err(std::io::Error::other(format!(
+                "{} belongs to another user or others may write to it: compiled code from it is not trusted",
+                dir.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Where compiled components are kept.
 #[derive(Debug, Clone)]
 pub struct ArtifactCache {
@@ -55,16 +83,21 @@ pub enum CacheOutcome {
 }
 
 impl ArtifactCache {
-    /// The cache in `dir` (created if missing).
+    /// The cache in `dir` (created if missing), in a subfolder of its own;
+    /// an error if that subfolder is another user's or others may write to it.
     pub fn new(dir: impl Into<PathBuf>) -> std::io::Result<Self> {
         let dir = dir.into();
         std::fs::create_dir_all(&dir)?;
+        let own = dir.join(SUBFOLDER);
+        let mut builder = std::fs::DirBuilder::new();
         #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        match builder.create(&own) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
+            _ => {}
         }
-        Ok(ArtifactCache { dir, max_bytes: DEFAULT_MAX_CACHE_BYTES })
+        check_owned(&own)?;
+        Ok(ArtifactCache { dir: own, max_bytes: DEFAULT_MAX_CACHE_BYTES })
     }
 
     /// Bounds the folder to `max_bytes`; past it, least recently used entries go.

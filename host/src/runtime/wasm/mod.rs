@@ -33,7 +33,7 @@ mod seed;
 mod state;
 
 pub use builtin::{builtin_component, fixture_component};
-pub use cache::{ArtifactCache, CacheOutcome, DEFAULT_MAX_CACHE_BYTES};
+pub use cache::{ArtifactCache, CacheOutcome, DEFAULT_MAX_CACHE_BYTES, SUBFOLDER as CACHE_SUBFOLDER};
 pub use component::{CONTRACT_VERSION, ModelComponent};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
