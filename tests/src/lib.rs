@@ -69,26 +69,26 @@ pub fn run_yaml(dir: &Path, yaml: &str) -> xedgesim::sim::RunReport {
 
 /// `metrics.csv` of a run as (node, metric) → value.
 pub fn read_metrics(out_dir: &Path) -> std::collections::BTreeMap<(String, String), f64> {
-    let csv = std::fs::read_to_string(out_dir.join("metrics.csv")).expect("metrics.csv written");
+    read_csv(out_dir, "metrics.csv", [0, 2, 3])
+}
+
+/// `file`'s rows as (the `columns[0]`th field, the `columns[1]`th) → the
+/// `columns[2]`th, parsed (plain fields only: the tests' ids need no quoting).
+fn read_csv(out_dir: &Path, file: &str, columns: [usize; 3]) -> std::collections::BTreeMap<(String, String), f64> {
+    let csv = std::fs::read_to_string(out_dir.join(file)).unwrap_or_else(|e| panic!("{file} written: {e}"));
     csv.lines()
         .skip(1)
         .map(|line| {
             let f: Vec<&str> = line.split(',').collect();
-            ((f[0].to_string(), f[2].to_string()), f[3].parse().expect("numeric value"))
+            let [node, metric, value] = columns;
+            ((f[node].to_string(), f[metric].to_string()), f[value].parse().expect("numeric value"))
         })
         .collect()
 }
 
 /// `usage.csv` as `(node, metric) -> value`.
 pub fn read_usage(out_dir: &Path) -> std::collections::BTreeMap<(String, String), f64> {
-    let csv = std::fs::read_to_string(out_dir.join("usage.csv")).expect("usage.csv written");
-    csv.lines()
-        .skip(1)
-        .map(|line| {
-            let f: Vec<&str> = line.split(',').collect();
-            ((f[0].to_string(), f[1].to_string()), f[2].parse().expect("numeric value"))
-        })
-        .collect()
+    read_csv(out_dir, "usage.csv", [0, 1, 2])
 }
 
 mod docker_support;

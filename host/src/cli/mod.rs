@@ -28,15 +28,9 @@ const MAX_PRINTED_CHARS: usize = 4_000;
 /// escaped (a guest's own line breaks are escaped where its words enter a
 /// message), and at most [`MAX_PRINTED_CHARS`] of it.
 pub fn for_terminal(text: &str) -> String {
-    let mut out = String::new();
     let mut chars = text.chars();
-    for c in chars.by_ref().take(MAX_PRINTED_CHARS) {
-        if c.is_control() && c != '\n' {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
+    let shown: String = chars.by_ref().take(MAX_PRINTED_CHARS).collect();
+    let mut out = crate::runtime::fault::escape_controls_but(&shown, &['\n']);
     let rest = chars.count();
     if rest > 0 {
         out.push_str(&format!("… ({rest} more characters; summary.json and trace.jsonl keep them all)"));

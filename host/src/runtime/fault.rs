@@ -194,9 +194,14 @@ impl FaultKind {
 /// written as a visible escape: text from a guest cannot move the cursor,
 /// clear a terminal or fake a line of xedgesim's own.
 pub fn escape_controls(text: &str) -> String {
+    escape_controls_but(text, &[])
+}
+
+/// [`escape_controls`], leaving the characters in `keep` as they are.
+pub fn escape_controls_but(text: &str, keep: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() && !keep.contains(&c) {
             out.extend(c.escape_debug());
         } else {
             out.push(c);

@@ -294,8 +294,9 @@ impl Serialize for ComponentSource {
     }
 }
 
-/// Per-node sandbox limits; see docs/sandbox.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Per-node sandbox limits; see docs/sandbox.md. Ordered, so nodes can be
+/// grouped by them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct SandboxLimits {
     /// Fuel for a call, plus `fuel_per_message` for each message in its inbox.
     pub fuel_per_step: u64,

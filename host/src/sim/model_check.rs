@@ -3,7 +3,7 @@
 //! config error (an unknown key, a bad value) that the file's own checks
 //! cannot know.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use super::error::RunError;
@@ -19,11 +19,11 @@ use crate::scenario::{ComponentSource, ConfigValue, Implementation, ResolvedScen
 pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> Result<Vec<NodeFault>, RunError> {
     let options = RuntimeOptions { cache_dir, ..RuntimeOptions::default() };
     let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
-    let mut seen: BTreeMap<(&ComponentSource, SandboxLimitsKey, &BTreeMap<String, ConfigValue>), ()> = BTreeMap::new();
+    let mut seen: BTreeSet<(&ComponentSource, SandboxLimits, &BTreeMap<String, ConfigValue>)> = BTreeSet::new();
     let mut faults = Vec::new();
     for node in &scenario.nodes {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };
-        if seen.insert((&wasm.component, SandboxLimitsKey::from(wasm.limits), &node.config), ()).is_some() {
+        if !seen.insert((&wasm.component, wasm.limits, &node.config)) {
             continue;
         }
         let component = runtime
@@ -35,22 +35,4 @@ pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> 
         }
     }
     Ok(faults)
-}
-
-/// [`SandboxLimits`] as an ordered key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct SandboxLimitsKey([u64; 7]);
-
-impl From<SandboxLimits> for SandboxLimitsKey {
-    fn from(l: SandboxLimits) -> Self {
-        SandboxLimitsKey([
-            l.fuel_per_step,
-            l.fuel_per_message,
-            l.memory_limit_mb,
-            u64::from(l.max_outbox_messages),
-            l.max_outbox_bytes,
-            l.max_inbox_bytes,
-            l.max_log_bytes,
-        ])
-    }
 }

@@ -21,7 +21,7 @@ use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
-use super::state::{NodeState, Outbox, OutboxOverflow};
+use super::state::{NodeState, OutboxOverflow};
 use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::{ConfigValue, SandboxLimits};
 
@@ -221,9 +221,7 @@ impl WasmNodeGroup {
         state.stepping = false;
         if result.is_err() {
             // Nothing a faulted call sent is sent.
-            for outbox in &mut state.outboxes {
-                *outbox = Outbox::default();
-            }
+            state.clear_outboxes();
         }
         result
     }
@@ -428,22 +426,7 @@ impl WasmNodeGroup {
         let result = self
             .step_call(now_us, &parts, |model, store| model.xedgesim_node_model().call_step_batch(store, &wit_calls));
         match result {
-            Err(fault) => {
-                let culprit = fault.node.clone();
-                let mut fault = Some(fault);
-                indexes
-                    .iter()
-                    .map(|&i| match fault.take_if(|f| f.node == self.ids[i]) {
-                        Some(fault) => Err(fault),
-                        None => Err(NodeFault {
-                            node: self.ids[i].clone(),
-                            time_us: now_us,
-                            kind: FaultKind::SharedSandbox { culprit: culprit.clone() },
-                            detail: String::new(),
-                        }),
-                    })
-                    .collect()
-            }
+            Err(fault) => self.shared_fate(&indexes, fault),
             Ok((outputs, _)) if outputs.len() != indexes.len() => {
                 let detail = format!("`step-batch` answered {} calls with {} results", indexes.len(), outputs.len());
                 self.bad_batch(&indexes, now_us, detail)
@@ -468,24 +451,31 @@ impl WasmNodeGroup {
     /// The component broke the batch contract: no result can be trusted to
     /// be whose, so the batch's first node is charged and the rest stop.
     fn bad_batch(&mut self, indexes: &[usize], now_us: u64, detail: String) -> Vec<Result<StepOutput, NodeFault>> {
-        let first = indexes[0];
-        let culprit = self.ids[first].clone();
+        let culprit = self.ids[indexes[0]].clone();
         self.poisoned_by = Some((culprit.clone(), now_us));
-        for outbox in &mut self.store.data_mut().outboxes {
-            *outbox = Outbox::default();
-        }
+        self.store.data_mut().clear_outboxes();
         for &i in indexes {
             self.slots[i].stopped = true;
         }
+        let fault = NodeFault { node: culprit, time_us: now_us, kind: FaultKind::BadBatch, detail };
+        self.shared_fate(indexes, fault)
+    }
+
+    /// The results of a batch a fault ended: the fault for its culprit, and
+    /// `shared_sandbox` naming the culprit for every other node of it.
+    fn shared_fate(&self, indexes: &[usize], fault: NodeFault) -> Vec<Result<StepOutput, NodeFault>> {
+        let (culprit, time_us) = (fault.node.clone(), fault.time_us);
+        let mut fault = Some(fault);
         indexes
             .iter()
-            .map(|&i| {
-                let (kind, detail) = if i == first {
-                    (FaultKind::BadBatch, detail.clone())
-                } else {
-                    (FaultKind::SharedSandbox { culprit: culprit.clone() }, String::new())
-                };
-                Err(NodeFault { node: self.ids[i].clone(), time_us: now_us, kind, detail })
+            .map(|&i| match fault.take_if(|f| f.node == self.ids[i]) {
+                Some(fault) => Err(fault),
+                None => Err(NodeFault {
+                    node: self.ids[i].clone(),
+                    time_us,
+                    kind: FaultKind::SharedSandbox { culprit: culprit.clone() },
+                    detail: String::new(),
+                }),
             })
             .collect()
     }

@@ -127,6 +127,14 @@ impl NodeState {
         self.log.add_node(max_log_bytes);
     }
 
+    /// Forgets what every node sent in the current step (a faulted call's
+    /// messages are not sent).
+    pub(super) fn clear_outboxes(&mut self) {
+        for outbox in &mut self.outboxes {
+            *outbox = Outbox::default();
+        }
+    }
+
     /// What bounds the store's memories and tables, for `Store::limiter`.
     pub fn limiter(&mut self) -> &mut dyn wasmtime::ResourceLimiter {
         &mut self.limits
