@@ -3,8 +3,12 @@
 //! a user never runs a separate build step. Cargo reruns this whenever
 //! anything under `models/` or `wit/` changes, so they are never stale.
 //!
-//! The nested cargo uses its own target folder (`target/models`), so it
-//! never waits on the lock of the build that runs it.
+//! The nested cargo uses a folder of its own, `models/` inside the outer
+//! build's target folder (wherever `CARGO_TARGET_DIR` or `--target-dir`
+//! put it), so it never waits on the lock of the build that runs it.
+//!
+//! It installs nothing: when the `wasm32-wasip2` target is missing it says
+//! so and how to add it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -45,10 +49,11 @@ fn main() {
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
     println!("cargo:rustc-env=XEDGESIM_WASMTIME_VERSION={}", locked_version(&root, "wasmtime"));
-    ensure_target_installed();
+    require_target_installed();
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let target_dir = root.join("target").join("models");
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target_dir = outer_target_dir(&out_dir).unwrap_or_else(|| root.join("target")).join("models");
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
@@ -84,7 +89,7 @@ fn main() {
         let bytes = std::fs::read(&path).expect("reading a built component");
         generated.push_str(&format!("pub const {constant}_SHA256: [u8; 32] = {:?};\n", sha256(&bytes)));
     }
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("components.rs");
+    let out = out_dir.join("components.rs");
     std::fs::write(&out, generated).expect("writing components.rs");
 }
 
@@ -141,16 +146,24 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 
 /// Installs the wasm target with rustup when this toolchain lacks it, so
 /// the first `cargo build` on a fresh machine just works.
-fn ensure_target_installed() {
+/// The outer build's target folder: the ancestor of `OUT_DIR`
+/// (`<target>/[<triple>/]<profile>/build/<pkg>/out`) that cargo marks with
+/// `CACHEDIR.TAG`.
+fn outer_target_dir(out_dir: &Path) -> Option<PathBuf> {
+    out_dir.ancestors().skip(3).find(|dir| dir.join("CACHEDIR.TAG").is_file()).map(Path::to_path_buf)
+}
+
+/// Stops the build with a clear message when the models' target is missing.
+fn require_target_installed() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().expect("running rustc --print sysroot");
     let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
     if Path::new(&sysroot).join("lib/rustlib").join(TARGET).is_dir() {
         return;
     }
-    let status = Command::new("rustup").args(["target", "add", TARGET]).status();
-    assert!(
-        matches!(status, Ok(s) if s.success()),
-        "the {TARGET} target is missing and `rustup target add {TARGET}` failed; install it by hand"
+    eprintln!(
+        "error: the Rust target {TARGET} is not installed; xedgesim builds its models for it.\n\
+         help: add it with `rustup target add {TARGET}` (once per toolchain), then build again."
     );
+    std::process::exit(1);
 }

@@ -82,7 +82,7 @@ fn main() {
     let cache = ArtifactCache::new(dir.path()).unwrap();
     let hash: [u8; 32] = sha256(gateway_bytes);
     let load = median_per_call(15, 20, || {
-        black_box(cache.load_or_compile(rt.engine(), gateway_bytes, &hash).unwrap());
+        black_box(cache.load_or_compile(rt.engine(), gateway_bytes, &hash, None).unwrap());
     });
     report.row("compile gateway component (157 KB)", format!("{:.1} ms", us(compile) / 1e3), String::new());
     report.row("load it from the on-disk cache", format!("{:.3} ms", us(load) / 1e3), String::new());
@@ -107,6 +107,7 @@ fn main() {
             let pre_only = median_per_call(9, 200, || {
                 let mut store = wasmtime::Store::new(rt.engine(), xedgesim_state(&rt));
                 store.set_fuel(u64::MAX).unwrap();
+                store.set_epoch_deadline(1);
                 black_box(sensor.pre.instantiate(&mut store).unwrap());
             });
             // The target counts instantiation; the constructor is the model's own code.

@@ -206,3 +206,106 @@ fn has_partial(dir: &Path) -> bool {
         entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
     })
 }
+
+/// Sends `signal` to `child` once `ready` holds (or after 60 s), and
+/// returns its exit code and how long it took to exit after the signal.
+fn signal_when(
+    child: &mut std::process::Child,
+    signal: &str,
+    ready: impl Fn() -> bool,
+) -> (Option<i32>, std::time::Duration) {
+    let started = std::time::Instant::now();
+    while !ready() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let sent = Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let signalled = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    (status.code(), signalled.elapsed())
+}
+
+#[test]
+fn ctrl_c_stops_a_guest_call_that_would_run_for_minutes() {
+    // A node that loops with fuel for about 10^12 instructions: without
+    // epoch interruption, Ctrl-C would wait for it to run out.
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("hostile.wasm");
+    std::fs::write(&hostile, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    let scenario = dir.path().join("spin.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "simulation: {{duration_s: 60}}\nnodes:\n  - {{id: c, type: cloud}}\n  - {{id: s, type: sensor}}\n  - {{id: spin, type: hostile, wasm: {{component: '{}', fuel_per_step: 1000000000000}}, config: {{mode: loop}}}}\n",
+            hostile.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
+        .spawn()
+        .unwrap();
+    let (code, took) = signal_when(&mut child, "-INT", || has_partial(&out));
+    assert_eq!(code, Some(130));
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?} to stop");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary written")).unwrap();
+    assert_eq!(summary["status"], "interrupted");
+    // The looping node says why it has no metrics; the others finished.
+    let faults = summary["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["node"], "spin");
+    assert_eq!(faults[0]["kind"], "interrupted");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("s,model,samples_sent,")), "{metrics}");
+    assert!(!has_partial(&out));
+}
+
+#[test]
+fn ctrl_c_stops_a_long_compile() {
+    // 24 functions of 30,000 multiply-adds each: seconds of compiling.
+    let body = "local.get 0 i32.const 7 i32.mul i32.const 3 i32.add local.set 0 ".repeat(30_000);
+    let funcs: String = (0..24).map(|_| format!("(func (param i32) (local.set 0 (local.get 0)) {body})")).collect();
+    let wat = format!(
+        "(component (core module {funcs}) (instance $model) (export \"xedgesim:node/model@0.2.0\" (instance $model)))"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("slow.wasm");
+    std::fs::write(&component, wat::parse_str(&wat).unwrap()).unwrap();
+    let scenario = dir.path().join("slow.yaml");
+    std::fs::write(
+        &scenario,
+        format!("nodes:\n  - {{id: n, type: slow, wasm: {{component: '{}'}}}}\n", component.display()),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let (code, took) = signal_when(&mut child, "-TERM", || started.elapsed() > std::time::Duration::from_millis(1_500));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted while compiling"), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?} to stop");
+    // Nothing half-written in the cache.
+    let leftovers: Vec<_> = walk(&dir.path().join("cache")).into_iter().filter(|p| !p.is_dir()).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        found.push(entry.path());
+        if entry.path().is_dir() {
+            found.extend(walk(&entry.path()));
+        }
+    }
+    found
+}

@@ -23,15 +23,15 @@ fn valid_files_exit_zero() {
 fn validate_runs_each_models_constructor_on_its_config() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("m.yaml");
-    std::fs::write(&file, "nodes:\n  - {id: s, type: sensor, config: {sample_rte_hz: 3}}\n  - {id: c, type: cloud}\n")
-        .unwrap();
+    std::fs::write(
+        &file,
+        "nodes:\n  - {id: s, type: sensor, config: {sample_rate_hz: fast}}\n  - {id: c, type: cloud}\n",
+    )
+    .unwrap();
     let out = xedgesim(&["validate", file.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
     let stderr = text(&out.stderr);
-    assert!(
-        stderr.contains("node 's' rejected its config at t = 0.000000 s: unknown config key 'sample_rte_hz'"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("node 's' rejected its config at t = 0.000000 s: config key 'sample_rate_hz'"), "{stderr}");
     assert!(stderr.contains("1 error in the models' configs"), "{stderr}");
     // The file alone is fine: --no-models checks only it.
     let out = xedgesim(&["validate", "--no-models", file.to_str().unwrap()]);
@@ -126,4 +126,72 @@ fn a_scenario_reached_through_a_symlink_resolves_paths_where_it_really_is_in_val
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let run = xedgesim(&["run", link.to_str().unwrap(), "--quiet", "--out", dir.path().join("out").to_str().unwrap()]);
     assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+}
+
+#[test]
+fn a_config_key_a_built_in_model_does_not_take_is_a_warning_and_strict_makes_it_an_error() {
+    // xEdgeSim ignored such keys; so does the run, but it says so.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("keys.yaml");
+    std::fs::write(
+        &file,
+        "simulation: {duration_s: 2}\nnodes:\n  - {id: s, type: sensor, config: {sample_rate: 2, colour: red}}\n  - {id: c, type: cloud, config: {port: 80}}\n",
+    )
+    .unwrap();
+    let o = common::xedgesim(&["validate", file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(o.status.code(), Some(0));
+    let stderr = common::output_text(&o.stderr);
+    assert!(
+        stderr.contains(
+            "keys.yaml:3:36: warning: config key 'sample_rate' is ignored: the built-in sensor model does not take it"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean 'sample_rate_hz'?"), "{stderr}");
+    assert!(stderr.contains("config key 'colour' is ignored"), "{stderr}");
+    assert!(stderr.contains("config key 'port' is ignored: the built-in cloud model does not take it"), "{stderr}");
+    assert!(stderr.contains("the cloud model takes no config keys"), "{stderr}");
+    assert!(stderr.contains("= node: c"), "{stderr}");
+    let o = common::xedgesim(&["validate", "--strict", file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::output_text(&o.stderr).contains("3 warnings (errors under --strict)"));
+    // `run` says the same and runs without them; `--strict` refuses to run.
+    let out = dir.path().join("out");
+    let o = common::xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(o.status.code(), Some(0), "{}", common::output_text(&o.stderr));
+    assert!(common::output_text(&o.stderr).contains("config key 'sample_rate' is ignored"));
+    let o = common::xedgesim(&["run", "--strict", file.to_str().unwrap()], Some(dir.path()));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(common::output_text(&o.stderr).contains("has warnings and --strict is given; nothing was run"));
+}
+
+#[test]
+fn a_build_context_is_looked_for_above_the_scenario_as_xedgesim_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let context = dir.path().join("containers/gw");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::write(context.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let nested = dir.path().join("scenarios/m2d");
+    std::fs::create_dir_all(&nested).unwrap();
+    let docker_node = |c: &str| {
+        format!("nodes:\n  - {{id: g, type: gateway, implementation: docker, docker: {{build_context: {c}}}}}\n")
+    };
+    let file = nested.join("up.yaml");
+    std::fs::write(&file, docker_node("containers/gw")).unwrap();
+    let loaded = xedgesim::scenario::load(&file).unwrap();
+    let xedgesim::scenario::Implementation::Docker(docker) = &loaded.resolved.nodes[0].implementation else {
+        panic!("a docker node")
+    };
+    assert_eq!(docker.build_context.as_deref(), Some(context.canonicalize().unwrap().as_path()));
+    let warning = loaded.warnings.0[0].to_string();
+    assert!(warning.contains("build context 'containers/gw' is not in the scenario's folder"), "{warning}");
+    assert!(warning.contains("2 folders up"), "{warning}");
+    assert!(warning.contains("write it as '../../containers/gw'"), "{warning}");
+    // Written relative to the scenario, it is found without a word.
+    std::fs::write(&file, docker_node("../../containers/gw")).unwrap();
+    assert!(xedgesim::scenario::load(&file).unwrap().warnings.0.is_empty());
+    // Nowhere: an error naming the path.
+    std::fs::write(&file, docker_node("containers/nowhere")).unwrap();
+    let e = xedgesim::scenario::load(&file).unwrap_err().to_string();
+    assert!(e.contains("directory 'containers/nowhere' does not exist"), "{e}");
 }

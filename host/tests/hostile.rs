@@ -243,6 +243,8 @@ fn memories_and_tables_are_capped_for_the_whole_store_not_each() {
     state.add_node(1, "n", 1 << 20);
     let mut store = wasmtime::Store::new(rt.engine(), state);
     store.limiter(xedgesim::runtime::wasm::NodeState::limiter);
+    // As every sandbox's store is: the epoch moves only on Ctrl-C.
+    store.set_epoch_deadline(1);
     // Growing a table costs fuel per element: enough for the limit to speak first.
     store.set_fuel(100_000_000).unwrap();
     let instance = wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
@@ -268,7 +270,7 @@ fn load_error(bytes: &[u8]) -> String {
 #[test]
 fn imports_are_refused_before_anything_is_compiled() {
     let (rt, dir) = runtime();
-    for fixture in ["imports_sockets.wat", "imports_unknown.wat", "imports_unknown_contract.wat", "contract_v0_1.wat"] {
+    for fixture in ["imports_http.wat", "imports_unknown.wat", "imports_unknown_contract.wat", "contract_v0_1.wat"] {
         assert!(rt.load_bytes("model.wasm".into(), &wat_fixture(fixture)).is_err(), "{fixture}");
     }
     // A compiled component would have left an entry in the cache.
@@ -278,9 +280,9 @@ fn imports_are_refused_before_anything_is_compiled() {
 }
 
 #[test]
-fn a_component_importing_sockets_is_refused_at_load() {
-    let e = load_error(&wat_fixture("imports_sockets.wat"));
-    assert!(e.starts_with("model.wasm imports `wasi:sockets/tcp@0.2.0`, which models may not use"), "{e}");
+fn a_component_importing_http_is_refused_at_load() {
+    let e = load_error(&wat_fixture("imports_http.wat"));
+    assert!(e.starts_with("model.wasm imports `wasi:http/outgoing-handler@0.2.0`, which models may not use"), "{e}");
     assert!(e.contains("no network access"), "{e}");
 }
 
@@ -396,4 +398,23 @@ fn destination_ids_count_against_the_outbox_byte_limit() {
     // Messages to 64 KiB ids with a 1-byte topic: the second one reaches
     // 131,074 bytes and is refused before the other two are copied.
     assert_eq!(fault.kind, FaultKind::OutboxLimit { what: "bytes", count: 131_074, limit: 102_400 }, "{fault}");
+}
+
+#[test]
+fn sockets_link_but_every_use_is_refused() {
+    // The component imports wasi:sockets (Rust's std::net does): it loads,
+    // and neither a connection nor a datagram nor a name lookup gets out.
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    for target in [listener.local_addr().unwrap().to_string(), "localhost:80".to_string()] {
+        let cfg = config(&[("mode", text("connect")), ("target", text(&target))]);
+        let mut node = single(&rt, &hostile, 1, "net", &cfg, small_limits()).unwrap();
+        let fault = step(&mut node, 0, 0, vec![]).unwrap_err();
+        assert_eq!(fault.kind, FaultKind::ModelError, "{fault}");
+        assert!(fault.detail.starts_with("tcp refused: ") && fault.detail.contains("; udp refused: "), "{fault}");
+        eprintln!("{target}: {}", fault.detail);
+    }
+    assert_eq!(listener.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "a connection got through");
 }

@@ -85,7 +85,7 @@ mod bounded {
     fn load(cache: &ArtifactCache, rt: &WasmRuntime, name: &str) -> CacheOutcome {
         let bytes = builtin_component(name).unwrap();
         let hash: [u8; 32] = Sha256::digest(bytes).into();
-        cache.load_or_compile(rt.engine(), bytes, &hash).unwrap().1
+        cache.load_or_compile(rt.engine(), bytes, &hash, None).unwrap().1
     }
 
     fn folder_bytes(dir: &std::path::Path) -> u64 {

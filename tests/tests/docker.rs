@@ -286,3 +286,38 @@ fn a_container_the_engine_will_not_start_is_a_container_start_fault() {
         assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
     }
 }
+
+#[test]
+fn xedgesims_m2d_docker_file_runs_verbatim() {
+    // scenarios/m2d/ holds xEdgeSim's file as it wrote it: its build context
+    // is relative to its repository root, and its gateway has a key ours
+    // does not take. Both are warnings, and the run goes on.
+    let Some(engine) = docker_engine() else { return };
+    let context = repo_root().join("containers/gateway");
+    // The file names no build command: the binary must be in the context.
+    let built = std::process::Command::new("../build-static.sh")
+        .args(["xedgesim-container-gateway", "gateway"])
+        .current_dir(&context)
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let file = repo_root().join("scenarios/m2d/xedgesim_m2d_docker_gateway.yaml");
+    let sim = Simulation::from_file(&file).unwrap_or_else(|e| panic!("{e}"));
+    let warnings: Vec<String> = sim.warnings().0.iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("config key 'sample_rate_hz' is ignored: the built-in gateway model does not take it")
+    );
+    assert!(warnings[1].contains(&format!("using {}, 2 folders up", context.display())), "{}", warnings[1]);
+    assert_eq!(sim.scenario().nodes[1].config.get("sample_rate_hz"), None, "the ignored key is not passed on");
+    let dir = tempfile::tempdir().unwrap();
+    let report = sim.out_dir(dir.path().join("out")).run().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let metrics = read_metrics(&dir.path().join("out"));
+    // One reading a second from t = 1 s, for 10 s; the last is due at the end time.
+    assert!(metrics[&("gateway1".to_string(), "readings_received".to_string())] >= 9.0, "{metrics:?}");
+    assert!(containers_of_node(&engine, "gateway1").is_empty(), "the container was removed");
+    // The file's named volume `models` is the engine's to keep; not this test's.
+    let _ = std::process::Command::new("docker").args(["volume", "rm", "models"]).output();
+}

@@ -217,17 +217,34 @@ fn trace_levels() {
 #[test]
 fn an_interrupted_run_says_so_and_keeps_its_outputs() {
     let dir = tempfile::tempdir().unwrap();
-    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let report = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml"))
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sim = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml"))
         .unwrap()
         .out_dir(dir.path())
         .cache_dir(Some(dir.path().join("cache")))
-        .interrupt_flag(flag)
-        .run()
-        .unwrap();
+        .interrupt_flag(flag.clone());
+    // Stopped once the first node has stepped: after the compile, before the end.
+    let sim = sim.on_progress(move |_| flag.store(true, std::sync::atomic::Ordering::Relaxed));
+    let report = sim.run().unwrap();
     assert_eq!(report.status, RunStatus::Interrupted);
     let summary = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     assert!(summary.contains("\"status\": \"interrupted\""), "{summary}");
+}
+
+#[test]
+fn a_run_stopped_while_compiling_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let e = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml"))
+        .unwrap()
+        .out_dir(dir.path().join("out"))
+        .cache_dir(Some(dir.path().join("cache")))
+        .interrupt_flag(flag)
+        .run()
+        .unwrap_err();
+    assert!(e.is_interrupt(), "{e}");
+    assert!(e.to_string().starts_with("interrupted while compiling builtin:"), "{e}");
+    assert!(!dir.path().join("out").exists());
 }
 
 #[test]

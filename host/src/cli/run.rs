@@ -32,6 +32,10 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Refuse to run a scenario that has warnings (a config key the model
+    /// does not take, a build context found above the scenario's folder, …).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// `--duration-s`, checked as the scenario file's `duration_s` is.
@@ -60,6 +64,15 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(sim) => sim,
         Err(e) => return report_error(&e, None),
     };
+    if args.strict || !args.quiet {
+        for warning in &sim.warnings().0 {
+            eprintln!("{warning}\n");
+        }
+    }
+    if args.strict && !sim.warnings().0.is_empty() {
+        eprintln!("error: {} has warnings and --strict is given; nothing was run", args.file.display());
+        return ExitCode::from(super::EXIT_USER_ERROR);
+    }
     if let Some(seed) = args.seed {
         sim = sim.seed(seed);
     }
@@ -130,6 +143,9 @@ fn shell_quote(s: &str) -> String {
 /// it again (not for a bad file or setting, or a full disk).
 fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
     eprintln!("{}", super::for_terminal(&e.to_string()));
+    if e.is_interrupt() {
+        return ExitCode::from(super::signals::exit_code());
+    }
     if let Some(cmd) = reproduce.filter(|_| e.came_from_the_run()) {
         eprintln!("reproduce with: {cmd}");
     }

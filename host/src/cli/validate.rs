@@ -18,6 +18,10 @@ pub struct ValidateArgs {
     /// Check the file only: do not run each WASM model's constructor on its config.
     #[arg(long)]
     no_models: bool,
+    /// Treat warnings as errors (a config key the model does not take, a
+    /// build context found above the scenario's folder, …).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Checks every file; exit 0 when all are valid, 2 when any is not.
@@ -28,6 +32,16 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
             Ok(loaded) => {
                 for warning in &loaded.warnings.0 {
                     eprintln!("{warning}\n");
+                }
+                if args.strict && !loaded.warnings.0.is_empty() {
+                    invalid += 1;
+                    let n = loaded.warnings.0.len();
+                    eprintln!(
+                        "{}: {n} warning{} (errors under --strict)\n",
+                        file.display(),
+                        if n == 1 { "" } else { "s" }
+                    );
+                    continue;
                 }
                 let r = &loaded.resolved;
                 if !args.no_models {

@@ -55,6 +55,9 @@ pub enum FaultKind {
     BadBatch,
     /// The guest ended its process (`exit`) instead of returning.
     GuestExit { code: i32 },
+    /// The user stopped the run (Ctrl-C, SIGTERM) while the node's code ran:
+    /// the call was cut short, so its sandbox can run nothing more.
+    Interrupted,
 }
 
 /// A node fault at a virtual time.
@@ -98,6 +101,7 @@ impl FaultKind {
             FaultKind::ContainerStart => "container_start",
             FaultKind::BadBatch => "bad_batch",
             FaultKind::GuestExit { .. } => "guest_exit",
+            FaultKind::Interrupted => "interrupted",
         }
     }
 
@@ -134,6 +138,7 @@ impl FaultKind {
             FaultKind::ContainerStart => "could not have its container started".into(),
             FaultKind::BadBatch => "broke the contract of `step-batch`".into(),
             FaultKind::GuestExit { code } => format!("called exit({code}) instead of returning"),
+            FaultKind::Interrupted => "was running when the run was interrupted; it has no final metrics".into(),
         }
     }
 
@@ -183,6 +188,7 @@ impl FaultKind {
             FaultKind::GuestExit { .. } => {
                 "a model returns from each call and never ends its process; to stop, return a node error"
             }
+            FaultKind::Interrupted => "nothing to fix: the run was stopped by the user",
             FaultKind::BadBatch => {
                 "`step-batch` must enter and leave each call in order (the `sandbox` interface) and return one result per call: a bug in the component's bindings (the SDKs do this for you)"
             }

@@ -6,6 +6,7 @@
 //! [`load`] goes from a path to a resolved scenario, reporting every
 //! problem in the file as a [`Diagnostic`] with its line, node and fix.
 
+mod build_context;
 mod config_value;
 mod diagnostic;
 mod duration;

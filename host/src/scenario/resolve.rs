@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::build_context;
 use super::config_value::ConfigValue;
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
 use super::resolved::*;
@@ -100,6 +101,11 @@ fn first_of_kind<'a>(scenario: &'a Scenario, kind: &NodeKind) -> Option<&'a str>
 fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault: FaultPolicy) -> ResolvedNode {
     let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
     let mut config = entry.config.clone();
+    // As in xEdgeSim, keys a built-in model does not take are unused
+    // (`validate` warns about each; `--strict` refuses them).
+    if let Some(keys) = super::validate::builtin_config_keys(entry) {
+        config.retain(|key, _| keys.contains(&key.as_str()));
+    }
     let default_destination = match kind {
         NodeKind::Sensor => firsts.gateway.or(firsts.cloud),
         NodeKind::Gateway => firsts.cloud,
@@ -155,7 +161,10 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
 
 fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
     let d = section.cloned().unwrap_or_default();
-    let build_context = d.build_context.as_deref().map(|c| absolute(base, c));
+    let build_context = d.build_context.as_deref().map(|c| {
+        let levels_up = build_context::locate(base, c).map_or(0, |found| found.levels_up);
+        absolute(base.ancestors().nth(levels_up).unwrap_or(base), c)
+    });
     let network_mode =
         d.network_mode.clone().unwrap_or_else(|| if d.ports.is_empty() { "none" } else { "bridge" }.to_string());
     DockerNode {

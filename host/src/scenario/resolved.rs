@@ -195,6 +195,18 @@ impl NodeKind {
         }
     }
 
+    /// The `config:` keys the built-in model of this kind takes; `None`
+    /// for a custom kind, whose model alone knows.
+    pub fn config_keys(&self) -> Option<&'static [&'static str]> {
+        match self {
+            NodeKind::Sensor => Some(xedgesim_model_sensor::KEYS),
+            NodeKind::Gateway => Some(xedgesim_model_gateway::KEYS),
+            NodeKind::Broker => Some(xedgesim_model_broker::KEYS),
+            NodeKind::Cloud => Some(xedgesim_model_cloud::KEYS),
+            NodeKind::Custom(_) => None,
+        }
+    }
+
     pub fn name(&self) -> &str {
         match self {
             NodeKind::Sensor => "sensor",

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::build_context;
 use super::config_value::ConfigValue;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
@@ -33,6 +34,22 @@ pub fn implementation_name(value: Option<&str>) -> ImplementationName {
         Some("renode_inprocess") => ImplementationName::NotSupported,
         Some(_) => ImplementationName::Unknown,
     }
+}
+
+/// The `config:` keys of the built-in model `node` runs, when the host
+/// knows them: a WASM node of a built-in type without a component of its
+/// own, or a Docker node of a built-in type (as in xEdgeSim, `type:
+/// gateway` with `implementation: docker` says the container is that
+/// model; a container that takes other keys gets a type of its own). A
+/// node's own component gets its config whole: its constructor checks it,
+/// at `validate` too.
+pub fn builtin_config_keys(node: &NodeEntry) -> Option<&'static [&'static str]> {
+    let runs_builtin = match implementation_name(node.implementation.as_deref()) {
+        ImplementationName::Wasm => node.wasm.as_ref().is_none_or(|w| w.component.is_none()),
+        ImplementationName::Docker => true,
+        _ => false,
+    };
+    NodeKind::builtin(&node.node_type).filter(|_| runs_builtin)?.config_keys()
 }
 
 /// Whether a `volumes:` key names a volume (`models`) rather than a host
@@ -175,12 +192,23 @@ impl Checker<'_> {
     }
 
     fn warning(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.warning_about(path, None, message, help);
+    }
+
+    fn node_warning(&mut self, path: &str, node: &str, message: impl Into<String>, help: impl Into<String>) {
+        self.warning_about(path, Some(node), message, help);
+    }
+
+    fn warning_about(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
         if self.full(false) {
             return;
         }
         let mut d = Diagnostic::warning(self.file, message).help(help);
         if let Some((pos, len)) = self.spans.key(&self.in_file(path)) {
             d = d.at(self.source, pos, len);
+        }
+        if let Some(id) = node {
+            d = d.node(id);
         }
         self.found.push(d);
     }
@@ -450,6 +478,27 @@ impl Checker<'_> {
         }
     }
 
+    /// Keys a built-in model does not take: xEdgeSim ignored them, and so
+    /// does the run, but not silently.
+    fn unknown_config_keys(&mut self, path: &str, node: &NodeEntry) {
+        let Some(keys) = builtin_config_keys(node) else { return };
+        let kind = NodeKind::builtin(&node.node_type).expect("only built-in kinds have keys");
+        for key in node.config.keys().filter(|k| !keys.contains(&k.as_str())) {
+            let takes =
+                if keys.is_empty() { "no config keys".to_string() } else { format!("only {}", keys.join(", ")) };
+            let help = match suggest::closest(key, keys) {
+                Some(close) => format!("did you mean '{close}'? the {kind} model takes {takes}"),
+                None => format!("the {kind} model takes {takes}; remove it (`--strict` makes this an error)"),
+            };
+            self.node_warning(
+                &format!("{path}.config.{key}"),
+                &node.id,
+                format!("config key '{key}' is ignored: the built-in {kind} model does not take it"),
+                help,
+            );
+        }
+    }
+
     fn node_id(&mut self, path: &str, id: &str) {
         let valid = !id.is_empty()
             && id.len() <= MAX_NODE_ID_LEN
@@ -466,6 +515,7 @@ impl Checker<'_> {
 
     fn node(&mut self, path: &str, node: &NodeEntry) {
         let id = Some(node.id.as_str());
+        self.unknown_config_keys(path, node);
         let implementation = implementation_name(node.implementation.as_deref());
         match (&implementation, node.implementation.as_deref()) {
             (ImplementationName::NotSupported, Some(name)) => {
@@ -609,18 +659,45 @@ impl Checker<'_> {
                 format!("dockerfile '{dockerfile}' is outside the build context"),
                 "the engine only sees the build context: give a path inside it, relative to `build_context`",
             );
-        } else if let Some(context) = &docker.build_context
-            && self.existing_path(&format!("{dpath}.build_context"), id, context, true)
-            && let Some(dockerfile) = &docker.dockerfile
-        {
-            let in_context = Path::new(context).join(dockerfile);
-            self.existing_path(&format!("{dpath}.dockerfile"), id, &in_context.to_string_lossy(), false);
         }
-        if let Some(context) = &docker.build_context
-            && docker.dockerfile.is_none()
-            && self.base_dir.join(context).is_dir()
-            && !self.base_dir.join(context).join("Dockerfile").is_file()
+        let located = docker.build_context.as_deref().map(|c| (c, build_context::locate(self.base_dir, c)));
+        match &located {
+            Some((context, None)) => self.error(
+                &format!("{dpath}.build_context"),
+                node,
+                format!("directory '{context}' does not exist"),
+                "paths are relative to the folder of the scenario file (a build context is also looked for in the folders above it, as xEdgeSim's files expect)",
+            ),
+            Some((context, Some(found))) if found.levels_up > 0 => self.node_warning(
+                &format!("{dpath}.build_context"),
+                id,
+                format!(
+                    "build context '{context}' is not in the scenario's folder; using {}, {} folder{} up (xEdgeSim resolved it from its repository root)",
+                    found.path.display(),
+                    found.levels_up,
+                    if found.levels_up == 1 { "" } else { "s" }
+                ),
+                format!("write it as '{}' to say so", build_context::relative_spelling(found, context)),
+            ),
+            _ => {}
+        }
+        let found_context = located.and_then(|(_, found)| found).map(|found| found.path);
+        if let (Some(context), Some(dockerfile)) = (&found_context, &docker.dockerfile)
+            && !outside(dockerfile)
+            && !context.join(dockerfile).is_file()
         {
+            self.error(
+                &format!("{dpath}.dockerfile"),
+                node,
+                format!("file '{dockerfile}' does not exist in the build context"),
+                "`dockerfile` is relative to `build_context`",
+            );
+        }
+        if let (Some(context), Some(shown)) = (&found_context, &docker.build_context)
+            && docker.dockerfile.is_none()
+            && !context.join("Dockerfile").is_file()
+        {
+            let context = shown;
             self.error(
                 &format!("{dpath}.build_context"),
                 node,

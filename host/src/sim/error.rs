@@ -46,6 +46,9 @@ pub enum RunError {
     ResultCount { nodes: String, calls: usize, results: usize },
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
+    /// The user stopped the run before it started (during a compile).
+    #[error("interrupted while compiling {component}, before the run started; nothing was written")]
+    Interrupted { component: String },
 }
 
 impl RunError {
@@ -64,6 +67,10 @@ impl RunError {
     }
 
     /// Whether the user can fix it (exit code 2) rather than an internal failure.
+    pub fn is_interrupt(&self) -> bool {
+        matches!(self, RunError::Interrupted { .. })
+    }
+
     pub fn is_user_error(&self) -> bool {
         !matches!(self, RunError::Runtime(_) | RunError::Output { .. } | RunError::ResultCount { .. })
     }

@@ -12,7 +12,7 @@ use super::error::RunError;
 use crate::runtime::docker::image::{ImageInfo, ensure_image, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use crate::runtime::native::builtin_native;
-use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
+use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{ComponentSource, DockerNode, Implementation, ResolvedScenario, SandboxLimits, WasmNode};
 
@@ -161,12 +161,14 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         cache_dir,
         pooling_slots: (stores >= POOLING_THRESHOLD).then(|| u32::try_from(stores).unwrap_or(u32::MAX)),
         max_memory_mb,
+        interrupt: interrupt.clone(),
     };
     let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
     for (source, limits, members) in batches {
-        let component = runtime
-            .component(&source)
-            .map_err(|source| RunError::Component { node: scenario.nodes[members[0]].id.clone(), source })?;
+        let component = runtime.component(&source).map_err(|source| match source {
+            WasmError::Interrupted { component } => RunError::Interrupted { component },
+            source => RunError::Component { node: scenario.nodes[members[0]].id.clone(), source },
+        })?;
         placement.components.entry(component.name.clone()).or_insert_with(|| hex(&component.sha256));
         let limits = shared_limits(limits, members.len());
         let made = WasmNodeGroup::new(&runtime, &component, seed, &specs(&members), limits)

@@ -64,6 +64,8 @@ pub struct Simulation {
     scenario: ResolvedScenario,
     /// SHA-256 of the scenario file, when it came from one.
     file_sha256: Option<[u8; 32]>,
+    /// What loading the file warned about (a key the model does not take, …).
+    warnings: scenario::Diagnostics,
     /// The scenario's path as the caller gave it (relative to where the run
     /// started, when given so), for `summary.json`.
     scenario_path: Option<PathBuf>,
@@ -97,8 +99,15 @@ impl Simulation {
         let loaded = scenario::load(path.as_ref())?;
         let mut sim = Simulation::new(loaded.resolved);
         sim.file_sha256 = Some(loaded.source_sha256);
+        sim.warnings = loaded.warnings;
         sim.scenario_path = Some(path.as_ref().to_path_buf());
         Ok(sim)
+    }
+
+    /// What loading the scenario file warned about; empty for a scenario
+    /// built in code.
+    pub fn warnings(&self) -> &scenario::Diagnostics {
+        &self.warnings
     }
 
     /// A simulation of an already resolved scenario.
@@ -108,6 +117,7 @@ impl Simulation {
             duration_us: scenario.duration_us,
             scenario,
             file_sha256: None,
+            warnings: scenario::Diagnostics::default(),
             scenario_path: None,
             out_dir: None,
             trace_level: TraceLevel::default(),
@@ -283,8 +293,9 @@ impl Simulation {
         let queue = EventQueue::new(MAX_QUEUED_EVENTS, self.max_queued_payload_bytes);
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, queue, trace);
         engine.deliveries = self.record_deliveries.then(Vec::new);
+        engine.interrupt = self.interrupt.clone();
         let mut progress = self.progress.take();
-        let outcome = engine.run(self.interrupt.as_deref(), progress.as_mut());
+        let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
         let (node_metrics, finish_error) = engine.finish_all(end_us);
         // A fault in `finish` fails a run that had not failed already.
@@ -348,6 +359,9 @@ struct Engine<'a> {
     shutdown_errors: Vec<String>,
     /// Every delivery, when the run records them.
     deliveries: Option<Vec<Delivery>>,
+    /// The user's stop flag, looked at between instants and between the
+    /// groups of one instant.
+    interrupt: Option<Arc<AtomicBool>>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -387,6 +401,7 @@ impl<'a> Engine<'a> {
             placement,
             shutdown_errors: Vec::new(),
             deliveries: None,
+            interrupt: None,
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
@@ -409,13 +424,13 @@ impl<'a> Engine<'a> {
         self.trace.as_mut().expect("trace present while running")
     }
 
-    fn run(
-        &mut self,
-        interrupt: Option<&AtomicBool>,
-        mut progress: Option<&mut Box<dyn FnMut(Progress)>>,
-    ) -> Result<(), Stop> {
+    fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    fn run(&mut self, mut progress: Option<&mut Box<dyn FnMut(Progress)>>) -> Result<(), Stop> {
         // A signal while images were built or containers started.
-        if interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+        if self.interrupted() {
             return Err(Stop::Interrupted);
         }
         for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
@@ -434,7 +449,7 @@ impl<'a> Engine<'a> {
             if now > self.duration_us {
                 break;
             }
-            if interrupt.is_some_and(|flag| flag.load(Ordering::Relaxed)) {
+            if self.interrupted() {
                 return Err(Stop::Interrupted);
             }
             self.now_us = now;
@@ -585,6 +600,10 @@ impl<'a> Engine<'a> {
         }
         let mut submitted: Vec<(usize, Vec<usize>)> = Vec::with_capacity(batches.len());
         for (group, calls) in batches.into_iter().rev() {
+            // A call begun after the user's stop would only be cut short.
+            if self.interrupted() {
+                return Err(Stop::Interrupted);
+            }
             submitted.push((group, calls.iter().map(|c| c.index).collect()));
             self.placement.groups[group].submit(calls);
         }

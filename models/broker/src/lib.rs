@@ -12,6 +12,9 @@ use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, 
 /// The control topic subscriptions are sent on.
 pub const SUBSCRIBE_TOPIC: &str = "$subscribe";
 
+/// The `config:` keys this model takes: none.
+pub const KEYS: &[&str] = &[];
+
 pub struct Broker {
     subscribers: BTreeMap<String, BTreeSet<String>>,
     published: u64,
@@ -21,7 +24,7 @@ pub struct Broker {
 
 impl NodeModel for Broker {
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        ConfigReader::new(config, &[])?;
+        ConfigReader::new(config, KEYS)?;
         Ok(Broker { subscribers: BTreeMap::new(), published: 0, forwarded: 0, unrouted: 0 })
     }
 

@@ -8,6 +8,9 @@ use std::collections::BTreeMap;
 use xedgesim_model::payload::decode;
 use xedgesim_model::{Config, ConfigReader, Message, Metric, NodeModel, StepOutput};
 
+/// The `config:` keys this model takes: none.
+pub const KEYS: &[&str] = &[];
+
 pub struct Cloud {
     by_topic: BTreeMap<String, u64>,
     bytes_received: u64,
@@ -16,7 +19,7 @@ pub struct Cloud {
 
 impl NodeModel for Cloud {
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        ConfigReader::new(config, &[])?;
+        ConfigReader::new(config, KEYS)?;
         Ok(Cloud { by_topic: BTreeMap::new(), bytes_received: 0, latencies_us: Vec::new() })
     }
 

@@ -15,7 +15,8 @@ use std::collections::VecDeque;
 use xedgesim_model::payload::{Field, decode, encode};
 use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
 
-const KEYS: &[&str] = &["window_s", "processing_delay_us", "destination", "alert_threshold", "subscribe"];
+/// The `config:` keys this model takes (the host warns about others and drops them).
+pub const KEYS: &[&str] = &["window_s", "processing_delay_us", "destination", "alert_threshold", "subscribe"];
 
 pub struct Gateway {
     window_us: u64,

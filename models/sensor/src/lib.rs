@@ -15,7 +15,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use xedgesim_model::payload::{Field, encode};
 use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
 
-const KEYS: &[&str] = &["sample_rate_hz", "base", "noise_stddev", "unit", "destination", "topic"];
+/// The `config:` keys this model takes (the host warns about others and drops them).
+pub const KEYS: &[&str] = &["sample_rate_hz", "base", "noise_stddev", "unit", "destination", "topic"];
 
 pub struct Sensor {
     period_us: u64,

@@ -28,6 +28,8 @@
 use std::hash::Hasher;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
@@ -178,6 +180,7 @@ impl ArtifactCache {
         engine: &Engine,
         bytes: &[u8],
         component_hash: &[u8; 32],
+        interrupt: Option<&Arc<AtomicBool>>,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
         let path = self.entry_path(engine, component_hash);
         if let Some(component) = read_entry(engine, &path) {
@@ -187,7 +190,8 @@ impl ArtifactCache {
             }
             return Ok((component, CacheOutcome::Hit));
         }
-        let artifact = engine.precompile_component(bytes)?;
+        let (compiler, owned) = (engine.clone(), bytes.to_vec());
+        let artifact = super::interrupt::unless_set(interrupt, move || compiler.precompile_component(&owned))?;
         let component = deserialize(engine, &artifact)?;
         let outcome = match write_entry(&path, &artifact) {
             Ok(()) => {

@@ -7,6 +7,9 @@
 //! cli, io, clocks, random and filesystem interfaces (all virtualised or
 //! empty) and `xedgesim:node/log`, and nothing else.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
@@ -14,6 +17,7 @@ use wasmtime::component::{Component, Linker};
 use super::bindings::NodeModelPre;
 use super::cache::{ArtifactCache, CacheOutcome};
 use super::error::WasmError;
+use super::interrupt::{self, CompileInterrupted};
 use super::state::NodeState;
 
 /// The contract version this host speaks (`wit/node.wit`).
@@ -29,6 +33,9 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:clocks/",
     "wasi:random/",
     "wasi:filesystem/",
+    // Linked with every operation denied (see `NodeState::new`): CPython's
+    // C library imports them even when the model never opens a socket.
+    "wasi:sockets/",
     "xedgesim:node/types@",
     "xedgesim:node/log@",
     "xedgesim:node/outbox@",
@@ -65,6 +72,7 @@ impl ModelComponent {
         engine: &Engine,
         linker: &Linker<NodeState>,
         cache: Option<&ArtifactCache>,
+        interrupt: Option<&Arc<AtomicBool>>,
         name: String,
         bytes: &[u8],
         sha256: Option<[u8; 32]>,
@@ -105,10 +113,17 @@ impl ModelComponent {
         }
         let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
         let (component, cache_outcome) = match cache {
-            Some(cache) => cache.load_or_compile(engine, bytes, &sha256),
-            None => Component::new(engine, bytes).map(|c| (c, CacheOutcome::Uncached)),
+            Some(cache) => cache.load_or_compile(engine, bytes, &sha256, interrupt),
+            None => {
+                let (engine, owned) = (engine.clone(), bytes.to_vec());
+                interrupt::unless_set(interrupt, move || Component::new(&engine, &owned))
+                    .map(|c| (c, CacheOutcome::Uncached))
+            }
         }
-        .map_err(|e| not_a_component(format!("{e:#}")))?;
+        .map_err(|e| match e.downcast_ref::<CompileInterrupted>() {
+            Some(_) => WasmError::Interrupted { component: name.clone() },
+            None => not_a_component(format!("{e:#}")),
+        })?;
         check_contract(engine, &component, &name)?;
         let instance_pre = linker
             .instantiate_pre(&component)
@@ -169,7 +184,7 @@ fn survey(bytes: &[u8]) -> Result<Survey, String> {
 fn check_import(import: &str, name: &str) -> Result<(), WasmError> {
     check_version(import, name)?;
     if !ALLOWED_IMPORTS.iter().any(|p| import.starts_with(p)) {
-        let reason = if import.starts_with("wasi:sockets/") || import.starts_with("wasi:http/") {
+        let reason = if import.starts_with("wasi:http/") {
             "models have no network access; they talk to other nodes only through step outputs".to_string()
         } else {
             format!("the host provides only {} to models", ALLOWED_IMPORTS.join(", "))

@@ -30,6 +30,8 @@ pub enum WasmError {
     TooLarge { component: String, what: &'static str, bytes: usize, limit: usize },
     #[error("cannot set up the WebAssembly engine: {0:#}")]
     Engine(wasmtime::Error),
+    #[error("interrupted while compiling {component}")]
+    Interrupted { component: String },
     #[error("cannot prepare {component}: {reason}")]
     Link { component: String, reason: String },
 }

@@ -24,6 +24,7 @@ mod component;
 mod convert;
 mod error;
 mod imports;
+mod interrupt;
 mod limiter;
 mod log_sink;
 mod node_group;

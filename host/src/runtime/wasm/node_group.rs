@@ -17,6 +17,7 @@ use super::bindings::NodeModel;
 use super::component::ModelComponent;
 use super::convert;
 use super::imports::HostCallRefused;
+use super::interrupt;
 use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
@@ -56,6 +57,9 @@ pub struct WasmNodeGroup {
     results: Vec<Result<StepOutput, NodeFault>>,
     /// Set by `finish`: the guest writes nothing more.
     finished: bool,
+    /// Set when the user's stop cut a guest call short: the store can run
+    /// nothing more, and the run ends.
+    interrupted: bool,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -85,6 +89,7 @@ impl WasmNodeGroup {
         }
         let mut store = Store::new(runtime.engine(), state);
         store.limiter(NodeState::limiter);
+        interrupt::arm(&mut store);
         // Start functions run as no node: the first node's account would make
         // what they do depend on packing.
         let fault = |store: &Store<NodeState>, e: wasmtime::Error| {
@@ -101,6 +106,7 @@ impl WasmNodeGroup {
             poisoned_by: None,
             results: Vec::new(),
             finished: false,
+            interrupted: false,
         };
         for (index, spec) in nodes.iter().enumerate() {
             let config = convert::config(spec.config);
@@ -132,6 +138,7 @@ impl WasmNodeGroup {
     /// Why node `index` cannot run any more, if it cannot.
     fn refusal(&self, index: usize, now_us: u64) -> Option<NodeFault> {
         let kind = match &self.poisoned_by {
+            _ if self.interrupted => FaultKind::Interrupted,
             _ if self.slots[index].stopped => FaultKind::Stopped,
             Some((culprit, _)) => FaultKind::SharedSandbox { culprit: culprit.clone() },
             None => return None,
@@ -182,6 +189,7 @@ impl WasmNodeGroup {
                     fault.detail =
                         if fault.detail.is_empty() { note.to_string() } else { format!("{note}; {}", fault.detail) };
                 }
+                self.interrupted |= fault.kind == FaultKind::Interrupted;
                 self.poisoned_by = Some((id.clone(), now_us));
                 if let Some(slot) = self.slots.get_mut(culprit) {
                     slot.stopped = true;
@@ -262,6 +270,7 @@ fn classify(
         match trap {
             Trap::OutOfFuel => FaultKind::OutOfFuel { budget },
             Trap::StackOverflow => FaultKind::StackOverflow,
+            Trap::Interrupt => FaultKind::Interrupted,
             _ => {
                 detail = trap.to_string();
                 FaultKind::Trap
@@ -307,10 +316,16 @@ impl NodeGroup for WasmNodeGroup {
     }
 
     fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
-        Ok(std::mem::take(&mut self.results))
+        let results = std::mem::take(&mut self.results);
+        if self.interrupted {
+            return Err(Interrupted);
+        }
+        Ok(results)
     }
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        // Fuel bounds `finish`; a run the user is stopping still gets its metrics.
+        interrupt::disarm(&mut self.store);
         let results = indexes.iter().map(|&index| self.finish_one(index, now_us)).collect();
         // Nothing more will be written: an unterminated last line is a line too.
         self.finished = true;

@@ -3,7 +3,8 @@
 //!
 //! The `Engine` holds the compilation settings every component shares:
 //! fuel metering on (execution is bounded by instruction count, never by
-//! wall-clock interrupts, which would break determinism), NaN
+//! wall-clock interrupts, which would break determinism), epoch
+//! interruption on (only for a user's Ctrl-C: see `interrupt.rs`), NaN
 //! canonicalisation on (float results are the same bytes on every CPU),
 //! and the component model's concurrency support off (it makes every call
 //! about 3× slower and models do not use it). The `Linker` maps a model's
@@ -14,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -23,6 +25,7 @@ use super::cache::ArtifactCache;
 use super::component::ModelComponent;
 use super::error::WasmError;
 use super::imports;
+use super::interrupt;
 use super::state::NodeState;
 use crate::scenario::ComponentSource;
 
@@ -48,6 +51,9 @@ pub struct RuntimeOptions {
     pub pooling_slots: Option<u32>,
     /// Largest linear memory any store may grow to, in MiB.
     pub max_memory_mb: u64,
+    /// The user's stop flag: once set, compiles are abandoned and guest
+    /// calls cut short (see `interrupt.rs`).
+    pub interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RuntimeOptions {
@@ -56,6 +62,7 @@ impl Default for RuntimeOptions {
             cache_dir: Some(ArtifactCache::default_dir()),
             pooling_slots: None,
             max_memory_mb: crate::scenario::DEFAULT_MEMORY_LIMIT_MB,
+            interrupt: None,
         }
     }
 }
@@ -66,6 +73,7 @@ pub struct WasmRuntime {
     linker: Linker<NodeState>,
     cache: Option<ArtifactCache>,
     components: BTreeMap<ComponentSource, Arc<ModelComponent>>,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl std::fmt::Debug for WasmRuntime {
@@ -80,6 +88,7 @@ impl WasmRuntime {
         // Relaxed SIMD deterministic too: float results must not depend on the CPU.
         config
             .consume_fuel(true)
+            .epoch_interruption(true)
             .cranelift_nan_canonicalization(true)
             .relaxed_simd_deterministic(true)
             .concurrency_support(false);
@@ -99,11 +108,14 @@ impl WasmRuntime {
             }
         }
         let engine = Engine::new(&config).map_err(WasmError::Engine)?;
+        if let Some(flag) = &options.interrupt {
+            interrupt::watch(&engine, flag.clone());
+        }
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(WasmError::Engine)?;
         imports::add_to_linker(&mut linker).map_err(WasmError::Engine)?;
         let cache = options.cache_dir.as_ref().and_then(|dir| ArtifactCache::new(dir).ok());
-        Ok(WasmRuntime { engine, linker, cache, components: BTreeMap::new() })
+        Ok(WasmRuntime { engine, linker, cache, components: BTreeMap::new(), interrupt: options.interrupt.clone() })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -123,6 +135,7 @@ impl WasmRuntime {
                     &self.engine,
                     &self.linker,
                     self.cache.as_ref(),
+                    self.interrupt.as_ref(),
                     source.to_string(),
                     bytes,
                     Some(sha256),
@@ -140,6 +153,14 @@ impl WasmRuntime {
 
     /// Compiles (or loads from the cache) and checks a component from bytes.
     pub fn load_bytes(&self, name: String, bytes: &[u8]) -> Result<ModelComponent, WasmError> {
-        ModelComponent::load(&self.engine, &self.linker, self.cache.as_ref(), name, bytes, None)
+        ModelComponent::load(
+            &self.engine,
+            &self.linker,
+            self.cache.as_ref(),
+            self.interrupt.as_ref(),
+            name,
+            bytes,
+            None,
+        )
     }
 }

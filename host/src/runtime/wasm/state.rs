@@ -101,7 +101,13 @@ impl NodeState {
             .insecure_random_seed(0)
             .stdout(log.stream(LogStream::Stdout))
             .stderr(log.stream(LogStream::Stderr))
-            // No preopened directories, no sockets, no environment, no arguments.
+            // Sockets are linked (CPython's C library imports them) but every
+            // use is refused: no TCP, no UDP, no name lookup, and no address
+            // passes the default check. No preopened directories, no
+            // environment, no arguments.
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
             .build();
         let limits = StoreLimiter::new(memory_limit_bytes);
         NodeState {
