@@ -1,0 +1,296 @@
+//! Models in Python and JavaScript: the gateway written three times
+//! (`models/gateway` in Rust, `models/python-gateway`,
+//! `models/js-gateway`), built with the pinned toolchains, must behave as
+//! one: the same trace bytes for every seed and packing, the same
+//! canonical run as `equiv` compares. Hostile models in both languages are
+//! stopped by fuel and by the memory cap, naming the node.
+//!
+//! The toolchains are installed on first use into `target/polyglot/`
+//! (componentize-py 0.25.1 in a venv, unless it is on PATH; componentize-qjs
+//! 0.4.5 by `npm ci` from `models/sdk-js/package-lock.json`), and each
+//! component is built once per content of its sources, the SDK and the WIT.
+//! Without python3 or npm these tests fail, saying what to install.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Mutex, OnceLock};
+
+use sha2::{Digest, Sha256};
+use xedgesim::equiv::{EquivOptions, canonical, compare};
+use xedgesim::sim::{FaultRecord, RunReport, RunStatus, SandboxMode, Simulation};
+use xedgesim_tests::{first_divergence, repo_root};
+
+const COMPONENTIZE_PY: &str = "0.25.1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Lang {
+    Python,
+    Js,
+}
+
+fn polyglot() -> PathBuf {
+    repo_root().join("target/polyglot")
+}
+
+fn run_tool(command: &mut Command, what: &str) {
+    let status = command.status().unwrap_or_else(|e| panic!("{what}: cannot start it ({e})"));
+    assert!(status.success(), "{what} failed ({status})");
+}
+
+/// componentize-py at the pinned version: from PATH when it is that one,
+/// else installed into a venv of our own.
+fn componentize_py() -> PathBuf {
+    static TOOL: OnceLock<PathBuf> = OnceLock::new();
+    TOOL.get_or_init(|| {
+        let on_path = Command::new("componentize-py").arg("--version").output();
+        if on_path.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(COMPONENTIZE_PY)) {
+            return PathBuf::from("componentize-py");
+        }
+        let venv = polyglot().join("venv");
+        let tool = venv.join("bin/componentize-py");
+        if !tool.is_file() {
+            run_tool(
+                Command::new("python3").args(["-m", "venv"]).arg(&venv),
+                "python3 -m venv (Python models need python3 with venv: apt-get install python3-venv)",
+            );
+            run_tool(
+                Command::new(venv.join("bin/pip")).args([
+                    "install",
+                    "--quiet",
+                    &format!("componentize-py=={COMPONENTIZE_PY}"),
+                ]),
+                "pip install componentize-py",
+            );
+        }
+        tool
+    })
+    .clone()
+}
+
+/// componentize-qjs, as pinned in models/sdk-js/package-lock.json.
+fn ensure_componentize_qjs() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let sdk = repo_root().join("models/sdk-js");
+        if !sdk.join("node_modules/.bin/componentize-qjs").is_file() {
+            run_tool(
+                Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&sdk),
+                "npm ci in models/sdk-js (JavaScript models need Node.js 20+ and npm)",
+            );
+        }
+    });
+}
+
+/// SHA-256 over the files of `dirs` (names and contents, in order).
+fn content_hash(dirs: &[PathBuf]) -> String {
+    fn walk(dir: &Path, files: &mut Vec<PathBuf>) {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if name == "node_modules" || name == "__pycache__" {
+                continue;
+            }
+            if path.is_dir() { walk(&path, files) } else { files.push(path) }
+        }
+    }
+    let mut hash = Sha256::new();
+    for dir in dirs {
+        let mut files = Vec::new();
+        walk(dir, &mut files);
+        for file in files {
+            hash.update(file.strip_prefix(repo_root()).unwrap().to_string_lossy().as_bytes());
+            hash.update(std::fs::read(&file).unwrap());
+        }
+    }
+    hash.finalize().iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// The component built from `models/<model>`, built once per content.
+fn component(lang: Lang, model: &str) -> PathBuf {
+    static BUILDS: Mutex<BTreeMap<(Lang, String), PathBuf>> = Mutex::new(BTreeMap::new());
+    let mut builds = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = builds.get(&(lang, model.to_string())) {
+        return path.clone();
+    }
+    let root = repo_root();
+    let sdk = root.join(match lang {
+        Lang::Python => "models/sdk-python",
+        Lang::Js => "models/sdk-js",
+    });
+    let source = root.join("models").join(model);
+    let hash = content_hash(&[source.clone(), sdk.clone(), root.join("wit")]);
+    let out = polyglot().join(format!("{}-{hash}.wasm", model.replace('/', "-")));
+    if !out.is_file() {
+        std::fs::create_dir_all(polyglot()).unwrap();
+        let mut build = Command::new(sdk.join("build.sh"));
+        build.arg(&source).arg(&out);
+        match lang {
+            Lang::Python => {
+                build.env("COMPONENTIZE_PY", componentize_py());
+            }
+            Lang::Js => ensure_componentize_qjs(),
+        }
+        run_tool(&mut build, &format!("building models/{model}"));
+    }
+    builds.insert((lang, model.to_string()), out.clone());
+    out
+}
+
+/// `scenarios/wasm_gateway.yaml` with the gateway's code from `component`
+/// (the built-in one when `None`), written into `dir`.
+fn gateway_scenario(dir: &Path, name: &str, component: Option<&Path>) -> PathBuf {
+    let text = std::fs::read_to_string(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let text = match component {
+        Some(c) => text.replace(
+            "  - id: gateway\n    type: gateway\n",
+            &format!("  - id: gateway\n    type: gateway\n    wasm: {{component: '{}'}}\n", c.display()),
+        ),
+        None => text,
+    };
+    let file = dir.join(format!("{name}.yaml"));
+    std::fs::write(&file, text).unwrap();
+    file
+}
+
+/// One cache for every run here: a Python component takes seconds to compile.
+fn cache() -> PathBuf {
+    polyglot().join("wasm-cache")
+}
+
+fn run(file: &Path, out: &Path, seed: u64, duration_s: f64, packing: SandboxMode) -> RunReport {
+    let report = Simulation::from_file(file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .seed(seed)
+        .duration_s(duration_s)
+        .unwrap()
+        .sandbox(packing)
+        .out_dir(out)
+        .cache_dir(Some(cache()))
+        .trace(xedgesim::sim::TraceLevel::All)
+        .record_deliveries(true)
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.status, RunStatus::Finished, "{}: {:?}", file.display(), report.reason);
+    assert!(report.faults.is_empty(), "{}: {:?}", file.display(), report.faults);
+    report
+}
+
+/// Runs the Rust gateway and the other languages' with one seed, duration
+/// and packing; asserts identical trace and metrics bytes and no
+/// difference under `equiv`'s comparison.
+fn assert_three_agree(seed: u64, duration_s: f64, packing: SandboxMode) {
+    let dir = tempfile::tempdir().unwrap();
+    let rust_file = gateway_scenario(dir.path(), "rust", None);
+    let rust = run(&rust_file, &dir.path().join("rust"), seed, duration_s, packing);
+    let expected = canonical(&rust);
+    assert!(expected.deliveries["cloud"].len() >= 5, "the cloud gets aggregates");
+    for (lang, model) in [(Lang::Python, "python-gateway"), (Lang::Js, "js-gateway")] {
+        let file = gateway_scenario(dir.path(), model, Some(&component(lang, model)));
+        let out = dir.path().join(model);
+        let report = run(&file, &out, seed, duration_s, packing);
+        let what = format!("{model}, seed {seed}, {duration_s} s, {packing:?}");
+        for name in ["trace.jsonl", "metrics.csv"] {
+            let a = std::fs::read_to_string(dir.path().join("rust").join(name)).unwrap();
+            let b = std::fs::read_to_string(out.join(name)).unwrap();
+            assert!(a == b, "{what}: {name} differs; first divergence: {:?}", first_divergence(&a, &b));
+        }
+        let differences = compare(&expected, &canonical(&report), &EquivOptions::default());
+        assert!(differences.is_empty(), "{what}: {differences:?}");
+    }
+}
+
+#[test]
+fn three_gateways_give_the_same_bytes_for_every_seed() {
+    for seed in [1, 2, 42] {
+        assert_three_agree(seed, 30.0, SandboxMode::PerNode);
+    }
+}
+
+#[test]
+fn three_gateways_agree_over_a_long_run() {
+    assert_three_agree(7, 3_000.0, SandboxMode::PerNode);
+}
+
+#[test]
+fn three_gateways_agree_packed_in_shared_instances() {
+    // Ten gateways of each language share one instance per language.
+    let dir = tempfile::tempdir().unwrap();
+    let many = |component: Option<&Path>| {
+        let wasm = component.map(|c| format!(", wasm: {{component: '{}'}}", c.display())).unwrap_or_default();
+        let mut yaml = String::from("simulation: {duration_s: 60, seed: 3}\nnodes:\n  - {id: cloud, type: cloud}\n");
+        for g in 0..10 {
+            yaml.push_str(&format!(
+                "  - {{id: gw{g}, type: gateway{wasm}, config: {{window_s: {}, alert_threshold: 23.5, destination: cloud}}}}\n",
+                [0.3333333, 1.0, 2.5, 5.0][g % 4]
+            ));
+            for s in 0..4 {
+                yaml.push_str(&format!(
+                    "  - {{id: s{g}_{s}, type: sensor, config: {{destination: gw{g}, sample_rate_hz: {}}}}}\n",
+                    s + 1
+                ));
+            }
+        }
+        yaml
+    };
+    let rust_file = dir.path().join("rust.yaml");
+    std::fs::write(&rust_file, many(None)).unwrap();
+    let packing = SandboxMode::Shared { nodes_per_instance: usize::MAX };
+    run(&rust_file, &dir.path().join("rust"), 3, 60.0, packing);
+    for (lang, model) in [(Lang::Python, "python-gateway"), (Lang::Js, "js-gateway")] {
+        let file = dir.path().join(format!("{model}.yaml"));
+        std::fs::write(&file, many(Some(&component(lang, model)))).unwrap();
+        let out = dir.path().join(model);
+        run(&file, &out, 3, 60.0, packing);
+        let a = std::fs::read_to_string(dir.path().join("rust/trace.jsonl")).unwrap();
+        let b = std::fs::read_to_string(out.join("trace.jsonl")).unwrap();
+        assert!(a == b, "{model}: first divergence: {:?}", first_divergence(&a, &b));
+    }
+}
+
+/// Runs one hostile node of `lang` in `mode` and returns its fault.
+fn hostile_fault(lang: Lang, model: &str, mode: &str, wasm_extra: &str) -> FaultRecord {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hostile.yaml");
+    let component = component(lang, model);
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 3, on_fault: isolate}}\nnodes:\n  - {{id: bad_{mode}, type: hostile, wasm: {{component: '{}'{wasm_extra}}}, config: {{mode: {mode}}}}}\n",
+            component.display()
+        ),
+    )
+    .unwrap();
+    let report = Simulation::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(dir.path().join("out"))
+        .cache_dir(Some(cache()))
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
+    report.faults[0].clone()
+}
+
+#[test]
+fn a_python_model_that_loops_or_hoards_is_stopped_naming_it() {
+    let fault = hostile_fault(Lang::Python, "fixtures/python-hostile", "loop", "");
+    assert_eq!((fault.node.as_str(), fault.time_us), ("bad_loop", 1_000_000));
+    assert_eq!(fault.kind, "out_of_fuel", "{fault:?}");
+    let fault = hostile_fault(Lang::Python, "fixtures/python-hostile", "grow", "");
+    assert_eq!(fault.node, "bad_grow");
+    assert_eq!(fault.kind, "memory_limit", "{fault:?}");
+    assert!(fault.message.contains("(64 MiB)"), "{fault:?}");
+}
+
+#[test]
+fn a_javascript_model_that_loops_or_hoards_is_stopped_naming_it() {
+    let fault = hostile_fault(Lang::Js, "fixtures/js-hostile", "loop", "");
+    assert_eq!((fault.node.as_str(), fault.time_us), ("bad_loop", 1_000_000));
+    assert_eq!(fault.kind, "out_of_fuel", "{fault:?}");
+    // Filling each buffer costs fuel per byte: a budget that lets memory speak first.
+    let fault = hostile_fault(Lang::Js, "fixtures/js-hostile", "grow", ", fuel_per_step: 100000000000");
+    assert_eq!(fault.node, "bad_grow");
+    assert_eq!(fault.kind, "memory_limit", "{fault:?}");
+    assert!(fault.message.contains("(64 MiB)"), "{fault:?}");
+}
