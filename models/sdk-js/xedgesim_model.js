@@ -174,19 +174,66 @@ function message(e) {
 }
 
 /**
+ * A generator of doubles in [0, 1) (xoshiro128**), seeded with 128 bits
+ * from `random.getRandomU64` (WASI random: the node's own stream, from the
+ * scenario's seed and the node's id). QuickJS's own Math.random is seeded
+ * when the component is built: the same in every node and every run.
+ */
+function nodeRandom(random) {
+  const words = [];
+  for (let i = 0; i < 2; i++) {
+    // BigInt (componentize-js) or Number (componentize-qjs: exact to 2^53).
+    const v = BigInt.asUintN(64, BigInt(random.getRandomU64()));
+    words.push(Number(v & 0xffffffffn), Number(v >> 32n));
+  }
+  const s = Uint32Array.from(words);
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1; // the one state it must not have
+  const next = () => {
+    const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
+    const t = s[1] << 9;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  };
+  // 53 random bits, as Math.random gives.
+  return () => ((next() >>> 5) * 67108864 + (next() >>> 6)) / 9007199254740992;
+}
+
+function rotl(x, k) {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/** Math.random outside any node's code: no node's stream to draw from. */
+function noNodeRandom() {
+  throw new Error("Math.random is per node: call it from a node's constructor, step or finish");
+}
+
+/**
  * Returns the value to export as interface `model`: { Node, stepBatch }.
- * `host` holds the imported interfaces, { outbox: {send}, sandbox: {enter, leave} },
- * and taggedConstructorResult: true for componentize-qjs (see Node's constructor).
+ * `host` holds the imported interfaces, { outbox: {send}, sandbox: {enter,
+ * leave}, random: {getRandomU64} }, and taggedConstructorResult: true for
+ * componentize-qjs (see Node's constructor).
+ *
+ * Each node's code sees a Math.random of its own, seeded from its WASI
+ * random stream: per node, per seed, whatever shares its instance.
  */
 export function exportModel(ModelClass, host) {
-  const { outbox, sandbox } = host;
+  const { outbox, sandbox, random } = host;
+  Math.random = noNodeRandom;
 
-  // Runs f() as call `call` of the current export (see `sandbox` in the WIT).
-  function entered(call, f) {
+  // Runs f() as call `call` of the current export (see `sandbox` in the WIT),
+  // with `node`'s Math.random.
+  function entered(call, node, f) {
     sandbox.enter(call);
+    Math.random = node.random;
     try {
       return f();
     } finally {
+      Math.random = noNodeRandom;
       sandbox.leave();
     }
   }
@@ -200,10 +247,15 @@ export function exportModel(ModelClass, host) {
         cfg.set(key, { tag: value.tag, val }); // a repeated key: the last wins
       }
       let error = null;
+      // The constructor runs as its node (the host charges it to the node).
+      this.random = nodeRandom(random);
+      Math.random = this.random;
       try {
         this.model = new ModelClass(id, cfg);
       } catch (e) {
         error = e instanceof ConfigError ? e.message : `uncaught exception: ${message(e)}`;
+      } finally {
+        Math.random = noNodeRandom;
       }
       this.id = id;
       // The constructor returns result<node, string>. componentize-js takes
@@ -232,18 +284,18 @@ export function exportModel(ModelClass, host) {
     }
 
     step(nowUs, inbox) {
-      const r = entered(0, () => this.stepInner(nowUs, inbox));
+      const r = entered(0, this, () => this.stepInner(nowUs, inbox));
       if (r.tag === "err") throw r.val; // result<step-output, node-error>: throw the error
       return r.val;
     }
 
     finish() {
-      return entered(0, () => this.model.finish()).map((m) => ({ name: m.name, value: Number(m.value) }));
+      return entered(0, this, () => this.model.finish()).map((m) => ({ name: m.name, value: Number(m.value) }));
     }
   }
 
   function stepBatch(calls) {
-    return calls.map((c, i) => entered(i, () => c.node.stepInner(c.nowUs, c.inbox)));
+    return calls.map((c, i) => entered(i, c.node, () => c.node.stepInner(c.nowUs, c.inbox)));
   }
 
   return { Node, stepBatch };

@@ -294,3 +294,35 @@ fn a_javascript_model_that_loops_or_hoards_is_stopped_naming_it() {
     assert_eq!(fault.kind, "memory_limit", "{fault:?}");
     assert!(fault.message.contains("(64 MiB)"), "{fault:?}");
 }
+
+/// The draws of the probe nodes (`p0` …), in send order, as sent.
+fn probe_draws(lang: Lang, model: &str, seed: u64, packing: SandboxMode) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let component = component(lang, model);
+    let mut yaml = String::from("simulation: {duration_s: 2}\nnodes:\n  - {id: cloud, type: cloud}\n");
+    for p in 0..3 {
+        yaml.push_str(&format!("  - {{id: p{p}, type: probe, wasm: {{component: '{}'}}}}\n", component.display()));
+    }
+    let file = dir.path().join("probe.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let report = run(&file, &dir.path().join("out"), seed, 2.0, packing);
+    report.deliveries.iter().map(|d| String::from_utf8_lossy(&d.payload).into_owned()).collect()
+}
+
+#[test]
+fn randomness_is_per_node_and_per_seed_whatever_the_packing_in_python_and_javascript() {
+    // Python's `random` and `os.urandom`, JavaScript's Math.random: drawn in
+    // the constructor and in two steps of three nodes.
+    for (lang, model) in [(Lang::Python, "fixtures/python-probe"), (Lang::Js, "fixtures/js-probe")] {
+        let draws = probe_draws(lang, model, 5, SandboxMode::PerNode);
+        assert_eq!(draws.len(), 6, "{model}: {draws:?}");
+        let distinct: std::collections::BTreeSet<&String> = draws.iter().collect();
+        assert_eq!(distinct.len(), 6, "{model}: every node and step draws its own: {draws:?}");
+        for packing in [SandboxMode::Shared { nodes_per_instance: 2 }, SandboxMode::Shared { nodes_per_instance: 3 }] {
+            assert_eq!(probe_draws(lang, model, 5, packing), draws, "{model}: {packing:?} changed the draws");
+        }
+        assert_eq!(probe_draws(lang, model, 5, SandboxMode::PerNode), draws, "{model}: same seed, same draws");
+        let other = probe_draws(lang, model, 6, SandboxMode::PerNode);
+        assert!(other.iter().all(|d| !draws.contains(d)), "{model}: another seed, other draws");
+    }
+}

@@ -17,9 +17,16 @@ What it hides, as the Rust SDK does:
   ``sandbox.leave()`` after it (``i`` = 0 in ``step``/``finish``, the call's
   position in ``step-batch``), flushing stdout/stderr before ``leave`` so
   that a half-written line is charged to the node that wrote it;
-* the step's outbox is sent with ``outbox.send`` while the node is entered.
+* the step's outbox is sent with ``outbox.send`` while the node is entered;
+* the ``random`` module is per node: CPython seeds its one generator once
+  per instance, so nodes sharing an instance would draw from one stream
+  (packing would change results). Each node gets a generator seeded from
+  its own WASI stream (``os.urandom``: per node, per seed), swapped in while
+  its code runs.
 """
 
+import os
+import random
 import sys
 
 from componentize_py_types import Err, Ok
@@ -89,14 +96,32 @@ def _flush():
         pass
 
 
-def _entered(call, f, *args):
+class _NodeRandom:
+    """One node's state of the ``random`` module's generator."""
+
+    __slots__ = ("state",)
+
+    def __init__(self):
+        # Runs as the node: os.urandom draws from the node's own stream.
+        self.state = random.Random(int.from_bytes(os.urandom(32), "little")).getstate()
+
+    def swap_in(self):
+        random.setstate(self.state)
+
+    def swap_out(self):
+        self.state = random.getstate()
+
+
+def _entered(call, node, f, *args):
     """Runs ``f(*args)`` as call ``call`` of the current export (see the
-    ``sandbox`` interface): the host charges its fuel, randomness, log lines
-    and messages to that call's node."""
+    ``sandbox`` interface) with ``node``'s random state: the host charges
+    its fuel, randomness, log lines and messages to that call's node."""
     sandbox.enter(call)
+    node._random.swap_in()
     try:
         return f(*args)
     finally:
+        node._random.swap_out()
         _flush()
         sandbox.leave()
 
@@ -112,10 +137,14 @@ def export_model(model_class):
             cfg = {}
             for entry in config:  # a repeated key: the last wins (as a BTreeMap)
                 cfg[entry.key] = _config_value(entry.value)
+            self._random = _NodeRandom()
+            self._random.swap_in()
             try:
                 self._model = model_class(id, cfg)
             except ConfigError as e:
                 raise Err(str(e))
+            finally:
+                self._random.swap_out()
             self._id = id
 
         def _step(self, now_us, inbox):
@@ -129,13 +158,13 @@ def export_model(model_class):
             return Ok(wit.StepOutput(wake_at_us=out.wake_at_us))
 
         def step(self, now_us, inbox):
-            r = _entered(0, self._step, now_us, inbox)
+            r = _entered(0, self, self._step, now_us, inbox)
             if isinstance(r, Err):
                 raise r
             return r.value
 
         def finish(self):
-            metrics = _entered(0, self._model.finish)
+            metrics = _entered(0, self, self._model.finish)
             return [wit.Metric(name=m.name, value=float(m.value)) for m in metrics]
 
     class Model:
@@ -143,6 +172,6 @@ def export_model(model_class):
         order, entering call ``i`` for the ``i``-th."""
 
         def step_batch(self, calls):
-            return [_entered(i, c.node._step, c.now_us, c.inbox) for i, c in enumerate(calls)]
+            return [_entered(i, c.node, c.node._step, c.now_us, c.inbox) for i, c in enumerate(calls)]
 
     return Model, Node

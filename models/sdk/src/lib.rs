@@ -28,6 +28,9 @@ pub mod bindings {
     wit_bindgen::generate!({
         path: "../../wit",
         world: "node-model",
+        // WASI random is in the world for other languages' toolchains; Rust
+        // models reach it through std.
+        generate_all,
         pub_export_macro: true,
         default_bindings_module: "xedgesim_model::bindings",
     });

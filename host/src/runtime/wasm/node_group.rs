@@ -97,6 +97,13 @@ impl WasmNodeGroup {
         };
         store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, e))?;
         let model = component.pre.instantiate(&mut store).map_err(|e| fault(&store, e))?;
+        // An empty batch, as no node, before any node is made: a language
+        // runtime that sets itself up on its first call (CPython seeds its
+        // `random` from WASI then) does it here, on the instance's own
+        // stream, so what each node draws never depends on whether it was
+        // its instance's first node.
+        store.set_fuel(limits.fuel_per_step).map_err(|e| fault(&store, e))?;
+        model.xedgesim_node_model().call_step_batch(&mut store, &[]).map_err(|e| fault(&store, e))?;
         let mut group = WasmNodeGroup {
             store,
             model,
