@@ -418,3 +418,11 @@ fn sockets_link_but_every_use_is_refused() {
     }
     assert_eq!(listener.accept().unwrap_err().kind(), std::io::ErrorKind::WouldBlock, "a connection got through");
 }
+
+#[test]
+fn a_component_built_for_the_async_abi_is_refused_naming_the_fix() {
+    let e = load_error(&wat_fixture("async_abi.wat"));
+    assert!(e.starts_with("model.wasm is built for the component model's async ABI"), "{e}");
+    assert!(e.contains("--sync"), "{e}");
+    assert!(!e.contains("cargo build"), "{e}");
+}

@@ -122,6 +122,10 @@ impl ModelComponent {
         }
         .map_err(|e| match e.downcast_ref::<CompileInterrupted>() {
             Some(_) => WasmError::Interrupted { component: name.clone() },
+            // The engine runs components without async support (it costs every call).
+            None if format!("{e:#}").contains("component model async") => {
+                WasmError::AsyncAbi { component: name.clone(), reason: format!("{e:#}") }
+            }
             None => not_a_component(format!("{e:#}")),
         })?;
         check_contract(engine, &component, &name)?;

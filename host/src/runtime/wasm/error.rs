@@ -14,6 +14,10 @@ pub enum WasmError {
         "{component} is not a WebAssembly component: {reason}\n  = help: build the model for wasm32-wasip2 (a component), e.g. `cargo build --target wasm32-wasip2`"
     )]
     NotAComponent { component: String, reason: String },
+    #[error(
+        "{component} is built for the component model's async ABI, which the host does not run ({reason})\n  = help: build it synchronous: componentize-qjs with `--sync` (models/sdk-js/build.sh does), componentize-js without async exports; wit-bindgen and componentize-py build synchronous components by default"
+    )]
+    AsyncAbi { component: String, reason: String },
     #[error("{component} imports `{import}`, which models may not use: {reason}")]
     ForbiddenImport { component: String, import: String, reason: String },
     #[error(
