@@ -130,8 +130,7 @@ fn a_duration_the_file_would_refuse_is_refused_on_the_command_line_too() {
 #[test]
 fn a_guests_words_reach_the_terminal_escaped_and_bounded_and_the_files_whole() {
     let dir = tempfile::tempdir().unwrap();
-    let hostile = dir.path().join("hostile.wasm");
-    std::fs::write(&hostile, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    let hostile = hostile_component(dir.path());
     let scenario = dir.path().join("nasty.yaml");
     std::fs::write(
         &scenario,
@@ -230,8 +229,7 @@ fn ctrl_c_stops_a_guest_call_that_would_run_for_minutes() {
     // A node that loops with fuel for about 10^12 instructions: without
     // epoch interruption, Ctrl-C would wait for it to run out.
     let dir = tempfile::tempdir().unwrap();
-    let hostile = dir.path().join("hostile.wasm");
-    std::fs::write(&hostile, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    let hostile = hostile_component(dir.path());
     let scenario = dir.path().join("spin.yaml");
     std::fs::write(
         &scenario,
@@ -308,4 +306,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     found
+}
+
+/// The hostile fixture component, written into `dir`.
+fn hostile_component(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("hostile.wasm");
+    std::fs::write(&path, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    path
 }
