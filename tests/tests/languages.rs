@@ -121,7 +121,8 @@ fn component(lang: Lang, model: &str) -> PathBuf {
     });
     let source = root.join("models").join(model);
     let hash = content_hash(&[source.clone(), sdk.clone(), root.join("wit")]);
-    let out = polyglot().join(format!("{}-{hash}.wasm", model.replace('/', "-")));
+    let stem = model.replace('/', "-");
+    let out = polyglot().join(format!("{stem}-{hash}.wasm"));
     if !out.is_file() {
         std::fs::create_dir_all(polyglot()).unwrap();
         let mut build = Command::new(sdk.join("build.sh"));
@@ -133,6 +134,14 @@ fn component(lang: Lang, model: &str) -> PathBuf {
             Lang::Js => ensure_componentize_qjs(),
         }
         run_tool(&mut build, &format!("building models/{model}"));
+        // Builds of older sources are never asked for again.
+        for entry in std::fs::read_dir(polyglot()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let stale = name.strip_prefix(&format!("{stem}-")).is_some_and(|rest| rest.len() == 21);
+            if stale && entry.path() != out {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
     }
     builds.insert((lang, model.to_string()), out.clone());
     out
