@@ -171,7 +171,7 @@ fn main() {
     report.row("gateway step, 100 readings, WASM with fuel", format!("{:.1} µs", us(wasm_step)), String::new());
     report.row("gateway step, 100 readings, native (same code)", format!("{:.1} µs", us(native_step)), String::new());
     report.row("  WASM / native", format!("{ratio:.2}x"), format!("<= 2x: {}", verdict(ratio <= 2.0)));
-    let mut native_group = NativeGroup::<xedgesim_model_gateway::Gateway>::new(&gw_spec).unwrap();
+    let mut native_group = NativeGroup::<xedgesim_model_gateway::Gateway>::new(1, &gw_spec).unwrap();
     let native_group_step = median_per_call(9, 500, || {
         now += 1;
         black_box(native_group.step(vec![StepCall { index: 0, now_us: now, inbox: inbox.clone() }]));

@@ -565,3 +565,28 @@ fn an_inbox_split_over_many_rounds_is_not_taken_for_a_livelock() {
     let m = read_metrics(&dir.path().join("out"));
     assert_eq!(m[&("sink".into(), "steps".into())], 10_002.0, "one step at 0 s, then one per reading");
 }
+
+#[test]
+fn the_native_baseline_does_the_same_work_as_wasm_to_the_byte() {
+    // Native nodes read the same virtual time and draw from the same
+    // per-node streams as their components: the benchmark's two sides
+    // compute the same thing.
+    for file in ["scenarios/wasm_gateway.yaml", "scenarios/many_sensors.yaml", "scenarios/xedgesim_m0_baseline.yaml"] {
+        let dir = tempfile::tempdir().unwrap();
+        for (side, native) in [("wasm", false), ("native", true)] {
+            let report = Simulation::from_file(repo_root().join(file))
+                .unwrap()
+                .native_models(native)
+                .out_dir(dir.path().join(side))
+                .cache_dir(Some(dir.path().join("cache")))
+                .run()
+                .unwrap();
+            assert_eq!(report.status, RunStatus::Finished, "{file} {side}: {:?}", report.reason);
+        }
+        for name in ["trace.jsonl", "metrics.csv"] {
+            let a = std::fs::read_to_string(dir.path().join("wasm").join(name)).unwrap();
+            let b = std::fs::read_to_string(dir.path().join("native").join(name)).unwrap();
+            assert!(a == b, "{file} {name}: first divergence {:?}", first_divergence(&a, &b));
+        }
+    }
+}

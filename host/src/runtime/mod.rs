@@ -11,6 +11,7 @@ pub mod docker;
 pub(crate) mod fault;
 mod group;
 pub mod native;
+pub mod seed;
 pub mod wasm;
 
 pub use fault::{FaultKind, NodeFault};

@@ -1,13 +1,19 @@
 //! The built-in models compiled natively, behind the same [`NodeGroup`]
 //! contract: the physical limit the WASM runtime is measured against.
 //!
-//! Not a sandbox and not deterministic (a native model's clock and
-//! randomness are the real ones): benchmarks only.
+//! Not a sandbox: benchmarks only. But the same work as the WASM runtime's:
+//! each node reads the virtual time and draws from its own ChaCha20 stream,
+//! seeded as its component's `wasi:random/random` is (through the SDK's
+//! `now_us` and `random_u64`: see `xedgesim_model::native`), so a native
+//! run gives the same trace as the WASM run (a test), and neither side
+//! pays for system calls the other does not make.
 
 use std::collections::BTreeMap;
 
 use xedgesim_model::NodeModel;
+use xedgesim_model::native::{NodeEnv, entered};
 
+use super::seed::{Stream, derive_seed};
 use super::wasm::NodeSpec;
 use super::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::ConfigValue;
@@ -17,6 +23,8 @@ use crate::scenario::ConfigValue;
 pub struct NativeGroup<M> {
     ids: Vec<String>,
     models: Vec<M>,
+    /// Each node's virtual time and random stream (`None` only while its code runs).
+    envs: Vec<Option<NodeEnv>>,
     usage: Vec<NodeUsage>,
     results: Vec<Result<StepOutput, NodeFault>>,
 }
@@ -40,10 +48,14 @@ pub fn model_config(config: &BTreeMap<String, ConfigValue>) -> xedgesim_model::C
 }
 
 impl<M: NodeModel> NativeGroup<M> {
-    pub fn new(nodes: &[NodeSpec<'_>]) -> Result<Self, NodeFault> {
+    pub fn new(scenario_seed: u64, nodes: &[NodeSpec<'_>]) -> Result<Self, NodeFault> {
         let mut models = Vec::with_capacity(nodes.len());
+        let mut envs = Vec::with_capacity(nodes.len());
         for spec in nodes {
-            let model = M::new(spec.id, &model_config(spec.config)).map_err(|detail| NodeFault {
+            let mut env = Some(NodeEnv::new(derive_seed(scenario_seed, spec.id, Stream::WasiRandom)));
+            let made = entered(&mut env, 0, || M::new(spec.id, &model_config(spec.config)));
+            envs.push(env);
+            let model = made.map_err(|detail| NodeFault {
                 node: spec.id.to_string(),
                 time_us: 0,
                 kind: FaultKind::Config,
@@ -54,6 +66,7 @@ impl<M: NodeModel> NativeGroup<M> {
         Ok(NativeGroup {
             ids: nodes.iter().map(|n| n.id.to_string()).collect(),
             models,
+            envs,
             usage: vec![NodeUsage::default(); nodes.len()],
             results: Vec::new(),
         })
@@ -72,7 +85,8 @@ impl<M: NodeModel> NodeGroup for NativeGroup<M> {
                 self.usage[call.index].steps += 1;
                 let fault =
                     |kind, detail| NodeFault { node: self.ids[call.index].clone(), time_us: call.now_us, kind, detail };
-                match self.models[call.index].step(call.now_us, call.inbox) {
+                let model = &mut self.models[call.index];
+                match entered(&mut self.envs[call.index], call.now_us, || model.step(call.now_us, call.inbox)) {
                     Err(detail) => Err(fault(FaultKind::ModelError, detail)),
                     Ok(out) if out.wake_at_us.is_some_and(|t| t < call.now_us) => {
                         Err(fault(FaultKind::WakeInPast { wake_at_us: out.wake_at_us.unwrap_or(0) }, String::new()))
@@ -87,8 +101,14 @@ impl<M: NodeModel> NodeGroup for NativeGroup<M> {
         Ok(std::mem::take(&mut self.results))
     }
 
-    fn finish(&mut self, indexes: &[usize], _now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
-        indexes.iter().map(|&index| Ok(self.models[index].finish())).collect()
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        indexes
+            .iter()
+            .map(|&index| {
+                let model = &mut self.models[index];
+                Ok(entered(&mut self.envs[index], now_us, || model.finish()))
+            })
+            .collect()
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
@@ -101,15 +121,19 @@ impl<M: NodeModel> NodeGroup for NativeGroup<M> {
 }
 
 /// A native group of the built-in model `name`, if there is one.
-pub fn builtin_native(name: &str, nodes: &[NodeSpec<'_>]) -> Option<Result<Box<dyn NodeGroup>, NodeFault>> {
-    fn boxed<M: NodeModel>(nodes: &[NodeSpec<'_>]) -> Result<Box<dyn NodeGroup>, NodeFault> {
-        NativeGroup::<M>::new(nodes).map(|g| Box::new(g) as Box<dyn NodeGroup>)
+pub fn builtin_native(
+    name: &str,
+    scenario_seed: u64,
+    nodes: &[NodeSpec<'_>],
+) -> Option<Result<Box<dyn NodeGroup>, NodeFault>> {
+    fn boxed<M: NodeModel>(seed: u64, nodes: &[NodeSpec<'_>]) -> Result<Box<dyn NodeGroup>, NodeFault> {
+        NativeGroup::<M>::new(seed, nodes).map(|g| Box::new(g) as Box<dyn NodeGroup>)
     }
     Some(match name {
-        "sensor" => boxed::<xedgesim_model_sensor::Sensor>(nodes),
-        "gateway" => boxed::<xedgesim_model_gateway::Gateway>(nodes),
-        "cloud" => boxed::<xedgesim_model_cloud::Cloud>(nodes),
-        "broker" => boxed::<xedgesim_model_broker::Broker>(nodes),
+        "sensor" => boxed::<xedgesim_model_sensor::Sensor>(scenario_seed, nodes),
+        "gateway" => boxed::<xedgesim_model_gateway::Gateway>(scenario_seed, nodes),
+        "cloud" => boxed::<xedgesim_model_cloud::Cloud>(scenario_seed, nodes),
+        "broker" => boxed::<xedgesim_model_broker::Broker>(scenario_seed, nodes),
         _ => return None,
     })
 }

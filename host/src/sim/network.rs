@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::runtime::wasm::{Stream, derive_seed};
+use crate::runtime::seed::{Stream, derive_seed};
 use crate::scenario::{LinkParams, NetworkModel, ResolvedNetwork};
 
 /// What happens to a message sent on a link.

@@ -138,7 +138,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
                     return Err(RunError::NativeUnavailable { node });
                 }
             };
-            let made = builtin_native(&name, &specs(&members)).expect("every built-in model has a native build");
+            let made = builtin_native(&name, seed, &specs(&members)).expect("every built-in model has a native build");
             add(&mut placement, scenario, members, made);
         }
         return Ok(placement);

@@ -17,6 +17,11 @@ mod types;
 #[cfg(feature = "container")]
 pub mod protocol;
 
+mod env;
+#[cfg(not(target_arch = "wasm32"))]
+pub use env::native;
+pub use env::{now_us, random_u64};
+
 #[cfg(feature = "container")]
 pub mod container;
 

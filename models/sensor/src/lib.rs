@@ -3,14 +3,13 @@
 //! valued `base + N(0, noise_stddev)`, sent to `destination` or published
 //! on `topic`.
 //!
-//! It reads time and randomness the standard way (`SystemTime::now`,
-//! `getrandom`): inside the host both are virtual and seeded, which is
-//! what makes its readings reproducible.
+//! It reads time and randomness through the SDK (`now_us`, `random_u64`):
+//! in its component they are WASI's, which the host makes virtual and
+//! seeds per node; natively, the host's native runtime gives it the same
+//! virtual time and the same stream, so its readings are the same bytes.
 //!
 //! Payload: `{"temperature":20.4,"unit":"C","sample_id":1,"t_us":1000000}`
 //! (`t_us`: when it was sampled, for end-to-end latency).
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use xedgesim_model::payload::{Field, encode};
 use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
@@ -70,7 +69,7 @@ impl NodeModel for Sensor {
                     ("temperature", Field::Number(value)),
                     ("unit", Field::Text(self.unit.clone())),
                     ("sample_id", Field::Number(self.samples_sent as f64)),
-                    ("t_us", Field::Number(clock_us() as f64)),
+                    ("t_us", Field::Number(xedgesim_model::now_us() as f64)),
                 ]),
             });
             self.next_sample_us += self.period_us;
@@ -83,18 +82,15 @@ impl NodeModel for Sensor {
     }
 }
 
-/// Microseconds on the standard wall clock (virtual time inside the host).
-fn clock_us() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_micros() as u64)
-}
-
 /// A standard normal deviate by Box–Muller, from two uniform draws.
 fn standard_normal() -> Result<f64, String> {
-    let draw = || getrandom::u64().map_err(|e| format!("randomness unavailable: {e}"));
+    let draw = xedgesim_model::random_u64;
     // 53 random bits in (0, 1]: never 0, so ln() stays finite.
     let u1 = ((draw()? >> 11) + 1) as f64 / (1u64 << 53) as f64;
     let u2 = (draw()? >> 11) as f64 / (1u64 << 53) as f64;
-    Ok((-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos())
+    // libm, not std: std's ln and cos are the platform's (glibc natively,
+    // wasi-libc in a component), which may differ in the last bit.
+    Ok(libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2))
 }
 
 xedgesim_model::export_model!(Sensor);

@@ -11,7 +11,7 @@
 //!
 //! Determinism: a guest sees time only as the `now-us` argument and the
 //! WASI clocks, both virtual; randomness only through WASI random, a
-//! ChaCha20 stream per node seeded as `seed.rs` documents. Nothing a guest
+//! ChaCha20 stream per node seeded as `runtime/seed.rs` documents. Nothing a guest
 //! does can wait on the real clock. Packing several nodes into one store
 //! changes none of this: the guest says whose code runs (`running.rs`),
 //! and each node keeps its own streams, log and fuel budget.
@@ -30,7 +30,6 @@ mod log_sink;
 mod node_group;
 mod running;
 mod runtime;
-mod seed;
 mod state;
 
 pub use builtin::{builtin_component, fixture_component};
@@ -39,5 +38,5 @@ pub use component::{CONTRACT_VERSION, ModelComponent};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
-pub use seed::{Stream, derive_seed};
+
 pub use state::NodeState;

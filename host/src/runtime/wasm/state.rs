@@ -11,9 +11,9 @@ use super::clock::VirtualClock;
 use super::limiter::StoreLimiter;
 use super::log_sink::LogSink;
 use super::running::Running;
-use super::seed::{Stream, derive_seed};
 use crate::runtime::LogStream;
 use crate::runtime::Outgoing;
+use crate::runtime::seed::{Stream, derive_seed};
 
 /// One node's randomness: what it would get in a store of its own.
 pub struct NodeStreams {
