@@ -195,3 +195,35 @@ fn a_long_trace_keeps_its_golden_hash() {
         "reproduce with: xedgesim run scenarios/wasm_gateway.yaml --duration-s 600 --trace all"
     );
 }
+
+#[test]
+fn the_number_of_threads_changes_nothing() {
+    // Busy instants (1,000 sensors sampling together) are stepped on
+    // several threads; the outputs are the same bytes with 1, 2 or 3, one
+    // store per node or packed.
+    let dir = tempfile::tempdir().unwrap();
+    let file = thousand_sensors(dir.path());
+    for mode in [SandboxMode::PerNode, SandboxMode::Shared { nodes_per_instance: 7 }] {
+        let run = |threads: usize| {
+            let out = dir.path().join(format!("{}-{threads}", flag(mode).trim()));
+            let report = Simulation::from_file(&file)
+                .unwrap()
+                .sandbox(mode)
+                .threads(threads)
+                .out_dir(&out)
+                .cache_dir(Some(dir.path().join("cache")))
+                .trace(TraceLevel::All)
+                .run()
+                .unwrap();
+            assert_eq!(report.status, RunStatus::Finished);
+            ["trace.jsonl", "metrics.csv"].map(|name| std::fs::read_to_string(out.join(name)).unwrap())
+        };
+        let serial = run(1);
+        for threads in [2, 3] {
+            let parallel = run(threads);
+            for (a, b) in serial.iter().zip(&parallel) {
+                assert!(a == b, "{mode:?}, {threads} threads: first divergence {:?}", first_divergence(a, b));
+            }
+        }
+    }
+}

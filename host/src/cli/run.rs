@@ -29,6 +29,10 @@ pub struct RunArgs {
     trace: TraceLevel,
     #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node", help = super::sandbox::HELP)]
     sandbox: SandboxMode,
+    /// Threads that step the sandboxes due at one instant (default: every
+    /// core). Results are the same bytes with any number.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: Option<u16>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -87,7 +91,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     let seed = sim.current_seed();
     let out_dir = sim.output_dir();
-    sim = sim.trace(args.trace).sandbox(args.sandbox);
+    let threads = args
+        .threads
+        .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get), usize::from);
+    sim = sim.trace(args.trace).sandbox(args.sandbox).threads(threads);
 
     sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
     if !args.quiet {

@@ -79,7 +79,9 @@ pub struct LogLine {
 }
 
 /// A set of nodes that step together (one WASM instance, every container
-/// of a run, one native model table). Every method names nodes by their
+/// of a run, one native model table). `Send`: the engine steps groups due
+/// at one instant on several threads; a group is only ever used by one
+/// thread at a time, and what it returns is applied in node order. Every method names nodes by their
 /// index in [`node_ids`](NodeGroup::node_ids).
 ///
 /// A step is split in two so that slow nodes overlap: the engine
@@ -87,7 +89,7 @@ pub struct LogLine {
 /// [`collect`](NodeGroup::collect)s from each. A WASM group does its work
 /// in `submit`; a container group writes requests in `submit` and waits
 /// for all replies together in `collect`.
-pub trait NodeGroup {
+pub trait NodeGroup: Send {
     /// The ids of the nodes in this group, in index order.
     fn node_ids(&self) -> &[String];
 

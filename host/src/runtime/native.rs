@@ -73,7 +73,7 @@ impl<M: NodeModel> NativeGroup<M> {
     }
 }
 
-impl<M: NodeModel> NodeGroup for NativeGroup<M> {
+impl<M: NodeModel + Send> NodeGroup for NativeGroup<M> {
     fn node_ids(&self) -> &[String] {
         &self.ids
     }
@@ -126,7 +126,7 @@ pub fn builtin_native(
     scenario_seed: u64,
     nodes: &[NodeSpec<'_>],
 ) -> Option<Result<Box<dyn NodeGroup>, NodeFault>> {
-    fn boxed<M: NodeModel>(seed: u64, nodes: &[NodeSpec<'_>]) -> Result<Box<dyn NodeGroup>, NodeFault> {
+    fn boxed<M: NodeModel + Send>(seed: u64, nodes: &[NodeSpec<'_>]) -> Result<Box<dyn NodeGroup>, NodeFault> {
         NativeGroup::<M>::new(seed, nodes).map(|g| Box::new(g) as Box<dyn NodeGroup>)
     }
     Some(match name {

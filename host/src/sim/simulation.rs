@@ -77,6 +77,8 @@ pub struct Simulation {
     native: bool,
     cache_dir: Option<PathBuf>,
     interrupt: Option<Arc<AtomicBool>>,
+    /// Threads that step the groups due at one instant (1: the caller's only).
+    threads: usize,
     progress: Option<Box<dyn FnMut(Progress)>>,
     docker_host: Option<String>,
     build_log: Option<BuildLog>,
@@ -92,6 +94,10 @@ impl std::fmt::Debug for Simulation {
             .finish_non_exhaustive()
     }
 }
+
+/// Fewer calls than this at one instant are stepped on the engine's own
+/// thread: handing work to another thread costs more than a few steps.
+const PARALLEL_MIN_CALLS: usize = 32;
 
 impl Simulation {
     /// Loads, validates and resolves the scenario at `path`.
@@ -125,6 +131,7 @@ impl Simulation {
             native: false,
             cache_dir: Some(crate::runtime::wasm::ArtifactCache::default_dir()),
             interrupt: None,
+            threads: 1,
             progress: None,
             docker_host: None,
             build_log: None,
@@ -168,6 +175,14 @@ impl Simulation {
     /// The compiled-component cache folder; `None` disables it.
     pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// Steps the sandboxes due at one busy instant on up to `threads`
+    /// threads (default 1). Results are applied in node order, so the
+    /// outputs are the same bytes with any number.
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = threads.max(1);
         self
     }
 
@@ -294,6 +309,10 @@ impl Simulation {
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, queue, trace);
         engine.deliveries = self.record_deliveries.then(Vec::new);
         engine.interrupt = self.interrupt.clone();
+        if self.threads > 1 {
+            // Without a pool (the system refused threads) the run is serial, not failed.
+            engine.pool = rayon::ThreadPoolBuilder::new().num_threads(self.threads).build().ok();
+        }
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
@@ -362,6 +381,8 @@ struct Engine<'a> {
     /// The user's stop flag, looked at between instants and between the
     /// groups of one instant.
     interrupt: Option<Arc<AtomicBool>>,
+    /// Steps the groups due at a busy instant side by side (`None`: one thread).
+    pool: Option<rayon::ThreadPool>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -402,6 +423,7 @@ impl<'a> Engine<'a> {
             shutdown_errors: Vec::new(),
             deliveries: None,
             interrupt: None,
+            pool: None,
             stopped: vec![false; n],
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
@@ -598,16 +620,41 @@ impl<'a> Engine<'a> {
                 _ => batches.push((group, vec![call])),
             }
         }
-        let mut submitted: Vec<(usize, Vec<usize>)> = Vec::with_capacity(batches.len());
-        for (group, calls) in batches.into_iter().rev() {
-            // A call begun after the user's stop would only be cut short.
-            if self.interrupted() {
-                return Err(Stop::Interrupted);
+        let submitted: Vec<(usize, Vec<usize>)> =
+            batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
+        let total_calls: usize = submitted.iter().map(|(_, indexes)| indexes.len()).sum();
+        match &self.pool {
+            Some(pool) if batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS => {
+                if self.interrupted() {
+                    return Err(Stop::Interrupted);
+                }
+                // Each due group, mutably and once, in group order: the groups are
+                // independent (own store, streams, log), so which thread steps
+                // which changes nothing of what they return.
+                let mut due_groups = Vec::with_capacity(batches.len());
+                let mut batches = batches.into_iter().peekable();
+                for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
+                    if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
+                        due_groups.push((node_group, calls));
+                    }
+                }
+                pool.install(|| {
+                    use rayon::prelude::*;
+                    due_groups.into_par_iter().for_each(|(node_group, calls)| node_group.submit(calls));
+                });
             }
-            submitted.push((group, calls.iter().map(|c| c.index).collect()));
-            self.placement.groups[group].submit(calls);
+            _ => {
+                // Last group first: the container group (placed last) starts its
+                // round trips before the WASM groups do their work.
+                for (group, calls) in batches.into_iter().rev() {
+                    // A call begun after the user's stop would only be cut short.
+                    if self.interrupted() {
+                        return Err(Stop::Interrupted);
+                    }
+                    self.placement.groups[group].submit(calls);
+                }
+            }
         }
-        submitted.reverse();
         let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
