@@ -590,3 +590,28 @@ fn the_native_baseline_does_the_same_work_as_wasm_to_the_byte() {
         }
     }
 }
+
+#[test]
+fn hostile_nodes_fault_alike_on_worker_threads() {
+    // 40 nodes due at t = 0, so stepped on the pool: stack overflows,
+    // traps and fuel exhaustion are caught there as on the engine's thread.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from("simulation: {duration_s: 2, on_fault: isolate}\nnodes:\n  - {id: c, type: cloud}\n");
+    for i in 0..40 {
+        let mode = ["recurse", "panic", "loop", "none"][i % 4];
+        yaml.push_str(&format!(
+            "  - {{id: h{i}, type: hostile, wasm: {{component: '{{hostile}}', fuel_per_step: 2000000}}, config: {{mode: {mode}}}}}\n"
+        ));
+    }
+    let faults = |threads: usize| {
+        let run_dir = dir.path().join(threads.to_string());
+        std::fs::create_dir_all(&run_dir).unwrap();
+        let report = run_hostile(&run_dir, &yaml, |sim| sim.threads(threads));
+        assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+        report.faults.iter().map(|f| format!("{} {} {}", f.node, f.time_us, f.kind)).collect::<Vec<_>>()
+    };
+    let serial = faults(1);
+    assert_eq!(serial.len(), 30, "{serial:?}");
+    assert!(serial.iter().any(|f| f.ends_with("stack_overflow")), "{serial:?}");
+    assert_eq!(faults(2), serial);
+}

@@ -311,7 +311,8 @@ impl Simulation {
         engine.interrupt = self.interrupt.clone();
         if self.threads > 1 {
             // Without a pool (the system refused threads) the run is serial, not failed.
-            engine.pool = rayon::ThreadPoolBuilder::new().num_threads(self.threads).build().ok();
+            // The main thread's stack size: guest calls run on these threads' stacks.
+            engine.pool = rayon::ThreadPoolBuilder::new().num_threads(self.threads).stack_size(8 << 20).build().ok();
         }
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
