@@ -144,8 +144,6 @@ fn sha256(data: &[u8]) -> [u8; 32] {
     out
 }
 
-/// Installs the wasm target with rustup when this toolchain lacks it, so
-/// the first `cargo build` on a fresh machine just works.
 /// The outer build's target folder: the ancestor of `OUT_DIR`
 /// (`<target>/[<triple>/]<profile>/build/<pkg>/out`) that cargo marks with
 /// `CACHEDIR.TAG`.

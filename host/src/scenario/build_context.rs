@@ -5,10 +5,15 @@
 //! `scenarios/m2d/`, its contexts in `containers/<name>/`), so its files
 //! name contexts that are not beside them. A relative context is therefore
 //! looked for in the scenario's folder first, then in each folder above
-//! it; the first that exists is used, and `validate` says when it was not
-//! the scenario's own folder.
+//! it up to the repository's root (the first holding `.git`) and at most
+//! four levels up, so a generic name never reaches `$HOME` or `/`; the
+//! first that exists is used, and `validate` says when it was not the
+//! scenario's own folder.
 
 use std::path::{Path, PathBuf};
+
+/// How far above the scenario's folder a build context is looked for.
+const MAX_LEVELS_UP: usize = 4;
 
 /// A build context found on disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +29,15 @@ pub fn locate(base_dir: &Path, context: &str) -> Option<Located> {
         let path = PathBuf::from(context);
         return path.is_dir().then_some(Located { path, levels_up: 0 });
     }
-    base_dir
-        .ancestors()
+    let mut searched = Vec::new();
+    for dir in base_dir.ancestors().take(MAX_LEVELS_UP + 1) {
+        searched.push(dir);
+        if dir.join(".git").exists() {
+            break;
+        }
+    }
+    searched
+        .into_iter()
         .enumerate()
         .map(|(levels_up, dir)| Located { path: dir.join(context), levels_up })
         .find(|found| found.path.is_dir())

@@ -65,9 +65,6 @@ fn max_map_count() -> Option<u64> {
 pub struct PlaceOptions<'a> {
     pub seed: u64,
     pub mode: SandboxMode,
-    /// Threads the engine steps groups on: packed nodes of one component
-    /// are spread over at least this many instances, so each has work.
-    pub threads: usize,
     pub native: bool,
     pub cache_dir: Option<PathBuf>,
     /// The Docker engine's endpoint; `None`: the local one.
@@ -98,7 +95,7 @@ pub struct Placement {
 /// nodes, whose problems (no engine, a failed build) are node faults under
 /// the node's fault policy.
 pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placement, RunError> {
-    let PlaceOptions { seed, mode, threads, native, cache_dir, docker_host, interrupt, run_id, build_log } = options;
+    let PlaceOptions { seed, mode, native, cache_dir, docker_host, interrupt, run_id, build_log } = options;
     let mut wasm_nodes: Vec<(usize, &WasmNode)> = Vec::new();
     let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
@@ -108,24 +105,16 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             Implementation::Wasm(w) => wasm_nodes.push((index, w)),
         }
     }
-    // Nodes that share a sandbox: same component and limits, in file order;
-    // up to `nodes_per_instance`, and over at least `threads` instances (one
-    // instance runs on one thread at a time). Packing changes no result.
-    let mut per_kind: BTreeMap<(&ComponentSource, SandboxLimits), usize> = BTreeMap::new();
-    for (_, wasm) in &wasm_nodes {
-        *per_kind.entry((&wasm.component, wasm.limits)).or_default() += 1;
-    }
-    let capacity = |source: &ComponentSource, limits: SandboxLimits| match mode {
-        SandboxMode::PerNode => 1,
-        SandboxMode::Shared { nodes_per_instance } => {
-            let spread = per_kind.get(&(source, limits)).map_or(1, |n| n.div_ceil(threads.max(1)));
-            nodes_per_instance.min(spread).max(1)
-        }
-    };
+    // Nodes that share a sandbox: same component and limits, in file order,
+    // up to `nodes_per_instance`. Never from the thread count: which nodes
+    // share an instance decides which fail together and the memory cap, so
+    // it must be the same on every machine.
     let mut batches: Vec<(ComponentSource, SandboxLimits, Vec<usize>)> = Vec::new();
     for (index, wasm) in &wasm_nodes {
         let open = batches.iter_mut().find(|(source, limits, members)| {
-            members.len() < capacity(source, *limits) && *source == wasm.component && *limits == wasm.limits
+            matches!(mode, SandboxMode::Shared { nodes_per_instance } if members.len() < nodes_per_instance)
+                && *source == wasm.component
+                && *limits == wasm.limits
         });
         match open {
             Some((_, _, members)) => members.push(*index),
@@ -179,6 +168,9 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     };
     let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
     for (source, limits, members) in batches {
+        if interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+            return Err(RunError::Interrupted { component: source.to_string() });
+        }
         let component = runtime.component(&source).map_err(|source| match source {
             WasmError::Interrupted { component } => RunError::Interrupted { component },
             source => RunError::Component { node: scenario.nodes[members[0]].id.clone(), source },

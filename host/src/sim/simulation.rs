@@ -274,7 +274,6 @@ impl Simulation {
         let options = PlaceOptions {
             seed: self.seed,
             mode: self.sandbox,
-            threads: self.threads,
             native: self.native,
             cache_dir: self.cache_dir.clone(),
             docker_host: self.docker_host.clone(),
