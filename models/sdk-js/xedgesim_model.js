@@ -175,18 +175,20 @@ function message(e) {
 
 /**
  * A generator of doubles in [0, 1) (xoshiro128**), seeded with 128 bits
- * from `random.getRandomU64` (WASI random: the node's own stream, from the
- * scenario's seed and the node's id). QuickJS's own Math.random is seeded
+ * from `random.getRandomBytes` (WASI random: the node's own stream, from
+ * the scenario's seed and the node's id). Bytes, not getRandomU64: a u64
+ * arrives as a Number under componentize-qjs, which keeps only 53 bits. QuickJS's own Math.random is seeded
  * when the component is built: the same in every node and every run.
  */
 function nodeRandom(random) {
-  const words = [];
-  for (let i = 0; i < 2; i++) {
-    // BigInt (componentize-js) or Number (componentize-qjs: exact to 2^53).
-    const v = BigInt.asUintN(64, BigInt(random.getRandomU64()));
-    words.push(Number(v & 0xffffffffn), Number(v >> 32n));
+  let bytes;
+  try {
+    bytes = random.getRandomBytes(16); // componentize-qjs: u64 as a Number
+  } catch (_) {
+    bytes = random.getRandomBytes(16n); // componentize-js: u64 as a BigInt
   }
-  const s = Uint32Array.from(words);
+  const s = new Uint32Array(4);
+  for (let i = 0; i < 16; i++) s[i >> 2] |= bytes[i] << (8 * (i & 3));
   if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1; // the one state it must not have
   const next = () => {
     const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
@@ -215,7 +217,7 @@ function noNodeRandom() {
 /**
  * Returns the value to export as interface `model`: { Node, stepBatch }.
  * `host` holds the imported interfaces, { outbox: {send}, sandbox: {enter,
- * leave}, random: {getRandomU64} }, and taggedConstructorResult: true for
+ * leave}, random: {getRandomBytes} }, and taggedConstructorResult: true for
  * componentize-qjs (see Node's constructor).
  *
  * Each node's code sees a Math.random of its own, seeded from its WASI
