@@ -190,8 +190,7 @@ impl ArtifactCache {
             }
             return Ok((component, CacheOutcome::Hit));
         }
-        let (compiler, owned) = (engine.clone(), bytes.to_vec());
-        let artifact = super::interrupt::unless_set(interrupt, move || compiler.precompile_component(&owned))?;
+        let artifact = super::interrupt::compile_unless_set(interrupt, engine, bytes, Engine::precompile_component)?;
         let component = deserialize(engine, &artifact)?;
         let outcome = match write_entry(&path, &artifact) {
             Ok(()) => {

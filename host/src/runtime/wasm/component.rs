@@ -115,8 +115,7 @@ impl ModelComponent {
         let (component, cache_outcome) = match cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &sha256, interrupt),
             None => {
-                let (engine, owned) = (engine.clone(), bytes.to_vec());
-                interrupt::unless_set(interrupt, move || Component::new(&engine, &owned))
+                interrupt::compile_unless_set(interrupt, engine, bytes, |engine, bytes| Component::new(engine, bytes))
                     .map(|c| (c, CacheOutcome::Uncached))
             }
         }

@@ -55,13 +55,19 @@ pub fn disarm<T>(store: &mut Store<T>) {
     store.set_epoch_deadline(NEVER_TICKS);
 }
 
-/// Runs `work`, returning [`CompileInterrupted`] as soon as `flag` is set
-/// (the work then runs on, unwatched, until the process exits).
-pub fn unless_set<T: Send + 'static>(
+/// Runs `compile(engine, bytes)`, returning [`CompileInterrupted`] as soon
+/// as `flag` is set (the compile then runs on, unwatched, until the process
+/// exits). Without a flag it runs here, on the caller's thread, and the
+/// component is not copied.
+pub fn compile_unless_set<T: Send + 'static>(
     flag: Option<&Arc<AtomicBool>>,
-    work: impl FnOnce() -> wasmtime::Result<T> + Send + 'static,
+    engine: &Engine,
+    bytes: &[u8],
+    compile: fn(&Engine, &[u8]) -> wasmtime::Result<T>,
 ) -> wasmtime::Result<T> {
-    let Some(flag) = flag else { return work() };
+    let Some(flag) = flag else { return compile(engine, bytes) };
+    let (engine, bytes) = (engine.clone(), bytes.to_vec());
+    let work = move || compile(&engine, &bytes);
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("xedgesim-compile".into())
