@@ -103,7 +103,7 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
     let mut config = entry.config.clone();
     // As in xEdgeSim, keys a built-in model does not take are unused
     // (`validate` warns about each; `--strict` refuses them).
-    if let Some(keys) = super::validate::builtin_config_keys(entry) {
+    if let Some((_, keys)) = super::validate::builtin_config_keys(entry) {
         config.retain(|key, _| keys.contains(&key.as_str()));
     }
     let default_destination = match kind {

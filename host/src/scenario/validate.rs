@@ -43,13 +43,15 @@ pub fn implementation_name(value: Option<&str>) -> ImplementationName {
 /// model; a container that takes other keys gets a type of its own). A
 /// node's own component gets its config whole: its constructor checks it,
 /// at `validate` too.
-pub fn builtin_config_keys(node: &NodeEntry) -> Option<&'static [&'static str]> {
+pub fn builtin_config_keys(node: &NodeEntry) -> Option<(NodeKind, &'static [&'static str])> {
     let runs_builtin = match implementation_name(node.implementation.as_deref()) {
         ImplementationName::Wasm => node.wasm.as_ref().is_none_or(|w| w.component.is_none()),
         ImplementationName::Docker => true,
         _ => false,
     };
-    NodeKind::builtin(&node.node_type).filter(|_| runs_builtin)?.config_keys()
+    let kind = NodeKind::builtin(&node.node_type).filter(|_| runs_builtin)?;
+    let keys = kind.config_keys()?;
+    Some((kind, keys))
 }
 
 /// Whether a `volumes:` key names a volume (`models`) rather than a host
@@ -481,8 +483,7 @@ impl Checker<'_> {
     /// Keys a built-in model does not take: xEdgeSim ignored them, and so
     /// does the run, but not silently.
     fn unknown_config_keys(&mut self, path: &str, node: &NodeEntry) {
-        let Some(keys) = builtin_config_keys(node) else { return };
-        let kind = NodeKind::builtin(&node.node_type).expect("only built-in kinds have keys");
+        let Some((kind, keys)) = builtin_config_keys(node) else { return };
         for key in node.config.keys().filter(|k| !keys.contains(&k.as_str())) {
             let takes =
                 if keys.is_empty() { "no config keys".to_string() } else { format!("only {}", keys.join(", ")) };
