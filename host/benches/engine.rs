@@ -14,7 +14,10 @@
 //!
 //! Each configuration runs in a child process of this binary, so its peak
 //! RSS is its own. Run with `cargo bench -p xedgesim --bench engine`;
-//! `-- quick` runs the small sizes only, `-- m0` only the M0 comparison.
+//! `-- quick` runs the small sizes only, `-- m0` only the M0 comparison,
+//! `-- engine` stops after the engine's own cost (native relays), and
+//! `-- scale` measures 10,000,000 packed sensors' memory instead of the
+//! topology table.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,67 +40,79 @@ fn peak_rss_bytes() -> u64 {
         * 1024
 }
 
-fn node(id: String, kind: NodeKind, config: BTreeMap<String, ConfigValue>) -> ResolvedNode {
-    let name = kind.name().to_string();
-    ResolvedNode {
-        id,
-        kind,
+/// N sensors at 10 Hz, N/100 gateways (1 s windows), one cloud; 2 ms
+/// links: a scenario file with node groups, as a user would write it, so
+/// the loader's cost is part of what is measured.
+fn generated_yaml(sensors: usize, duration_s: u64) -> String {
+    let gateways = (sensors / 100).max(1);
+    format!(
+        "simulation:\n  duration_s: {duration_s}\n  seed: 1\n  time_quantum_us: 1000\n\
+         network:\n  model: latency\n  default_latency_us: 2000\n\
+         nodes:\n\
+         \x20 - {{id: cloud, type: cloud}}\n\
+         \x20 - {{id: \"gw{{i}}\", count: {gateways}, type: gateway, config: {{destination: cloud, window_s: 1}}}}\n\
+         \x20 - {{id: \"s{{i}}\", count: {sensors}, type: sensor, config: {{destination: \"gw{{i % {gateways}}}\", sample_rate_hz: 10}}}}\n"
+    )
+}
+
+/// `nodes` relays in a ring, each starting `initial` messages at t = 0 and
+/// forwarding what it gets to the next over a 1 ms link: every delivery
+/// costs the engine a queue push and pop, a step call and the network
+/// model, and the model next to nothing. Built in code: `relay` is not a
+/// model a scenario file can name.
+fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
+    let node = |i: usize| ResolvedNode {
+        id: format!("r{i}"),
+        kind: NodeKind::Custom("relay".into()),
         implementation: Implementation::Wasm(WasmNode {
-            component: ComponentSource::Builtin(name),
+            component: ComponentSource::Builtin("relay".into()),
             limits: SandboxLimits::default(),
         }),
-        config,
+        config: BTreeMap::from([
+            ("destination".into(), ConfigValue::Text(format!("r{}", (i + 1) % nodes))),
+            ("initial".into(), ConfigValue::Integer(initial as i64)),
+        ]),
         on_fault: FaultPolicy::Abort,
         port: None,
         alternative: None,
-    }
-}
-
-/// N sensors at 10 Hz, N/100 gateways (1 s windows), one cloud; 2 ms links.
-fn generated(sensors: usize, duration_s: u64) -> ResolvedScenario {
-    let gateways = (sensors / 100).max(1);
-    let text = |s: String| ConfigValue::Text(s);
-    let mut nodes = vec![node("cloud".into(), NodeKind::Cloud, BTreeMap::new())];
-    for g in 0..gateways {
-        let config = BTreeMap::from([
-            ("destination".into(), text("cloud".into())),
-            ("window_s".into(), ConfigValue::Integer(1)),
-        ]);
-        nodes.push(node(format!("gw{g}"), NodeKind::Gateway, config));
-    }
-    for s in 0..sensors {
-        let config = BTreeMap::from([
-            ("destination".into(), text(format!("gw{}", s % gateways))),
-            ("sample_rate_hz".into(), ConfigValue::Integer(10)),
-        ]);
-        nodes.push(node(format!("s{s}"), NodeKind::Sensor, config));
-    }
+    };
     ResolvedScenario {
-        source: PathBuf::from(format!("generated-{sensors}.yaml")),
-        name: format!("generated-{sensors}"),
+        source: PathBuf::from("relay-ring.yaml"),
+        name: "relay-ring".into(),
         seed: 1,
         duration_us: duration_s * 1_000_000,
         time_quantum_us: 1_000,
         on_fault: FaultPolicy::Abort,
         network: ResolvedNetwork {
             model: NetworkModel::Latency,
-            default_link: LinkParams { latency_us: 2_000, ..LinkParams::PERFECT },
+            default_link: LinkParams { latency_us: 1_000, ..LinkParams::PERFECT },
             links: Vec::new(),
         },
-        nodes,
+        nodes: (0..nodes).map(node).collect(),
         equivalence: None,
     }
 }
 
-/// Child: runs one configuration and prints `wall_s deliveries peak_rss_bytes`.
+/// Child: runs one configuration and prints
+/// `run_wall_s deliveries peak_rss_bytes load_wall_s`.
 fn child(mode: &str, sensors: usize, duration_s: u64) {
     let out = tempfile::tempdir().unwrap();
-    let mut sim = Simulation::new(generated(sensors, duration_s)).out_dir(out.path()).trace(TraceLevel::Off);
+    let load_start = Instant::now();
+    let mut sim = if mode == "engine" {
+        // `sensors` relays, 10 messages each in flight.
+        Simulation::new(relay_ring(sensors, 10, duration_s)).native_models(true)
+    } else {
+        let file = out.path().join("generated.yaml");
+        std::fs::write(&file, generated_yaml(sensors, duration_s)).unwrap();
+        Simulation::from_file(&file).unwrap()
+    };
+    let load = load_start.elapsed().as_secs_f64();
+    sim = sim.out_dir(out.path().join("out")).trace(TraceLevel::Off);
     // `MODE@N`: MODE on N threads.
     let (mode, threads) = mode.split_once('@').map_or((mode, 1), |(m, n)| (m, n.parse().unwrap()));
     sim = sim.threads(threads);
     sim = match mode {
-        "per-node" => sim,
+        "per-node" | "engine" => sim,
         "shared" => sim.sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 }),
         "native" => sim.native_models(true),
         other => panic!("unknown mode {other}"),
@@ -106,7 +121,20 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     let report = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
     assert_eq!(report.status, xedgesim::sim::RunStatus::Finished, "{:?}", report.reason);
-    println!("{wall} {} {}", report.messages.delivered, peak_rss_bytes());
+    println!("{wall} {} {} {load}", report.messages.delivered, peak_rss_bytes());
+}
+
+/// Runs `--child MODE N SECONDS` in a fresh process: `(run wall s,
+/// deliveries, peak RSS bytes, load wall s)`, or the child's last error line.
+fn run_child(mode: &str, n: usize, duration_s: u64) -> Result<(f64, f64, f64, f64), String> {
+    let exe = std::env::current_exe().unwrap();
+    let output = Command::new(&exe).args(["--child", mode, &n.to_string(), &duration_s.to_string()]).output().unwrap();
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("").to_string());
+    }
+    let line = String::from_utf8_lossy(&output.stdout);
+    let f: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    Ok((f[0], f[1], f[2], f[3]))
 }
 
 fn main() {
@@ -170,12 +198,46 @@ fn main() {
         return;
     }
 
+    // --- The engine's own cost ----------------------------------------------------------
+    println!();
+    println!("The engine's own cost: 1,000 native relays in a ring, 10 messages each in flight, 1 ms links:");
+    match run_child("engine", 1_000, 2) {
+        Ok((wall, delivered, rss, _)) => {
+            let rate = delivered / wall;
+            println!(
+                "  {delivered:.0} deliveries in {wall:.2} s: {rate:.0} per second ({:.0} ns each), peak RSS {:.0} MiB   \
+                 target >= 5,000,000/s: {}",
+                1e9 / rate,
+                rss / (1u64 << 20) as f64,
+                if rate >= 5e6 { "met" } else { "NOT met" }
+            );
+        }
+        Err(why) => println!("  failed: {why}"),
+    }
+    if args.iter().any(|a| a == "engine") {
+        return;
+    }
+    if args.iter().any(|a| a == "scale") {
+        // Memory per node at the issue's scale: 10,000,000 sensors packed, one virtual second.
+        println!();
+        println!("10,000,000 sensors packed (shared, 1,000 per instance), 1 s virtual:");
+        match run_child("shared", 10_000_000, 1) {
+            Ok((wall, delivered, rss, load)) => println!(
+                "  load {load:.1} s, run {wall:.1} s, {delivered:.0} deliveries, peak RSS {:.2} GiB ({:.0} bytes per node)",
+                rss / (1u64 << 30) as f64,
+                rss / 10_101_001.0
+            ),
+            Err(why) => println!("  failed: {why}"),
+        }
+        return;
+    }
+
     // --- Generated topologies ---------------------------------------------------------
     println!();
     println!("N sensors at 10 Hz -> N/100 gateways -> 1 cloud (2 ms links):");
     println!(
-        "{:>9} {:>9} {:>6} {:>10} {:>14} {:>12} {:>14}",
-        "sensors", "mode", "virt s", "wall s", "deliveries/s", "peak RSS", "RSS per node"
+        "{:>9} {:>11} {:>6} {:>8} {:>10} {:>14} {:>12} {:>14}",
+        "sensors", "mode", "virt s", "load s", "run s", "deliveries/s", "peak RSS", "RSS per node"
     );
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let (per_node_n, shared_n) = (format!("per-node@{cores}"), format!("shared@{cores}"));
@@ -185,28 +247,20 @@ fn main() {
         plan.push((100_000, 10, all.clone()));
         plan.push((1_000_000, 2, vec!["shared", &shared_n, "native"]));
     }
-    let exe = std::env::current_exe().unwrap();
     for (sensors, duration_s, modes) in plan {
         let mut rates = BTreeMap::new();
         for mode in &modes {
-            let output = Command::new(&exe)
-                .args(["--child", mode, &sensors.to_string(), &duration_s.to_string()])
-                .output()
-                .unwrap();
-            if !output.status.success() {
-                println!(
-                    "{sensors:>9} {mode:>9} failed: {}",
-                    String::from_utf8_lossy(&output.stderr).lines().last().unwrap_or("")
-                );
-                continue;
-            }
-            let line = String::from_utf8_lossy(&output.stdout);
-            let f: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-            let (wall, delivered, rss) = (f[0], f[1], f[2]);
+            let (wall, delivered, rss, load) = match run_child(mode, sensors, duration_s) {
+                Ok(figures) => figures,
+                Err(why) => {
+                    println!("{sensors:>9} {mode:>11} failed: {why}");
+                    continue;
+                }
+            };
             let nodes = sensors + sensors / 100 + 1;
             rates.insert(*mode, delivered / wall);
             println!(
-                "{sensors:>9} {mode:>11} {duration_s:>6} {wall:>10.2} {:>14.0} {:>9.2} GiB {:>10.1} KiB",
+                "{sensors:>9} {mode:>11} {duration_s:>6} {load:>8.2} {wall:>10.2} {:>14.0} {:>9.2} GiB {:>10.1} KiB",
                 delivered / wall,
                 rss / (1u64 << 30) as f64,
                 rss / nodes as f64 / 1024.0

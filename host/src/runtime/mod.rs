@@ -11,6 +11,8 @@ pub mod docker;
 pub(crate) mod fault;
 mod group;
 pub mod native;
+#[doc(hidden)]
+pub mod relay;
 pub mod seed;
 pub mod wasm;
 

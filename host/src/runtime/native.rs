@@ -134,6 +134,8 @@ pub fn builtin_native(
         "gateway" => boxed::<xedgesim_model_gateway::Gateway>(scenario_seed, nodes),
         "cloud" => boxed::<xedgesim_model_cloud::Cloud>(scenario_seed, nodes),
         "broker" => boxed::<xedgesim_model_broker::Broker>(scenario_seed, nodes),
+        // Benchmarks only: the engine's own cost per delivery.
+        "relay" => boxed::<super::relay::Relay>(scenario_seed, nodes),
         _ => return None,
     })
 }

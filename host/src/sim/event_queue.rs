@@ -11,36 +11,44 @@ use crate::runtime::Message;
 /// What happens at an event.
 #[derive(Debug)]
 pub enum EventKind {
-    /// `message` (id `id`) reaches node `dst`. Boxed, so that heap entries
-    /// stay small and cheap to move.
-    Deliver { dst: usize, id: u64, message: Box<Message> },
+    /// `message` (id `id`) reaches node `dst`.
+    Deliver { dst: usize, id: u64, message: Message },
     /// Node `node` asked to be stepped now; stale once it asks again
     /// (`generation` no longer current).
     Wake { node: usize, generation: u64 },
 }
 
-#[derive(Debug)]
-pub struct Event {
-    pub time_us: u64,
-    pub seq: u64,
-    pub kind: EventKind,
+/// What a heap entry holds: a message waits in the slab, so entries stay
+/// 32 bytes, cheap to move, and a delivery allocates nothing of its own
+/// once the slab has grown to the messages in flight.
+#[derive(Debug, Clone, Copy)]
+enum Entry {
+    Deliver { dst: u32, slot: u32, id: u64 },
+    Wake { node: u32, generation: u64 },
 }
 
-impl PartialEq for Event {
+#[derive(Debug)]
+struct Queued {
+    time_us: u64,
+    seq: u64,
+    entry: Entry,
+}
+
+impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
         (self.time_us, self.seq) == (other.time_us, other.seq)
     }
 }
 
-impl Eq for Event {}
+impl Eq for Queued {}
 
-impl PartialOrd for Event {
+impl PartialOrd for Queued {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl Ord for Event {
+impl Ord for Queued {
     fn cmp(&self, other: &Self) -> Ordering {
         // Reversed: BinaryHeap is a max-heap and we want the earliest first.
         (other.time_us, other.seq).cmp(&(self.time_us, self.seq))
@@ -51,7 +59,10 @@ impl Ord for Event {
 /// the messages it holds (both bound host memory).
 #[derive(Debug)]
 pub struct EventQueue {
-    heap: BinaryHeap<Event>,
+    heap: BinaryHeap<Queued>,
+    /// Messages in flight, by slot; `free` lists the empty slots.
+    slab: Vec<Option<Message>>,
+    free: Vec<u32>,
     next_seq: u64,
     capacity: usize,
     payload_bytes: u64,
@@ -68,22 +79,46 @@ pub enum QueueFull {
 }
 
 impl EventQueue {
+    /// `capacity` is at most `u32::MAX` events (node indexes and slab
+    /// slots are 32-bit).
     pub fn new(capacity: usize, max_payload_bytes: u64) -> Self {
-        EventQueue { heap: BinaryHeap::new(), next_seq: 0, capacity, payload_bytes: 0, max_payload_bytes }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            next_seq: 0,
+            capacity: capacity.min(u32::MAX as usize),
+            payload_bytes: 0,
+            max_payload_bytes,
+        }
     }
 
     pub fn push(&mut self, time_us: u64, kind: EventKind) -> Result<(), QueueFull> {
         if self.heap.len() >= self.capacity {
             return Err(QueueFull::Events);
         }
-        if let EventKind::Deliver { message, .. } = &kind {
-            let bytes = self.payload_bytes + message.payload.len() as u64;
-            if bytes > self.max_payload_bytes {
-                return Err(QueueFull::PayloadBytes);
+        let entry = match kind {
+            EventKind::Deliver { dst, id, message } => {
+                let bytes = self.payload_bytes + message.payload.len() as u64;
+                if bytes > self.max_payload_bytes {
+                    return Err(QueueFull::PayloadBytes);
+                }
+                self.payload_bytes = bytes;
+                let slot = match self.free.pop() {
+                    Some(slot) => {
+                        self.slab[slot as usize] = Some(message);
+                        slot
+                    }
+                    None => {
+                        self.slab.push(Some(message));
+                        (self.slab.len() - 1) as u32
+                    }
+                };
+                Entry::Deliver { dst: dst as u32, slot, id }
             }
-            self.payload_bytes = bytes;
-        }
-        self.heap.push(Event { time_us, seq: self.next_seq, kind });
+            EventKind::Wake { node, generation } => Entry::Wake { node: node as u32, generation },
+        };
+        self.heap.push(Queued { time_us, seq: self.next_seq, entry });
         self.next_seq += 1;
         Ok(())
     }
@@ -92,12 +127,19 @@ impl EventQueue {
         self.heap.peek().map(|e| e.time_us)
     }
 
-    pub fn pop(&mut self) -> Option<Event> {
-        let event = self.heap.pop()?;
-        if let EventKind::Deliver { message, .. } = &event.kind {
-            self.payload_bytes -= message.payload.len() as u64;
-        }
-        Some(event)
+    /// The earliest event (its time is what [`peek_time`](Self::peek_time) said).
+    pub fn pop(&mut self) -> Option<EventKind> {
+        let Queued { entry, .. } = self.heap.pop()?;
+        let kind = match entry {
+            Entry::Deliver { dst, slot, id } => {
+                let message = self.slab[slot as usize].take().expect("a queued delivery's slot holds its message");
+                self.free.push(slot);
+                self.payload_bytes -= message.payload.len() as u64;
+                EventKind::Deliver { dst: dst as usize, id, message }
+            }
+            Entry::Wake { node, generation } => EventKind::Wake { node: node as usize, generation },
+        };
+        Some(kind)
     }
 
     pub fn max_payload_bytes(&self) -> u64 {
@@ -106,7 +148,7 @@ impl EventQueue {
 
     /// Deliveries still queued (in flight when a run ends).
     pub fn deliveries(&self) -> usize {
-        self.heap.iter().filter(|e| matches!(e.kind, EventKind::Deliver { .. })).count()
+        self.slab.len() - self.free.len()
     }
 
     /// The sender whose queued messages hold the most payload bytes, and
@@ -114,10 +156,8 @@ impl EventQueue {
     /// queue: for error reports, not the hot path.
     pub fn largest_sender(&self) -> Option<(String, u64)> {
         let mut by_sender: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
-        for event in self.heap.iter() {
-            if let EventKind::Deliver { message, .. } = &event.kind {
-                *by_sender.entry(message.source.as_str()).or_default() += message.payload.len() as u64;
-            }
+        for message in self.slab.iter().flatten() {
+            *by_sender.entry(message.source.as_str()).or_default() += message.payload.len() as u64;
         }
         let most = by_sender.values().copied().max()?;
         by_sender.into_iter().find(|(_, bytes)| *bytes == most).map(|(s, b)| (s.to_string(), b))
@@ -138,7 +178,7 @@ mod tests {
         }
         q.push(999, EventKind::Wake { node: 99, generation: 0 }).unwrap();
         let order: Vec<usize> = std::iter::from_fn(|| q.pop())
-            .map(|e| match e.kind {
+            .map(|kind| match kind {
                 EventKind::Wake { node, .. } => node,
                 EventKind::Deliver { .. } => unreachable!(),
             })

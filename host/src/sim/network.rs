@@ -6,7 +6,9 @@
 //! messages ahead of it, and a link delivers in FIFO order: jitter never
 //! reorders one link's messages. `direct` links are perfect.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
@@ -40,7 +42,7 @@ pub struct Network {
     default_link: LinkParams,
     explicit: BTreeMap<(usize, usize), LinkParams>,
     // Looked up, never iterated: its order cannot leak into a run.
-    links: HashMap<(usize, usize), Link>,
+    links: FxHashMap<(usize, usize), Link>,
     seed: u64,
 }
 
@@ -48,7 +50,7 @@ impl Network {
     /// `index_of` maps node ids (validated to exist) to their indexes.
     pub fn new(net: &ResolvedNetwork, seed: u64, index_of: impl Fn(&str) -> usize) -> Self {
         let explicit = net.links.iter().map(|l| ((index_of(&l.src), index_of(&l.dst)), l.params)).collect();
-        Network { model: net.model, default_link: net.default_link, explicit, links: HashMap::new(), seed }
+        Network { model: net.model, default_link: net.default_link, explicit, links: FxHashMap::default(), seed }
     }
 
     /// Sends `bytes` from `src` to `dst` (named `src_id`, `dst_id`) at `now_us`.
@@ -56,10 +58,9 @@ impl Network {
         if self.model == NetworkModel::Direct || src == dst {
             return Transit::Arrives(now_us);
         }
-        let params = self.explicit.get(&(src, dst)).copied().unwrap_or(self.default_link);
-        let seed = self.seed;
+        let (seed, explicit, default_link) = (self.seed, &self.explicit, self.default_link);
         let link = self.links.entry((src, dst)).or_insert_with(|| Link {
-            params,
+            params: explicit.get(&(src, dst)).copied().unwrap_or(default_link),
             rng: ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)),
             busy_until_us: 0,
             last_arrival_us: 0,

@@ -109,16 +109,22 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     // up to `nodes_per_instance`. Never from the thread count: which nodes
     // share an instance decides which fail together and the memory cap, so
     // it must be the same on every machine.
+    // The batch still open for each (component, limits): looked up, not
+    // searched, so placing 10,000,000 nodes is linear.
     let mut batches: Vec<(ComponentSource, SandboxLimits, Vec<usize>)> = Vec::new();
+    let mut open: BTreeMap<(&ComponentSource, SandboxLimits), usize> = BTreeMap::new();
+    let per_instance = match mode {
+        SandboxMode::PerNode => 1,
+        SandboxMode::Shared { nodes_per_instance } => nodes_per_instance.max(1),
+    };
     for (index, wasm) in &wasm_nodes {
-        let open = batches.iter_mut().find(|(source, limits, members)| {
-            matches!(mode, SandboxMode::Shared { nodes_per_instance } if members.len() < nodes_per_instance)
-                && *source == wasm.component
-                && *limits == wasm.limits
-        });
-        match open {
-            Some((_, _, members)) => members.push(*index),
-            None => batches.push((wasm.component.clone(), wasm.limits, vec![*index])),
+        let key = (&wasm.component, wasm.limits);
+        match open.get(&key) {
+            Some(&batch) if batches[batch].2.len() < per_instance => batches[batch].2.push(*index),
+            _ => {
+                open.insert(key, batches.len());
+                batches.push((wasm.component.clone(), wasm.limits, vec![*index]));
+            }
         }
     }
     let mut placement = Placement {

@@ -13,12 +13,13 @@
 //! not, and messages due after the end are counted as in flight. A
 //! node's requested wake-up replaces its earlier one; `none` cancels it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
+use rustc_hash::FxHashMap;
 use sha2::{Digest, Sha256};
 
 use super::atomic_file::write_atomic;
@@ -372,8 +373,8 @@ struct NodeStats {
 struct Engine<'a> {
     scenario: &'a ResolvedScenario,
     ids: Vec<&'a str>,
-    // Looked up, never iterated.
-    index_of: HashMap<&'a str, usize>,
+    // Looked up, never iterated: a fast hash, as it is asked once a message.
+    index_of: FxHashMap<&'a str, usize>,
     broker: Option<usize>,
     placement: &'a mut Placement,
     shutdown_errors: Vec<String>,
@@ -412,7 +413,7 @@ impl<'a> Engine<'a> {
         trace: Trace,
     ) -> Self {
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
-        let index_of: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let index_of: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let network = Network::new(&scenario.network, seed, |id| index_of[id]);
         let n = ids.len();
         Engine {
@@ -504,10 +505,9 @@ impl<'a> Engine<'a> {
             // waits too, so arrival order holds).
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
-            let mut waiting: Vec<(usize, u64, Box<Message>)> = Vec::new();
+            let mut waiting: Vec<(usize, u64, Message)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
-                let event = self.queue.pop().expect("peeked");
-                match event.kind {
+                match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { dst, id, message } => {
                         // Delivered or dropped: either happened.
                         self.events += 1;
@@ -551,7 +551,7 @@ impl<'a> Engine<'a> {
                                 payload: message.payload.clone(),
                             });
                         }
-                        due[slot].1.push(*message);
+                        due[slot].1.push(message);
                     }
                     EventKind::Wake { node, generation } => {
                         // A wake-up a later step superseded is not an event.
@@ -724,22 +724,29 @@ impl<'a> Engine<'a> {
         let stats = &mut self.stats[src];
         stats.messages_out += 1;
         stats.bytes_out += out.payload.len() as u64;
-        let (dst, dst_label, reason) = match &out.destination {
-            Address::Node(name) => {
-                (self.index_of.get(name.as_str()).copied(), name.clone(), DropReason::UnknownDestination)
-            }
-            Address::Publish => {
-                (self.broker, self.broker.map_or_else(String::new, |b| self.ids[b].to_string()), DropReason::NoBroker)
-            }
+        let (dst, reason) = match &out.destination {
+            Address::Node(name) => (self.index_of.get(name.as_str()).copied(), DropReason::UnknownDestination),
+            Address::Publish => (self.broker, DropReason::NoBroker),
         };
-        let src_id = self.ids[src];
-        self.trace.as_mut().expect("trace present").send(now, id, src_id, &dst_label, &out.topic, &out.payload);
+        // Borrowed, not copied: the ids live as long as the engine.
+        let ids = &self.ids;
+        let dst_label = match (&out.destination, dst) {
+            (Address::Node(name), None) => name.as_str(),
+            (_, Some(dst)) => ids[dst],
+            (Address::Publish, None) => "",
+        };
+        let src_id = ids[src];
+        self.trace.as_mut().expect("trace present").send(now, id, src_id, dst_label, &out.topic, &out.payload);
         let Some(dst) = dst else {
+            let dst_label = dst_label.to_string();
             self.drop_message(now, id, Some(src), &dst_label, reason);
             return Ok(());
         };
         match self.network.send(src, dst, src_id, self.ids[dst], out.payload.len(), now) {
-            Transit::Lost => self.drop_message(now, id, Some(src), &dst_label, DropReason::Loss),
+            Transit::Lost => {
+                let dst_label = self.ids[dst];
+                self.drop_message(now, id, Some(src), dst_label, DropReason::Loss);
+            }
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {
@@ -750,7 +757,7 @@ impl<'a> Engine<'a> {
                     sent_us: now,
                 };
                 self.queue
-                    .push(at, EventKind::Deliver { dst, id, message: Box::new(message) })
+                    .push(at, EventKind::Deliver { dst, id, message })
                     .map_err(|why| self.queue_full(src, why))?;
             }
         }

@@ -1,0 +1,54 @@
+//! `relay`: a model that forwards every message it gets, unchanged, to its
+//! `destination`, and sends `initial` messages at t = 0. It exists to
+//! measure the engine's own cost per delivery (queue, network model,
+//! bookkeeping) with as little model work as possible: native only, for
+//! benchmarks, and not reachable from a scenario file.
+
+use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
+
+/// The `config:` keys this model takes.
+pub const KEYS: &[&str] = &["destination", "initial", "payload_bytes"];
+
+#[derive(Debug)]
+pub struct Relay {
+    destination: String,
+    initial: u64,
+    payload_bytes: usize,
+    started: bool,
+}
+
+impl NodeModel for Relay {
+    fn new(_id: &str, config: &Config) -> Result<Self, String> {
+        let config = ConfigReader::new(config, KEYS)?;
+        Ok(Relay {
+            destination: config.text("destination")?.ok_or("config key 'destination' is required")?,
+            initial: config.u64("initial", 1)?,
+            payload_bytes: config.u64("payload_bytes", 16)? as usize,
+            started: false,
+        })
+    }
+
+    fn step(&mut self, _now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
+        let mut outbox = Vec::with_capacity(inbox.len());
+        if !self.started {
+            self.started = true;
+            for _ in 0..self.initial {
+                outbox.push(Outgoing {
+                    destination: Address::Node(self.destination.clone()),
+                    topic: "relay".to_string(),
+                    payload: vec![0; self.payload_bytes],
+                });
+            }
+        }
+        outbox.extend(inbox.into_iter().map(|m| Outgoing {
+            destination: Address::Node(self.destination.clone()),
+            topic: m.topic,
+            payload: m.payload,
+        }));
+        Ok(StepOutput { outbox, wake_at_us: None })
+    }
+
+    fn finish(&mut self) -> Vec<Metric> {
+        Vec::new()
+    }
+}
