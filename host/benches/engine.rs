@@ -31,10 +31,15 @@ use xedgesim::scenario::{
 use xedgesim::sim::{SandboxMode, Simulation, TraceLevel};
 
 fn peak_rss_bytes() -> u64 {
+    status_bytes("VmHWM:")
+}
+
+/// A `/proc/self/status` figure in bytes (`VmHWM:` peak, `VmRSS:` now).
+fn status_bytes(field: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .unwrap_or(0)
         * 1024
@@ -107,6 +112,7 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
         Simulation::from_file(&file).unwrap()
     };
     let load = load_start.elapsed().as_secs_f64();
+    let loaded_rss = status_bytes("VmRSS:");
     sim = sim.out_dir(out.path().join("out")).trace(TraceLevel::Off);
     // `MODE@N`: MODE on N threads.
     let (mode, threads) = mode.split_once('@').map_or((mode, 1), |(m, n)| (m, n.parse().unwrap()));
@@ -121,7 +127,7 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     let report = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
     assert_eq!(report.status, xedgesim::sim::RunStatus::Finished, "{:?}", report.reason);
-    println!("{wall} {} {} {load}", report.messages.delivered, peak_rss_bytes());
+    println!("{wall} {} {} {load} {loaded_rss}", report.messages.delivered, peak_rss_bytes());
 }
 
 /// Runs `--child MODE N SECONDS` in a fresh process: `(run wall s,

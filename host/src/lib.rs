@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod equiv;
+pub mod report;
 pub mod runtime;
 pub mod scenario;
 pub mod sim;

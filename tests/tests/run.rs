@@ -194,7 +194,10 @@ fn outputs_are_complete_files_with_no_temporary_leftovers() {
     let mut names: Vec<String> =
         std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
-    assert_eq!(names, ["cache", "metrics.csv", "summary.json", "trace.jsonl", "usage.csv"]);
+    assert_eq!(
+        names,
+        ["cache", "metrics.csv", "report.html", "series.json", "summary.json", "trace.jsonl", "usage.csv"]
+    );
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["status"], "finished");

@@ -8,6 +8,7 @@ mod build;
 mod cache;
 mod equiv;
 mod prune;
+mod report;
 mod run;
 mod sandbox;
 mod signals;
@@ -55,6 +56,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Run two scenarios with one seed and say whether they behave the same.
     Equiv(equiv::EquivArgs),
+    /// Draw a run's report.html again from its output folder.
+    Report(report::ReportArgs),
     /// Remove containers left behind by a killed xedgesim.
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Build(args) => build::run(&args),
         Command::Equiv(args) => equiv::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
     }

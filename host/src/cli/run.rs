@@ -33,6 +33,10 @@ pub struct RunArgs {
     /// core). Results are the same bytes with any number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: Option<u16>,
+    /// Do not write report.html (series.json, which it is drawn from, is
+    /// written anyway; `xedgesim report DIR` draws it later).
+    #[arg(long)]
+    no_report: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -94,7 +98,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let threads = args
         .threads
         .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get), usize::from);
-    sim = sim.trace(args.trace).sandbox(args.sandbox).threads(threads);
+    sim = sim.trace(args.trace).sandbox(args.sandbox).threads(threads).report(!args.no_report);
 
     sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
     if !args.quiet {
@@ -119,6 +123,9 @@ pub fn run(args: &RunArgs) -> ExitCode {
             if !args.quiet {
                 println!("{report}");
                 println!("outputs       {}", out_dir.display());
+                if !args.no_report {
+                    println!("report        {}", out_dir.join("report.html").display());
+                }
             }
             match report.status {
                 RunStatus::Finished => ExitCode::SUCCESS,

@@ -11,8 +11,8 @@ use crate::runtime::Message;
 /// What happens at an event.
 #[derive(Debug)]
 pub enum EventKind {
-    /// `message` (id `id`) reaches node `dst`.
-    Deliver { dst: usize, id: u64, message: Message },
+    /// `message` (id `id`) from node `src` reaches node `dst`.
+    Deliver { src: usize, dst: usize, id: u64, message: Message },
     /// Node `node` asked to be stepped now; stale once it asks again
     /// (`generation` no longer current).
     Wake { node: usize, generation: u64 },
@@ -23,7 +23,7 @@ pub enum EventKind {
 /// once the slab has grown to the messages in flight.
 #[derive(Debug, Clone, Copy)]
 enum Entry {
-    Deliver { dst: u32, slot: u32, id: u64 },
+    Deliver { src: u32, dst: u32, slot: u32, id: u64 },
     Wake { node: u32, generation: u64 },
 }
 
@@ -98,7 +98,7 @@ impl EventQueue {
             return Err(QueueFull::Events);
         }
         let entry = match kind {
-            EventKind::Deliver { dst, id, message } => {
+            EventKind::Deliver { src, dst, id, message } => {
                 let bytes = self.payload_bytes + message.payload.len() as u64;
                 if bytes > self.max_payload_bytes {
                     return Err(QueueFull::PayloadBytes);
@@ -114,7 +114,7 @@ impl EventQueue {
                         (self.slab.len() - 1) as u32
                     }
                 };
-                Entry::Deliver { dst: dst as u32, slot, id }
+                Entry::Deliver { src: src as u32, dst: dst as u32, slot, id }
             }
             EventKind::Wake { node, generation } => Entry::Wake { node: node as u32, generation },
         };
@@ -131,11 +131,11 @@ impl EventQueue {
     pub fn pop(&mut self) -> Option<EventKind> {
         let Queued { entry, .. } = self.heap.pop()?;
         let kind = match entry {
-            Entry::Deliver { dst, slot, id } => {
+            Entry::Deliver { src, dst, slot, id } => {
                 let message = self.slab[slot as usize].take().expect("a queued delivery's slot holds its message");
                 self.free.push(slot);
                 self.payload_bytes -= message.payload.len() as u64;
-                EventKind::Deliver { dst: dst as usize, id, message }
+                EventKind::Deliver { src: src as usize, dst: dst as usize, id, message }
             }
             Entry::Wake { node, generation } => EventKind::Wake { node: node as usize, generation },
         };

@@ -60,6 +60,18 @@ impl Histogram {
         if self.total == 0 { 0.0 } else { self.sum as f64 / self.total as f64 }
     }
 
+    /// How many values recorded were below `v`: exact when `v` is a bucket
+    /// boundary (below 1024, and every power of two).
+    pub fn count_below(&self, v: u64) -> u64 {
+        if v == 0 {
+            return 0;
+        }
+        // Buckets wholly below `v`: those before `v`'s own (whose lower bound is <= v).
+        let end = bucket(v);
+        let end = if lower_bound(end) == v { end } else { end + 1 };
+        self.counts[..end.min(self.counts.len())].iter().sum()
+    }
+
     /// Nearest-rank quantile `q` in [0, 1] (the bucket's lower bound, never above the max).
     pub fn quantile(&self, q: f64) -> u64 {
         if self.total == 0 {

@@ -10,6 +10,7 @@ mod model_check;
 mod network;
 mod placement;
 mod report;
+mod series;
 mod simulation;
 mod trace;
 
@@ -18,6 +19,7 @@ pub use error::RunError;
 pub use model_check::check_models;
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
+pub use series::{Bucket, LinkRow, MAX_LINK_ROWS, MAX_NODE_ROWS, MAX_STEP_LINES, NodeRow, Series};
 pub use simulation::{
     DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, MAX_EVENTS_PER_INSTANT, MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress,
     Simulation,

@@ -28,7 +28,10 @@ pub enum Transit {
 #[derive(Debug)]
 struct Link {
     params: LinkParams,
-    rng: ChaCha20Rng,
+    /// `None` on a link without loss or jitter: its draws would decide
+    /// nothing, and a stream costs 330 bytes a link (a million links at
+    /// scale). Links never share a stream, so skipping one changes no other.
+    rng: Option<Box<ChaCha20Rng>>,
     /// When the link finishes sending what it already has.
     busy_until_us: u64,
     /// Arrival time of the last message, for FIFO order.
@@ -59,16 +62,24 @@ impl Network {
             return Transit::Arrives(now_us);
         }
         let (seed, explicit, default_link) = (self.seed, &self.explicit, self.default_link);
-        let link = self.links.entry((src, dst)).or_insert_with(|| Link {
-            params: explicit.get(&(src, dst)).copied().unwrap_or(default_link),
-            rng: ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)),
-            busy_until_us: 0,
-            last_arrival_us: 0,
+        let link = self.links.entry((src, dst)).or_insert_with(|| {
+            let params = explicit.get(&(src, dst)).copied().unwrap_or(default_link);
+            let random = params.loss_rate > 0.0 || params.jitter_us > 0;
+            Link {
+                params,
+                rng: random.then(|| {
+                    Box::new(ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)))
+                }),
+                busy_until_us: 0,
+                last_arrival_us: 0,
+            }
         });
         // Both draws happen for every message, lost or not, so one
         // message's fate never shifts another's random numbers.
-        let loss_draw = unit(&mut link.rng);
-        let jitter_draw = link.rng.next_u64();
+        let (loss_draw, jitter_draw) = match &mut link.rng {
+            Some(rng) => (unit(rng), rng.next_u64()),
+            None => (1.0, 0),
+        };
         let serialisation_us = match link.params.bandwidth_bps {
             Some(bps) if bps > 0 => (bytes as u64 * 8 * 1_000_000).div_ceil(bps),
             _ => 0,

@@ -29,6 +29,7 @@ use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus, Versions};
+use super::series::{NodeRow, Series, SeriesRecorder, busiest_nodes};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
 use crate::runtime::{
@@ -85,6 +86,8 @@ pub struct Simulation {
     build_log: Option<BuildLog>,
     record_deliveries: bool,
     max_queued_payload_bytes: u64,
+    /// Whether the run writes `report.html`.
+    write_report: bool,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -138,6 +141,7 @@ impl Simulation {
             build_log: None,
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
+            write_report: true,
         }
     }
 
@@ -211,6 +215,13 @@ impl Simulation {
     /// it the run stops with an error naming the sender.
     pub fn max_queued_payload_bytes(mut self, bytes: u64) -> Self {
         self.max_queued_payload_bytes = bytes;
+        self
+    }
+
+    /// Whether the run writes `report.html` (default yes); `series.json`,
+    /// which it is drawn from, is written either way.
+    pub fn report(mut self, write: bool) -> Self {
+        self.write_report = write;
         self
     }
 
@@ -340,10 +351,22 @@ impl Simulation {
         let usage_path = out_dir.join("usage.csv");
         write_atomic(&usage_path, engine.usage_csv().as_bytes()).map_err(output_error(&usage_path))?;
         engine.trace.take().expect("trace present until now").commit().map_err(output_error(&trace_path))?;
+        let series = engine.series();
+        let series_path = out_dir.join("series.json");
+        let mut series_json = serde_json::to_string(&series).expect("series serialise");
+        series_json.push('\n');
+        write_atomic(&series_path, series_json.as_bytes()).map_err(output_error(&series_path))?;
         let summary_path = out_dir.join("summary.json");
         let mut summary = serde_json::to_string_pretty(&report).expect("reports serialise");
         summary.push('\n');
         write_atomic(&summary_path, summary.as_bytes()).map_err(output_error(&summary_path))?;
+        if self.write_report {
+            // Drawn from the files' contents, as `xedgesim report` redraws it.
+            let summary: serde_json::Value = serde_json::from_str(&summary).expect("a summary just written parses");
+            let report_path = out_dir.join("report.html");
+            write_atomic(&report_path, crate::report::run_page(&summary, &series).as_bytes())
+                .map_err(output_error(&report_path))?;
+        }
         Ok(report)
     }
 }
@@ -353,7 +376,8 @@ impl Simulation {
 const INBOX_HEADER_BYTES: u64 = 32;
 
 /// The files a run writes in its output folder.
-pub const OUTPUT_FILES: [&str; 4] = ["trace.jsonl", "metrics.csv", "usage.csv", "summary.json"];
+pub const OUTPUT_FILES: [&str; 6] =
+    ["trace.jsonl", "metrics.csv", "usage.csv", "series.json", "summary.json", "report.html"];
 
 /// Why the loop stopped early.
 enum Stop {
@@ -394,6 +418,8 @@ struct Engine<'a> {
     network: Network,
     trace: Option<Trace>,
     latency: Histogram,
+    /// What the report is drawn from (bounded; see `series.rs`).
+    series: SeriesRecorder,
     counts: MessageCounts,
     faults: Vec<FaultRecord>,
     next_message_id: u64,
@@ -416,6 +442,8 @@ impl<'a> Engine<'a> {
         let index_of: FxHashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let network = Network::new(&scenario.network, seed, |id| index_of[id]);
         let n = ids.len();
+        let kinds: Vec<&str> = scenario.nodes.iter().map(|n| n.kind.name()).collect();
+        let series = SeriesRecorder::new(duration_us, &ids, &kinds);
         Engine {
             broker: scenario.nodes.iter().position(|n| n.kind == NodeKind::Broker),
             scenario,
@@ -434,6 +462,7 @@ impl<'a> Engine<'a> {
             network,
             trace: Some(trace),
             latency: Histogram::default(),
+            series,
             counts: MessageCounts::default(),
             faults: Vec::new(),
             next_message_id: 0,
@@ -505,16 +534,15 @@ impl<'a> Engine<'a> {
             // waits too, so arrival order holds).
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
-            let mut waiting: Vec<(usize, u64, Message)> = Vec::new();
+            let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
-                    EventKind::Deliver { dst, id, message } => {
+                    EventKind::Deliver { src, dst, id, message } => {
                         // Delivered or dropped: either happened.
                         self.events += 1;
                         if self.stopped[dst] {
-                            let src = self.index_of.get(message.source.as_str()).copied();
                             let dst_id = self.ids[dst];
-                            self.drop_message(now, id, src, dst_id, DropReason::NodeStopped);
+                            self.drop_message(now, id, Some(src), Some(dst), dst_id, DropReason::NodeStopped);
                             continue;
                         }
                         let slot = self.due_slot(&mut due, dst);
@@ -529,7 +557,7 @@ impl<'a> Engine<'a> {
                             // A full inbox: the rest arrives in a further step at this instant.
                             *held = u64::MAX;
                             self.events -= 1;
-                            waiting.push((dst, id, message));
+                            waiting.push((src, dst, id, message));
                             continue;
                         }
                         *held += size;
@@ -537,6 +565,7 @@ impl<'a> Engine<'a> {
                         self.latency.record(latency);
                         self.counts.delivered += 1;
                         self.counts.bytes_delivered += message.payload.len() as u64;
+                        self.series.deliver(now, src, dst, message.payload.len() as u64);
                         let stats = &mut self.stats[dst];
                         stats.messages_in += 1;
                         stats.bytes_in += message.payload.len() as u64;
@@ -570,9 +599,9 @@ impl<'a> Engine<'a> {
             // The next round hands over what waits (the events bound still
             // stops a real livelock hiding behind it).
             split = !waiting.is_empty();
-            for (dst, id, message) in waiting {
+            for (src, dst, id, message) in waiting {
                 self.queue
-                    .push(now, EventKind::Deliver { dst, id, message })
+                    .push(now, EventKind::Deliver { src, dst, id, message })
                     .map_err(|why| self.queue_full(dst, why))?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
@@ -678,6 +707,7 @@ impl<'a> Engine<'a> {
         results.sort_unstable_by_key(|(node, _)| *node);
         for (node, result) in results {
             self.steps += 1;
+            self.series.step(now, node);
             match result {
                 Ok(output) => self.apply(node, now, output)?,
                 Err(fault) => self.fault(node, fault)?,
@@ -721,6 +751,7 @@ impl<'a> Engine<'a> {
         let id = self.next_message_id;
         self.next_message_id += 1;
         self.counts.sent += 1;
+        self.series.send(now);
         let stats = &mut self.stats[src];
         stats.messages_out += 1;
         stats.bytes_out += out.payload.len() as u64;
@@ -739,13 +770,13 @@ impl<'a> Engine<'a> {
         self.trace.as_mut().expect("trace present").send(now, id, src_id, dst_label, &out.topic, &out.payload);
         let Some(dst) = dst else {
             let dst_label = dst_label.to_string();
-            self.drop_message(now, id, Some(src), &dst_label, reason);
+            self.drop_message(now, id, Some(src), None, &dst_label, reason);
             return Ok(());
         };
         match self.network.send(src, dst, src_id, self.ids[dst], out.payload.len(), now) {
             Transit::Lost => {
                 let dst_label = self.ids[dst];
-                self.drop_message(now, id, Some(src), dst_label, DropReason::Loss);
+                self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Loss);
             }
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
@@ -757,7 +788,7 @@ impl<'a> Engine<'a> {
                     sent_us: now,
                 };
                 self.queue
-                    .push(at, EventKind::Deliver { dst, id, message })
+                    .push(at, EventKind::Deliver { src, dst, id, message })
                     .map_err(|why| self.queue_full(src, why))?;
             }
         }
@@ -766,7 +797,16 @@ impl<'a> Engine<'a> {
 
     /// Counts and traces a message dropped on its way to `dst_label`; its
     /// sender `src`, when known, is charged with it.
-    fn drop_message(&mut self, now: u64, id: u64, src: Option<usize>, dst_label: &str, reason: DropReason) {
+    fn drop_message(
+        &mut self,
+        now: u64,
+        id: u64,
+        src: Option<usize>,
+        dst: Option<usize>,
+        dst_label: &str,
+        reason: DropReason,
+    ) {
+        self.series.drop_message(now, src, dst, reason.name());
         self.counts.dropped += 1;
         *self.counts.dropped_by_reason.entry(reason.name().to_string()).or_default() += 1;
         if let Some(src) = src {
@@ -794,6 +834,7 @@ impl<'a> Engine<'a> {
         let kind = fault.kind.name();
         let message = fault.to_string();
         self.trace().fault(fault.time_us, &fault.node, kind, &message);
+        self.series.fault(fault.time_us);
         self.faults.push(FaultRecord {
             node: fault.node.clone(),
             time_us: fault.time_us,
@@ -840,6 +881,56 @@ impl<'a> Engine<'a> {
             }
         }
         (metrics, abort)
+    }
+
+    /// The report's series: what was counted while running, and every
+    /// node's totals (the busiest listed, all summed by type).
+    fn series(&mut self) -> Series {
+        let mut faults: BTreeMap<&str, u64> = BTreeMap::new();
+        for f in &self.faults {
+            *faults.entry(f.node.as_str()).or_default() += 1;
+        }
+        let steps = |node: usize| self.placement.slot[node].map_or(0, |(g, i)| self.placement.groups[g].usage(i).steps);
+        let fault_count = |node: usize| faults.get(self.ids[node]).copied().unwrap_or(0);
+        // Rows are made one node at a time and kept only for the listed
+        // nodes: a million nodes' rows would cost more than the run's report.
+        let listed = busiest_nodes(self.ids.len(), |node| {
+            let s = &self.stats[node];
+            (fault_count(node), s.messages_in + s.messages_out, steps(node))
+        });
+        let mut listed = listed.into_iter().peekable();
+        let mut nodes = Vec::new();
+        let mut node_types: BTreeMap<&str, NodeRow> = BTreeMap::new();
+        for node in 0..self.ids.len() {
+            let s = &self.stats[node];
+            let kind = self.scenario.nodes[node].kind.name();
+            let row = NodeRow {
+                id: self.ids[node].to_string(),
+                kind: kind.to_string(),
+                nodes: 1,
+                steps: steps(node),
+                messages_in: s.messages_in,
+                messages_out: s.messages_out,
+                bytes_in: s.bytes_in,
+                bytes_out: s.bytes_out,
+                dropped_out: s.dropped_out,
+                faults: fault_count(node),
+                usage: self.usage_rows(node).into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            };
+            node_types
+                .entry(kind)
+                .or_insert_with(|| NodeRow {
+                    id: format!("all {kind} nodes"),
+                    kind: kind.to_string(),
+                    ..NodeRow::default()
+                })
+                .add(&row);
+            if listed.next_if_eq(&node).is_some() {
+                nodes.push(row);
+            }
+        }
+        let recorder = std::mem::replace(&mut self.series, SeriesRecorder::new(0, &[], &[]));
+        recorder.finish(&self.latency, &self.ids, nodes, node_types.into_values().collect(), self.ids.len() as u64)
     }
 
     /// The engine's own metrics of `node`: its steps and message counts.

@@ -1,0 +1,350 @@
+//! `report.html`: one self-contained page per run, drawn from the run's
+//! `summary.json` and `series.json` only (both bounded, whatever the run's
+//! size), never from the trace. No network, no fonts, no external files;
+//! plots are inline SVG; the one script sorts the node table.
+//! `xedgesim report RUN_DIR` draws the same page from the same files.
+
+mod html;
+mod plot;
+
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::sim::Series;
+use html::{count, escape, micros, table};
+
+/// Why a run's page could not be drawn from its folder.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot read {path}: {source}; is this a run's output folder? (it needs summary.json and series.json)")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path} is not a run's {what}: {source}")]
+    Parse { path: PathBuf, what: &'static str, source: serde_json::Error },
+    #[error("cannot write {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// Redraws `report.html` in `run_dir` from its `summary.json` and
+/// `series.json`; returns the page's path.
+pub fn rebuild(run_dir: &Path) -> Result<PathBuf, ReportError> {
+    let read = |name: &str| {
+        let path = run_dir.join(name);
+        std::fs::read_to_string(&path)
+            .map_err(|source| ReportError::Read { path: path.clone(), source })
+            .map(|t| (path, t))
+    };
+    let (summary_path, summary) = read("summary.json")?;
+    let (series_path, series) = read("series.json")?;
+    let summary: Value = serde_json::from_str(&summary).map_err(|source| ReportError::Parse {
+        path: summary_path,
+        what: "summary",
+        source,
+    })?;
+    let series: Series = serde_json::from_str(&series).map_err(|source| ReportError::Parse {
+        path: series_path,
+        what: "series",
+        source,
+    })?;
+    let path = run_dir.join("report.html");
+    crate::sim::write_atomic(&path, run_page(&summary, &series).as_bytes())
+        .map_err(|source| ReportError::Write { path: path.clone(), source })?;
+    Ok(path)
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or(0)
+}
+
+fn f(v: &Value) -> f64 {
+    match v {
+        Value::String(s) => s.parse().unwrap_or(f64::NAN),
+        v => v.as_f64().unwrap_or(f64::NAN),
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    }
+}
+
+/// The command that runs this run again.
+fn reproduce(summary: &Value) -> String {
+    let mut cmd = format!("xedgesim run {} --seed {}", shell_word(&text(&summary["scenario"])), u(&summary["seed"]));
+    let duration_s = f(&summary["virtual_duration_s"]);
+    if duration_s.is_finite() {
+        let _ = write!(cmd, " --duration-s {duration_s}");
+    }
+    let sandbox = text(&summary["sandbox"]);
+    if !sandbox.is_empty() && sandbox != "per-node" {
+        let _ = write!(cmd, " --sandbox {sandbox}");
+    }
+    cmd
+}
+
+fn shell_word(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The page of one run.
+pub fn run_page(summary: &Value, series: &Series) -> String {
+    let mut out = String::new();
+    let scenario = text(&summary["scenario"]);
+    let status = text(&summary["status"]);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xedgesim run: {}</title>{}</head><body>\n",
+        escape(&scenario),
+        html::STYLE
+    );
+    let _ = writeln!(
+        out,
+        "<h1>{} <span class=\"status-{}\">{}</span></h1>",
+        escape(&scenario),
+        escape(&status),
+        escape(&status)
+    );
+    if let Some(reason) = summary["reason"].as_str() {
+        let _ = writeln!(out, "<p>{}</p>", escape(reason));
+    }
+    let _ = writeln!(out, "<p>Run it again: <code id=\"reproduce\">{}</code></p>", escape(&reproduce(summary)));
+
+    // --- Summary --------------------------------------------------------------------
+    out.push_str("<h2>Summary</h2>\n");
+    let m = &summary["messages"];
+    let lat = &summary["message_latency_us"];
+    let mut rows: Vec<Vec<String>> = vec![
+        vec!["seed".into(), u(&summary["seed"]).to_string()],
+        vec!["sandbox".into(), escape(&text(&summary["sandbox"]))],
+        vec!["nodes".into(), count(u(&summary["nodes"]))],
+        vec![
+            "virtual time reached / asked".into(),
+            format!("{} s / {} s", f(&summary["virtual_time_reached_s"]), f(&summary["virtual_duration_s"])),
+        ],
+        vec!["events".into(), count(u(&summary["events"]))],
+        vec!["steps".into(), count(u(&summary["steps"]))],
+        vec!["messages sent".into(), count(u(&m["sent"]))],
+        vec!["delivered".into(), count(u(&m["delivered"]))],
+        vec!["dropped".into(), count(u(&m["dropped"]))],
+    ];
+    if let Some(by) = m["dropped_by_reason"].as_object() {
+        for (reason, n) in by {
+            rows.push(vec![format!("&nbsp;&nbsp;dropped: {}", escape(reason)), count(u(n))]);
+        }
+    }
+    rows.extend([
+        vec!["in flight at the end".into(), count(u(&m["in_flight"]))],
+        vec!["drop rate".into(), format!("{:.4}", f(&summary["drop_rate"]))],
+        vec!["throughput".into(), format!("{:.1} messages per virtual second", f(&summary["throughput_msgs_per_s"]))],
+        vec![
+            "delivery latency p50 / p95 / p99 / max".into(),
+            [&lat["p50"], &lat["p95"], &lat["p99"], &lat["max"]]
+                .iter()
+                .map(|v| micros(f(v)))
+                .collect::<Vec<_>>()
+                .join(" / "),
+        ],
+    ]);
+    if let Some(e2e) = summary["end_to_end_latency_us"].as_object() {
+        let parts: Vec<String> = e2e.iter().map(|(k, v)| format!("{} {}", escape(k), micros(f(v)))).collect();
+        rows.push(vec!["end-to-end latency at the sinks (worst cloud)".into(), parts.join(", ")]);
+    }
+    rows.push(vec!["faults".into(), count(summary["faults"].as_array().map_or(0, Vec::len) as u64)]);
+    rows.push(vec![
+        "xedgesim / wasmtime / contract".into(),
+        escape(&format!(
+            "{} / {} / {}",
+            text(&summary["versions"]["xedgesim"]),
+            text(&summary["versions"]["wasmtime"]),
+            text(&summary["versions"]["contract"])
+        )),
+    ]);
+    rows.push(vec!["wall time".into(), format!("{:.3} s", f(&summary["wall_duration_s"]))]);
+    table(&mut out, "summary", false, &["", "value"], &rows);
+
+    // --- Plots ------------------------------------------------------------------------
+    let bin_s = series.bin_us as f64 / 1e6;
+    let xs: Vec<f64> = (0..series.delivered.len()).map(|k| k as f64 * bin_s).collect();
+    let per_interval = format!("messages per {}", micros(series.bin_us as f64));
+    let faults: Vec<f64> = summary["faults"]
+        .as_array()
+        .map(|a| a.iter().map(|f| u(&f["time_us"]) as f64 / 1e6).collect())
+        .unwrap_or_default();
+
+    out.push_str("<h2>Delivery latency</h2>\n");
+    let labels: Vec<String> = series.latency.iter().map(|b| micros(b.from_us as f64)).collect();
+    let counts: Vec<u64> = series.latency.iter().map(|b| b.count).collect();
+    figure(
+        &mut out,
+        "plot-latency",
+        &plot::bars("latency (bucket from; buckets double)", "deliveries", &labels, &counts),
+        "Sent to delivered, every delivery of the run; each bar covers a latency up to twice its start.",
+    );
+
+    out.push_str("<h2>Messages over virtual time</h2>\n");
+    let mut lines = vec![
+        ("sent".to_string(), series.sent.iter().map(|&n| n as f64).collect()),
+        ("delivered".to_string(), series.delivered.iter().map(|&n| n as f64).collect()),
+    ];
+    for (reason, counts) in &series.dropped_by_reason {
+        lines.push((format!("dropped: {reason}"), counts.iter().map(|&n| n as f64).collect()));
+    }
+    figure(
+        &mut out,
+        "plot-messages",
+        &plot::lines("virtual time (s)", &per_interval, &xs, &lines, &faults),
+        "Counted in intervals of the run's virtual time; red ticks mark faults.",
+    );
+
+    out.push_str("<h2>Steps over virtual time</h2>\n");
+    let steps: Vec<(String, Vec<f64>)> =
+        series.steps.iter().map(|(name, v)| (name.clone(), v.iter().map(|&n| n as f64).collect())).collect();
+    let by = if series.node_count as usize <= crate::sim::MAX_STEP_LINES { "per node" } else { "per node type" };
+    figure(
+        &mut out,
+        "plot-steps",
+        &plot::lines("virtual time (s)", &format!("steps per {}", micros(series.bin_us as f64)), &xs, &steps, &faults),
+        &format!("When nodes woke up or received messages, {by}; red ticks mark faults."),
+    );
+
+    // --- Faults -----------------------------------------------------------------------
+    out.push_str("<h2>Faults</h2>\n");
+    let all_faults = summary["faults"].as_array().cloned().unwrap_or_default();
+    if all_faults.is_empty() {
+        out.push_str("<p>None.</p>\n");
+    } else {
+        let rows: Vec<Vec<String>> = all_faults
+            .iter()
+            .take(MAX_FAULT_ROWS)
+            .map(|f| {
+                vec![
+                    escape(&text(&f["node"])),
+                    micros(u(&f["time_us"]) as f64),
+                    escape(&text(&f["kind"])),
+                    escape(&text(&f["message"])),
+                ]
+            })
+            .collect();
+        table(&mut out, "faults", false, &["node", "virtual time", "kind", "message"], &rows);
+        if all_faults.len() > MAX_FAULT_ROWS {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">{} more in summary.json.</p>",
+                count((all_faults.len() - MAX_FAULT_ROWS) as u64)
+            );
+        }
+    }
+
+    // --- Links ------------------------------------------------------------------------
+    out.push_str("<h2>Links</h2>\n");
+    let rows: Vec<Vec<String>> = series
+        .links
+        .iter()
+        .map(|l| {
+            let reasons: Vec<String> =
+                l.dropped_by_reason.iter().map(|(r, n)| format!("{} {}", escape(r), count(*n))).collect();
+            vec![
+                escape(&l.src),
+                escape(&l.dst),
+                count(l.delivered),
+                count(l.dropped),
+                reasons.join(", "),
+                count(l.bytes_delivered),
+            ]
+        })
+        .collect();
+    table(
+        &mut out,
+        "links",
+        true,
+        &["from", "to", "delivered", "dropped", "drops by reason", "bytes delivered"],
+        &rows,
+    );
+    if series.link_count as usize > crate::sim::MAX_LINK_ROWS {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">The {} busiest of {} links are listed; the last row sums the rest.</p>",
+            crate::sim::MAX_LINK_ROWS,
+            count(series.link_count)
+        );
+    }
+
+    // --- Nodes ------------------------------------------------------------------------
+    out.push_str("<h2>Nodes</h2>\n");
+    let usage_keys: Vec<String> = {
+        let mut keys: Vec<String> = series.node_types.iter().flat_map(|r| r.usage.keys().cloned()).collect();
+        keys.sort();
+        keys.dedup();
+        keys
+    };
+    let node_row = |r: &crate::sim::NodeRow| {
+        let mut row = vec![
+            escape(&r.id),
+            escape(&r.kind),
+            count(r.steps),
+            count(r.messages_in),
+            count(r.messages_out),
+            count(r.bytes_in),
+            count(r.bytes_out),
+            count(r.dropped_out),
+            count(r.faults),
+        ];
+        row.extend(usage_keys.iter().map(|k| r.usage.get(k).map_or(String::new(), |v| count(*v))));
+        row
+    };
+    let mut header: Vec<&str> = vec![
+        "node",
+        "type",
+        "steps",
+        "messages in",
+        "messages out",
+        "bytes in",
+        "bytes out",
+        "dropped (sent)",
+        "faults",
+    ];
+    header.extend(usage_keys.iter().map(String::as_str));
+    let rows: Vec<Vec<String>> = series.nodes.iter().map(node_row).collect();
+    table(&mut out, "nodes", true, &header, &rows);
+    if series.node_count as usize > series.nodes.len() {
+        let _ = writeln!(
+            out,
+            "<p class=\"note\">The {} busiest of {} nodes are listed (faults first, then messages); every node is in the totals below and in metrics.csv.</p>",
+            count(series.nodes.len() as u64),
+            count(series.node_count)
+        );
+    }
+    out.push_str("<h3>Totals by node type</h3>\n");
+    let mut header_types = header.clone();
+    header_types[0] = "nodes";
+    let rows: Vec<Vec<String>> = series
+        .node_types
+        .iter()
+        .map(|r| {
+            let mut row = node_row(r);
+            row[0] = count(r.nodes);
+            row
+        })
+        .collect();
+    table(&mut out, "node-types", true, &header_types, &rows);
+
+    out.push_str("<p class=\"note\">Usage columns (fuel, container round trips) are costs, not results: they depend on packing and the real clock.</p>\n");
+    out.push_str(html::SORT_SCRIPT);
+    out.push_str("\n</body></html>\n");
+    out
+}
+
+/// Most faults listed on the page; all are in `summary.json`.
+const MAX_FAULT_ROWS: usize = 100;
+
+fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
+    let _ = writeln!(out, "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>", escape(caption));
+}

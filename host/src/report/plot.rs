@@ -1,0 +1,93 @@
+//! The page's plots, drawn as SVG by `plotters` (no fonts loaded: text is
+//! SVG `<text>` the browser sets). A plot that cannot be drawn becomes a
+//! line saying why, never a broken page.
+
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (900, 320);
+
+/// A line per series over a shared x axis, with optional vertical markers
+/// (fault times) drawn as red ticks along the bottom.
+pub fn lines(x_desc: &str, y_desc: &str, xs: &[f64], series: &[(String, Vec<f64>)], markers: &[f64]) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let x_max = xs.last().copied().unwrap_or(1.0).max(f64::MIN_POSITIVE);
+        let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
+        chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).light_line_style(WHITE.mix(0.0)).draw()?;
+        for (i, (name, ys)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(xs.iter().copied().zip(ys.iter().copied()), color.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        }
+        if !markers.is_empty() {
+            let tick = y_max * 0.06;
+            chart
+                .draw_series(markers.iter().map(|&x| PathElement::new(vec![(x, 0.0), (x, tick)], RED.stroke_width(3))))?
+                .label("fault")
+                .legend(|(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], RED.stroke_width(3)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, drawn)
+}
+
+/// Bars, one per labelled bucket.
+pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = counts.len().max(1);
+        let y_max = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        chart.draw_series(
+            Histogram::vertical(&chart)
+                .style(BLUE.mix(0.6).filled())
+                .margin(2)
+                .data(counts.iter().enumerate().map(|(i, &c)| (i, c as f64))),
+        )?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, drawn)
+}
+
+fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
+    match drawn {
+        Ok(()) => svg,
+        Err(e) => {
+            format!("<p class=\"note\">This plot could not be drawn: {}</p>", super::html::escape(&e.to_string()))
+        }
+    }
+}
