@@ -40,6 +40,14 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     assert_eq!(differs.status.code(), Some(1), "{stdout}{}", output_text(&differs.stderr));
     assert!(stdout.contains("NOT equivalent"), "{stdout}");
     assert!(stdout.contains("node 'cloud' at t = 5.029900 s: message 1 received: at another time"), "{stdout}");
+    // The comparison's page: both sides on shared plots, and the differences.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(stdout.contains(&format!("report        {}", out.join("report.html").display())), "{stdout}");
+    assert!(page.contains("NOT equivalent") && page.contains("<table id=\"differences\""));
+    assert!(page.contains("message 1 received: at another time"));
+    for id in ["plot-latency", "plot-deliveries"] {
+        assert!(page.contains(&format!("<figure id=\"{id}\"><svg")), "{id}");
+    }
 
     // Trials: distributions per metric, a verdict, and the result as JSON.
     let json = dir.path().join("result.json");
@@ -69,6 +77,8 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(result["equivalent"], false);
     assert_eq!(result["trials"], 3);
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<table id=\"metrics\"") && page.contains("6.0000 ± 0.0000") && page.contains("DIFFERS"));
 
     // Side A's `equivalence:` section says what counts: here, not the gateway or the cloud.
     let lenient = dir.path().join("lenient.yaml");

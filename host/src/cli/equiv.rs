@@ -257,6 +257,32 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         });
         (equivalent, json)
     };
+    // The comparison's page, next to the sides' folders.
+    let dirs: Vec<(usize, PathBuf)> = jobs
+        .iter()
+        .map(|&(trial, side)| {
+            let name = sides[side].name;
+            (side, if trials == 1 { out.join(name) } else { out.join(format!("{name}{trial}")) })
+        })
+        .collect();
+    let mut series: [Vec<crate::sim::Series>; 2] = [Vec::new(), Vec::new()];
+    let mut unreadable = None;
+    for (side, dir) in &dirs {
+        match crate::report::read_series(dir) {
+            Ok(s) => series[*side].push(s),
+            Err(e) => unreadable = Some(e.to_string()),
+        }
+    }
+    let page_path = out.join("report.html");
+    match unreadable {
+        Some(why) => eprintln!("warning: no comparison page: {}", super::for_terminal(&why)),
+        None => {
+            match write_atomic(&page_path, crate::report::comparison_page(&json, &series[0], &series[1]).as_bytes()) {
+                Ok(()) => println!("report        {}", page_path.display()),
+                Err(e) => eprintln!("warning: cannot write {}: {e}", page_path.display()),
+            }
+        }
+    }
     if let Some(path) = &args.json {
         let mut text = serde_json::to_string_pretty(&json).expect("results serialise");
         text.push('\n');

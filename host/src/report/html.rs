@@ -85,6 +85,7 @@ body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; 
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ccc; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.6em; text-align: right; }
+td { max-width: 28em; overflow-wrap: anywhere; vertical-align: top; }
 th { background: #f4f4f4; } td:first-child, th:first-child { text-align: left; }
 table.sortable th { cursor: pointer; }
 .status-finished { color: #176f2c; } .status-failed, .status-interrupted { color: #b00020; }

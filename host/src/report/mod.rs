@@ -4,8 +4,11 @@
 //! plots are inline SVG; the one script sorts the node table.
 //! `xedgesim report RUN_DIR` draws the same page from the same files.
 
+mod comparison;
 mod html;
 mod plot;
+
+pub use comparison::comparison_page;
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -51,6 +54,13 @@ pub fn rebuild(run_dir: &Path) -> Result<PathBuf, ReportError> {
     crate::sim::write_atomic(&path, run_page(&summary, &series).as_bytes())
         .map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(path)
+}
+
+/// A run folder's `series.json`.
+pub fn read_series(run_dir: &Path) -> Result<Series, ReportError> {
+    let path = run_dir.join("series.json");
+    let text = std::fs::read_to_string(&path).map_err(|source| ReportError::Read { path: path.clone(), source })?;
+    serde_json::from_str(&text).map_err(|source| ReportError::Parse { path, what: "series", source })
 }
 
 fn u(v: &Value) -> u64 {

@@ -83,6 +83,53 @@ pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> St
     finish(svg, drawn)
 }
 
+/// A line per series over labelled categories (e.g. latency buckets), so
+/// two distributions share one plot.
+pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        let n = labels.len().max(1);
+        let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(55)
+            .y_label_area_size(70)
+            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .x_labels(n)
+            .x_label_formatter(&|v| match v {
+                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                _ => String::new(),
+            })
+            .light_line_style(WHITE.mix(0.0))
+            .draw()?;
+        for (i, (name, ys)) in series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            let points: Vec<(SegmentValue<usize>, f64)> =
+                ys.iter().enumerate().map(|(k, &y)| (SegmentValue::CenterOf(k), y)).collect();
+            chart
+                .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .border_style(BLACK)
+            .background_style(WHITE.mix(0.9))
+            .draw()?;
+        root.present()?;
+        Ok(())
+    })();
+    finish(svg, drawn)
+}
+
 fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
     match drawn {
         Ok(()) => svg,

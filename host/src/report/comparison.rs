@@ -1,0 +1,168 @@
+//! The page of an equivalence check (`xedgesim equiv`): the verdict, the
+//! two sides' latency distributions and deliveries over time on shared
+//! axes, the first differences, and with trials each metric's interval
+//! per side. Drawn from the result `equiv` prints as JSON and each side's
+//! `series.json`, summed over the side's trials.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::html::{self, count, escape, micros, table};
+use super::plot;
+use crate::sim::Series;
+
+/// The comparison page: `result` is what `equiv --json` writes; `a` and
+/// `b` are each side's series, one per trial.
+pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    let equivalent = result["equivalent"].as_bool().unwrap_or(false);
+    let mut out = String::new();
+    let title = format!("{} and {}", text(&result["a"]), text(&result["b"]));
+    let _ = writeln!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>xedgesim equiv: {}</title>{}</head><body>",
+        escape(&title),
+        html::STYLE
+    );
+    let (class, verdict) = if equivalent { ("finished", "equivalent") } else { ("failed", "NOT equivalent") };
+    let _ = writeln!(out, "<h1>{} <span class=\"status-{class}\">{verdict}</span></h1>", escape(&title));
+    let mut rows = vec![
+        vec!["A (expected)".to_string(), escape(&text(&result["a"]))],
+        vec!["B (found)".to_string(), escape(&text(&result["b"]))],
+        vec!["seed".to_string(), escape(&text(&result["seed"]))],
+    ];
+    if !result["swap"].is_null() {
+        rows.push(vec!["swapped on B".to_string(), escape(&text(&result["swap"]))]);
+    }
+    if let Some(trials) = result["trials"].as_u64() {
+        rows.push(vec!["trials per side".to_string(), count(trials)]);
+    }
+    rows.push(vec!["options".to_string(), format!("<code>{}</code>", escape(&result["options"].to_string()))]);
+    table(&mut out, "comparison", false, &["", "value"], &rows);
+
+    // --- Distributions on shared axes ----------------------------------------------------
+    out.push_str("<h2>Delivery latency, A and B</h2>\n");
+    let (la, lb) = (latency_sum(a), latency_sum(b));
+    let buckets: Vec<u64> =
+        la.keys().chain(lb.keys()).copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let labels: Vec<String> = buckets.iter().map(|&from| micros(from as f64)).collect();
+    let side = |sums: &BTreeMap<u64, u64>| buckets.iter().map(|k| sums.get(k).copied().unwrap_or(0) as f64).collect();
+    figure(
+        &mut out,
+        "plot-latency",
+        &plot::category_lines(
+            "latency (bucket from; buckets double)",
+            "deliveries",
+            &labels,
+            &[("A".to_string(), side(&la)), ("B".to_string(), side(&lb))],
+        ),
+        "Every delivery of every trial of each side, in latency buckets that double in width.",
+    );
+
+    out.push_str("<h2>Deliveries over virtual time, A and B</h2>\n");
+    let (da, db) = (delivered_mean(a), delivered_mean(b));
+    let bin_us = a.first().or(b.first()).map_or(1, |s| s.bin_us);
+    let n = da.len().max(db.len());
+    let xs: Vec<f64> = (0..n).map(|k| (k as u64 * bin_us) as f64 / 1e6).collect();
+    let pad = |mut v: Vec<f64>| {
+        v.resize(n, 0.0);
+        v
+    };
+    figure(
+        &mut out,
+        "plot-deliveries",
+        &plot::lines(
+            "virtual time (s)",
+            &format!("deliveries per {}", micros(bin_us as f64)),
+            &xs,
+            &[("A".to_string(), pad(da)), ("B".to_string(), pad(db))],
+            &[],
+        ),
+        "Mean over each side's trials.",
+    );
+
+    // --- Differences, or the trials' intervals -------------------------------------------
+    if let Some(differences) = result["differences"].as_array() {
+        out.push_str("<h2>First differences</h2>\n");
+        if differences.is_empty() {
+            out.push_str("<p>None: every delivery, every node's metrics and the drops agree.</p>\n");
+        } else {
+            let rows: Vec<Vec<String>> = differences
+                .iter()
+                .map(|d| {
+                    vec![
+                        escape(&text(&d["node"])),
+                        d["time_us"].as_u64().map_or(String::new(), |t| micros(t as f64)),
+                        escape(&text(&d["what"])),
+                        escape(&text(&d["expected"])),
+                        escape(&text(&d["found"])),
+                    ]
+                })
+                .collect();
+            table(
+                &mut out,
+                "differences",
+                false,
+                &["node", "virtual time", "what", "A (expected)", "B (found)"],
+                &rows,
+            );
+        }
+    }
+    if let Some(metrics) = result["metrics"].as_array() {
+        out.push_str("<h2>Metrics over the trials (mean ± 95 % interval)</h2>\n");
+        let interval = |i: &Value| {
+            let (mean, half) = (i["mean"].as_f64().unwrap_or(f64::NAN), i["half_width"].as_f64().unwrap_or(f64::NAN));
+            format!("{mean:.4} ± {half:.4}")
+        };
+        let rows: Vec<Vec<String>> = metrics
+            .iter()
+            .map(|m| {
+                let consistent = m["consistent"].as_bool().unwrap_or(false);
+                vec![
+                    escape(&text(&m["node"])),
+                    escape(&text(&m["metric"])),
+                    interval(&m["a"]),
+                    interval(&m["b"]),
+                    if consistent { "consistent".into() } else { "<strong>DIFFERS</strong>".into() },
+                ]
+            })
+            .collect();
+        table(&mut out, "metrics", true, &["node", "metric", "A", "B", "verdict"], &rows);
+    }
+    out.push_str(html::SORT_SCRIPT);
+    out.push_str("\n</body></html>\n");
+    out
+}
+
+/// Deliveries per latency bucket (by its lower bound), over every series.
+fn latency_sum(series: &[Series]) -> BTreeMap<u64, u64> {
+    let mut sums = BTreeMap::new();
+    for s in series {
+        for b in &s.latency {
+            *sums.entry(b.from_us).or_default() += b.count;
+        }
+    }
+    sums
+}
+
+/// Deliveries per interval, the mean over the series.
+fn delivered_mean(series: &[Series]) -> Vec<f64> {
+    let n = series.iter().map(|s| s.delivered.len()).max().unwrap_or(0);
+    let mut mean = vec![0.0; n];
+    for s in series {
+        for (k, &d) in s.delivered.iter().enumerate() {
+            mean[k] += d as f64 / series.len() as f64;
+        }
+    }
+    mean
+}
+
+fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
+    let _ = writeln!(out, "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>", escape(caption));
+}
