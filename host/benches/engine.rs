@@ -163,7 +163,21 @@ fn main() {
         })
         .collect();
     walls.sort_by(f64::total_cmp);
-    let ours = walls[walls.len() / 2];
+    let in_process = walls[walls.len() / 2];
+    // The whole process, as a user runs it: start, load, run, write outputs, exit.
+    let mut processes: Vec<f64> = (0..21)
+        .map(|_| {
+            let start = Instant::now();
+            let status = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+                .args(["run", scenario.to_str().unwrap(), "--quiet", "--out", out.path().to_str().unwrap()])
+                .status()
+                .expect("the xedgesim binary runs");
+            assert!(status.success());
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    processes.sort_by(f64::total_cmp);
+    let ours = processes[processes.len() / 2];
     let baseline = match std::env::var("XEDGESIM_PY_BASELINE") {
         Ok(cmd) => {
             let mut runs: Vec<f64> = (0..3)
@@ -182,8 +196,23 @@ fn main() {
         }
         Err(_) => None,
     };
-    println!("M0 baseline (3 sensors, 1 gateway, 10 s virtual), whole run incl. setup and outputs:");
-    println!("  xedgesim   {:>10.3} ms (median of 21)", ours * 1e3);
+    // What is compared with what: xedgesim as a whole process (start, load the
+    // file, run, write trace, metrics, summary and report, exit) against
+    // xEdgeSim's coordinator with its four node servers already listening.
+    // xedgesim is next-event (it does only what happens); xEdgeSim steps
+    // every node every 1 ms (10,000 lockstep steps of four TCP round trips).
+    // xedgesim handles events at the end time, so each sensor reads 10
+    // times (1 … 10 s); xEdgeSim never does, so 9.
+    println!("M0 baseline (3 sensors, 1 gateway, 10 s virtual):");
+    println!(
+        "  xedgesim   {:>10.3} ms whole process, median of 21   target <= 3 ms: {}",
+        ours * 1e3,
+        if ours <= 0.003 { "met" } else { "NOT met" }
+    );
+    println!("  xedgesim   {:>10.3} ms in process (load, run, outputs), median of 21", in_process * 1e3);
+    println!(
+        "  (next-event, 10 readings per sensor, against xEdgeSim's 1 ms lockstep with 9; its node servers started beforehand)"
+    );
     match baseline {
         Some(baseline) => {
             println!("  xEdgeSim   {:>10.3} ms (measured in this run, median of 3)", baseline * 1e3);

@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::html::{self, count, escape, micros, table};
+use super::html::{self, count, escape, figure, micros, table};
 use super::plot;
 use crate::sim::Series;
 
@@ -161,8 +161,4 @@ fn delivered_mean(series: &[Series]) -> Vec<f64> {
         }
     }
     mean
-}
-
-fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
-    let _ = writeln!(out, "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>", escape(caption));
 }

@@ -64,6 +64,11 @@ pub fn table(out: &mut String, id: &str, sortable: bool, header: &[&str], rows: 
     out.push_str("</tbody></table>\n");
 }
 
+/// A plot (inline SVG, or the line saying why it could not be drawn) with its caption.
+pub fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
+    let _ = writeln!(out, "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>", escape(caption));
+}
+
 /// Sorts a `sortable` table by the clicked column: the page's only script,
 /// and the page reads the same without it.
 pub const SORT_SCRIPT: &str = r#"<script>

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::sim::Series;
-use html::{count, escape, micros, table};
+use html::{count, escape, figure, micros, table};
 
 /// Why a run's page could not be drawn from its folder.
 #[derive(Debug, thiserror::Error)]
@@ -354,7 +354,3 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
 
 /// Most faults listed on the page; all are in `summary.json`.
 const MAX_FAULT_ROWS: usize = 100;
-
-fn figure(out: &mut String, id: &str, svg: &str, caption: &str) {
-    let _ = writeln!(out, "<figure id=\"{id}\">{svg}<figcaption>{}</figcaption></figure>", escape(caption));
-}

@@ -2,6 +2,9 @@
 //! SVG `<text>` the browser sets). A plot that cannot be drawn becomes a
 //! line saying why, never a broken page.
 
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::SegmentedCoord;
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
 use plotters::prelude::*;
 
 const SIZE: (u32, u32) = (900, 320);
@@ -53,24 +56,8 @@ pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> St
     let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
-        let n = counts.len().max(1);
         let y_max = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(55)
-            .y_label_area_size(70)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_labels(n)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = category_chart(&root, x_desc, y_desc, labels, y_max)?;
         chart.draw_series(
             Histogram::vertical(&chart)
                 .style(BLUE.mix(0.6).filled())
@@ -90,24 +77,8 @@ pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(
     let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
-        let n = labels.len().max(1);
         let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(55)
-            .y_label_area_size(70)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_labels(n)
-            .x_label_formatter(&|v| match v {
-                SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                _ => String::new(),
-            })
-            .light_line_style(WHITE.mix(0.0))
-            .draw()?;
+        let mut chart = category_chart(&root, x_desc, y_desc, labels, y_max)?;
         for (i, (name, ys)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let points: Vec<(SegmentValue<usize>, f64)> =
@@ -128,6 +99,38 @@ pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(
         Ok(())
     })();
     finish(svg, drawn)
+}
+
+/// Axes with one labelled category per `labels` entry along x, 0 to
+/// `y_max` along y, drawn.
+type CategoryChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
+
+fn category_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    x_desc: &str,
+    y_desc: &str,
+    labels: &[String],
+    y_max: f64,
+) -> Result<CategoryChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(55)
+        .y_label_area_size(70)
+        .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_labels(n)
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    Ok(chart)
 }
 
 fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
