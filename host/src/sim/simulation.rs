@@ -321,11 +321,7 @@ impl Simulation {
         let mut engine = Engine::new(&self.scenario, self.seed, self.duration_us, placement, queue, trace);
         engine.deliveries = self.record_deliveries.then(Vec::new);
         engine.interrupt = self.interrupt.clone();
-        if self.threads > 1 {
-            // Without a pool (the system refused threads) the run is serial, not failed.
-            // The main thread's stack size: guest calls run on these threads' stacks.
-            engine.pool = rayon::ThreadPoolBuilder::new().num_threads(self.threads).stack_size(8 << 20).build().ok();
-        }
+        engine.threads = self.threads;
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
@@ -407,8 +403,12 @@ struct Engine<'a> {
     /// The user's stop flag, looked at between instants and between the
     /// groups of one instant.
     interrupt: Option<Arc<AtomicBool>>,
-    /// Steps the groups due at a busy instant side by side (`None`: one thread).
-    pool: Option<rayon::ThreadPool>,
+    /// Threads that may step the groups due at a busy instant.
+    threads: usize,
+    /// Their pool, made at the first busy instant (a small run never pays
+    /// for starting threads); `None` inside: the system refused threads,
+    /// and the run goes on serial, not failed.
+    pool: Option<Option<rayon::ThreadPool>>,
     stopped: Vec<bool>,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
@@ -453,6 +453,7 @@ impl<'a> Engine<'a> {
             shutdown_errors: Vec::new(),
             deliveries: None,
             interrupt: None,
+            threads: 1,
             pool: None,
             stopped: vec![false; n],
             generation: vec![0; n],
@@ -653,8 +654,17 @@ impl<'a> Engine<'a> {
         let submitted: Vec<(usize, Vec<usize>)> =
             batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
         let total_calls: usize = submitted.iter().map(|(_, indexes)| indexes.len()).sum();
-        match &self.pool {
-            Some(pool) if batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS => {
+        let busy = self.threads > 1 && batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS;
+        if busy {
+            let threads = self.threads;
+            // The main thread's stack size: guest calls run on these threads' stacks.
+            self.pool.get_or_insert_with(|| {
+                rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
+            });
+        }
+        let pool = self.pool.as_ref().and_then(Option::as_ref).filter(|_| busy);
+        match pool {
+            Some(pool) => {
                 if self.interrupted() {
                     return Err(Stop::Interrupted);
                 }
