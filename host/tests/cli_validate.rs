@@ -195,3 +195,23 @@ fn a_build_context_is_looked_for_above_the_scenario_as_xedgesim_did() {
     let e = xedgesim::scenario::load(&file).unwrap_err().to_string();
     assert!(e.contains("directory 'containers/nowhere' does not exist"), "{e}");
 }
+
+#[test]
+fn a_destination_that_names_no_node_is_a_warning_with_the_likely_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("typo.yaml");
+    std::fs::write(
+        &file,
+        "nodes:\n  - {id: s, type: sensor, config: {destination: clowd}}\n  - {id: cloud, type: cloud}\n",
+    )
+    .unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()]);
+    // xEdgeSim ran such files (its messages vanished), so it still runs: warned, not refused.
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("the sensor's destination 'clowd' names no node"), "{stderr}");
+    assert!(stderr.contains("did you mean 'cloud'?"), "{stderr}");
+    assert!(stderr.contains(":2:"), "the line of the key: {stderr}");
+    let strict = xedgesim(&["validate", "--strict", file.to_str().unwrap()]);
+    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict.stderr));
+}

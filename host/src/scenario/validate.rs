@@ -478,6 +478,33 @@ impl Checker<'_> {
             self.node_id(&path, id);
             self.node(&path, node);
         }
+        self.destinations(scenario, &first_seen);
+    }
+
+    /// A built-in model's `destination` that names no node: the run would
+    /// drop every message it sends (`unknown_destination`), as xEdgeSim
+    /// did silently. A warning, so xEdgeSim's files still run; `--strict`
+    /// refuses it.
+    fn destinations(&mut self, scenario: &Scenario, ids: &BTreeMap<&str, usize>) {
+        let mut candidates: Option<Vec<&str>> = None;
+        for (i, node) in scenario.nodes.iter().enumerate() {
+            let Some((kind, keys)) = builtin_config_keys(node) else { continue };
+            let Some(ConfigValue::Text(dst)) = node.config.get("destination") else { continue };
+            if !keys.contains(&"destination") || ids.contains_key(dst.as_str()) {
+                continue;
+            }
+            let candidates = candidates.get_or_insert_with(|| ids.keys().copied().collect());
+            let help = match suggest::closest(dst, candidates) {
+                Some(close) => format!("did you mean '{close}'? a destination is another node's id"),
+                None => "a destination is another node's id; no node has this one".to_string(),
+            };
+            self.node_warning(
+                &format!("nodes[{i}].config.destination"),
+                &node.id,
+                format!("the {kind}'s destination '{dst}' names no node: every message it sends will be dropped"),
+                help,
+            );
+        }
     }
 
     /// Keys a built-in model does not take: xEdgeSim ignored them, and so
