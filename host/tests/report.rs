@@ -209,3 +209,16 @@ fn a_large_run_lists_its_busiest_nodes_and_sums_the_rest() {
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("The 200 busiest of 251 nodes are listed"));
 }
+
+#[test]
+fn a_run_ends_by_naming_its_report_and_its_drops_by_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, SCENARIO).unwrap();
+    let out = dir.path().join("out");
+    let output = xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+    assert!(output.status.success(), "{}", output_text(&output.stderr));
+    let stdout = output_text(&output.stdout);
+    assert!(stdout.contains("dropped by    unknown_destination 10\n"), "{stdout}");
+    assert!(stdout.trim_end().ends_with(&format!("report        {}", out.join("report.html").display())), "{stdout}");
+}

@@ -203,6 +203,10 @@ impl fmt::Display for RunReport {
             self.drop_rate * 100.0,
             m.in_flight
         )?;
+        if !m.dropped_by_reason.is_empty() {
+            let reasons: Vec<String> = m.dropped_by_reason.iter().map(|(r, n)| format!("{r} {n}")).collect();
+            writeln!(f, "dropped by    {}", reasons.join(", "))?;
+        }
         writeln!(f, "latency       p50 {} µs, p95 {} µs, p99 {} µs, max {} µs", l.p50, l.p95, l.p99, l.max)?;
         if let Some(e2e) = &self.end_to_end_latency_us {
             let get = |k: &str| e2e.get(k).map_or("-".to_string(), |v| format!("{v:.0}"));
