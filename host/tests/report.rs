@@ -36,13 +36,19 @@ fn the_series_holds_the_counts_worked_out_by_hand() {
     let series: Series =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/series.json")).unwrap()).unwrap();
 
-    // 10 s in at most 200 intervals of a round width: 50 ms, 201 of them (10 s itself is one).
+    // 10 s in at most 200 intervals of a round width: 50 ms, 200 of them;
+    // events at exactly 10 s count in the last, [9.95 s, 10 s].
     assert_eq!(series.bin_us, 50_000);
-    assert_eq!(series.delivered.len(), 201);
+    assert_eq!(series.delivered.len(), 200);
     // Each sensor reads at 0, 1, …, 10 s: three sends every second (bin 20 k).
-    // `n` in the interval starting at each whole second from `first` to `last`.
+    // `n` in the interval of each whole second from `first` to `last`
+    // (second k starts interval 20 k; 10 s falls in the last, 199).
     let every_second = |n: u64, first: usize, last: usize| -> Vec<u64> {
-        (0..201).map(|b| if b % 20 == 0 && (first..=last).contains(&(b / 20)) { n } else { 0 }).collect()
+        let mut counts = vec![0; 200];
+        for second in first..=last {
+            counts[(second * 20).min(199)] += n;
+        }
+        counts
     };
     // A sensor steps at t = 0 and asks to wake at 1 s; it reads at 1, 2, …,
     // 10 s (ten readings, as xEdgeSim's): three sends a second from 1 s.
@@ -221,4 +227,31 @@ fn a_run_ends_by_naming_its_report_and_its_drops_by_reason() {
     let stdout = output_text(&output.stdout);
     assert!(stdout.contains("dropped by    unknown_destination 10\n"), "{stdout}");
     assert!(stdout.trim_end().ends_with(&format!("report        {}", out.join("report.html").display())), "{stdout}");
+}
+
+#[test]
+fn lost_messages_are_counted_per_interval_and_on_their_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lossy.yaml");
+    // s2's link to the cloud loses everything; s1's loses nothing.
+    std::fs::write(
+        &file,
+        "simulation: {duration_s: 4}\nnetwork:\n  model: latency\n  links:\n    - {src: s2, dst: cloud, loss_rate: 1.0}\n\
+         nodes:\n  - {id: s1, type: sensor}\n  - {id: s2, type: sensor}\n  - {id: cloud, type: cloud}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"], None);
+    assert!(output.status.success(), "{}", output_text(&output.stderr));
+    let series: Series = serde_json::from_str(&std::fs::read_to_string(out.join("series.json")).unwrap()).unwrap();
+    // 4 s in 20 ms intervals; readings at 1, 2, 3 and 4 s (4 s: the last interval).
+    assert_eq!(series.bin_us, 20_000);
+    let lost = &series.dropped_by_reason["loss"];
+    assert_eq!(lost.iter().sum::<u64>(), 4);
+    assert_eq!((lost[50], lost[100], lost[150], lost[199]), (1, 1, 1, 1));
+    let link = series.links.iter().find(|l| l.src == "s2").unwrap();
+    assert_eq!((link.dst.as_str(), link.delivered, link.dropped, link.dropped_by_reason["loss"]), ("cloud", 0, 4, 4));
+    // The reading at 4 s arrives after the end (the link has latency): in flight.
+    let good = series.links.iter().find(|l| l.src == "s1").unwrap();
+    assert_eq!((good.delivered, good.dropped), (3, 0));
 }

@@ -169,6 +169,13 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(format!("equiv-{}-{b_name}-seed{seed}", stem(&args.a))));
+    // An earlier comparison's page must not pass for this one's if this one fails.
+    let page_path = out.join("report.html");
+    if let Err(e) = std::fs::remove_file(&page_path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        return user_error(format!("cannot remove the earlier {}: {e}", page_path.display()));
+    }
     let interrupted = super::signals::install();
 
     let trials = args.trials as u64;
@@ -273,7 +280,6 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Err(e) => unreadable = Some(e.to_string()),
         }
     }
-    let page_path = out.join("report.html");
     match unreadable {
         Some(why) => eprintln!("warning: no comparison page: {}", super::for_terminal(&why)),
         None => {

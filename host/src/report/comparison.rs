@@ -66,25 +66,16 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
     );
 
     out.push_str("<h2>Deliveries over virtual time, A and B</h2>\n");
-    let (da, db) = (delivered_mean(a), delivered_mean(b));
-    let bin_us = a.first().or(b.first()).map_or(1, |s| s.bin_us);
-    let n = da.len().max(db.len());
-    let xs: Vec<f64> = (0..n).map(|k| (k as u64 * bin_us) as f64 / 1e6).collect();
-    let pad = |mut v: Vec<f64>| {
-        v.resize(n, 0.0);
-        v
-    };
     figure(
         &mut out,
         "plot-deliveries",
         &plot::lines(
             "virtual time (s)",
-            &format!("deliveries per {}", micros(bin_us as f64)),
-            &xs,
-            &[("A".to_string(), pad(da)), ("B".to_string(), pad(db))],
+            "deliveries per virtual second",
+            &[("A".to_string(), delivery_rate(a)), ("B".to_string(), delivery_rate(b))],
             &[],
         ),
-        "Mean over each side's trials.",
+        "Deliveries per virtual second in each side's own intervals, the mean over its trials.",
     );
 
     // --- Differences, or the trials' intervals -------------------------------------------
@@ -120,8 +111,14 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
             let (mean, half) = (i["mean"].as_f64().unwrap_or(f64::NAN), i["half_width"].as_f64().unwrap_or(f64::NAN));
             format!("{mean:.4} ± {half:.4}")
         };
+        // As on the terminal: the nodes the options leave out are not listed.
+        let ignored: Vec<&str> = result["options"]["ignore_nodes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
         let rows: Vec<Vec<String>> = metrics
             .iter()
+            .filter(|m| !m["node"].as_str().is_some_and(|n| ignored.contains(&n)))
             .map(|m| {
                 let consistent = m["consistent"].as_bool().unwrap_or(false);
                 vec![
@@ -151,14 +148,17 @@ fn latency_sum(series: &[Series]) -> BTreeMap<u64, u64> {
     sums
 }
 
-/// Deliveries per interval, the mean over the series.
-fn delivered_mean(series: &[Series]) -> Vec<f64> {
+/// Deliveries per virtual second in each interval, the mean over the
+/// series (a side's trials share one duration, so one interval width).
+fn delivery_rate(series: &[Series]) -> Vec<(f64, f64)> {
+    let Some(first) = series.first() else { return Vec::new() };
+    let bin_s = first.bin_us as f64 / 1e6;
     let n = series.iter().map(|s| s.delivered.len()).max().unwrap_or(0);
     let mut mean = vec![0.0; n];
     for s in series {
         for (k, &d) in s.delivered.iter().enumerate() {
-            mean[k] += d as f64 / series.len() as f64;
+            mean[k] += d as f64 / series.len() as f64 / bin_s;
         }
     }
-    mean
+    mean.into_iter().enumerate().map(|(k, y)| (k as f64 * bin_s, y)).collect()
 }

@@ -76,10 +76,12 @@ for (const table of document.querySelectorAll("table.sortable")) {
   table.querySelectorAll("th").forEach((th, col) => {
     th.addEventListener("click", () => {
       const body = table.tBodies[0];
-      const key = tr => { const t = tr.cells[col].dataset.v ?? tr.cells[col].textContent; const n = parseFloat(t.replace(/,/g, "")); return isNaN(n) ? t : n; };
+      // Whole numbers ("1,234") as numbers, anything else as text; numbers first.
+      const key = tr => { const t = tr.cells[col].textContent.trim(); const n = Number(t.replace(/,/g, "")); return t !== "" && !isNaN(n) ? [0, n] : [1, t]; };
       const down = th.dataset.dir !== "down";
       th.dataset.dir = down ? "down" : "up";
-      [...body.rows].sort((a, b) => { const x = key(a), y = key(b); return (x < y ? -1 : x > y ? 1 : 0) * (down ? -1 : 1); }).forEach(r => body.appendChild(r));
+      const cmp = (x, y) => x[0] - y[0] || (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0);
+      [...body.rows].sort((a, b) => cmp(key(a), key(b)) * (down ? -1 : 1)).forEach(r => body.appendChild(r));
     });
   });
 }

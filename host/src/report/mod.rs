@@ -200,28 +200,28 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     );
 
     out.push_str("<h2>Messages over virtual time</h2>\n");
-    let mut lines = vec![
-        ("sent".to_string(), series.sent.iter().map(|&n| n as f64).collect()),
-        ("delivered".to_string(), series.delivered.iter().map(|&n| n as f64).collect()),
-    ];
+    let over_time =
+        |counts: &[u64]| -> Vec<(f64, f64)> { xs.iter().copied().zip(counts.iter().map(|&n| n as f64)).collect() };
+    let mut lines =
+        vec![("sent".to_string(), over_time(&series.sent)), ("delivered".to_string(), over_time(&series.delivered))];
     for (reason, counts) in &series.dropped_by_reason {
-        lines.push((format!("dropped: {reason}"), counts.iter().map(|&n| n as f64).collect()));
+        lines.push((format!("dropped: {reason}"), over_time(counts)));
     }
     figure(
         &mut out,
         "plot-messages",
-        &plot::lines("virtual time (s)", &per_interval, &xs, &lines, &faults),
+        &plot::lines("virtual time (s)", &per_interval, &lines, &faults),
         "Counted in intervals of the run's virtual time; red ticks mark faults.",
     );
 
     out.push_str("<h2>Steps over virtual time</h2>\n");
-    let steps: Vec<(String, Vec<f64>)> =
-        series.steps.iter().map(|(name, v)| (name.clone(), v.iter().map(|&n| n as f64).collect())).collect();
+    let steps: Vec<(String, Vec<(f64, f64)>)> =
+        series.steps.iter().map(|(name, v)| (name.clone(), over_time(v))).collect();
     let by = if series.node_count as usize <= crate::sim::MAX_STEP_LINES { "per node" } else { "per node type" };
     figure(
         &mut out,
         "plot-steps",
-        &plot::lines("virtual time (s)", &format!("steps per {}", micros(series.bin_us as f64)), &xs, &steps, &faults),
+        &plot::lines("virtual time (s)", &format!("steps per {}", micros(series.bin_us as f64)), &steps, &faults),
         &format!("When nodes woke up or received messages, {by}; red ticks mark faults."),
     );
 

@@ -11,23 +11,32 @@ const SIZE: (u32, u32) = (900, 320);
 
 /// A line per series over a shared x axis, with optional vertical markers
 /// (fault times) drawn as red ticks along the bottom.
-pub fn lines(x_desc: &str, y_desc: &str, xs: &[f64], series: &[(String, Vec<f64>)], markers: &[f64]) -> String {
+/// `series` holds each line's points (x, y): lines may have x values of
+/// their own (two runs counted in intervals of different widths).
+pub fn lines(x_desc: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], markers: &[f64]) -> String {
     let mut svg = String::new();
     let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
-        let x_max = xs.last().copied().unwrap_or(1.0).max(f64::MIN_POSITIVE);
-        let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
+        // Wide enough for every point and every marker (a fault at the very end).
+        let x_max = series
+            .iter()
+            .flat_map(|(_, points)| points.iter().map(|p| p.0))
+            .chain(markers.iter().copied())
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
+        let y_max =
+            series.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).fold(0.0, f64::max).max(1.0) * 1.05;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
             .build_cartesian_2d(0.0..x_max, 0.0..y_max)?;
         chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).light_line_style(WHITE.mix(0.0)).draw()?;
-        for (i, (name, ys)) in series.iter().enumerate() {
+        for (i, (name, points)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
-                .draw_series(LineSeries::new(xs.iter().copied().zip(ys.iter().copied()), color.stroke_width(2)))?
+                .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))?
                 .label(name.as_str())
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
         }

@@ -65,7 +65,8 @@ pub struct Bucket {
 /// The bounded summaries of one run, as `series.json` holds them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Series {
-    /// Width of an interval; interval `k` covers `[k * bin_us, (k + 1) * bin_us)`.
+    /// Width of an interval; interval `k` covers `[k * bin_us, (k + 1) * bin_us)`,
+    /// and the last one the run's end time too.
     pub bin_us: u64,
     pub sent: Vec<u64>,
     pub delivered: Vec<u64>,
@@ -150,8 +151,11 @@ impl SeriesRecorder {
     /// For a run of `duration_us` over nodes `kinds` (one type name a node).
     pub fn new(duration_us: u64, ids: &[&str], kinds: &[&str]) -> Self {
         let bin_us = nice_bin_us(duration_us);
-        // The closed end [0, duration]: an event at exactly the end has its own bin.
-        let bins = (duration_us / bin_us + 1) as usize;
+        // The run covers [0, duration]: an event at exactly the end counts
+        // in the last interval (it has none of its own, so lines do not
+        // dip at the end); a duration that is not a whole number of
+        // intervals ends with a partial one.
+        let bins = duration_us.div_ceil(bin_us).max(1) as usize;
         let per_node = ids.len() <= MAX_STEP_LINES;
         let mut step_names: Vec<String> = Vec::new();
         let step_line = (0..ids.len())
@@ -323,8 +327,8 @@ mod tests {
         assert_eq!(nice_bin_us(30_000_000), 200_000);
         assert_eq!(nice_bin_us(1), 1);
         assert_eq!(nice_bin_us(3_600_000_000), 20_000_000);
-        for d in [1, 7, 999, 10_000_001, 31_536_000_000_000] {
-            assert!(d / nice_bin_us(d) < MAX_BINS, "{d}");
+        for d in [1u64, 7, 999, 10_000_001, 31_536_000_000_000] {
+            assert!(d.div_ceil(nice_bin_us(d)) <= MAX_BINS, "{d}");
         }
     }
 
