@@ -21,11 +21,23 @@ nodes:
   - {id: cloud, type: cloud}
 ";
 
-fn run(dir: &Path) -> std::process::Output {
+/// Writes `yaml` into `dir` and runs it (with `extra` flags) into `dir/out`.
+fn run_yaml(dir: &Path, yaml: &str, extra: &[&str]) -> std::process::Output {
     let file = dir.join("scenario.yaml");
-    std::fs::write(&file, SCENARIO).unwrap();
+    std::fs::write(&file, yaml).unwrap();
     let out = dir.join("out");
-    xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"], None)
+    let mut args = vec!["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    xedgesim(&args, None)
+}
+
+fn run(dir: &Path) -> std::process::Output {
+    run_yaml(dir, SCENARIO, &["--quiet"])
+}
+
+/// The `series.json` of a run's output folder.
+fn series_of(out: &Path) -> Series {
+    serde_json::from_str(&std::fs::read_to_string(out.join("series.json")).unwrap()).unwrap()
 }
 
 #[test]
@@ -33,8 +45,7 @@ fn the_series_holds_the_counts_worked_out_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let output = run(dir.path());
     assert!(output.status.success(), "{}", output_text(&output.stderr));
-    let series: Series =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/series.json")).unwrap()).unwrap();
+    let series = series_of(&dir.path().join("out"));
 
     // 10 s in at most 200 intervals of a round width: 50 ms, 200 of them;
     // events at exactly 10 s count in the last, [9.95 s, 10 s].
@@ -108,11 +119,8 @@ fn the_page_is_self_contained_and_redrawn_to_the_same_bytes() {
 #[test]
 fn no_report_skips_the_page_and_report_of_a_wrong_folder_is_a_user_error() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, SCENARIO).unwrap();
     let out = dir.path().join("out");
-    let output =
-        xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--no-report"], None);
+    let output = run_yaml(dir.path(), SCENARIO, &["--quiet", "--no-report"]);
     assert!(output.status.success());
     assert!(!out.join("report.html").exists() && out.join("series.json").exists());
 
@@ -181,23 +189,15 @@ document.getElementById("boxes").textContent = [...document.querySelectorAll("fi
 #[test]
 fn a_large_run_lists_its_busiest_nodes_and_sums_the_rest() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("many.yaml");
     // 250 sensors, the even ones at 2 Hz: those are the busiest 125.
-    std::fs::write(
-        &file,
-        "simulation: {duration_s: 2, seed: 1}\nnodes:\n\
+    let yaml = "simulation: {duration_s: 2, seed: 1}\nnodes:\n\
          \x20 - {id: \"s{i}\", count: 125, type: sensor, config: {destination: cloud, sample_rate_hz: 2}}\n\
          \x20 - {id: \"t{i}\", count: 125, type: sensor, config: {destination: cloud, sample_rate_hz: 1}}\n\
-         \x20 - {id: cloud, type: cloud}\n",
-    )
-    .unwrap();
+         \x20 - {id: cloud, type: cloud}\n";
+    let output = run_yaml(dir.path(), yaml, &["--quiet", "--sandbox", "shared"]);
     let out = dir.path().join("out");
-    let output = xedgesim(
-        &["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--sandbox", "shared"],
-        None,
-    );
     assert!(output.status.success(), "{}", output_text(&output.stderr));
-    let series: Series = serde_json::from_str(&std::fs::read_to_string(out.join("series.json")).unwrap()).unwrap();
+    let series = series_of(&out);
     assert_eq!(series.node_count, 251);
     assert_eq!(series.nodes.len(), xedgesim::sim::MAX_NODE_ROWS);
     // The cloud (most messages), all 125 fast sensors, then the first 74 slow ones, in node order.
@@ -219,10 +219,8 @@ fn a_large_run_lists_its_busiest_nodes_and_sums_the_rest() {
 #[test]
 fn a_run_ends_by_naming_its_report_and_its_drops_by_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("scenario.yaml");
-    std::fs::write(&file, SCENARIO).unwrap();
     let out = dir.path().join("out");
-    let output = xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+    let output = run_yaml(dir.path(), SCENARIO, &[]);
     assert!(output.status.success(), "{}", output_text(&output.stderr));
     let stdout = output_text(&output.stdout);
     assert!(stdout.contains("dropped by    unknown_destination 10\n"), "{stdout}");
@@ -232,18 +230,12 @@ fn a_run_ends_by_naming_its_report_and_its_drops_by_reason() {
 #[test]
 fn lost_messages_are_counted_per_interval_and_on_their_link() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("lossy.yaml");
     // s2's link to the cloud loses everything; s1's loses nothing.
-    std::fs::write(
-        &file,
-        "simulation: {duration_s: 4}\nnetwork:\n  model: latency\n  links:\n    - {src: s2, dst: cloud, loss_rate: 1.0}\n\
-         nodes:\n  - {id: s1, type: sensor}\n  - {id: s2, type: sensor}\n  - {id: cloud, type: cloud}\n",
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let output = xedgesim(&["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"], None);
+    let yaml = "simulation: {duration_s: 4}\nnetwork:\n  model: latency\n  links:\n    - {src: s2, dst: cloud, loss_rate: 1.0}\n\
+         nodes:\n  - {id: s1, type: sensor}\n  - {id: s2, type: sensor}\n  - {id: cloud, type: cloud}\n";
+    let output = run_yaml(dir.path(), yaml, &["--quiet"]);
     assert!(output.status.success(), "{}", output_text(&output.stderr));
-    let series: Series = serde_json::from_str(&std::fs::read_to_string(out.join("series.json")).unwrap()).unwrap();
+    let series = series_of(&dir.path().join("out"));
     // 4 s in 20 ms intervals; readings at 1, 2, 3 and 4 s (4 s: the last interval).
     assert_eq!(series.bin_us, 20_000);
     let lost = &series.dropped_by_reason["loss"];
