@@ -14,10 +14,7 @@ const SIZE: (u32, u32) = (900, 320);
 /// `series` holds each line's points (x, y): lines may have x values of
 /// their own (two runs counted in intervals of different widths).
 pub fn lines(x_desc: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], markers: &[f64]) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
+    svg(|root| {
         // Wide enough for every point and every marker (a fault at the very end).
         let x_max = series
             .iter()
@@ -27,7 +24,7 @@ pub fn lines(x_desc: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], m
             .max(f64::MIN_POSITIVE);
         let y_max =
             series.iter().flat_map(|(_, points)| points.iter().map(|p| p.1)).fold(0.0, f64::max).max(1.0) * 1.05;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(70)
@@ -47,47 +44,32 @@ pub fn lines(x_desc: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], m
                 .label("fault")
                 .legend(|(x, y)| PathElement::new(vec![(x + 9, y - 6), (x + 9, y + 6)], RED.stroke_width(3)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .draw()?;
-        root.present()?;
+        legend(&mut chart)?;
         Ok(())
-    })();
-    finish(svg, drawn)
+    })
 }
 
 /// Bars, one per labelled bucket.
 pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
+    svg(|root| {
         let y_max = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
-        let mut chart = category_chart(&root, x_desc, y_desc, labels, y_max)?;
+        let mut chart = category_chart(root, x_desc, y_desc, labels, y_max)?;
         chart.draw_series(
             Histogram::vertical(&chart)
                 .style(BLUE.mix(0.6).filled())
                 .margin(2)
                 .data(counts.iter().enumerate().map(|(i, &c)| (i, c as f64))),
         )?;
-        root.present()?;
         Ok(())
-    })();
-    finish(svg, drawn)
+    })
 }
 
 /// A line per series over labelled categories (e.g. latency buckets), so
 /// two distributions share one plot.
 pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
+    svg(|root| {
         let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
-        let mut chart = category_chart(&root, x_desc, y_desc, labels, y_max)?;
+        let mut chart = category_chart(root, x_desc, y_desc, labels, y_max)?;
         for (i, (name, ys)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let points: Vec<(SegmentValue<usize>, f64)> =
@@ -98,16 +80,9 @@ pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
             chart.draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.9))
-            .draw()?;
-        root.present()?;
+        legend(&mut chart)?;
         Ok(())
-    })();
-    finish(svg, drawn)
+    })
 }
 
 /// Axes with one labelled category per `labels` entry along x, 0 to
@@ -142,11 +117,34 @@ fn category_chart<'a, 'b>(
     Ok(chart)
 }
 
-fn finish(svg: String, drawn: Result<(), Box<dyn std::error::Error>>) -> String {
+/// Draws on a fresh white SVG canvas; what `draw` fails with becomes a
+/// line saying why, in place of the plot.
+fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, Shift>) -> Result<(), Box<dyn std::error::Error>>) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
     match drawn {
         Ok(()) => svg,
         Err(e) => {
             format!("<p class=\"note\">This plot could not be drawn: {}</p>", super::html::escape(&e.to_string()))
         }
     }
+}
+
+/// The series' names and colours, boxed in the upper right.
+fn legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'b>, CT>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()?;
+    Ok(())
 }
