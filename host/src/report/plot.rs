@@ -54,12 +54,17 @@ pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> St
     svg(|root| {
         let y_max = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
         let mut chart = category_chart(root, x_desc, y_desc, labels, y_max)?;
-        chart.draw_series(
-            Histogram::vertical(&chart)
-                .style(BLUE.mix(0.6).filled())
-                .margin(2)
-                .data(counts.iter().enumerate().map(|(i, &c)| (i, c as f64))),
-        )?;
+        // Rectangles drawn in bucket order: plotters' `Histogram` series
+        // gathers its bars in a HashMap, so its SVG came out in a different
+        // order on every run, and the page was not the same bytes.
+        chart.draw_series(counts.iter().enumerate().map(|(i, &c)| {
+            let mut bar = Rectangle::new(
+                [(SegmentValue::Exact(i), 0.0), (SegmentValue::Exact(i + 1), c as f64)],
+                BLUE.mix(0.6).filled(),
+            );
+            bar.set_margin(0, 0, 2, 2);
+            bar
+        }))?;
         Ok(())
     })
 }
