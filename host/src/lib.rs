@@ -9,4 +9,5 @@ pub mod equiv;
 pub mod report;
 pub mod runtime;
 pub mod scenario;
+mod shell;
 pub mod sim;

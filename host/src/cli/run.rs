@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use crate::shell::quote as shell_quote;
 use crate::sim::{Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 
 #[derive(Debug, Args)]
@@ -147,12 +148,6 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
 }
 
-/// `s` as one shell word: as it is when it is plain, else in single quotes.
-fn shell_quote(s: &str) -> String {
-    let plain = !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
-    if plain { s.to_string() } else { format!("'{}'", s.replace('\'', r"'\''")) }
-}
-
 /// Prints `e`, and the command that reproduces it when rerunning can show
 /// it again (not for a bad file or setting, or a full disk).
 fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
@@ -190,18 +185,5 @@ fn progress_bar() -> impl FnMut(Progress) + 'static {
             rate
         );
         let _ = std::io::stderr().flush();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::shell_quote;
-
-    #[test]
-    fn paths_are_quoted_for_a_shell_when_they_need_it() {
-        assert_eq!(shell_quote("scenarios/a.yaml"), "scenarios/a.yaml");
-        assert_eq!(shell_quote("my runs/out"), "'my runs/out'");
-        assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("$(rm -rf ~)"), "'$(rm -rf ~)'");
     }
 }

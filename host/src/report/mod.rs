@@ -84,7 +84,8 @@ fn text(v: &Value) -> String {
 
 /// The command that runs this run again.
 fn reproduce(summary: &Value) -> String {
-    let mut cmd = format!("xedgesim run {} --seed {}", shell_word(&text(&summary["scenario"])), u(&summary["seed"]));
+    let mut cmd =
+        format!("xedgesim run {} --seed {}", crate::shell::quote(&text(&summary["scenario"])), u(&summary["seed"]));
     let duration_s = f(&summary["virtual_duration_s"]);
     if duration_s.is_finite() {
         let _ = write!(cmd, " --duration-s {duration_s}");
@@ -94,14 +95,6 @@ fn reproduce(summary: &Value) -> String {
         let _ = write!(cmd, " --sandbox {sandbox}");
     }
     cmd
-}
-
-fn shell_word(s: &str) -> String {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:@".contains(c)) {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
 }
 
 /// The page of one run.
