@@ -769,25 +769,20 @@ impl<'a> Engine<'a> {
             Address::Node(name) => (self.index_of.get(name.as_str()).copied(), DropReason::UnknownDestination),
             Address::Publish => (self.broker, DropReason::NoBroker),
         };
-        // Borrowed, not copied: the ids live as long as the engine.
-        let ids = &self.ids;
-        let dst_label = match (&out.destination, dst) {
+        // Borrowed, not copied: the ids live as long as the scenario.
+        let dst_label: &str = match (&out.destination, dst) {
             (Address::Node(name), None) => name.as_str(),
-            (_, Some(dst)) => ids[dst],
+            (_, Some(dst)) => self.ids[dst],
             (Address::Publish, None) => "",
         };
-        let src_id = ids[src];
+        let src_id = self.ids[src];
         self.trace.as_mut().expect("trace present").send(now, id, src_id, dst_label, &out.topic, &out.payload);
         let Some(dst) = dst else {
-            let dst_label = dst_label.to_string();
-            self.drop_message(now, id, Some(src), None, &dst_label, reason);
+            self.drop_message(now, id, Some(src), None, dst_label, reason);
             return Ok(());
         };
-        match self.network.send(src, dst, src_id, self.ids[dst], out.payload.len(), now) {
-            Transit::Lost => {
-                let dst_label = self.ids[dst];
-                self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Loss);
-            }
+        match self.network.send(src, dst, src_id, dst_label, out.payload.len(), now) {
+            Transit::Lost => self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Loss),
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {
@@ -900,7 +895,7 @@ impl<'a> Engine<'a> {
         for f in &self.faults {
             *faults.entry(f.node.as_str()).or_default() += 1;
         }
-        let steps = |node: usize| self.placement.slot[node].map_or(0, |(g, i)| self.placement.groups[g].usage(i).steps);
+        let steps = |node: usize| self.node_steps(node);
         let fault_count = |node: usize| faults.get(self.ids[node]).copied().unwrap_or(0);
         // Rows are made one node at a time and kept only for the listed
         // nodes: a million nodes' rows would cost more than the run's report.
@@ -943,10 +938,15 @@ impl<'a> Engine<'a> {
         recorder.finish(&self.latency, &self.ids, nodes, node_types.into_values().collect(), self.ids.len() as u64)
     }
 
+    /// How many times `node` was stepped, as its runtime counted (0 if it was never placed).
+    fn node_steps(&self, node: usize) -> u64 {
+        self.placement.slot[node].map_or(0, |(g, i)| self.placement.groups[g].usage(i).steps)
+    }
+
     /// The engine's own metrics of `node`: its steps and message counts.
     fn host_metrics(&self, node: usize) -> Vec<(&'static str, u64)> {
         let s = &self.stats[node];
-        let steps = self.placement.slot[node].map_or(0, |(g, i)| self.placement.groups[g].usage(i).steps);
+        let steps = self.node_steps(node);
         vec![
             ("steps", steps),
             ("messages_in", s.messages_in),
