@@ -10,17 +10,12 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use super::html::{self, count, escape, figure, micros, table};
-use super::plot;
+use super::{plot, text};
 use crate::sim::Series;
 
 /// The comparison page: `result` is what `equiv --json` writes; `a` and
 /// `b` are each side's series, one per trial.
 pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
-    let text = |v: &Value| match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        v => v.to_string(),
-    };
     let equivalent = result["equivalent"].as_bool().unwrap_or(false);
     let mut out = String::new();
     let title = format!("{} and {}", text(&result["a"]), text(&result["b"]));

@@ -32,24 +32,8 @@ pub enum ReportError {
 /// Redraws `report.html` in `run_dir` from its `summary.json` and
 /// `series.json`; returns the page's path.
 pub fn rebuild(run_dir: &Path) -> Result<PathBuf, ReportError> {
-    let read = |name: &str| {
-        let path = run_dir.join(name);
-        std::fs::read_to_string(&path)
-            .map_err(|source| ReportError::Read { path: path.clone(), source })
-            .map(|t| (path, t))
-    };
-    let (summary_path, summary) = read("summary.json")?;
-    let (series_path, series) = read("series.json")?;
-    let summary: Value = serde_json::from_str(&summary).map_err(|source| ReportError::Parse {
-        path: summary_path,
-        what: "summary",
-        source,
-    })?;
-    let series: Series = serde_json::from_str(&series).map_err(|source| ReportError::Parse {
-        path: series_path,
-        what: "series",
-        source,
-    })?;
+    let summary: Value = read_json(run_dir, "summary.json", "summary")?;
+    let series = read_series(run_dir)?;
     let path = run_dir.join("report.html");
     crate::sim::write_atomic(&path, run_page(&summary, &series).as_bytes())
         .map_err(|source| ReportError::Write { path: path.clone(), source })?;
@@ -58,9 +42,14 @@ pub fn rebuild(run_dir: &Path) -> Result<PathBuf, ReportError> {
 
 /// A run folder's `series.json`.
 pub fn read_series(run_dir: &Path) -> Result<Series, ReportError> {
-    let path = run_dir.join("series.json");
+    read_json(run_dir, "series.json", "series")
+}
+
+/// The JSON file `name` in `run_dir`, as a `what`.
+fn read_json<T: serde::de::DeserializeOwned>(run_dir: &Path, name: &str, what: &'static str) -> Result<T, ReportError> {
+    let path = run_dir.join(name);
     let text = std::fs::read_to_string(&path).map_err(|source| ReportError::Read { path: path.clone(), source })?;
-    serde_json::from_str(&text).map_err(|source| ReportError::Parse { path, what: "series", source })
+    serde_json::from_str(&text).map_err(|source| ReportError::Parse { path, what, source })
 }
 
 fn u(v: &Value) -> u64 {
@@ -74,6 +63,7 @@ fn f(v: &Value) -> f64 {
     }
 }
 
+/// A JSON value as page text: strings bare, null empty.
 fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
