@@ -8,6 +8,7 @@ pub mod cli;
 pub mod equiv;
 pub mod report;
 pub mod runtime;
+pub mod scaffold;
 pub mod scenario;
 mod shell;
 pub mod sim;

@@ -314,3 +314,41 @@ fn hostile_component(dir: &Path) -> std::path::PathBuf {
     std::fs::write(&path, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
     path
 }
+
+#[test]
+fn log_prints_model_lines_live_with_time_and_node_and_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = dir.path().join("hostile.wasm");
+    std::fs::write(&hostile, xedgesim::runtime::wasm::fixture_component("hostile").unwrap()).unwrap();
+    let scenario = dir.path().join("log.yaml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: h, type: hostile, wasm: {{component: '{}'}}, config: {{mode: nasty_log}}}}\n",
+            hostile.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = |level: &str| {
+        Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--log", level])
+            .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
+            .output()
+            .unwrap()
+    };
+    let warn = run("warn");
+    assert_eq!(warn.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&warn.stderr).into_owned();
+    // One line per step (t = 0, 1 and 2 s), each whole: no raw control
+    // character reaches the terminal, and the fake line stays on its line.
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("] h  warn  ")).collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(lines[1].starts_with("[    1.000000 s] h  warn  "), "{stderr}");
+    assert!(lines[1].ends_with("ALL NODES PASSED"), "{stderr}");
+    assert!(!stderr.contains(['\x1b', '\x07', '\r']), "{stderr:?}");
+    assert!(!stderr.lines().any(|l| l.starts_with("ALL NODES PASSED")), "{stderr}");
+    // Below the level asked for, nothing.
+    let error = run("error");
+    assert!(!String::from_utf8_lossy(&error.stderr).contains("ALL NODES PASSED"));
+}

@@ -25,7 +25,8 @@ fn validate_runs_each_models_constructor_on_its_config() {
     let file = dir.path().join("m.yaml");
     std::fs::write(
         &file,
-        "nodes:\n  - {id: s, type: sensor, config: {sample_rate_hz: fast}}\n  - {id: c, type: cloud}\n",
+        // The right kind (the declaration's check passes), out of the model's range.
+        "nodes:\n  - {id: s, type: sensor, config: {sample_rate_hz: -1}}\n  - {id: c, type: cloud}\n",
     )
     .unwrap();
     let out = xedgesim(&["validate", file.to_str().unwrap()]);
@@ -197,7 +198,7 @@ fn a_build_context_is_looked_for_above_the_scenario_as_xedgesim_did() {
 }
 
 #[test]
-fn a_destination_that_names_no_node_is_a_warning_with_the_likely_fix() {
+fn a_destination_that_names_no_node_is_an_error_with_the_likely_fix() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("typo.yaml");
     std::fs::write(
@@ -206,12 +207,82 @@ fn a_destination_that_names_no_node_is_a_warning_with_the_likely_fix() {
     )
     .unwrap();
     let out = xedgesim(&["validate", file.to_str().unwrap()]);
-    // xEdgeSim ran such files (its messages vanished), so it still runs: warned, not refused.
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The run would drop every reading as `unknown_destination`, as xEdgeSim did silently: refused.
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("the sensor's destination 'clowd' names no node"), "{stderr}");
+    assert!(stderr.contains("typo.yaml:2:49: error: config key 'destination' names no node: 'clowd'"), "{stderr}");
     assert!(stderr.contains("did you mean 'cloud'?"), "{stderr}");
-    assert!(stderr.contains(":2:"), "the line of the key: {stderr}");
-    let strict = xedgesim(&["validate", "--strict", file.to_str().unwrap()]);
-    assert_eq!(strict.status.code(), Some(2), "{}", text(&strict.stderr));
+    // `run` refuses what `validate` refuses, and writes nothing.
+    let out_dir = dir.path().join("out");
+    let run = xedgesim(&["run", file.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("names no node: 'clowd'"));
+    assert!(!out_dir.join("summary.json").exists());
+}
+
+#[test]
+fn a_value_of_the_wrong_kind_for_a_built_in_model_is_an_error_at_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("kind.yaml");
+    std::fs::write(
+        &file,
+        "nodes:\n  - {id: s, type: sensor, config: {sample_rate_hz: fast}}\n  - {id: cloud, type: cloud}\n",
+    )
+    .unwrap();
+    let out = xedgesim(&["validate", "--no-models", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "kind.yaml:2:52: error: config key 'sample_rate_hz' of the built-in sensor model must be a number; found the text \"fast\""
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_components_own_declaration_is_checked_at_each_keys_column_by_validate_and_run() {
+    let dir = tempfile::tempdir().unwrap();
+    // The built-in sensor's component, run as a model of one's own: it
+    // declares its config, and the host reads that from the component.
+    let component = dir.path().join("mine.wasm");
+    std::fs::write(&component, xedgesim::runtime::wasm::builtin_component("sensor").unwrap()).unwrap();
+    let file = dir.path().join("declared.yaml");
+    std::fs::write(
+        &file,
+        "nodes:\n  - id: m\n    type: mine\n    wasm: {component: mine.wasm}\n    config: {sample_rate: 2, base: warm, destination: clowd}\n  - {id: cloud, type: cloud}\n",
+    )
+    .unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    // Line 5: `    config: {sample_rate: 2, base: warm, destination: clowd}`.
+    for expected in [
+        "declared.yaml:5:14: error: config key 'sample_rate' is not taken by the model mine.wasm",
+        "did you mean 'sample_rate_hz'?",
+        "declared.yaml:5:36: error: config key 'base' of the model mine.wasm must be a number; found the text \"warm\"",
+        "declared.yaml:5:55: error: config key 'destination' names no node: 'clowd'",
+        "did you mean 'cloud'?",
+        "3 errors",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in\n{stderr}");
+    }
+    let out_dir = dir.path().join("out");
+    let run = xedgesim(&["run", file.to_str().unwrap(), "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run.stderr));
+    assert!(text(&run.stderr).contains("must be a number; found the text \"warm\""), "{}", text(&run.stderr));
+    assert!(!out_dir.join("summary.json").exists(), "nothing ran");
+}
+
+#[test]
+fn the_built_in_models_reference_is_the_generated_one() {
+    let out = xedgesim(&["models"]);
+    assert_eq!(out.status.code(), Some(0));
+    let generated = text(&out.stdout);
+    let written = std::fs::read_to_string(common::root().join("docs/models.md")).unwrap();
+    assert!(
+        generated == written,
+        "docs/models.md is not what `xedgesim models` prints now: regenerate it with `cargo run -p xedgesim -- models > docs/models.md`"
+    );
+    assert!(generated.contains("| `sample_rate_hz` | a number | `1` |"), "{generated}");
 }

@@ -10,14 +10,14 @@ use common::{output_text, xedgesim};
 use xedgesim::sim::{Bucket, Series};
 
 /// Two sensors at 1 Hz send to the cloud over 2 ms links for 10 s; a third
-/// sends to `clowd`, which does not exist.
+/// publishes on a topic, and there is no broker.
 const SCENARIO: &str = "\
 simulation: {duration_s: 10, seed: 3}
 network: {model: latency, default_latency_us: 2000}
 nodes:
   - {id: s1, type: sensor, config: {destination: cloud, sample_rate_hz: 1}}
   - {id: s2, type: sensor, config: {destination: cloud, sample_rate_hz: 1}}
-  - {id: s3, type: sensor, config: {destination: clowd, sample_rate_hz: 1}}
+  - {id: s3, type: sensor, config: {topic: readings, sample_rate_hz: 1}}
   - {id: cloud, type: cloud}
 ";
 
@@ -68,8 +68,8 @@ fn the_series_holds_the_counts_worked_out_by_hand() {
     // after the end (in flight), so deliveries stop at 9 s.
     assert_eq!(series.delivered, every_second(2, 1, 9));
     // s3's ten go nowhere, each dropped when sent.
-    assert_eq!(series.dropped_by_reason.keys().collect::<Vec<_>>(), ["unknown_destination"]);
-    assert_eq!(series.dropped_by_reason["unknown_destination"], every_second(1, 1, 10));
+    assert_eq!(series.dropped_by_reason.keys().collect::<Vec<_>>(), ["no_broker"]);
+    assert_eq!(series.dropped_by_reason["no_broker"], every_second(1, 1, 10));
     // All 18 deliveries took 2,000 µs: the bucket [1,024, 2,048).
     assert_eq!(series.latency, vec![Bucket { from_us: 1_024, to_us: 2_048, count: 18 }]);
     // Four nodes: steps per node. A sensor steps at 0 and at each reading;
@@ -77,11 +77,11 @@ fn the_series_holds_the_counts_worked_out_by_hand() {
     assert_eq!(series.steps.keys().collect::<Vec<_>>(), ["cloud", "s1", "s2", "s3"]);
     assert_eq!(series.steps["s1"], every_second(1, 0, 10));
     assert_eq!(series.steps["cloud"], every_second(1, 0, 9));
-    // Links, busiest first, ties in node order; the unknown destination named as such.
+    // Links, busiest first, ties in node order; a message that reached no node (no broker) as `(unknown)`.
     let links: Vec<(&str, &str, u64, u64)> =
         series.links.iter().map(|l| (l.src.as_str(), l.dst.as_str(), l.delivered, l.dropped)).collect();
     assert_eq!(links, [("s3", "(unknown)", 0, 10), ("s1", "cloud", 9, 0), ("s2", "cloud", 9, 0)]);
-    assert_eq!(series.links[0].dropped_by_reason["unknown_destination"], 10);
+    assert_eq!(series.links[0].dropped_by_reason["no_broker"], 10);
     // Every node listed (4 < 200), in node order; totals by type.
     assert_eq!(series.nodes.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["s1", "s2", "s3", "cloud"]);
     let cloud = &series.nodes[3];
@@ -227,7 +227,7 @@ fn a_run_ends_by_naming_its_report_and_its_drops_by_reason() {
     let output = run_yaml(dir.path(), SCENARIO, &[]);
     assert!(output.status.success(), "{}", output_text(&output.stderr));
     let stdout = output_text(&output.stdout);
-    assert!(stdout.contains("dropped by    unknown_destination 10\n"), "{stdout}");
+    assert!(stdout.contains("dropped by    no_broker 10\n"), "{stdout}");
     assert!(stdout.trim_end().ends_with(&format!("report        {}", out.join("report.html").display())), "{stdout}");
 }
 

@@ -19,5 +19,5 @@ fi
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 cp "$model"/*.js "$sdk"/xedgesim_model.js "$sdk"/payload.js "$sdk"/guest.js "$stage"/
-"$tool" --wit "$sdk/../../wit" --world node-model --js "$stage/model.js" --sync -o "$stage/out.wasm" >&2
+"$tool" --wit "$sdk/wit" --world node-model --js "$stage/model.js" --sync -o "$stage/out.wasm" >&2
 mv "$stage/out.wasm" "$out"

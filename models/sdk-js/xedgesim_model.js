@@ -38,7 +38,7 @@
 
 import { utf8Decode, utf8Encode } from "./payload.js";
 export { encode, decode, Payload, PayloadError, formatF64, debugF64, utf8Encode, utf8Decode } from "./payload.js";
-import { debugF64 } from "./payload.js";
+import { formatF64 } from "./payload.js";
 
 /** Destination of a message published on its topic through the broker. */
 export const PUBLISH = Symbol("publish");
@@ -76,14 +76,15 @@ function debugStr(s) {
   return out + '"';
 }
 
-/** Rust's {:?} of a ConfigValue (Integer(3), Float(2.0), Text("x"), ...), for messages. */
-export function debugValue(v) {
+/** A config value as the Rust SDK's error messages quote it (its ConfigValue
+ * Display): 3, 2.5, true, the text "x", the list or map [1]. */
+export function describeValue(v) {
   switch (v.tag) {
-    case "boolean": return `Boolean(${v.val})`;
-    case "integer": return `Integer(${v.val})`;
-    case "float": return `Float(${debugF64(v.val)})`;
-    case "text": return `Text(${debugStr(v.val)})`;
-    default: return `Json(${debugStr(v.val)})`;
+    case "boolean": return `${v.val}`;
+    case "integer": return `${v.val}`;
+    case "float": return formatF64(v.val);
+    case "text": return `the text ${debugStr(v.val)}`;
+    default: return `the list or map ${v.val}`;
   }
 }
 
@@ -116,21 +117,21 @@ export class ConfigReader {
     if (v === undefined) return dflt;
     if (v.tag === "float") return v.val;
     if (v.tag === "integer") return Number(v.val); // i64 -> f64 rounds to nearest, as `as f64`
-    throw new ConfigError(`config key '${key}' must be a number; found ${debugValue(v)}`);
+    throw new ConfigError(`config key '${key}' must be a number; found ${describeValue(v)}`);
   }
   /** A whole non-negative number (as a Number: exact up to 2^53). */
   u64(key, dflt) {
     const v = this.get(key);
     if (v === undefined) return dflt;
     if (v.tag === "integer" && v.val >= 0n) return Number(v.val);
-    throw new ConfigError(`config key '${key}' must be a whole number >= 0; found ${debugValue(v)}`);
+    throw new ConfigError(`config key '${key}' must be a whole number >= 0; found ${describeValue(v)}`);
   }
   /** Text, or undefined when absent. */
   text(key) {
     const v = this.get(key);
     if (v === undefined) return undefined;
     if (v.tag === "text") return v.val;
-    throw new ConfigError(`config key '${key}' must be text; found ${debugValue(v)}`);
+    throw new ConfigError(`config key '${key}' must be text; found ${describeValue(v)}`);
   }
   /** A number, or undefined when absent. */
   optionalF64(key) {

@@ -17,6 +17,6 @@ if ! command -v "$tool" >/dev/null 2>&1; then
 fi
 tmp="$(mktemp "$out.XXXXXX")"
 trap 'rm -f "$tmp"' EXIT
-"$tool" -d "$sdk/../../wit" -w node-model componentize model -p "$model" -p "$sdk" -o "$tmp" >&2
+"$tool" -d "$sdk/wit" -w node-model componentize model -p "$model" -p "$sdk" -o "$tmp" >&2
 chmod 644 "$tmp"
 mv "$tmp" "$out"

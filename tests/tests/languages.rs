@@ -19,53 +19,13 @@ use std::sync::{Mutex, OnceLock};
 use sha2::{Digest, Sha256};
 use xedgesim::equiv::{EquivOptions, canonical, compare};
 use xedgesim::sim::{FaultRecord, RunReport, RunStatus, SandboxMode, Simulation};
+use xedgesim_tests::polyglot::{componentize_py, polyglot_dir, run_tool};
 use xedgesim_tests::{first_divergence, repo_root};
-
-const COMPONENTIZE_PY: &str = "0.25.1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Lang {
     Python,
     Js,
-}
-
-fn polyglot() -> PathBuf {
-    repo_root().join("target/polyglot")
-}
-
-fn run_tool(command: &mut Command, what: &str) {
-    let status = command.status().unwrap_or_else(|e| panic!("{what}: cannot start it ({e})"));
-    assert!(status.success(), "{what} failed ({status})");
-}
-
-/// componentize-py at the pinned version: from PATH when it is that one,
-/// else installed into a venv of our own.
-fn componentize_py() -> PathBuf {
-    static TOOL: OnceLock<PathBuf> = OnceLock::new();
-    TOOL.get_or_init(|| {
-        let on_path = Command::new("componentize-py").arg("--version").output();
-        if on_path.is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(COMPONENTIZE_PY)) {
-            return PathBuf::from("componentize-py");
-        }
-        let venv = polyglot().join("venv");
-        let tool = venv.join("bin/componentize-py");
-        if !tool.is_file() {
-            run_tool(
-                Command::new("python3").args(["-m", "venv"]).arg(&venv),
-                "python3 -m venv (Python models need python3 with venv: apt-get install python3-venv)",
-            );
-            run_tool(
-                Command::new(venv.join("bin/pip")).args([
-                    "install",
-                    "--quiet",
-                    &format!("componentize-py=={COMPONENTIZE_PY}"),
-                ]),
-                "pip install componentize-py",
-            );
-        }
-        tool
-    })
-    .clone()
 }
 
 /// componentize-qjs, as pinned in models/sdk-js/package-lock.json.
@@ -122,9 +82,9 @@ fn component(lang: Lang, model: &str) -> PathBuf {
     let source = root.join("models").join(model);
     let hash = content_hash(&[source.clone(), sdk.clone(), root.join("wit")]);
     let stem = model.replace('/', "-");
-    let out = polyglot().join(format!("{stem}-{hash}.wasm"));
+    let out = polyglot_dir().join(format!("{stem}-{hash}.wasm"));
     if !out.is_file() {
-        std::fs::create_dir_all(polyglot()).unwrap();
+        std::fs::create_dir_all(polyglot_dir()).unwrap();
         let mut build = Command::new(sdk.join("build.sh"));
         build.arg(&source).arg(&out);
         match lang {
@@ -135,7 +95,7 @@ fn component(lang: Lang, model: &str) -> PathBuf {
         }
         run_tool(&mut build, &format!("building models/{model}"));
         // Builds of older sources are never asked for again.
-        for entry in std::fs::read_dir(polyglot()).unwrap().flatten() {
+        for entry in std::fs::read_dir(polyglot_dir()).unwrap().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             let stale = name.strip_prefix(&format!("{stem}-")).is_some_and(|rest| rest.len() == 21);
             if stale && entry.path() != out {
@@ -165,7 +125,7 @@ fn gateway_scenario(dir: &Path, name: &str, component: Option<&Path>) -> PathBuf
 
 /// One cache for every run here: a Python component takes seconds to compile.
 fn cache() -> PathBuf {
-    polyglot().join("wasm-cache")
+    polyglot_dir().join("wasm-cache")
 }
 
 fn run(file: &Path, out: &Path, seed: u64, duration_s: f64, packing: SandboxMode) -> RunReport {

@@ -127,11 +127,18 @@ fn zero_latency_links_deliver_at_the_same_instant() {
 #[test]
 fn unreachable_destinations_and_missing_brokers_are_drops_not_silence() {
     let dir = tempfile::tempdir().unwrap();
+    // `validate` refuses a declared destination that names no node; a model
+    // that declares nothing (the probe) can still send to one at run time:
+    // at t = 0, 1 and 2 s.
+    let probe = xedgesim_tests::fixture_file(dir.path(), "probe");
     let report = run_yaml(
         dir.path(),
-        "simulation: {duration_s: 2}\nnodes:\n  - {id: lonely, type: sensor, config: {destination: nobody}}\n  - {id: pub, type: sensor, config: {topic: t}}\n  - {id: idle, type: cloud}\n",
+        &format!(
+            "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: lonely, type: probe, wasm: {{component: '{}'}}, config: {{destination: nobody}}}}\n  - {{id: pub, type: sensor, config: {{topic: t}}}}\n  - {{id: idle, type: cloud}}\n",
+            probe.display()
+        ),
     );
-    assert_eq!(report.messages.dropped_by_reason["unknown_destination"], 2);
+    assert_eq!(report.messages.dropped_by_reason["unknown_destination"], 3);
     assert_eq!(report.messages.dropped_by_reason["no_broker"], 2);
     assert_eq!(report.status, RunStatus::Finished, "a node with no links just idles");
 }

@@ -23,13 +23,21 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
-    let loaded = match scenario::load(&args.file) {
+    let mut loaded = match scenario::load(&args.file) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("{}", super::for_terminal(&e.to_string()));
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
     };
+    // A Rust model folder is built first; its component is then compiled below.
+    let cache = ArtifactCache::default_dir();
+    if let Err(e) =
+        crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| println!("  build | {line}"))
+    {
+        eprintln!("error: {}", super::for_terminal(&e.to_string()));
+        return ExitCode::from(super::EXIT_USER_ERROR);
+    }
     let nodes = &loaded.resolved.nodes;
     let mut failed = false;
     let mut components = Vec::new();

@@ -33,6 +33,16 @@ pub fn run(args: &CacheArgs) -> ExitCode {
                 bytes as f64 / (1 << 20) as f64,
                 dir.display()
             );
+            // Python and JavaScript model folders' built components (see
+            // `runtime/wasm/source_build.rs`): built again when next run.
+            let builds = dir.join("builds");
+            if builds.exists() {
+                if let Err(e) = std::fs::remove_dir_all(&builds) {
+                    eprintln!("error: cannot remove {}: {e}", builds.display());
+                    return ExitCode::FAILURE;
+                }
+                println!("removed the model folders' built components, {}", builds.display());
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

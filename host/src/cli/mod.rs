@@ -7,10 +7,13 @@
 mod build;
 mod cache;
 mod equiv;
+mod models;
+mod new;
 mod prune;
 mod report;
 mod run;
 mod sandbox;
+mod sdk;
 mod signals;
 mod validate;
 
@@ -58,6 +61,12 @@ enum Command {
     Equiv(equiv::EquivArgs),
     /// Draw a run's report.html again from its output folder.
     Report(report::ReportArgs),
+    /// Make a new model: its crate, a test, a scenario that runs it, and the SDK.
+    New(new::NewArgs),
+    /// Write this xedgesim's model SDK into a folder, for a crate of your own.
+    Sdk(sdk::SdkArgs),
+    /// Print the built-in models' config reference (Markdown).
+    Models(models::ModelsArgs),
     /// Remove containers left behind by a killed xedgesim.
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
@@ -80,6 +89,9 @@ pub fn main() -> ExitCode {
         Command::Build(args) => build::run(&args),
         Command::Equiv(args) => equiv::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::New(args) => new::run(&args),
+        Command::Sdk(args) => sdk::run(&args),
+        Command::Models(args) => models::run(&args),
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
     }

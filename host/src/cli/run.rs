@@ -6,10 +6,11 @@ use std::process::ExitCode;
 
 use std::time::{Duration, Instant};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
+use crate::runtime::LogLevel;
 use crate::shell::quote as shell_quote;
-use crate::sim::{Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
+use crate::sim::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -38,6 +39,11 @@ pub struct RunArgs {
     /// written anyway; `xedgesim report DIR` draws it later).
     #[arg(long)]
     no_report: bool,
+    /// Print the lines models log at LEVEL or above on stderr as the run
+    /// makes them, with their virtual time and node (trace, debug, info,
+    /// warn, error). trace.jsonl keeps them with `--trace all`.
+    #[arg(long, value_name = "LEVEL", value_enum)]
+    log: Option<LogArg>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -45,6 +51,43 @@ pub struct RunArgs {
     /// does not take, a build context found above the scenario's folder, …).
     #[arg(long)]
     strict: bool,
+}
+
+/// A `--log` level.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogArg {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<LogArg> for LogLevel {
+    fn from(level: LogArg) -> Self {
+        match level {
+            LogArg::Trace => LogLevel::Trace,
+            LogArg::Debug => LogLevel::Debug,
+            LogArg::Info => LogLevel::Info,
+            LogArg::Warn => LogLevel::Warn,
+            LogArg::Error => LogLevel::Error,
+        }
+    }
+}
+
+/// One live log line: `[  12.000100 s] filter  debug  text`, its text
+/// with every control character escaped (a model's words never move the
+/// terminal's cursor or start a line of their own).
+fn print_log(line: LiveLog<'_>) {
+    let level = match line.level {
+        LogLevel::Trace => "trace",
+        LogLevel::Debug => "debug",
+        LogLevel::Info => "info",
+        LogLevel::Warn => "warn",
+        LogLevel::Error => "error",
+    };
+    let text = crate::runtime::fault::escape_controls(line.text);
+    eprintln!("[{:>12.6} s] {}  {level}  {}", line.time_us as f64 / 1e6, line.node, super::for_terminal(&text));
 }
 
 /// `--duration-s`, checked as the scenario file's `duration_s` is.
@@ -106,8 +149,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
         sim = sim.on_build_output(|line| eprintln!("  build | {line}"));
     }
 
-    // Drawn on stderr, so shown when stderr is a terminal (stdout may be piped).
-    let show_progress = !args.quiet && std::io::stderr().is_terminal();
+    if let Some(level) = args.log {
+        sim = sim.on_log(level.into(), print_log);
+    }
+    // Drawn on stderr, so shown when stderr is a terminal (stdout may be
+    // piped), and not between live log lines.
+    let show_progress = !args.quiet && args.log.is_none() && std::io::stderr().is_terminal();
     if show_progress {
         sim = sim.on_progress(progress_bar());
     }

@@ -29,7 +29,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     let mut invalid = 0usize;
     for file in &args.files {
         match scenario::load(file) {
-            Ok(loaded) => {
+            Ok(mut loaded) => {
                 for warning in &loaded.warnings.0 {
                     eprintln!("{warning}\n");
                 }
@@ -43,8 +43,43 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     );
                     continue;
                 }
+                if !args.no_models {
+                    // A model folder is built first: its component is what is checked.
+                    let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+                    let built = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
+                        eprintln!("  build | {}", super::for_terminal(line))
+                    });
+                    if let Err(e) = built {
+                        invalid += 1;
+                        eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
+                        continue;
+                    }
+                }
                 let r = &loaded.resolved;
                 if !args.no_models {
+                    // Each component's declared config, at the line of each key.
+                    if let Some(source) = &loaded.source {
+                        match crate::sim::check_declared_configs(
+                            r,
+                            source,
+                            Some(crate::runtime::wasm::ArtifactCache::default_dir()),
+                            None,
+                        ) {
+                            Ok(diagnostics) if diagnostics.has_errors() => {
+                                invalid += 1;
+                                eprintln!("{}\n", ScenarioError::Invalid { diagnostics: diagnostics.clone() });
+                                let n = diagnostics.error_count();
+                                eprintln!("{}: {n} error{}\n", file.display(), if n == 1 { "" } else { "s" });
+                                continue;
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                invalid += 1;
+                                eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
+                                continue;
+                            }
+                        }
+                    }
                     // The models' own checks: a config key the model does not take, a bad value.
                     let faults =
                         match crate::sim::check_models(r, Some(crate::runtime::wasm::ArtifactCache::default_dir())) {

@@ -8,6 +8,7 @@
 
 mod build_context;
 mod config_value;
+mod declaration;
 mod diagnostic;
 mod duration;
 mod error;
@@ -20,14 +21,18 @@ mod suggest;
 mod validate;
 
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 pub use config_value::ConfigValue;
+pub use declaration::{Declaration, DeclaredKey, MAX_DECLARED_KEYS, ValueKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use duration::{DurationError, MAX_DURATION_S, duration_us};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
+pub use validate::ModelName;
+
 pub use parse::MAX_SCENARIO_BYTES;
 pub use resolved::*;
 
@@ -38,6 +43,35 @@ pub struct Loaded {
     pub warnings: Diagnostics,
     /// SHA-256 of the file's text, to record which scenario a run ran.
     pub source_sha256: [u8; 32],
+    /// The file as written, kept when a node runs a component of its own:
+    /// that component's config declaration is read by the runtime, later,
+    /// and checked against the file with [`SourceFile::check_declared`].
+    pub source: Option<Arc<SourceFile>>,
+}
+
+/// A scenario file's text, positions and entries, for checks made after it loaded.
+#[derive(Debug)]
+pub struct SourceFile {
+    shown_path: std::path::PathBuf,
+    text: String,
+    spans: parse::SpanMap,
+    origins: Vec<usize>,
+    scenario: Scenario,
+}
+
+impl SourceFile {
+    /// Checks the config of each node `declared` gives a declaration for
+    /// (by the node's position in the resolved scenario), at its line.
+    pub fn check_declared<'d>(&self, declared: &dyn Fn(usize) -> Option<(String, &'d Declaration)>) -> Diagnostics {
+        validate::validate_declared(
+            &self.shown_path,
+            &self.text,
+            &self.spans,
+            &self.origins,
+            &self.scenario,
+            &|i, _| declared(i).map(|(name, d)| (validate::ModelName::Component(name), d)),
+        )
+    }
 }
 
 /// Reads, validates and resolves the scenario file at `path`.
@@ -95,11 +129,21 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
-    Ok(Loaded {
-        resolved: resolve::resolve(absolute_path, &parsed.scenario),
-        warnings: diagnostics,
-        source_sha256: Sha256::digest(source.as_bytes()).into(),
-    })
+    let resolved = resolve::resolve(absolute_path, &parsed.scenario);
+    let has_own_components = resolved.nodes.iter().any(
+        |n| matches!(&n.implementation, Implementation::Wasm(w) if !matches!(w.component, ComponentSource::Builtin(_))),
+    );
+    let source_sha256 = Sha256::digest(source.as_bytes()).into();
+    let source = has_own_components.then(|| {
+        Arc::new(SourceFile {
+            shown_path: shown_path.to_path_buf(),
+            text: source.to_string(),
+            spans: parsed.spans,
+            origins,
+            scenario: parsed.scenario,
+        })
+    });
+    Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source })
 }
 
 /// The resolved form as YAML, for `xedgesim validate --resolved`.

@@ -103,8 +103,8 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
     let mut config = entry.config.clone();
     // As in xEdgeSim, keys a built-in model does not take are unused
     // (`validate` warns about each; `--strict` refuses them).
-    if let Some((_, keys)) = super::validate::builtin_config_keys(entry) {
-        config.retain(|key, _| keys.contains(&key.as_str()));
+    if let Some((_, declaration)) = super::validate::builtin_config_keys(entry) {
+        config.retain(|key, _| declaration.key(key).is_some());
     }
     let default_destination = match kind {
         NodeKind::Sensor => firsts.gateway.or(firsts.cloud),
@@ -130,6 +130,7 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
             }
             Implementation::Wasm(WasmNode {
                 component: match &wasm.component {
+                    Some(path) if base.join(path).is_dir() => ComponentSource::Folder(absolute(base, path)),
                     Some(path) => ComponentSource::File(absolute(base, path)),
                     None => ComponentSource::Builtin(kind.name().to_string()),
                 },

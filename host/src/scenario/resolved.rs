@@ -197,12 +197,24 @@ impl NodeKind {
 
     /// The `config:` keys the built-in model of this kind takes; `None`
     /// for a custom kind, whose model alone knows.
-    pub fn config_keys(&self) -> Option<&'static [&'static str]> {
+    pub fn config_keys(&self) -> Option<&'static [xedgesim_model::ConfigKey]> {
         match self {
-            NodeKind::Sensor => Some(xedgesim_model_sensor::KEYS),
-            NodeKind::Gateway => Some(xedgesim_model_gateway::KEYS),
-            NodeKind::Broker => Some(xedgesim_model_broker::KEYS),
-            NodeKind::Cloud => Some(xedgesim_model_cloud::KEYS),
+            NodeKind::Sensor => Some(xedgesim_model_sensor::CONFIG),
+            NodeKind::Gateway => Some(xedgesim_model_gateway::CONFIG),
+            NodeKind::Broker => Some(xedgesim_model_broker::CONFIG),
+            NodeKind::Cloud => Some(xedgesim_model_cloud::CONFIG),
+            NodeKind::Custom(_) => None,
+        }
+    }
+
+    /// What the built-in model of this kind sends and reports, for its
+    /// reference; `None` for a custom kind.
+    pub fn sends(&self) -> Option<&'static str> {
+        match self {
+            NodeKind::Sensor => Some(xedgesim_model_sensor::SENDS),
+            NodeKind::Gateway => Some(xedgesim_model_gateway::SENDS),
+            NodeKind::Broker => Some(xedgesim_model_broker::SENDS),
+            NodeKind::Cloud => Some(xedgesim_model_cloud::SENDS),
             NodeKind::Custom(_) => None,
         }
     }
@@ -289,6 +301,9 @@ pub enum ComponentSource {
     Builtin(String),
     /// A component file (absolute path).
     File(PathBuf),
+    /// A model's source folder (absolute path): a Rust crate, or a Python
+    /// or JavaScript model, built to its component before the run.
+    Folder(PathBuf),
 }
 
 impl fmt::Display for ComponentSource {
@@ -296,6 +311,7 @@ impl fmt::Display for ComponentSource {
         match self {
             ComponentSource::Builtin(name) => write!(f, "builtin:{name}"),
             ComponentSource::File(path) => write!(f, "{}", path.display()),
+            ComponentSource::Folder(path) => write!(f, "{}/", path.display()),
         }
     }
 }

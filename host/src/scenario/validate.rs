@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::build_context;
 use super::config_value::ConfigValue;
+use super::declaration::Declaration;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
 use super::parse::SpanMap;
@@ -43,15 +44,15 @@ pub fn implementation_name(value: Option<&str>) -> ImplementationName {
 /// model; a container that takes other keys gets a type of its own). A
 /// node's own component gets its config whole: its constructor checks it,
 /// at `validate` too.
-pub fn builtin_config_keys(node: &NodeEntry) -> Option<(NodeKind, &'static [&'static str])> {
+pub fn builtin_config_keys(node: &NodeEntry) -> Option<(NodeKind, &'static Declaration)> {
     let runs_builtin = match implementation_name(node.implementation.as_deref()) {
         ImplementationName::Wasm => node.wasm.as_ref().is_none_or(|w| w.component.is_none()),
         ImplementationName::Docker => true,
         _ => false,
     };
     let kind = NodeKind::builtin(&node.node_type).filter(|_| runs_builtin)?;
-    let keys = kind.config_keys()?;
-    Some((kind, keys))
+    let declaration = Declaration::builtin(&kind)?;
+    Some((kind, declaration))
 }
 
 /// Whether a `volumes:` key names a volume (`models`) rather than a host
@@ -115,6 +116,54 @@ pub fn validate(
         };
         found.push(d.help("fix the ones above first; the rest are often the same mistake"));
     }
+    Diagnostics(found)
+}
+
+/// The declaration a node's config is checked against, by the node's
+/// position and entry, if the host knows it.
+pub type DeclarationOf<'f, 'd> = &'f dyn Fn(usize, &NodeEntry) -> Option<(ModelName, &'d Declaration)>;
+
+/// Whose declaration a node's config is checked against.
+#[derive(Debug, Clone)]
+pub enum ModelName {
+    Builtin(NodeKind),
+    /// A component of the user's, by its path as the scenario names it.
+    Component(String),
+}
+
+impl std::fmt::Display for ModelName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ModelName::Builtin(kind) => write!(f, "built-in {kind} model"),
+            ModelName::Component(name) => write!(f, "model {name}"),
+        }
+    }
+}
+
+/// Checks each node's config against the declaration `declared` gives for
+/// it (the components' own, read by the runtime after the file loaded).
+pub fn validate_declared<'d>(
+    file: &Path,
+    source: &str,
+    spans: &SpanMap,
+    origins: &[usize],
+    scenario: &Scenario,
+    declared: DeclarationOf<'_, 'd>,
+) -> Diagnostics {
+    let mut checker = Checker {
+        file,
+        base_dir: Path::new("/"),
+        source,
+        spans,
+        origins,
+        found: Vec::new(),
+        unreported_errors: 0,
+        unreported_warnings: 0,
+    };
+    let ids: BTreeMap<&str, usize> = scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    checker.declared_configs(scenario, &ids, declared);
+    let mut found = checker.found;
+    found.sort_by_key(|d| d.position);
     Diagnostics(found)
 }
 
@@ -478,52 +527,112 @@ impl Checker<'_> {
             self.node_id(&path, id);
             self.node(&path, node);
         }
-        self.destinations(scenario, &first_seen);
+        self.declared_configs(scenario, &first_seen, &|_, node| {
+            builtin_config_keys(node).map(|(kind, declaration)| (ModelName::Builtin(kind), declaration))
+        });
     }
 
-    /// A built-in model's `destination` that names no node: the run would
-    /// drop every message it sends (`unknown_destination`), as xEdgeSim
-    /// did silently. A warning, so xEdgeSim's files still run; `--strict`
-    /// refuses it.
-    fn destinations(&mut self, scenario: &Scenario, ids: &BTreeMap<&str, usize>) {
+    /// Every node's config checked against its model's declaration, when
+    /// `declared` knows it: keys the model does not take, values of the
+    /// wrong kind, required keys missing, and node ids that name no node
+    /// (the run would drop every message sent there, as
+    /// `unknown_destination`, which xEdgeSim did silently). Keys a built-in
+    /// model does not take are warnings: xEdgeSim ignored them, and so does
+    /// the run, but not silently.
+    fn declared_configs<'d>(
+        &mut self,
+        scenario: &Scenario,
+        ids: &BTreeMap<&str, usize>,
+        declared: DeclarationOf<'_, 'd>,
+    ) {
         let mut candidates: Option<Vec<&str>> = None;
         for (i, node) in scenario.nodes.iter().enumerate() {
-            let Some((kind, keys)) = builtin_config_keys(node) else { continue };
-            let Some(ConfigValue::Text(dst)) = node.config.get("destination") else { continue };
-            if !keys.contains(&"destination") || ids.contains_key(dst.as_str()) {
-                continue;
+            let Some((model, declaration)) = declared(i, node) else { continue };
+            let path = format!("nodes[{i}].config");
+            for (key, value) in &node.config {
+                let Some(declared_key) = declaration.key(key) else {
+                    self.undeclared_key(&path, node, key, &model, declaration);
+                    continue;
+                };
+                let value_path = format!("{path}.{key}");
+                if !super::declaration::fits(declared_key.kind, value) {
+                    self.error(
+                        &value_path,
+                        Some(&node.id),
+                        format!(
+                            "config key '{key}' of the {model} must be {}; found {}",
+                            if declared_key.names_node { "a node id" } else { declared_key.kind.name() },
+                            super::declaration::describe(value)
+                        ),
+                        format!("'{key}': {}", declared_key.doc),
+                    );
+                    continue;
+                }
+                if let (true, ConfigValue::Text(target)) = (declared_key.names_node, value)
+                    && !ids.contains_key(target.as_str())
+                {
+                    let candidates = candidates.get_or_insert_with(|| ids.keys().copied().collect());
+                    let help = match suggest::closest(target.as_str(), candidates) {
+                        Some(close) => format!("did you mean '{close}'? '{key}' is another node's id"),
+                        None => format!("'{key}' is another node's id; no node has this one"),
+                    };
+                    self.error(
+                        &value_path,
+                        Some(&node.id),
+                        format!(
+                            "config key '{key}' names no node: '{target}' (every message sent there would be dropped)"
+                        ),
+                        help,
+                    );
+                }
             }
-            let candidates = candidates.get_or_insert_with(|| ids.keys().copied().collect());
-            let help = match suggest::closest(dst, candidates) {
-                Some(close) => format!("did you mean '{close}'? a destination is another node's id"),
-                None => "a destination is another node's id; no node has this one".to_string(),
-            };
-            self.node_warning(
-                &format!("nodes[{i}].config.destination"),
-                &node.id,
-                format!("the {kind}'s destination '{dst}' names no node: every message it sends will be dropped"),
-                help,
-            );
+            for required in declaration.keys.iter().filter(|k| k.required && !node.config.contains_key(&k.name)) {
+                self.error(
+                    &path,
+                    Some(&node.id),
+                    format!("config key '{}' is required by the {model}", required.name),
+                    format!("add `{}: …` to the node's `config:` ({})", required.name, required.doc),
+                );
+            }
         }
     }
 
-    /// Keys a built-in model does not take: xEdgeSim ignored them, and so
-    /// does the run, but not silently.
-    fn unknown_config_keys(&mut self, path: &str, node: &NodeEntry) {
-        let Some((kind, keys)) = builtin_config_keys(node) else { return };
-        for key in node.config.keys().filter(|k| !keys.contains(&k.as_str())) {
-            let takes =
-                if keys.is_empty() { "no config keys".to_string() } else { format!("only {}", keys.join(", ")) };
-            let help = match suggest::closest(key, keys) {
-                Some(close) => format!("did you mean '{close}'? the {kind} model takes {takes}"),
-                None => format!("the {kind} model takes {takes}; remove it (`--strict` makes this an error)"),
-            };
-            self.node_warning(
-                &format!("{path}.config.{key}"),
-                &node.id,
-                format!("config key '{key}' is ignored: the built-in {kind} model does not take it"),
-                help,
-            );
+    fn undeclared_key(
+        &mut self,
+        path: &str,
+        node: &NodeEntry,
+        key: &str,
+        model: &ModelName,
+        declaration: &Declaration,
+    ) {
+        let names = declaration.names();
+        let takes = if names.is_empty() { "no config keys".to_string() } else { format!("only {}", names.join(", ")) };
+        let closest = suggest::closest(key, &names);
+        match model {
+            ModelName::Builtin(kind) => {
+                let help = match closest {
+                    Some(close) => format!("did you mean '{close}'? the {kind} model takes {takes}"),
+                    None => format!("the {kind} model takes {takes}; remove it (`--strict` makes this an error)"),
+                };
+                self.node_warning(
+                    &format!("{path}.{key}"),
+                    &node.id,
+                    format!("config key '{key}' is ignored: the built-in {kind} model does not take it"),
+                    help,
+                );
+            }
+            ModelName::Component(_) => {
+                let help = match closest {
+                    Some(close) => format!("did you mean '{close}'? the model takes {takes}"),
+                    None => format!("the model takes {takes}"),
+                };
+                self.key_error(
+                    &format!("{path}.{key}"),
+                    Some(&node.id),
+                    format!("config key '{key}' is not taken by the {model}"),
+                    help,
+                );
+            }
         }
     }
 
@@ -543,7 +652,6 @@ impl Checker<'_> {
 
     fn node(&mut self, path: &str, node: &NodeEntry) {
         let id = Some(node.id.as_str());
-        self.unknown_config_keys(path, node);
         let implementation = implementation_name(node.implementation.as_deref());
         match (&implementation, node.implementation.as_deref()) {
             (ImplementationName::NotSupported, Some(name)) => {
@@ -629,7 +737,17 @@ impl Checker<'_> {
 
     fn wasm(&mut self, path: &str, id: &str, wasm: &WasmSection) {
         if let Some(component) = &wasm.component {
-            self.existing_path(&format!("{path}.wasm.component"), id, component, false);
+            let folder = self.base_dir.join(component);
+            if !folder.is_dir() {
+                self.existing_path(&format!("{path}.wasm.component"), id, component, false);
+            } else if !["Cargo.toml", "model.py", "model.js"].iter().any(|f| folder.join(f).is_file()) {
+                self.error(
+                    &format!("{path}.wasm.component"),
+                    Some(id),
+                    format!("folder '{component}' holds no model: no Cargo.toml, model.py or model.js"),
+                    "a component is a .wasm file, or a model's folder (`xedgesim new model NAME` makes one), built before the run",
+                );
+            }
         }
         let limits = [
             ("fuel_per_step", wasm.fuel_per_step),

@@ -6,7 +6,9 @@ mod atomic_file;
 mod error;
 mod event_queue;
 mod histogram;
+mod model_build;
 mod model_check;
+mod model_metrics;
 mod network;
 mod placement;
 mod report;
@@ -16,12 +18,14 @@ mod trace;
 
 pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
-pub use model_check::check_models;
+pub use model_build::build_model_folders;
+pub use model_check::{check_declared_configs, check_models};
+pub use model_metrics::{MAX_METRICS_PER_TYPE, MetricTotals, ModelMetrics, TypeMetrics};
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};
 pub use series::{Bucket, LinkRow, MAX_LINK_ROWS, MAX_NODE_ROWS, MAX_STEP_LINES, NodeRow, Series};
 pub use simulation::{
-    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, MAX_EVENTS_PER_INSTANT, MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT, Progress,
-    Simulation,
+    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, LiveLog, MAX_EVENTS_PER_INSTANT, MAX_QUEUED_EVENTS, MAX_ROUNDS_PER_INSTANT,
+    Progress, Simulation,
 };
 pub use trace::TraceLevel;

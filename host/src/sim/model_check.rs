@@ -5,11 +5,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use super::error::RunError;
 use crate::runtime::NodeFault;
-use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
-use crate::scenario::{ComponentSource, ConfigValue, Implementation, ResolvedScenario, SandboxLimits};
+use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
+use crate::scenario::{
+    ComponentSource, ConfigValue, Declaration, Diagnostics, Implementation, ResolvedScenario, SandboxLimits, SourceFile,
+};
 
 /// Makes every WASM node of `scenario` once, alone, and drops it; returns
 /// the constructors' faults in node order. A node with the same component,
@@ -35,4 +39,46 @@ pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> 
         }
     }
     Ok(faults)
+}
+
+/// Each node's config checked against its own component's declaration
+/// (the built-in models' are checked when the file loads), at the line of
+/// each key in `source`. Components that declare nothing are skipped.
+pub fn check_declared_configs(
+    scenario: &ResolvedScenario,
+    source: &SourceFile,
+    cache_dir: Option<PathBuf>,
+    interrupt: Option<Arc<AtomicBool>>,
+) -> Result<Diagnostics, RunError> {
+    let options = RuntimeOptions { cache_dir, interrupt, ..RuntimeOptions::default() };
+    let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
+    let mut declared: BTreeMap<&ComponentSource, Option<Declaration>> = BTreeMap::new();
+    for node in &scenario.nodes {
+        let Implementation::Wasm(wasm) = &node.implementation else { continue };
+        if matches!(wasm.component, ComponentSource::Builtin(_)) || declared.contains_key(&wasm.component) {
+            continue;
+        }
+        let component_error = |source| match source {
+            WasmError::Interrupted { component } => RunError::Interrupted { component },
+            source => RunError::Component { node: node.id.clone(), source },
+        };
+        let component = runtime.component(&wasm.component).map_err(component_error)?;
+        let declaration = runtime.declaration(&component, wasm.limits).map_err(component_error)?;
+        declared.insert(&wasm.component, declaration);
+    }
+    Ok(source.check_declared(&|i| {
+        let Implementation::Wasm(wasm) = &scenario.nodes.get(i)?.implementation else { return None };
+        let declaration = declared.get(&wasm.component)?.as_ref()?;
+        Some((component_name(&wasm.component), declaration))
+    }))
+}
+
+/// A component as messages name it: its file name.
+fn component_name(source: &ComponentSource) -> String {
+    match source {
+        ComponentSource::File(path) | ComponentSource::Folder(path) => {
+            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+        }
+        ComponentSource::Builtin(name) => format!("builtin:{name}"),
+    }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::histogram::Histogram;
+use crate::scenario::NodeKind;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -167,6 +168,10 @@ pub struct RunReport {
     #[serde(serialize_with = "numbers_or_names")]
     pub end_to_end_latency_us: Option<BTreeMap<String, f64>>,
     pub faults: Vec<FaultRecord>,
+    /// What the models reported at the end, per node type: each metric's
+    /// sum, minimum and maximum over the type's nodes (`metrics.csv` has
+    /// every node's).
+    pub model_metrics: super::ModelMetrics,
     pub wall_duration_s: f64,
     pub wall_events_per_s: f64,
 }
@@ -219,6 +224,14 @@ impl fmt::Display for RunReport {
                 get("max")
             )?;
         }
-        write!(f, "throughput    {:.1} deliveries per virtual second", self.throughput_msgs_per_s)
+        write!(f, "throughput    {:.1} deliveries per virtual second", self.throughput_msgs_per_s)?;
+        // The models' own figures, per type; the built-in ones are in the lines above.
+        let custom = self.model_metrics.iter().filter(|(t, m)| NodeKind::builtin(t).is_none() && !m.metrics.is_empty());
+        for (i, (node_type, metrics)) in custom.enumerate() {
+            let label = if i == 0 { "model metrics" } else { "" };
+            let nodes = if metrics.nodes == 1 { "1 node".to_string() } else { format!("{} nodes", metrics.nodes) };
+            write!(f, "\n{label:<14}{node_type} ({nodes}): {}", super::model_metrics::table_line(metrics))?;
+        }
+        Ok(())
     }
 }

@@ -33,7 +33,7 @@ use super::series::{NodeRow, Series, SeriesRecorder, busiest_nodes};
 use super::trace::{DropReason, Trace, TraceLevel};
 use crate::runtime::fault::format_time;
 use crate::runtime::{
-    Address, Interrupted, LogLine, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput,
+    Address, Interrupted, LogLevel, LogLine, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput,
 };
 use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
 
@@ -61,6 +61,18 @@ pub struct Progress {
 /// Hears each line of image build output.
 type BuildLog = Box<dyn FnMut(&str)>;
 
+/// One line a node logged, as the run makes it: virtual time, node, level, text.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveLog<'a> {
+    pub time_us: u64,
+    pub node: &'a str,
+    pub level: LogLevel,
+    pub text: &'a str,
+}
+
+/// Hears the lines nodes log at or above a level, as the run makes them.
+type LogTap = (LogLevel, Box<dyn FnMut(LiveLog<'_>)>);
+
 /// A scenario, ready to run; configure it with the builder methods.
 pub struct Simulation {
     scenario: ResolvedScenario,
@@ -68,6 +80,9 @@ pub struct Simulation {
     file_sha256: Option<[u8; 32]>,
     /// What loading the file warned about (a key the model does not take, …).
     warnings: scenario::Diagnostics,
+    /// The file as written, when a node runs its own component: its config
+    /// is checked against the component's declaration before the run.
+    source: Option<Arc<scenario::SourceFile>>,
     /// The scenario's path as the caller gave it (relative to where the run
     /// started, when given so), for `summary.json`.
     scenario_path: Option<PathBuf>,
@@ -84,6 +99,7 @@ pub struct Simulation {
     progress: Option<Box<dyn FnMut(Progress)>>,
     docker_host: Option<String>,
     build_log: Option<BuildLog>,
+    log_tap: Option<LogTap>,
     record_deliveries: bool,
     max_queued_payload_bytes: u64,
     /// Whether the run writes `report.html`.
@@ -110,6 +126,7 @@ impl Simulation {
         let mut sim = Simulation::new(loaded.resolved);
         sim.file_sha256 = Some(loaded.source_sha256);
         sim.warnings = loaded.warnings;
+        sim.source = loaded.source;
         sim.scenario_path = Some(path.as_ref().to_path_buf());
         Ok(sim)
     }
@@ -128,6 +145,7 @@ impl Simulation {
             scenario,
             file_sha256: None,
             warnings: scenario::Diagnostics::default(),
+            source: None,
             scenario_path: None,
             out_dir: None,
             trace_level: TraceLevel::default(),
@@ -139,6 +157,7 @@ impl Simulation {
             progress: None,
             docker_host: None,
             build_log: None,
+            log_tap: None,
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             write_report: true,
@@ -231,6 +250,14 @@ impl Simulation {
         self
     }
 
+    /// Hears every line a node logs at `min_level` or above, in trace
+    /// order, as the run makes it (`trace.jsonl` keeps them only with
+    /// `--trace all`). Stdout lines are `info`, stderr lines `warn`.
+    pub fn on_log(mut self, min_level: LogLevel, f: impl FnMut(LiveLog<'_>) + 'static) -> Self {
+        self.log_tap = Some((min_level, Box::new(f)));
+        self
+    }
+
     /// Called every few thousand events.
     pub fn on_progress(mut self, f: impl FnMut(Progress) + 'static) -> Self {
         self.progress = Some(Box::new(f));
@@ -269,6 +296,12 @@ impl Simulation {
     /// part-way still writes its outputs, and the report's status says why
     /// it stopped. Containers are removed on every path, before this returns.
     pub fn run(mut self) -> Result<RunReport, RunError> {
+        // A model folder is built first, outside the run's wall time.
+        let cache_dir = self.cache_dir.clone();
+        match self.build_log.as_mut() {
+            Some(log) => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), log.as_mut())?,
+            None => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), &mut |_| {})?,
+        }
         let started = Instant::now();
         self.scenario.check().map_err(RunError::Unsound)?;
         let out_dir = self.output_dir();
@@ -283,6 +316,15 @@ impl Simulation {
         }
         let mut build_log = self.build_log.take();
         let mut ignore = |_: &str| {};
+        // A component's declared config is checked before anything starts:
+        // `run` refuses what `validate` refuses.
+        if let Some(source) = &self.source {
+            let diagnostics =
+                super::check_declared_configs(&self.scenario, source, self.cache_dir.clone(), self.interrupt.clone())?;
+            if diagnostics.has_errors() {
+                return Err(scenario::ScenarioError::Invalid { diagnostics }.into());
+            }
+        }
         let options = PlaceOptions {
             seed: self.seed,
             mode: self.sandbox,
@@ -322,6 +364,7 @@ impl Simulation {
         engine.deliveries = self.record_deliveries.then(Vec::new);
         engine.interrupt = self.interrupt.clone();
         engine.threads = self.threads;
+        engine.log_tap = self.log_tap.take();
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
@@ -414,6 +457,8 @@ struct Engine<'a> {
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
     due_at: Vec<u32>,
     stats: Vec<NodeStats>,
+    /// Who hears log lines live (`--log`), and from which level.
+    log_tap: Option<LogTap>,
     queue: EventQueue,
     network: Network,
     trace: Option<Trace>,
@@ -459,6 +504,7 @@ impl<'a> Engine<'a> {
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],
+            log_tap: None,
             queue,
             network,
             trace: Some(trace),
@@ -739,6 +785,11 @@ impl<'a> Engine<'a> {
         for (node, line) in lines {
             let id = self.ids[node];
             self.trace().log(line.time_us, id, line.level, line.stream, &line.text);
+            if let Some((min_level, tap)) = &mut self.log_tap
+                && line.level >= *min_level
+            {
+                tap(LiveLog { time_us: line.time_us, node: id, level: line.level, text: &line.text });
+            }
         }
     }
 
@@ -1065,6 +1116,7 @@ impl<'a> Engine<'a> {
             message_latency_us: Percentiles::from(&self.latency),
             end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
             faults: self.faults.clone(),
+            model_metrics: super::model_metrics::gather(node_metrics, |node| self.scenario.nodes[node].kind.name()),
             wall_duration_s: wall_s,
             wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
         }

@@ -7,13 +7,19 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
+use xedgesim_model::{Address, Config, ConfigKey, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
 
 /// The control topic subscriptions are sent on.
 pub const SUBSCRIBE_TOPIC: &str = "$subscribe";
 
+/// What it sends and reports, for its reference (`xedgesim models`),
+/// beside the code that does it.
+pub const SENDS: &str = "A copy of each published message to each subscriber of its topic, in id order, with the \
+publisher as source. A node subscribes by publishing topic `$subscribe` with the topic's name as payload. \
+Metrics: `published`, `forwarded`, `unrouted` (published with no subscriber), `subscriptions`.";
+
 /// The `config:` keys this model takes: none.
-pub const KEYS: &[&str] = &[];
+pub const CONFIG: &[ConfigKey] = &[];
 
 pub struct Broker {
     subscribers: BTreeMap<String, BTreeSet<String>>,
@@ -23,8 +29,10 @@ pub struct Broker {
 }
 
 impl NodeModel for Broker {
+    const CONFIG: Option<&'static [ConfigKey]> = Some(CONFIG);
+
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        ConfigReader::new(config, KEYS)?;
+        ConfigReader::of::<Self>(config)?;
         Ok(Broker { subscribers: BTreeMap::new(), published: 0, forwarded: 0, unrouted: 0 })
     }
 

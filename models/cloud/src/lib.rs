@@ -6,10 +6,17 @@
 use std::collections::BTreeMap;
 
 use xedgesim_model::payload::decode;
-use xedgesim_model::{Config, ConfigReader, Message, Metric, NodeModel, StepOutput};
+use xedgesim_model::{Config, ConfigKey, ConfigReader, Message, Metric, NodeModel, StepOutput};
+
+/// What it sends and reports, for its reference (`xedgesim models`),
+/// beside the code that does it.
+pub const SENDS: &str = "Nothing: it records every arrival and its end-to-end latency, arrival time minus the \
+payload's `t_us` (or minus the send time when the payload has none). Metrics: `messages_received`, \
+`bytes_received`, `received_<topic>` per topic, and `latency_p50_us`, `latency_p95_us`, `latency_p99_us`, \
+`latency_max_us` (nearest rank) when anything arrived.";
 
 /// The `config:` keys this model takes: none.
-pub const KEYS: &[&str] = &[];
+pub const CONFIG: &[ConfigKey] = &[];
 
 pub struct Cloud {
     by_topic: BTreeMap<String, u64>,
@@ -18,8 +25,10 @@ pub struct Cloud {
 }
 
 impl NodeModel for Cloud {
+    const CONFIG: Option<&'static [ConfigKey]> = Some(CONFIG);
+
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        ConfigReader::new(config, KEYS)?;
+        ConfigReader::of::<Self>(config)?;
         Ok(Cloud { by_topic: BTreeMap::new(), bytes_received: 0, latencies_us: Vec::new() })
     }
 

@@ -13,10 +13,29 @@
 use std::collections::VecDeque;
 
 use xedgesim_model::payload::{Field, decode, encode};
-use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
+use xedgesim_model::{Address, Config, ConfigKey, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
 
-/// The `config:` keys this model takes (the host warns about others and drops them).
-pub const KEYS: &[&str] = &["window_s", "processing_delay_us", "destination", "alert_threshold", "subscribe"];
+/// What it sends and reports, for its reference (`xedgesim models`),
+/// beside the code that does it.
+pub const SENDS: &str = "Handles each reading `processing_delay_us` after it arrives. At the end of each `window_s` \
+window (also when it was empty) it sends topic `aggregate` to `destination`: \
+`{\"window_start_us\":0,\"window_end_us\":5000000,\"count\":5,\"mean\":20.1,\"min\":18.2,\"max\":22.3,\"t_us\":5000000}` \
+(`mean`, `min` and `max` are `null` for an empty window; `t_us` is the newest reading's sample time). With \
+`alert_threshold`, a reading above it is sent at once, topic `alert`: \
+`{\"source\":\"sensor1\",\"temperature\":31.2,\"threshold\":30,\"t_us\":4000000}`. A reading's payload needs a \
+number `temperature` (and may have `t_us`); others are counted as malformed. Metrics: `readings_received`, \
+`readings_processed`, `readings_malformed`, `readings_pending`, `windows_closed`, `aggregates_sent`, `alerts_sent`.";
+
+/// The `config:` keys this model takes (the host warns about others and
+/// drops them). The reference in `docs/models.md` is generated from it.
+pub const CONFIG: &[ConfigKey] = &[
+    ConfigKey::number("window_s", "length of each aggregation window, > 0").default_number(5.0),
+    ConfigKey::integer("processing_delay_us", "time from a reading's arrival to its processing").default_integer(100),
+    ConfigKey::text("destination", "where aggregates and alerts go (default: the scenario's first cloud node)")
+        .node_id(),
+    ConfigKey::number("alert_threshold", "a reading above it is forwarded at once, topic `alert`"),
+    ConfigKey::text("subscribe", "subscribe to this topic at the broker at t = 0"),
+];
 
 pub struct Gateway {
     window_us: u64,
@@ -47,18 +66,20 @@ struct Window {
 }
 
 impl NodeModel for Gateway {
+    const CONFIG: Option<&'static [ConfigKey]> = Some(CONFIG);
+
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        let c = ConfigReader::new(config, KEYS)?;
-        let window_s = c.f64("window_s", 5.0)?;
+        let c = ConfigReader::of::<Self>(config)?;
+        let window_s = c.number("window_s")?;
         if !(window_s.is_finite() && window_s > 0.0) {
             return Err(format!("config key 'window_s' must be > 0; found {window_s}"));
         }
         let window_us = ((window_s * 1e6).round() as u64).max(1);
         Ok(Gateway {
             window_us,
-            processing_delay_us: c.u64("processing_delay_us", 100)?,
+            processing_delay_us: c.whole("processing_delay_us")?,
             destination: c.text("destination")?,
-            alert_threshold: c.optional_f64("alert_threshold")?,
+            alert_threshold: c.optional_number("alert_threshold")?,
             subscribe: c.text("subscribe")?,
             pending: VecDeque::new(),
             window: Window::default(),

@@ -31,7 +31,7 @@ This module does not import the generated bindings, so models and their
 tests also run under a plain CPython.
 """
 
-from .payload import debug_f64, decode, encode, Payload, PayloadError  # noqa: F401
+from .payload import debug_f64, decode, encode, format_f64, Payload, PayloadError  # noqa: F401
 
 __all__ = [
     "NodeModel", "Message", "Outgoing", "StepOutput", "Metric", "Json",
@@ -173,18 +173,19 @@ def _nonprintable(c):
     return cat in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Mn", "Me")
 
 
-def debug_value(v):
-    """Rust's ``{:?}`` of a ``ConfigValue`` (``Integer(3)``, ``Float(2.0)``,
-    ``Text("x")``, ``Boolean(true)``, ``Json("[1]")``), for error messages."""
+def describe_value(v):
+    """A config value as the Rust SDK's error messages quote it (its
+    ``ConfigValue`` Display): ``3``, ``2.5``, ``true``, ``the text "x"``,
+    ``the list or map [1]``."""
     if isinstance(v, bool):
-        return "Boolean(%s)" % ("true" if v else "false")
+        return "true" if v else "false"
     if isinstance(v, int):
-        return "Integer(%d)" % v
+        return "%d" % v
     if isinstance(v, float):
-        return "Float(%s)" % debug_f64(v)
+        return format_f64(v)
     if isinstance(v, Json):
-        return "Json(%s)" % _debug_str(v)
-    return "Text(%s)" % _debug_str(v)
+        return "the list or map %s" % v
+    return "the text %s" % _debug_str(v)
 
 
 def _utf8_key(k):
@@ -217,7 +218,7 @@ class ConfigReader:
             return v
         if isinstance(v, int) and not isinstance(v, bool):
             return float(v)
-        raise ConfigError("config key '%s' must be a number; found %s" % (key, debug_value(v)))
+        raise ConfigError("config key '%s' must be a number; found %s" % (key, describe_value(v)))
 
     def u64(self, key, default):
         """A whole non-negative number."""
@@ -226,7 +227,7 @@ class ConfigReader:
             return default
         if isinstance(v, int) and not isinstance(v, bool) and v >= 0:
             return v
-        raise ConfigError("config key '%s' must be a whole number >= 0; found %s" % (key, debug_value(v)))
+        raise ConfigError("config key '%s' must be a whole number >= 0; found %s" % (key, describe_value(v)))
 
     def text(self, key):
         """Text, or None when absent."""
@@ -235,7 +236,7 @@ class ConfigReader:
             return None
         if isinstance(v, str) and not isinstance(v, Json):
             return v
-        raise ConfigError("config key '%s' must be text; found %s" % (key, debug_value(v)))
+        raise ConfigError("config key '%s' must be text; found %s" % (key, describe_value(v)))
 
     def optional_f64(self, key):
         """A number, or None when absent."""

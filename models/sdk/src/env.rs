@@ -39,18 +39,33 @@ pub mod native {
     use rand_chacha::ChaCha20Rng;
     use rand_core::{Rng, SeedableRng};
 
-    /// One node's time and random stream while its code runs.
+    use crate::LogLevel;
+
+    /// One node's time and random stream while its code runs, and the
+    /// lines it logged when they are kept.
     #[derive(Debug, Clone)]
     pub struct NodeEnv {
         now_us: u64,
         rng: ChaCha20Rng,
+        logs: Option<Vec<(u64, LogLevel, String)>>,
     }
 
     impl NodeEnv {
         /// A node's environment with the stream seeded by `seed` (the host
         /// derives it from the scenario seed and the node id).
         pub fn new(seed: [u8; 32]) -> Self {
-            NodeEnv { now_us: 0, rng: ChaCha20Rng::from_seed(seed) }
+            NodeEnv { now_us: 0, rng: ChaCha20Rng::from_seed(seed), logs: None }
+        }
+
+        /// Keeps what the node logs, with its time, for [`take_logs`](Self::take_logs).
+        pub fn keep_logs(mut self) -> Self {
+            self.logs = Some(Vec::new());
+            self
+        }
+
+        /// The lines logged since the last call: (time, level, message).
+        pub fn take_logs(&mut self) -> Vec<(u64, LogLevel, String)> {
+            self.logs.as_mut().map(std::mem::take).unwrap_or_default()
         }
     }
 
@@ -71,6 +86,18 @@ pub mod native {
 
     pub(super) fn now_us() -> Option<u64> {
         CURRENT.with(|c| c.borrow().as_ref().map(|env| env.now_us))
+    }
+
+    /// Keeps a logged line in the running node's environment; false when
+    /// none keeps lines.
+    pub(crate) fn log(level: LogLevel, message: &str) -> bool {
+        CURRENT.with(|c| match c.borrow_mut().as_mut() {
+            Some(NodeEnv { now_us, logs: Some(logs), .. }) => {
+                logs.push((*now_us, level, message.to_string()));
+                true
+            }
+            _ => false,
+        })
     }
 
     pub(super) fn random_u64() -> Option<u64> {

@@ -3,9 +3,10 @@
 
 use std::cell::RefCell;
 
+use crate::bindings::exports::xedgesim::node::declaration as wit_declaration;
 use crate::bindings::exports::xedgesim::node::model as wit_model;
 use crate::bindings::xedgesim::node::{log as wit_log, outbox, sandbox, types as wit};
-use crate::{Address, ConfigValue, LogLevel, Message, Metric, NodeModel, Outgoing, StepOutput};
+use crate::{Address, ConfigValue, LogLevel, Message, Metric, NodeModel, Outgoing, StepOutput, ValueKind};
 
 /// Names the model type a component exports; implemented by [`export_model!`](crate::export_model).
 pub trait ExportedModel: 'static {
@@ -124,6 +125,30 @@ impl<E: ExportedModel> wit_model::Guest for E {
             results.push(entered(call, || c.node.get::<GuestNode<E::Model>>().step_inner(c.now_us, c.inbox)));
         }
         results
+    }
+}
+
+impl<E: ExportedModel> wit_declaration::Guest for E {
+    fn config_keys() -> Option<Vec<wit_declaration::ConfigKey>> {
+        let keys = <E::Model as NodeModel>::CONFIG?;
+        Some(
+            keys.iter()
+                .map(|k| wit_declaration::ConfigKey {
+                    name: k.name.to_string(),
+                    kind: match k.kind {
+                        ValueKind::Boolean => wit_declaration::ValueKind::Boolean,
+                        ValueKind::Integer => wit_declaration::ValueKind::Integer,
+                        ValueKind::Number => wit_declaration::ValueKind::Number,
+                        ValueKind::Text => wit_declaration::ValueKind::Text,
+                        ValueKind::Json => wit_declaration::ValueKind::Json,
+                    },
+                    default_value: k.default.map(|d| d.to_string()),
+                    required: k.required,
+                    names_node: k.names_node,
+                    doc: k.doc.to_string(),
+                })
+                .collect(),
+        )
     }
 }
 

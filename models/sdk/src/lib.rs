@@ -11,8 +11,13 @@
 //! virtual — the clock reads simulation time, the randomness is a seeded
 //! ChaCha20 stream per node — so a model gets determinism without asking.
 
+mod config_reader;
+mod declaration;
 pub mod payload;
 mod types;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 #[cfg(feature = "container")]
 pub mod protocol;
@@ -25,14 +30,18 @@ pub use env::{now_us, random_u64};
 #[cfg(feature = "container")]
 pub mod container;
 
+pub use config_reader::ConfigReader;
+pub use declaration::{ConfigKey, DefaultValue, ValueKind};
 pub use types::*;
 
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../../wit",
-        world: "node-model",
+        // The SDK's own copy of the contract (in the repository, a link to
+        // the workspace's `wit/`), so the SDK builds outside it too.
+        path: "wit",
+        world: "declared-node-model",
         // WASI random is in the world for other languages' toolchains; Rust
         // models reach it through std.
         generate_all,
@@ -50,6 +59,11 @@ pub use guest::*;
 /// A node model: made from its id and config, stepped with its inbox,
 /// asked for metrics at the end.
 pub trait NodeModel: Sized + 'static {
+    /// Every key of the model's `config:` map (see [`ConfigKey`]). With it,
+    /// `xedgesim validate` checks each node's config at its line in the
+    /// scenario, and [`ConfigReader::of`] reads by it. `None`: the model
+    /// does not say, and only its constructor checks its config.
+    const CONFIG: Option<&'static [ConfigKey]> = None;
     /// Makes the node; a bad config is an error naming the key.
     fn new(id: &str, config: &Config) -> Result<Self, String>;
     /// Runs the node at `now_us` with the messages that arrived since its
@@ -59,14 +73,18 @@ pub trait NodeModel: Sized + 'static {
     fn finish(&mut self) -> Vec<Metric>;
 }
 
-/// Logs through the host (`xedgesim:node/log`), into the run's trace.
+/// Logs through the host (`xedgesim:node/log`): into the run's trace, and
+/// on the terminal with `xedgesim run --log LEVEL`. Natively, in a
+/// [`testing::TestNode`], the line is kept for the test to read.
 pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]
     guest::log(level, message);
+    #[cfg(not(target_arch = "wasm32"))]
+    if env::native::log(level, message) {
+        return;
+    }
     #[cfg(all(not(target_arch = "wasm32"), feature = "container"))]
     container::log(level, message);
-    #[cfg(all(not(target_arch = "wasm32"), not(feature = "container")))]
-    let _ = (level, message);
 }
 
 /// Exports `$model` (a [`NodeModel`]) as this component's `node` resource.

@@ -1,6 +1,7 @@
 //! The contract's types as plain Rust, shared by native and WASM builds.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 /// A node's `config:` map.
 pub type Config = BTreeMap<String, ConfigValue>;
@@ -14,6 +15,55 @@ pub enum ConfigValue {
     Text(String),
     /// A list or map, as JSON text.
     Json(String),
+}
+
+impl fmt::Display for ConfigValue {
+    /// As an error message quotes it: `42`, `2.5`, `true`, `the text "abc"`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigValue::Boolean(b) => write!(f, "{b}"),
+            ConfigValue::Integer(i) => write!(f, "{i}"),
+            ConfigValue::Float(x) => write!(f, "{x}"),
+            ConfigValue::Text(s) => write!(f, "the text {s:?}"),
+            ConfigValue::Json(j) => write!(f, "the list or map {j}"),
+        }
+    }
+}
+
+impl From<bool> for ConfigValue {
+    fn from(value: bool) -> Self {
+        ConfigValue::Boolean(value)
+    }
+}
+
+impl From<i64> for ConfigValue {
+    fn from(value: i64) -> Self {
+        ConfigValue::Integer(value)
+    }
+}
+
+impl From<i32> for ConfigValue {
+    fn from(value: i32) -> Self {
+        ConfigValue::Integer(value.into())
+    }
+}
+
+impl From<f64> for ConfigValue {
+    fn from(value: f64) -> Self {
+        ConfigValue::Float(value)
+    }
+}
+
+impl From<&str> for ConfigValue {
+    fn from(value: &str) -> Self {
+        ConfigValue::Text(value.to_string())
+    }
+}
+
+impl From<String> for ConfigValue {
+    fn from(value: String) -> Self {
+        ConfigValue::Text(value)
+    }
 }
 
 /// Where an outgoing message goes.
@@ -64,75 +114,12 @@ impl Metric {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How much a log line matters, least first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LogLevel {
     Trace,
     Debug,
     Info,
     Warn,
     Error,
-}
-
-/// Typed reads of a config map, rejecting unknown keys and wrong types
-/// with messages that name the key.
-#[derive(Debug)]
-pub struct ConfigReader<'a> {
-    config: &'a Config,
-    known: &'static [&'static str],
-}
-
-impl<'a> ConfigReader<'a> {
-    /// Fails if `config` has a key outside `known`.
-    pub fn new(config: &'a Config, known: &'static [&'static str]) -> Result<Self, String> {
-        for key in config.keys() {
-            if !known.contains(&key.as_str()) {
-                let takes = if known.is_empty() {
-                    "this model takes no config keys".to_string()
-                } else {
-                    format!("this model takes: {}", known.join(", "))
-                };
-                return Err(format!("unknown config key '{key}'; {takes}"));
-            }
-        }
-        Ok(ConfigReader { config, known })
-    }
-
-    fn get(&self, key: &str) -> Option<&'a ConfigValue> {
-        debug_assert!(self.known.contains(&key), "read of undeclared key {key}");
-        self.config.get(key)
-    }
-
-    /// A number (integer or float).
-    pub fn f64(&self, key: &str, default: f64) -> Result<f64, String> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(ConfigValue::Float(f)) => Ok(*f),
-            Some(ConfigValue::Integer(i)) => Ok(*i as f64),
-            Some(other) => Err(format!("config key '{key}' must be a number; found {other:?}")),
-        }
-    }
-
-    /// A whole non-negative number.
-    pub fn u64(&self, key: &str, default: u64) -> Result<u64, String> {
-        match self.get(key) {
-            None => Ok(default),
-            Some(ConfigValue::Integer(i)) if *i >= 0 => Ok(*i as u64),
-            Some(other) => Err(format!("config key '{key}' must be a whole number >= 0; found {other:?}")),
-        }
-    }
-
-    pub fn text(&self, key: &str) -> Result<Option<String>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(ConfigValue::Text(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!("config key '{key}' must be text; found {other:?}")),
-        }
-    }
-
-    pub fn optional_f64(&self, key: &str) -> Result<Option<f64>, String> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(_) => self.f64(key, 0.0).map(Some),
-        }
-    }
 }

@@ -12,10 +12,31 @@
 //! (`t_us`: when it was sampled, for end-to-end latency).
 
 use xedgesim_model::payload::{Field, encode};
-use xedgesim_model::{Address, Config, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
+use xedgesim_model::{Address, Config, ConfigKey, ConfigReader, Message, Metric, NodeModel, Outgoing, StepOutput};
 
-/// The `config:` keys this model takes (the host warns about others and drops them).
-pub const KEYS: &[&str] = &["sample_rate_hz", "base", "noise_stddev", "unit", "destination", "topic"];
+/// What it sends and reports, for its reference (`xedgesim models`),
+/// beside the code that does it.
+pub const SENDS: &str = "A reading every `1 / sample_rate_hz` seconds, the first one period after the start (at 1 s by \
+default, as xEdgeSim's), valued `base` plus normal noise of `noise_stddev`. Sent to `destination` with topic \
+`reading`, or published on `topic`. Payload: `{\"temperature\":20.4,\"unit\":\"C\",\"sample_id\":1,\"t_us\":1000000}`: \
+the value, `unit`, a count from 1, and the virtual time it was sampled in µs (for end-to-end latency). \
+Metrics: `samples_sent`.";
+
+/// The `config:` keys this model takes (the host warns about others and
+/// drops them). The reference in `docs/models.md` is generated from it.
+pub const CONFIG: &[ConfigKey] = &[
+    ConfigKey::number("sample_rate_hz", "readings per second, in (0, 1000000]").default_number(1.0),
+    ConfigKey::number("base", "the mean reading").default_number(20.0),
+    ConfigKey::number("noise_stddev", "standard deviation of the normal noise added to each reading, >= 0")
+        .default_number(2.0),
+    ConfigKey::text("unit", "the payload's `unit` field").default_text("C"),
+    ConfigKey::text(
+        "destination",
+        "the node each reading is sent to (default: the first gateway, else the first cloud; or use `topic`)",
+    )
+    .node_id(),
+    ConfigKey::text("topic", "publish each reading on this topic through the broker instead"),
+];
 
 pub struct Sensor {
     period_us: u64,
@@ -29,13 +50,15 @@ pub struct Sensor {
 }
 
 impl NodeModel for Sensor {
+    const CONFIG: Option<&'static [ConfigKey]> = Some(CONFIG);
+
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
-        let c = ConfigReader::new(config, KEYS)?;
-        let rate = c.f64("sample_rate_hz", 1.0)?;
+        let c = ConfigReader::of::<Self>(config)?;
+        let rate = c.number("sample_rate_hz")?;
         if !(rate.is_finite() && rate > 0.0 && rate <= 1e6) {
             return Err(format!("config key 'sample_rate_hz' must be in (0, 1000000]; found {rate}"));
         }
-        let noise_stddev = c.f64("noise_stddev", 2.0)?;
+        let noise_stddev = c.number("noise_stddev")?;
         if !(noise_stddev.is_finite() && noise_stddev >= 0.0) {
             return Err(format!("config key 'noise_stddev' must be >= 0; found {noise_stddev}"));
         }
@@ -47,9 +70,9 @@ impl NodeModel for Sensor {
         let period_us = ((1e6 / rate).round() as u64).max(1);
         Ok(Sensor {
             period_us,
-            base: c.f64("base", 20.0)?,
+            base: c.number("base")?,
             noise_stddev,
-            unit: c.text("unit")?.unwrap_or_else(|| "C".into()),
+            unit: c.string("unit")?,
             destination,
             topic,
             next_sample_us: period_us,

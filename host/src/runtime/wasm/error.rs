@@ -36,6 +36,10 @@ pub enum WasmError {
     Engine(wasmtime::Error),
     #[error("interrupted while compiling {component}")]
     Interrupted { component: String },
+    #[error("cannot build the model in {}: {reason}", dir.display())]
+    Build { dir: PathBuf, reason: String },
+    #[error("{component}'s declaration of its config is unusable: {reason}")]
+    Declaration { component: String, reason: String },
     #[error("cannot prepare {component}: {reason}")]
     Link { component: String, reason: String },
 }

@@ -22,6 +22,7 @@ mod cache;
 mod clock;
 mod component;
 mod convert;
+mod declaration;
 mod error;
 mod imports;
 mod interrupt;
@@ -30,6 +31,7 @@ mod log_sink;
 mod node_group;
 mod running;
 mod runtime;
+mod source_build;
 mod state;
 
 pub use builtin::{builtin_component, fixture_component};
@@ -38,5 +40,6 @@ pub use component::{CONTRACT_VERSION, ModelComponent};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
+pub use source_build::{FolderLanguage, build_folder};
 
 pub use state::NodeState;

@@ -141,6 +141,13 @@ impl WasmRuntime {
                     Some(sha256),
                 )?
             }
+            ComponentSource::Folder(dir) => {
+                // Built before the run, which names the built file instead.
+                return Err(WasmError::Build {
+                    dir: dir.clone(),
+                    reason: "it was not built before the run (a bug in xedgesim)".to_string(),
+                });
+            }
             ComponentSource::File(path) => {
                 let bytes = std::fs::read(path).map_err(|source| WasmError::Read { path: path.clone(), source })?;
                 self.load_bytes(source.to_string(), &bytes)?

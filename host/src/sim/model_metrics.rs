@@ -1,0 +1,114 @@
+//! [`ModelMetrics`]: what the models reported at the end of the run,
+//! gathered per node type for `summary.json` and the results table.
+//! Bounded whatever the scale: one row per type and metric name (a
+//! million sensors give one row per metric); `metrics.csv` keeps every
+//! node's values.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::runtime::Metric;
+
+/// Most metric names kept per type; more are counted, not kept.
+pub const MAX_METRICS_PER_TYPE: usize = 64;
+
+/// One metric over the nodes of a type that reported it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricTotals {
+    /// Nodes that reported it.
+    pub nodes: usize,
+    #[serde(serialize_with = "number_or_name")]
+    pub sum: f64,
+    #[serde(serialize_with = "number_or_name")]
+    pub min: f64,
+    #[serde(serialize_with = "number_or_name")]
+    pub max: f64,
+}
+
+/// The metrics of the nodes of one type.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TypeMetrics {
+    pub nodes: usize,
+    pub metrics: BTreeMap<String, MetricTotals>,
+    /// Metric names past [`MAX_METRICS_PER_TYPE`], not kept.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_metrics: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// By node type.
+pub type ModelMetrics = BTreeMap<String, TypeMetrics>;
+
+/// Gathers `node_metrics` (by node position) under each node's type,
+/// `type_of(position)`.
+pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a str) -> ModelMetrics {
+    let mut by_type = ModelMetrics::new();
+    for (node, metrics) in node_metrics.iter().enumerate() {
+        let totals = by_type.entry(type_of(node).to_string()).or_default();
+        totals.nodes += 1;
+        for metric in metrics {
+            let full = totals.metrics.len() >= MAX_METRICS_PER_TYPE;
+            match totals.metrics.get_mut(&metric.name) {
+                Some(t) => {
+                    t.nodes += 1;
+                    t.sum += metric.value;
+                    // NaN is kept, not lost to min and max: a node reported it.
+                    t.min = if t.min.is_nan() || metric.value.is_nan() { f64::NAN } else { t.min.min(metric.value) };
+                    t.max = if t.max.is_nan() || metric.value.is_nan() { f64::NAN } else { t.max.max(metric.value) };
+                }
+                None if full => totals.more_metrics += 1,
+                None => {
+                    let v = metric.value;
+                    totals.metrics.insert(metric.name.clone(), MetricTotals { nodes: 1, sum: v, min: v, max: v });
+                }
+            }
+        }
+    }
+    by_type
+}
+
+/// One line per type for the results table: `seen 180, forwarded 16`
+/// (sums over the type's nodes).
+pub fn table_line(metrics: &TypeMetrics) -> String {
+    let shown: Vec<String> = metrics.metrics.iter().map(|(name, t)| format!("{name} {}", short(t.sum))).collect();
+    let mut line = shown.join(", ");
+    if metrics.more_metrics > 0 {
+        line.push_str(&format!(", … {} more", metrics.more_metrics));
+    }
+    line
+}
+
+/// A number as the table shows it: whole numbers without decimals.
+fn short(v: f64) -> String {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.3}") }
+}
+
+/// A JSON number, or `"NaN"`, `"inf"`, `"-inf"` (JSON has none of them).
+pub fn number_or_name<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() { s.serialize_f64(*value) } else { s.serialize_str(&value.to_string()) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_by_type_and_keeps_nan() {
+        let m = |name: &str, value: f64| Metric { name: name.to_string(), value };
+        let node_metrics = vec![vec![m("seen", 3.0)], vec![m("seen", 5.0), m("odd", f64::NAN)], vec![]];
+        let types = ["filter", "filter", "cloud"];
+        let gathered = gather(&node_metrics, |i| types[i]);
+        let filter = &gathered["filter"];
+        assert_eq!(filter.nodes, 2);
+        assert_eq!(filter.metrics["seen"], MetricTotals { nodes: 2, sum: 8.0, min: 3.0, max: 5.0 });
+        assert!(filter.metrics["odd"].sum.is_nan());
+        assert_eq!(gathered["cloud"].nodes, 1);
+        assert_eq!(table_line(filter), "odd NaN, seen 8");
+        let json = serde_json::to_string(filter).unwrap();
+        assert!(json.contains(r#""odd":{"nodes":1,"sum":"NaN","min":"NaN","max":"NaN"}"#), "{json}");
+    }
+}
