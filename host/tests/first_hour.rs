@@ -121,7 +121,7 @@ fn the_sdk_written_anywhere_builds_with_the_documented_dependency_line_and_code(
     let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("counter.yaml:4:72: error: config key 'every' of the model counter.wasm must be a whole number; found the text \"often\""),
+        stderr.contains("counter.yaml:4:72: error: config key 'every' of the model counter must be a whole number; found the text \"often\""),
         "{stderr}"
     );
     // ... and with a good one it runs, its metric in the summary.

@@ -20,8 +20,19 @@ pub struct SdkArgs {
 pub fn run(args: &SdkArgs) -> ExitCode {
     match scaffold::write_sdk(&args.dir, Language::from(args.lang)) {
         Ok(()) => {
-            println!("wrote the SDK to {}; depend on it with", args.dir.display());
-            println!("  xedgesim-model = {{ path = \"{}\" }}", args.dir.display());
+            let dir = args.dir.display();
+            match args.lang {
+                super::new::Lang::Rust => {
+                    println!("wrote the SDK to {dir}; depend on it with");
+                    println!("  xedgesim-model = {{ path = \"{dir}\" }}");
+                }
+                super::new::Lang::Python => {
+                    println!("wrote the SDK to {dir}: put {dir} on the model's path (its build.sh does)")
+                }
+                super::new::Lang::Js => {
+                    println!("wrote the SDK to {dir}: `npm ci` there once, then `{dir}/build.sh MODEL_DIR OUT.wasm`")
+                }
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -304,6 +304,10 @@ pub enum ComponentSource {
     /// A model's source folder (absolute path): a Rust crate, or a Python
     /// or JavaScript model, built to its component before the run.
     Folder(PathBuf),
+    /// A model folder once built: named by the folder (summaries and
+    /// messages do not change with where the build is kept), read from
+    /// `component`.
+    Built { folder: PathBuf, component: PathBuf },
 }
 
 impl fmt::Display for ComponentSource {
@@ -311,7 +315,9 @@ impl fmt::Display for ComponentSource {
         match self {
             ComponentSource::Builtin(name) => write!(f, "builtin:{name}"),
             ComponentSource::File(path) => write!(f, "{}", path.display()),
-            ComponentSource::Folder(path) => write!(f, "{}/", path.display()),
+            ComponentSource::Folder(path) | ComponentSource::Built { folder: path, .. } => {
+                write!(f, "{}/", path.display())
+            }
         }
     }
 }

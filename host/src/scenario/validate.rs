@@ -104,19 +104,7 @@ pub fn validate(
             "the `ml_inference:` section (xEdgeSim's ML placement experiments)",
         );
     }
-    let mut found = checker.found;
-    found.sort_by_key(|d| d.position);
-    if checker.unreported_errors + checker.unreported_warnings > 0 {
-        let more = checker.unreported_errors + checker.unreported_warnings;
-        let message = format!("… and {more} more problems not shown ({} errors)", checker.unreported_errors);
-        let d = if checker.unreported_errors > 0 {
-            Diagnostic::error(file, message)
-        } else {
-            Diagnostic::warning(file, message)
-        };
-        found.push(d.help("fix the ones above first; the rest are often the same mistake"));
-    }
-    Diagnostics(found)
+    checker.into_diagnostics()
 }
 
 /// The declaration a node's config is checked against, by the node's
@@ -162,9 +150,7 @@ pub fn validate_declared<'d>(
     };
     let ids: BTreeMap<&str, usize> = scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
     checker.declared_configs(scenario, &ids, declared);
-    let mut found = checker.found;
-    found.sort_by_key(|d| d.position);
-    Diagnostics(found)
+    checker.into_diagnostics()
 }
 
 /// Most diagnostics reported for one file: past it they are counted, not
@@ -185,6 +171,24 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
+    /// What was found, in file order, and a last line counting what was
+    /// not shown past [`MAX_DIAGNOSTICS`].
+    fn into_diagnostics(self) -> Diagnostics {
+        let mut found = self.found;
+        found.sort_by_key(|d| d.position);
+        if self.unreported_errors + self.unreported_warnings > 0 {
+            let more = self.unreported_errors + self.unreported_warnings;
+            let message = format!("… and {more} more problems not shown ({} errors)", self.unreported_errors);
+            let d = if self.unreported_errors > 0 {
+                Diagnostic::error(self.file, message)
+            } else {
+                Diagnostic::warning(self.file, message)
+            };
+            found.push(d.help("fix the ones above first; the rest are often the same mistake"));
+        }
+        Diagnostics(found)
+    }
+
     /// `path` as it is in the file: `nodes[K]` of a node made by a group is
     /// its group's entry.
     fn in_file(&self, path: &str) -> String {

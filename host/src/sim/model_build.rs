@@ -32,7 +32,7 @@ pub fn build_model_folders(
                 component
             }
         };
-        wasm.component = ComponentSource::File(component);
+        wasm.component = ComponentSource::Built { folder: dir.clone(), component };
     }
     Ok(())
 }

@@ -76,7 +76,7 @@ pub fn check_declared_configs(
 /// A component as messages name it: its file name.
 fn component_name(source: &ComponentSource) -> String {
     match source {
-        ComponentSource::File(path) | ComponentSource::Folder(path) => {
+        ComponentSource::File(path) | ComponentSource::Folder(path) | ComponentSource::Built { folder: path, .. } => {
             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
         }
         ComponentSource::Builtin(name) => format!("builtin:{name}"),

@@ -24,6 +24,10 @@ pub struct MetricTotals {
     pub min: f64,
     #[serde(serialize_with = "number_or_name")]
     pub max: f64,
+    /// The last node that reported it: a node reporting a name twice
+    /// counts once in `nodes`.
+    #[serde(skip)]
+    last_node: usize,
 }
 
 /// The metrics of the nodes of one type.
@@ -31,7 +35,7 @@ pub struct MetricTotals {
 pub struct TypeMetrics {
     pub nodes: usize,
     pub metrics: BTreeMap<String, MetricTotals>,
-    /// Metric names past [`MAX_METRICS_PER_TYPE`], not kept.
+    /// Values reported under names past [`MAX_METRICS_PER_TYPE`], not kept.
     #[serde(skip_serializing_if = "is_zero")]
     pub more_metrics: usize,
 }
@@ -54,7 +58,10 @@ pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a s
             let full = totals.metrics.len() >= MAX_METRICS_PER_TYPE;
             match totals.metrics.get_mut(&metric.name) {
                 Some(t) => {
-                    t.nodes += 1;
+                    if t.last_node != node {
+                        t.nodes += 1;
+                        t.last_node = node;
+                    }
                     t.sum += metric.value;
                     // NaN is kept, not lost to min and max: a node reported it.
                     t.min = if t.min.is_nan() || metric.value.is_nan() { f64::NAN } else { t.min.min(metric.value) };
@@ -63,7 +70,8 @@ pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a s
                 None if full => totals.more_metrics += 1,
                 None => {
                     let v = metric.value;
-                    totals.metrics.insert(metric.name.clone(), MetricTotals { nodes: 1, sum: v, min: v, max: v });
+                    let totals_of_name = MetricTotals { nodes: 1, sum: v, min: v, max: v, last_node: node };
+                    totals.metrics.insert(metric.name.clone(), totals_of_name);
                 }
             }
         }
@@ -74,7 +82,12 @@ pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a s
 /// One line per type for the results table: `seen 180, forwarded 16`
 /// (sums over the type's nodes).
 pub fn table_line(metrics: &TypeMetrics) -> String {
-    let shown: Vec<String> = metrics.metrics.iter().map(|(name, t)| format!("{name} {}", short(t.sum))).collect();
+    // A model names its metrics: escaped, as all a model's words on a terminal.
+    let shown: Vec<String> = metrics
+        .metrics
+        .iter()
+        .map(|(name, t)| format!("{} {}", crate::runtime::fault::escape_controls(name), short(t.sum)))
+        .collect();
     let mut line = shown.join(", ");
     if metrics.more_metrics > 0 {
         line.push_str(&format!(", … {} more", metrics.more_metrics));
@@ -104,7 +117,8 @@ mod tests {
         let gathered = gather(&node_metrics, |i| types[i]);
         let filter = &gathered["filter"];
         assert_eq!(filter.nodes, 2);
-        assert_eq!(filter.metrics["seen"], MetricTotals { nodes: 2, sum: 8.0, min: 3.0, max: 5.0 });
+        assert_eq!((filter.metrics["seen"].nodes, filter.metrics["seen"].sum), (2, 8.0));
+        assert_eq!((filter.metrics["seen"].min, filter.metrics["seen"].max), (3.0, 5.0));
         assert!(filter.metrics["odd"].sum.is_nan());
         assert_eq!(gathered["cloud"].nodes, 1);
         assert_eq!(table_line(filter), "odd NaN, seen 8");

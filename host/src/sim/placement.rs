@@ -142,7 +142,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         for (source, _, members) in batches {
             let name = match &source {
                 ComponentSource::Builtin(name) => name.clone(),
-                ComponentSource::File(_) | ComponentSource::Folder(_) => {
+                ComponentSource::File(_) | ComponentSource::Folder(_) | ComponentSource::Built { .. } => {
                     let node = scenario.nodes[members[0]].id.clone();
                     return Err(RunError::NativeUnavailable { node });
                 }

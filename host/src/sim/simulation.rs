@@ -318,9 +318,10 @@ impl Simulation {
         let mut ignore = |_: &str| {};
         // A component's declared config is checked before anything starts:
         // `run` refuses what `validate` refuses.
-        if let Some(source) = &self.source {
+        // Dropped once checked: at scale it is the whole expanded file.
+        if let Some(source) = self.source.take() {
             let diagnostics =
-                super::check_declared_configs(&self.scenario, source, self.cache_dir.clone(), self.interrupt.clone())?;
+                super::check_declared_configs(&self.scenario, &source, self.cache_dir.clone(), self.interrupt.clone())?;
             if diagnostics.has_errors() {
                 return Err(scenario::ScenarioError::Invalid { diagnostics }.into());
             }

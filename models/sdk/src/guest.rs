@@ -129,12 +129,24 @@ impl<E: ExportedModel> wit_model::Guest for E {
 }
 
 impl<E: ExportedModel> wit_declaration::Guest for E {
-    fn config_keys() -> Option<Vec<wit_declaration::ConfigKey>> {
+    fn config_keys() -> Option<wit_declaration::ConfigDeclaration> {
         let keys = <E::Model as NodeModel>::CONFIG?;
-        Some(
-            keys.iter()
-                .map(|k| wit_declaration::ConfigKey {
-                    name: k.name.to_string(),
+        let mut text = Vec::new();
+        let mut push = |s: &str| {
+            let start = text.len() as u32;
+            text.extend_from_slice(s.as_bytes());
+            (start, s.len() as u32)
+        };
+        let keys = keys
+            .iter()
+            .map(|k| {
+                let (name_start, name_len) = push(k.name);
+                let default = k.default.map(|d| d.to_string());
+                let (default_start, default_len) = push(default.as_deref().unwrap_or(""));
+                let (doc_start, doc_len) = push(k.doc);
+                wit_declaration::ConfigKey {
+                    name_start,
+                    name_len,
                     kind: match k.kind {
                         ValueKind::Boolean => wit_declaration::ValueKind::Boolean,
                         ValueKind::Integer => wit_declaration::ValueKind::Integer,
@@ -142,13 +154,17 @@ impl<E: ExportedModel> wit_declaration::Guest for E {
                         ValueKind::Text => wit_declaration::ValueKind::Text,
                         ValueKind::Json => wit_declaration::ValueKind::Json,
                     },
-                    default_value: k.default.map(|d| d.to_string()),
+                    has_default: default.is_some(),
+                    default_start,
+                    default_len,
                     required: k.required,
                     names_node: k.names_node,
-                    doc: k.doc.to_string(),
-                })
-                .collect(),
-        )
+                    doc_start,
+                    doc_len,
+                }
+            })
+            .collect();
+        Some(wit_declaration::ConfigDeclaration { keys, text })
     }
 }
 

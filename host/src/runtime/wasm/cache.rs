@@ -46,7 +46,7 @@ pub const DEFAULT_MAX_CACHE_BYTES: u64 = 1 << 30;
 pub const SUBFOLDER: &str = "artifacts-v1";
 
 /// Refuses a folder that is another user's, a symlink, or writable by others.
-fn check_owned(dir: &Path) -> std::io::Result<()> {
+pub(super) fn check_owned(dir: &Path) -> std::io::Result<()> {
     let meta = std::fs::symlink_metadata(dir)?;
     if !meta.is_dir() {
         return Err(std::io::Error::other(format!("{} is not a folder", dir.display())));

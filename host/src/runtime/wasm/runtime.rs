@@ -148,7 +148,7 @@ impl WasmRuntime {
                     reason: "it was not built before the run (a bug in xedgesim)".to_string(),
                 });
             }
-            ComponentSource::File(path) => {
+            ComponentSource::File(path) | ComponentSource::Built { component: path, .. } => {
                 let bytes = std::fs::read(path).map_err(|source| WasmError::Read { path: path.clone(), source })?;
                 self.load_bytes(source.to_string(), &bytes)?
             }

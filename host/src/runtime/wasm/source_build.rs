@@ -47,24 +47,81 @@ impl FolderLanguage {
     }
 }
 
-/// Builds the model in `dir` and returns its component's path. Python
-/// and JavaScript components are kept under `cache_dir` (a temporary
-/// folder's when `None`). The tools' messages go to `log`, a line each.
+/// Builds the model in `dir` and returns its component's path: a file
+/// under `builds/` in `cache_dir` (a private temporary folder when
+/// `None`) named by its content or its sources' hash, which nothing else
+/// writes to. The tools' messages go to `log`, a line each; a failure's
+/// last lines are in the error too (a quiet run shows no log).
 pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
-    match FolderLanguage::of(dir) {
-        Some(FolderLanguage::Rust) => build_crate(dir, log),
-        Some(language) => build_script(dir, language, cache_dir, log),
+    let builds = builds_dir(cache_dir).map_err(|e| failed(format!("cannot make the builds folder: {e}")))?;
+    let built = match FolderLanguage::of(dir) {
+        Some(FolderLanguage::Rust) => build_crate(dir, &builds, log),
+        Some(language) => build_script(dir, language, &builds, log),
         None => Err(failed("it holds no Cargo.toml, model.py or model.js".to_string())),
+    }?;
+    evict_old_builds(&builds, &built);
+    Ok(built)
+}
+
+/// How many built components `builds/` keeps; the least recently used go
+/// first (a Python component is about 18 MB, one per edit).
+const MAX_KEPT_BUILDS: usize = 16;
+
+/// `builds/` in the cache folder, or a private one in the temporary
+/// folder: made readable by its owner only, as the compile cache is.
+fn builds_dir(cache_dir: Option<&Path>) -> std::io::Result<PathBuf> {
+    let dir = match cache_dir {
+        Some(cache) => cache.join("builds"),
+        None => std::env::temp_dir().join(format!("xedgesim-builds-{}", std::process::id())),
+    };
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&dir)?;
+    // Another user's folder, or one others may write to, could hold a planted component.
+    super::cache::check_owned(&dir)?;
+    Ok(dir)
+}
+
+/// Removes the least recently used components past [`MAX_KEPT_BUILDS`],
+/// never `keep`. Best effort: a build that cannot be removed stays.
+fn evict_old_builds(builds: &Path, keep: &Path) {
+    let Ok(entries) = std::fs::read_dir(builds) else { return };
+    let mut kept: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm") && p != keep)
+        .filter_map(|p| Some((std::fs::metadata(&p).and_then(|m| m.modified()).ok()?, p)))
+        .collect();
+    kept.sort();
+    let excess = (kept.len() + 1).saturating_sub(MAX_KEPT_BUILDS);
+    for (_, path) in kept.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path);
     }
 }
 
+/// A unique name beside `out` to write to before renaming: two builds of
+/// one folder at once (equivalence trials run on threads) never share it.
+fn partial_path(out: &Path) -> PathBuf {
+    static BUILDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    out.with_extension(format!("{}-{n}.partial", std::process::id()))
+}
+
+/// The last lines of a tool's output, for an error message.
+fn tail(lines: &[String]) -> String {
+    let shown: Vec<&str> = lines.iter().rev().take(20).rev().map(String::as_str).collect();
+    if shown.is_empty() { String::new() } else { format!("; its last lines:\n{}", shown.join("\n")) }
+}
+
 /// Builds a Python or JavaScript model folder, unless a component of the
-/// same sources is kept already.
+/// same sources, WIT and tools is kept already.
 fn build_script(
     dir: &Path,
     language: FolderLanguage,
-    cache_dir: Option<&Path>,
+    builds: &Path,
     log: &mut dyn FnMut(&str),
 ) -> Result<PathBuf, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
@@ -75,23 +132,16 @@ fn build_script(
             wit.join("node.wit").display()
         )));
     }
-    let extension = if language == FolderLanguage::Python { "py" } else { "js" };
-    let key = sources_sha256(dir, &[extension, "wit"]).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
-    let builds = cache_dir.map_or_else(|| std::env::temp_dir().join("xedgesim-builds"), |c| c.join("builds"));
-    let out = builds.join(format!("{key}.wasm"));
-    if out.is_file() {
-        log(&format!("up to date: {}", out.display()));
-        return Ok(out);
-    }
-    std::fs::create_dir_all(&builds).map_err(|e| failed(format!("cannot create {}: {e}", builds.display())))?;
-    // Written beside its final name, then renamed: never a half-built component under it.
-    let partial = builds.join(format!("{key}.{}.partial.wasm", std::process::id()));
-    let mut command = match language {
+    let (mut command, tool_version, sources): (Command, String, &[&str]) = match language {
         FolderLanguage::Python => {
+            let version = Command::new("componentize-py").arg("--version").output().map_err(|e| {
+                failed(format!(
+                    "cannot start componentize-py ({e})\n  = help: install it: `pip install componentize-py==0.25.1`"
+                ))
+            })?;
             let mut c = Command::new("componentize-py");
-            c.arg("-d").arg(&wit).args(["-w", "node-model", "componentize", "model", "-p"]).arg(dir).arg("-o");
-            c.arg(&partial);
-            c
+            c.arg("-d").arg(&wit).args(["-w", "node-model", "componentize", "model", "-p"]).arg(dir);
+            (c, String::from_utf8_lossy(&version.stdout).into_owned(), &["py", "wit"])
         }
         _ => {
             let tool = dir.join("node_modules/.bin/componentize-qjs");
@@ -103,40 +153,55 @@ fn build_script(
                 )));
             }
             let mut c = Command::new(tool);
-            c.arg("--wit").arg(&wit).args(["--world", "node-model", "--js"]).arg(dir.join("model.js"));
-            c.arg("--sync").arg("-o").arg(&partial);
-            c
+            c.arg("--wit").arg(&wit).args(["--world", "node-model", "--sync", "--js"]).arg(dir.join("model.js"));
+            // The lock file pins the tool: it is among the hashed sources.
+            (c, String::new(), &["js", "mjs", "cjs", "wit", "json"])
         }
     };
-    let output = command.current_dir(dir).stdin(Stdio::null()).output().map_err(|e| {
-        let help = match language {
-            FolderLanguage::Python => "install it: `pip install componentize-py==0.25.1`",
-            _ => "run `npm ci` in the model's folder",
-        };
-        failed(format!("cannot start its build tool ({e})\n  = help: {help}"))
+    let key = sources_sha256(dir, sources, &[&format!("{language:?}"), &tool_version, env!("CARGO_PKG_VERSION")])
+        .map_err(|e| failed(format!("cannot read its sources: {e}")))?;
+    let out = builds.join(format!("{key}.wasm"));
+    if out.is_file() {
+        log(&format!("up to date: {}", out.display()));
+        return Ok(out);
+    }
+    let partial = partial_path(&out);
+    let output = command.arg("-o").arg(&partial).current_dir(dir).stdin(Stdio::null()).output().map_err(|e| {
+        failed(format!("cannot start its build tool ({e})\n  = help: run `npm ci` in the model's folder"))
     })?;
-    for line in String::from_utf8_lossy(&output.stdout).lines().chain(String::from_utf8_lossy(&output.stderr).lines()) {
+    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&output.stderr).lines())
+        .map(str::to_string)
+        .collect();
+    for line in &lines {
         log(line);
     }
     if !output.status.success() {
         let _ = std::fs::remove_file(&partial);
-        return Err(failed(format!("its build failed ({})\n  = help: fix the errors above", output.status)));
+        return Err(failed(format!("its build failed ({}){}", output.status, tail(&lines))));
     }
     std::fs::rename(&partial, &out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
     Ok(out)
 }
 
-/// SHA-256 over the (path, content) of every file under `dir` with one of
-/// `extensions`, in path order; outputs and tools' folders are skipped.
-fn sources_sha256(dir: &Path, extensions: &[&str]) -> std::io::Result<String> {
+/// SHA-256 over `salt` and the (path, content) of every file under `dir`
+/// with one of `extensions`, in path order. The folder's own outputs and
+/// tools (`runs`, `target`, `node_modules`) are skipped at its top only,
+/// hidden files and `__pycache__` everywhere; links to folders are not
+/// followed (a loop cannot stall it).
+fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Result<String> {
     fn walk(base: &Path, dir: &Path, extensions: &[&str], files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if name.starts_with('.') || ["runs", "target", "node_modules", "__pycache__"].contains(&name.as_str()) {
+            let entry = entry?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let top_level_output = dir == base && ["runs", "target", "node_modules"].contains(&name.as_str());
+            if name.starts_with('.') || name == "__pycache__" || top_level_output {
                 continue;
             }
-            if path.is_dir() {
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
                 walk(base, &path, extensions, files)?;
             } else if path.extension().is_some_and(|e| extensions.iter().any(|x| e == *x)) {
                 files.push(path.strip_prefix(base).unwrap_or(&path).to_path_buf());
@@ -148,6 +213,10 @@ fn sources_sha256(dir: &Path, extensions: &[&str]) -> std::io::Result<String> {
     walk(dir, dir, extensions, &mut files)?;
     files.sort();
     let mut hash = Sha256::new();
+    for part in salt {
+        hash.update((part.len() as u64).to_le_bytes());
+        hash.update(part.as_bytes());
+    }
     for file in files {
         let bytes = std::fs::read(dir.join(&file))?;
         hash.update(file.to_string_lossy().as_bytes());
@@ -160,7 +229,7 @@ fn sources_sha256(dir: &Path, extensions: &[&str]) -> std::io::Result<String> {
 
 /// Builds the model crate in `dir` and returns its component's path.
 /// Cargo's messages (compile errors included) go to `log`, a line each.
-fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
+fn build_crate(dir: &Path, builds: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let manifest = dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -198,13 +267,26 @@ fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmErr
         let help = if missing_target {
             format!("add the target: `rustup target add {TARGET}`")
         } else {
-            "fix the errors above (cargo's output)".to_string()
+            "fix cargo's errors".to_string()
         };
-        return Err(failed(format!("cargo build failed ({status})\n  = help: {help}")));
+        return Err(failed(format!("cargo build failed ({status}){}\n  = help: {help}", tail(&stderr_lines))));
     }
-    component.ok_or_else(|| {
+    let artifact = component.ok_or_else(|| {
         failed("cargo built no .wasm: the crate needs `[lib] crate-type = [\"cdylib\", \"rlib\"]`".to_string())
-    })
+    })?;
+    // Kept by its content: cargo's target folder is shared and rewritten
+    // (two crates of one name in one target folder, a build running
+    // alongside), so the file it names may not stay this crate's.
+    let bytes = std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))?;
+    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let out = builds.join(format!("{sha}.wasm"));
+    if !out.is_file() {
+        let partial = partial_path(&out);
+        std::fs::write(&partial, &bytes)
+            .and_then(|()| std::fs::rename(&partial, &out))
+            .map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
+    }
+    Ok(out)
 }
 
 /// The `.wasm` file of a `compiler-artifact` message about the crate of
