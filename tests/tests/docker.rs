@@ -321,3 +321,35 @@ fn xedgesims_m2d_docker_file_runs_verbatim() {
     // The file's named volume `models` is the engine's to keep; not this test's.
     let _ = std::process::Command::new("docker").args(["volume", "rm", "models"]).output();
 }
+
+#[test]
+fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let reboot = std::fs::read_to_string(repo_root().join("scenarios/gateway_reboot.yaml")).unwrap();
+    let faults = &reboot[reboot.find("\nfaults:").expect("the file has faults")..];
+    // docker_gateway.yaml, its context made absolute, with gateway_reboot.yaml's faults.
+    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
+        .unwrap()
+        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
+        + faults;
+    let run_at = |name: &str, yaml: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
+        Simulation::from_file(&file).unwrap().out_dir(dir.path().join(name)).run().unwrap()
+    };
+    let container = run_at("docker", &docker);
+    let wasm = run_at("wasm", &reboot);
+    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
+    assert!(container.faults.is_empty(), "{:?}", container.faults);
+    // Killed at 10 s, a new container from the same image at 15 s, made
+    // afresh from the config: the same trace as the WASM gateway's reboot.
+    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
+    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
+    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    assert_eq!(container.scripted_faults, wasm.scripted_faults);
+    assert_eq!(container.messages.dropped_by_reason.get("node_down"), Some(&20));
+    let metrics = read_metrics(&dir.path().join("docker"));
+    assert_eq!(metrics[&("gateway".to_string(), "windows_closed".to_string())], 3.0, "the new container's own count");
+    assert!(containers_of_node(&engine, "gateway").is_empty(), "both containers were removed");
+}

@@ -11,11 +11,13 @@ mod config_value;
 mod diagnostic;
 mod duration;
 mod error;
+mod fault;
 mod group;
 mod manifest;
 mod parse;
 mod resolve;
 mod resolved;
+mod scripted_fault;
 mod suggest;
 mod validate;
 
@@ -30,6 +32,7 @@ pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use parse::MAX_SCENARIO_BYTES;
 pub use resolved::*;
+pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
 
 /// A scenario that loaded, with any warnings found on the way.
 #[derive(Debug, Clone)]

@@ -96,6 +96,7 @@ pub fn validate(
     checker.network(scenario);
     checker.nodes(scenario);
     checker.equivalence(scenario);
+    checker.faults(scenario);
     if scenario.ml_inference.is_some() {
         checker.not_supported(
             "ml_inference",
@@ -122,7 +123,7 @@ pub fn validate(
 /// built (each quotes its line), so a file of repeated mistakes costs little.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     base_dir: &'a Path,
     source: &'a str,
@@ -163,7 +164,13 @@ impl Checker<'_> {
         true
     }
 
-    fn error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        path: &str,
+        node: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         if self.full(true) {
             return;
         }
@@ -178,7 +185,13 @@ impl Checker<'_> {
     }
 
     /// An error about the key at `path` (the key, not its value, is wrong).
-    fn key_error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn key_error(
+        &mut self,
+        path: &str,
+        node: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         if self.full(true) {
             return;
         }

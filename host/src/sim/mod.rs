@@ -5,6 +5,8 @@
 mod atomic_file;
 mod error;
 mod event_queue;
+mod fault_schedule;
+mod fault_state;
 mod histogram;
 mod model_check;
 mod network;
@@ -16,6 +18,8 @@ mod trace;
 
 pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
+pub use fault_schedule::ScheduleError;
+pub use fault_state::{AppliedFault, Recovery, ScriptedFaultReport, SinkReport};
 pub use model_check::check_models;
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};

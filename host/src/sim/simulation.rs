@@ -25,6 +25,8 @@ use sha2::{Digest, Sha256};
 use super::atomic_file::write_atomic;
 use super::error::RunError;
 use super::event_queue::{EventKind, EventQueue, QueueFull};
+use super::fault_schedule::{FaultSchedule, Scheduled};
+use super::fault_state::FaultState;
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
@@ -88,6 +90,8 @@ pub struct Simulation {
     max_queued_payload_bytes: u64,
     /// Whether the run writes `report.html`.
     write_report: bool,
+    /// Whether the run leaves out the scenario's scripted faults.
+    fault_free: bool,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -142,6 +146,7 @@ impl Simulation {
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             write_report: true,
+            fault_free: false,
         }
     }
 
@@ -225,6 +230,35 @@ impl Simulation {
         self
     }
 
+    /// Runs the scenario without its `faults:` section (default: with it),
+    /// to compare a faulty run with a healthy one.
+    pub fn fault_free(mut self, fault_free: bool) -> Self {
+        self.fault_free = fault_free;
+        self
+    }
+
+    /// The scripted faults of this run: scheduled from the run's seed and
+    /// length, none with [`fault_free`](Self::fault_free).
+    fn fault_state(&self) -> Result<FaultState, RunError> {
+        let scenario = &self.scenario;
+        let faults = if self.fault_free { &[][..] } else { &scenario.faults[..] };
+        let index_of: FxHashMap<&str, usize> =
+            scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+        let schedule = FaultSchedule::new(
+            faults,
+            self.seed,
+            self.duration_us,
+            |id| index_of.get(id).copied(),
+            |kind| scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind.name() == kind).map(|(i, _)| i).collect(),
+        )
+        .map_err(|e| RunError::Unsound(e.to_string()))?;
+        let sinks = scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Cloud).map(|(i, _)| i);
+        let mut kinds: Vec<&'static str> = faults.iter().map(|f| f.action.kind()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        Ok(FaultState::new(schedule, scenario.nodes.len(), sinks.collect(), kinds))
+    }
+
     /// Hears each line of image build output.
     pub fn on_build_output(mut self, f: impl FnMut(&str) + 'static) -> Self {
         self.build_log = Some(Box::new(f));
@@ -254,11 +288,13 @@ impl Simulation {
         self.seed
     }
 
-    /// `runs/<scenario>-seed<seed>`, unless [`out_dir`](Self::out_dir) says otherwise.
+    /// `runs/<scenario>-seed<seed>` (`-fault-free` added for a fault-free run of a scenario with faults), unless [`out_dir`](Self::out_dir) says otherwise.
     pub fn output_dir(&self) -> PathBuf {
-        self.out_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-seed{}", self.scenario.name, self.seed)))
+        self.out_dir.clone().unwrap_or_else(|| {
+            // A fault-free run of a faulty scenario must not overwrite the faulty run's outputs.
+            let suffix = if self.fault_free && !self.scenario.faults.is_empty() { "-fault-free" } else { "" };
+            PathBuf::from("runs").join(format!("{}-seed{}{suffix}", self.scenario.name, self.seed))
+        })
     }
 
     /// Runs the scenario and writes `trace.jsonl`, `metrics.csv` and
@@ -271,6 +307,7 @@ impl Simulation {
     pub fn run(mut self) -> Result<RunReport, RunError> {
         let started = Instant::now();
         self.scenario.check().map_err(RunError::Unsound)?;
+        let faults = self.fault_state()?;
         let out_dir = self.output_dir();
         for name in OUTPUT_FILES {
             let path = out_dir.join(name);
@@ -297,7 +334,7 @@ impl Simulation {
             },
         };
         let mut placement = place(&self.scenario, options)?;
-        match self.run_placed(&mut placement, started) {
+        match self.run_placed(&mut placement, faults, started) {
             Ok(report) => Ok(report),
             Err(e) => {
                 // The outputs could not be written; the containers still go.
@@ -307,7 +344,12 @@ impl Simulation {
         }
     }
 
-    fn run_placed(&mut self, placement: &mut Placement, started: Instant) -> Result<RunReport, RunError> {
+    fn run_placed(
+        &mut self,
+        placement: &mut Placement,
+        faults: FaultState,
+        started: Instant,
+    ) -> Result<RunReport, RunError> {
         let out_dir = self.output_dir();
         let output_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -322,6 +364,7 @@ impl Simulation {
         engine.deliveries = self.record_deliveries.then(Vec::new);
         engine.interrupt = self.interrupt.clone();
         engine.threads = self.threads;
+        engine.scripted = faults;
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
@@ -410,6 +453,8 @@ struct Engine<'a> {
     /// and the run goes on serial, not failed.
     pool: Option<Option<rayon::ThreadPool>>,
     stopped: Vec<bool>,
+    /// The scripted faults: nodes down, partitions, stalls (`fault_state.rs`).
+    scripted: FaultState,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
     due_at: Vec<u32>,
@@ -456,6 +501,7 @@ impl<'a> Engine<'a> {
             threads: 1,
             pool: None,
             stopped: vec![false; n],
+            scripted: FaultState::default(),
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],
@@ -499,7 +545,15 @@ impl<'a> Engine<'a> {
             }
         }
         let mut next_progress = 0;
-        while let Some(now) = self.queue.peek_time() {
+        loop {
+            // The next instant: an event's, or a scripted fault's.
+            let now = match (self.queue.peek_time(), self.scripted.schedule.next_time()) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
             if now > self.duration_us {
                 break;
             }
@@ -507,6 +561,8 @@ impl<'a> Engine<'a> {
                 return Err(Stop::Interrupted);
             }
             self.now_us = now;
+            // Scripted faults first: before any delivery or step at this instant.
+            self.apply_faults(now)?;
             self.run_instant(now)?;
             if self.events >= next_progress {
                 next_progress = self.events + 4096;
@@ -536,6 +592,8 @@ impl<'a> Engine<'a> {
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
             let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
+            // Nodes whose held steps a stall released this round: stepped now.
+            let mut released: Vec<usize> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { src, dst, id, message } => {
@@ -545,6 +603,22 @@ impl<'a> Engine<'a> {
                             let dst_id = self.ids[dst];
                             self.drop_message(now, id, Some(src), Some(dst), dst_id, DropReason::NodeStopped);
                             continue;
+                        }
+                        if self.scripted.present {
+                            let reason = if self.scripted.is_down(dst) {
+                                Some(DropReason::NodeDown)
+                            } else if self.scripted.separated(src, dst) {
+                                // What was on the wire when the partition came is lost.
+                                Some(DropReason::Partition)
+                            } else {
+                                None
+                            };
+                            if let Some(reason) = reason {
+                                let dst_id = self.ids[dst];
+                                self.drop_message(now, id, Some(src), Some(dst), dst_id, reason);
+                                continue;
+                            }
+                            self.scripted.delivered(dst, now);
                         }
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
@@ -583,9 +657,17 @@ impl<'a> Engine<'a> {
                         }
                         due[slot].1.push(message);
                     }
+                    EventKind::Release { node } => {
+                        // A stall's held steps: ahead of anything that reached the node since.
+                        if let Some(held) = self.scripted.release(node, now) {
+                            let slot = self.due_slot(&mut due, node);
+                            due[slot].1.splice(0..0, held);
+                            released.push(node);
+                        }
+                    }
                     EventKind::Wake { node, generation } => {
                         // A wake-up a later step superseded is not an event.
-                        if generation == self.generation[node] && !self.stopped[node] {
+                        if generation == self.generation[node] && !self.stopped[node] && !self.scripted.is_down(node) {
                             self.events += 1;
                             let id = self.ids[node];
                             self.trace().wake(now, id);
@@ -604,6 +686,9 @@ impl<'a> Engine<'a> {
                 self.queue
                     .push(now, EventKind::Deliver { src, dst, id, message })
                     .map_err(|why| self.queue_full(dst, why))?;
+            }
+            if self.scripted.present {
+                self.hold_stalled(now, &mut due, &released)?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
             if rounds == 1 {
@@ -742,6 +827,104 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Applies every scripted fault due at `now`, in the schedule's order
+    /// (time, then file order). One that would change nothing (a crash of
+    /// a node already down, a restart of one that is up, a crash or restart
+    /// of a node a node fault stopped) is counted as skipped.
+    fn apply_faults(&mut self, now: u64) -> Result<(), Stop> {
+        while let Some(what) = self.scripted.schedule.pop_due(now) {
+            let takes_effect = match &what {
+                Scheduled::Crash { node, .. } => !self.stopped[*node] && !self.scripted.is_down(*node),
+                Scheduled::Restart { node, .. } => !self.stopped[*node] && self.scripted.is_down(*node),
+                Scheduled::Heal { nodes, .. } => self.scripted.is_cut(nodes),
+                _ => true,
+            };
+            if !takes_effect {
+                self.scripted.skipped += 1;
+                continue;
+            }
+            let ids = &self.ids;
+            let target = match &what {
+                Scheduled::Crash { node, .. }
+                | Scheduled::Restart { node, .. }
+                | Scheduled::StallStart { node, .. }
+                | Scheduled::StallEnd { node, .. } => ids[*node].to_string(),
+                Scheduled::Cut { nodes, .. } | Scheduled::Heal { nodes, .. } => {
+                    nodes.iter().map(|&n| ids[n]).collect::<Vec<_>>().join(",")
+                }
+                Scheduled::DegradeStart { src, dst, .. } | Scheduled::DegradeEnd { src, dst, .. } => {
+                    format!("{}->{}", ids[*src], ids[*dst])
+                }
+            };
+            self.trace().scripted_fault(now, what.kind(), &target);
+            self.scripted.applied(now, &what, target);
+            match what {
+                Scheduled::Crash { node, .. } => {
+                    self.scripted.set_down(node, true);
+                    // Its wake-ups die with it.
+                    self.generation[node] += 1;
+                    if let Some((group, index)) = self.placement.slot[node] {
+                        self.placement.groups[group].crash(index, now);
+                        self.trace_logs([group]);
+                    }
+                }
+                Scheduled::Restart { node, .. } => self.restart(node, now)?,
+                Scheduled::Cut { nodes, .. } => self.scripted.cut(nodes),
+                Scheduled::Heal { nodes, .. } => {
+                    self.scripted.heal(&nodes);
+                }
+                Scheduled::DegradeStart { src, dst, link, fault } => {
+                    self.network.degrade(src, dst, self.ids[src], self.ids[dst], fault, link);
+                }
+                Scheduled::DegradeEnd { src, dst, .. } => self.network.restore(src, dst),
+                Scheduled::StallStart { node, delay_us, .. } => self.scripted.stall(node, Some(delay_us)),
+                Scheduled::StallEnd { node, .. } => self.scripted.stall(node, None),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes crashed `node` afresh and steps it at `now`, as every node is
+    /// stepped at t = 0; a node that cannot be made again faults.
+    fn restart(&mut self, node: usize, now: u64) -> Result<(), Stop> {
+        self.scripted.set_down(node, false);
+        let restarts = self.scripted.count_restart(node);
+        self.generation[node] += 1;
+        let scenario = self.scenario;
+        let Some((group, index)) = self.placement.slot[node] else { return Ok(()) };
+        let made = self.placement.groups[group].restart(index, now, &scenario.nodes[node].config, restarts);
+        self.trace_logs([group]);
+        match made {
+            Ok(()) => {
+                let generation = self.generation[node];
+                self.queue.push(now, EventKind::Wake { node, generation }).map_err(|why| self.queue_full(node, why))
+            }
+            Err(fault) => self.fault(node, fault),
+        }
+    }
+
+    /// Takes the steps a stall delays out of this round: each is held until
+    /// its release (a release event is scheduled then), after any step of
+    /// the node held before it. Nodes in `released` step now: their held
+    /// steps are due.
+    fn hold_stalled(&mut self, now: u64, due: &mut Vec<(usize, Vec<Message>)>, released: &[usize]) -> Result<(), Stop> {
+        let mut kept = Vec::with_capacity(due.len());
+        for (node, inbox) in due.drain(..) {
+            match self.scripted.hold_until(node, now).filter(|_| !released.contains(&node)) {
+                Some(release) => {
+                    if self.scripted.hold(node, release, inbox) {
+                        self.queue
+                            .push(release, EventKind::Release { node })
+                            .map_err(|why| self.queue_full(node, why))?;
+                    }
+                }
+                None => kept.push((node, inbox)),
+            }
+        }
+        *due = kept;
+        Ok(())
+    }
+
     /// Sends a step's messages and schedules its wake-up.
     fn apply(&mut self, node: usize, now: u64, output: StepOutput) -> Result<(), Stop> {
         for message in output.outbox {
@@ -781,8 +964,15 @@ impl<'a> Engine<'a> {
             self.drop_message(now, id, Some(src), None, dst_label, reason);
             return Ok(());
         };
+        if self.scripted.present && self.scripted.separated(src, dst) {
+            self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Partition);
+            return Ok(());
+        }
         match self.network.send(src, dst, src_id, dst_label, out.payload.len(), now) {
             Transit::Lost => self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Loss),
+            Transit::LostToDegrade => {
+                self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Degrade);
+            }
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {
@@ -864,8 +1054,11 @@ impl<'a> Engine<'a> {
         for group in groups.clone() {
             // Every group is finished, even one whose nodes all stopped, so its
             // last (unterminated) log lines are flushed too.
-            let live: Vec<usize> =
-                self.placement.members[group].iter().copied().filter(|&node| !self.stopped[node]).collect();
+            let live: Vec<usize> = self.placement.members[group]
+                .iter()
+                .copied()
+                .filter(|&node| !self.stopped[node] && !self.scripted.is_down(node))
+                .collect();
             let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
             let results = self.placement.groups[group].finish(&indexes, now);
             for (node, result) in live.into_iter().zip(results) {
@@ -1010,6 +1203,9 @@ impl<'a> Engine<'a> {
         let docker_nodes: Vec<&str> =
             self.scenario.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
         let mut counts = self.counts.clone();
+        let ids = &self.ids;
+        let scripted_faults =
+            self.scripted.report(self.now_us.min(self.duration_us), &counts.dropped_by_reason, |n| ids[n].to_string());
         counts.in_flight += self.queue.deliveries() as u64;
         // End-to-end latency as the sinks measured it: the worst over cloud nodes.
         let mut e2e: BTreeMap<String, f64> = BTreeMap::new();
@@ -1064,6 +1260,8 @@ impl<'a> Engine<'a> {
             messages: counts,
             message_latency_us: Percentiles::from(&self.latency),
             end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
+            scripted_faults,
+            fault_free: sim.fault_free && !self.scenario.faults.is_empty(),
             faults: self.faults.clone(),
             wall_duration_s: wall_s,
             wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
