@@ -408,3 +408,15 @@ faults:
     let [recovery] = sink.recovery.as_slice() else { panic!("{:?}", sink.recovery) };
     assert_eq!((recovery.after.as_str(), recovery.recovery_us), ("stall_end sensor", Some(10_000)));
 }
+
+#[test]
+fn a_fault_free_run_has_an_output_folder_of_its_own() {
+    let file = repo_root().join("scenarios/gateway_reboot.yaml");
+    let faulty = Simulation::from_file(&file).unwrap().output_dir();
+    let free = Simulation::from_file(&file).unwrap().fault_free(true).output_dir();
+    assert_eq!(faulty, Path::new("runs/gateway_reboot-seed42"));
+    assert_eq!(free, Path::new("runs/gateway_reboot-seed42-fault-free"));
+    // A file without faults keeps its folder either way.
+    let healthy = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    assert_eq!(healthy.fault_free(true).output_dir(), Path::new("runs/wasm_gateway-seed42"));
+}

@@ -217,3 +217,32 @@ fn a_megabytes_long_name_gets_no_suggestion_and_a_short_quote() {
     assert!(e.contains("characters elided"), "the name is not quoted whole");
     assert!(e.len() < 20_000, "{} bytes of errors", e.len());
 }
+
+#[test]
+fn scripted_faults_resolve_to_microseconds_with_legacy_names_mapped() {
+    use xedgesim::scenario::{FaultAction, LinkOverride};
+    let r = load(
+        "simulation: {duration_s: 20}\nnodes:\n  - {id: \"s{i}\", count: 3, type: sensor_model}\n  - {id: gw, type: gateway}\n  - {id: cloud, type: cloud}\nfaults:\n  - {crash: gw, at_s: 1.5, until_s: 2}\n  - {partition: [s2, s0], at_s: 3}\n  - {degrade: {src: gw, dst: cloud}, at_s: 4, until_s: 5, loss_rate: 0.5}\n  - {stall: cloud, at_s: 6, delay_us: 7}\n  - {random: crash, type: sensor_model, count: 2}\n",
+    )
+    .unwrap();
+    let f = &r.faults;
+    assert_eq!((f[0].at_us, f[0].until_us), (1_500_000, Some(2_000_000)));
+    assert_eq!(f[0].action, FaultAction::Crash { node: "gw".into() });
+    assert_eq!(f[1].action, FaultAction::Partition { nodes: vec!["s0".into(), "s2".into()] });
+    let lossy = LinkOverride { latency_us: None, jitter_us: None, loss_rate: Some(0.5), bandwidth_bps: None };
+    assert_eq!(f[2].action, FaultAction::Degrade { src: "gw".into(), dst: "cloud".into(), link: lossy });
+    assert_eq!(f[3].action, FaultAction::Stall { node: "cloud".into(), delay_us: 7 });
+    assert_eq!(
+        f[4].action,
+        FaultAction::RandomCrash { node_type: "sensor".into(), count: 2, between_us: (0, 20_000_000), down_us: None }
+    );
+}
+
+#[test]
+fn a_fault_may_name_a_group_member_and_a_typo_gets_a_suggestion() {
+    let nodes = "nodes:\n  - {id: \"s{i}\", count: 40, type: sensor}\n  - {id: gateway, type: gateway}\n";
+    assert!(load(&format!("{nodes}faults:\n  - {{crash: s39, at_s: 2}}\n")).is_ok());
+    let e = error_text(&format!("{nodes}faults:\n  - {{partition: [s3, gatewy], at_s: 2}}\n"));
+    assert!(e.contains("fault names node 'gatewy'") && e.contains("did you mean 'gateway'?"), "{e}");
+    assert!(e.contains("inline.yaml:5:"), "{e}");
+}
