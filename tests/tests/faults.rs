@@ -120,6 +120,10 @@ fn a_gateway_reboot_loses_what_reaches_it_while_down_and_the_cloud_sees_the_gap(
     // The restarted gateway's own count: readings it got since its restart.
     assert_eq!(get("gateway", "windows_closed"), 3.0);
     assert_eq!(get("cloud", "messages_received"), deliveries.len() as f64);
+    // The report page lists them too.
+    let page = std::fs::read_to_string(dir.path().join("out/report.html")).unwrap();
+    assert!(page.contains("<table id=\"scripted-faults\"") && page.contains("<table id=\"scripted-sinks\""));
+    assert!(page.contains("Messages lost: 20 to crash."), "the page names the lost messages");
 }
 
 #[test]

@@ -246,3 +246,12 @@ fn a_fault_may_name_a_group_member_and_a_typo_gets_a_suggestion() {
     assert!(e.contains("fault names node 'gatewy'") && e.contains("did you mean 'gateway'?"), "{e}");
     assert!(e.contains("inline.yaml:5:"), "{e}");
 }
+
+#[test]
+fn random_faults_may_not_draw_more_than_a_million_crashes_in_all() {
+    let nodes = "nodes:\n  - {id: s, type: sensor}\n";
+    let entry = "  - {random: crash, type: sensor, count: 600000}\n";
+    assert!(load(&format!("{nodes}faults:\n{entry}")).is_ok());
+    let e = error_text(&format!("{nodes}faults:\n{entry}{entry}"));
+    assert!(e.contains("random faults draw 1200000 crashes in all; at most 1000000"), "{e}");
+}

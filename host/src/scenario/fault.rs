@@ -62,7 +62,8 @@ pub struct LinkRef {
 pub const KINDS: &[&str] = &["crash", "restart", "partition", "heal", "degrade", "stall", "random"];
 /// What `random:` may ask for.
 pub const RANDOM_KINDS: &[&str] = &["crash"];
-/// Most crashes one `random` entry may draw: bounds the schedule's memory.
+/// Most crashes the `random` entries of a file may draw (each and all
+/// together): bounds the schedule's memory.
 pub const MAX_RANDOM_COUNT: u64 = 1_000_000;
 
 impl FaultEntry {
@@ -248,6 +249,17 @@ impl Checker<'_> {
                 "degrade" => self.degrade(&path, entry, &mut node),
                 _ => self.random(&path, entry, scenario, duration_us),
             }
+        }
+        let drawn: u64 = scenario.faults.iter().filter_map(|f| f.random.as_ref().and(f.count)).sum();
+        if drawn > MAX_RANDOM_COUNT
+            && let Some(last) = scenario.faults.iter().rposition(|f| f.random.is_some())
+        {
+            self.error(
+                &format!("faults[{last}].count"),
+                None,
+                format!("random faults draw {drawn} crashes in all; at most {MAX_RANDOM_COUNT}"),
+                "draw fewer crashes, or sweep with several runs and seeds",
+            );
         }
         self.fault_pairs(timeline);
     }
