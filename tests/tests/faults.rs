@@ -424,3 +424,56 @@ fn a_fault_free_run_has_an_output_folder_of_its_own() {
     let healthy = Simulation::from_file(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap();
     assert_eq!(healthy.fault_free(true).output_dir(), Path::new("runs/wasm_gateway-seed42"));
 }
+
+#[test]
+fn what_a_stall_releases_at_once_respects_the_inbox_bound_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 Hz straight to a cloud whose inbox holds two readings a step. The
+    // cloud's steps from 1 s to 1.5 s are held 1 s (released at 2.0 … 2.4 s);
+    // what arrives after the stall ends waits behind them, so 11 readings
+    // (1.4 s to 2.4 s) come due together at 2.4 s: six steps at 2.4 s.
+    let yaml = r#"
+simulation: {duration_s: 3}
+nodes:
+  - {id: sensor, type: sensor, config: {sample_rate_hz: 10, destination: cloud}}
+  - {id: cloud, type: cloud, wasm: {max_inbox_bytes: 300}}
+faults:
+  - {stall: cloud, at_s: 1, until_s: 1.5, delay_us: 1000000}
+"#;
+    let report = run(dir.path(), yaml, |s| s);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    let get = |metric: &str| m[&("cloud".to_string(), metric.to_string())];
+    assert_eq!(get("messages_received"), 30.0, "every reading of 0.1 to 3 s");
+    // t = 0; 0.1 … 0.9 s; the held steps of 1.0 … 1.3 s; 2.4 s in six; 2.5 … 3.0 s.
+    assert_eq!(get("steps"), (1 + 9 + 4 + 6 + 6) as f64);
+    // In order: the cloud's latency is its step time minus the sample time,
+    // largest for the reading held longest (1.4 s, handed over at 2.4 s).
+    assert_eq!(get("latency_max_us"), 1_000_000.0);
+}
+
+#[test]
+fn what_reaches_a_node_as_its_held_steps_are_released_waits_behind_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    // As above over 50 ms links: readings reach the cloud at 0.15, 0.25 … s.
+    // Held from 1.05 s to 1.45 s, released at 2.05 … 2.45 s; the reading that
+    // arrives at 2.05 s, as the first held one is released, waits behind the
+    // 1.15 … 1.95 s ones (still held), so the release steps take one reading
+    // each and 2.45 s takes eleven (1.45 … 2.45 s), two a step.
+    let yaml = r#"
+simulation: {duration_s: 3}
+network: {model: latency, default_latency_us: 50000}
+nodes:
+  - {id: sensor, type: sensor, config: {sample_rate_hz: 10, destination: cloud}}
+  - {id: cloud, type: cloud, wasm: {max_inbox_bytes: 300}}
+faults:
+  - {stall: cloud, at_s: 1, until_s: 1.5, delay_us: 1000000}
+"#;
+    let report = run(dir.path(), yaml, |s| s);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    let get = |metric: &str| m[&("cloud".to_string(), metric.to_string())];
+    assert_eq!(get("messages_received"), 29.0, "0.1 to 2.9 s (3 s lands after the end)");
+    // t = 0; 0.15 … 0.95 s; 2.05 … 2.35 s one each; 2.45 s in six; 2.55 … 2.95 s.
+    assert_eq!(get("steps"), (1 + 9 + 4 + 6 + 5) as f64);
+}

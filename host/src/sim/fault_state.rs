@@ -204,6 +204,13 @@ impl FaultState {
         }
     }
 
+    /// Puts `inbox` back before everything `node` still holds, due at
+    /// `now`: the part of a released step its inbox bound left over.
+    pub fn hold_first(&mut self, node: usize, now: u64, inbox: Vec<Message>) {
+        self.held.entry(node).or_default().push_front((now, inbox));
+        self.last_release.entry(node).or_insert(now);
+    }
+
     /// The messages of `node`'s held steps due by `now`, oldest first, or
     /// `None` when none is (the node crashed meanwhile).
     pub fn release(&mut self, node: usize, now: u64) -> Option<Vec<Message>> {

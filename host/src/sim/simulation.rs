@@ -242,6 +242,10 @@ impl Simulation {
     fn fault_state(&self) -> Result<FaultState, RunError> {
         let scenario = &self.scenario;
         let faults = if self.fault_free { &[][..] } else { &scenario.faults[..] };
+        if faults.is_empty() {
+            // No map of a million node ids for a run without faults.
+            return Ok(FaultState::default());
+        }
         let index_of: FxHashMap<&str, usize> =
             scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
         let schedule = FaultSchedule::new(
@@ -413,6 +417,24 @@ impl Simulation {
 /// What a message costs an inbox beyond its payload, id and topic: its
 /// header in the packed inbox (`wit/node.wit`), rounded up.
 const INBOX_HEADER_BYTES: u64 = 32;
+
+/// What `message` takes of an inbox's byte bound: payload, sender id, topic and header.
+fn inbox_size(message: &Message) -> u64 {
+    (message.payload.len() + message.source.len() + message.topic.len()) as u64 + INBOX_HEADER_BYTES
+}
+
+/// Where `inbox` passes `bound` bytes: the first message that does not fit
+/// (never the first message), or `None` when all fit.
+fn inbox_cut(inbox: &[Message], bound: u64) -> Option<usize> {
+    let mut held = 0u64;
+    for (k, message) in inbox.iter().enumerate() {
+        held = held.saturating_add(inbox_size(message));
+        if k > 0 && held > bound {
+            return Some(k);
+        }
+    }
+    None
+}
 
 /// The files a run writes in its output folder.
 pub const OUTPUT_FILES: [&str; 6] =
@@ -592,8 +614,9 @@ impl<'a> Engine<'a> {
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
             let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
-            // Nodes whose held steps a stall released this round: stepped now.
-            let mut released: Vec<usize> = Vec::new();
+            // Nodes whose held steps a stall released this round (stepped
+            // now), with how many messages those steps held.
+            let mut released: Vec<(usize, usize)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { src, dst, id, message } => {
@@ -623,8 +646,7 @@ impl<'a> Engine<'a> {
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
                         // What the step is handed: payload, sender id and topic, and its header.
-                        let size = (message.payload.len() + message.source.len() + message.topic.len()) as u64
-                            + INBOX_HEADER_BYTES;
+                        let size = inbox_size(&message);
                         let held = &mut inbox_bytes[slot];
                         if *held > 0
                             && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes()
@@ -661,8 +683,8 @@ impl<'a> Engine<'a> {
                         // A stall's held steps: ahead of anything that reached the node since.
                         if let Some(held) = self.scripted.release(node, now) {
                             let slot = self.due_slot(&mut due, node);
+                            released.push((node, held.len()));
                             due[slot].1.splice(0..0, held);
-                            released.push(node);
                         }
                     }
                     EventKind::Wake { node, generation } => {
@@ -688,7 +710,7 @@ impl<'a> Engine<'a> {
                     .map_err(|why| self.queue_full(dst, why))?;
             }
             if self.scripted.present {
-                self.hold_stalled(now, &mut due, &released)?;
+                split |= self.hold_stalled(now, &mut due, &released)?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
             if rounds == 1 {
@@ -906,11 +928,38 @@ impl<'a> Engine<'a> {
     /// Takes the steps a stall delays out of this round: each is held until
     /// its release (a release event is scheduled then), after any step of
     /// the node held before it. Nodes in `released` step now: their held
-    /// steps are due.
-    fn hold_stalled(&mut self, now: u64, due: &mut Vec<(usize, Vec<Message>)>, released: &[usize]) -> Result<(), Stop> {
+    /// steps are due (what reached them since waits behind any step still
+    /// held), up to the node's inbox bound (the rest is handed over in the
+    /// next round at this instant; true when that happens).
+    fn hold_stalled(
+        &mut self,
+        now: u64,
+        due: &mut Vec<(usize, Vec<Message>)>,
+        released: &[(usize, usize)],
+    ) -> Result<bool, Stop> {
+        let mut split = false;
         let mut kept = Vec::with_capacity(due.len());
-        for (node, inbox) in due.drain(..) {
-            match self.scripted.hold_until(node, now).filter(|_| !released.contains(&node)) {
+        for (node, mut inbox) in due.drain(..) {
+            if let Some(&(_, held)) = released.iter().find(|(n, _)| *n == node) {
+                if let Some(release) = self.scripted.hold_until(node, now) {
+                    let arrived = inbox.split_off(held.min(inbox.len()));
+                    if !arrived.is_empty() && self.scripted.hold(node, release, arrived) {
+                        self.queue
+                            .push(release, EventKind::Release { node })
+                            .map_err(|why| self.queue_full(node, why))?;
+                    }
+                }
+                let bound = self.scenario.nodes[node].implementation.max_inbox_bytes();
+                if let Some(cut) = inbox_cut(&inbox, bound) {
+                    // Older than anything still held: it goes first.
+                    self.scripted.hold_first(node, now, inbox.split_off(cut));
+                    self.queue.push(now, EventKind::Release { node }).map_err(|why| self.queue_full(node, why))?;
+                    split = true;
+                }
+                kept.push((node, inbox));
+                continue;
+            }
+            match self.scripted.hold_until(node, now) {
                 Some(release) => {
                     if self.scripted.hold(node, release, inbox) {
                         self.queue
@@ -922,7 +971,7 @@ impl<'a> Engine<'a> {
             }
         }
         *due = kept;
-        Ok(())
+        Ok(split)
     }
 
     /// Sends a step's messages and schedules its wake-up.
