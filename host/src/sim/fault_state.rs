@@ -229,7 +229,8 @@ impl FaultState {
         any.then_some(inbox)
     }
 
-    /// Records a scripted fault that took effect (`ended`: it ended one).
+    /// Records a scripted fault that took effect; one that ends a fault
+    /// starts the sinks' recovery clocks.
     pub fn applied(&mut self, time_us: u64, what: &Scheduled, target: String) {
         if what.ends_a_fault() {
             let after = format!("{} {target}", what.kind());
