@@ -255,3 +255,18 @@ fn random_faults_may_not_draw_more_than_a_million_crashes_in_all() {
     let e = error_text(&format!("{nodes}faults:\n{entry}{entry}"));
     assert!(e.contains("random faults draw 1200000 crashes in all; at most 1000000"), "{e}");
 }
+
+#[test]
+fn two_degrades_of_one_link_or_two_stalls_of_one_node_may_not_overlap() {
+    let nodes = "nodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\nfaults:\n";
+    let degrade = |at: u32, until: u32| {
+        format!("  - {{degrade: {{src: a, dst: b}}, at_s: {at}, until_s: {until}, latency_us: 9}}\n")
+    };
+    assert!(load(&format!("{nodes}{}{}", degrade(1, 3), degrade(3, 5))).is_ok(), "back to back is fine");
+    let e = error_text(&format!("{nodes}{}{}", degrade(1, 4), degrade(3, 5)));
+    assert!(e.contains("this degrade of a -> b starts while faults[0]'s is in force"), "{e}");
+    let e = error_text(&format!(
+        "{nodes}  - {{stall: b, at_s: 1, delay_us: 5}}\n  - {{stall: b, at_s: 2, until_s: 3, delay_us: 5}}\n"
+    ));
+    assert!(e.contains("this stall of b starts while faults[0]'s is in force"), "{e}");
+}

@@ -121,6 +121,9 @@ impl Checker<'_> {
         let id_set: BTreeSet<&str> = ids.iter().copied().collect();
         // Explicit crash/restart/partition/heal in time order, to check pairs.
         let mut timeline: Vec<(u64, usize, &'static str, Vec<&str>)> = Vec::new();
+        // Degrades by link and stalls by node, as intervals, to refuse overlaps.
+        let mut intervals: Vec<(String, u64, u64, usize)> = Vec::new();
+        let end_us = duration_us.unwrap_or(u64::MAX);
         for (i, entry) in scenario.faults.iter().enumerate() {
             let path = format!("faults[{i}]");
             let kinds = entry.kinds();
@@ -182,6 +185,16 @@ impl Checker<'_> {
                 );
                 false
             };
+            if let Some(a) = at {
+                let target = match (&entry.degrade, &entry.stall) {
+                    (Some(link), _) if kind == "degrade" => Some(format!("degrade of {} -> {}", link.src, link.dst)),
+                    (_, Some(node)) if kind == "stall" => Some(format!("stall of {node}")),
+                    _ => None,
+                };
+                if let Some(target) = target {
+                    intervals.push((target, a, until.filter(|&u| u > a).unwrap_or(end_us), i));
+                }
+            }
             match kind {
                 "crash" | "restart" | "stall" => {
                     let id = entry.crash.as_deref().or(entry.restart.as_deref()).or(entry.stall.as_deref());
@@ -262,6 +275,18 @@ impl Checker<'_> {
             );
         }
         self.fault_pairs(timeline);
+        intervals.sort();
+        for pair in intervals.windows(2) {
+            let ((target, _, until, first), (next, at, _, i)) = (&pair[0], &pair[1]);
+            if target == next && at < until {
+                self.error(
+                    &format!("faults[{i}].at_s"),
+                    None,
+                    format!("this {target} starts while faults[{first}]'s is in force"),
+                    "one at a time: end the first (until_s) before this one starts, or merge them",
+                );
+            }
+        }
     }
 
     /// A fault time in seconds: present when `required`, within the run.
