@@ -99,3 +99,23 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     let bad_flag = xedgesim(&["equiv", "a.yaml", "b.yaml", "--metric-tolerance", "-1"], Some(&cache));
     assert_eq!(bad_flag.status.code(), Some(2), "{}", output_text(&bad_flag.stderr));
 }
+
+#[test]
+fn equiv_compares_a_faulty_scenario_with_its_fault_free_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = xedgesim(
+        &["equiv", "scenarios/gateway_reboot.yaml", "--fault-free-b", "--out", out.to_str().unwrap()],
+        Some(&dir.path().join("cache")),
+    );
+    let stdout = output_text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{}", output_text(&o.stderr));
+    assert!(stdout.contains("NOT equivalent"), "{stdout}");
+    // The first thing the cloud misses: the aggregate the crash at 10 s took.
+    assert!(stdout.contains("node 'cloud'"), "{stdout}");
+    // Side B is the same file without its faults: the healthy run's 122 deliveries.
+    let b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("b/summary.json")).unwrap()).unwrap();
+    assert_eq!((b["fault_free"].as_bool(), b["messages"]["delivered"].as_u64()), (Some(true), Some(122)));
+    assert!(b.get("scripted_faults").is_none());
+}

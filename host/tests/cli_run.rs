@@ -352,3 +352,32 @@ fn log_prints_model_lines_live_with_time_and_node_and_escaped() {
     let error = run("error");
     assert!(!String::from_utf8_lossy(&error.stderr).contains("ALL NODES PASSED"));
 }
+
+#[test]
+fn a_faulty_scenario_prints_what_its_faults_cost_and_runs_without_them_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = xedgesim(&["run", "scenarios/gateway_reboot.yaml", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(stdout.contains("scripted      2 fault events applied; messages lost: 20 to crash"), "{stdout}");
+    assert!(
+        stdout.contains("sink cloud    longest gap 14.997 s (5.030–20.026 s); recovered 5.026 s after restart gateway"),
+        "{stdout}"
+    );
+    let free =
+        xedgesim(&["run", "scenarios/gateway_reboot.yaml", "--fault-free", "--out", out.to_str().unwrap()], dir.path());
+    assert_eq!(free.status.code(), Some(0), "{}", text(&free.stderr));
+    let stdout = text(&free.stdout);
+    assert!(stdout.contains("fault-free    the scenario's `faults:` section was left out"), "{stdout}");
+    assert!(stdout.contains("messages      126 sent, 122 delivered, 0 dropped"), "{stdout}");
+    assert!(!stdout.contains("scripted "), "{stdout}");
+    // A mistake in the section is a user error, with its line.
+    let bad = xedgesim(&["run", "scenarios/invalid/bad_faults.yaml"], dir.path());
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stderr).contains("bad_faults.yaml:12:13: error: fault names node 'gatway'"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

@@ -171,3 +171,50 @@ fn broker_routes_published_messages_to_subscribers() {
     assert_eq!(targets, vec![Address::Node("gw1".into()), Address::Node("gw2".into())], "subscribers in id order");
     assert!(out.outbox.iter().all(|m| m.topic == "t"));
 }
+
+#[test]
+fn a_restarted_node_behaves_as_one_made_fresh_at_its_restart_time() {
+    let (mut rt, _dir) = runtime();
+    let sensor = builtin(&mut rt, "sensor");
+    let cfg = config(&[("destination", text("gw")), ("sample_rate_hz", ConfigValue::Integer(2))]);
+    let mut g = single(&rt, &sensor, 42, "s1", &cfg, SandboxLimits::default()).unwrap();
+    let before = payloads_at(&mut g, &[0, 500_000, 1_000_000, 1_500_000]);
+    assert_eq!(before.len(), 3);
+    // Crashed at 2 s, restarted at 7 s: its first restart.
+    g.crash(0, 2_000_000);
+    g.restart(0, 7_000_000, &cfg, 1).unwrap();
+    let times = [7_000_000, 7_500_000, 8_000_000, 8_500_000, 9_000_000];
+    let after = payloads_at(&mut g, &times);
+    // A node made at 7 s with the streams of the restart's id steps the same bytes.
+    let mut fresh =
+        single(&rt, &sensor, 42, &xedgesim::runtime::seed::restart_id("s1", 1), &cfg, SandboxLimits::default())
+            .unwrap();
+    assert_eq!(after, payloads_at(&mut fresh, &times));
+    // State is lost (sample ids start again at 1, the first one period after the
+    // restart) and the random stream is new.
+    let first = decode(after[0].as_bytes()).unwrap();
+    assert_eq!((first.number("sample_id"), first.number("t_us")), (Some(1.0), Some(7_500_000.0)));
+    let temperature = |p: &str| decode(p.as_bytes()).unwrap().number("temperature").unwrap();
+    assert_ne!(temperature(&after[0]), temperature(&before[0]));
+    // A second restart draws from yet another stream.
+    g.crash(0, 10_000_000);
+    g.restart(0, 10_000_000, &cfg, 2).unwrap();
+    let again = payloads_at(&mut g, &[10_000_000, 10_500_000]);
+    assert_ne!(temperature(&again[0]), temperature(&after[0]));
+    let metrics = g.finish(&[0], 11_000_000).remove(0).unwrap();
+    assert_eq!(metrics.iter().find(|m| m.name == "samples_sent").map(|m| m.value), Some(1.0), "{metrics:?}");
+}
+
+#[test]
+fn a_restart_with_a_config_the_model_refuses_is_a_config_fault() {
+    let (mut rt, _dir) = runtime();
+    let sensor = builtin(&mut rt, "sensor");
+    let cfg = config(&[("destination", text("gw"))]);
+    let mut g = single(&rt, &sensor, 1, "s1", &cfg, SandboxLimits::default()).unwrap();
+    step(&mut g, 0, 0, vec![]).unwrap();
+    g.crash(0, 1_000);
+    let bad = config(&[("destination", text("gw")), ("sample_rate_hz", ConfigValue::Integer(-1))]);
+    let fault = g.restart(0, 2_000, &bad, 1).unwrap_err();
+    assert_eq!((fault.kind, fault.time_us), (FaultKind::Config, 2_000));
+    assert!(fault.detail.contains("sample_rate_hz"), "{}", fault.detail);
+}

@@ -47,6 +47,9 @@ export class Gateway {
     this.windowsClosed = 0;
     this.aggregatesSent = 0;
     this.alertsSent = 0;
+    // Windows (and the subscription) start at its first step: t = 0, or its
+    // restart time after a scripted crash, as the Rust gateway's.
+    this.started = false;
   }
 
   pendingLen() {
@@ -55,9 +58,13 @@ export class Gateway {
 
   step(nowUs, inbox) {
     const out = [];
-    if (nowUs === 0 && this.subscribe !== undefined) {
-      out.push(outgoing(PUBLISH, "$subscribe", this.subscribe));
-      this.subscribe = undefined;
+    if (!this.started) {
+      this.started = true;
+      this.windowEndUs = nowUs + this.windowUs;
+      if (this.subscribe !== undefined) {
+        out.push(outgoing(PUBLISH, "$subscribe", this.subscribe));
+        this.subscribe = undefined;
+      }
     }
     for (const m of inbox) {
       this.readingsReceived++;

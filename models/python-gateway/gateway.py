@@ -83,12 +83,18 @@ class Gateway(NodeModel):
         self.windows_closed = 0
         self.aggregates_sent = 0
         self.alerts_sent = 0
+        # Windows (and the subscription) start at its first step: t = 0, or
+        # its restart time after a scripted crash, as the Rust gateway's.
+        self.started = False
 
     def step(self, now_us, inbox):
         outbox = []
-        if now_us == 0 and self.subscribe is not None:
-            topic, self.subscribe = self.subscribe, None
-            outbox.append(Outgoing(PUBLISH, "$subscribe", topic.encode("utf-8")))
+        if not self.started:
+            self.started = True
+            self.window_end_us = now_us + self.window_us
+            if self.subscribe is not None:
+                topic, self.subscribe = self.subscribe, None
+                outbox.append(Outgoing(PUBLISH, "$subscribe", topic.encode("utf-8")))
         for message in inbox:
             self.readings_received += 1
             self.pending.append((now_us + self.processing_delay_us, message))

@@ -321,3 +321,67 @@ fn xedgesims_m2d_docker_file_runs_verbatim() {
     // The file's named volume `models` is the engine's to keep; not this test's.
     let _ = std::process::Command::new("docker").args(["volume", "rm", "models"]).output();
 }
+
+#[test]
+fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let reboot = std::fs::read_to_string(repo_root().join("scenarios/gateway_reboot.yaml")).unwrap();
+    let faults = &reboot[reboot.find("\nfaults:").expect("the file has faults")..];
+    // docker_gateway.yaml, its context made absolute, with gateway_reboot.yaml's faults.
+    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
+        .unwrap()
+        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
+        + faults;
+    let run_at = |name: &str, yaml: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
+        Simulation::from_file(&file).unwrap().out_dir(dir.path().join(name)).run().unwrap()
+    };
+    let container = run_at("docker", &docker);
+    let wasm = run_at("wasm", &reboot);
+    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
+    assert!(container.faults.is_empty(), "{:?}", container.faults);
+    // Killed at 10 s, a new container from the same image at 15 s, made
+    // afresh from the config: the same trace as the WASM gateway's reboot.
+    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
+    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
+    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    assert_eq!(container.scripted_faults, wasm.scripted_faults);
+    assert_eq!(container.messages.dropped_by_reason.get("node_down"), Some(&20));
+    let metrics = read_metrics(&dir.path().join("docker"));
+    assert_eq!(metrics[&("gateway".to_string(), "windows_closed".to_string())], 3.0, "the new container's own count");
+    assert!(containers_of_node(&engine, "gateway").is_empty(), "both containers were removed");
+}
+
+#[test]
+fn partition_degrade_and_stall_act_on_a_docker_gateway_as_on_its_wasm_model() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // The gateway cut off from one sensor, its link to the cloud slowed and
+    // lossy, and its steps stalled: faults of the engine, not of the
+    // container, so the container's trace is the WASM gateway's.
+    let faults = "\nfaults:\n  - {partition: [sensor1], at_s: 3, until_s: 8}\n  - {degrade: {src: gateway, dst: cloud}, at_s: 9, until_s: 21, latency_us: 300000, loss_rate: 0.5}\n  - {stall: gateway, at_s: 12, until_s: 18, delay_us: 400000}\n";
+    let wasm = std::fs::read_to_string(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap() + faults;
+    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
+        .unwrap()
+        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
+        + faults;
+    let run_at = |name: &str, yaml: &str| {
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
+        Simulation::from_file(&file).unwrap().out_dir(dir.path().join(name)).run().unwrap()
+    };
+    let container = run_at("docker", &docker);
+    let model = run_at("wasm", &wasm);
+    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
+    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
+    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
+    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    assert_eq!(container.scripted_faults, model.scripted_faults);
+    let lost = &container.scripted_faults.as_ref().unwrap().messages_lost;
+    // sensor1 at 1 Hz, cut off from 3 s to 8 s: its readings of 3 to 7 s (sent inside the cut).
+    assert_eq!(lost["partition"], 5);
+    assert!(lost["degrade"] > 0, "{lost:?}");
+    assert!(containers_of_node(&engine, "gateway").is_empty());
+}

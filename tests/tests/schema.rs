@@ -217,3 +217,56 @@ fn a_megabytes_long_name_gets_no_suggestion_and_a_short_quote() {
     assert!(e.contains("characters elided"), "the name is not quoted whole");
     assert!(e.len() < 20_000, "{} bytes of errors", e.len());
 }
+
+#[test]
+fn scripted_faults_resolve_to_microseconds_with_legacy_names_mapped() {
+    use xedgesim::scenario::{FaultAction, LinkOverride};
+    let r = load(
+        "simulation: {duration_s: 20}\nnodes:\n  - {id: \"s{i}\", count: 3, type: sensor_model}\n  - {id: gw, type: gateway}\n  - {id: cloud, type: cloud}\nfaults:\n  - {crash: gw, at_s: 1.5, until_s: 2}\n  - {partition: [s2, s0], at_s: 3}\n  - {degrade: {src: gw, dst: cloud}, at_s: 4, until_s: 5, loss_rate: 0.5}\n  - {stall: cloud, at_s: 6, delay_us: 7}\n  - {random: crash, type: sensor_model, count: 2}\n",
+    )
+    .unwrap();
+    let f = &r.faults;
+    assert_eq!((f[0].at_us, f[0].until_us), (1_500_000, Some(2_000_000)));
+    assert_eq!(f[0].action, FaultAction::Crash { node: "gw".into() });
+    assert_eq!(f[1].action, FaultAction::Partition { nodes: vec!["s0".into(), "s2".into()] });
+    let lossy = LinkOverride { latency_us: None, jitter_us: None, loss_rate: Some(0.5), bandwidth_bps: None };
+    assert_eq!(f[2].action, FaultAction::Degrade { src: "gw".into(), dst: "cloud".into(), link: lossy });
+    assert_eq!(f[3].action, FaultAction::Stall { node: "cloud".into(), delay_us: 7 });
+    assert_eq!(
+        f[4].action,
+        FaultAction::RandomCrash { node_type: "sensor".into(), count: 2, between_us: (0, 20_000_000), down_us: None }
+    );
+}
+
+#[test]
+fn a_fault_may_name_a_group_member_and_a_typo_gets_a_suggestion() {
+    let nodes = "nodes:\n  - {id: \"s{i}\", count: 40, type: sensor}\n  - {id: gateway, type: gateway}\n";
+    assert!(load(&format!("{nodes}faults:\n  - {{crash: s39, at_s: 2}}\n")).is_ok());
+    let e = error_text(&format!("{nodes}faults:\n  - {{partition: [s3, gatewy], at_s: 2}}\n"));
+    assert!(e.contains("fault names node 'gatewy'") && e.contains("did you mean 'gateway'?"), "{e}");
+    assert!(e.contains("inline.yaml:5:"), "{e}");
+}
+
+#[test]
+fn random_faults_may_not_draw_more_than_a_million_crashes_in_all() {
+    let nodes = "nodes:\n  - {id: s, type: sensor}\n";
+    let entry = "  - {random: crash, type: sensor, count: 600000}\n";
+    assert!(load(&format!("{nodes}faults:\n{entry}")).is_ok());
+    let e = error_text(&format!("{nodes}faults:\n{entry}{entry}"));
+    assert!(e.contains("random faults draw 1200000 crashes in all; at most 1000000"), "{e}");
+}
+
+#[test]
+fn two_degrades_of_one_link_or_two_stalls_of_one_node_may_not_overlap() {
+    let nodes = "nodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\nfaults:\n";
+    let degrade = |at: u32, until: u32| {
+        format!("  - {{degrade: {{src: a, dst: b}}, at_s: {at}, until_s: {until}, latency_us: 9}}\n")
+    };
+    assert!(load(&format!("{nodes}{}{}", degrade(1, 3), degrade(3, 5))).is_ok(), "back to back is fine");
+    let e = error_text(&format!("{nodes}{}{}", degrade(1, 4), degrade(3, 5)));
+    assert!(e.contains("this degrade of a -> b starts while faults[0]'s is in force"), "{e}");
+    let e = error_text(&format!(
+        "{nodes}  - {{stall: b, at_s: 1, delay_us: 5}}\n  - {{stall: b, at_s: 2, until_s: 3, delay_us: 5}}\n"
+    ));
+    assert!(e.contains("this stall of b starts while faults[0]'s is in force"), "{e}");
+}

@@ -71,6 +71,10 @@ pub struct EquivArgs {
     /// How B's WASM nodes are packed: per-node, shared or shared:N.
     #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node")]
     sandbox_b: SandboxMode,
+    /// Run side B without its scenario's `faults:` section: `equiv A.yaml
+    /// --fault-free-b` compares a faulty run with the healthy one.
+    #[arg(long)]
+    fault_free_b: bool,
     /// Run each side this many times with derived seeds and compare the
     /// metrics' distributions (mean and 95% interval per side).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
@@ -86,16 +90,19 @@ struct Side<'a> {
     file: &'a PathBuf,
     swap: Option<&'a str>,
     sandbox: SandboxMode,
+    fault_free: bool,
 }
 
 impl Side<'_> {
     /// The side's simulation, its swap made.
     fn simulation(&self) -> Result<Simulation, String> {
-        let Some(spec) = self.swap else { return Simulation::from_file(self.file).map_err(|e| e.to_string()) };
+        let Some(spec) = self.swap else {
+            return Simulation::from_file(self.file).map(|s| s.fault_free(self.fault_free)).map_err(|e| e.to_string());
+        };
         let mut resolved = crate::scenario::load(self.file).map_err(|e| e.to_string())?.resolved;
         let cwd = std::env::current_dir().unwrap_or_default();
         crate::equiv::swap(&mut resolved, spec, &cwd).map_err(|e| e.to_string())?;
-        Ok(Simulation::new(resolved))
+        Ok(Simulation::new(resolved).fault_free(self.fault_free))
     }
 }
 
@@ -149,8 +156,14 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
     let sides = [
-        Side { name: "a", file: &args.a, swap: None, sandbox: args.sandbox_a },
-        Side { name: "b", file: b_file, swap: args.swap.as_deref(), sandbox: args.sandbox_b },
+        Side { name: "a", file: &args.a, swap: None, sandbox: args.sandbox_a, fault_free: false },
+        Side {
+            name: "b",
+            file: b_file,
+            swap: args.swap.as_deref(),
+            sandbox: args.sandbox_b,
+            fault_free: args.fault_free_b,
+        },
     ];
     // Every problem with either side before anything runs.
     let (seed, options) = match (sides[0].simulation(), sides[1].simulation()) {
@@ -161,10 +174,13 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-    let b_name = match &args.swap {
+    let mut b_name = match &args.swap {
         Some(spec) => format!("{}-swap-{}", stem(b_file), spec.replace(['=', ':', '/'], "-")),
         None => stem(b_file),
     };
+    if args.fault_free_b {
+        b_name.push_str("-fault-free");
+    }
     let out = args
         .out
         .clone()

@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// warn, error). trace.jsonl keeps them with `--trace all`.
     #[arg(long, value_name = "LEVEL", value_enum)]
     log: Option<LogArg>,
+    /// Run without the scenario's `faults:` section, to compare with the
+    /// faulty run (`xedgesim equiv FILE --fault-free-b` does both).
+    #[arg(long)]
+    fault_free: bool,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -104,6 +108,9 @@ impl RunArgs {
             cmd.push_str(&format!(" --duration-s {d}"));
         }
         cmd.push_str(&super::sandbox::flag(self.sandbox));
+        if self.fault_free {
+            cmd.push_str(" --fault-free");
+        }
         if let Some(out) = &self.out {
             cmd.push_str(&format!(" --out {}", shell_quote(&out.display().to_string())));
         }
@@ -142,7 +149,12 @@ pub fn run(args: &RunArgs) -> ExitCode {
     let threads = args
         .threads
         .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get), usize::from);
-    sim = sim.trace(args.trace).sandbox(args.sandbox).threads(threads).report(!args.no_report);
+    sim = sim
+        .trace(args.trace)
+        .sandbox(args.sandbox)
+        .threads(threads)
+        .report(!args.no_report)
+        .fault_free(args.fault_free);
 
     sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
     if !args.quiet {

@@ -167,10 +167,12 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     let bin_s = series.bin_us as f64 / 1e6;
     let xs: Vec<f64> = (0..series.delivered.len()).map(|k| k as f64 * bin_s).collect();
     let per_interval = format!("messages per {}", micros(series.bin_us as f64));
-    let faults: Vec<f64> = summary["faults"]
-        .as_array()
-        .map(|a| a.iter().map(|f| u(&f["time_us"]) as f64 / 1e6).collect())
-        .unwrap_or_default();
+    // Node faults and scripted ones alike are ticked.
+    let faults: Vec<f64> = [&summary["faults"], &summary["scripted_faults"]["applied"]]
+        .into_iter()
+        .filter_map(|list| list.as_array())
+        .flat_map(|a| a.iter().map(|f| u(&f["time_us"]) as f64 / 1e6))
+        .collect();
 
     out.push_str("<h2>Delivery latency</h2>\n");
     let labels: Vec<String> = series.latency.iter().map(|b| micros(b.from_us as f64)).collect();
@@ -235,6 +237,8 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
             );
         }
     }
+
+    scripted_faults(&mut out, &summary["scripted_faults"]);
 
     // --- Links ------------------------------------------------------------------------
     out.push_str("<h2>Links</h2>\n");
@@ -333,6 +337,53 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     out.push_str(html::SORT_SCRIPT);
     out.push_str("\n</body></html>\n");
     out
+}
+
+/// The scenario's scripted faults, when it has any: what took effect, what
+/// each kind lost, and what each sink saw.
+fn scripted_faults(out: &mut String, scripted: &Value) {
+    let Some(applied) = scripted["applied"].as_array() else { return };
+    out.push_str("<h2>Scripted faults</h2>\n");
+    let rows: Vec<Vec<String>> = applied
+        .iter()
+        .take(MAX_FAULT_ROWS)
+        .map(|f| vec![micros(u(&f["time_us"]) as f64), escape(&text(&f["kind"])), escape(&text(&f["target"]))])
+        .collect();
+    table(out, "scripted-faults", false, &["virtual time", "kind", "target"], &rows);
+    if let Some(lost) = scripted["messages_lost"].as_object() {
+        let lost: Vec<String> = lost.iter().map(|(k, n)| format!("{} to {}", count(u(n)), escape(k))).collect();
+        let _ =
+            writeln!(out, "<p>Messages lost: {}.</p>", if lost.is_empty() { "none".into() } else { lost.join(", ") });
+    }
+    let Some(sinks) = scripted["sinks"].as_object() else { return };
+    let rows: Vec<Vec<String>> = sinks
+        .iter()
+        .map(|(sink, s)| {
+            let recovery: Vec<String> = s["recovery"]
+                .as_array()
+                .map(|r| {
+                    r.iter()
+                        .map(|r| match r["recovery_us"].as_u64() {
+                            Some(us) => format!("{} after {}", micros(us as f64), escape(&text(&r["after"]))),
+                            None => format!("none after {}", escape(&text(&r["after"]))),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            vec![
+                escape(sink),
+                count(u(&s["deliveries"])),
+                format!(
+                    "{} ({} to {})",
+                    micros(u(&s["longest_gap_us"]) as f64),
+                    micros(u(&s["longest_gap_from_us"]) as f64),
+                    micros(u(&s["longest_gap_until_us"]) as f64)
+                ),
+                recovery.join("; "),
+            ]
+        })
+        .collect();
+    table(out, "scripted-sinks", false, &["sink", "deliveries", "longest gap", "recovery"], &rows);
 }
 
 /// Most faults listed on the page; all are in `summary.json`.

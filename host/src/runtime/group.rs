@@ -1,6 +1,9 @@
 //! [`NodeGroup`]: the contract between the engine and whatever runs nodes.
 
+use std::collections::BTreeMap;
+
 use super::{Message, Metric, NodeFault, StepOutput};
+use crate::scenario::ConfigValue;
 
 /// One node's share of a step: which node, when, and what arrived for it.
 #[derive(Debug, Clone)]
@@ -117,6 +120,26 @@ pub trait NodeGroup: Send {
     fn take_logs(&mut self) -> Vec<LogLine>;
 
     fn usage(&self, index: usize) -> NodeUsage;
+
+    /// A scripted crash of node `index` at `now_us`: whatever it holds is
+    /// lost (a container is killed and removed), and the engine steps it no
+    /// more until [`restart`](NodeGroup::restart). Not a fault: it happens
+    /// because the scenario asked for it.
+    fn crash(&mut self, index: usize, now_us: u64);
+
+    /// Makes crashed node `index` afresh at `now_us`, from `config`, as it
+    /// was made at the start of the run: a WASM node gets a new resource
+    /// (its state is gone) and the random streams of its `restarts`-th
+    /// restart ([`crate::runtime::seed::restart_id`]); a container is
+    /// started again from the same image. A node that cannot be made
+    /// again is a fault, as at the start.
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        config: &BTreeMap<String, ConfigValue>,
+        restarts: u32,
+    ) -> Result<(), NodeFault>;
 
     /// Releases what the group holds (containers, …). Called once on every
     /// path, success or not; what could not be released is returned, not

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use xedgesim_model::NodeModel;
 use xedgesim_model::native::{NodeEnv, entered};
 
-use super::seed::{Stream, derive_seed};
+use super::seed::{Stream, derive_seed, restart_id};
 use super::wasm::NodeSpec;
 use super::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::ConfigValue;
@@ -27,6 +27,7 @@ pub struct NativeGroup<M> {
     envs: Vec<Option<NodeEnv>>,
     usage: Vec<NodeUsage>,
     results: Vec<Result<StepOutput, NodeFault>>,
+    scenario_seed: u64,
 }
 
 /// A node config as the model SDK types it.
@@ -69,6 +70,7 @@ impl<M: NodeModel> NativeGroup<M> {
             envs,
             usage: vec![NodeUsage::default(); nodes.len()],
             results: Vec::new(),
+            scenario_seed,
         })
     }
 }
@@ -117,6 +119,26 @@ impl<M: NodeModel + Send> NodeGroup for NativeGroup<M> {
 
     fn usage(&self, index: usize) -> NodeUsage {
         self.usage[index]
+    }
+
+    fn crash(&mut self, _index: usize, _now_us: u64) {
+        // The model is replaced at its restart; until then it is not stepped.
+    }
+
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        config: &BTreeMap<String, ConfigValue>,
+        restarts: u32,
+    ) -> Result<(), NodeFault> {
+        let id = self.ids[index].clone();
+        let seed = derive_seed(self.scenario_seed, &restart_id(&id, restarts), Stream::WasiRandom);
+        self.envs[index] = Some(NodeEnv::new(seed));
+        let made = entered(&mut self.envs[index], now_us, || M::new(&id, &model_config(config)));
+        self.models[index] =
+            made.map_err(|detail| NodeFault { node: id.clone(), time_us: now_us, kind: FaultKind::Config, detail })?;
+        Ok(())
     }
 }
 

@@ -8,9 +8,15 @@
 //! ```
 //!
 //! where `stream` names what the bytes feed (`wasi-random`,
-//! `wasi-insecure-random`, `wasi-insecure-seed`, `link`). Seeding from the
+//! `wasi-insecure-random`, `wasi-insecure-seed`, `link`, `fault`). Seeding from the
 //! id, not from a position, means adding a node leaves the others' streams
 //! as they were.
+//!
+//! A node restarted by a scripted fault gets new streams: those of the id
+//! [`restart_id`]`(id, k)` = `"<id>#restart<k>"` for its k-th restart (1, 2,
+//! …). `#` is never in a node id, so no node's streams are another's. A
+//! degraded link draws from `"<src>-><dst>#degrade<i>"` (`link`), `i` the
+//! fault's index in the file; random crashes from `"faults[<i>]"` (`fault`).
 
 use sha2::{Digest, Sha256};
 
@@ -25,6 +31,8 @@ pub enum Stream {
     WasiInsecureSeed,
     /// A network link's loss and jitter draws (`id` is `src->dst`).
     Link,
+    /// A `random` scripted fault's draws (`id` is `faults[<index>]`).
+    Fault,
 }
 
 impl Stream {
@@ -34,6 +42,7 @@ impl Stream {
             Stream::WasiInsecureRandom => "wasi-insecure-random",
             Stream::WasiInsecureSeed => "wasi-insecure-seed",
             Stream::Link => "link",
+            Stream::Fault => "fault",
         }
     }
 }
@@ -47,6 +56,12 @@ pub fn derive_seed(scenario_seed: u64, id: &str, stream: Stream) -> [u8; 32] {
     h.update(scenario_seed.to_le_bytes());
     h.update(id.as_bytes());
     h.finalize().into()
+}
+
+/// The id whose streams node `id` draws from after its `restarts`-th
+/// restart (0: its own id).
+pub fn restart_id(id: &str, restarts: u32) -> String {
+    if restarts == 0 { id.to_string() } else { format!("{id}#restart{restarts}") }
 }
 
 #[cfg(test)]
@@ -70,5 +85,15 @@ mod tests {
         assert_ne!(a, derive_seed(1, "a", Stream::WasiInsecureRandom));
         assert_ne!(a, derive_seed(1, "b", Stream::WasiRandom));
         assert_ne!(a, derive_seed(2, "a", Stream::WasiRandom));
+    }
+
+    #[test]
+    fn restarts_get_streams_of_their_own() {
+        assert_eq!(restart_id("gw", 0), "gw");
+        assert_eq!(restart_id("gw", 2), "gw#restart2");
+        let first = derive_seed(1, &restart_id("gw", 1), Stream::WasiRandom);
+        assert_ne!(first, derive_seed(1, "gw", Stream::WasiRandom));
+        assert_ne!(first, derive_seed(1, &restart_id("gw", 2), Stream::WasiRandom));
+        assert_eq!(first, derive_seed(1, "gw#restart1", Stream::WasiRandom));
     }
 }

@@ -25,6 +25,9 @@ pub struct Scenario {
     /// xEdgeSim's ML placement experiments: not supported yet.
     pub ml_inference: Option<ConfigValue>,
     pub equivalence: Option<EquivalenceSection>,
+    /// Scripted faults: crashes, partitions, degraded links, stalls.
+    #[serde(default)]
+    pub faults: Vec<super::fault::FaultEntry>,
 }
 
 /// `equivalence:`: what `xedgesim equiv` counts when this file is side A.

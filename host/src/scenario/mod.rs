@@ -12,11 +12,13 @@ mod declaration;
 mod diagnostic;
 mod duration;
 mod error;
+mod fault;
 mod group;
 mod manifest;
 mod parse;
 mod resolve;
 mod resolved;
+mod scripted_fault;
 mod suggest;
 mod validate;
 
@@ -35,6 +37,7 @@ pub use validate::ModelName;
 
 pub use parse::MAX_SCENARIO_BYTES;
 pub use resolved::*;
+pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
 
 /// A scenario that loaded, with any warnings found on the way.
 #[derive(Debug, Clone)]

@@ -17,11 +17,12 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
     let duration_s = sim.duration_s.unwrap_or(DEFAULT_DURATION_S);
     let on_fault = fault_policy(sim.on_fault.as_deref(), FaultPolicy::Abort);
     let base = file.parent().unwrap_or(Path::new("/"));
+    let duration_us = super::duration_us(duration_s).unwrap_or(0);
     ResolvedScenario {
         source: file.to_path_buf(),
         name: file.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
         seed: sim.seed.unwrap_or(DEFAULT_SEED),
-        duration_us: super::duration_us(duration_s).unwrap_or(0),
+        duration_us,
         time_quantum_us: sim.time_quantum_us.unwrap_or(DEFAULT_TIME_QUANTUM_US),
         on_fault,
         network: network(scenario.network.as_ref()),
@@ -42,6 +43,7 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
             ignore_nodes: e.ignore_nodes.clone(),
             ignore_topics: e.ignore_topics.clone(),
         }),
+        faults: scenario.faults.iter().map(|f| super::fault::resolve(f, duration_us)).collect(),
     }
 }
 

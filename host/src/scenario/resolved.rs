@@ -46,6 +46,9 @@ pub struct ResolvedScenario {
     /// What `xedgesim equiv` counts when this scenario is side A.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub equivalence: Option<EquivalenceRules>,
+    /// The `faults:` section, in file order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub faults: Vec<super::ScriptedFault>,
 }
 
 impl ResolvedScenario {

@@ -97,6 +97,7 @@ pub fn validate(
     checker.network(scenario);
     checker.nodes(scenario);
     checker.equivalence(scenario);
+    checker.faults(scenario);
     if scenario.ml_inference.is_some() {
         checker.not_supported(
             "ml_inference",
@@ -157,7 +158,7 @@ pub fn validate_declared<'d>(
 /// built (each quotes its line), so a file of repeated mistakes costs little.
 pub const MAX_DIAGNOSTICS: usize = 100;
 
-struct Checker<'a> {
+pub(super) struct Checker<'a> {
     file: &'a Path,
     base_dir: &'a Path,
     source: &'a str,
@@ -216,7 +217,13 @@ impl Checker<'_> {
         true
     }
 
-    fn error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn error(
+        &mut self,
+        path: &str,
+        node: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         if self.full(true) {
             return;
         }
@@ -231,7 +238,13 @@ impl Checker<'_> {
     }
 
     /// An error about the key at `path` (the key, not its value, is wrong).
-    fn key_error(&mut self, path: &str, node: Option<&str>, message: impl Into<String>, help: impl Into<String>) {
+    pub(super) fn key_error(
+        &mut self,
+        path: &str,
+        node: Option<&str>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
         if self.full(true) {
             return;
         }

@@ -16,6 +16,8 @@ pub enum EventKind {
     /// Node `node` asked to be stepped now; stale once it asks again
     /// (`generation` no longer current).
     Wake { node: usize, generation: u64 },
+    /// Steps a stall held back for node `node` are due (scripted faults).
+    Release { node: usize },
 }
 
 /// What a heap entry holds: a message waits in the slab, so entries stay
@@ -25,6 +27,7 @@ pub enum EventKind {
 enum Entry {
     Deliver { src: u32, dst: u32, slot: u32, id: u64 },
     Wake { node: u32, generation: u64 },
+    Release { node: u32 },
 }
 
 #[derive(Debug)]
@@ -117,6 +120,7 @@ impl EventQueue {
                 Entry::Deliver { src: src as u32, dst: dst as u32, slot, id }
             }
             EventKind::Wake { node, generation } => Entry::Wake { node: node as u32, generation },
+            EventKind::Release { node } => Entry::Release { node: node as u32 },
         };
         self.heap.push(Queued { time_us, seq: self.next_seq, entry });
         self.next_seq += 1;
@@ -138,6 +142,7 @@ impl EventQueue {
                 EventKind::Deliver { src: src as usize, dst: dst as usize, id, message }
             }
             Entry::Wake { node, generation } => EventKind::Wake { node: node as usize, generation },
+            Entry::Release { node } => EventKind::Release { node: node as usize },
         };
         Some(kind)
     }
@@ -180,7 +185,7 @@ mod tests {
         let order: Vec<usize> = std::iter::from_fn(|| q.pop())
             .map(|kind| match kind {
                 EventKind::Wake { node, .. } => node,
-                EventKind::Deliver { .. } => unreachable!(),
+                EventKind::Deliver { .. } | EventKind::Release { .. } => unreachable!(),
             })
             .collect();
         let mut expected = vec![99];

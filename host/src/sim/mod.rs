@@ -5,6 +5,8 @@
 mod atomic_file;
 mod error;
 mod event_queue;
+mod fault_schedule;
+mod fault_state;
 mod histogram;
 mod model_build;
 mod model_check;
@@ -18,6 +20,8 @@ mod trace;
 
 pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
+pub use fault_schedule::ScheduleError;
+pub use fault_state::{AppliedFault, Recovery, ScriptedFaultReport, SinkReport};
 pub use model_build::build_model_folders;
 pub use model_check::{check_declared_configs, check_models};
 pub use model_metrics::{MAX_METRICS_PER_TYPE, MetricTotals, ModelMetrics, TypeMetrics};

@@ -5,6 +5,14 @@
 //! link for its serialisation time (bytes × 8 / bandwidth), waits for the
 //! messages ahead of it, and a link delivers in FIFO order: jitter never
 //! reorders one link's messages. `direct` links are perfect.
+//!
+//! A scripted `degrade` overrides a link's settings for a while. The link
+//! keeps drawing from its own stream as if healthy (so after the degrade
+//! its draws are those of a run without it), and the degrade draws from a
+//! stream of its own (`derive_seed(seed, "src->dst#degrade<i>", Stream::Link)`,
+//! `i` the fault's index in the file): a message is lost to the link's own
+//! `loss_rate` (`loss`) or to the degrade's (`degrade`); the degrade's
+//! jitter, when it sets one, replaces the link's.
 
 use std::collections::BTreeMap;
 
@@ -14,7 +22,7 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
 use crate::runtime::seed::{Stream, derive_seed};
-use crate::scenario::{LinkParams, NetworkModel, ResolvedNetwork};
+use crate::scenario::{LinkOverride, LinkParams, NetworkModel, ResolvedNetwork};
 
 /// What happens to a message sent on a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +31,15 @@ pub enum Transit {
     Arrives(u64),
     /// The link loses it.
     Lost,
+    /// A scripted degrade of the link loses it.
+    LostToDegrade,
+}
+
+/// A link's degrade while it lasts, and the stream it draws from.
+#[derive(Debug)]
+struct Degrade {
+    link: LinkOverride,
+    rng: Box<ChaCha20Rng>,
 }
 
 #[derive(Debug)]
@@ -46,6 +63,8 @@ pub struct Network {
     explicit: BTreeMap<(usize, usize), LinkParams>,
     // Looked up, never iterated: its order cannot leak into a run.
     links: FxHashMap<(usize, usize), Link>,
+    /// Links degraded now, by (src, dst); looked up, never iterated.
+    degraded: FxHashMap<(usize, usize), Degrade>,
     seed: u64,
 }
 
@@ -53,12 +72,32 @@ impl Network {
     /// `index_of` maps node ids (validated to exist) to their indexes.
     pub fn new(net: &ResolvedNetwork, seed: u64, index_of: impl Fn(&str) -> usize) -> Self {
         let explicit = net.links.iter().map(|l| ((index_of(&l.src), index_of(&l.dst)), l.params)).collect();
-        Network { model: net.model, default_link: net.default_link, explicit, links: FxHashMap::default(), seed }
+        Network {
+            model: net.model,
+            default_link: net.default_link,
+            explicit,
+            links: FxHashMap::default(),
+            degraded: FxHashMap::default(),
+            seed,
+        }
+    }
+
+    /// Degrades link `src -> dst` (named `src_id`, `dst_id`) as `link`
+    /// says, by the scenario's fault number `fault`, until [`restore`](Self::restore).
+    pub fn degrade(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str, fault: usize, link: LinkOverride) {
+        let seed = derive_seed(self.seed, &format!("{src_id}->{dst_id}#degrade{fault}"), Stream::Link);
+        self.degraded.insert((src, dst), Degrade { link, rng: Box::new(ChaCha20Rng::from_seed(seed)) });
+    }
+
+    /// Ends the degrade of link `src -> dst`.
+    pub fn restore(&mut self, src: usize, dst: usize) {
+        self.degraded.remove(&(src, dst));
     }
 
     /// Sends `bytes` from `src` to `dst` (named `src_id`, `dst_id`) at `now_us`.
     pub fn send(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str, bytes: usize, now_us: u64) -> Transit {
-        if self.model == NetworkModel::Direct || src == dst {
+        let mut degrade = if self.degraded.is_empty() { None } else { self.degraded.get_mut(&(src, dst)) };
+        if degrade.is_none() && (self.model == NetworkModel::Direct || src == dst) {
             return Transit::Arrives(now_us);
         }
         let (seed, explicit, default_link) = (self.seed, &self.explicit, self.default_link);
@@ -80,7 +119,9 @@ impl Network {
             Some(rng) => (unit(rng), rng.next_u64()),
             None => (1.0, 0),
         };
-        let serialisation_us = match link.params.bandwidth_bps {
+        let params = degrade.as_ref().map_or(link.params, |d| d.link.apply(link.params));
+        let degrade_draws = degrade.as_mut().map(|d| (unit(&mut d.rng), d.rng.next_u64()));
+        let serialisation_us = match params.bandwidth_bps {
             Some(bps) if bps > 0 => (bytes as u64 * 8 * 1_000_000).div_ceil(bps),
             _ => 0,
         };
@@ -89,8 +130,23 @@ impl Network {
         if loss_draw < link.params.loss_rate {
             return Transit::Lost;
         }
-        let jitter = if link.params.jitter_us == 0 { 0 } else { jitter_draw % (link.params.jitter_us + 1) };
-        let arrival = (departure + link.params.latency_us + jitter).max(link.last_arrival_us);
+        let degrade_link = degrade.map(|d| d.link);
+        let jitter = match (degrade_link, degrade_draws) {
+            (Some(d), Some((loss, jitter))) => {
+                if loss < d.loss_rate.unwrap_or(0.0) {
+                    return Transit::LostToDegrade;
+                }
+                match d.jitter_us {
+                    Some(0) => 0,
+                    Some(j) => jitter % (j + 1),
+                    None if link.params.jitter_us == 0 => 0,
+                    None => jitter_draw % (link.params.jitter_us + 1),
+                }
+            }
+            _ if link.params.jitter_us == 0 => 0,
+            _ => jitter_draw % (link.params.jitter_us + 1),
+        };
+        let arrival = (departure + params.latency_us + jitter).max(link.last_arrival_us);
         link.last_arrival_us = arrival;
         Transit::Arrives(arrival)
     }
@@ -135,6 +191,25 @@ mod tests {
             assert!(at >= last && at >= t + 100 && at <= t + 10_100);
             last = at;
         }
+    }
+
+    #[test]
+    fn a_degrade_applies_while_it_lasts_and_leaves_the_link_as_it_was() {
+        let healthy = LinkParams { latency_us: 1_000, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None };
+        let mut n = network(healthy);
+        let slow = LinkOverride { latency_us: Some(50_000), jitter_us: None, loss_rate: None, bandwidth_bps: None };
+        n.degrade(0, 1, "a", "b", 0, slow);
+        assert_eq!(n.send(0, 1, "a", "b", 10, 0), Transit::Arrives(50_000));
+        n.restore(0, 1);
+        // FIFO holds across the end of the degrade: nothing overtakes the slow message.
+        assert_eq!(n.send(0, 1, "a", "b", 10, 10), Transit::Arrives(50_000));
+        assert_eq!(n.send(0, 1, "a", "b", 10, 60_000), Transit::Arrives(61_000));
+        // A degrade's loss is its own, with its own reason.
+        let lossy = LinkOverride { loss_rate: Some(1.0), ..slow };
+        n.degrade(0, 1, "a", "b", 1, lossy);
+        assert_eq!(n.send(0, 1, "a", "b", 10, 70_000), Transit::LostToDegrade);
+        // The reverse direction is not degraded.
+        assert_eq!(n.send(1, 0, "b", "a", 10, 70_000), Transit::Arrives(70_000));
     }
 
     #[test]

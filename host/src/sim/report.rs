@@ -172,6 +172,13 @@ pub struct RunReport {
     /// sum, minimum and maximum over the type's nodes (`metrics.csv` has
     /// every node's).
     pub model_metrics: super::ModelMetrics,
+    /// The scenario's scripted faults: what took effect, the messages lost
+    /// to each kind, and what the sinks saw; only when it has any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scripted_faults: Option<super::fault_state::ScriptedFaultReport>,
+    /// The run left out the scenario's `faults:` section (`--fault-free`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fault_free: bool,
     pub wall_duration_s: f64,
     pub wall_events_per_s: f64,
 }
@@ -223,6 +230,40 @@ impl fmt::Display for RunReport {
                 get("p99"),
                 get("max")
             )?;
+        }
+        if let Some(scripted) = &self.scripted_faults {
+            let lost: Vec<String> = scripted.messages_lost.iter().map(|(k, n)| format!("{n} to {k}")).collect();
+            writeln!(
+                f,
+                "scripted      {} fault events applied; messages lost: {}",
+                scripted.applied.len(),
+                if lost.is_empty() { "none".to_string() } else { lost.join(", ") }
+            )?;
+            for (sink, s) in &scripted.sinks {
+                let recoveries: Vec<String> = s
+                    .recovery
+                    .iter()
+                    .map(|r| match r.recovery_us {
+                        Some(us) => format!("{:.3} s after {}", us as f64 / 1e6, r.after),
+                        None => format!("never after {}", r.after),
+                    })
+                    .collect();
+                writeln!(
+                    f,
+                    "sink {sink:<8} longest gap {:.3} s ({:.3}–{:.3} s){}",
+                    s.longest_gap_us as f64 / 1e6,
+                    s.longest_gap_from_us as f64 / 1e6,
+                    s.longest_gap_until_us as f64 / 1e6,
+                    if recoveries.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; recovered {}", recoveries.join(", "))
+                    }
+                )?;
+            }
+        }
+        if self.fault_free {
+            writeln!(f, "fault-free    the scenario's `faults:` section was left out")?;
         }
         write!(f, "throughput    {:.1} deliveries per virtual second", self.throughput_msgs_per_s)?;
         // The models' own figures, per type; the built-in ones are in the lines above.

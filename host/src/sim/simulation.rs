@@ -25,6 +25,8 @@ use sha2::{Digest, Sha256};
 use super::atomic_file::write_atomic;
 use super::error::RunError;
 use super::event_queue::{EventKind, EventQueue, QueueFull};
+use super::fault_schedule::{FaultSchedule, Scheduled};
+use super::fault_state::FaultState;
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
@@ -104,6 +106,8 @@ pub struct Simulation {
     max_queued_payload_bytes: u64,
     /// Whether the run writes `report.html`.
     write_report: bool,
+    /// Whether the run leaves out the scenario's scripted faults.
+    fault_free: bool,
 }
 
 impl std::fmt::Debug for Simulation {
@@ -161,6 +165,7 @@ impl Simulation {
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             write_report: true,
+            fault_free: false,
         }
     }
 
@@ -244,6 +249,39 @@ impl Simulation {
         self
     }
 
+    /// Runs the scenario without its `faults:` section (default: with it),
+    /// to compare a faulty run with a healthy one.
+    pub fn fault_free(mut self, fault_free: bool) -> Self {
+        self.fault_free = fault_free;
+        self
+    }
+
+    /// The scripted faults of this run: scheduled from the run's seed and
+    /// length, none with [`fault_free`](Self::fault_free).
+    fn fault_state(&self) -> Result<FaultState, RunError> {
+        let scenario = &self.scenario;
+        let faults = if self.fault_free { &[][..] } else { &scenario.faults[..] };
+        if faults.is_empty() {
+            // No map of a million node ids for a run without faults.
+            return Ok(FaultState::default());
+        }
+        let index_of: FxHashMap<&str, usize> =
+            scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+        let schedule = FaultSchedule::new(
+            faults,
+            self.seed,
+            self.duration_us,
+            |id| index_of.get(id).copied(),
+            |kind| scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind.name() == kind).map(|(i, _)| i).collect(),
+        )
+        .map_err(|e| RunError::Unsound(e.to_string()))?;
+        let sinks = scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Cloud).map(|(i, _)| i);
+        let mut kinds: Vec<&'static str> = faults.iter().map(|f| f.action.kind()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        Ok(FaultState::new(schedule, scenario.nodes.len(), sinks.collect(), kinds))
+    }
+
     /// Hears each line of image build output.
     pub fn on_build_output(mut self, f: impl FnMut(&str) + 'static) -> Self {
         self.build_log = Some(Box::new(f));
@@ -281,11 +319,13 @@ impl Simulation {
         self.seed
     }
 
-    /// `runs/<scenario>-seed<seed>`, unless [`out_dir`](Self::out_dir) says otherwise.
+    /// `runs/<scenario>-seed<seed>` (`-fault-free` added for a fault-free run of a scenario with faults), unless [`out_dir`](Self::out_dir) says otherwise.
     pub fn output_dir(&self) -> PathBuf {
-        self.out_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("runs").join(format!("{}-seed{}", self.scenario.name, self.seed)))
+        self.out_dir.clone().unwrap_or_else(|| {
+            // A fault-free run of a faulty scenario must not overwrite the faulty run's outputs.
+            let suffix = if self.fault_free && !self.scenario.faults.is_empty() { "-fault-free" } else { "" };
+            PathBuf::from("runs").join(format!("{}-seed{}{suffix}", self.scenario.name, self.seed))
+        })
     }
 
     /// Runs the scenario and writes `trace.jsonl`, `metrics.csv` and
@@ -304,6 +344,7 @@ impl Simulation {
         }
         let started = Instant::now();
         self.scenario.check().map_err(RunError::Unsound)?;
+        let faults = self.fault_state()?;
         let out_dir = self.output_dir();
         for name in OUTPUT_FILES {
             let path = out_dir.join(name);
@@ -340,7 +381,7 @@ impl Simulation {
             },
         };
         let mut placement = place(&self.scenario, options)?;
-        match self.run_placed(&mut placement, started) {
+        match self.run_placed(&mut placement, faults, started) {
             Ok(report) => Ok(report),
             Err(e) => {
                 // The outputs could not be written; the containers still go.
@@ -350,7 +391,12 @@ impl Simulation {
         }
     }
 
-    fn run_placed(&mut self, placement: &mut Placement, started: Instant) -> Result<RunReport, RunError> {
+    fn run_placed(
+        &mut self,
+        placement: &mut Placement,
+        faults: FaultState,
+        started: Instant,
+    ) -> Result<RunReport, RunError> {
         let out_dir = self.output_dir();
         let output_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -366,6 +412,7 @@ impl Simulation {
         engine.interrupt = self.interrupt.clone();
         engine.threads = self.threads;
         engine.log_tap = self.log_tap.take();
+        engine.scripted = faults;
         let mut progress = self.progress.take();
         let outcome = engine.run(progress.as_mut());
         let end_us = engine.now_us;
@@ -415,6 +462,24 @@ impl Simulation {
 /// header in the packed inbox (`wit/node.wit`), rounded up.
 const INBOX_HEADER_BYTES: u64 = 32;
 
+/// What `message` takes of an inbox's byte bound: payload, sender id, topic and header.
+fn inbox_size(message: &Message) -> u64 {
+    (message.payload.len() + message.source.len() + message.topic.len()) as u64 + INBOX_HEADER_BYTES
+}
+
+/// Where `inbox` passes `bound` bytes: the first message that does not fit
+/// (never the first message), or `None` when all fit.
+fn inbox_cut(inbox: &[Message], bound: u64) -> Option<usize> {
+    let mut held = 0u64;
+    for (k, message) in inbox.iter().enumerate() {
+        held = held.saturating_add(inbox_size(message));
+        if k > 0 && held > bound {
+            return Some(k);
+        }
+    }
+    None
+}
+
 /// The files a run writes in its output folder.
 pub const OUTPUT_FILES: [&str; 6] =
     ["trace.jsonl", "metrics.csv", "usage.csv", "series.json", "summary.json", "report.html"];
@@ -454,6 +519,8 @@ struct Engine<'a> {
     /// and the run goes on serial, not failed.
     pool: Option<Option<rayon::ThreadPool>>,
     stopped: Vec<bool>,
+    /// The scripted faults: nodes down, partitions, stalls (`fault_state.rs`).
+    scripted: FaultState,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
     due_at: Vec<u32>,
@@ -502,6 +569,7 @@ impl<'a> Engine<'a> {
             threads: 1,
             pool: None,
             stopped: vec![false; n],
+            scripted: FaultState::default(),
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],
@@ -546,7 +614,15 @@ impl<'a> Engine<'a> {
             }
         }
         let mut next_progress = 0;
-        while let Some(now) = self.queue.peek_time() {
+        loop {
+            // The next instant: an event's, or a scripted fault's.
+            let now = match (self.queue.peek_time(), self.scripted.schedule.next_time()) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
             if now > self.duration_us {
                 break;
             }
@@ -554,6 +630,8 @@ impl<'a> Engine<'a> {
                 return Err(Stop::Interrupted);
             }
             self.now_us = now;
+            // Scripted faults first: before any delivery or step at this instant.
+            self.apply_faults(now)?;
             self.run_instant(now)?;
             if self.events >= next_progress {
                 next_progress = self.events + 4096;
@@ -583,6 +661,9 @@ impl<'a> Engine<'a> {
             let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
             let mut inbox_bytes: Vec<u64> = Vec::new();
             let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
+            // Nodes whose held steps a stall released this round (stepped
+            // now), with how many messages those steps held.
+            let mut released: Vec<(usize, usize)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { src, dst, id, message } => {
@@ -593,11 +674,26 @@ impl<'a> Engine<'a> {
                             self.drop_message(now, id, Some(src), Some(dst), dst_id, DropReason::NodeStopped);
                             continue;
                         }
+                        if self.scripted.present {
+                            let reason = if self.scripted.is_down(dst) {
+                                Some(DropReason::NodeDown)
+                            } else if self.scripted.separated(src, dst) {
+                                // What was on the wire when the partition came is lost.
+                                Some(DropReason::Partition)
+                            } else {
+                                None
+                            };
+                            if let Some(reason) = reason {
+                                let dst_id = self.ids[dst];
+                                self.drop_message(now, id, Some(src), Some(dst), dst_id, reason);
+                                continue;
+                            }
+                            self.scripted.delivered(dst, now);
+                        }
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
                         // What the step is handed: payload, sender id and topic, and its header.
-                        let size = (message.payload.len() + message.source.len() + message.topic.len()) as u64
-                            + INBOX_HEADER_BYTES;
+                        let size = inbox_size(&message);
                         let held = &mut inbox_bytes[slot];
                         if *held > 0
                             && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes()
@@ -630,9 +726,17 @@ impl<'a> Engine<'a> {
                         }
                         due[slot].1.push(message);
                     }
+                    EventKind::Release { node } => {
+                        // A stall's held steps: ahead of anything that reached the node since.
+                        if let Some(held) = self.scripted.release(node, now) {
+                            let slot = self.due_slot(&mut due, node);
+                            released.push((node, held.len()));
+                            due[slot].1.splice(0..0, held);
+                        }
+                    }
                     EventKind::Wake { node, generation } => {
                         // A wake-up a later step superseded is not an event.
-                        if generation == self.generation[node] && !self.stopped[node] {
+                        if generation == self.generation[node] && !self.stopped[node] && !self.scripted.is_down(node) {
                             self.events += 1;
                             let id = self.ids[node];
                             self.trace().wake(now, id);
@@ -651,6 +755,9 @@ impl<'a> Engine<'a> {
                 self.queue
                     .push(now, EventKind::Deliver { src, dst, id, message })
                     .map_err(|why| self.queue_full(dst, why))?;
+            }
+            if self.scripted.present {
+                split |= self.hold_stalled(now, &mut due, &released)?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
             if rounds == 1 {
@@ -794,6 +901,131 @@ impl<'a> Engine<'a> {
         }
     }
 
+    /// Applies every scripted fault due at `now`, in the schedule's order
+    /// (time, then file order). One that would change nothing (a crash of
+    /// a node already down, a restart of one that is up, a crash or restart
+    /// of a node a node fault stopped) is counted as skipped.
+    fn apply_faults(&mut self, now: u64) -> Result<(), Stop> {
+        while let Some(what) = self.scripted.schedule.pop_due(now) {
+            let takes_effect = match &what {
+                Scheduled::Crash { node, .. } => !self.stopped[*node] && !self.scripted.is_down(*node),
+                Scheduled::Restart { node, .. } => !self.stopped[*node] && self.scripted.is_down(*node),
+                Scheduled::Heal { nodes, .. } => self.scripted.is_cut(nodes),
+                _ => true,
+            };
+            if !takes_effect {
+                self.scripted.skipped += 1;
+                continue;
+            }
+            let ids = &self.ids;
+            let target = match &what {
+                Scheduled::Crash { node, .. }
+                | Scheduled::Restart { node, .. }
+                | Scheduled::StallStart { node, .. }
+                | Scheduled::StallEnd { node, .. } => ids[*node].to_string(),
+                Scheduled::Cut { nodes, .. } | Scheduled::Heal { nodes, .. } => {
+                    nodes.iter().map(|&n| ids[n]).collect::<Vec<_>>().join(",")
+                }
+                Scheduled::DegradeStart { src, dst, .. } | Scheduled::DegradeEnd { src, dst, .. } => {
+                    format!("{}->{}", ids[*src], ids[*dst])
+                }
+            };
+            self.trace().scripted_fault(now, what.kind(), &target);
+            self.scripted.applied(now, &what, target);
+            match what {
+                Scheduled::Crash { node, .. } => {
+                    self.scripted.set_down(node, true);
+                    // Its wake-ups die with it.
+                    self.generation[node] += 1;
+                    if let Some((group, index)) = self.placement.slot[node] {
+                        self.placement.groups[group].crash(index, now);
+                        self.trace_logs([group]);
+                    }
+                }
+                Scheduled::Restart { node, .. } => self.restart(node, now)?,
+                Scheduled::Cut { nodes, .. } => self.scripted.cut(nodes),
+                Scheduled::Heal { nodes, .. } => {
+                    self.scripted.heal(&nodes);
+                }
+                Scheduled::DegradeStart { src, dst, link, fault } => {
+                    self.network.degrade(src, dst, self.ids[src], self.ids[dst], fault, link);
+                }
+                Scheduled::DegradeEnd { src, dst, .. } => self.network.restore(src, dst),
+                Scheduled::StallStart { node, delay_us, .. } => self.scripted.stall(node, Some(delay_us)),
+                Scheduled::StallEnd { node, .. } => self.scripted.stall(node, None),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes crashed `node` afresh and steps it at `now`, as every node is
+    /// stepped at t = 0; a node that cannot be made again faults.
+    fn restart(&mut self, node: usize, now: u64) -> Result<(), Stop> {
+        self.scripted.set_down(node, false);
+        let restarts = self.scripted.count_restart(node);
+        self.generation[node] += 1;
+        let scenario = self.scenario;
+        let Some((group, index)) = self.placement.slot[node] else { return Ok(()) };
+        let made = self.placement.groups[group].restart(index, now, &scenario.nodes[node].config, restarts);
+        self.trace_logs([group]);
+        match made {
+            Ok(()) => {
+                let generation = self.generation[node];
+                self.queue.push(now, EventKind::Wake { node, generation }).map_err(|why| self.queue_full(node, why))
+            }
+            Err(fault) => self.fault(node, fault),
+        }
+    }
+
+    /// Takes the steps a stall delays out of this round: each is held until
+    /// its release (a release event is scheduled then), after any step of
+    /// the node held before it. Nodes in `released` step now: their held
+    /// steps are due (what reached them since waits behind any step still
+    /// held), up to the node's inbox bound (the rest is handed over in the
+    /// next round at this instant; true when that happens).
+    fn hold_stalled(
+        &mut self,
+        now: u64,
+        due: &mut Vec<(usize, Vec<Message>)>,
+        released: &[(usize, usize)],
+    ) -> Result<bool, Stop> {
+        let mut split = false;
+        let mut kept = Vec::with_capacity(due.len());
+        for (node, mut inbox) in due.drain(..) {
+            if let Some(&(_, held)) = released.iter().find(|(n, _)| *n == node) {
+                if let Some(release) = self.scripted.hold_until(node, now) {
+                    let arrived = inbox.split_off(held.min(inbox.len()));
+                    if !arrived.is_empty() && self.scripted.hold(node, release, arrived) {
+                        self.queue
+                            .push(release, EventKind::Release { node })
+                            .map_err(|why| self.queue_full(node, why))?;
+                    }
+                }
+                let bound = self.scenario.nodes[node].implementation.max_inbox_bytes();
+                if let Some(cut) = inbox_cut(&inbox, bound) {
+                    // Older than anything still held: it goes first.
+                    self.scripted.hold_first(node, now, inbox.split_off(cut));
+                    self.queue.push(now, EventKind::Release { node }).map_err(|why| self.queue_full(node, why))?;
+                    split = true;
+                }
+                kept.push((node, inbox));
+                continue;
+            }
+            match self.scripted.hold_until(node, now) {
+                Some(release) => {
+                    if self.scripted.hold(node, release, inbox) {
+                        self.queue
+                            .push(release, EventKind::Release { node })
+                            .map_err(|why| self.queue_full(node, why))?;
+                    }
+                }
+                None => kept.push((node, inbox)),
+            }
+        }
+        *due = kept;
+        Ok(split)
+    }
+
     /// Sends a step's messages and schedules its wake-up.
     fn apply(&mut self, node: usize, now: u64, output: StepOutput) -> Result<(), Stop> {
         for message in output.outbox {
@@ -833,8 +1065,15 @@ impl<'a> Engine<'a> {
             self.drop_message(now, id, Some(src), None, dst_label, reason);
             return Ok(());
         };
+        if self.scripted.present && self.scripted.separated(src, dst) {
+            self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Partition);
+            return Ok(());
+        }
         match self.network.send(src, dst, src_id, dst_label, out.payload.len(), now) {
             Transit::Lost => self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Loss),
+            Transit::LostToDegrade => {
+                self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Degrade);
+            }
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {
@@ -916,8 +1155,11 @@ impl<'a> Engine<'a> {
         for group in groups.clone() {
             // Every group is finished, even one whose nodes all stopped, so its
             // last (unterminated) log lines are flushed too.
-            let live: Vec<usize> =
-                self.placement.members[group].iter().copied().filter(|&node| !self.stopped[node]).collect();
+            let live: Vec<usize> = self.placement.members[group]
+                .iter()
+                .copied()
+                .filter(|&node| !self.stopped[node] && !self.scripted.is_down(node))
+                .collect();
             let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
             let results = self.placement.groups[group].finish(&indexes, now);
             for (node, result) in live.into_iter().zip(results) {
@@ -1062,6 +1304,9 @@ impl<'a> Engine<'a> {
         let docker_nodes: Vec<&str> =
             self.scenario.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
         let mut counts = self.counts.clone();
+        let ids = &self.ids;
+        let scripted_faults =
+            self.scripted.report(self.now_us.min(self.duration_us), &counts.dropped_by_reason, |n| ids[n].to_string());
         counts.in_flight += self.queue.deliveries() as u64;
         // End-to-end latency as the sinks measured it: the worst over cloud nodes.
         let mut e2e: BTreeMap<String, f64> = BTreeMap::new();
@@ -1116,6 +1361,8 @@ impl<'a> Engine<'a> {
             messages: counts,
             message_latency_us: Percentiles::from(&self.latency),
             end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
+            scripted_faults,
+            fault_free: sim.fault_free && !self.scenario.faults.is_empty(),
             faults: self.faults.clone(),
             model_metrics: super::model_metrics::gather(node_metrics, |node| self.scenario.nodes[node].kind.name()),
             wall_duration_s: wall_s,

@@ -1,8 +1,8 @@
 //! `trace.jsonl`: one event per line, in the order the engine handled
 //! them, with virtual time. Same scenario, seed and models ⇒ same bytes.
 //!
-//! Events: `send`, `deliver`, `drop` (with its reason), `fault` (at every
-//! level but `off`); `wake` and `log` (level `all` only). Payloads appear
+//! Events: `send`, `deliver`, `drop` (with its reason), `fault`,
+//! `scripted_fault` (at every level but `off`); `wake` and `log` (level `all` only). Payloads appear
 //! in `send` events at level `all`, as text when they are UTF-8, else hex.
 
 use std::fmt::Write as _;
@@ -35,6 +35,12 @@ pub enum DropReason {
     NoBroker,
     /// The destination node was stopped by a fault.
     NodeStopped,
+    /// The destination node was down: crashed by a scripted fault.
+    NodeDown,
+    /// A scripted partition separated sender and destination.
+    Partition,
+    /// A scripted degrade of the link lost it (its own `loss_rate`).
+    Degrade,
 }
 
 impl DropReason {
@@ -44,6 +50,9 @@ impl DropReason {
             DropReason::UnknownDestination => "unknown_destination",
             DropReason::NoBroker => "no_broker",
             DropReason::NodeStopped => "node_stopped",
+            DropReason::NodeDown => "node_down",
+            DropReason::Partition => "partition",
+            DropReason::Degrade => "degrade",
         }
     }
 }
@@ -137,6 +146,17 @@ impl Trace {
         if self.level == TraceLevel::All && self.start(time_us, "wake") {
             self.line.push_str(",\"node\":");
             json_str(&mut self.line, node);
+            self.emit();
+        }
+    }
+
+    /// A scripted fault taking effect: `kind` (`crash`, `restart`,
+    /// `partition`, `heal`, `degrade`, `degrade_end`, `stall`, `stall_end`)
+    /// and what it applies to (`gateway`, `sensor1,sensor2`, `gateway->cloud`).
+    pub fn scripted_fault(&mut self, time_us: u64, kind: &str, target: &str) {
+        if self.start(time_us, "scripted_fault") {
+            let _ = write!(self.line, ",\"kind\":\"{kind}\",\"target\":");
+            json_str(&mut self.line, target);
             self.emit();
         }
     }

@@ -8,7 +8,8 @@
 //! Unlike xEdgeSim's (cumulative, kept local), each aggregate covers one
 //! window and leaves the gateway, so there is an end-to-end path to measure.
 //! A window is emitted even when empty (count 0), so aggregates come at
-//! fixed times whatever the traffic.
+//! fixed times whatever the traffic. Windows (and the subscription) start
+//! at its first step: t = 0, or its restart time after a scripted crash.
 
 use std::collections::VecDeque;
 
@@ -53,6 +54,8 @@ pub struct Gateway {
     windows_closed: u64,
     aggregates_sent: u64,
     alerts_sent: u64,
+    /// Whether it has stepped: its windows start at its first step.
+    started: bool,
 }
 
 #[derive(Default)]
@@ -90,19 +93,22 @@ impl NodeModel for Gateway {
             windows_closed: 0,
             aggregates_sent: 0,
             alerts_sent: 0,
+            started: false,
         })
     }
 
     fn step(&mut self, now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
         let mut outbox = Vec::new();
-        if now_us == 0
-            && let Some(topic) = self.subscribe.take()
-        {
-            outbox.push(Outgoing {
-                destination: Address::Publish,
-                topic: "$subscribe".into(),
-                payload: topic.into_bytes(),
-            });
+        if !self.started {
+            self.started = true;
+            self.window_end_us = now_us.saturating_add(self.window_us);
+            if let Some(topic) = self.subscribe.take() {
+                outbox.push(Outgoing {
+                    destination: Address::Publish,
+                    topic: "$subscribe".into(),
+                    payload: topic.into_bytes(),
+                });
+            }
         }
         for message in inbox {
             self.readings_received += 1;

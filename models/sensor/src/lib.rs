@@ -1,5 +1,7 @@
 //! The built-in sensor: a reading every `1 / sample_rate_hz` seconds (the
-//! first one period after the start, so at 1 s by default, as xEdgeSim's),
+//! first one period after its first step, so at 1 s by default, as
+//! xEdgeSim's; one period after a restart for a node a scripted fault
+//! restarted),
 //! valued `base + N(0, noise_stddev)`, sent to `destination` or published
 //! on `topic`.
 //!
@@ -47,6 +49,8 @@ pub struct Sensor {
     topic: String,
     next_sample_us: u64,
     samples_sent: u64,
+    /// Whether it has stepped: its schedule starts at its first step.
+    started: bool,
 }
 
 impl NodeModel for Sensor {
@@ -77,11 +81,16 @@ impl NodeModel for Sensor {
             topic,
             next_sample_us: period_us,
             samples_sent: 0,
+            started: false,
         })
     }
 
     fn step(&mut self, now_us: u64, _inbox: Vec<Message>) -> Result<StepOutput, String> {
         let mut outbox = Vec::new();
+        if !self.started {
+            self.started = true;
+            self.next_sample_us = now_us.saturating_add(self.period_us);
+        }
         while self.next_sample_us <= now_us {
             self.samples_sent += 1;
             let value = self.base + self.noise_stddev * standard_normal()?;

@@ -55,6 +55,9 @@ struct Node {
     /// The step written and not yet answered: its virtual time and when it went out.
     pending: Option<(u64, Instant)>,
     usage: NodeUsage,
+    /// What it was started from, to start it again after a scripted crash.
+    docker: DockerNode,
+    image_id: String,
 }
 
 pub struct DockerNodeGroup {
@@ -105,6 +108,8 @@ impl DockerNodeGroup {
                 container,
                 pending: None,
                 usage: NodeUsage { round_trip_us_total: Some(0), round_trip_us_max: Some(0), ..NodeUsage::default() },
+                docker: spec.docker.clone(),
+                image_id: spec.image_id.to_string(),
             });
         }
         let group = DockerNodeGroup {
@@ -414,6 +419,33 @@ impl NodeGroup for DockerNodeGroup {
 
     fn usage(&self, index: usize) -> NodeUsage {
         self.nodes[index].usage
+    }
+
+    /// The container is killed and removed at once (its last log lines kept).
+    fn crash(&mut self, index: usize, _now_us: u64) {
+        self.retire(index);
+    }
+
+    /// A new container from the same image, named and labelled as the first
+    /// (which is gone), given `hello` and `new` with the node's config.
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        config: &BTreeMap<String, ConfigValue>,
+        _restarts: u32,
+    ) -> Result<(), NodeFault> {
+        self.retire(index);
+        let node = &self.nodes[index];
+        let spec = DockerNodeSpec { id: &node.id, config, docker: &node.docker, image_id: &node.image_id };
+        let started = self.engine.block_on(start_one(&self.engine, &spec, &self.options.run_id));
+        match started {
+            Ok(container) => {
+                self.nodes[index].container = Some(container);
+                Ok(())
+            }
+            Err(fault) => Err(NodeFault { time_us: now_us, ..fault }),
+        }
     }
 
     fn shutdown(&mut self) -> Vec<ShutdownError> {

@@ -22,7 +22,8 @@ use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
 use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
-use super::state::{NodeState, OutboxOverflow};
+use super::state::{NodeState, NodeStreams, OutboxOverflow};
+use crate::runtime::seed::restart_id;
 use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::{ConfigValue, SandboxLimits};
 
@@ -60,6 +61,8 @@ pub struct WasmNodeGroup {
     /// Set when the user's stop cut a guest call short: the store can run
     /// nothing more, and the run ends.
     interrupted: bool,
+    /// The run's seed: a restarted node's streams are derived from it.
+    scenario_seed: u64,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -114,6 +117,7 @@ impl WasmNodeGroup {
             results: Vec::new(),
             finished: false,
             interrupted: false,
+            scenario_seed,
         };
         for (index, spec) in nodes.iter().enumerate() {
             let config = convert::config(spec.config);
@@ -345,6 +349,45 @@ impl NodeGroup for WasmNodeGroup {
 
     fn usage(&self, index: usize) -> NodeUsage {
         self.slots[index].usage
+    }
+
+    fn crash(&mut self, _index: usize, _now_us: u64) {
+        // Its resource is dropped when it restarts; until then it is not stepped.
+    }
+
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        config: &BTreeMap<String, ConfigValue>,
+        restarts: u32,
+    ) -> Result<(), NodeFault> {
+        if let Some(fault) = self.refusal(index, now_us) {
+            return Err(fault);
+        }
+        let id = self.ids[index].clone();
+        self.store.data_mut().streams[index] = NodeStreams::new(self.scenario_seed, &restart_id(&id, restarts));
+        let old = self.slots[index].resource;
+        let config = convert::config(config);
+        // In one call, charged to the node: dropping the old model and making the new one.
+        let made = self.call(now_us, &[(index, self.limits.fuel_per_step)], |model, store| {
+            old.resource_drop(&mut *store)?;
+            model.xedgesim_node_model().node().call_constructor(store, &id, &config)
+        });
+        let slot = &mut self.slots[index];
+        match made {
+            Ok((Ok(resource), parts)) => {
+                slot.resource = resource;
+                slot.messages_in = 0;
+                *slot.usage.fuel_used.get_or_insert(0) += parts[0].fuel_used.unwrap_or(0);
+                Ok(())
+            }
+            Ok((Err(message), _)) => {
+                slot.stopped = true;
+                Err(NodeFault { node: id, time_us: now_us, kind: FaultKind::Config, detail: message })
+            }
+            Err(fault) => Err(fault),
+        }
     }
 }
 

@@ -1,0 +1,325 @@
+//! [`FaultState`]: what a run's scripted faults have done so far — which
+//! nodes are down, which partitions and stalls are in force, the steps a
+//! stall holds back — and what the summary reports about them: the
+//! messages lost to each kind and, for each sink (a `cloud` node), the
+//! longest gap in its deliveries and how long delivery took to resume
+//! after each fault ended.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::Serialize;
+
+use super::fault_schedule::{FaultSchedule, Scheduled};
+use crate::runtime::Message;
+
+/// A stalled node's steps, each with the time it is released and its inbox.
+type Held = VecDeque<(u64, Vec<Message>)>;
+
+/// The scripted faults' side of a run.
+#[derive(Debug, Default)]
+pub struct FaultState {
+    pub schedule: FaultSchedule,
+    /// Whether the scenario has any scripted fault (the summary reports them then).
+    pub present: bool,
+    /// By node index; empty when `present` is false.
+    down: Vec<bool>,
+    restarts: BTreeMap<usize, u32>,
+    /// Node sets cut off from the rest, each sorted.
+    cuts: Vec<Vec<usize>>,
+    /// Stalled nodes and their delay.
+    stalls: BTreeMap<usize, u64>,
+    held: BTreeMap<usize, Held>,
+    /// The latest release time scheduled for each node with held steps.
+    last_release: BTreeMap<usize, u64>,
+    sinks: BTreeMap<usize, SinkWatch>,
+    applied: Vec<AppliedFault>,
+    recoveries: Vec<PendingRecovery>,
+    /// The kinds in the scenario, for the lost-message counts.
+    kinds: Vec<&'static str>,
+    /// Scheduled faults that changed nothing (see [`ScriptedFaultReport::skipped`]).
+    pub skipped: u64,
+}
+
+#[derive(Debug, Default)]
+struct SinkWatch {
+    deliveries: u64,
+    last_us: Option<u64>,
+    /// (gap, from, until)
+    longest: Option<(u64, u64, u64)>,
+}
+
+#[derive(Debug)]
+struct PendingRecovery {
+    sink: usize,
+    after: String,
+    ended_us: u64,
+    recovered_at_us: Option<u64>,
+}
+
+/// A scripted fault as it took effect.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppliedFault {
+    pub time_us: u64,
+    pub kind: &'static str,
+    pub target: String,
+}
+
+/// The summary's `scripted_faults`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScriptedFaultReport {
+    /// Every scripted fault that took effect, in order.
+    pub applied: Vec<AppliedFault>,
+    /// Scheduled faults that changed nothing (a crash of a node already
+    /// down, a restart of one that is up), as random crashes may be.
+    pub skipped: u64,
+    /// Messages dropped because of each kind in the scenario: `crash`
+    /// (reason `node_down`), `partition`, `degrade`.
+    pub messages_lost: BTreeMap<String, u64>,
+    /// For each sink (`cloud` node), by id.
+    pub sinks: BTreeMap<String, SinkReport>,
+}
+
+/// What a sink saw of the faults.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SinkReport {
+    pub deliveries: u64,
+    /// The longest time without a delivery: between two deliveries, or
+    /// from the last one to the end of the run (from the start, when there
+    /// was none).
+    pub longest_gap_us: u64,
+    pub longest_gap_from_us: u64,
+    pub longest_gap_until_us: u64,
+    /// For each fault that ended: how long until the sink's next delivery.
+    pub recovery: Vec<Recovery>,
+}
+
+/// Delivery resuming after a fault ended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Recovery {
+    /// The fault's end: `restart gateway`, `heal sensor1,sensor2`, …
+    pub after: String,
+    pub ended_us: u64,
+    /// The sink's first delivery at or after the end; `None`: none came.
+    pub recovered_at_us: Option<u64>,
+    pub recovery_us: Option<u64>,
+}
+
+impl FaultState {
+    /// The state of a run with `schedule` and `nodes` nodes, whose sinks
+    /// are `sinks`; `kinds` are the fault kinds the scenario has.
+    pub fn new(schedule: FaultSchedule, nodes: usize, sinks: Vec<usize>, kinds: Vec<&'static str>) -> Self {
+        let present = !kinds.is_empty();
+        FaultState {
+            schedule,
+            present,
+            down: if present { vec![false; nodes] } else { Vec::new() },
+            sinks: if present {
+                sinks.into_iter().map(|s| (s, SinkWatch::default())).collect()
+            } else {
+                BTreeMap::new()
+            },
+            kinds,
+            ..FaultState::default()
+        }
+    }
+
+    pub fn is_down(&self, node: usize) -> bool {
+        self.present && self.down[node]
+    }
+
+    pub fn set_down(&mut self, node: usize, down: bool) {
+        self.down[node] = down;
+        if down {
+            // What a stall held back is lost with the node.
+            self.held.remove(&node);
+            self.last_release.remove(&node);
+        }
+    }
+
+    /// The node's restart count after one more restart.
+    pub fn count_restart(&mut self, node: usize) -> u32 {
+        let count = self.restarts.entry(node).or_default();
+        *count += 1;
+        *count
+    }
+
+    pub fn cut(&mut self, nodes: Vec<usize>) {
+        self.cuts.push(nodes);
+    }
+
+    /// Ends the partition of exactly `nodes`; false if none is in force.
+    pub fn heal(&mut self, nodes: &[usize]) -> bool {
+        match self.cuts.iter().position(|c| c == nodes) {
+            Some(k) => {
+                self.cuts.remove(k);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Whether a partition of exactly `nodes` is in force.
+    pub fn is_cut(&self, nodes: &[usize]) -> bool {
+        self.cuts.iter().any(|c| c == nodes)
+    }
+
+    /// Whether a partition in force separates `a` and `b`.
+    pub fn separated(&self, a: usize, b: usize) -> bool {
+        a != b && self.cuts.iter().any(|c| c.binary_search(&a).is_ok() != c.binary_search(&b).is_ok())
+    }
+
+    pub fn stall(&mut self, node: usize, delay_us: Option<u64>) {
+        match delay_us {
+            Some(d) => self.stalls.insert(node, d),
+            None => self.stalls.remove(&node),
+        };
+    }
+
+    /// When a step of `node` due at `now` happens, if a stall moves it: `now`
+    /// plus the delay while stalled, and never before a step held earlier
+    /// (so a node's steps keep their order). `None`: it happens now.
+    pub fn hold_until(&self, node: usize, now: u64) -> Option<u64> {
+        let last = self.last_release.get(&node).copied().filter(|&r| r > now);
+        match (self.stalls.get(&node), last) {
+            (Some(&delay), last) => Some(now.saturating_add(delay).max(last.unwrap_or(0))),
+            (None, Some(last)) => Some(last),
+            (None, None) => None,
+        }
+    }
+
+    /// Holds a step of `node` with `inbox` until `release`; true when the
+    /// engine must schedule a release event then (none is yet).
+    pub fn hold(&mut self, node: usize, release: u64, inbox: Vec<Message>) -> bool {
+        let queue = self.held.entry(node).or_default();
+        match queue.back_mut() {
+            Some((r, held)) if *r == release => {
+                held.extend(inbox);
+                false
+            }
+            _ => {
+                queue.push_back((release, inbox));
+                self.last_release.insert(node, release);
+                true
+            }
+        }
+    }
+
+    /// Puts `inbox` back before everything `node` still holds, due at
+    /// `now`: the part of a released step its inbox bound left over.
+    pub fn hold_first(&mut self, node: usize, now: u64, inbox: Vec<Message>) {
+        self.held.entry(node).or_default().push_front((now, inbox));
+        self.last_release.entry(node).or_insert(now);
+    }
+
+    /// The messages of `node`'s held steps due by `now`, oldest first, or
+    /// `None` when none is (the node crashed meanwhile).
+    pub fn release(&mut self, node: usize, now: u64) -> Option<Vec<Message>> {
+        let queue = self.held.get_mut(&node)?;
+        let mut inbox = Vec::new();
+        let mut any = false;
+        while queue.front().is_some_and(|(r, _)| *r <= now) {
+            let (_, messages) = queue.pop_front().expect("checked");
+            inbox.extend(messages);
+            any = true;
+        }
+        if queue.is_empty() {
+            self.held.remove(&node);
+            self.last_release.remove(&node);
+        }
+        any.then_some(inbox)
+    }
+
+    /// Records a scripted fault that took effect; one that ends a fault
+    /// starts the sinks' recovery clocks.
+    pub fn applied(&mut self, time_us: u64, what: &Scheduled, target: String) {
+        if what.ends_a_fault() {
+            let after = format!("{} {target}", what.kind());
+            for &sink in self.sinks.keys() {
+                self.recoveries.push(PendingRecovery {
+                    sink,
+                    after: after.clone(),
+                    ended_us: time_us,
+                    recovered_at_us: None,
+                });
+            }
+        }
+        self.applied.push(AppliedFault { time_us, kind: what.kind(), target });
+    }
+
+    /// Notes a delivery to `node` at `now` (for the sinks' gaps and recoveries).
+    pub fn delivered(&mut self, node: usize, now: u64) {
+        let Some(watch) = self.sinks.get_mut(&node) else { return };
+        watch.deliveries += 1;
+        if let Some(last) = watch.last_us {
+            let gap = now - last;
+            if watch.longest.is_none_or(|(longest, ..)| gap > longest) {
+                watch.longest = Some((gap, last, now));
+            }
+        }
+        watch.last_us = Some(now);
+        for r in &mut self.recoveries {
+            if r.sink == node && r.recovered_at_us.is_none() && r.ended_us <= now {
+                r.recovered_at_us = Some(now);
+            }
+        }
+    }
+
+    /// The summary's section, for a run that ended at `end_us` with these
+    /// drops by reason; `None` for a scenario without scripted faults.
+    pub fn report(
+        &self,
+        end_us: u64,
+        dropped_by_reason: &BTreeMap<String, u64>,
+        id: impl Fn(usize) -> String,
+    ) -> Option<ScriptedFaultReport> {
+        if !self.present {
+            return None;
+        }
+        let mut messages_lost = BTreeMap::new();
+        for kind in &self.kinds {
+            let reason = match *kind {
+                "crash" | "random" => "node_down",
+                "partition" => "partition",
+                "degrade" => "degrade",
+                _ => continue,
+            };
+            let key = if *kind == "random" { "crash" } else { kind };
+            messages_lost.insert(key.to_string(), dropped_by_reason.get(reason).copied().unwrap_or(0));
+        }
+        let sinks = self
+            .sinks
+            .iter()
+            .map(|(&sink, watch)| {
+                // The gap to the end of the run counts too: a sink that stops hearing shows it.
+                let tail = match watch.last_us {
+                    Some(last) => (end_us.saturating_sub(last), last, end_us),
+                    None => (end_us, 0, end_us),
+                };
+                let (gap, from, until) = match watch.longest {
+                    Some(longest) if longest.0 >= tail.0 => longest,
+                    _ => tail,
+                };
+                let recovery = self
+                    .recoveries
+                    .iter()
+                    .filter(|r| r.sink == sink)
+                    .map(|r| Recovery {
+                        after: r.after.clone(),
+                        ended_us: r.ended_us,
+                        recovered_at_us: r.recovered_at_us,
+                        recovery_us: r.recovered_at_us.map(|t| t - r.ended_us),
+                    })
+                    .collect();
+                let report = SinkReport {
+                    deliveries: watch.deliveries,
+                    longest_gap_us: gap,
+                    longest_gap_from_us: from,
+                    longest_gap_until_us: until,
+                    recovery,
+                };
+                (id(sink), report)
+            })
+            .collect();
+        Some(ScriptedFaultReport { applied: self.applied.clone(), skipped: self.skipped, messages_lost, sinks })
+    }
+}
