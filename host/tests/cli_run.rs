@@ -263,9 +263,10 @@ fn ctrl_c_stops_a_guest_call_that_would_run_for_minutes() {
 
 #[test]
 fn ctrl_c_stops_a_long_compile() {
-    // 24 functions of 30,000 multiply-adds each: seconds of compiling.
-    let body = "local.get 0 i32.const 7 i32.mul i32.const 3 i32.add local.set 0 ".repeat(30_000);
-    let funcs: String = (0..24).map(|_| format!("(func (param i32) (local.set 0 (local.get 0)) {body})")).collect();
+    // 48 functions of 60,000 multiply-adds each: many seconds of compiling
+    // even on an idle machine (the signal comes at 1.5 s).
+    let body = "local.get 0 i32.const 7 i32.mul i32.const 3 i32.add local.set 0 ".repeat(60_000);
+    let funcs: String = (0..48).map(|_| format!("(func (param i32) (local.set 0 (local.get 0)) {body})")).collect();
     let wat = format!(
         "(component (core module {funcs}) (instance $model) (export \"xedgesim:node/model@0.2.0\" (instance $model)))"
     );

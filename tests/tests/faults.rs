@@ -477,3 +477,50 @@ faults:
     // t = 0; 0.15 … 0.95 s; 2.05 … 2.35 s one each; 2.45 s in six; 2.55 … 2.95 s.
     assert_eq!(get("steps"), (1 + 9 + 4 + 6 + 5) as f64);
 }
+
+#[test]
+fn a_timed_restart_does_not_revive_a_node_a_later_crash_keeps_down() {
+    let dir = tempfile::tempdir().unwrap();
+    // The random crash (one draw, at 5 s, down 5 s) would restart the
+    // gateway at 10 s; the explicit crash at 8 s came while it was down,
+    // and keeps it down to the end: every reading from 5 s on is lost.
+    let report = run(
+        dir.path(),
+        "simulation: {duration_s: 20, seed: 4}\nnodes:\n  - {id: s, type: sensor, config: {destination: gw}}\n  - {id: gw, type: gateway, config: {destination: c}}\n  - {id: c, type: cloud}\nfaults:\n  - {random: crash, type: gateway, count: 1, between_s: [5, 5], down_s: 5}\n  - {crash: gw, at_s: 8}\n",
+        |s| s,
+    );
+    // Readings at 1..=20 s over a direct network: those at 5..=20 s (16) reach a node that is down.
+    assert_eq!(dropped(&report, "node_down"), 16);
+    let events = events(dir.path());
+    assert!(of(&events, "scripted_fault").iter().all(|e| e["kind"] != "restart"), "no restart took effect");
+}
+
+#[test]
+fn back_to_back_degrades_in_either_file_order_both_apply() {
+    // The second interval starts as the first ends: at that instant the
+    // end is applied first, whatever their order in the file.
+    let yaml = |first: &str, second: &str| {
+        format!(
+            "simulation: {{duration_s: 20}}\nnetwork: {{model: latency, default_latency_us: 1000}}\nnodes:\n  - {{id: s, type: sensor, config: {{destination: c}}}}\n  - {{id: c, type: cloud}}\nfaults:\n  - {first}\n  - {second}\n"
+        )
+    };
+    let a = "{degrade: {src: s, dst: c}, at_s: 4.5, until_s: 10.5, latency_us: 100000}";
+    let b = "{degrade: {src: s, dst: c}, at_s: 10.5, until_s: 15.5, latency_us: 300000}";
+    for (first, second) in [(a, b), (b, a)] {
+        let dir = tempfile::tempdir().unwrap();
+        run(dir.path(), &yaml(first, second), |s| s);
+        let latencies: BTreeMap<u64, u64> = of(&events(dir.path()), "deliver")
+            .iter()
+            .map(|e| (e["t_us"].as_u64().unwrap() / 1_000_000, e["latency_us"].as_u64().unwrap()))
+            .collect();
+        // Readings at 5..=10 s take 100 ms, at 11..=15 s 300 ms, the rest 1 ms.
+        for (at_s, latency) in &latencies {
+            let expected = match at_s {
+                5..=10 => 100_000,
+                11..=15 => 300_000,
+                _ => 1_000,
+            };
+            assert_eq!(*latency, expected, "reading delivered at {at_s} s ({first} then {second})");
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! [`FaultSchedule`]: a run's scripted faults as the instants the engine
-//! applies, in one fixed order: by time, then by the fault's place in the
-//! file, then (for `random`) by draw; an interval's end comes after its
-//! start. Random crashes are drawn here from the run's seed (so `--seed`
+//! applies, in one fixed order: by time; at one instant, the ends of
+//! intervals (a restart after `until_s` or `down_s`, a heal, a degrade's or
+//! stall's end) before the starts, so an interval that begins where
+//! another ends is not cut short by that end; then by the fault's place
+//! in the file, then (for `random`) by draw. Random crashes are drawn here from the run's seed (so `--seed`
 //! moves them): draw k of `faults[i]` takes two numbers of the stream
 //! `derive_seed(seed, "faults[i]", Stream::Fault)`, the first picking the
 //! node (among the nodes of the type, in file order), the second the time
@@ -20,10 +22,16 @@ pub enum Scheduled {
     Crash {
         node: usize,
         fault: usize,
+        /// Which draw of a `random` entry (0 otherwise).
+        draw: u64,
     },
     Restart {
         node: usize,
         fault: usize,
+        /// The crash this restart ends (`until_s`, `down_s`): it revives
+        /// the node only if that crash is what keeps it down. `None` for a
+        /// `restart:` entry, which revives it whatever took it down.
+        ends_crash: Option<(usize, u64)>,
     },
     /// `nodes` (sorted) are cut off from the rest.
     Cut {
@@ -110,8 +118,8 @@ impl FaultSchedule {
         index_of: impl Fn(&str) -> Option<usize>,
         of_type: impl Fn(&str) -> Vec<usize>,
     ) -> Result<Self, ScheduleError> {
-        // (time, fault, draw, end?) orders them; see the module docs.
-        let mut keyed: Vec<((u64, usize, u64, bool), Scheduled)> = Vec::new();
+        // (time, start?, fault, draw) orders them: ends first at an instant; see the module docs.
+        let mut keyed: Vec<((u64, bool, usize, u64), Scheduled)> = Vec::new();
         for (fault, f) in faults.iter().enumerate() {
             let node =
                 |id: &str| index_of(id).ok_or_else(|| ScheduleError::UnknownNode { fault, node: id.to_string() });
@@ -123,16 +131,18 @@ impl FaultSchedule {
             };
             let (at, until) = (f.at_us, f.until_us);
             let mut add =
-                |time: u64, draw: u64, end: bool, what: Scheduled| keyed.push(((time, fault, draw, end), what));
+                |time: u64, draw: u64, end: bool, what: Scheduled| keyed.push(((time, !end, fault, draw), what));
             match &f.action {
                 FaultAction::Crash { node: id } => {
                     let n = node(id)?;
-                    add(at, 0, false, Scheduled::Crash { node: n, fault });
+                    add(at, 0, false, Scheduled::Crash { node: n, fault, draw: 0 });
                     if let Some(u) = until {
-                        add(u, 0, true, Scheduled::Restart { node: n, fault });
+                        add(u, 0, true, Scheduled::Restart { node: n, fault, ends_crash: Some((fault, 0)) });
                     }
                 }
-                FaultAction::Restart { node: id } => add(at, 0, false, Scheduled::Restart { node: node(id)?, fault }),
+                FaultAction::Restart { node: id } => {
+                    add(at, 0, false, Scheduled::Restart { node: node(id)?, fault, ends_crash: None })
+                }
                 FaultAction::Partition { nodes: ids } => {
                     let cut = nodes(ids)?;
                     if let Some(u) = until {
@@ -165,9 +175,10 @@ impl FaultSchedule {
                     for draw in 0..*count {
                         let n = candidates[(rng.next_u64() % candidates.len() as u64) as usize];
                         let time = from + rng.next_u64() % span;
-                        add(time, draw, false, Scheduled::Crash { node: n, fault });
+                        add(time, draw, false, Scheduled::Crash { node: n, fault, draw });
                         if let Some(down) = down_us {
-                            add(time.saturating_add(*down), draw, true, Scheduled::Restart { node: n, fault });
+                            let restart = Scheduled::Restart { node: n, fault, ends_crash: Some((fault, draw)) };
+                            add(time.saturating_add(*down), draw, true, restart);
                         }
                     }
                 }
@@ -221,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn instants_are_ordered_by_time_then_file_order() {
+    fn instants_are_ordered_by_time_then_ends_first_then_file_order() {
         let got = schedule(
             &[
                 fault(10, Some(20), FaultAction::Crash { node: "gw".into() }),
@@ -231,7 +242,8 @@ mod tests {
             1,
         );
         let kinds: Vec<(u64, &str)> = got.iter().map(|(t, s)| (*t, s.kind())).collect();
-        assert_eq!(kinds, vec![(5, "partition"), (10, "crash"), (10, "stall"), (10, "heal"), (20, "restart")]);
+        // At 10 s the partition's end (file entry 2) comes before the starts of entries 0 and 1.
+        assert_eq!(kinds, vec![(5, "partition"), (10, "heal"), (10, "crash"), (10, "stall"), (20, "restart")]);
         assert_eq!(got[0].1, Scheduled::Cut { nodes: vec![0, 1], fault: 2 });
     }
 

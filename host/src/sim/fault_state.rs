@@ -22,7 +22,8 @@ pub struct FaultState {
     /// Whether the scenario has any scripted fault (the summary reports them then).
     pub present: bool,
     /// By node index; empty when `present` is false.
-    down: Vec<bool>,
+    /// What keeps each node down: the crash's (fault, draw).
+    down: Vec<Option<(usize, u64)>>,
     restarts: BTreeMap<usize, u32>,
     /// Node sets cut off from the rest, each sorted.
     cuts: Vec<Vec<usize>>,
@@ -33,7 +34,7 @@ pub struct FaultState {
     last_release: BTreeMap<usize, u64>,
     sinks: BTreeMap<usize, SinkWatch>,
     applied: Vec<AppliedFault>,
-    recoveries: Vec<PendingRecovery>,
+    more_applied: u64,
     /// The kinds in the scenario, for the lost-message counts.
     kinds: Vec<&'static str>,
     /// Scheduled faults that changed nothing (see [`ScriptedFaultReport::skipped`]).
@@ -46,11 +47,21 @@ struct SinkWatch {
     last_us: Option<u64>,
     /// (gap, from, until)
     longest: Option<(u64, u64, u64)>,
+    /// The first [`MAX_RECOVERIES`] fault ends, in time order, and where
+    /// the ones not yet followed by a delivery start: a delivery settles
+    /// every pending end at or before it, so each is looked at once.
+    recoveries: Vec<PendingRecovery>,
+    first_pending: usize,
+    /// Fault ends past [`MAX_RECOVERIES`], counted only.
+    more_recoveries: u64,
 }
+
+/// Most fault ends whose recovery each sink reports (a million random
+/// restarts would otherwise be a million entries per sink).
+pub const MAX_RECOVERIES: usize = 1_000;
 
 #[derive(Debug)]
 struct PendingRecovery {
-    sink: usize,
     after: String,
     ended_us: u64,
     recovered_at_us: Option<u64>,
@@ -69,6 +80,9 @@ pub struct AppliedFault {
 pub struct ScriptedFaultReport {
     /// Every scripted fault that took effect, in order.
     pub applied: Vec<AppliedFault>,
+    /// Fault events past the first [`MAX_RECOVERIES`], counted only.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_applied: u64,
     /// Scheduled faults that changed nothing (a crash of a node already
     /// down, a restart of one that is up), as random crashes may be.
     pub skipped: u64,
@@ -89,8 +103,16 @@ pub struct SinkReport {
     pub longest_gap_us: u64,
     pub longest_gap_from_us: u64,
     pub longest_gap_until_us: u64,
-    /// For each fault that ended: how long until the sink's next delivery.
+    /// For each fault that ended (the first [`MAX_RECOVERIES`]): how long
+    /// until the sink's next delivery.
     pub recovery: Vec<Recovery>,
+    /// Fault ends past those, not timed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub more_recoveries: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Delivery resuming after a fault ended.
@@ -112,7 +134,7 @@ impl FaultState {
         FaultState {
             schedule,
             present,
-            down: if present { vec![false; nodes] } else { Vec::new() },
+            down: if present { vec![None; nodes] } else { Vec::new() },
             sinks: if present {
                 sinks.into_iter().map(|s| (s, SinkWatch::default())).collect()
             } else {
@@ -124,15 +146,27 @@ impl FaultState {
     }
 
     pub fn is_down(&self, node: usize) -> bool {
-        self.present && self.down[node]
+        self.present && self.down[node].is_some()
     }
 
-    pub fn set_down(&mut self, node: usize, down: bool) {
-        self.down[node] = down;
+    /// The crash that keeps `node` down, if it is.
+    pub fn down_by(&self, node: usize) -> Option<(usize, u64)> {
+        if self.present { self.down[node] } else { None }
+    }
+
+    /// Forgets the steps a stall holds for `node` (it stopped).
+    pub fn forget_held(&mut self, node: usize) {
+        self.held.remove(&node);
+        self.last_release.remove(&node);
+    }
+
+    /// Marks `node` down by crash `by` (fault, draw), or up with `None`.
+    pub fn set_down(&mut self, node: usize, by: Option<(usize, u64)>) {
+        let down = by.is_some();
+        self.down[node] = by;
         if down {
             // What a stall held back is lost with the node.
-            self.held.remove(&node);
-            self.last_release.remove(&node);
+            self.forget_held(node);
         }
     }
 
@@ -234,16 +268,23 @@ impl FaultState {
     pub fn applied(&mut self, time_us: u64, what: &Scheduled, target: String) {
         if what.ends_a_fault() {
             let after = format!("{} {target}", what.kind());
-            for &sink in self.sinks.keys() {
-                self.recoveries.push(PendingRecovery {
-                    sink,
-                    after: after.clone(),
-                    ended_us: time_us,
-                    recovered_at_us: None,
-                });
+            for watch in self.sinks.values_mut() {
+                if watch.recoveries.len() < MAX_RECOVERIES {
+                    watch.recoveries.push(PendingRecovery {
+                        after: after.clone(),
+                        ended_us: time_us,
+                        recovered_at_us: None,
+                    });
+                } else {
+                    watch.more_recoveries += 1;
+                }
             }
         }
-        self.applied.push(AppliedFault { time_us, kind: what.kind(), target });
+        if self.applied.len() < MAX_RECOVERIES {
+            self.applied.push(AppliedFault { time_us, kind: what.kind(), target });
+        } else {
+            self.more_applied += 1;
+        }
     }
 
     /// Notes a delivery to `node` at `now` (for the sinks' gaps and recoveries).
@@ -257,10 +298,9 @@ impl FaultState {
             }
         }
         watch.last_us = Some(now);
-        for r in &mut self.recoveries {
-            if r.sink == node && r.recovered_at_us.is_none() && r.ended_us <= now {
-                r.recovered_at_us = Some(now);
-            }
+        while let Some(r) = watch.recoveries.get_mut(watch.first_pending).filter(|r| r.ended_us <= now) {
+            r.recovered_at_us = Some(now);
+            watch.first_pending += 1;
         }
     }
 
@@ -299,10 +339,9 @@ impl FaultState {
                     Some(longest) if longest.0 >= tail.0 => longest,
                     _ => tail,
                 };
-                let recovery = self
+                let recovery = watch
                     .recoveries
                     .iter()
-                    .filter(|r| r.sink == sink)
                     .map(|r| Recovery {
                         after: r.after.clone(),
                         ended_us: r.ended_us,
@@ -316,10 +355,17 @@ impl FaultState {
                     longest_gap_from_us: from,
                     longest_gap_until_us: until,
                     recovery,
+                    more_recoveries: watch.more_recoveries,
                 };
                 (id(sink), report)
             })
             .collect();
-        Some(ScriptedFaultReport { applied: self.applied.clone(), skipped: self.skipped, messages_lost, sinks })
+        Some(ScriptedFaultReport {
+            applied: self.applied.clone(),
+            more_applied: self.more_applied,
+            skipped: self.skipped,
+            messages_lost,
+            sinks,
+        })
     }
 }

@@ -98,7 +98,11 @@ impl Network {
     pub fn send(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str, bytes: usize, now_us: u64) -> Transit {
         let mut degrade = if self.degraded.is_empty() { None } else { self.degraded.get_mut(&(src, dst)) };
         if degrade.is_none() && (self.model == NetworkModel::Direct || src == dst) {
-            return Transit::Arrives(now_us);
+            // A direct link that was degraded keeps FIFO: nothing sent now
+            // overtakes what the degrade still holds in flight.
+            let behind_us =
+                if self.links.is_empty() { 0 } else { self.links.get(&(src, dst)).map_or(0, |l| l.last_arrival_us) };
+            return Transit::Arrives(now_us.max(behind_us));
         }
         let (seed, explicit, default_link) = (self.seed, &self.explicit, self.default_link);
         let link = self.links.entry((src, dst)).or_insert_with(|| {
@@ -125,7 +129,7 @@ impl Network {
             Some(bps) if bps > 0 => (bytes as u64 * 8 * 1_000_000).div_ceil(bps),
             _ => 0,
         };
-        let departure = now_us.max(link.busy_until_us) + serialisation_us;
+        let departure = now_us.max(link.busy_until_us).saturating_add(serialisation_us);
         link.busy_until_us = departure;
         if loss_draw < link.params.loss_rate {
             return Transit::Lost;
@@ -138,18 +142,24 @@ impl Network {
                 }
                 match d.jitter_us {
                     Some(0) => 0,
-                    Some(j) => jitter % (j + 1),
+                    Some(j) => up_to(jitter, j),
                     None if link.params.jitter_us == 0 => 0,
-                    None => jitter_draw % (link.params.jitter_us + 1),
+                    None => up_to(jitter_draw, link.params.jitter_us),
                 }
             }
             _ if link.params.jitter_us == 0 => 0,
-            _ => jitter_draw % (link.params.jitter_us + 1),
+            _ => up_to(jitter_draw, link.params.jitter_us),
         };
-        let arrival = (departure + params.latency_us + jitter).max(link.last_arrival_us);
+        // Saturating: a latency the file may set near u64::MAX arrives "never", not in the past.
+        let arrival = departure.saturating_add(params.latency_us).saturating_add(jitter).max(link.last_arrival_us);
         link.last_arrival_us = arrival;
         Transit::Arrives(arrival)
     }
+}
+
+/// `draw` folded into 0..=`max` (the whole of `draw` when `max` is `u64::MAX`).
+fn up_to(draw: u64, max: u64) -> u64 {
+    max.checked_add(1).map_or(draw, |span| draw % span)
 }
 
 /// A uniform draw in [0, 1) with 53 bits.
@@ -210,6 +220,19 @@ mod tests {
         assert_eq!(n.send(0, 1, "a", "b", 10, 70_000), Transit::LostToDegrade);
         // The reverse direction is not degraded.
         assert_eq!(n.send(1, 0, "b", "a", 10, 70_000), Transit::Arrives(70_000));
+    }
+
+    #[test]
+    fn a_direct_link_stays_fifo_after_a_degrade_ends() {
+        let net = ResolvedNetwork { model: NetworkModel::Direct, default_link: LinkParams::PERFECT, links: vec![] };
+        let mut n = Network::new(&net, 1, |id| usize::from(id == "b"));
+        let slow = LinkOverride { latency_us: Some(200_000), jitter_us: None, loss_rate: None, bandwidth_bps: None };
+        n.degrade(0, 1, "a", "b", 0, slow);
+        assert_eq!(n.send(0, 1, "a", "b", 10, 9_999), Transit::Arrives(209_999));
+        n.restore(0, 1);
+        // Sent after the end, it waits behind the message the degrade still holds.
+        assert_eq!(n.send(0, 1, "a", "b", 10, 10_001), Transit::Arrives(209_999));
+        assert_eq!(n.send(0, 1, "a", "b", 10, 300_000), Transit::Arrives(300_000));
     }
 
     #[test]

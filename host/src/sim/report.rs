@@ -236,18 +236,25 @@ impl fmt::Display for RunReport {
             writeln!(
                 f,
                 "scripted      {} fault events applied; messages lost: {}",
-                scripted.applied.len(),
+                scripted.applied.len() as u64 + scripted.more_applied,
                 if lost.is_empty() { "none".to_string() } else { lost.join(", ") }
             )?;
             for (sink, s) in &scripted.sinks {
-                let recoveries: Vec<String> = s
+                // The first few on the terminal; summary.json has them all (up to its bound).
+                const SHOWN: usize = 5;
+                let mut recoveries: Vec<String> = s
                     .recovery
                     .iter()
+                    .take(SHOWN)
                     .map(|r| match r.recovery_us {
                         Some(us) => format!("{:.3} s after {}", us as f64 / 1e6, r.after),
                         None => format!("never after {}", r.after),
                     })
                     .collect();
+                let more = s.recovery.len().saturating_sub(SHOWN) as u64 + s.more_recoveries;
+                if more > 0 {
+                    recoveries.push(format!("… {more} more (summary.json)"));
+                }
                 writeln!(
                     f,
                     "sink {sink:<8} longest gap {:.3} s ({:.3}–{:.3} s){}",

@@ -688,7 +688,6 @@ impl<'a> Engine<'a> {
                                 self.drop_message(now, id, Some(src), Some(dst), dst_id, reason);
                                 continue;
                             }
-                            self.scripted.delivered(dst, now);
                         }
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
@@ -705,6 +704,10 @@ impl<'a> Engine<'a> {
                             continue;
                         }
                         *held += size;
+                        if self.scripted.present {
+                            // Counted here, once: a message a full inbox made wait comes round again.
+                            self.scripted.delivered(dst, now);
+                        }
                         let latency = now - message.sent_us;
                         self.latency.record(latency);
                         self.counts.delivered += 1;
@@ -728,7 +731,9 @@ impl<'a> Engine<'a> {
                     }
                     EventKind::Release { node } => {
                         // A stall's held steps: ahead of anything that reached the node since.
-                        if let Some(held) = self.scripted.release(node, now) {
+                        // A node a fault stopped is handed nothing (its held steps went with it).
+                        let live = !self.stopped[node] && !self.scripted.is_down(node);
+                        if let Some(held) = self.scripted.release(node, now).filter(|_| live) {
                             let slot = self.due_slot(&mut due, node);
                             released.push((node, held.len()));
                             due[slot].1.splice(0..0, held);
@@ -908,8 +913,20 @@ impl<'a> Engine<'a> {
     fn apply_faults(&mut self, now: u64) -> Result<(), Stop> {
         while let Some(what) = self.scripted.schedule.pop_due(now) {
             let takes_effect = match &what {
-                Scheduled::Crash { node, .. } => !self.stopped[*node] && !self.scripted.is_down(*node),
-                Scheduled::Restart { node, .. } => !self.stopped[*node] && self.scripted.is_down(*node),
+                Scheduled::Crash { node, fault, draw } => {
+                    let up = !self.stopped[*node] && !self.scripted.is_down(*node);
+                    if !up && self.scripted.is_down(*node) {
+                        // Already down: this crash now keeps it down, so an
+                        // earlier crash's timed restart does not revive it.
+                        self.scripted.set_down(*node, Some((*fault, *draw)));
+                    }
+                    up
+                }
+                Scheduled::Restart { node, ends_crash, .. } => {
+                    !self.stopped[*node]
+                        && self.scripted.is_down(*node)
+                        && ends_crash.is_none_or(|crash| self.scripted.down_by(*node) == Some(crash))
+                }
                 Scheduled::Heal { nodes, .. } => self.scripted.is_cut(nodes),
                 _ => true,
             };
@@ -933,8 +950,8 @@ impl<'a> Engine<'a> {
             self.trace().scripted_fault(now, what.kind(), &target);
             self.scripted.applied(now, &what, target);
             match what {
-                Scheduled::Crash { node, .. } => {
-                    self.scripted.set_down(node, true);
+                Scheduled::Crash { node, fault, draw } => {
+                    self.scripted.set_down(node, Some((fault, draw)));
                     // Its wake-ups die with it.
                     self.generation[node] += 1;
                     if let Some((group, index)) = self.placement.slot[node] {
@@ -961,7 +978,7 @@ impl<'a> Engine<'a> {
     /// Makes crashed `node` afresh and steps it at `now`, as every node is
     /// stepped at t = 0; a node that cannot be made again faults.
     fn restart(&mut self, node: usize, now: u64) -> Result<(), Stop> {
-        self.scripted.set_down(node, false);
+        self.scripted.set_down(node, None);
         let restarts = self.scripted.count_restart(node);
         self.generation[node] += 1;
         let scenario = self.scenario;
@@ -1139,6 +1156,10 @@ impl<'a> Engine<'a> {
         });
         self.stopped[node] = true;
         self.generation[node] += 1;
+        if self.scripted.present {
+            // What a stall held for it goes with it.
+            self.scripted.forget_held(node);
+        }
         match self.scenario.nodes[node].on_fault {
             FaultPolicy::Abort => Err(Stop::Error(RunError::Fault(fault))),
             FaultPolicy::Isolate => Ok(()),
