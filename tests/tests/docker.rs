@@ -322,31 +322,39 @@ fn xedgesims_m2d_docker_file_runs_verbatim() {
     let _ = std::process::Command::new("docker").args(["volume", "rm", "models"]).output();
 }
 
+/// Runs `scenarios/docker_gateway.yaml` (its context made absolute) with
+/// `faults` appended, and `wasm_yaml`, into `dir/docker` and `dir/wasm`;
+/// asserts the container's run finished with the WASM run's trace, byte
+/// for byte. Returns (container, wasm).
+fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (RunReport, RunReport) {
+    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
+        .unwrap()
+        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
+        + faults;
+    let run_at = |name: &str, yaml: &str| {
+        let file = dir.join(format!("{name}.yaml"));
+        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
+        Simulation::from_file(&file).unwrap().out_dir(dir.join(name)).run().unwrap()
+    };
+    let container = run_at("docker", &docker);
+    let wasm = run_at("wasm", wasm_yaml);
+    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
+    let a = std::fs::read_to_string(dir.join("docker/trace.jsonl")).unwrap();
+    let b = std::fs::read_to_string(dir.join("wasm/trace.jsonl")).unwrap();
+    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    (container, wasm)
+}
+
 #[test]
 fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
     let Some(engine) = docker_engine() else { return };
     let dir = tempfile::tempdir().unwrap();
     let reboot = std::fs::read_to_string(repo_root().join("scenarios/gateway_reboot.yaml")).unwrap();
     let faults = &reboot[reboot.find("\nfaults:").expect("the file has faults")..];
-    // docker_gateway.yaml, its context made absolute, with gateway_reboot.yaml's faults.
-    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
-        .unwrap()
-        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
-        + faults;
-    let run_at = |name: &str, yaml: &str| {
-        let file = dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
-        Simulation::from_file(&file).unwrap().out_dir(dir.path().join(name)).run().unwrap()
-    };
-    let container = run_at("docker", &docker);
-    let wasm = run_at("wasm", &reboot);
-    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
-    assert!(container.faults.is_empty(), "{:?}", container.faults);
     // Killed at 10 s, a new container from the same image at 15 s, made
     // afresh from the config: the same trace as the WASM gateway's reboot.
-    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
-    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
-    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    let (container, wasm) = docker_gateway_beside_wasm(dir.path(), faults, &reboot);
+    assert!(container.faults.is_empty(), "{:?}", container.faults);
     assert_eq!(container.scripted_faults, wasm.scripted_faults);
     assert_eq!(container.messages.dropped_by_reason.get("node_down"), Some(&20));
     let metrics = read_metrics(&dir.path().join("docker"));
@@ -363,21 +371,7 @@ fn partition_degrade_and_stall_act_on_a_docker_gateway_as_on_its_wasm_model() {
     // container, so the container's trace is the WASM gateway's.
     let faults = "\nfaults:\n  - {partition: [sensor1], at_s: 3, until_s: 8}\n  - {degrade: {src: gateway, dst: cloud}, at_s: 9, until_s: 21, latency_us: 300000, loss_rate: 0.5}\n  - {stall: gateway, at_s: 12, until_s: 18, delay_us: 400000}\n";
     let wasm = std::fs::read_to_string(repo_root().join("scenarios/wasm_gateway.yaml")).unwrap() + faults;
-    let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
-        .unwrap()
-        .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
-        + faults;
-    let run_at = |name: &str, yaml: &str| {
-        let file = dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
-        Simulation::from_file(&file).unwrap().out_dir(dir.path().join(name)).run().unwrap()
-    };
-    let container = run_at("docker", &docker);
-    let model = run_at("wasm", &wasm);
-    assert_eq!(container.status, RunStatus::Finished, "{:?}", container.reason);
-    let a = std::fs::read_to_string(dir.path().join("docker/trace.jsonl")).unwrap();
-    let b = std::fs::read_to_string(dir.path().join("wasm/trace.jsonl")).unwrap();
-    assert!(first_divergence(&a, &b).is_none(), "first divergence: {:?}", first_divergence(&a, &b));
+    let (container, model) = docker_gateway_beside_wasm(dir.path(), faults, &wasm);
     assert_eq!(container.scripted_faults, model.scripted_faults);
     let lost = &container.scripted_faults.as_ref().unwrap().messages_lost;
     // sensor1 at 1 Hz, cut off from 3 s to 8 s: its readings of 3 to 7 s (sent inside the cut).

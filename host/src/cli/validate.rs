@@ -1,6 +1,6 @@
 //! `xedgesim validate FILE...`
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -43,67 +43,11 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     );
                     continue;
                 }
-                if !args.no_models {
-                    // A model folder is built first: its component is what is checked.
-                    let cache = crate::runtime::wasm::ArtifactCache::default_dir();
-                    let built = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
-                        eprintln!("  build | {}", super::for_terminal(line))
-                    });
-                    if let Err(e) = built {
-                        invalid += 1;
-                        eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
-                        continue;
-                    }
+                if !args.no_models && !models_accept(file, &mut loaded) {
+                    invalid += 1;
+                    continue;
                 }
                 let r = &loaded.resolved;
-                if !args.no_models {
-                    // Each component's declared config, at the line of each key.
-                    if let Some(source) = &loaded.source {
-                        match crate::sim::check_declared_configs(
-                            r,
-                            source,
-                            Some(crate::runtime::wasm::ArtifactCache::default_dir()),
-                            None,
-                        ) {
-                            Ok(diagnostics) if diagnostics.has_errors() => {
-                                invalid += 1;
-                                eprintln!("{}\n", ScenarioError::Invalid { diagnostics: diagnostics.clone() });
-                                let n = diagnostics.error_count();
-                                eprintln!("{}: {n} error{}\n", file.display(), if n == 1 { "" } else { "s" });
-                                continue;
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                invalid += 1;
-                                eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
-                                continue;
-                            }
-                        }
-                    }
-                    // The models' own checks: a config key the model does not take, a bad value.
-                    let faults =
-                        match crate::sim::check_models(r, Some(crate::runtime::wasm::ArtifactCache::default_dir())) {
-                            Ok(faults) => faults,
-                            Err(e) => {
-                                invalid += 1;
-                                eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
-                                continue;
-                            }
-                        };
-                    if !faults.is_empty() {
-                        invalid += 1;
-                        for fault in &faults {
-                            eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&fault.to_string()));
-                        }
-                        let n = faults.len();
-                        eprintln!(
-                            "{}: {n} error{} in the models' configs\n",
-                            file.display(),
-                            if n == 1 { "" } else { "s" }
-                        );
-                        continue;
-                    }
-                }
                 if args.resolved {
                     if args.files.len() > 1 {
                         println!("# {}", file.display());
@@ -139,4 +83,52 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
         }
     }
     if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_USER_ERROR) }
+}
+
+/// Builds the model folders `loaded` names, checks each node's config
+/// against its component's declaration (at each key's line), then runs
+/// each model's constructor on its config, all through one runtime; prints
+/// what is wrong. Whether everything passed.
+fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> bool {
+    let fail = |e: &dyn std::fmt::Display| {
+        eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
+        false
+    };
+    let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+    // A model folder is built first: its component is what is checked.
+    let built = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
+        eprintln!("  build | {}", super::for_terminal(line))
+    });
+    if let Err(e) = built {
+        return fail(&e);
+    }
+    let mut runtime = match crate::sim::check_runtime(Some(cache), None) {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&e),
+    };
+    if let Some(source) = &loaded.source {
+        match crate::sim::check_declared_configs(&loaded.resolved, source, &mut runtime) {
+            Ok(diagnostics) if diagnostics.has_errors() => {
+                let n = diagnostics.error_count();
+                eprintln!("{}\n", ScenarioError::Invalid { diagnostics });
+                eprintln!("{}: {n} error{}\n", file.display(), if n == 1 { "" } else { "s" });
+                return false;
+            }
+            Ok(_) => {}
+            Err(e) => return fail(&e),
+        }
+    }
+    // The models' own checks: a config key the model does not take, a bad value.
+    match crate::sim::check_models(&loaded.resolved, &mut runtime) {
+        Err(e) => fail(&e),
+        Ok(faults) if faults.is_empty() => true,
+        Ok(faults) => {
+            for fault in &faults {
+                eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&fault.to_string()));
+            }
+            let n = faults.len();
+            eprintln!("{}: {n} error{} in the models' configs\n", file.display(), if n == 1 { "" } else { "s" });
+            false
+        }
+    }
 }

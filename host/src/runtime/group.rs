@@ -124,8 +124,13 @@ pub trait NodeGroup: Send {
     /// A scripted crash of node `index` at `now_us`: whatever it holds is
     /// lost (a container is killed and removed), and the engine steps it no
     /// more until [`restart`](NodeGroup::restart). Not a fault: it happens
-    /// because the scenario asked for it.
-    fn crash(&mut self, index: usize, now_us: u64);
+    /// because the scenario asked for it. By default nothing happens here:
+    /// a node held in this process is replaced at its restart, and until
+    /// then the engine does not step it; a container group kills its
+    /// container.
+    fn crash(&mut self, index: usize, now_us: u64) {
+        let _ = (index, now_us);
+    }
 
     /// Makes crashed node `index` afresh at `now_us`, from `config`, as it
     /// was made at the start of the run: a WASM node gets a new resource

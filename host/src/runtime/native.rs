@@ -121,10 +121,6 @@ impl<M: NodeModel + Send> NodeGroup for NativeGroup<M> {
         self.usage[index]
     }
 
-    fn crash(&mut self, _index: usize, _now_us: u64) {
-        // The model is replaced at its restart; until then it is not stepped.
-    }
-
     fn restart(
         &mut self,
         index: usize,

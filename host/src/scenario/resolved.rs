@@ -296,6 +296,10 @@ pub struct WasmNode {
     pub limits: SandboxLimits,
 }
 
+/// The file that makes a folder a model's source, in the order they are
+/// looked for: a Rust crate, a Python model, a JavaScript model.
+pub const MODEL_FOLDER_FILES: [&str; 3] = ["Cargo.toml", "model.py", "model.js"];
+
 /// Where a wasm node's component comes from. Written in the resolved form
 /// as `builtin:<name>` or the file's absolute path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

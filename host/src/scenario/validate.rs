@@ -10,7 +10,9 @@ use super::declaration::Declaration;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
 use super::parse::SpanMap;
-use super::resolved::{ContainerProtocol, FaultPolicy, Implementation, NetworkModel, NodeKind, PAYLOAD_MATCHES};
+use super::resolved::{
+    ContainerProtocol, FaultPolicy, Implementation, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
+};
 use super::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
@@ -757,7 +759,7 @@ impl Checker<'_> {
             let folder = self.base_dir.join(component);
             if !folder.is_dir() {
                 self.existing_path(&format!("{path}.wasm.component"), id, component, false);
-            } else if !["Cargo.toml", "model.py", "model.js"].iter().any(|f| folder.join(f).is_file()) {
+            } else if !MODEL_FOLDER_FILES.iter().any(|f| folder.join(f).is_file()) {
                 self.error(
                     &format!("{path}.wasm.component"),
                     Some(id),

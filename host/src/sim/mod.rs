@@ -23,7 +23,7 @@ pub use error::RunError;
 pub use fault_schedule::ScheduleError;
 pub use fault_state::{AppliedFault, Recovery, ScriptedFaultReport, SinkReport};
 pub use model_build::build_model_folders;
-pub use model_check::{check_declared_configs, check_models};
+pub use model_check::{check_declared_configs, check_models, check_runtime};
 pub use model_metrics::{MAX_METRICS_PER_TYPE, MetricTotals, ModelMetrics, TypeMetrics};
 pub use placement::SandboxMode;
 pub use report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus};

@@ -1,7 +1,10 @@
 //! [`check_models`]: each WASM node's constructor run on its config, in
 //! the sandbox, before any run, so `xedgesim validate` catches a model's
 //! config error (an unknown key, a bad value) that the file's own checks
-//! cannot know.
+//! cannot know; [`check_declared_configs`]: each node's config against its
+//! component's declaration, at the line of each key. Both load components
+//! through one [`check_runtime`], so each is compiled (or read from the
+//! cache) once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,9 +23,7 @@ use crate::scenario::{
 /// limits and config as one already made is not made again (100,000
 /// sensors of one group have a few distinct configs), so its fault is
 /// reported for the first such node only. Docker nodes are not started.
-pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> Result<Vec<NodeFault>, RunError> {
-    let options = RuntimeOptions { cache_dir, ..RuntimeOptions::default() };
-    let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
+pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> Result<Vec<NodeFault>, RunError> {
     let mut seen: BTreeSet<(&ComponentSource, SandboxLimits, &BTreeMap<String, ConfigValue>)> = BTreeSet::new();
     let mut faults = Vec::new();
     for node in &scenario.nodes {
@@ -34,11 +35,19 @@ pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> 
             .component(&wasm.component)
             .map_err(|source| RunError::Component { node: node.id.clone(), source })?;
         let spec = NodeSpec { id: &node.id, config: &node.config };
-        if let Err(fault) = WasmNodeGroup::new(&runtime, &component, scenario.seed, &[spec], wasm.limits) {
+        if let Err(fault) = WasmNodeGroup::new(runtime, &component, scenario.seed, &[spec], wasm.limits) {
             faults.push(fault);
         }
     }
     Ok(faults)
+}
+
+/// The runtime the checks load components with: default settings, the
+/// compiled-component cache in `cache_dir`, compiles abandoned once
+/// `interrupt` is set.
+pub fn check_runtime(cache_dir: Option<PathBuf>, interrupt: Option<Arc<AtomicBool>>) -> Result<WasmRuntime, RunError> {
+    let options = RuntimeOptions { cache_dir, interrupt, ..RuntimeOptions::default() };
+    WasmRuntime::new(&options).map_err(RunError::Runtime)
 }
 
 /// Each node's config checked against its own component's declaration
@@ -47,11 +56,8 @@ pub fn check_models(scenario: &ResolvedScenario, cache_dir: Option<PathBuf>) -> 
 pub fn check_declared_configs(
     scenario: &ResolvedScenario,
     source: &SourceFile,
-    cache_dir: Option<PathBuf>,
-    interrupt: Option<Arc<AtomicBool>>,
+    runtime: &mut WasmRuntime,
 ) -> Result<Diagnostics, RunError> {
-    let options = RuntimeOptions { cache_dir, interrupt, ..RuntimeOptions::default() };
-    let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
     let mut declared: BTreeMap<&ComponentSource, Option<Declaration>> = BTreeMap::new();
     for node in &scenario.nodes {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };

@@ -18,11 +18,11 @@ pub const MAX_METRICS_PER_TYPE: usize = 64;
 pub struct MetricTotals {
     /// Nodes that reported it.
     pub nodes: usize,
-    #[serde(serialize_with = "number_or_name")]
+    #[serde(serialize_with = "super::report::number_or_name")]
     pub sum: f64,
-    #[serde(serialize_with = "number_or_name")]
+    #[serde(serialize_with = "super::report::number_or_name")]
     pub min: f64,
-    #[serde(serialize_with = "number_or_name")]
+    #[serde(serialize_with = "super::report::number_or_name")]
     pub max: f64,
     /// The last node that reported it: a node reporting a name twice
     /// counts once in `nodes`.
@@ -98,11 +98,6 @@ pub fn table_line(metrics: &TypeMetrics) -> String {
 /// A number as the table shows it: whole numbers without decimals.
 fn short(v: f64) -> String {
     if v.is_finite() && v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.3}") }
-}
-
-/// A JSON number, or `"NaN"`, `"inf"`, `"-inf"` (JSON has none of them).
-pub fn number_or_name<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if value.is_finite() { s.serialize_f64(*value) } else { s.serialize_str(&value.to_string()) }
 }
 
 #[cfg(test)]

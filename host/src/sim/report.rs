@@ -77,17 +77,25 @@ pub struct FaultRecord {
     pub message: String,
 }
 
-/// Writes each value as a JSON number, or as `"NaN"`, `"inf"` or `"-inf"`.
+/// A JSON number, or `"NaN"`, `"inf"` or `"-inf"`: JSON has none of them,
+/// and a value the run measured is never dropped.
+pub(crate) fn number_or_name<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() { s.serialize_f64(*value) } else { s.serialize_str(&value.to_string()) }
+}
+
+/// Writes each value as [`number_or_name`] does.
 fn numbers_or_names<S: serde::Serializer>(map: &Option<BTreeMap<String, f64>>, s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeMap;
+    struct NumberOrName(f64);
+    impl Serialize for NumberOrName {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            number_or_name(&self.0, s)
+        }
+    }
     let Some(map) = map else { return s.serialize_none() };
     let mut out = s.serialize_map(Some(map.len()))?;
     for (key, &value) in map {
-        if value.is_finite() {
-            out.serialize_entry(key, &value)?;
-        } else {
-            out.serialize_entry(key, &value.to_string())?;
-        }
+        out.serialize_entry(key, &NumberOrName(value))?;
     }
     out.end()
 }

@@ -361,8 +361,8 @@ impl Simulation {
         // `run` refuses what `validate` refuses.
         // Dropped once checked: at scale it is the whole expanded file.
         if let Some(source) = self.source.take() {
-            let diagnostics =
-                super::check_declared_configs(&self.scenario, &source, self.cache_dir.clone(), self.interrupt.clone())?;
+            let mut runtime = super::check_runtime(self.cache_dir.clone(), self.interrupt.clone())?;
+            let diagnostics = super::check_declared_configs(&self.scenario, &source, &mut runtime)?;
             if diagnostics.has_errors() {
                 return Err(scenario::ScenarioError::Invalid { diagnostics }.into());
             }

@@ -351,10 +351,6 @@ impl NodeGroup for WasmNodeGroup {
         self.slots[index].usage
     }
 
-    fn crash(&mut self, _index: usize, _now_us: u64) {
-        // Its resource is dropped when it restarts; until then it is not stepped.
-    }
-
     fn restart(
         &mut self,
         index: usize,

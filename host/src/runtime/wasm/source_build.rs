@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use sha2::{Digest, Sha256};
 
 use super::error::WasmError;
+use crate::scenario::MODEL_FOLDER_FILES;
 
 /// The target every model is built for.
 pub const TARGET: &str = "wasm32-wasip2";
@@ -33,17 +34,14 @@ pub enum FolderLanguage {
 }
 
 impl FolderLanguage {
-    /// What `dir` holds: `Cargo.toml`, `model.py` or `model.js`.
+    /// What `dir` holds, by the first of [`MODEL_FOLDER_FILES`] in it.
     pub fn of(dir: &Path) -> Option<Self> {
-        if dir.join("Cargo.toml").is_file() {
-            Some(FolderLanguage::Rust)
-        } else if dir.join("model.py").is_file() {
-            Some(FolderLanguage::Python)
-        } else if dir.join("model.js").is_file() {
-            Some(FolderLanguage::JavaScript)
-        } else {
-            None
-        }
+        let languages = [FolderLanguage::Rust, FolderLanguage::Python, FolderLanguage::JavaScript];
+        MODEL_FOLDER_FILES
+            .iter()
+            .zip(languages)
+            .find(|(file, _)| dir.join(file).is_file())
+            .map(|(_, language)| language)
     }
 }
 
