@@ -1,5 +1,7 @@
 //! `xedgesim equiv` as a user runs it: exit 0 when equivalent, 1 with the
-//! first differences when not, 2 on a scenario or usage error.
+//! first differences when not, 2 on a scenario or usage error; with
+//! `--trials`, equivalence within stated margins (TOST), 3 when there are
+//! too few trials to decide.
 
 mod common;
 
@@ -49,7 +51,7 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
         assert!(page.contains(&format!("<figure id=\"{id}\"><svg")), "{id}");
     }
 
-    // Trials: distributions per metric, a verdict, and the result as JSON.
+    // Trials: each metric tested per side, a verdict, and the result as JSON.
     let json = dir.path().join("result.json");
     let trials = xedgesim(
         &[
@@ -57,7 +59,7 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
             "scenarios/wasm_gateway.yaml",
             other.to_str().unwrap(),
             "--trials",
-            "3",
+            "5",
             "--out",
             out.to_str().unwrap(),
             "--json",
@@ -67,18 +69,20 @@ fn equiv_exits_zero_one_or_two_and_names_the_first_difference() {
     );
     let stdout = output_text(&trials.stdout);
     assert_eq!(trials.status.code(), Some(1), "{stdout}{}", output_text(&trials.stderr));
-    assert!(stdout.contains("NOT equivalent over 3 trials per side"), "{stdout}");
+    assert!(stdout.contains("NOT shown equivalent"), "{stdout}");
+    assert!(stdout.contains("(over 5 trials per side"), "{stdout}");
     let line = stdout.lines().find(|l| l.starts_with("gateway") && l.contains("windows_closed")).unwrap_or_default();
     // 30 s in 5 s windows against 3 s windows, whatever the seed: 6 against 10.
     assert!(
-        line.contains("6.0000 ± 0.0000") && line.contains("10.0000 ± 0.0000") && line.ends_with("DIFFERS"),
+        line.contains("6.0000 ± 0.0000") && line.contains("10.0000 ± 0.0000") && line.ends_with("NOT SHOWN"),
         "{line}"
     );
     let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
-    assert_eq!(result["equivalent"], false);
-    assert_eq!(result["trials"], 3);
+    assert_eq!((&result["equivalent"], &result["verdict"]), (&false.into(), &"not_equivalent".into()));
+    assert_eq!(result["trials"], 5);
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(page.contains("<table id=\"metrics\"") && page.contains("6.0000 ± 0.0000") && page.contains("DIFFERS"));
+    assert!(page.contains("<table id=\"metrics\"") && page.contains("6.0000 ± 0.0000 (n = 5)"));
+    assert!(page.contains("NOT shown equivalent") && page.contains("<strong>not equivalent</strong>"));
 
     // Side A's `equivalence:` section says what counts: here, not the gateway or the cloud.
     let lenient = dir.path().join("lenient.yaml");
@@ -118,4 +122,159 @@ fn equiv_compares_a_faulty_scenario_with_its_fault_free_run() {
         serde_json::from_str(&std::fs::read_to_string(out.join("b/summary.json")).unwrap()).unwrap();
     assert_eq!((b["fault_free"].as_bool(), b["messages"]["delivered"].as_u64()), (Some(true), Some(122)));
     assert!(b.get("scripted_faults").is_none());
+}
+
+/// wasm_gateway.yaml with the gateway's link to the cloud `latency_us`
+/// long, and no alerts (whose metrics only some seeds report).
+fn with_cloud_latency(dir: &std::path::Path, latency_us: u32) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let file = dir.join(format!("latency{latency_us}.yaml"));
+    let link = "{src: gateway, dst: cloud, latency_us: 25000, jitter_us: 5000}";
+    assert!(text.contains(link) && text.contains("alert_threshold: 25.0"), "the example is as it was");
+    let text = text.replace(link, &link.replace("25000", &latency_us.to_string()));
+    std::fs::write(&file, text.replace("alert_threshold: 25.0", "alert_threshold: 99.0")).unwrap();
+    file
+}
+
+#[test]
+fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("out");
+    let [a, near, far] = [25_000, 26_000, 30_000].map(|us| with_cloud_latency(dir.path(), us));
+    let [a, near, far] = [&a, &near, &far].map(|f| f.to_str().unwrap().to_string());
+    let (a, near, far) = (a.as_str(), near.as_str(), far.as_str());
+    let equiv = |extra: &[&str]| {
+        let mut args = vec!["equiv", "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        let o = xedgesim(&args, Some(&cache));
+        (o.status.code(), output_text(&o.stdout), output_text(&o.stderr))
+    };
+    let row = |stdout: &str, node: &str, metric: &str| -> String {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(node) && l.split_whitespace().nth(1) == Some(metric))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let not_shown = |stdout: &str| stdout.lines().filter(|l| l.ends_with("NOT SHOWN")).count();
+
+    // Too few trials to decide: nothing runs, exit 3.
+    let (code, stdout, _) = equiv(&[a, near, "--trials", "3"]);
+    assert_eq!(code, Some(3), "{stdout}");
+    assert!(stdout.contains("not enough trials to decide: 3 per side, at least 5 needed"), "{stdout}");
+    assert!(!stdout.contains("trial 1/3"), "nothing ran: {stdout}");
+    let (code, stdout, _) = equiv(&[a, near, "--trials", "5", "--min-trials", "8"]);
+    assert_eq!(code, Some(3), "{stdout}");
+    let (code, _, stderr) = equiv(&[a, "--trials", "5", "--min-trials", "4"]);
+    assert_eq!(code, Some(2), "{stderr}");
+
+    // The cloud's link 1 ms longer: the latencies shift by 1 ms, and with
+    // five trials their 95% intervals overlap (the rule that once passed
+    // this). Without margins the metrics that vary cannot be shown
+    // equivalent, and the output says what is missing.
+    let (code, stdout, stderr) = equiv(&[a, near, "--trials", "5"]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("NOT shown equivalent: 12 of 51 metrics"), "{stdout}");
+    assert!(stdout.contains("  = help: 12 of them vary across trials and have no margin"), "{stdout}");
+    // Against a margin of 200 µs for the median latency, still not; within 1% of every metric, yes.
+    let (code, stdout, _) =
+        equiv(&[a, near, "--trials", "5", "--margin-default", "1%", "--margin", "cloud/latency_p50_us=200"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let p50 = row(&stdout, "cloud", "latency_p50_us");
+    assert!(p50.ends_with("NOT SHOWN") && p50.contains(" 200 "), "{p50}");
+    assert_eq!(not_shown(&stdout), 1, "only the median latency: {stdout}");
+    let (code, stdout, _) = equiv(&[a, near, "--trials", "5", "--margin-default", "1%"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("equivalent: for each of 51 metrics the 90% interval of B − A lies within its margin"));
+    let p50 = row(&stdout, "cloud", "latency_p50_us");
+    assert!(p50.ends_with("equivalent") && p50.contains("(1%)"), "{p50}");
+
+    // Do they differ? At 1 ms, five trials show no difference (which is no
+    // equivalence either); at 5 ms they do.
+    let (code, stdout, _) = equiv(&[a, near, "--trials", "5", "--test", "difference"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.contains("no difference shown in 51 metrics"), "{stdout}");
+    let (code, stdout, _) = equiv(&[a, far, "--trials", "5", "--test", "difference"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(row(&stdout, "cloud", "latency_p50_us").ends_with("DIFFERS"), "{stdout}");
+    assert!(stdout.contains("DIFFER: 5 of 51 metrics"), "{stdout}");
+
+    // Deliveries and drops are compared too, and the engine's counts; the
+    // result as JSON.
+    let json = dir.path().join("same.json");
+    let (code, stdout, stderr) =
+        equiv(&[a, "--trials", "5", "--margin-default", "1%", "--json", json.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!((&result["verdict"], &result["rules"]["min_trials"]), (&"equivalent".into(), &5.into()));
+    let metrics = result["metrics"].as_array().unwrap();
+    let named = |node: &str, metric: &str| metrics.iter().any(|m| m["node"] == node && m["metric"] == metric);
+    assert!(named("cloud", "deliveries.count") && named("cloud", "deliveries.mean_time_us"));
+    assert!(named("cloud", "host.messages_in"));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<table id=\"metrics\"") && page.contains("90% interval of B − A"));
+
+    // Ignored topics and timing are honoured: the engine's counts, which
+    // include the ignored messages, leave, and so do the arrival times.
+    let (code, stdout, stderr) = equiv(&[
+        a,
+        "--trials",
+        "5",
+        "--margin-default",
+        "1%",
+        "--ignore-topic",
+        "alert",
+        "--ignore-timing",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    let result: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let metrics = result["metrics"].as_array().unwrap();
+    assert!(metrics.iter().any(|m| m["metric"] == "deliveries.count"));
+    assert!(!metrics.iter().any(|m| m["metric"].as_str().unwrap().starts_with("host.messages")), "{metrics:?}");
+    assert!(!metrics.iter().any(|m| m["metric"] == "deliveries.mean_time_us"), "timing ignored");
+
+    // A margin for no metric: named, with the closest one.
+    let (code, _, stderr) = equiv(&[a, "--trials", "5", "--margin", "latncy_p50_us=5"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "--margin 'latncy_p50_us=5': no metric 'latncy_p50_us' in any trial; did you mean 'latency_p50_us'?"
+        ),
+        "{stderr}"
+    );
+    // Options trials cannot honour are refused, and trials' options without trials.
+    for (args, named) in [
+        (vec![a, "--trials", "5", "--payloads", "json"], "--payloads compares the payloads of one run"),
+        (vec![a, "--margin", "x=1"], "--margin applies to --trials N"),
+        (vec![a, "--test", "difference"], "--test applies to --trials N"),
+        (vec![a, "--trials", "5", "--margin", "x"], "--margin 'x': expected METRIC=MARGIN"),
+        (vec![a, "--trials", "5", "--margin-default=-3%"], "--margin-default '-3%': a margin is a number >= 0"),
+        (vec![a, "--trials", "5", "--alpha", "0.7"], "--alpha must be between 0 and 0.5"),
+    ] {
+        let (code, _, stderr) = equiv(&args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+    }
+
+    // The margins may live in side A's file.
+    let text = std::fs::read_to_string(a).unwrap();
+    let with_margins = dir.path().join("margins.yaml");
+    std::fs::write(
+        &with_margins,
+        format!("{text}\nequivalence:\n  margins:\n    cloud/latency_p50_us: 200\n  margin_default: 1%\n"),
+    )
+    .unwrap();
+    let (code, stdout, _) = equiv(&[with_margins.to_str().unwrap(), near, "--trials", "5"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert_eq!(not_shown(&stdout), 1, "only the median latency: {stdout}");
+    // Used without trials, they are named as unused.
+    let (code, _, stderr) = equiv(&[with_margins.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: equivalence.margins in") && stderr.contains("applies with --trials only"),
+        "{stderr}"
+    );
 }

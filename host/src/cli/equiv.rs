@@ -3,7 +3,10 @@
 //! they do, 1 when they do not (the first differences are printed), 2 on
 //! a usage or scenario error. With `--trials N`, each side runs N times
 //! with derived seeds, in parallel up to the cores available, and every
-//! metric is compared as a distribution.
+//! metric is compared as a distribution: equivalent within its margin by
+//! two one-sided tests (exit 0), not shown equivalent (1), or too few
+//! trials to decide ([`EXIT_UNDECIDED`]); or, with `--test difference`,
+//! whether they differ (1) by Welch's test.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,8 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 
-use crate::equiv::{CanonicalRun, EquivOptions, PayloadMatch, canonical, compare, compare_trials, inconsistent};
-use crate::scenario::EquivalenceRules;
+use crate::equiv::{
+    CanonicalRun, EquivOptions, MetricTrials, PayloadMatch, StatedMargin, TrialRules, TrialTest, Verdict, canonical,
+    compare, compare_trials,
+};
+use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin};
 use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -22,6 +28,18 @@ enum PayloadArg {
     Exact,
     /// As JSON, numbers within `--json-tolerance`.
     Json,
+}
+
+/// Exit code of `--trials` when a side has too few trials (or finite
+/// values of a metric) to decide.
+pub const EXIT_UNDECIDED: u8 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum TestArg {
+    /// Equivalent within the margins: two one-sided tests (TOST).
+    Equivalence,
+    /// Do they differ: Welch's two-sided test, Holm-adjusted over the metrics.
+    Difference,
 }
 
 #[derive(Debug, Args)]
@@ -76,9 +94,27 @@ pub struct EquivArgs {
     #[arg(long)]
     fault_free_b: bool,
     /// Run each side this many times with derived seeds and compare the
-    /// metrics' distributions (mean and 95% interval per side).
+    /// metrics' distributions (at least 5 to decide; see --test).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
     trials: u32,
+    /// With --trials: equivalence (each metric within its margin by two
+    /// one-sided tests; the default) or difference (Welch's test).
+    #[arg(long, value_enum)]
+    test: Option<TestArg>,
+    /// With --trials: METRIC=MARGIN or NODE/METRIC=MARGIN; B's mean may be
+    /// MARGIN from A's: a number in the metric's unit, or a percentage of
+    /// A's mean such as 5% (repeatable).
+    #[arg(long, value_name = "METRIC=MARGIN")]
+    margin: Vec<String>,
+    /// With --trials: the margin of every metric no --margin names.
+    #[arg(long, value_name = "MARGIN")]
+    margin_default: Option<String>,
+    /// With --trials: the fewest trials per side to decide on (default and least: 5).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(MIN_TRIALS_FLOOR as i64..=1000))]
+    min_trials: Option<u32>,
+    /// With --trials: each test's level (default 0.05; TOST's interval is then 90%).
+    #[arg(long, value_name = "ALPHA")]
+    alpha: Option<f64>,
     /// Also write the result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -123,6 +159,9 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         metric_tolerance: 0.0,
         ignore_nodes: Vec::new(),
         ignore_topics: Vec::new(),
+        margins: Default::default(),
+        margin_default: None,
+        min_trials: None,
     };
     let rules = rules.unwrap_or(&defaults);
     let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
@@ -149,6 +188,103 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
     })
 }
 
+/// What trials test, from side A's `equivalence:` section and the flags
+/// (flags win), and the options that do not apply to trials refused.
+fn trial_rules(
+    args: &EquivArgs,
+    rules: Option<&EquivalenceRules>,
+    options: &EquivOptions,
+    a_file: &std::path::Path,
+) -> Result<TrialRules, String> {
+    if args.payloads.is_some() || args.json_tolerance.is_some() {
+        let flag = if args.payloads.is_some() { "--payloads" } else { "--json-tolerance" };
+        return Err(format!(
+            "{flag} compares the payloads of one run; with --trials the runs' metrics and message counts are compared, not payloads\n  = help: drop {flag}, or compare one run (no --trials)"
+        ));
+    }
+    let alpha = args.alpha.unwrap_or(0.05);
+    if !(alpha > 0.0 && alpha < 0.5) {
+        return Err(format!("--alpha must be between 0 and 0.5 (e.g. 0.05); found {alpha}"));
+    }
+    let in_file = format!("equivalence.margins in {}", a_file.display());
+    let mut margins: std::collections::BTreeMap<String, StatedMargin> = rules
+        .map(|r| &r.margins)
+        .into_iter()
+        .flatten()
+        .map(|(k, m)| (k.clone(), StatedMargin { margin: *m, origin: format!("{in_file}: '{k}'") }))
+        .collect();
+    for spec in &args.margin {
+        let help = "e.g. --margin latency_p50_us=500 or --margin gateway/windows_closed=5%";
+        let Some((key, value)) = spec.split_once('=') else {
+            return Err(format!("--margin '{spec}': expected METRIC=MARGIN\n  = help: {help}"));
+        };
+        if key.is_empty() {
+            return Err(format!("--margin '{spec}': no metric named\n  = help: {help}"));
+        }
+        let margin = Margin::parse(value).map_err(|e| format!("--margin '{spec}': {e}"))?;
+        margins.insert(key.to_string(), StatedMargin { margin, origin: format!("--margin '{spec}'") });
+    }
+    let margin_default =
+        match &args.margin_default {
+            Some(text) => Some(Margin::parse(text).map_err(|e| format!("--margin-default '{text}': {e}"))?),
+            None => rules.and_then(|r| r.margin_default),
+        }
+        // The one-run tolerance of metrics, as a percentage of A's mean.
+        .or((options.metric_relative_tolerance > 0.0)
+            .then_some(Margin::Percent(options.metric_relative_tolerance * 100.0)));
+    Ok(TrialRules {
+        test: match args.test {
+            Some(TestArg::Difference) => TrialTest::Difference,
+            Some(TestArg::Equivalence) | None => TrialTest::Equivalence,
+        },
+        alpha,
+        min_trials: args.min_trials.or(rules.and_then(|r| r.min_trials)).unwrap_or(MIN_TRIALS_FLOOR) as usize,
+        margins,
+        margin_default,
+        time_margin: (options.time_tolerance_us > 0).then_some(Margin::Absolute(options.time_tolerance_us as f64)),
+    })
+}
+
+/// One run compared: the flags that only trials use are refused.
+fn refuse_trial_flags(args: &EquivArgs) -> Result<(), String> {
+    let given = [
+        ("--test", args.test.is_some()),
+        ("--margin", !args.margin.is_empty()),
+        ("--margin-default", args.margin_default.is_some()),
+        ("--min-trials", args.min_trials.is_some()),
+        ("--alpha", args.alpha.is_some()),
+    ];
+    match given.iter().find(|(_, g)| *g) {
+        Some((flag, _)) => Err(format!(
+            "{flag} applies to --trials N: one run per side is compared exactly (or within the tolerances)\n  = help: add --trials {MIN_TRIALS_FLOOR} (or more), or drop {flag}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A note for each key of side A's `equivalence:` section that the
+/// comparison asked for does not use (the section serves both kinds).
+fn unused_keys(rules: Option<&EquivalenceRules>, trials: bool, a_file: &std::path::Path) {
+    let Some(r) = rules else { return };
+    let unused: Vec<&str> = if trials {
+        [("payloads", r.json_tolerance.is_some())].iter().filter(|(_, u)| *u).map(|(k, _)| *k).collect()
+    } else {
+        [
+            ("margins", !r.margins.is_empty()),
+            ("margin_default", r.margin_default.is_some()),
+            ("min_trials", r.min_trials.is_some()),
+        ]
+        .iter()
+        .filter(|(_, u)| *u)
+        .map(|(k, _)| *k)
+        .collect()
+    };
+    for key in unused {
+        let why = if trials { "compares one run's payloads" } else { "applies with --trials only" };
+        eprintln!("note: equivalence.{key} in {} {why}; not used here", a_file.display());
+    }
+}
+
 pub fn run(args: &EquivArgs) -> ExitCode {
     let user_error = |message: String| {
         eprintln!("error: {}", super::for_terminal(&message));
@@ -165,12 +301,28 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             fault_free: args.fault_free_b,
         },
     ];
-    // Every problem with either side before anything runs.
-    let (seed, options) = match (sides[0].simulation(), sides[1].simulation()) {
-        (Ok(a), Ok(_)) => match options(args, a.scenario().equivalence.as_ref()) {
-            Ok(options) => (args.seed.unwrap_or_else(|| a.current_seed()), options),
-            Err(e) => return user_error(e),
-        },
+    // Every problem with either side, and with the options, before anything runs.
+    let trials = args.trials as u64;
+    let (seed, options, rules) = match (sides[0].simulation(), sides[1].simulation()) {
+        (Ok(a), Ok(_)) => {
+            let file_rules = a.scenario().equivalence.as_ref();
+            let checked = options(args, file_rules).and_then(|options| {
+                let rules = if trials > 1 {
+                    Some(trial_rules(args, file_rules, &options, &args.a)?)
+                } else {
+                    refuse_trial_flags(args)?;
+                    None
+                };
+                Ok((options, rules))
+            });
+            match checked {
+                Ok((options, rules)) => {
+                    unused_keys(file_rules, trials > 1, &args.a);
+                    (args.seed.unwrap_or_else(|| a.current_seed()), options, rules)
+                }
+                Err(e) => return user_error(e),
+            }
+        }
         (Err(e), _) | (_, Err(e)) => return user_error(e),
     };
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
@@ -192,9 +344,25 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     {
         return user_error(format!("cannot remove the earlier {}: {e}", page_path.display()));
     }
+    if let Some(rules) = &rules
+        && trials < rules.min_trials as u64
+    {
+        // Nothing runs: no verdict could come of it.
+        println!(
+            "not enough trials to decide: {trials} per side, at least {} needed (--min-trials; {MIN_TRIALS_FLOOR} is the least)",
+            rules.min_trials
+        );
+        let json = serde_json::json!({
+            "equivalent": false, "verdict": Verdict::Undecided, "seed": seed, "trials": trials,
+            "a": args.a, "b": b_file, "swap": args.swap, "options": options, "rules": rules, "metrics": [],
+        });
+        return match write_json(args.json.as_ref(), &json) {
+            Ok(()) => ExitCode::from(EXIT_UNDECIDED),
+            Err(code) => code,
+        };
+    }
     let interrupted = super::signals::install();
 
-    let trials = args.trials as u64;
     println!(
         "running {} and {}{} with seed {seed}{}",
         args.a.display(),
@@ -238,7 +406,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Err(e) => return user_error(e),
         }
     }
-    let (equivalent, json) = if trials == 1 {
+    let (verdict, json) = if trials == 1 {
         let differences = compare(&runs[0][0], &runs[1][0], &options);
         let deliveries: usize = runs[0][0].deliveries.values().map(Vec::len).sum();
         if differences.is_empty() {
@@ -257,28 +425,25 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             "equivalent": differences.is_empty(), "seed": seed, "a": args.a, "b": b_file, "swap": args.swap,
             "options": options, "differences": differences,
         });
-        (differences.is_empty(), json)
+        (if differences.is_empty() { Verdict::Equivalent } else { Verdict::NotEquivalent }, json)
     } else {
-        let metrics = compare_trials(&runs[0], &runs[1], options.metric_relative_tolerance);
-        let off = inconsistent(&metrics);
-        println!("{:<14} {:<28} {:>24} {:>24}  verdict", "node", "metric", "A mean ± 95%", "B mean ± 95%");
-        for m in metrics.iter().filter(|m| !options.ignore_nodes.contains(&m.node)) {
-            let show = |i: &crate::equiv::Interval| format!("{:.4} ± {:.4}", i.mean, i.half_width);
-            let verdict = if m.consistent { "consistent" } else { "DIFFERS" };
-            let metric = super::for_terminal(&m.metric);
-            println!("{:<14} {metric:<28} {:>24} {:>24}  {verdict}", m.node, show(&m.a), show(&m.b));
+        let rules = rules.as_ref().expect("trials have rules");
+        let outcome = match compare_trials(&runs[0], &runs[1], &options, rules) {
+            Ok(outcome) => outcome,
+            Err(e) => return user_error(e.to_string()),
+        };
+        print_trials(&outcome.metrics, rules);
+        let (summary, help) = trials_summary(&outcome.metrics, outcome.verdict, rules);
+        println!("{summary} (over {trials} trials per side, seeds derived from {seed}; outputs in {})", out.display());
+        if let Some(help) = help {
+            println!("  = help: {help}");
         }
-        let equivalent = off.iter().all(|(node, _)| options.ignore_nodes.contains(*node));
-        println!(
-            "{} over {trials} trials per side (seeds derived from {seed}; outputs in {})",
-            if equivalent { "equivalent" } else { "NOT equivalent" },
-            out.display()
-        );
         let json = serde_json::json!({
-            "equivalent": equivalent, "seed": seed, "trials": trials, "a": args.a, "b": b_file, "swap": args.swap,
-            "options": options, "metrics": metrics,
+            "equivalent": outcome.verdict == Verdict::Equivalent, "verdict": outcome.verdict, "seed": seed,
+            "trials": trials, "a": args.a, "b": b_file, "swap": args.swap, "options": options, "rules": rules,
+            "metrics": outcome.metrics,
         });
-        (equivalent, json)
+        (outcome.verdict, json)
     };
     // The comparison's page, next to the sides' folders.
     let dirs: Vec<(usize, PathBuf)> = jobs
@@ -305,16 +470,125 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             }
         }
     }
-    if let Some(path) = &args.json {
-        let mut text = serde_json::to_string_pretty(&json).expect("results serialise");
-        text.push('\n');
-        if let Err(e) = write_atomic(path, text.as_bytes()) {
-            // Not "not equivalent" (1): the comparison's result is lost.
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return ExitCode::from(super::EXIT_USER_ERROR);
+    if let Err(code) = write_json(args.json.as_ref(), &json) {
+        return code;
+    }
+    match verdict {
+        Verdict::Equivalent | Verdict::NoDifference => ExitCode::SUCCESS,
+        Verdict::NotEquivalent | Verdict::Differ => ExitCode::FAILURE,
+        Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
+    }
+}
+
+/// `--json FILE`, written whole or not at all.
+fn write_json(path: Option<&PathBuf>, json: &serde_json::Value) -> Result<(), ExitCode> {
+    let Some(path) = path else { return Ok(()) };
+    let mut text = serde_json::to_string_pretty(json).expect("results serialise");
+    text.push('\n');
+    write_atomic(path, text.as_bytes()).map_err(|e| {
+        // Not "not equivalent" (1): the comparison's result is lost.
+        eprintln!("error: cannot write {}: {e}", path.display());
+        ExitCode::from(super::EXIT_USER_ERROR)
+    })
+}
+
+/// A number for the table: 4 decimals, or "-" when there is none.
+fn number(x: f64) -> String {
+    if x.is_nan() { "-".into() } else { format!("{x:.4}") }
+}
+
+/// The (1 − 2 alpha) interval's name: "90%" at alpha 0.05.
+fn interval_name(alpha: f64) -> String {
+    format!("{}%", (100.0 * (1.0 - 2.0 * alpha) * 1e6).round() / 1e6)
+}
+
+/// One row per metric: both sides, the margin, B − A's interval, both
+/// tests' p, the verdict (and why a metric could not be compared).
+fn print_trials(metrics: &[MetricTrials], rules: &TrialRules) {
+    println!(
+        "{:<14} {:<26} {:>22} {:>22} {:>16} {:>24} {:>8} {:>8}  verdict",
+        "node",
+        "metric",
+        "A mean ± sd",
+        "B mean ± sd",
+        "margin",
+        format!("{} interval of B − A", interval_name(rules.alpha)),
+        "p TOST",
+        if rules.test == TrialTest::Difference { "p Holm" } else { "p differ" },
+    );
+    for m in metrics {
+        let side = |s: &crate::equiv::Sample| format!("{} ± {}", number(s.mean), number(s.sd));
+        let margin = match (m.margin, m.tost) {
+            (Some(Margin::Percent(p)), Some(t)) => format!("{} ({p}%)", number(t.margin)),
+            (Some(margin), _) => margin.to_string(),
+            (None, _) => "none".into(),
+        };
+        let interval = m.tost.map_or("-".into(), |t| format!("[{}, {}]", number(t.low), number(t.high)));
+        let p_tost = m.tost.map_or("-".into(), |t| format!("{:.4}", t.p));
+        let p_differ = match rules.test {
+            TrialTest::Difference => m.p_difference_holm.map_or("-".into(), |p| format!("{p:.4}")),
+            TrialTest::Equivalence => m.welch.map_or("-".into(), |w| format!("{:.4}", w.p_difference)),
+        };
+        let metric = super::for_terminal(&m.metric);
+        println!(
+            "{:<14} {metric:<26} {:>22} {:>22} {margin:>16} {interval:>24} {p_tost:>8} {p_differ:>8}  {}",
+            m.node,
+            side(&m.a),
+            side(&m.b),
+            m.verdict.label()
+        );
+        if let Some(problem) = &m.problem {
+            println!("    {}", super::for_terminal(problem));
         }
     }
-    if equivalent { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+/// The verdict in words, and what to do about it when there is something.
+fn trials_summary(metrics: &[MetricTrials], verdict: Verdict, rules: &TrialRules) -> (String, Option<String>) {
+    let count = |v: Verdict| metrics.iter().filter(|m| m.verdict == v).count();
+    let interval = interval_name(rules.alpha);
+    let alpha = rules.alpha;
+    let summary = match verdict {
+        Verdict::Equivalent => format!(
+            "equivalent: for each of {} metrics the {interval} interval of B − A lies within its margin (TOST, alpha {alpha})",
+            metrics.len()
+        ),
+        Verdict::NotEquivalent => {
+            let noisy_without_margin = metrics
+                .iter()
+                .filter(|m| m.verdict == Verdict::NotEquivalent && m.margin.is_none() && m.problem.is_none())
+                .filter(|m| m.welch.is_some_and(|w| w.standard_error > 0.0))
+                .count();
+            let help = format!(
+                "{noisy_without_margin} of them vary across trials and have no margin: state one with --margin METRIC=MARGIN or --margin-default MARGIN"
+            );
+            let summary = format!(
+                "NOT shown equivalent: {} of {} metrics not within their margins (TOST, alpha {alpha})",
+                count(Verdict::NotEquivalent),
+                metrics.len()
+            );
+            return (summary, (noisy_without_margin > 0).then_some(help));
+        }
+        Verdict::Differ => format!(
+            "DIFFER: {} of {} metrics (Welch's test, Holm-adjusted, alpha {alpha})",
+            count(Verdict::Differ),
+            metrics.len()
+        ),
+        Verdict::NoDifference => format!(
+            "no difference shown in {} metrics (Welch's test, Holm-adjusted, alpha {alpha}); this is no claim of equivalence: --test equivalence with margins makes one",
+            metrics.len()
+        ),
+        Verdict::Undecided => {
+            let summary = format!(
+                "not enough trials to decide: {} of {} metrics have fewer than {} finite values on a side",
+                count(Verdict::Undecided),
+                metrics.len(),
+                rules.min_trials
+            );
+            return (summary, Some("run more trials (--trials N)".into()));
+        }
+    };
+    (summary, None)
 }
 
 /// Runs one side with `seed`, outputs in `dir`, deliveries recorded.

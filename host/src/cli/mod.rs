@@ -58,7 +58,7 @@ enum Command {
     /// Build every image and WASM component a scenario needs.
     Build(build::BuildArgs),
     /// Run two scenarios with one seed and say whether they behave the same.
-    Equiv(equiv::EquivArgs),
+    Equiv(Box<equiv::EquivArgs>),
     /// Draw a run's report.html again from its output folder.
     Report(report::ReportArgs),
     /// Make a new model: its crate, a test, a scenario that runs it, and the SDK.

@@ -12,16 +12,24 @@
 //!   versus found).
 //! - [`swap`]: one node's implementation swapped, for comparing a
 //!   scenario with itself.
-//! - [`compare_trials`]: N runs per side with derived seeds, each metric's
-//!   mean and 95% interval per side, and whether they agree: for runs with
-//!   containers, which are only statistically reproducible.
+//! - [`compare_trials`]: N runs per side with derived seeds, every metric
+//!   compared as a distribution — equivalent within a stated margin by
+//!   two one-sided tests ([`welch`]), or different by Welch's test — for
+//!   runs with containers, which are only statistically reproducible.
+//! - [`student_t`]: the t distribution those tests need.
 
 mod canonical;
 mod compare;
+pub mod student_t;
 mod swap;
 mod trials;
+mod welch;
 
 pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
 pub use compare::{Difference, EquivOptions, PayloadMatch, compare};
 pub use swap::{SwapError, swap};
-pub use trials::{Interval, MetricTrials, compare_trials, inconsistent, interval, trial_seed};
+pub use trials::{
+    COUNT_METRIC, MEAN_TIME_METRIC, MetricTrials, NETWORK, StatedMargin, TrialRules, TrialTest, TrialsError,
+    TrialsOutcome, Verdict, compare_trials, trial_seed,
+};
+pub use welch::{Sample, Tost, Welch, holm, tost, welch};

@@ -1,7 +1,7 @@
 //! The page of an equivalence check (`xedgesim equiv`): the verdict, the
 //! two sides' latency distributions and deliveries over time on shared
-//! axes, the first differences, and with trials each metric's interval
-//! per side. Drawn from the result `equiv` prints as JSON and each side's
+//! axes, the first differences, and with trials each metric's test per
+//! side: means, the margin, B − A's interval, the p values and the verdict. Drawn from the result `equiv` prints as JSON and each side's
 //! `series.json`, summed over the side's trials.
 
 use std::collections::BTreeMap;
@@ -25,7 +25,15 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
         escape(&title),
         html::STYLE
     );
-    let (class, verdict) = if equivalent { ("finished", "equivalent") } else { ("failed", "NOT equivalent") };
+    // Trials say which verdict they reached; one run is equivalent or not.
+    let (class, verdict) = match result["verdict"].as_str() {
+        Some("not_equivalent") => ("failed", "NOT shown equivalent"),
+        Some("differ") => ("failed", "DIFFER"),
+        Some("no_difference") => ("finished", "no difference shown"),
+        Some("undecided") => ("failed", "not enough trials to decide"),
+        _ if equivalent => ("finished", "equivalent"),
+        _ => ("failed", "NOT equivalent"),
+    };
     let _ = writeln!(out, "<h1>{} <span class=\"status-{class}\">{verdict}</span></h1>", escape(&title));
     let mut rows = vec![
         vec!["A (expected)".to_string(), escape(&text(&result["a"]))],
@@ -101,31 +109,59 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
         }
     }
     if let Some(metrics) = result["metrics"].as_array() {
-        out.push_str("<h2>Metrics over the trials (mean ± 95 % interval)</h2>\n");
-        let interval = |i: &Value| {
-            let (mean, half) = (i["mean"].as_f64().unwrap_or(f64::NAN), i["half_width"].as_f64().unwrap_or(f64::NAN));
-            format!("{mean:.4} ± {half:.4}")
-        };
-        // As on the terminal: the nodes the options leave out are not listed.
-        let ignored: Vec<&str> = result["options"]["ignore_nodes"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let alpha = result["rules"]["alpha"].as_f64().unwrap_or(0.05);
+        let interval = format!("{}% interval of B − A", (100.0 * (1.0 - 2.0 * alpha) * 1e6).round() / 1e6);
+        out.push_str("<h2>Metrics over the trials</h2>\n");
+        let number = |v: &Value| v.as_f64().map_or("-".to_string(), |x| format!("{x:.4}"));
+        let side = |s: &Value| format!("{} ± {} (n = {})", number(&s["mean"]), number(&s["sd"]), text(&s["n"]));
         let rows: Vec<Vec<String>> = metrics
             .iter()
-            .filter(|m| !m["node"].as_str().is_some_and(|n| ignored.contains(&n)))
             .map(|m| {
-                let consistent = m["consistent"].as_bool().unwrap_or(false);
+                let verdict = text(&m["verdict"]).replace('_', " ");
+                let shown = if matches!(verdict.as_str(), "equivalent" | "no difference") {
+                    escape(&verdict)
+                } else {
+                    format!("<strong>{}</strong>", escape(&verdict))
+                };
+                let problem = m["problem"].as_str().map_or(String::new(), |p| format!(": {}", escape(p)));
                 vec![
                     escape(&text(&m["node"])),
                     escape(&text(&m["metric"])),
-                    interval(&m["a"]),
-                    interval(&m["b"]),
-                    if consistent { "consistent".into() } else { "<strong>DIFFERS</strong>".into() },
+                    side(&m["a"]),
+                    side(&m["b"]),
+                    match (&m["margin"], &m["tost"]["margin"]) {
+                        (Value::Null, _) => "none".into(),
+                        (Value::String(p), amount) => format!("{} ({})", number(amount), escape(p)),
+                        (stated, _) => number(stated),
+                    },
+                    if m["tost"].is_null() {
+                        "-".into()
+                    } else {
+                        format!("[{}, {}]", number(&m["tost"]["low"]), number(&m["tost"]["high"]))
+                    },
+                    number(&m["tost"]["p"]),
+                    number(&m["welch"]["p_difference"]),
+                    format!("{shown}{problem}"),
                 ]
             })
             .collect();
-        table(&mut out, "metrics", true, &["node", "metric", "A", "B", "verdict"], &rows);
+        table(
+            &mut out,
+            "metrics",
+            true,
+            &[
+                "node",
+                "metric",
+                "A mean ± sd",
+                "B mean ± sd",
+                "margin",
+                interval.as_str(),
+                "p TOST",
+                "p differ",
+                "verdict",
+            ],
+            &rows,
+        );
     }
     out.push_str(html::SORT_SCRIPT);
     out.push_str("\n</body></html>\n");

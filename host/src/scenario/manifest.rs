@@ -44,6 +44,14 @@ pub struct EquivalenceSection {
     pub ignore_nodes: Vec<String>,
     #[serde(default)]
     pub ignore_topics: Vec<String>,
+    /// With `--trials`: per metric, how far B's mean may be from A's
+    /// (a number, or a percentage of A's mean such as `5%`).
+    #[serde(default)]
+    pub margins: BTreeMap<String, ConfigValue>,
+    /// With `--trials`: the margin of every metric `margins` does not name.
+    pub margin_default: Option<ConfigValue>,
+    /// With `--trials`: the fewest trials per side to decide on (at least 5).
+    pub min_trials: Option<u32>,
 }
 
 /// `simulation:`: how long, which seed, and what happens on a node fault.

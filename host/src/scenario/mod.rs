@@ -15,6 +15,7 @@ mod error;
 mod fault;
 mod group;
 mod manifest;
+mod margin;
 mod parse;
 mod resolve;
 mod resolved;
@@ -33,6 +34,8 @@ pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use duration::{DurationError, MAX_DURATION_S, duration_us};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
+pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
+pub use suggest::did_you_mean;
 pub use validate::ModelName;
 
 pub use parse::MAX_SCENARIO_BYTES;

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use super::build_context;
 use super::config_value::ConfigValue;
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
+use super::margin::Margin;
 use super::resolved::*;
 use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
 
@@ -42,6 +43,10 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
             metric_tolerance: e.metric_tolerance.unwrap_or(0.0),
             ignore_nodes: e.ignore_nodes.clone(),
             ignore_topics: e.ignore_topics.clone(),
+            // Checked by validate: a bad margin never gets here.
+            margins: e.margins.iter().filter_map(|(k, v)| Some((k.clone(), Margin::from_config(v).ok()?))).collect(),
+            margin_default: e.margin_default.as_ref().and_then(|v| Margin::from_config(v).ok()),
+            min_trials: e.min_trials,
         }),
         faults: scenario.faults.iter().map(|f| super::fault::resolve(f, duration_us)).collect(),
     }

@@ -91,6 +91,10 @@ pub struct EquivalenceRules {
     pub metric_tolerance: f64,
     pub ignore_nodes: Vec<String>,
     pub ignore_topics: Vec<String>,
+    /// With `--trials`: margins by metric name (or `node/metric`).
+    pub margins: BTreeMap<String, super::Margin>,
+    pub margin_default: Option<super::Margin>,
+    pub min_trials: Option<u32>,
 }
 
 /// How `equivalence.payloads` may read.

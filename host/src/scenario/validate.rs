@@ -9,6 +9,7 @@ use super::config_value::ConfigValue;
 use super::declaration::Declaration;
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSection};
+use super::margin::{MIN_TRIALS_FLOOR, Margin};
 use super::parse::SpanMap;
 use super::resolved::{
     ContainerProtocol, FaultPolicy, Implementation, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
@@ -337,6 +338,22 @@ impl Checker<'_> {
                     "omit it for exact comparison",
                 );
             }
+        }
+        let margins = e.margins.iter().map(|(k, v)| (format!("equivalence.margins.{k}"), v));
+        for (path, value) in margins.chain(e.margin_default.iter().map(|v| ("equivalence.margin_default".into(), v))) {
+            if let Err(error) = Margin::from_config(value) {
+                self.error(&path, None, error.to_string(), "e.g. `latency_p50_us: 500` or `windows_closed: 5%`");
+            }
+        }
+        if let Some(n) = e.min_trials
+            && n < MIN_TRIALS_FLOOR
+        {
+            self.error(
+                "equivalence.min_trials",
+                None,
+                format!("min_trials must be at least {MIN_TRIALS_FLOOR}; found {n}"),
+                format!("omit it ({MIN_TRIALS_FLOOR} trials per side) or ask for more"),
+            );
         }
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
         for (i, node) in e.ignore_nodes.iter().enumerate() {
