@@ -277,4 +277,13 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
         stderr.contains("note: equivalence.margins in") && stderr.contains("applies with --trials only"),
         "{stderr}"
     );
+    // And a file's payload rule, which trials do not use, is named with trials.
+    let json_payloads = dir.path().join("json_payloads.yaml");
+    std::fs::write(&json_payloads, format!("{text}\nequivalence:\n  payloads: json\n  margin_default: 1%\n")).unwrap();
+    let (code, _, stderr) = equiv(&[json_payloads.to_str().unwrap(), "--trials", "5"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: equivalence.payloads in") && stderr.contains("compares one run's payloads"),
+        "{stderr}"
+    );
 }
