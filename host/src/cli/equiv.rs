@@ -506,7 +506,7 @@ fn interval_name(alpha: f64) -> String {
 /// tests' p, the verdict (and why a metric could not be compared).
 fn print_trials(metrics: &[MetricTrials], rules: &TrialRules) {
     println!(
-        "{:<14} {:<26} {:>22} {:>22} {:>16} {:>24} {:>8} {:>8}  verdict",
+        "{:<14} {:<26} {:>26} {:>26} {:>16} {:>24} {:>8} {:>8}  verdict",
         "node",
         "metric",
         "A mean ± sd",
@@ -531,7 +531,7 @@ fn print_trials(metrics: &[MetricTrials], rules: &TrialRules) {
         };
         let metric = super::for_terminal(&m.metric);
         println!(
-            "{:<14} {metric:<26} {:>22} {:>22} {margin:>16} {interval:>24} {p_tost:>8} {p_differ:>8}  {}",
+            "{:<14} {metric:<26} {:>26} {:>26} {margin:>16} {interval:>24} {p_tost:>8} {p_differ:>8}  {}",
             m.node,
             side(&m.a),
             side(&m.b),

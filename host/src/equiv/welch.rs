@@ -268,5 +268,16 @@ mod tests {
             // And the verdicts the doc draws from them.
             assert_eq!(t.equivalent, column == 1, "column {column}");
         }
+        // The three-a-side pair in its prose: 95% intervals of the mean and Welch's figures.
+        let doc = include_str!("../../../docs/equivalence.md").split_whitespace().collect::<Vec<_>>().join(" ");
+        let (a, b) = (Sample::of(&[10.0, 12.0, 14.0]), Sample::of(&[15.0, 17.0, 19.0]));
+        let half = student_t::quantile(0.975, 2.0) * a.sd / 3f64.sqrt();
+        let w = welch(&a, &b).unwrap();
+        for text in [
+            format!("12 ± {half:.2} and 17 ± {half:.2}"),
+            format!("t = {:.2}, df = {}, p = {:.3}", w.t, w.df, w.p_difference),
+        ] {
+            assert!(doc.contains(&text), "docs/equivalence.md says {text:?}");
+        }
     }
 }
