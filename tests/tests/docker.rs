@@ -427,7 +427,8 @@ fn unix_s() -> u64 {
 }
 
 /// Containers that flood stdout: before `hello`, with 2 MiB before it,
-/// after `hello`, after a reply, and with blank lines. Each is a
+/// after `hello`, after a reply, with blank lines, and with a line that
+/// never ends. Each is a
 /// `protocol` fault at the virtual time of the request it broke (the
 /// next request, for a flood after a reply), and its container is removed
 /// at once: the engine no longer waits on a reader of ours that stopped
@@ -439,7 +440,7 @@ fn unix_s() -> u64 {
 fn a_container_flooding_stdout_is_a_protocol_fault_and_is_removed_at_once() {
     let Some(engine) = docker_engine() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let deadlines = "      step_timeout_ms: 60000\n      start_timeout_ms: 60000\n";
+    let deadlines = "      step_timeout_ms: 60000\n      start_timeout_ms: 60000\n      max_frame_bytes: 65536\n";
     let mut yaml = String::from(
         "simulation: {duration_s: 2, seed: 1, on_fault: isolate}\nnetwork: {model: direct}\nnodes:\n  - {id: feeder, type: sensor, config: {destination: fl-after-reply}}\n",
     );
@@ -449,6 +450,7 @@ fn a_container_flooding_stdout_is_a_protocol_fault_and_is_removed_at_once() {
         ("fl-after-hello", "flood_after_hello"),
         ("fl-after-reply", "flood_after_reply"),
         ("fl-blank", "blank_flood"),
+        ("fl-endless-line", "endless_line"),
     ];
     for (id, mode) in nodes {
         yaml.push_str(&hostile_node(id, mode, deadlines));
@@ -474,6 +476,8 @@ fn a_container_flooding_stdout_is_a_protocol_fault_and_is_removed_at_once() {
         // sent if the flood has arrived, else as its answer.
         ("fl-after-reply", 1_000_000, flooded.to_string()),
         ("fl-blank", 0, "a flood of blank lines on stdout (4097 in a row; at most 4096 are ignored)".to_string()),
+        // Reported once past the limit, not when (never) it ends.
+        ("fl-endless-line", 0, "past the limit (`docker.max_frame_bytes`): `xxxx".to_string()),
     ] {
         let f = fault(node);
         let time_us = if node == "fl-after-reply" && f.time_us == 0 { 0 } else { time_us };

@@ -20,6 +20,7 @@
 //! - `flood_after_reply`: answers its first step, then writes lines to
 //!   stdout without end
 //! - `blank_flood`: answers its first step with blank lines without end
+//! - `endless_line`: answers its first step with a line that never ends
 //! - `hang_in_start`: answers `hello`, never `new`
 //! - `hang_on_restart`: as `echo`, but in a container started after one
 //!   that ran with the same folder mounted at /state (a scripted restart),
@@ -154,6 +155,7 @@ fn main() -> ExitCode {
                         return flood(FLOOD_LINE);
                     }
                     "blank_flood" => return flood(b"\n"),
+                    "endless_line" => return flood(b"x"),
                     "garbage" => send("this is not json"),
                     "oversized" => send(&format!(
                         r#"{{"op":"output","now_us":{now_us},"outbox":[],"pad":"{}"}}"#,

@@ -39,8 +39,7 @@ pub enum Frame {
     NotText {
         start: String,
     },
-    /// More than [`MAX_BLANK_LINES`] blank lines in a row: a flood. Nothing
-    /// more is read from the container after it.
+    /// More than [`MAX_BLANK_LINES`] blank lines in a row: a flood.
     BlankFlood {
         lines: u64,
     },
@@ -200,7 +199,6 @@ impl Container {
             log: log.clone(),
             max_frame_bytes: usize::try_from(spec.docker.max_frame_bytes).unwrap_or(usize::MAX),
             line: Vec::new(),
-            oversized: None,
             blank_lines: 0,
             err_line: Vec::new(),
             stderr_count,
@@ -417,8 +415,6 @@ struct Reader {
     log: Arc<Mutex<LogBuffer>>,
     max_frame_bytes: usize,
     line: Vec<u8>,
-    /// Length of the oversized line being skipped (reported already).
-    oversized: Option<usize>,
     /// Blank lines since the last frame.
     blank_lines: u64,
     err_line: Vec<u8>,
@@ -439,7 +435,7 @@ impl Reader {
                     Err(Stop::Released) => return,
                     // Nothing more is read: the container is held back by its
                     // pipe until the host removes it.
-                    Err(Stop::Flood) => return std::future::pending().await,
+                    Err(Stop::Reported) => return std::future::pending().await,
                 },
                 Some(Ok(LogOutput::StdErr { message })) => self.stderr(&message),
                 Some(Ok(_)) => {}
@@ -455,8 +451,7 @@ impl Reader {
     }
 
     /// Splits stdout into frames. A line past the frame limit is reported
-    /// as soon as it passes it (a line that never ends is a flood too),
-    /// then skipped to its end.
+    /// as soon as it passes it (a line that never ends is a flood too).
     async fn stdout(&mut self, mut bytes: &[u8]) -> Result<(), Stop> {
         while !bytes.is_empty() {
             let (part, complete) = match bytes.iter().position(|&b| b == b'\n') {
@@ -464,22 +459,13 @@ impl Reader {
                 None => (bytes, false),
             };
             bytes = if complete { &bytes[part.len() + 1..] } else { &[] };
-            match &mut self.oversized {
-                Some(len) => *len += part.len(),
-                None => {
-                    self.line.extend_from_slice(part);
-                    if self.line.len() > self.max_frame_bytes {
-                        let line = std::mem::take(&mut self.line);
-                        self.oversized = Some(line.len());
-                        let frame = Frame::Oversized { start: quote(&line), len: line.len() };
-                        self.send(frame).await?;
-                    }
-                }
+            self.line.extend_from_slice(part);
+            if self.line.len() > self.max_frame_bytes {
+                let frame = Frame::Oversized { start: quote(&self.line), len: self.line.len() };
+                self.send(frame).await?;
+                return Err(Stop::Reported);
             }
             if !complete {
-                continue;
-            }
-            if self.oversized.take().is_some() {
                 continue;
             }
             let line = std::mem::take(&mut self.line);
@@ -488,7 +474,7 @@ impl Reader {
                 self.blank_lines += 1;
                 if self.blank_lines > MAX_BLANK_LINES {
                     self.send(Frame::BlankFlood { lines: self.blank_lines }).await?;
-                    return Err(Stop::Flood);
+                    return Err(Stop::Reported);
                 }
                 continue;
             }
@@ -534,8 +520,9 @@ impl Reader {
 enum Stop {
     /// Nobody takes frames any more: the container was let go.
     Released,
-    /// A flood of blank lines, reported.
-    Flood,
+    /// A frame that faults the node whatever follows (an oversized line, a
+    /// flood of blank lines) was reported.
+    Reported,
 }
 
 /// The start of `bytes`, as text, for error messages.
