@@ -1,7 +1,9 @@
 //! The CLI with Docker nodes, against a real engine: SIGTERM and Ctrl-C
-//! while a container hangs end the run cleanly (status `interrupted`, no
-//! container left); a killed run's containers are found by `prune`;
-//! `build` builds once and then reports the image up to date.
+//! while a container hangs (in a step, in its start, in a scripted restart
+//! or in `finish`) end the run at once and cleanly (status `interrupted`,
+//! every output written, no container left); a killed run's containers
+//! are found by `prune`; `build` builds once and then reports the image up
+//! to date.
 
 mod common;
 
@@ -96,7 +98,13 @@ fn prune_removes_the_containers_of_a_killed_run() {
     wait_for_container(&engine, node, &mut child);
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(containers_of_node(&engine, node).len(), 1, "SIGKILL leaves the container behind");
+    let left = containers_of_node(&engine, node);
+    assert_eq!(left.len(), 1, "SIGKILL leaves the container behind");
+    // The engine keeps no log of its own: after a flood of short lines it
+    // took seconds to drain one before the container could be removed.
+    let inspected = engine.block_on(engine.docker().inspect_container(&left[0], None)).unwrap();
+    let log_driver = inspected.host_config.and_then(|h| h.log_config).and_then(|l| l.typ);
+    assert_eq!(log_driver.as_deref(), Some("none"));
     let o = xedgesim(&["prune"], None);
     assert!(o.status.success(), "{}", output_text(&o.stderr));
     assert!(output_text(&o.stdout).contains(&format!("node '{node}'")), "{}", output_text(&o.stdout));
@@ -117,4 +125,122 @@ fn build_builds_each_image_once_then_reports_it_up_to_date() {
         "{stdout}"
     );
     assert!(stdout.contains("component builtin:sensor: ready"), "{stdout}");
+}
+
+/// A hostile node `id` in `mode` (its deadlines two minutes), with `extra`
+/// lines under `docker:`.
+fn hostile_node(id: &str, mode: &str, extra: &str) -> String {
+    format!(
+        "  - id: {id}\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {root}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      environment: {{HOSTILE: {mode}}}\n      step_timeout_ms: 120000\n      start_timeout_ms: 120000\n{extra}",
+        root = root().display()
+    )
+}
+
+/// Sends SIGINT to `child`; it must end within 20 s (its containers' deadlines
+/// are two minutes) with 130 and every output of an interrupted run
+/// written. Returns the summary.
+fn interrupt_promptly(child: &mut Child, out: &Path) -> serde_json::Value {
+    let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let status = wait_exit(child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    if let Some(pipe) = child.stderr.as_mut() {
+        use std::io::Read;
+        let _ = pipe.read_to_string(&mut stderr);
+    }
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    for file in ["trace.jsonl", "metrics.csv", "usage.csv", "series.json", "summary.json"] {
+        assert!(out.join(file).exists(), "{file} is written: {stderr}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "interrupted", "{summary}");
+    summary
+}
+
+/// Ctrl-C while one container hangs in `new` (its start) and another has
+/// already faulted in its own: the start is cut short at once, and the
+/// other's start fault is in the summary as it happened (it was lost, and
+/// `finish` then reported a `stopped` fault pointing at it).
+#[test]
+fn ctrl_c_during_a_container_start_ends_the_run_at_once_and_keeps_start_faults() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("start.yaml");
+    let yaml = format!(
+        "simulation: {{duration_s: 5, on_fault: isolate}}\nnodes:\n{}{}",
+        hostile_node("start-exits", "exit_at_start", ""),
+        hostile_node("start-hangs", "hang_in_start", "")
+    );
+    std::fs::write(&file, yaml).unwrap();
+    let out = dir.path().join("out");
+    let mut child = spawn_run(&file, &out);
+    wait_for_container(&engine, "start-hangs", &mut child);
+    let started = Instant::now();
+    while !containers_of_node(&engine, "start-exits").is_empty() || started.elapsed() < Duration::from_secs(1) {
+        assert!(started.elapsed() < Duration::from_secs(60), "start-exits' container was not removed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let summary = interrupt_promptly(&mut child, &out);
+    let faults = summary["faults"].as_array().expect("faults listed");
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(
+        (faults[0]["node"].as_str(), faults[0]["kind"].as_str()),
+        (Some("start-exits"), Some("container_exited"))
+    );
+    for node in ["start-exits", "start-hangs"] {
+        assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
+    }
+}
+
+/// Ctrl-C while a container hangs in `finish`: no metrics from it, and the
+/// run ends at once (it waited for the two-minute deadline).
+#[test]
+fn ctrl_c_while_a_container_hangs_in_finish_ends_the_run_at_once() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("finish.yaml");
+    let yaml = format!("simulation: {{duration_s: 1}}\nnodes:\n{}", hostile_node("finish-hangs", "hang_in_finish", ""));
+    std::fs::write(&file, yaml).unwrap();
+    let out = dir.path().join("out");
+    let mut child = spawn_run(&file, &out);
+    wait_for_container(&engine, "finish-hangs", &mut child);
+    // A second of virtual time is a few steps: the run is in `finish` by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    let summary = interrupt_promptly(&mut child, &out);
+    assert!(summary["faults"].as_array().is_none_or(Vec::is_empty), "{summary}");
+    assert!(containers_of_node(&engine, "finish-hangs").is_empty(), "the container was removed");
+}
+
+/// Ctrl-C while the container of a scripted restart hangs in `new`.
+#[test]
+fn ctrl_c_during_a_scripted_restart_ends_the_run_at_once() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    std::fs::create_dir(&state).unwrap();
+    // Whatever user the container runs as may leave its mark.
+    let mut permissions = std::fs::metadata(&state).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o777);
+    std::fs::set_permissions(&state, permissions).unwrap();
+    let file = dir.path().join("restart.yaml");
+    let yaml = format!(
+        "simulation: {{duration_s: 30}}\nnodes:\n{}faults:\n  - {{crash: restart-hangs, at_s: 1}}\n  - {{restart: restart-hangs, at_s: 2}}\n",
+        hostile_node("restart-hangs", "hang_on_restart", "      volumes: {./state: {bind: /state, mode: rw}}\n")
+    );
+    std::fs::write(&file, yaml).unwrap();
+    let out = dir.path().join("out");
+    let mut child = spawn_run(&file, &out);
+    let started = Instant::now();
+    // The first container has made the node; its successor then hangs.
+    while !state.join("restarted").exists() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the restart");
+        assert!(started.elapsed() < Duration::from_secs(300), "the first container never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().unwrap().is_none(), "the run ended: the restarted container did not hang");
+    let summary = interrupt_promptly(&mut child, &out);
+    assert!(summary["faults"].as_array().is_none_or(Vec::is_empty), "{summary}");
+    assert!(containers_of_node(&engine, "restart-hangs").is_empty(), "the container was removed");
 }

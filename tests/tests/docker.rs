@@ -3,10 +3,18 @@
 //! policies, and that no container outlives its run. Without an engine
 //! these tests fail loudly (see `docker_engine`).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use xedgesim::sim::{RunReport, RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{containers_of_node, docker_engine, first_divergence, read_metrics, read_usage, repo_root};
+
+/// Held by the tests whose scenario names a node `gateway`: each checks
+/// that no container of that node is left, which another's run would fail.
+fn gateway_node_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// Runs `yaml` (with `{root}` replaced by the workspace root) from `dir`.
 fn run(dir: &Path, yaml: &str) -> RunReport {
@@ -32,6 +40,7 @@ fn run_file(file: &str, out: &Path) -> RunReport {
 #[test]
 fn the_docker_gateway_behaves_as_its_wasm_model_byte_for_byte() {
     let Some(engine) = docker_engine() else { return };
+    let _one_at_a_time = gateway_node_lock();
     let dir = tempfile::tempdir().unwrap();
     let docker = run_file("scenarios/docker_gateway.yaml", &dir.path().join("docker"));
     let wasm = run_file("scenarios/wasm_gateway.yaml", &dir.path().join("wasm"));
@@ -348,6 +357,7 @@ fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (Run
 #[test]
 fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
     let Some(engine) = docker_engine() else { return };
+    let _one_at_a_time = gateway_node_lock();
     let dir = tempfile::tempdir().unwrap();
     let reboot = std::fs::read_to_string(repo_root().join("scenarios/gateway_reboot.yaml")).unwrap();
     let faults = &reboot[reboot.find("\nfaults:").expect("the file has faults")..];
@@ -365,6 +375,7 @@ fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
 #[test]
 fn partition_degrade_and_stall_act_on_a_docker_gateway_as_on_its_wasm_model() {
     let Some(engine) = docker_engine() else { return };
+    let _one_at_a_time = gateway_node_lock();
     let dir = tempfile::tempdir().unwrap();
     // The gateway cut off from one sensor, its link to the cloud slowed and
     // lossy, and its steps stalled: faults of the engine, not of the
@@ -378,4 +389,152 @@ fn partition_degrade_and_stall_act_on_a_docker_gateway_as_on_its_wasm_model() {
     assert_eq!(lost["partition"], 5);
     assert!(lost["degrade"] > 0, "{lost:?}");
     assert!(containers_of_node(&engine, "gateway").is_empty());
+}
+
+/// A hostile node `id` in `mode`, with `extra` lines under `docker:`.
+fn hostile_node(id: &str, mode: &str, extra: &str) -> String {
+    format!(
+        "  - id: {id}\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {{root}}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      environment: {{HOSTILE: {mode}}}\n{extra}"
+    )
+}
+
+/// Runs `yaml` as [`run`] does, on a thread: a run that has not ended
+/// within `limit` fails the test (a hang guard, not a timing).
+fn run_guarded(dir: &Path, yaml: &str, limit: std::time::Duration) -> RunReport {
+    let (dir, yaml) = (dir.to_path_buf(), yaml.to_string());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(run(&dir, &yaml));
+    });
+    rx.recv_timeout(limit).unwrap_or_else(|_| panic!("the run did not end within {limit:?}"))
+}
+
+/// The engine's `kill` and `destroy` events (Unix ms) of each xedgesim
+/// container, read off `docker events` between `since` and `until` (Unix s).
+fn removal_events(since: u64, until: u64) -> BTreeMap<String, (Option<u128>, Option<u128>)> {
+    let output = std::process::Command::new("docker")
+        .args(["events", "--since", &since.to_string(), "--until", &until.to_string(), "--filter", "type=container"])
+        .args(["--format", "{{.TimeNano}} {{.Action}} {{index .Actor.Attributes \"xedgesim.node\"}}"])
+        .output();
+    let mut events: BTreeMap<String, (Option<u128>, Option<u128>)> = BTreeMap::new();
+    let Ok(output) = output else { return events };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut words = line.split_whitespace();
+        let (Some(nanos), Some(action), Some(node)) = (words.next(), words.next(), words.next()) else { continue };
+        let Ok(ms) = nanos.parse::<u128>().map(|n| n / 1_000_000) else { continue };
+        let entry = events.entry(node.to_string()).or_default();
+        match action {
+            "kill" => entry.0 = entry.0.or(Some(ms)),
+            "destroy" => entry.1 = Some(ms),
+            _ => {}
+        }
+    }
+    events
+}
+
+fn unix_s() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// Containers that flood stdout: before `hello`, with 2 MiB before it,
+/// after `hello`, after a reply, with blank lines, and with a line that
+/// never ends. Each is a
+/// `protocol` fault at the virtual time of the request it broke (the
+/// next request, for a flood after a reply), and its container is removed
+/// at once: the engine no longer waits on a reader of ours that stopped
+/// reading (that wait ended only at the engine's 600 s request timeout).
+/// The deadlines are a minute, so no fault here comes from a timeout.
+/// Prints, for the record, how long each flood took to fault and its
+/// container to go (read off the engine's events).
+#[test]
+fn a_container_flooding_stdout_is_a_protocol_fault_and_is_removed_at_once() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let deadlines = "      step_timeout_ms: 60000\n      start_timeout_ms: 60000\n      max_frame_bytes: 65536\n";
+    let mut yaml = String::from(
+        "simulation: {duration_s: 2, seed: 1, on_fault: isolate}\nnetwork: {model: direct}\nnodes:\n  - {id: feeder, type: sensor, config: {destination: fl-after-reply}}\n",
+    );
+    let nodes = [
+        ("fl-before-hello", "flood_before_hello"),
+        ("fl-print-2mib", "print_before_hello"),
+        ("fl-after-hello", "flood_after_hello"),
+        ("fl-after-reply", "flood_after_reply"),
+        ("fl-blank", "blank_flood"),
+        ("fl-endless-line", "endless_line"),
+    ];
+    for (id, mode) in nodes {
+        yaml.push_str(&hostile_node(id, mode, deadlines));
+    }
+    let since = unix_s();
+    let report = run_guarded(dir.path(), &yaml, std::time::Duration::from_secs(240));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.shutdown_errors.is_empty(), "{:?}", report.shutdown_errors);
+    let fault = |node: &str| {
+        report
+            .faults
+            .iter()
+            .find(|f| f.node == node)
+            .unwrap_or_else(|| panic!("no fault for {node}: {:?}", report.faults))
+    };
+    let flooded = "`hostile: this line should have gone to stderr, not stdout`";
+    for (node, time_us, needle) in [
+        ("fl-before-hello", 0, "not a valid reply to `hello`".to_string()),
+        ("fl-print-2mib", 0, "not a valid reply to `hello`".to_string()),
+        ("fl-after-hello", 0, "not a valid reply to `new`".to_string()),
+        // Found while the host waits for the reply's stderr line (at 0), or
+        // at the next request (the feeder's reading at 1 s): before it is
+        // sent if the flood has arrived, else as its answer.
+        ("fl-after-reply", 1_000_000, flooded.to_string()),
+        ("fl-blank", 0, "a flood of blank lines on stdout (4097 in a row; at most 4096 are ignored)".to_string()),
+        // Reported once past the limit, not when (never) it ends.
+        ("fl-endless-line", 0, "past the limit (`docker.max_frame_bytes`): `xxxx".to_string()),
+    ] {
+        let f = fault(node);
+        let time_us = if node == "fl-after-reply" && f.time_us == 0 { 0 } else { time_us };
+        assert_eq!((f.kind.as_str(), f.time_us), ("protocol", time_us), "{node}: {}", f.message);
+        assert!(f.message.contains(&needle), "{node}: expected {needle:?} in:\n{}", f.message);
+        assert!(containers_of_node(&engine, node).is_empty(), "{node}'s container was removed");
+    }
+    let events = removal_events(since, unix_s() + 1);
+    for (node, _) in nodes {
+        let f = fault(node);
+        let flood_ms = f.message.split("flooding stdout from ").nth(1).and_then(|r| r.split(' ').next());
+        let flood_ms = flood_ms.and_then(|ms| ms.parse::<u128>().ok());
+        // The flood's start is known when its stderr line arrived before the fault.
+        let Some((Some(kill), Some(destroy))) = events.get(node) else { continue };
+        let to_fault = flood_ms.map_or("?".into(), |flood| kill.saturating_sub(flood).to_string());
+        eprintln!(
+            "{node}: flood start → fault (engine's kill) {to_fault} ms; removal (kill → destroy) {} ms",
+            destroy - kill
+        );
+    }
+}
+
+/// stderr written just before a reply may reach the host after it; the
+/// reply counts the lines (`stderr_lines`), and the host waits for them
+/// before the next step: every line is stamped with the step that wrote
+/// it (before, 2–48 of 200 had the next step's time).
+#[test]
+fn each_stderr_line_is_stamped_with_the_step_that_wrote_it() {
+    let Some(_engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "simulation: {{duration_s: 0.3, seed: 1}}\nnodes:\n{}",
+        hostile_node("stamped", "stderr_before_reply", "")
+    );
+    let report = run(dir.path(), &yaml);
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    let mut lines = 0;
+    let mut wrong = Vec::new();
+    for event in trace.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+        let Some(text) = event["text"].as_str() else { continue };
+        let Some(step) = text.strip_prefix("hostile: written during the step at ") else { continue };
+        lines += 1;
+        if event["t_us"].as_u64() != step.parse().ok() {
+            wrong.push(event.to_string());
+        }
+    }
+    assert_eq!(lines, 301, "a line for each step, every 1 ms from 0 to 0.3 s");
+    assert!(wrong.is_empty(), "{} of {lines} lines stamped with another step's time: {wrong:?}", wrong.len());
 }

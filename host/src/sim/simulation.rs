@@ -419,6 +419,8 @@ impl Simulation {
         let (node_metrics, finish_error) = engine.finish_all(end_us);
         // A fault in `finish` fails a run that had not failed already.
         let outcome = match (outcome, finish_error) {
+            // Final metrics cut short by the user's stop.
+            (Ok(()), _) if engine.interrupted() => Err(Stop::Interrupted),
             (Ok(()), Some(e)) => Err(Stop::Error(e)),
             (outcome, _) => outcome,
         };
@@ -598,12 +600,19 @@ impl<'a> Engine<'a> {
     }
 
     fn run(&mut self, mut progress: Option<&mut Box<dyn FnMut(Progress)>>) -> Result<(), Stop> {
-        // A signal while images were built or containers started.
+        // Every startup fault is recorded, even when a signal came while
+        // images were built or containers started (then the run stops).
+        let mut abort = None;
+        for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
+            if let Err(stop) = self.fault(node, fault) {
+                abort.get_or_insert(stop);
+            }
+        }
         if self.interrupted() {
             return Err(Stop::Interrupted);
         }
-        for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
-            self.fault(node, fault)?;
+        if let Some(stop) = abort {
+            return Err(stop);
         }
         // Every node steps once at t = 0, in file order.
         for node in 0..self.ids.len() {
@@ -986,6 +995,8 @@ impl<'a> Engine<'a> {
         let made = self.placement.groups[group].restart(index, now, &scenario.nodes[node].config, restarts);
         self.trace_logs([group]);
         match made {
+            // A start cut short by the user's stop.
+            Ok(()) if self.interrupted() => Err(Stop::Interrupted),
             Ok(()) => {
                 let generation = self.generation[node];
                 self.queue.push(now, EventKind::Wake { node, generation }).map_err(|why| self.queue_full(node, why))

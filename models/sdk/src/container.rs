@@ -5,20 +5,26 @@
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::protocol::{PROTOCOL_VERSION, Reply, Request, WireMetric, config_from_json};
 use crate::{LogLevel, NodeModel};
 
 /// Set by [`serve`]: [`crate::log`] then writes to stderr, the node's log.
 static SERVING: AtomicBool = AtomicBool::new(false);
+/// Lines [`log`] has written: each reply says how many, so the host stamps
+/// every line with the step that wrote it (lines written to stderr some
+/// other way are not counted, and may be stamped with the next step).
+static STDERR_LINES: AtomicU64 = AtomicU64::new(0);
 
 pub(crate) fn log(level: LogLevel, message: &str) {
     if SERVING.load(Ordering::Relaxed) {
         let level = format!("{level:?}").to_lowercase();
         let mut err = std::io::stderr().lock();
         for line in message.lines() {
-            let _ = writeln!(err, "[{level}] {line}");
+            if writeln!(err, "[{level}] {line}").is_ok() {
+                STDERR_LINES.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
@@ -59,7 +65,7 @@ pub fn serve<M: NodeModel>() -> ExitCode {
                 Some((id, model)) => {
                     let inbox = inbox.into_iter().map(|m| m.into_message(id)).collect();
                     match model.step(now_us, inbox) {
-                        Ok(out) => Reply::output(now_us, out),
+                        Ok(out) => Reply::output(now_us, out, Some(STDERR_LINES.load(Ordering::Relaxed))),
                         Err(message) => Reply::Error { message },
                     }
                 }
@@ -69,6 +75,7 @@ pub fn serve<M: NodeModel>() -> ExitCode {
                     .as_mut()
                     .map(|(_, m)| m.finish().iter().map(WireMetric::from).collect())
                     .unwrap_or_default(),
+                stderr_lines: Some(STDERR_LINES.load(Ordering::Relaxed)),
             },
             Request::Shutdown => return ExitCode::SUCCESS,
         };

@@ -48,9 +48,20 @@ pub enum Reply {
         outbox: Vec<WireOutgoing>,
         #[serde(default)]
         wake_at_us: Option<u64>,
+        /// How many lines the program has written to stderr; see `Metrics`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr_lines: Option<u64>,
     },
     /// Answers `finish`.
-    Metrics { metrics: Vec<WireMetric> },
+    Metrics {
+        metrics: Vec<WireMetric>,
+        /// How many lines (newlines) the program has written to stderr
+        /// since it started, counted as it writes this reply: the host
+        /// waits for them before the next request, so each log line is
+        /// stamped with the step during which it was written. Optional.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stderr_lines: Option<u64>,
+    },
     /// Answers `new` (a bad config) or `step` (the model cannot go on).
     Error { message: String },
 }
@@ -158,9 +169,14 @@ impl From<WireOutgoing> for Outgoing {
 }
 
 impl Reply {
-    /// The answer to the step at `now_us`.
-    pub fn output(now_us: u64, out: StepOutput) -> Self {
-        Reply::Output { now_us, outbox: out.outbox.into_iter().map(Into::into).collect(), wake_at_us: out.wake_at_us }
+    /// The answer to the step at `now_us`, after `stderr_lines` lines of log.
+    pub fn output(now_us: u64, out: StepOutput, stderr_lines: Option<u64>) -> Self {
+        Reply::Output {
+            now_us,
+            outbox: out.outbox.into_iter().map(Into::into).collect(),
+            wake_at_us: out.wake_at_us,
+            stderr_lines,
+        }
     }
 }
 
@@ -241,7 +257,9 @@ mod tests {
             r#"{"op":"output","now_us":7,"outbox":[{"destination":{"node":"c"},"topic":"a","payload":"AAH/"},{"destination":"publish","topic":"x","payload":""}]}"#,
         )
         .unwrap();
-        let Reply::Output { now_us: 7, outbox, wake_at_us: None } = reply else { panic!("{reply:?}") };
+        let Reply::Output { now_us: 7, outbox, wake_at_us: None, stderr_lines: None } = reply else {
+            panic!("{reply:?}")
+        };
         assert_eq!(outbox[0].payload, vec![0, 1, 255]);
         assert_eq!(outbox[1].destination, WireAddress::Publish);
     }

@@ -1,16 +1,22 @@
 //! [`Container`]: one running container with its stdin and stdout
 //! attached. A reader task splits stdout into frames (lines, bounded by
-//! the frame size limit) and stderr into log lines stamped with the
-//! virtual time of the step in progress; a writer task feeds stdin, so
-//! sending a request never blocks the engine, even on a container that
-//! stopped reading.
+//! the frame size limit; blank lines dropped, a flood of them reported
+//! once) and stderr into log lines stamped with the virtual time of the
+//! step in progress; a writer task feeds stdin, so sending a request never
+//! blocks the engine, even on a container that stopped reading.
+//!
+//! Dropping a [`Container`] ends both tasks, and with them the attach
+//! connection: the engine cannot finish removing a container whose output
+//! it is still trying to hand to a reader that stopped reading (a flood
+//! held back by the full frame queue), so it must be dropped before
+//! [`remove`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bollard::container::LogOutput;
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
+use bollard::models::{ContainerCreateBody, HostConfig, HostConfigLogConfig, PortBinding};
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
@@ -33,9 +39,17 @@ pub enum Frame {
     NotText {
         start: String,
     },
+    /// More than [`MAX_BLANK_LINES`] blank lines in a row: a flood.
+    BlankFlood {
+        lines: u64,
+    },
     /// stdout closed: the container exited (or the attachment broke: the reason).
     Closed(Option<String>),
 }
+
+/// Blank lines in a row that stdout may carry (the protocol ignores them);
+/// one more is a flood, and a `protocol` fault.
+pub const MAX_BLANK_LINES: u64 = 4096;
 
 /// Pending log bytes kept per container between two collections; more is
 /// dropped and counted, so a container that floods stderr cannot exhaust
@@ -96,12 +110,26 @@ pub struct Container {
     pub id: String,
     stdin: Option<mpsc::UnboundedSender<Vec<u8>>>,
     frames: mpsc::Receiver<(Frame, std::time::Instant)>,
+    /// A frame taken off the queue while waiting for stderr, not yet read.
+    held: Option<(Frame, std::time::Instant)>,
     /// When the last frame taken was read off stdout: round trips end there,
     /// not when the host got round to looking.
     pub last_frame_at: Option<std::time::Instant>,
     /// The virtual time stderr lines are stamped with.
     pub clock: Arc<AtomicU64>,
     pub log: Arc<Mutex<LogBuffer>>,
+    /// Lines read off stderr so far (unterminated ones excluded).
+    stderr_lines: tokio::sync::watch::Receiver<u64>,
+    /// The reader and writer tasks, ended when the container is dropped.
+    tasks: [tokio::task::AbortHandle; 2],
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
 }
 
 /// What a container is made from.
@@ -116,7 +144,12 @@ pub struct ContainerSpec<'a> {
 impl Container {
     /// Creates, attaches and starts the container. On failure after
     /// creation, the container is removed before the error returns.
-    pub async fn start(engine: &DockerEngine, spec: &ContainerSpec<'_>) -> Result<Container, DockerError> {
+    /// stderr lines are stamped with `time_us` until the first step.
+    pub async fn start(
+        engine: &DockerEngine,
+        spec: &ContainerSpec<'_>,
+        time_us: u64,
+    ) -> Result<Container, DockerError> {
         let docker = engine.docker();
         let config = create_body(spec);
         let name = format!("xedgesim-{}-{}", spec.run_id, spec.node);
@@ -148,10 +181,11 @@ impl Container {
         };
         let (stdin_tx, mut stdin_rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let (frames_tx, frames) = mpsc::channel(FRAMES_AHEAD);
-        let clock = Arc::new(AtomicU64::new(0));
+        let clock = Arc::new(AtomicU64::new(time_us));
         let log = Arc::new(Mutex::new(LogBuffer::default()));
+        let (stderr_count, stderr_lines) = tokio::sync::watch::channel(0);
         let mut input = io.input;
-        engine.spawn(async move {
+        let writer = engine.spawn(async move {
             while let Some(bytes) = stdin_rx.recv().await {
                 if input.write_all(&bytes).await.is_err() || input.flush().await.is_err() {
                     break;
@@ -165,11 +199,22 @@ impl Container {
             log: log.clone(),
             max_frame_bytes: usize::try_from(spec.docker.max_frame_bytes).unwrap_or(usize::MAX),
             line: Vec::new(),
-            oversized: None,
+            blank_lines: 0,
             err_line: Vec::new(),
+            stderr_count,
         };
-        engine.spawn(reader.run(io.output));
-        Ok(Container { id, stdin: Some(stdin_tx), frames, last_frame_at: None, clock, log })
+        let reader = engine.spawn(reader.run(io.output));
+        Ok(Container {
+            id,
+            stdin: Some(stdin_tx),
+            frames,
+            held: None,
+            last_frame_at: None,
+            clock,
+            log,
+            stderr_lines,
+            tasks: [reader, writer],
+        })
     }
 
     /// Queues `frame` for the container's stdin.
@@ -187,19 +232,59 @@ impl Container {
 
     /// The next frame, or `None` once `deadline` passes.
     pub async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Option<Frame> {
-        match tokio::time::timeout_at(deadline, self.frames.recv()).await {
-            Ok(Some((frame, at))) => {
+        let next = match self.held.take() {
+            Some(held) => Some(held),
+            None => tokio::time::timeout_at(deadline, self.frames.recv()).await.ok()?,
+        };
+        match next {
+            Some((frame, at)) => {
                 self.last_frame_at = Some(at);
                 Some(frame)
             }
-            Ok(None) => Some(Frame::Closed(None)),
-            Err(_) => None,
+            None => Some(Frame::Closed(None)),
         }
     }
 
     /// A frame already received, without waiting.
     pub fn try_frame(&mut self) -> Option<Frame> {
-        self.frames.try_recv().ok().map(|(frame, _)| frame)
+        self.held.take().or_else(|| self.frames.try_recv().ok()).map(|(frame, _)| frame)
+    }
+
+    /// Waits until `count` stderr lines have been read (a reply says how
+    /// many the program wrote). Stops early when a frame arrives (it is
+    /// kept for [`next_frame`](Self::next_frame), and [`held`](Self::held)
+    /// shows it): the reader may wait for it to be taken before it reads
+    /// further, stderr included. `Err` with the number of lines read if
+    /// `deadline` passes or a frame comes first.
+    pub async fn stderr_lines_read(&mut self, count: u64, deadline: tokio::time::Instant) -> Result<(), u64> {
+        loop {
+            let read = *self.stderr_lines.borrow_and_update();
+            if read >= count {
+                return Ok(());
+            }
+            if self.held.is_some() {
+                return Err(read);
+            }
+            tokio::select! {
+                changed = self.stderr_lines.changed() => {
+                    if changed.is_err() {
+                        // The reader ended, after queueing its last frame (`Closed`).
+                        let last = self.frames.try_recv().unwrap_or((Frame::Closed(None), std::time::Instant::now()));
+                        self.held = Some(last);
+                        return Err(*self.stderr_lines.borrow());
+                    }
+                }
+                frame = self.frames.recv() => {
+                    self.held = Some(frame.unwrap_or((Frame::Closed(None), std::time::Instant::now())));
+                }
+                () = tokio::time::sleep_until(deadline) => return Err(read),
+            }
+        }
+    }
+
+    /// The frame [`stderr_lines_read`](Self::stderr_lines_read) stopped at, if any.
+    pub fn held(&self) -> Option<&Frame> {
+        self.held.as_ref().map(|(frame, _)| frame)
     }
 
     /// The last lines of stderr, for fault messages.
@@ -241,6 +326,10 @@ pub fn create_body(spec: &ContainerSpec<'_>) -> ContainerCreateBody {
                 .collect(),
         ),
         port_bindings: (!port_bindings.is_empty()).then_some(port_bindings),
+        // The host reads the output itself. The engine's own log (json-file)
+        // would copy it to disk line by line: a flood of short lines then
+        // takes the engine seconds to drain before removal can finish.
+        log_config: Some(HostConfigLogConfig { typ: Some("none".into()), config: None }),
         ..Default::default()
     };
     ContainerCreateBody {
@@ -271,12 +360,22 @@ pub async fn exit_code(engine: &DockerEngine, id: &str) -> Option<i64> {
     }
 }
 
-/// Kills and removes the container, whatever state it is in.
+/// How long the engine may take to remove a container: far more than it
+/// needs (well under a second once the container's [`Container`] is
+/// dropped), far less than a request's own 600 s.
+const REMOVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Kills and removes the container, whatever state it is in. Its
+/// [`Container`], if any, must be dropped first (see the module docs).
 pub async fn remove(engine: &DockerEngine, id: &str) -> Result<(), DockerError> {
     let options = bollard::query_parameters::RemoveContainerOptions { force: true, v: true, ..Default::default() };
-    match engine.docker().remove_container(id, Some(options)).await {
-        Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-        Err(e) => Err(DockerError::api(format!("to remove container {}", &id[..id.len().min(12)]))(e)),
+    let what = || format!("to remove container {}", &id[..id.len().min(12)]);
+    match tokio::time::timeout(REMOVE_TIMEOUT, engine.docker().remove_container(id, Some(options))).await {
+        Ok(Ok(()) | Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. })) => Ok(()),
+        Ok(Err(e)) => Err(DockerError::api(what())(e)),
+        Err(_) => {
+            Err(DockerError::Api { what: what(), detail: format!("no answer within {} s", REMOVE_TIMEOUT.as_secs()) })
+        }
     }
 }
 
@@ -316,9 +415,10 @@ struct Reader {
     log: Arc<Mutex<LogBuffer>>,
     max_frame_bytes: usize,
     line: Vec<u8>,
-    /// Length of the oversized line being skipped.
-    oversized: Option<usize>,
+    /// Blank lines since the last frame.
+    blank_lines: u64,
     err_line: Vec<u8>,
+    stderr_count: tokio::sync::watch::Sender<u64>,
 }
 
 impl Reader {
@@ -330,11 +430,13 @@ impl Reader {
     ) {
         let closed = loop {
             match output.next().await {
-                Some(Ok(LogOutput::StdOut { message })) => {
-                    if self.stdout(&message).await.is_err() {
-                        return; // the container was let go
-                    }
-                }
+                Some(Ok(LogOutput::StdOut { message })) => match self.stdout(&message).await {
+                    Ok(()) => {}
+                    Err(Stop::Released) => return,
+                    // Nothing more is read: the container is held back by its
+                    // pipe until the host removes it.
+                    Err(Stop::Reported) => return std::future::pending().await,
+                },
                 Some(Ok(LogOutput::StdErr { message })) => self.stderr(&message),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => break Some(e.to_string()),
@@ -348,46 +450,62 @@ impl Reader {
         let _ = self.frames.send((Frame::Closed(closed), std::time::Instant::now())).await;
     }
 
-    /// Splits stdout into frames; `Err` once nobody listens any more.
-    async fn stdout(&mut self, mut bytes: &[u8]) -> Result<(), ()> {
+    /// Splits stdout into frames. A line past the frame limit is reported
+    /// as soon as it passes it (a line that never ends is a flood too).
+    async fn stdout(&mut self, mut bytes: &[u8]) -> Result<(), Stop> {
         while !bytes.is_empty() {
             let (part, complete) = match bytes.iter().position(|&b| b == b'\n') {
                 Some(i) => (&bytes[..i], true),
                 None => (bytes, false),
             };
             bytes = if complete { &bytes[part.len() + 1..] } else { &[] };
-            match &mut self.oversized {
-                Some(len) => *len += part.len(),
-                None => {
-                    self.line.extend_from_slice(part);
-                    if self.line.len() > self.max_frame_bytes {
-                        self.oversized = Some(self.line.len());
-                    }
+            self.line.extend_from_slice(part);
+            if self.line.len() > self.max_frame_bytes {
+                let frame = Frame::Oversized { start: quote(&self.line), len: self.line.len() };
+                self.send(frame).await?;
+                return Err(Stop::Reported);
+            }
+            if !complete {
+                continue;
+            }
+            let line = std::mem::take(&mut self.line);
+            if line.iter().all(|b| b.is_ascii_whitespace()) {
+                // Ignored by the protocol, never queued: only counted.
+                self.blank_lines += 1;
+                if self.blank_lines > MAX_BLANK_LINES {
+                    self.send(Frame::BlankFlood { lines: self.blank_lines }).await?;
+                    return Err(Stop::Reported);
                 }
+                continue;
             }
-            if complete {
-                let line = std::mem::take(&mut self.line);
-                let frame = match self.oversized.take() {
-                    Some(len) => Frame::Oversized { start: quote(&line), len },
-                    None => match String::from_utf8(line) {
-                        Ok(text) => Frame::Line(text.trim_end_matches('\r').to_string()),
-                        Err(e) => Frame::NotText { start: quote(e.as_bytes()) },
-                    },
-                };
-                self.frames.send((frame, std::time::Instant::now())).await.map_err(|_| ())?;
-            }
+            let frame = match String::from_utf8(line) {
+                Ok(text) => Frame::Line(text.trim_end_matches('\r').to_string()),
+                Err(e) => Frame::NotText { start: quote(e.as_bytes()) },
+            };
+            self.send(frame).await?;
         }
         Ok(())
     }
 
+    async fn send(&mut self, frame: Frame) -> Result<(), Stop> {
+        self.blank_lines = 0;
+        self.frames.send((frame, std::time::Instant::now())).await.map_err(|_| Stop::Released)
+    }
+
     fn stderr(&mut self, bytes: &[u8]) {
+        let mut ended = 0;
         for &b in bytes {
             if b == b'\n' {
                 let line = std::mem::take(&mut self.err_line);
                 self.log_line(&line);
+                ended += 1;
             } else if self.err_line.len() < 64 * 1024 {
                 self.err_line.push(b);
             }
+        }
+        if ended > 0 {
+            // After the lines are in the log: a wait for them then finds them there.
+            self.stderr_count.send_modify(|n| *n += ended);
         }
     }
 
@@ -396,6 +514,15 @@ impl Reader {
         let time = self.clock.load(Ordering::Relaxed);
         self.log.lock().expect("log lock").push(time, text);
     }
+}
+
+/// Why the reader stops reading stdout.
+enum Stop {
+    /// Nobody takes frames any more: the container was let go.
+    Released,
+    /// A frame that faults the node whatever follows (an oversized line, a
+    /// flood of blank lines) was reported.
+    Reported,
 }
 
 /// The start of `bytes`, as text, for error messages.
@@ -447,6 +574,7 @@ mod tests {
         assert_eq!(host.binds.unwrap(), vec!["/srv/data:/data:ro"]);
         assert_eq!(body.env.unwrap(), vec!["MODE=fast"]);
         assert!(host.port_bindings.is_none());
+        assert_eq!(host.log_config.unwrap().typ.as_deref(), Some("none"), "the engine keeps no log of its own");
     }
 
     #[test]

@@ -99,11 +99,49 @@ impl DockerEngine {
         })
     }
 
-    pub(crate) fn spawn<F>(&self, future: F)
+    /// Runs `future` in the background; the handle ends it.
+    pub(crate) fn spawn<F>(&self, future: F) -> tokio::task::AbortHandle
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.runtime.spawn(future);
+        self.runtime.spawn(future).abort_handle()
+    }
+
+    /// Runs `futures` together on the engine's runtime until they are done
+    /// or `grace` has passed since `interrupt` was seen set (looked at as in
+    /// [`block_on_unless`](Self::block_on_unless)): the output of each, in
+    /// order, `None` for those it cut short, and whether it did.
+    pub fn block_on_each_unless<F: Future>(
+        &self,
+        interrupt: Option<&AtomicBool>,
+        grace: Duration,
+        futures: Vec<F>,
+    ) -> (Vec<Option<F::Output>>, bool) {
+        use futures_util::StreamExt;
+        let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+        let mut pending: futures_util::stream::FuturesUnordered<_> =
+            futures.into_iter().enumerate().map(|(i, f)| async move { (i, f.await) }).collect();
+        let interrupted = self.runtime.block_on(async {
+            let mut poll = tokio::time::interval(INTERRUPT_POLL);
+            let mut cut_at = None;
+            loop {
+                tokio::select! {
+                    next = pending.next() => match next {
+                        Some((i, out)) => outputs[i] = Some(out),
+                        None => return false,
+                    },
+                    now = poll.tick() => {
+                        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                            let cut_at = *cut_at.get_or_insert(now + grace);
+                            if now >= cut_at {
+                                return true;
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        (outputs, interrupted)
     }
 
     /// The API version in use, e.g. `1.41`.

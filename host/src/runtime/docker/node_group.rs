@@ -5,14 +5,19 @@
 //! awaited together in `collect`, so 16 containers due at one instant cost
 //! about one round trip, not 16; the engine steps its WASM nodes between
 //! the two. Each answer has a deadline, and Ctrl-C or SIGTERM is noticed
-//! while waiting.
+//! while waiting: for a step, a container start (at the run's start or a
+//! scripted restart) and `finish` (which gets 1 s more, so containers that
+//! answer keep their metrics in an interrupted run). A start it cuts short leaves the node
+//! without a container and without a fault (the run is interrupted, not
+//! the node); what the engine may have made for it is removed by label at
+//! shutdown.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, join_all};
 
 use super::container::{self, Container, ContainerSpec};
 use super::engine::DockerEngine;
@@ -25,6 +30,10 @@ use crate::scenario::{ConfigValue, ContainerProtocol, DockerNode};
 
 /// How long a container may take to exit after `shutdown` before it is killed.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long `finish` (and the resource figures) are waited for once the
+/// run is interrupted: enough for a container that answers, little for
+/// one that hangs.
+const INTERRUPTED_FINISH_GRACE: Duration = Duration::from_secs(1);
 
 /// A Docker node to start.
 #[derive(Debug, Clone, Copy)]
@@ -58,6 +67,9 @@ struct Node {
     /// What it was started from, to start it again after a scripted crash.
     docker: DockerNode,
     image_id: String,
+    /// Its start was cut short by an interrupt: it has no container, and
+    /// no fault either.
+    cut_short: bool,
 }
 
 pub struct DockerNodeGroup {
@@ -90,16 +102,18 @@ impl DockerNodeGroup {
         specs: &[DockerNodeSpec<'_>],
         options: DockerOptions,
     ) -> (DockerNodeGroup, Vec<(usize, NodeFault)>) {
-        let started = engine.block_on(join_all(specs.iter().map(|spec| start_one(engine, spec, &options.run_id))));
+        let starts = specs.iter().map(|spec| start_one(engine, spec, &options.run_id, 0)).collect();
+        let (started, _) = engine.block_on_each_unless(options.interrupt.as_deref(), Duration::ZERO, starts);
         let mut nodes = Vec::with_capacity(specs.len());
         let mut faults = Vec::new();
         for (index, (spec, result)) in specs.iter().zip(started).enumerate() {
-            let container = match result {
-                Ok(c) => Some(c),
-                Err(fault) => {
+            let (container, cut_short) = match result {
+                Some(Ok(c)) => (Some(c), false),
+                Some(Err(fault)) => {
                     faults.push((index, fault));
-                    None
+                    (None, false)
                 }
+                None => (None, true),
             };
             nodes.push(Node {
                 id: spec.id.to_string(),
@@ -110,6 +124,7 @@ impl DockerNodeGroup {
                 usage: NodeUsage { round_trip_us_total: Some(0), round_trip_us_max: Some(0), ..NodeUsage::default() },
                 docker: spec.docker.clone(),
                 image_id: spec.image_id.to_string(),
+                cut_short,
             });
         }
         let group = DockerNodeGroup {
@@ -149,7 +164,9 @@ impl DockerNodeGroup {
         let Some(c) = node.container.take() else { return };
         let lines = c.log.lock().expect("log lock").take();
         self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
-        if let Err(e) = self.engine.block_on(container::remove(&self.engine, &c.id)) {
+        let id = c.id.clone();
+        drop(c);
+        if let Err(e) = self.engine.block_on(container::remove(&self.engine, &id)) {
             self.cleanup.push(ShutdownError { node: node.id.clone(), problem: e.to_string() });
         }
     }
@@ -223,28 +240,38 @@ async fn failure_fault(
     }
 }
 
-async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
-    let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
+/// Starts node `spec`'s container at virtual time `time_us` (its start
+/// fault's time, and its stderr's until the first step).
+async fn start_one(
+    engine: &DockerEngine,
+    spec: &DockerNodeSpec<'_>,
+    run_id: &str,
+    time_us: u64,
+) -> Result<Container, NodeFault> {
+    let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us, kind, detail };
     let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
     // The whole start, engine requests included, is bounded by the start deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
-    let mut container = match tokio::time::timeout_at(deadline, Container::start(engine, &container_spec)).await {
-        Ok(Ok(container)) => container,
-        Ok(Err(e)) => return Err(fault(FaultKind::ContainerStart, e.to_string())),
-        Err(_) => {
-            // Created, perhaps, with its id never seen: found by its labels.
-            let _ = container::remove_labelled(engine, run_id, spec.id).await;
-            let what = "the engine did not create and start the container in time".to_string();
-            return Err(fault(FaultKind::Timeout { timeout_ms: spec.docker.start_timeout_ms }, what));
-        }
-    };
+    let mut container =
+        match tokio::time::timeout_at(deadline, Container::start(engine, &container_spec, time_us)).await {
+            Ok(Ok(container)) => container,
+            Ok(Err(e)) => return Err(fault(FaultKind::ContainerStart, e.to_string())),
+            Err(_) => {
+                // Created, perhaps, with its id never seen: found by its labels.
+                let _ = container::remove_labelled(engine, run_id, spec.id).await;
+                let what = "the engine did not create and start the container in time".to_string();
+                return Err(fault(FaultKind::Timeout { timeout_ms: spec.docker.start_timeout_ms }, what));
+            }
+        };
     let (frames, asks) = protocol::open(spec.docker.protocol, spec.id, spec.config);
     container.send(frames);
     for ask in asks {
         if let Err(failure) = protocol::receive(&mut container, spec.docker.protocol, ask, deadline).await {
             let (kind, detail) =
                 failure_fault(engine, Some(&container), failure, ask, spec.docker.start_timeout_ms).await;
-            let _ = container::remove(engine, &container.id).await;
+            let id = container.id.clone();
+            drop(container);
+            let _ = container::remove(engine, &id).await;
             return Err(fault(kind, detail));
         }
     }
@@ -342,11 +369,11 @@ impl NodeGroup for DockerNodeGroup {
         let mut results: Vec<Option<Result<Vec<Metric>, NodeFault>>> = vec![None; indexes.len()];
         let mut asked = Vec::new();
         for (slot, &index) in indexes.iter().enumerate() {
-            if self.nodes[index].container.is_none() {
-                results[slot] = Some(Err(self.stopped_fault(index, now_us)));
-            } else if self.nodes[index].pending.is_some() {
-                // Interrupted mid-step: its answer never came, so it is not asked again.
+            if self.nodes[index].cut_short || self.nodes[index].pending.is_some() {
+                // Interrupted mid-start or mid-step: it is not asked again.
                 results[slot] = Some(Ok(Vec::new()));
+            } else if self.nodes[index].container.is_none() {
+                results[slot] = Some(Err(self.stopped_fault(index, now_us)));
             } else if let Some(failure) = self.unasked(index) {
                 results[slot] = Some(Err(self.fail(index, now_us, Ask::Finish, failure)));
             } else {
@@ -366,8 +393,11 @@ impl NodeGroup for DockerNodeGroup {
         let live: Vec<(usize, String)> =
             indexes.iter().filter_map(|&i| self.nodes[i].container.as_ref().map(|c| (i, c.id.clone()))).collect();
         let engine = self.engine.clone();
-        let usage = self.engine.block_on(join_all(live.iter().map(|(_, id)| container::resource_usage(&engine, id))));
-        for ((index, _), (cpu_ns, peak)) in live.iter().zip(usage) {
+        let interrupt = self.options.interrupt.clone();
+        let reads = live.iter().map(|(_, id)| container::resource_usage(&engine, id)).collect();
+        let (usage, _) = self.engine.block_on_each_unless(interrupt.as_deref(), INTERRUPTED_FINISH_GRACE, reads);
+        for ((index, _), read) in live.iter().zip(usage) {
+            let (cpu_ns, peak) = read.unwrap_or_default();
             self.nodes[*index].usage.cpu_time_us = cpu_ns.map(|ns| ns / 1_000);
             self.nodes[*index].usage.peak_memory_bytes = peak;
         }
@@ -381,13 +411,16 @@ impl NodeGroup for DockerNodeGroup {
                 let container = node.container.as_mut().expect("asked a live container");
                 protocol::receive(container, protocol, Ask::Finish, deadline)
             });
-            let all = join_all(futures.collect::<Vec<_>>());
-            // At the end of a run an interrupt no longer cuts waits short: the deadline bounds them.
-            self.engine.block_on(all)
+            self.engine.block_on_each_unless(interrupt.as_deref(), INTERRUPTED_FINISH_GRACE, futures.collect()).0
         };
         for ((slot, index), answer) in asked.into_iter().zip(answers) {
-            results[slot] =
-                Some(answer.and_then(Answer::into_metrics).map_err(|f| self.fail(index, now_us, Ask::Finish, f)));
+            results[slot] = Some(match answer {
+                Some(answer) => {
+                    answer.and_then(Answer::into_metrics).map_err(|f| self.fail(index, now_us, Ask::Finish, f))
+                }
+                // Cut short by an interrupt: no metrics; the container goes at shutdown.
+                None => Ok(Vec::new()),
+            });
         }
         results.into_iter().map(|r| r.expect("every index answered")).collect()
     }
@@ -438,37 +471,55 @@ impl NodeGroup for DockerNodeGroup {
         self.retire(index);
         let node = &self.nodes[index];
         let spec = DockerNodeSpec { id: &node.id, config, docker: &node.docker, image_id: &node.image_id };
-        let started = self.engine.block_on(start_one(&self.engine, &spec, &self.options.run_id));
-        match started {
-            Ok(container) => {
+        let start = start_one(&self.engine, &spec, &self.options.run_id, now_us);
+        match self.engine.block_on_unless(self.options.interrupt.as_deref(), start) {
+            Ok(Ok(container)) => {
                 self.nodes[index].container = Some(container);
                 Ok(())
             }
-            Err(fault) => Err(NodeFault { time_us: now_us, ..fault }),
+            Ok(Err(fault)) => Err(fault),
+            // The engine sees the interrupt and stops the run.
+            Err(Interrupted) => {
+                self.nodes[index].cut_short = true;
+                Ok(())
+            }
         }
     }
 
     fn shutdown(&mut self) -> Vec<ShutdownError> {
         self.shut_down = true;
         let mut errors = std::mem::take(&mut self.cleanup);
-        let mut live: Vec<(String, String)> = Vec::new();
+        let mut live: Vec<(String, Container)> = Vec::new();
+        let mut cut_short: Vec<String> = Vec::new();
         for node in &mut self.nodes {
             if let Some(mut c) = node.container.take() {
                 c.send(protocol::shutdown(node.protocol));
                 c.close_stdin();
-                live.push((node.id.clone(), c.id.clone()));
+                live.push((node.id.clone(), c));
+            } else if node.cut_short {
+                cut_short.push(node.id.clone());
             }
         }
+        let nodes: Vec<String> = live.iter().map(|(node, _)| node.clone()).chain(cut_short.iter().cloned()).collect();
         let engine = self.engine.clone();
-        let removed = self.engine.block_on(join_all(live.iter().map(|(_, id)| {
+        let run_id = self.options.run_id.clone();
+        let mut removals: Vec<BoxFuture<'_, Result<(), super::DockerError>>> = Vec::new();
+        for (_, c) in live {
             let engine = engine.clone();
-            async move {
+            removals.push(Box::pin(async move {
                 // A well-behaved node exits by itself; the rest are killed.
-                let _ = tokio::time::timeout(EXIT_GRACE, container::exit_code(&engine, id)).await;
-                container::remove(&engine, id).await
-            }
-        })));
-        for ((node, _), result) in live.into_iter().zip(removed) {
+                let _ = tokio::time::timeout(EXIT_GRACE, container::exit_code(&engine, &c.id)).await;
+                let id = c.id.clone();
+                drop(c);
+                container::remove(&engine, &id).await
+            }));
+        }
+        // A start cut short may have left a container whose id was never seen.
+        for node in &cut_short {
+            removals.push(Box::pin(container::remove_labelled(&engine, &run_id, node)));
+        }
+        let removed = self.engine.block_on(join_all(removals));
+        for (node, result) in nodes.into_iter().zip(removed) {
             if let Err(e) = result {
                 errors.push(ShutdownError { node, problem: e.to_string() });
             }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMessage, config_to_json};
 
-use super::container::{Container, Frame, QUOTE_BYTES, truncate};
+use super::container::{Container, Frame, MAX_BLANK_LINES, QUOTE_BYTES, truncate};
 use crate::runtime::{Address, Message, Metric, Outgoing, StepOutput};
 use crate::scenario::{ConfigValue, ContainerProtocol};
 
@@ -175,7 +175,13 @@ fn adapter_payload_bytes(payload: &Value) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Waits for the answer to `ask`.
+/// How long stderr lines a reply counts may take to arrive after it, past
+/// the request's deadline.
+const STDERR_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits for the answer to `ask`, and for the stderr lines it counts
+/// (`stderr_lines`): they are then stamped with this request's time, not
+/// the next one's.
 pub async fn receive(
     container: &mut Container,
     protocol: ContainerProtocol,
@@ -184,7 +190,29 @@ pub async fn receive(
 ) -> Result<Answer, Failure> {
     let line = next_line(container, deadline).await?;
     match protocol {
-        ContainerProtocol::Xedgesim => xedgesim_answer(ask, &line),
+        ContainerProtocol::Xedgesim => {
+            let (answer, stderr_lines) = xedgesim_answer(ask, &line)?;
+            if let Some(count) = stderr_lines {
+                let wait_until = deadline.max(tokio::time::Instant::now() + STDERR_GRACE);
+                if let Err(read) = container.stderr_lines_read(count, wait_until).await {
+                    match container.held() {
+                        // Stdout after the reply: a frame nobody asked for (or a flood).
+                        Some(frame) if let Some(what) = unexpected(frame.clone()) => {
+                            return Err(Failure::Protocol(what));
+                        }
+                        // It exited after its reply: the next request finds that out.
+                        Some(Frame::Closed(_)) => {}
+                        _ => {
+                            return Err(Failure::Protocol(format!(
+                                "the reply counts {count} stderr lines (`stderr_lines`), but {read} arrived: {}",
+                                quoted(&line)
+                            )));
+                        }
+                    }
+                }
+            }
+            Ok(answer)
+        }
         ContainerProtocol::XedgesimAdapter => match (ask, line.as_str()) {
             (_, l) if l.starts_with("ERROR") => Err(Failure::NodeError(l["ERROR".len()..].trim().to_string())),
             (Ask::New, "READY") => Ok(Answer::Ready),
@@ -209,6 +237,7 @@ async fn next_line(container: &mut Container, deadline: tokio::time::Instant) ->
             Some(Frame::Line(line)) if line.trim().is_empty() => continue,
             Some(Frame::Line(line)) => return Ok(line),
             Some(Frame::Closed(reason)) => return Err(Failure::Closed(reason)),
+            Some(Frame::BlankFlood { lines }) => return Err(Failure::Protocol(blank_flood(lines))),
             Some(Frame::Oversized { start, len }) => {
                 return Err(Failure::Protocol(format!(
                     "a frame of over {len} bytes, past the limit (`docker.max_frame_bytes`): `{start}`"
@@ -228,35 +257,46 @@ pub fn unexpected(frame: Frame) -> Option<String> {
         Frame::Line(l) => Some(format!("a frame nobody asked for (a second reply?): {}", quoted(&l))),
         Frame::Oversized { start, len } => Some(format!("an unasked frame of over {len} bytes: `{start}`")),
         Frame::NotText { start } => Some(format!("an unasked frame that is not UTF-8: `{start}`")),
+        Frame::BlankFlood { lines } => Some(blank_flood(lines)),
         Frame::Closed(_) => None,
     }
+}
+
+fn blank_flood(lines: u64) -> String {
+    format!("a flood of blank lines on stdout ({lines} in a row; at most {MAX_BLANK_LINES} are ignored)")
 }
 
 fn quoted(line: &str) -> String {
     format!("`{}`", truncate(line, QUOTE_BYTES))
 }
 
-fn xedgesim_answer(ask: Ask, line: &str) -> Result<Answer, Failure> {
+/// The answer in `line`, and the stderr lines it counts.
+fn xedgesim_answer(ask: Ask, line: &str) -> Result<(Answer, Option<u64>), Failure> {
     let reply: Reply = serde_json::from_str(line)
         .map_err(|e| Failure::Protocol(format!("not a valid reply to `{}` ({e}): {}", ask.name(), quoted(line))))?;
-    match (ask, reply) {
+    let stderr_lines = match &reply {
+        Reply::Output { stderr_lines, .. } | Reply::Metrics { stderr_lines, .. } => *stderr_lines,
+        _ => None,
+    };
+    let answer = match (ask, reply) {
         (Ask::Hello, Reply::Hello { version }) if version == PROTOCOL_VERSION => Ok(Answer::Ready),
         (Ask::Hello, Reply::Hello { version }) => Err(Failure::Protocol(format!(
             "the node speaks protocol version {version}; this host speaks {PROTOCOL_VERSION}"
         ))),
         (Ask::New | Ask::Step | Ask::Finish, Reply::Error { message }) => Err(Failure::NodeError(message)),
         (Ask::New, Reply::Ready {}) => Ok(Answer::Ready),
-        (Ask::Step, Reply::Output { now_us, outbox, wake_at_us }) => Ok(Answer::Output(
+        (Ask::Step, Reply::Output { now_us, outbox, wake_at_us, .. }) => Ok(Answer::Output(
             StepOutput { outbox: outbox.into_iter().map(Outgoing::from).collect(), wake_at_us },
             Some(now_us),
         )),
-        (Ask::Finish, Reply::Metrics { metrics }) => {
+        (Ask::Finish, Reply::Metrics { metrics, .. }) => {
             Ok(Answer::Metrics(metrics.into_iter().map(Metric::from).collect()))
         }
         (ask, reply) => {
             Err(Failure::Protocol(format!("answered `{}` with `{}`: {}", ask.name(), reply.op(), quoted(line))))
         }
-    }
+    }?;
+    Ok((answer, stderr_lines))
 }
 
 fn adapter_events(line: &str) -> Result<Vec<Outgoing>, Failure> {
@@ -300,11 +340,13 @@ mod tests {
 
     #[test]
     fn a_reply_naming_another_step_is_never_taken_for_this_steps_answer() {
-        let answer = xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":0,"outbox":[]}"#).unwrap();
+        let (answer, _) = xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":0,"outbox":[]}"#).unwrap();
         let Err(Failure::Protocol(e)) = answer.into_output(1_000_000) else { panic!("accepted a stale reply") };
         assert_eq!(e, "a reply to the step at 0.000000 s, not to this one (a second reply?)");
-        let answer = xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":5,"outbox":[]}"#).unwrap();
+        let (answer, stderr_lines) =
+            xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":5,"outbox":[],"stderr_lines":3}"#).unwrap();
         assert!(answer.into_output(5).is_ok());
+        assert_eq!(stderr_lines, Some(3));
     }
 
     #[test]
