@@ -40,6 +40,7 @@ fn gateway_node(context: &Path, build_command: Option<&str>) -> DockerNode {
         build_context: Some(context.to_path_buf()),
         dockerfile: None,
         build_command: build_command.map(str::to_string),
+        build_timeout_s: xedgesim::scenario::DEFAULT_BUILD_TIMEOUT_S,
         protocol: ContainerProtocol::Xedgesim,
         step_timeout_ms: 30_000,
         start_timeout_ms: DEFAULT_START_TIMEOUT_MS,

@@ -2,7 +2,8 @@
 //! each Docker node's image (its build command, then the image, skipped
 //! when that content is built) and each WASM component (compiled into the
 //! cache). `run` builds what is missing by itself; this does it up front,
-//! with progress.
+//! with progress. Ctrl-C stops a build command with every process it
+//! started.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +11,8 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::runtime::docker::DockerEngine;
 use crate::runtime::docker::image::{ensure_image, recipe};
+use crate::runtime::docker::{DockerEngine, DockerError};
 use crate::runtime::wasm::{ArtifactCache, RuntimeOptions, WasmRuntime};
 use crate::scenario::{self, Implementation};
 
@@ -32,9 +33,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     };
     // A Rust model folder is built first; its component is then compiled below.
     let cache = ArtifactCache::default_dir();
-    if let Err(e) =
-        crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| println!("  build | {line}"))
-    {
+    if let Err(e) = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
+        println!("  build | {}", super::for_terminal(line))
+    }) {
         eprintln!("error: {}", super::for_terminal(&e.to_string()));
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
@@ -61,7 +62,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                     match runtime.component(&source) {
                         Ok(_) => println!("component {source}: ready ({:.2} s)", started.elapsed().as_secs_f64()),
                         Err(e) => {
-                            eprintln!("error: component {source}: {e}");
+                            eprintln!("error: component {source}: {}", super::for_terminal(&e.to_string()));
                             failed = true;
                         }
                     }
@@ -84,6 +85,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                 return ExitCode::from(super::EXIT_USER_ERROR);
             }
         };
+        let interrupt = super::signals::install();
         let mut seen = std::collections::BTreeSet::new();
         for (id, d) in docker {
             if !seen.insert(recipe(d)) {
@@ -92,7 +94,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             }
             let started = Instant::now();
             println!("image for node '{id}':");
-            match ensure_image(&engine, d, &mut |line| println!("  build | {line}"), None) {
+            let mut show = |line: &str| println!("  build | {}", super::for_terminal(line));
+            match ensure_image(&engine, d, &mut show, Some(&interrupt)) {
                 Ok(image) => println!(
                     "  {} {} ({}, {:.2} s)",
                     if image.built { "built" } else { "up to date:" },
@@ -100,8 +103,12 @@ pub fn run(args: &BuildArgs) -> ExitCode {
                     &image.id,
                     started.elapsed().as_secs_f64()
                 ),
+                Err(DockerError::Interrupted) => {
+                    eprintln!("interrupted while building the image for node '{id}'");
+                    return ExitCode::from(super::signals::exit_code());
+                }
                 Err(e) => {
-                    eprintln!("error: node '{id}': {e}");
+                    eprintln!("error: node '{id}': {}", super::for_terminal(&e.to_string()));
                     failed = true;
                 }
             }

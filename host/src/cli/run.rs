@@ -158,7 +158,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
     if !args.quiet {
-        sim = sim.on_build_output(|line| eprintln!("  build | {line}"));
+        sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
     }
 
     if let Some(level) = args.log {

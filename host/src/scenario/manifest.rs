@@ -147,6 +147,8 @@ pub struct DockerSection {
     pub network_mode: Option<String>,
     /// Runs on the host, in `build_context`, before the image is built.
     pub build_command: Option<String>,
+    /// Seconds `build_command` may run.
+    pub build_timeout_s: Option<u64>,
     /// `xedgesim` (the default) or `xedgesim-adapter`.
     pub protocol: Option<String>,
     pub step_timeout_ms: Option<u64>,

@@ -180,6 +180,7 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
         dockerfile: d.dockerfile.as_deref().and_then(|f| build_context.as_ref().map(|c| c.join(f))),
         build_context,
         build_command: d.build_command.clone(),
+        build_timeout_s: d.build_timeout_s.unwrap_or(DEFAULT_BUILD_TIMEOUT_S),
         protocol: d.protocol.as_deref().and_then(ContainerProtocol::from_name).unwrap_or(ContainerProtocol::Xedgesim),
         step_timeout_ms: d.step_timeout_ms.unwrap_or(DEFAULT_STEP_TIMEOUT_MS),
         start_timeout_ms: d.start_timeout_ms.unwrap_or(DEFAULT_START_TIMEOUT_MS),

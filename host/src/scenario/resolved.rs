@@ -376,6 +376,11 @@ pub const DEFAULT_STEP_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_START_TIMEOUT_MS: u64 = 30_000;
 /// Default longest line a container may write on stdout.
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
+/// Default time a `build_command` may take: a release build of a
+/// container's program from nothing takes minutes on a small machine.
+pub const DEFAULT_BUILD_TIMEOUT_S: u64 = 1800;
+/// Longest `build_timeout_s` accepted: a day.
+pub const MAX_BUILD_TIMEOUT_S: u64 = 86_400;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerNode {
@@ -388,6 +393,9 @@ pub struct DockerNode {
     /// A shell command run in `build_context` before each image build
     /// (e.g. compiling the static binary the image wraps).
     pub build_command: Option<String>,
+    /// How long `build_command` may run before it is stopped, with every
+    /// process it started.
+    pub build_timeout_s: u64,
     pub protocol: ContainerProtocol,
     pub step_timeout_ms: u64,
     pub start_timeout_ms: u64,

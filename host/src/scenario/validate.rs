@@ -12,7 +12,8 @@ use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSe
 use super::margin::{MIN_TRIALS_FLOOR, Margin};
 use super::parse::SpanMap;
 use super::resolved::{
-    ContainerProtocol, FaultPolicy, Implementation, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
+    ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES,
+    NetworkModel, NodeKind, PAYLOAD_MATCHES,
 };
 use super::suggest;
 
@@ -894,6 +895,23 @@ impl Checker<'_> {
                 "`build_command` without `build_context`",
                 "the command runs in the build context before the image is built: add `build_context`",
             );
+        }
+        if let Some(timeout_s) = docker.build_timeout_s {
+            if !(1..=MAX_BUILD_TIMEOUT_S).contains(&timeout_s) {
+                self.error(
+                    &format!("{dpath}.build_timeout_s"),
+                    node,
+                    format!("build_timeout_s must be from 1 to {MAX_BUILD_TIMEOUT_S} (a day); found {timeout_s}"),
+                    format!("omit it for the default ({DEFAULT_BUILD_TIMEOUT_S} s)"),
+                );
+            } else if docker.build_command.is_none() {
+                self.node_warning(
+                    &format!("{dpath}.build_timeout_s"),
+                    id,
+                    "`build_timeout_s` has no effect without `build_command`",
+                    "remove it, or add the `build_command` it bounds",
+                );
+            }
         }
         if let Some(protocol) = &docker.protocol
             && ContainerProtocol::from_name(protocol).is_none()

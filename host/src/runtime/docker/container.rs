@@ -544,6 +544,7 @@ mod tests {
             build_context: None,
             dockerfile: None,
             build_command: None,
+            build_timeout_s: crate::scenario::DEFAULT_BUILD_TIMEOUT_S,
             protocol: ContainerProtocol::Xedgesim,
             step_timeout_ms: 1,
             start_timeout_ms: 1,

@@ -10,8 +10,36 @@ pub enum DockerError {
     Unreachable { endpoint: String, detail: String },
     #[error("build command `{command}` failed ({status}) in {}:\n{output}", dir.display())]
     BuildCommand { command: String, dir: PathBuf, status: String, output: String },
+    #[error(
+        "build command `{command}` did not finish within {timeout_s} s in {}; it was stopped with everything it started:\n{output}\n  = help: find out why it hangs, or give it longer with `docker.build_timeout_s` (at most {max_s})",
+        dir.display(),
+        max_s = crate::scenario::MAX_BUILD_TIMEOUT_S
+    )]
+    BuildCommandTimeout { command: String, dir: PathBuf, timeout_s: u64, output: String },
     #[error("cannot read the build context {}: {source}", path.display())]
     Context { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the build context {} holds {} MiB of files, more than the {} MiB a context may send (the largest: '{largest}', {} MiB)\n  = help: list what the image does not need in {}/.dockerignore (e.g. `target`), or build from a smaller folder",
+        dir.display(),
+        bytes >> 20,
+        limit >> 20,
+        largest_bytes >> 20,
+        dir.display()
+    )]
+    ContextTooLarge { dir: PathBuf, bytes: u64, limit: u64, largest: String, largest_bytes: u64 },
+    #[error("the build context {} changed while it was sent to the engine\n  = help: build again once nothing writes to it", dir.display())]
+    ContextChanged { dir: PathBuf },
+    #[error("cannot read the Dockerfile {}: {detail}", path.display())]
+    Dockerfile { path: PathBuf, detail: String },
+    #[error(
+        "base image '{image}' ({}, line {line}) is not in the local engine and could not be pulled: {detail}\n  = help: load it into the engine first (`docker pull {image}` where a registry answers, or `docker load` / `docker import`), or change that line",
+        dockerfile.display()
+    )]
+    BaseImageMissing { image: String, dockerfile: PathBuf, line: usize, detail: String },
+    #[error(
+        "image '{image}' is in the local engine and was not built by xedgesim: building would take its name\n  = help: give `docker.image` a name no other image has (or leave it out: the image is then named xedgesim/<folder>:<hash>), or remove that image (`docker rmi {image}`)"
+    )]
+    ForeignImage { image: String },
     #[error("building image {tag} failed:\n{output}")]
     ImageBuild { tag: String, output: String },
     #[error(
@@ -29,10 +57,4 @@ impl DockerError {
         let what = what.into();
         move |e| DockerError::Api { what, detail: e.to_string() }
     }
-}
-
-/// The last `n` lines of `text`, for error messages.
-pub(crate) fn last_lines(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

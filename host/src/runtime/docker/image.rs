@@ -1,22 +1,32 @@
-//! Images without a registry: nothing is ever pulled. A node with
-//! `docker.build_context` gets its image built here — first its
-//! `build_command` runs on the host (compiling the static binary the image
-//! wraps), then the context is packed and, unless an image of exactly that
-//! content exists, built through the engine. A node with only
-//! `docker.image` must find that image in the local engine.
+//! Images for Docker nodes. A node with `docker.build_context` gets its
+//! image built here — first its `build_command` runs on the host
+//! (compiling the static binary the image wraps; bounded by
+//! `build_timeout_s`), then the context is hashed and, unless an image
+//! built from exactly that context and those base images exists, built
+//! through the engine. A node with only `docker.image` must find that
+//! image in the local engine; a base image a Dockerfile names is pulled
+//! when missing (no registry answers on our own machines: then it is a
+//! clear error).
+//!
+//! Only images xedgesim built (they carry [`LABEL_CONTEXT`]) are ever
+//! replaced: a name another image holds is refused.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
 
-use super::LABEL_CONTEXT;
 use super::context::{self, BuildContext};
+use super::dockerfile;
 use super::engine::DockerEngine;
-use super::error::{DockerError, last_lines};
+use super::error::DockerError;
+use super::output_tail::{self, OutputTail};
+use super::process_group;
+use super::{LABEL_BUILD_KEY, LABEL_CONTEXT};
 use crate::scenario::DockerNode;
 
 /// The image a node runs.
@@ -30,12 +40,20 @@ pub struct ImageInfo {
     pub built: bool,
 }
 
-/// Lines of build output kept for an error message.
-const OUTPUT_TAIL_LINES: usize = 20;
+/// Largest Dockerfile read for its `FROM` lines.
+const MAX_DOCKERFILE_BYTES: u64 = 1 << 20;
+/// How often a running build command is looked at.
+const POLL: Duration = Duration::from_millis(20);
+/// How long the output of a build command that ended is still read: a
+/// process that left its group may hold the pipe open for ever.
+const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// Bytes of the archive in one message to the engine, and messages in flight.
+const CHUNK_BYTES: usize = 256 * 1024;
+const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// The tag for a context whose content hashes to `sha256`: the `image`
-/// named in the scenario, or `xedgesim/<folder>:<hash prefix>`.
-pub fn tag_for(docker: &DockerNode, context_dir: &Path, sha256: &[u8; 32]) -> String {
+/// The tag for a build whose key is `key`: the `image` named in the
+/// scenario, or `xedgesim/<folder>:<key prefix>`.
+pub fn tag_for(docker: &DockerNode, context_dir: &Path, key: &[u8; 32]) -> String {
     if let Some(image) = &docker.image {
         return image.clone();
     }
@@ -47,18 +65,38 @@ pub fn tag_for(docker: &DockerNode, context_dir: &Path, sha256: &[u8; 32]) -> St
         .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_' { c } else { '-' })
         .collect();
     let folder = folder.trim_matches(|c: char| !c.is_ascii_alphanumeric());
-    let hash: String = sha256[..6].iter().map(|b| format!("{b:02x}")).collect();
-    format!("xedgesim/{}:{hash}", if folder.is_empty() { "context" } else { folder })
+    format!("xedgesim/{}:{}", if folder.is_empty() { "context" } else { folder }, &hex(key)[..12])
 }
 
 /// What decides a node's image: nodes with equal recipes share one build.
 pub fn recipe(docker: &DockerNode) -> String {
-    format!("{:?}|{:?}|{:?}|{:?}", docker.image, docker.build_context, docker.dockerfile, docker.build_command)
+    format!(
+        "{:?}|{:?}|{:?}|{:?}|{}",
+        docker.image, docker.build_context, docker.dockerfile, docker.build_command, docker.build_timeout_s
+    )
 }
 
-/// Runs the node's build command, if any, in its build context; its
-/// output goes to `progress` line by line as it comes. Set, `interrupt`
-/// kills the command.
+/// What an image is built from: the context's archive, the Dockerfile's
+/// path in it and the id of each base image, in the Dockerfile's order.
+/// A rebuilt base (or a `FROM` naming another image) changes the key.
+pub fn build_key(context_sha256: &[u8; 32], dockerfile: &str, bases: &[(String, String)]) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(format!("xedgesim build key 1\ncontext {}\ndockerfile {dockerfile}\n", hex(context_sha256)));
+    for (reference, id) in bases {
+        hash.update(format!("base {reference} {id}\n"));
+    }
+    hash.finalize().into()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs the node's build command, if any, in its build context, in a
+/// process group of its own; its output goes to `progress` line by line
+/// as it comes (bounded, control characters escaped). Set, `interrupt`
+/// stops it; so does `build_timeout_s`. Either way, and when it ends,
+/// every process left in its group is killed.
 pub fn run_build_command(
     docker: &DockerNode,
     progress: &mut dyn FnMut(&str),
@@ -71,63 +109,78 @@ pub fn run_build_command(
         status,
         output,
     };
-    let mut child = Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed("could not start".into(), e.to_string()))?;
+    let mut child = process_group::spawn(
+        Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .map_err(|e| failed("could not start".into(), e.to_string()))?;
     let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-    let readers: Vec<_> = [
-        child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>),
-        child.stderr.take().map(|e| Box::new(e) as Box<dyn Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|stream| {
+    let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
+        child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
+        child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
+    ];
+    for stream in streams.into_iter().flatten() {
         let tx = lines_tx.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            output_tail::for_each_line(stream, |line| {
                 let _ = tx.send(line);
-            }
-        })
-    })
-    .collect();
+            });
+        });
+    }
     drop(lines_tx);
-    let mut output = String::new();
-    let status = loop {
+    let mut tail = OutputTail::default();
+    let mut show = |line: String, tail: &mut OutputTail| {
+        progress(&line);
+        tail.push(&line);
+    };
+    let started = Instant::now();
+    let timeout = Duration::from_secs(docker.build_timeout_s);
+    let stopped = loop {
         while let Ok(line) = lines.try_recv() {
-            progress(&line);
-            output.push_str(&line);
-            output.push('\n');
+            show(line, &mut tail);
         }
         if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(DockerError::Interrupted);
+            break Some(DockerError::Interrupted);
         }
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            Err(e) => return Err(failed("could not be waited for".into(), e.to_string())),
+        if started.elapsed() >= timeout {
+            break Some(DockerError::BuildCommandTimeout {
+                command: command.clone(),
+                dir: dir.clone(),
+                timeout_s: docker.build_timeout_s,
+                output: String::new(),
+            });
+        }
+        match process_group::has_exited(&child) {
+            Ok(true) => break None,
+            Ok(false) => std::thread::sleep(POLL),
+            Err(e) => break Some(failed("could not be waited for".into(), e.to_string())),
         }
     };
-    for reader in readers {
-        let _ = reader.join();
+    // Before the leader is reaped: see process_group.
+    process_group::kill(&child);
+    let status = child.wait();
+    let grace = Instant::now() + OUTPUT_GRACE;
+    while let Ok(line) = lines.recv_timeout(grace.saturating_duration_since(Instant::now())) {
+        show(line, &mut tail);
     }
-    for line in lines.try_iter() {
-        progress(&line);
-        output.push_str(&line);
-        output.push('\n');
+    match (stopped, status) {
+        (Some(DockerError::BuildCommandTimeout { command, dir, timeout_s, .. }), _) => {
+            Err(DockerError::BuildCommandTimeout { command, dir, timeout_s, output: tail.text() })
+        }
+        (Some(error), _) => Err(error),
+        (None, Err(e)) => Err(failed("could not be waited for".into(), e.to_string())),
+        (None, Ok(status)) if status.success() => Ok(()),
+        (None, Ok(status)) => Err(failed(status.to_string(), tail.text())),
     }
-    if status.success() { Ok(()) } else { Err(failed(status.to_string(), last_lines(&output, OUTPUT_TAIL_LINES))) }
 }
 
 /// Makes sure the node's image exists, building it if it must; `progress`
-/// hears each line of build output.
+/// hears each line of build output (bounded, control characters escaped).
 pub fn ensure_image(
     engine: &DockerEngine,
     docker: &DockerNode,
@@ -136,48 +189,191 @@ pub fn ensure_image(
 ) -> Result<ImageInfo, DockerError> {
     let Some(dir) = &docker.build_context else {
         let image = docker.image.clone().expect("validation: image or build_context");
-        let id = image_id(engine, &image)?.ok_or(DockerError::ImageMissing { image: image.clone() })?;
-        return Ok(ImageInfo { reference: image, id: id.0, built: false });
+        let found = inspect(engine, &image)?.ok_or(DockerError::ImageMissing { image: image.clone() })?;
+        return Ok(ImageInfo { reference: image, id: found.id, built: false });
     };
+    // Refused before anything runs: the name belongs to another image.
+    if let Some(image) = &docker.image
+        && inspect(engine, image)?.is_some_and(|found| !found.ours())
+    {
+        return Err(DockerError::ForeignImage { image: image.clone() });
+    }
     run_build_command(docker, progress, interrupt)?;
     let dockerfile = docker
         .dockerfile
         .as_ref()
         .and_then(|f| f.strip_prefix(dir).ok())
         .map_or_else(|| "Dockerfile".to_string(), |f| f.to_string_lossy().replace('\\', "/"));
-    let context = context::pack(dir, &dockerfile)?;
-    let tag = tag_for(docker, dir, &context.sha256);
-    let hash: String = context.sha256.iter().map(|b| format!("{b:02x}")).collect();
-    if let Some((id, built_from)) = image_id(engine, &tag)?
-        && built_from.as_deref() == Some(hash.as_str())
-    {
-        return Ok(ImageInfo { reference: tag, id, built: false });
+    let context = context::read(dir, &dockerfile, context::MAX_CONTEXT_BYTES)?;
+    let bases = base_image_ids(engine, &dir.join(&dockerfile), progress, interrupt)?;
+    let key = build_key(&context.sha256, &dockerfile, &bases);
+    let tag = tag_for(docker, dir, &key);
+    if let Some(found) = inspect(engine, &tag)? {
+        if found.labels.get(LABEL_BUILD_KEY) == Some(&hex(&key)) {
+            return Ok(ImageInfo { reference: tag, id: found.id, built: false });
+        }
+        if !found.ours() {
+            return Err(DockerError::ForeignImage { image: tag });
+        }
     }
-    build(engine, &tag, &dockerfile, &hash, context, progress, interrupt)?;
-    let (id, _) = image_id(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
+    build(engine, &tag, &dockerfile, &key, context, progress, interrupt)?;
+    let found = inspect(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
         tag: tag.clone(),
         output: "the engine reported success but has no such image".into(),
     })?;
-    Ok(ImageInfo { reference: tag, id, built: true })
+    Ok(ImageInfo { reference: tag, id: found.id, built: true })
 }
 
-/// The image's id and the context hash it was built from, if it exists.
-fn image_id(engine: &DockerEngine, reference: &str) -> Result<Option<(String, Option<String>)>, DockerError> {
-    match engine.block_on(engine.docker().inspect_image(reference)) {
-        Ok(image) => {
-            let label = image.config.and_then(|c| c.labels).and_then(|l| l.get(LABEL_CONTEXT).cloned());
-            Ok(Some((image.id.unwrap_or_default(), label)))
+/// Each base image of the Dockerfile at `path` and its id in the engine;
+/// one that is missing is pulled first.
+fn base_image_ids(
+    engine: &DockerEngine,
+    path: &Path,
+    progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
+) -> Result<Vec<(String, String)>, DockerError> {
+    let unreadable = |detail: String| DockerError::Dockerfile { path: path.to_path_buf(), detail };
+    let size = std::fs::metadata(path).map_err(|e| unreadable(e.to_string()))?.len();
+    if size > MAX_DOCKERFILE_BYTES {
+        return Err(unreadable(format!("it has {size} bytes; a Dockerfile may have at most {MAX_DOCKERFILE_BYTES}")));
+    }
+    let text = std::fs::read_to_string(path).map_err(|e| unreadable(e.to_string()))?;
+    let bases = dockerfile::base_images(&text).map_err(|e| unreadable(e.to_string()))?;
+    let mut ids = Vec::new();
+    for base in bases {
+        let id = match inspect(engine, &base.reference)? {
+            Some(found) => found.id,
+            None => {
+                pull(engine, &base.reference, progress, interrupt).map_err(|detail| match detail {
+                    PullError::Interrupted => DockerError::Interrupted,
+                    PullError::Failed(detail) => DockerError::BaseImageMissing {
+                        image: base.reference.clone(),
+                        dockerfile: path.to_path_buf(),
+                        line: base.line,
+                        detail,
+                    },
+                })?;
+                inspect(engine, &base.reference)?
+                    .ok_or_else(|| DockerError::BaseImageMissing {
+                        image: base.reference.clone(),
+                        dockerfile: path.to_path_buf(),
+                        line: base.line,
+                        detail: "the engine reported the pull done but has no such image".into(),
+                    })?
+                    .id
+            }
+        };
+        ids.push((base.reference, id));
+    }
+    Ok(ids)
+}
+
+enum PullError {
+    Interrupted,
+    Failed(String),
+}
+
+fn pull(
+    engine: &DockerEngine,
+    reference: &str,
+    progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
+) -> Result<(), PullError> {
+    // Without a tag the engine would pull every tag of the repository.
+    let named = reference.rsplit('/').next().unwrap_or(reference);
+    let from_image =
+        if named.contains(':') || named.contains('@') { reference.to_string() } else { format!("{reference}:latest") };
+    progress(&output_tail::shown_line(format!("pulling base image {from_image}").as_bytes(), 0));
+    let options = bollard::query_parameters::CreateImageOptions { from_image: Some(from_image), ..Default::default() };
+    let pulling = async {
+        let mut stream = engine.docker().create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(info) => {
+                    if let Some(status) = info.status {
+                        progress(&output_tail::shown_line(status.as_bytes(), 0));
+                    }
+                }
+                Err(e) => return Err(e.to_string()),
+            }
         }
+        Ok(())
+    };
+    engine.block_on_unless(interrupt, pulling).map_err(|_| PullError::Interrupted)?.map_err(PullError::Failed)
+}
+
+/// An image in the engine.
+struct Found {
+    id: String,
+    labels: HashMap<String, String>,
+}
+
+impl Found {
+    /// Whether xedgesim built it.
+    fn ours(&self) -> bool {
+        self.labels.contains_key(LABEL_CONTEXT)
+    }
+}
+
+fn inspect(engine: &DockerEngine, reference: &str) -> Result<Option<Found>, DockerError> {
+    match engine.block_on(engine.docker().inspect_image(reference)) {
+        Ok(image) => Ok(Some(Found {
+            id: image.id.unwrap_or_default(),
+            labels: image.config.and_then(|c| c.labels).unwrap_or_default(),
+        })),
         Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => Ok(None),
         Err(e) => Err(DockerError::api(format!("to inspect image {reference}"))(e)),
     }
+}
+
+/// Sends the context's archive to `bytes`, chunk by chunk, as the engine
+/// reads it: at most [`CHUNKS_IN_FLIGHT`] chunks are held. Returns the
+/// archive's SHA-256.
+fn send_context(
+    context: BuildContext,
+    bytes: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+) -> Result<[u8; 32], DockerError> {
+    struct ChunkWriter {
+        bytes: tokio::sync::mpsc::Sender<Result<bytes::Bytes, std::io::Error>>,
+        chunk: Vec<u8>,
+    }
+    impl ChunkWriter {
+        fn send(&mut self) -> std::io::Result<()> {
+            let chunk = bytes::Bytes::from(std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_BYTES)));
+            self.bytes.blocking_send(Ok(chunk)).map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+        }
+    }
+    impl std::io::Write for ChunkWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(CHUNK_BYTES - self.chunk.len());
+            self.chunk.extend_from_slice(&buf[..n]);
+            if self.chunk.len() == CHUNK_BYTES {
+                self.send()?;
+            }
+            Ok(n)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            if self.chunk.is_empty() { Ok(()) } else { self.send() }
+        }
+    }
+    let mut writer = ChunkWriter { bytes: bytes.clone(), chunk: Vec::with_capacity(CHUNK_BYTES) };
+    let sent = context.write_tar(&mut writer).and_then(|sha256| {
+        std::io::Write::flush(&mut writer)
+            .map(|()| sha256)
+            .map_err(|source| DockerError::Context { path: context.dir.clone(), source })
+    });
+    if sent.is_err() {
+        // The engine sees a broken upload, not a short archive.
+        let _ = bytes.blocking_send(Err(std::io::Error::other("the build context could not be read")));
+    }
+    sent
 }
 
 fn build(
     engine: &DockerEngine,
     tag: &str,
     dockerfile: &str,
-    hash: &str,
+    key: &[u8; 32],
     context: BuildContext,
     progress: &mut dyn FnMut(&str),
     interrupt: Option<&AtomicBool>,
@@ -189,20 +385,27 @@ fn build(
         forcerm: true,
         // Nothing is fetched while building: `FROM scratch` needs no network.
         networkmode: Some("none".into()),
-        labels: Some(HashMap::from([(LABEL_CONTEXT.to_string(), hash.to_string())])),
+        labels: Some(HashMap::from([
+            (LABEL_CONTEXT.to_string(), hex(&context.sha256)),
+            (LABEL_BUILD_KEY.to_string(), hex(key)),
+        ])),
         ..Default::default()
     };
-    let body = bollard::body_full(context.tar.into());
-    let mut output = String::new();
+    let (dir, expected) = (context.dir.clone(), context.sha256);
+    let (chunks_tx, mut chunks) = tokio::sync::mpsc::channel(CHUNKS_IN_FLIGHT);
+    let sender = std::thread::spawn(move || send_context(context, chunks_tx));
+    let body = bollard::body_try_stream(futures_util::stream::poll_fn(move |cx| chunks.poll_recv(cx)));
+    let mut tail = OutputTail::default();
     let stream_build = async {
         let mut stream = engine.docker().build_image(options, None, Some(body));
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
                     if let Some(text) = info.stream.as_deref().or(info.status.as_deref()) {
-                        output.push_str(text);
                         for line in text.lines().filter(|l| !l.trim().is_empty()) {
-                            progress(line);
+                            let line = output_tail::shown_line(line.as_bytes(), 0);
+                            progress(&line);
+                            tail.push(&line);
                         }
                     }
                     if let Some(detail) = info.error_detail {
@@ -214,12 +417,153 @@ fn build(
         }
         None
     };
+    // Interrupted, the body is dropped and the sender stops at its next chunk.
     let failure = engine.block_on_unless(interrupt, stream_build).map_err(|_| DockerError::Interrupted)?;
-    match failure {
-        None => Ok(()),
-        Some(error) => Err(DockerError::ImageBuild {
+    let sent = sender.join().unwrap_or_else(|_| Err(DockerError::ContextChanged { dir: dir.clone() }));
+    match (failure, sent) {
+        // A context that could not be read is the cause of the engine's failure.
+        (_, Err(e)) => Err(e),
+        (Some(error), Ok(_)) => Err(DockerError::ImageBuild {
             tag: tag.to_string(),
-            output: format!("{}\n{error}", last_lines(&output, OUTPUT_TAIL_LINES)).trim().to_string(),
+            output: format!("{}\n{}", tail.text(), output_tail::shown_line(error.as_bytes(), 0)).trim().to_string(),
         }),
+        (None, Ok(sha256)) if sha256 != expected => {
+            // Its label would name content it was not built from.
+            let _ = engine.block_on(engine.docker().remove_image(
+                tag,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            ));
+            Err(DockerError::ContextChanged { dir })
+        }
+        (None, Ok(_)) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(dir: &Path, command: &str, timeout_s: u64) -> DockerNode {
+        DockerNode {
+            image: None,
+            build_context: Some(dir.to_path_buf()),
+            dockerfile: None,
+            build_command: Some(command.into()),
+            build_timeout_s: timeout_s,
+            protocol: crate::scenario::ContainerProtocol::Xedgesim,
+            step_timeout_ms: 1,
+            start_timeout_ms: 1,
+            max_frame_bytes: 1024,
+            ports: Default::default(),
+            environment: Default::default(),
+            volumes: Vec::new(),
+            cpus: None,
+            memory_mb: None,
+            network_mode: "none".into(),
+        }
+    }
+
+    /// Whether process `pid` is gone within a few seconds (SIGKILL is
+    /// delivered at once, the exit takes a moment; a zombie counts as gone).
+    fn gone(pid: &str) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(10) {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+            if stat
+                .map_or(true, |stat| stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')))
+            {
+                return true;
+            }
+            std::thread::sleep(POLL);
+        }
+        false
+    }
+
+    /// The pid the command wrote to `child.pid`, once it has.
+    fn child_pid(dir: &Path) -> String {
+        let started = Instant::now();
+        loop {
+            if let Ok(pid) = std::fs::read_to_string(dir.join("child.pid"))
+                && pid.ends_with('\n')
+            {
+                return pid.trim().to_string();
+            }
+            assert!(started.elapsed() < Duration::from_secs(30), "the command never wrote its child's pid");
+            std::thread::sleep(POLL);
+        }
+    }
+
+    const SPAWNS_A_SLEEPER: &str = "echo starting; sleep 300 & echo $! > child.pid; wait";
+
+    #[test]
+    fn a_hanging_build_command_is_stopped_at_its_timeout_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let error = run_build_command(&node(dir.path(), SPAWNS_A_SLEEPER, 1), &mut |_| {}, None).unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(60), "hang guard");
+        let text = error.to_string();
+        assert!(matches!(error, DockerError::BuildCommandTimeout { timeout_s: 1, .. }), "{text}");
+        assert!(text.contains("within 1 s") && text.contains("build_timeout_s") && text.contains("starting"), "{text}");
+        assert!(gone(&child_pid(dir.path())), "the background sleep was killed with the group");
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_build_command_with_its_children() {
+        let dir = tempfile::tempdir().unwrap();
+        let interrupt = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = interrupt.clone();
+        let path = dir.path().to_path_buf();
+        let setter = std::thread::spawn(move || {
+            child_pid(&path);
+            flag.store(true, Ordering::Relaxed);
+        });
+        let error =
+            run_build_command(&node(dir.path(), SPAWNS_A_SLEEPER, 3600), &mut |_| {}, Some(&interrupt)).unwrap_err();
+        setter.join().unwrap();
+        assert!(matches!(error, DockerError::Interrupted), "{error}");
+        assert!(gone(&child_pid(dir.path())));
+    }
+
+    /// A command that ends leaving a process behind (holding its output
+    /// pipe open) ends its build step, and the leftover with it.
+    #[test]
+    fn what_a_finished_build_command_left_running_is_stopped() {
+        let dir = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let mut lines = Vec::new();
+        run_build_command(
+            &node(dir.path(), "sleep 300 & echo $! > child.pid; echo done", 3600),
+            &mut |l| lines.push(l.to_string()),
+            None,
+        )
+        .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(60), "hang guard: the leftover held the pipe");
+        assert_eq!(lines, ["done"]);
+        assert!(gone(&child_pid(dir.path())));
+    }
+
+    #[test]
+    fn build_command_output_is_escaped_and_its_tail_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let command = r"printf 'red \033[31m bell \007\n'; seq 1 5000; exit 3";
+        let mut lines = Vec::new();
+        let error = run_build_command(&node(dir.path(), command, 60), &mut |l| lines.push(l.to_string()), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(lines[0], r"red \u{1b}[31m bell \u{7}");
+        assert_eq!(lines.len(), 5001);
+        assert!(error.contains("\n4981\n") && error.ends_with("\n5000") && !error.contains("\n4980\n"), "{error}");
+    }
+
+    #[test]
+    fn the_key_follows_the_base_images() {
+        let context = [1u8; 32];
+        let a = build_key(&context, "Dockerfile", &[("debian:12".into(), "sha256:aa".into())]);
+        assert_eq!(a, build_key(&context, "Dockerfile", &[("debian:12".into(), "sha256:aa".into())]));
+        assert_ne!(a, build_key(&context, "Dockerfile", &[("debian:12".into(), "sha256:bb".into())]));
+        assert_ne!(a, build_key(&context, "Dockerfile", &[("debian:13".into(), "sha256:aa".into())]));
+        assert_ne!(a, build_key(&context, "Dockerfile", &[]));
+        assert_ne!(a, build_key(&context, "other/Dockerfile", &[("debian:12".into(), "sha256:aa".into())]));
     }
 }

@@ -6,8 +6,10 @@
 //!   20.10 (API 1.41) works.
 //! - [`context`]: a build context as the engine receives it (tarred,
 //!   `.dockerignore` honoured) and its content hash.
-//! - [`image`]: images made without a registry: the node's build command,
-//!   then a build from its context, skipped when that content is built.
+//! - [`dockerfile`]: the base images a Dockerfile names.
+//! - [`image`]: images for nodes: the node's build command (bounded, in a
+//!   process group of its own), then a build from its context, skipped
+//!   when that context on those base images is built.
 //! - [`container`]: one container with stdin/stdout attached, its frames
 //!   and its stderr log.
 //! - [`protocol`]: the two dialects a container may speak: ours
@@ -18,10 +20,13 @@
 
 mod container;
 pub mod context;
+pub mod dockerfile;
 mod engine;
 mod error;
 pub mod image;
 mod node_group;
+mod output_tail;
+mod process_group;
 mod protocol;
 pub mod prune;
 
@@ -44,8 +49,12 @@ pub fn this_host() -> String {
     let read = |path: &str| std::fs::read_to_string(path).map(|s| s.trim().to_string()).unwrap_or_default();
     format!("{}/{}", read("/proc/sys/kernel/hostname"), read("/proc/sys/kernel/random/boot_id"))
 }
-/// On images built from a context: the context's SHA-256.
+/// On images built from a context: the context's SHA-256. An image
+/// without it was not built by xedgesim, and is never replaced.
 pub const LABEL_CONTEXT: &str = "xedgesim.context_sha256";
+/// On images built from a context: the key it was built under (the
+/// context, the Dockerfile's path and each base image's id).
+pub const LABEL_BUILD_KEY: &str = "xedgesim.build_key";
 
 /// Re-exported for tools and tests that look containers up by label.
 pub use bollard::query_parameters::ListContainersOptions;
