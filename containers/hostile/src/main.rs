@@ -11,18 +11,34 @@
 //! - `double_reply`: answers its first step twice
 //! - `unknown_field`: answers its first step with an unknown field
 //! - `bad_config`: refuses its config
+//! - `fork_bomb`: at its first step starts copies of itself that sleep,
+//!   until the system refuses one (or 1,000 run), and reports how many it
+//!   started as the metric `forked`
+//! - `probe`: at its first step reads what the container may do and
+//!   reports it as metrics: `cap_eff` (effective capabilities), `no_new_privs`,
+//!   `uid`, `root_writable` and `tmp_writable` (1 if a file could be written
+//!   at `/` and in `/tmp`)
 //! - `echo` (or unset): answers every step with an empty outbox and
 //!   forwards nothing; logs each step to stderr
 //!
 //! Every step after the first is answered correctly.
 
 use std::io::{BufRead, Write};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 
-use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request};
+use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMetric};
+
+/// Most copies `fork_bomb` starts: enough to pass any default limit,
+/// few enough not to hurt a machine without one.
+const MAX_FORKS: usize = 1_000;
 
 fn main() -> ExitCode {
     let mode = std::env::var("HOSTILE").unwrap_or_else(|_| "echo".into());
+    if mode == "fork_child" {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
     if mode == "exit_at_start" {
         eprintln!("hostile: exiting before the handshake");
         return ExitCode::from(3);
@@ -34,6 +50,7 @@ fn main() -> ExitCode {
     };
     let reply = |r: &Reply| serde_json::to_string(r).expect("serialisable");
     let mut steps = 0u64;
+    let mut metrics: Vec<WireMetric> = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let Ok(request) = serde_json::from_str::<Request>(&line) else { return ExitCode::from(2) };
@@ -70,12 +87,77 @@ fn main() -> ExitCode {
                         send(&ok);
                     }
                     "unknown_field" => send(&format!(r#"{{"op":"output","now_us":{now_us},"outbox":[],"wake_at":5}}"#)),
+                    "fork_bomb" => {
+                        metrics.push(metric("forked", fork_bomb() as f64));
+                        send(&ok);
+                    }
+                    "probe" => {
+                        metrics = probe();
+                        send(&ok);
+                    }
                     _ => send(&ok),
                 }
             }
-            Request::Finish => send(&reply(&Reply::Metrics { metrics: Vec::new() })),
+            Request::Finish => send(&reply(&Reply::Metrics { metrics: std::mem::take(&mut metrics) })),
             Request::Shutdown => return ExitCode::SUCCESS,
         }
     }
     ExitCode::SUCCESS
+}
+
+fn metric(name: &str, value: f64) -> WireMetric {
+    WireMetric { name: name.to_string(), value: Some(value) }
+}
+
+/// Starts sleeping copies of this program until one is refused; how many
+/// started. They stay until the container is removed.
+fn fork_bomb() -> usize {
+    let Ok(me) = std::env::current_exe() else { return 0 };
+    let mut children = Vec::new();
+    let stopped = loop {
+        if children.len() == MAX_FORKS {
+            break format!("stopped at {MAX_FORKS}");
+        }
+        let child = Command::new(&me)
+            .env("HOSTILE", "fork_child")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => children.push(child),
+            Err(e) => break format!("refused: {e}"),
+        }
+    };
+    eprintln!("hostile: forked {} copies; then {stopped}", children.len());
+    let forked = children.len();
+    std::mem::forget(children);
+    forked
+}
+
+/// What this process may do, as metrics.
+fn probe() -> Vec<WireMetric> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+    };
+    let cap_eff = field("CapEff").and_then(|hex| u64::from_str_radix(&hex, 16).ok());
+    let no_new_privs = field("NoNewPrivs").and_then(|v| v.parse::<u64>().ok());
+    let uid = field("Uid").and_then(|v| v.parse::<u64>().ok());
+    let root_writable = std::fs::write("/probe", b"x").is_ok();
+    let tmp_writable = std::fs::create_dir_all("/tmp").and_then(|()| std::fs::write("/tmp/probe", b"x")).is_ok();
+    eprintln!(
+        "hostile: CapEff {cap_eff:?}, NoNewPrivs {no_new_privs:?}, uid {uid:?}, / writable {root_writable}, /tmp writable {tmp_writable}"
+    );
+    let number = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
+    vec![
+        metric("cap_eff", number(cap_eff)),
+        metric("no_new_privs", number(no_new_privs)),
+        metric("uid", number(uid)),
+        metric("root_writable", f64::from(u8::from(root_writable))),
+        metric("tmp_writable", f64::from(u8::from(tmp_writable))),
+    ]
 }

@@ -7,7 +7,7 @@
 //! the two. Each answer has a deadline, and Ctrl-C or SIGTERM is noticed
 //! while waiting.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use futures_util::future::join_all;
 use super::container::{self, Container, ContainerSpec};
 use super::engine::DockerEngine;
 use super::protocol::{self, Answer, Ask, Failure};
+use super::volume;
 use crate::runtime::{
     FaultKind, Interrupted, LogLevel, LogLine, LogStream, Metric, NodeFault, NodeGroup, NodeUsage, ShutdownError,
     StepCall, StepOutput,
@@ -41,6 +42,8 @@ pub struct DockerNodeSpec<'a> {
 pub struct DockerOptions {
     /// Labels this run's containers (`xedgesim.run`) and names them.
     pub run_id: String,
+    /// Put on every container and volume as `xedgesim.run_label`.
+    pub run_label: Option<String>,
     /// `xedgesim-adapter` nodes are stepped at least this often.
     pub time_quantum_us: u64,
     /// Set by Ctrl-C or SIGTERM.
@@ -71,6 +74,9 @@ pub struct DockerNodeGroup {
     cleanup: Vec<ShutdownError>,
     /// Log lines of containers removed since the last `take_logs`.
     orphan_logs: Vec<(usize, u64, String)>,
+    /// Named volumes this run created, each with the first node mounting
+    /// it: removed at shutdown, after the containers.
+    volumes: Vec<(String, String)>,
     shut_down: bool,
 }
 
@@ -90,7 +96,26 @@ impl DockerNodeGroup {
         specs: &[DockerNodeSpec<'_>],
         options: DockerOptions,
     ) -> (DockerNodeGroup, Vec<(usize, NodeFault)>) {
-        let started = engine.block_on(join_all(specs.iter().map(|spec| start_one(engine, spec, &options.run_id))));
+        let volumes = engine.block_on(volume::create_missing(
+            engine,
+            specs.iter().flat_map(|s| s.docker.volumes.iter().filter_map(|v| v.volume_name())).collect::<BTreeSet<_>>(),
+            &options.run_id,
+            options.run_label.as_deref(),
+        ));
+        let started = engine.block_on(join_all(specs.iter().map(|spec| async {
+            // A volume that could not be had would be made by the engine, unlabelled, and left behind.
+            let missing =
+                spec.docker.volumes.iter().filter_map(|v| v.volume_name()).find_map(|name| volumes.failed.get(name));
+            match missing {
+                Some(why) => Err(NodeFault {
+                    node: spec.id.to_string(),
+                    time_us: 0,
+                    kind: FaultKind::ContainerStart,
+                    detail: why.clone(),
+                }),
+                None => start_one(engine, spec, &options).await,
+            }
+        })));
         let mut nodes = Vec::with_capacity(specs.len());
         let mut faults = Vec::new();
         for (index, (spec, result)) in specs.iter().zip(started).enumerate() {
@@ -120,6 +145,15 @@ impl DockerNodeGroup {
             submitted: Vec::new(),
             cleanup: Vec::new(),
             orphan_logs: Vec::new(),
+            volumes: volumes
+                .created
+                .into_iter()
+                .map(|name| {
+                    let user = specs.iter().find(|s| s.docker.volumes.iter().any(|v| v.volume_name() == Some(&name)));
+                    let node = user.map_or_else(String::new, |s| s.id.to_string());
+                    (name, node)
+                })
+                .collect(),
             shut_down: false,
         };
         (group, faults)
@@ -223,9 +257,20 @@ async fn failure_fault(
     }
 }
 
-async fn start_one(engine: &DockerEngine, spec: &DockerNodeSpec<'_>, run_id: &str) -> Result<Container, NodeFault> {
+async fn start_one(
+    engine: &DockerEngine,
+    spec: &DockerNodeSpec<'_>,
+    options: &DockerOptions,
+) -> Result<Container, NodeFault> {
     let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us: 0, kind, detail };
-    let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
+    let run_id = options.run_id.as_str();
+    let container_spec = ContainerSpec {
+        node: spec.id,
+        image_id: spec.image_id,
+        docker: spec.docker,
+        run_id,
+        run_label: options.run_label.as_deref(),
+    };
     // The whole start, engine requests included, is bounded by the start deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
     let mut container = match tokio::time::timeout_at(deadline, Container::start(engine, &container_spec)).await {
@@ -438,7 +483,7 @@ impl NodeGroup for DockerNodeGroup {
         self.retire(index);
         let node = &self.nodes[index];
         let spec = DockerNodeSpec { id: &node.id, config, docker: &node.docker, image_id: &node.image_id };
-        let started = self.engine.block_on(start_one(&self.engine, &spec, &self.options.run_id));
+        let started = self.engine.block_on(start_one(&self.engine, &spec, &self.options));
         match started {
             Ok(container) => {
                 self.nodes[index].container = Some(container);
@@ -470,6 +515,11 @@ impl NodeGroup for DockerNodeGroup {
         })));
         for ((node, _), result) in live.into_iter().zip(removed) {
             if let Err(e) = result {
+                errors.push(ShutdownError { node, problem: e.to_string() });
+            }
+        }
+        for (name, node) in std::mem::take(&mut self.volumes) {
+            if let Err(e) = self.engine.block_on(volume::remove(&self.engine, &name)) {
                 errors.push(ShutdownError { node, problem: e.to_string() });
             }
         }
