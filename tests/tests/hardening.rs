@@ -298,3 +298,18 @@ fn the_hardening_keys_resolve_to_their_defaults_or_the_files_values() {
     let error = built.check().unwrap_err();
     assert!(error.contains("node 'gw': docker.memory_mb is 1; allowed 6 ..= 1048576"), "{error}");
 }
+
+#[test]
+fn a_container_past_its_default_memory_limit_is_killed_and_its_node_faults() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // It fills up to 1 GiB, twice the default limit.
+    let yaml =
+        format!("simulation: {{duration_s: 1, on_fault: isolate}}\nnodes:\n{}", hostile("hd-alloc", "alloc", ""));
+    let report = run(dir.path(), &yaml);
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let fault = report.faults.iter().find(|f| f.node == "hd-alloc").expect("the node faulted");
+    assert_eq!((fault.kind.as_str(), fault.time_us), ("container_exited", 0), "{}", fault.message);
+    assert!(fault.message.contains("exited with code 137"), "killed by the kernel: {}", fault.message);
+    assert!(containers_of_node(&engine, "hd-alloc").is_empty());
+}

@@ -14,6 +14,8 @@
 //! - `fork_bomb`: at its first step starts copies of itself that sleep,
 //!   until the system refuses one (or 1,000 run), and reports how many it
 //!   started as the metric `forked`
+//! - `alloc`: at its first step fills memory, 16 MiB at a time, until it
+//!   holds 1 GiB (or is killed), and reports the MiB it filled as `allocated_mb`
 //! - `probe`: at its first step reads what the container may do and
 //!   reports it as metrics: `cap_eff` (effective capabilities), `no_new_privs`,
 //!   `uid`, `root_writable` and `tmp_writable` (1 if a file could be written
@@ -31,6 +33,9 @@ use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMetric};
 /// Most copies `fork_bomb` starts: enough to pass any default limit,
 /// few enough not to hurt a machine without one.
 const MAX_FORKS: usize = 1_000;
+/// Most memory `alloc` fills: past the default limit, and little enough
+/// for a machine without one.
+const MAX_ALLOC_MB: usize = 1024;
 
 fn main() -> ExitCode {
     let mode = std::env::var("HOSTILE").unwrap_or_else(|_| "echo".into());
@@ -89,6 +94,16 @@ fn main() -> ExitCode {
                     "unknown_field" => send(&format!(r#"{{"op":"output","now_us":{now_us},"outbox":[],"wake_at":5}}"#)),
                     "fork_bomb" => {
                         metrics.push(metric("forked", fork_bomb() as f64));
+                        send(&ok);
+                    }
+                    "alloc" => {
+                        let mut held: Vec<Vec<u8>> = Vec::new();
+                        while held.len() * 16 < MAX_ALLOC_MB {
+                            // Written, not just reserved: untouched pages cost nothing.
+                            held.push(vec![1u8; 16 << 20]);
+                        }
+                        eprintln!("hostile: filled {} MiB", held.len() * 16);
+                        metrics.push(metric("allocated_mb", (held.len() * 16) as f64));
                         send(&ok);
                     }
                     "probe" => {
