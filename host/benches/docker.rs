@@ -22,10 +22,7 @@ use xedgesim::runtime::docker::image::ensure_image;
 use xedgesim::runtime::docker::{DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use xedgesim::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
 use xedgesim::runtime::{NodeGroup, StepCall};
-use xedgesim::scenario::{
-    ComponentSource, ConfigValue, ContainerProtocol, DEFAULT_MAX_FRAME_BYTES, DEFAULT_START_TIMEOUT_MS, DockerNode,
-    SandboxLimits,
-};
+use xedgesim::scenario::{ComponentSource, ConfigValue, DockerNode, SandboxLimits};
 
 mod common;
 use common::readings;
@@ -36,21 +33,9 @@ fn root() -> &'static Path {
 
 fn gateway_node(context: &Path, build_command: Option<&str>) -> DockerNode {
     DockerNode {
-        image: None,
-        build_context: Some(context.to_path_buf()),
-        dockerfile: None,
         build_command: build_command.map(str::to_string),
-        build_timeout_s: xedgesim::scenario::DEFAULT_BUILD_TIMEOUT_S,
-        protocol: ContainerProtocol::Xedgesim,
         step_timeout_ms: 30_000,
-        start_timeout_ms: DEFAULT_START_TIMEOUT_MS,
-        max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
-        ports: BTreeMap::new(),
-        environment: BTreeMap::new(),
-        volumes: Vec::new(),
-        cpus: None,
-        memory_mb: None,
-        network_mode: "none".into(),
+        ..DockerNode::new(None, Some(context.to_path_buf()))
     }
 }
 
@@ -152,6 +137,7 @@ fn main() {
     let ids: Vec<String> = (0..16).map(|i| format!("bench-gw{i}")).collect();
     let docker_options = |run: &str| DockerOptions {
         run_id: format!("bench{run}{}", std::process::id()),
+        run_label: None,
         time_quantum_us: 1_000,
         interrupt: None,
     };

@@ -3,7 +3,7 @@
 //! or in `finish`) end the run at once and cleanly (status `interrupted`,
 //! every output written, no container left); a killed run's containers
 //! are found by `prune`; `build` builds once and then reports the image up
-//! to date.
+//! to date; `XEDGESIM_RUN_LABEL` labels a run's containers and volumes.
 
 mod common;
 
@@ -243,4 +243,39 @@ fn ctrl_c_during_a_scripted_restart_ends_the_run_at_once() {
     let summary = interrupt_promptly(&mut child, &out);
     assert!(summary["faults"].as_array().is_none_or(Vec::is_empty), "{summary}");
     assert!(containers_of_node(&engine, "restart-hangs").is_empty(), "the container was removed");
+}
+
+#[test]
+fn xedgesim_run_label_from_the_environment_labels_the_runs_containers_and_volumes() {
+    let Some(engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let node = "hang-labelled";
+    let volume = format!("xedgesim-test-cli-label-{}", std::process::id());
+    let file = hanging_scenario(dir.path(), node);
+    let yaml = std::fs::read_to_string(&file).unwrap() + &format!("      volumes: {{{volume}: {{bind: /v}}}}\n");
+    std::fs::write(&file, yaml).unwrap();
+    let label = format!("cli-test-{}", std::process::id());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["run", file.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+        .env("XEDGESIM_RUN_LABEL", &label)
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for_container(&engine, node, &mut child);
+    let label_filter = |what: &str| {
+        let list = if what == "ps" { ["ps", "-a"] } else { ["volume", "ls"] };
+        let o = Command::new("docker")
+            .args(list)
+            .args(["-q", "--filter", &format!("label=xedgesim.run_label={label}")])
+            .output()
+            .unwrap();
+        output_text(&o.stdout).lines().map(str::to_string).collect::<Vec<_>>()
+    };
+    assert_eq!(label_filter("ps").len(), 1, "the container carries the label");
+    assert_eq!(label_filter("volume"), vec![volume.clone()], "the volume the run made carries it too");
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    wait_exit(&mut child, Duration::from_secs(20));
+    assert!(label_filter("ps").is_empty() && label_filter("volume").is_empty(), "both removed at the end");
 }

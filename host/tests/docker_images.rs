@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use common::{docker_engine, output_text, root, xedgesim};
 use xedgesim::runtime::docker::DockerEngine;
 use xedgesim::runtime::docker::image::{ImageInfo, ensure_image};
-use xedgesim::scenario::{ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, DockerNode};
+use xedgesim::scenario::DockerNode;
 
 /// A name no other test run uses.
 fn unique(prefix: &str) -> String {
@@ -75,21 +75,9 @@ fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
 
 fn node(context: &Path, image: Option<&str>, build_command: Option<&str>) -> DockerNode {
     DockerNode {
-        image: image.map(str::to_string),
-        build_context: Some(context.to_path_buf()),
-        dockerfile: None,
         build_command: build_command.map(str::to_string),
-        build_timeout_s: DEFAULT_BUILD_TIMEOUT_S,
-        protocol: ContainerProtocol::Xedgesim,
-        step_timeout_ms: 10_000,
-        start_timeout_ms: 30_000,
         max_frame_bytes: 1 << 20,
-        ports: Default::default(),
-        environment: Default::default(),
-        volumes: Vec::new(),
-        cpus: None,
-        memory_mb: None,
-        network_mode: "none".into(),
+        ..DockerNode::new(image.map(str::to_string), Some(context.to_path_buf()))
     }
 }
 

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use xedgesim::sim::{RunReport, RunStatus, Simulation, TraceLevel};
-use xedgesim_tests::{containers_of_node, docker_engine, first_divergence, read_metrics, read_usage, repo_root};
+use xedgesim_tests::{
+    containers_of_node, docker_engine, first_divergence, read_metrics, read_usage, repo_root, run_label,
+};
 
 /// Held by the tests whose scenario names a node `gateway`: each checks
 /// that no container of that node is left, which another's run would fail.
@@ -25,6 +27,7 @@ fn run(dir: &Path, yaml: &str) -> RunReport {
         .out_dir(dir.join("out"))
         .cache_dir(Some(dir.join("cache")))
         .trace(TraceLevel::All)
+        .run_label(run_label())
         .run()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -33,6 +36,7 @@ fn run_file(file: &str, out: &Path) -> RunReport {
     Simulation::from_file(repo_root().join(file))
         .unwrap_or_else(|e| panic!("{e}"))
         .out_dir(out)
+        .run_label(run_label())
         .run()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -320,15 +324,15 @@ fn xedgesims_m2d_docker_file_runs_verbatim() {
     assert!(warnings[1].contains(&format!("using {}, 2 folders up", context.display())), "{}", warnings[1]);
     assert_eq!(sim.scenario().nodes[1].config.get("sample_rate_hz"), None, "the ignored key is not passed on");
     let dir = tempfile::tempdir().unwrap();
-    let report = sim.out_dir(dir.path().join("out")).run().unwrap_or_else(|e| panic!("{e}"));
+    let report = sim.out_dir(dir.path().join("out")).run_label(run_label()).run().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
     assert!(report.faults.is_empty(), "{:?}", report.faults);
     let metrics = read_metrics(&dir.path().join("out"));
     // One reading a second from t = 1 s, for 10 s; the last is due at the end time.
     assert!(metrics[&("gateway1".to_string(), "readings_received".to_string())] >= 9.0, "{metrics:?}");
     assert!(containers_of_node(&engine, "gateway1").is_empty(), "the container was removed");
-    // The file's named volume `models` is the engine's to keep; not this test's.
-    let _ = std::process::Command::new("docker").args(["volume", "rm", "models"]).output();
+    // The file's named volume `models` was made for the run and removed by
+    // it (unless it was there before: then it is the user's, and kept).
 }
 
 /// Runs `scenarios/docker_gateway.yaml` (its context made absolute) with
@@ -343,7 +347,7 @@ fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (Run
     let run_at = |name: &str, yaml: &str| {
         let file = dir.join(format!("{name}.yaml"));
         std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
-        Simulation::from_file(&file).unwrap().out_dir(dir.join(name)).run().unwrap()
+        Simulation::from_file(&file).unwrap().out_dir(dir.join(name)).run_label(run_label()).run().unwrap()
     };
     let container = run_at("docker", &docker);
     let wasm = run_at("wasm", wasm_yaml);

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use xedgesim::equiv::{CanonicalRun, EquivOptions, canonical, compare};
 use xedgesim::sim::{RunStatus, SandboxMode, Simulation};
-use xedgesim_tests::{docker_engine, repo_root};
+use xedgesim_tests::{docker_engine, repo_root, run_label};
 
 fn canonical_run(file: &Path, out: &Path) -> CanonicalRun {
     canonical_run_packed(file, out, SandboxMode::PerNode)
@@ -18,6 +18,7 @@ fn canonical_run_packed(file: &Path, out: &Path, packing: SandboxMode) -> Canoni
         .out_dir(out)
         .sandbox(packing)
         .record_deliveries(true)
+        .run_label(run_label())
         .run()
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
@@ -115,7 +116,7 @@ fn one_file_compared_with_itself_with_the_gateway_swapped_into_its_container() {
     let mut swapped = loaded.resolved.clone();
     xedgesim::equiv::swap(&mut swapped, "gateway=docker", dir.path()).unwrap();
     let run = |sim: Simulation, out: &str| {
-        let report = sim.out_dir(dir.path().join(out)).record_deliveries(true).run().unwrap();
+        let report = sim.out_dir(dir.path().join(out)).record_deliveries(true).run_label(run_label()).run().unwrap();
         assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
         report
     };

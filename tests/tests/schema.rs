@@ -79,8 +79,8 @@ fn plan_docker_section_is_read_whole() {
     assert_eq!(d.volumes[0].host_path, Path::new("models"), "a key without a slash names a volume, as in docker-py");
     assert_eq!(d.volumes[0].container_path, "/app/models");
     assert!(d.volumes[0].read_only);
-    assert_eq!(d.cpus, Some(0.5));
-    assert_eq!(d.memory_mb, Some(128));
+    assert_eq!(d.cpus, 0.5);
+    assert_eq!(d.memory_mb, 128);
     assert_eq!(d.network_mode, "bridge", "published ports need a network");
 }
 

@@ -28,6 +28,15 @@
 //! - `hang_in_finish`: never answers `finish`
 //! - `stderr_before_reply`: at each step, a line to stderr just before
 //!   the reply, and a wake-up 1 ms later
+//! - `fork_bomb`: at its first step starts copies of itself that sleep,
+//!   until the system refuses one (or 1,000 run), and reports how many it
+//!   started as the metric `forked`
+//! - `alloc`: at its first step fills memory, 16 MiB at a time, until it
+//!   holds 1 GiB (or is killed), and reports the MiB it filled as `allocated_mb`
+//! - `probe`: at its first step reads what the container may do and
+//!   reports it as metrics: `cap_eff` (effective capabilities), `no_new_privs`,
+//!   `uid`, `root_writable` and `tmp_writable` (1 if a file could be written
+//!   at `/` and in `/tmp`)
 //! - `echo` (or unset): answers every step with an empty outbox and
 //!   forwards nothing; logs each step to stderr
 //!
@@ -35,10 +44,17 @@
 //! and `finish` count the program's stderr lines (`stderr_lines`).
 
 use std::io::{BufRead, Write};
-use std::process::ExitCode;
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request};
+use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMetric};
+
+/// Most copies `fork_bomb` starts: enough to pass any default limit,
+/// few enough not to hurt a machine without one.
+const MAX_FORKS: usize = 1_000;
+/// Most memory `alloc` fills: past the default limit, and little enough
+/// for a machine without one.
+const MAX_ALLOC_MB: usize = 1024;
 
 /// Lines written to stderr, for `stderr_lines`.
 static STDERR_LINES: AtomicU64 = AtomicU64::new(0);
@@ -78,6 +94,7 @@ const FLOOD_LINE: &[u8] = b"hostile: this line should have gone to stderr, not s
 fn main() -> ExitCode {
     let mode = std::env::var("HOSTILE").unwrap_or_else(|_| "echo".into());
     match mode.as_str() {
+        "fork_child" => hang(),
         "exit_at_start" => {
             log("hostile: exiting before the handshake");
             return ExitCode::from(3);
@@ -99,6 +116,7 @@ fn main() -> ExitCode {
     };
     let reply = |r: &Reply| serde_json::to_string(r).expect("serialisable");
     let mut steps = 0u64;
+    let mut metrics: Vec<WireMetric> = Vec::new();
     for line in std::io::stdin().lock().lines() {
         let Ok(line) = line else { break };
         let Ok(request) = serde_json::from_str::<Request>(&line) else { return ExitCode::from(2) };
@@ -167,6 +185,24 @@ fn main() -> ExitCode {
                         send(&ok);
                     }
                     "unknown_field" => send(&format!(r#"{{"op":"output","now_us":{now_us},"outbox":[],"wake_at":5}}"#)),
+                    "fork_bomb" => {
+                        metrics.push(metric("forked", fork_bomb() as f64));
+                        send(&ok);
+                    }
+                    "alloc" => {
+                        let mut held: Vec<Vec<u8>> = Vec::new();
+                        while held.len() * 16 < MAX_ALLOC_MB {
+                            // Written, not just reserved: untouched pages cost nothing.
+                            held.push(vec![1u8; 16 << 20]);
+                        }
+                        log(&format!("hostile: filled {} MiB", held.len() * 16));
+                        metrics.push(metric("allocated_mb", (held.len() * 16) as f64));
+                        send(&ok);
+                    }
+                    "probe" => {
+                        metrics = probe();
+                        send(&ok);
+                    }
                     _ => send(&ok),
                 }
             }
@@ -174,9 +210,68 @@ fn main() -> ExitCode {
                 log("hostile: hanging in `finish`");
                 hang();
             }
-            Request::Finish => send(&reply(&Reply::Metrics { metrics: Vec::new(), stderr_lines: stderr_lines() })),
+            Request::Finish => {
+                send(&reply(&Reply::Metrics { metrics: std::mem::take(&mut metrics), stderr_lines: stderr_lines() }))
+            }
             Request::Shutdown => return ExitCode::SUCCESS,
         }
     }
     ExitCode::SUCCESS
+}
+
+fn metric(name: &str, value: f64) -> WireMetric {
+    WireMetric { name: name.to_string(), value: Some(value) }
+}
+
+/// Starts sleeping copies of this program until one is refused; how many
+/// started. They stay until the container is removed.
+fn fork_bomb() -> usize {
+    let Ok(me) = std::env::current_exe() else { return 0 };
+    let mut children = Vec::new();
+    let stopped = loop {
+        if children.len() == MAX_FORKS {
+            break format!("stopped at {MAX_FORKS}");
+        }
+        let child = Command::new(&me)
+            .env("HOSTILE", "fork_child")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => children.push(child),
+            Err(e) => break format!("refused: {e}"),
+        }
+    };
+    log(&format!("hostile: forked {} copies; then {stopped}", children.len()));
+    let forked = children.len();
+    std::mem::forget(children);
+    forked
+}
+
+/// What this process may do, as metrics.
+fn probe() -> Vec<WireMetric> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+    };
+    let cap_eff = field("CapEff").and_then(|hex| u64::from_str_radix(&hex, 16).ok());
+    let no_new_privs = field("NoNewPrivs").and_then(|v| v.parse::<u64>().ok());
+    let uid = field("Uid").and_then(|v| v.parse::<u64>().ok());
+    let root_writable = std::fs::write("/probe", b"x").is_ok();
+    let tmp_writable = std::fs::create_dir_all("/tmp").and_then(|()| std::fs::write("/tmp/probe", b"x")).is_ok();
+    log(&format!(
+        "hostile: CapEff {cap_eff:?}, NoNewPrivs {no_new_privs:?}, uid {uid:?}, / writable {root_writable}, /tmp writable {tmp_writable}"
+    ));
+    let number = |v: Option<u64>| v.map_or(f64::NAN, |v| v as f64);
+    vec![
+        metric("cap_eff", number(cap_eff)),
+        metric("no_new_privs", number(no_new_privs)),
+        metric("uid", number(uid)),
+        metric("root_writable", f64::from(u8::from(root_writable))),
+        metric("tmp_writable", f64::from(u8::from(tmp_writable))),
+    ]
 }

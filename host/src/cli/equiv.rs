@@ -601,6 +601,7 @@ fn run_side(side: &Side<'_>, seed: u64, dir: PathBuf, interrupt: &Arc<AtomicBool
         .sandbox(side.sandbox)
         .record_deliveries(true)
         .docker_host(super::docker_host())
+        .run_label(super::run_label())
         .interrupt_flag(interrupt.clone())
         .run()
         .map_err(|e| format!("{} ({}): {e}", side.name, side.file.display()))?;

@@ -67,7 +67,7 @@ enum Command {
     Sdk(sdk::SdkArgs),
     /// Print the built-in models' config reference (Markdown).
     Models(models::ModelsArgs),
-    /// Remove containers left behind by a killed xedgesim.
+    /// Remove containers and volumes left behind by a killed xedgesim.
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
     Cache(cache::CacheArgs),
@@ -100,4 +100,10 @@ pub fn main() -> ExitCode {
 /// The Docker engine named by `DOCKER_HOST`, if any; the local one otherwise.
 fn docker_host() -> Option<String> {
     std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
+}
+
+/// `XEDGESIM_RUN_LABEL`, put on every container and volume a run makes
+/// (`xedgesim.run_label`), so a test suite finds its own.
+fn run_label() -> Option<String> {
+    std::env::var("XEDGESIM_RUN_LABEL").ok().filter(|l| !l.is_empty())
 }

@@ -1,17 +1,17 @@
-//! `xedgesim prune`: removes the containers a killed xedgesim left behind
-//! (found by their `xedgesim.run` label). Containers of runs still going
-//! on this machine are kept unless `--all` is given.
+//! `xedgesim prune`: removes the containers and named volumes a killed
+//! xedgesim left behind (found by their `xedgesim.run` label). Those of
+//! runs still going on this machine are kept unless `--all` is given.
 
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::runtime::docker::DockerEngine;
-use crate::runtime::docker::prune::prune;
+use crate::runtime::docker::prune::{LeftoverKind, prune};
 
 #[derive(Debug, Args)]
 pub struct PruneArgs {
-    /// Also remove the containers of runs that are still going.
+    /// Also remove the containers and volumes of runs that are still going.
     #[arg(long)]
     all: bool,
 }
@@ -28,22 +28,26 @@ pub fn run(args: &PruneArgs) -> ExitCode {
         Ok(found) => {
             let mut failed = 0;
             for c in &found {
-                let short = &c.id[..c.id.len().min(12)];
-                match (&c.removed, c.kept_because) {
-                    (Ok(true), _) => println!("removed: {short} (run {}, node '{}')", c.run, c.node),
-                    (Ok(false), why) => {
-                        println!("kept: {short} (run {}, node '{}'): {}", c.run, c.node, why.unwrap_or(""))
+                let what = match c.kind {
+                    LeftoverKind::Container => {
+                        format!("{} (run {}, node '{}')", &c.id[..c.id.len().min(12)], c.run, c.node)
                     }
+                    LeftoverKind::Volume => format!("volume {} (run {})", c.id, c.run),
+                };
+                match (&c.removed, c.kept_because) {
+                    (Ok(true), _) => println!("removed: {what}"),
+                    (Ok(false), why) => println!("kept: {what}: {}", why.unwrap_or("")),
                     (Err(e), _) => {
                         failed += 1;
-                        eprintln!("error: {short} (run {}, node '{}'): {e}", c.run, c.node);
+                        eprintln!("error: {what}: {e}");
                     }
                 }
             }
-            let removed = found.iter().filter(|c| c.removed == Ok(true)).count();
+            let removed = |kind| found.iter().filter(|c| c.kind == kind && c.removed == Ok(true)).count();
+            let (containers, volumes) = (removed(LeftoverKind::Container), removed(LeftoverKind::Volume));
             println!(
-                "{removed} container(s) removed, {} kept, {failed} could not be removed",
-                found.len() - removed - failed
+                "{containers} container(s) and {volumes} volume(s) removed, {} kept, {failed} could not be removed",
+                found.len() - containers - volumes - failed
             );
             if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }

@@ -156,7 +156,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .report(!args.no_report)
         .fault_free(args.fault_free);
 
-    sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host());
+    sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host()).run_label(super::run_label());
     if !args.quiet {
         sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
     }

@@ -144,6 +144,11 @@ pub struct DockerSection {
     pub volumes: BTreeMap<String, VolumeEntry>,
     pub cpus: Option<f64>,
     pub memory_mb: Option<u64>,
+    pub pids_limit: Option<u64>,
+    /// Mounts the image's file system read-only (with a tmpfs on `/tmp`).
+    pub read_only_rootfs: Option<bool>,
+    /// `name` or `uid[:gid]` to run as instead of the image's user.
+    pub user: Option<String>,
     pub network_mode: Option<String>,
     /// Runs on the host, in `build_context`, before the image is built.
     pub build_command: Option<String>,

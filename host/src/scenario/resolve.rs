@@ -200,8 +200,11 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
                 read_only: v.mode.as_deref() != Some("rw"),
             })
             .collect(),
-        cpus: d.cpus,
-        memory_mb: d.memory_mb,
+        cpus: d.cpus.unwrap_or(DEFAULT_DOCKER_CPUS),
+        memory_mb: d.memory_mb.unwrap_or(DEFAULT_DOCKER_MEMORY_MB),
+        pids_limit: d.pids_limit.unwrap_or(DEFAULT_DOCKER_PIDS_LIMIT),
+        read_only_rootfs: d.read_only_rootfs.unwrap_or(false),
+        user: d.user.clone(),
         network_mode,
     }
 }

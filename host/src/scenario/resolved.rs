@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -76,6 +77,15 @@ impl ResolvedScenario {
         let max_us = super::duration_us(super::MAX_DURATION_S).expect("the maximum is valid");
         if self.duration_us == 0 || self.duration_us > max_us {
             return Err(format!("duration_us {} is not within 1 ..= {max_us}", self.duration_us));
+        }
+        for node in &self.nodes {
+            let docker = match &node.implementation {
+                Implementation::Docker(d) => Some(d),
+                Implementation::Wasm(_) => node.alternative.as_ref(),
+            };
+            if let Some(docker) = docker {
+                docker.check().map_err(|e| format!("node '{}': {e}", node.id))?;
+            }
         }
         Ok(())
     }
@@ -381,6 +391,31 @@ pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
 pub const DEFAULT_BUILD_TIMEOUT_S: u64 = 1800;
 /// Longest `build_timeout_s` accepted: a day.
 pub const MAX_BUILD_TIMEOUT_S: u64 = 86_400;
+/// Accepted `step_timeout_ms` and `start_timeout_ms`: up to an hour (a
+/// deadline past it is a hang, not a slow node).
+pub const DOCKER_TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
+/// Accepted `max_frame_bytes`: room for any reply's framing, and no more
+/// than the host will buffer for one line.
+pub const DOCKER_FRAME_BYTES: RangeInclusive<u64> = 1024..=256 * 1024 * 1024;
+/// A container's memory limit when the scenario gives none.
+pub const DEFAULT_DOCKER_MEMORY_MB: u64 = 512;
+/// Accepted `memory_mb`: the engine refuses less than 6 MiB; 1 TiB is
+/// more than any edge node, and far from the byte count's overflow.
+pub const DOCKER_MEMORY_MB: RangeInclusive<u64> = 6..=1024 * 1024;
+/// A container's CPU quota (cores) when the scenario gives none.
+pub const DEFAULT_DOCKER_CPUS: f64 = 1.0;
+/// Accepted `cpus`: the engine's quota resolution is a hundredth of a
+/// core; it also refuses more cores than the machine has, which only it
+/// knows.
+pub const DOCKER_CPUS: RangeInclusive<f64> = 0.01..=1024.0;
+/// Processes and threads a container may have when the scenario gives
+/// no `pids_limit`: a fork bomb stops here.
+pub const DEFAULT_DOCKER_PIDS_LIMIT: u64 = 256;
+/// Accepted `pids_limit`.
+pub const DOCKER_PIDS_LIMIT: RangeInclusive<u64> = 8..=65_536;
+/// Size of the tmpfs mounted on `/tmp` of a read-only root file system
+/// (its pages count against the memory limit).
+pub const DOCKER_TMPFS_MB: u64 = 64;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DockerNode {
@@ -404,9 +439,59 @@ pub struct DockerNode {
     pub ports: BTreeMap<u16, u16>,
     pub environment: BTreeMap<String, String>,
     pub volumes: Vec<Volume>,
-    pub cpus: Option<f64>,
-    pub memory_mb: Option<u64>,
+    pub cpus: f64,
+    pub memory_mb: u64,
+    /// Processes and threads the container may have at once.
+    pub pids_limit: u64,
+    /// The root file system is read-only (a tmpfs is on `/tmp`).
+    pub read_only_rootfs: bool,
+    /// `user` or `uid[:gid]` to run as; `None`: the image's user.
+    pub user: Option<String>,
     pub network_mode: String,
+}
+
+impl DockerNode {
+    /// A node of `image` with every setting at its default, for nodes made
+    /// in code (benchmarks, tests); a file's are resolved from its keys.
+    pub fn new(image: Option<String>, build_context: Option<PathBuf>) -> DockerNode {
+        DockerNode {
+            image,
+            build_context,
+            dockerfile: None,
+            build_command: None,
+            build_timeout_s: DEFAULT_BUILD_TIMEOUT_S,
+            protocol: ContainerProtocol::Xedgesim,
+            step_timeout_ms: DEFAULT_STEP_TIMEOUT_MS,
+            start_timeout_ms: DEFAULT_START_TIMEOUT_MS,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            ports: BTreeMap::new(),
+            environment: BTreeMap::new(),
+            volumes: Vec::new(),
+            cpus: DEFAULT_DOCKER_CPUS,
+            memory_mb: DEFAULT_DOCKER_MEMORY_MB,
+            pids_limit: DEFAULT_DOCKER_PIDS_LIMIT,
+            read_only_rootfs: false,
+            user: None,
+            network_mode: "none".to_string(),
+        }
+    }
+
+    /// The first setting out of its accepted range, in words (a file's
+    /// are checked, with lines, by `validate`).
+    pub fn check(&self) -> Result<(), String> {
+        fn within<T: PartialOrd + fmt::Display>(key: &str, value: T, range: &RangeInclusive<T>) -> Result<(), String> {
+            if range.contains(&value) {
+                return Ok(());
+            }
+            Err(format!("docker.{key} is {value}; allowed {} ..= {}", range.start(), range.end()))
+        }
+        within("step_timeout_ms", self.step_timeout_ms, &DOCKER_TIMEOUT_MS)?;
+        within("start_timeout_ms", self.start_timeout_ms, &DOCKER_TIMEOUT_MS)?;
+        within("max_frame_bytes", self.max_frame_bytes, &DOCKER_FRAME_BYTES)?;
+        within("memory_mb", self.memory_mb, &DOCKER_MEMORY_MB)?;
+        within("cpus", self.cpus, &DOCKER_CPUS)?;
+        within("pids_limit", self.pids_limit, &DOCKER_PIDS_LIMIT)
+    }
 }
 
 /// How the host talks to a container; docs/container-protocol.md.
@@ -439,4 +524,11 @@ pub struct Volume {
     pub host_path: PathBuf,
     pub container_path: String,
     pub read_only: bool,
+}
+
+impl Volume {
+    /// The name of a Docker volume (`models`), not a host path (always absolute).
+    pub fn volume_name(&self) -> Option<&str> {
+        self.host_path.is_relative().then(|| self.host_path.to_str()).flatten()
+    }
 }

@@ -12,16 +12,15 @@ use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSe
 use super::margin::{MIN_TRIALS_FLOOR, Margin};
 use super::parse::SpanMap;
 use super::resolved::{
-    ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES,
-    NetworkModel, NodeKind, PAYLOAD_MATCHES,
+    ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_DOCKER_CPUS, DEFAULT_DOCKER_MEMORY_MB,
+    DEFAULT_DOCKER_PIDS_LIMIT, DOCKER_CPUS, DOCKER_FRAME_BYTES, DOCKER_MEMORY_MB, DOCKER_PIDS_LIMIT, DOCKER_TIMEOUT_MS,
+    FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
 };
 use super::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
 pub const MAX_NODE_ID_LEN: usize = 64;
 pub const NETWORK_MODES: &[&str] = &["none", "bridge"];
-/// Smallest accepted `docker.max_frame_bytes`: room for any reply's framing.
-pub const MIN_FRAME_BYTES: u64 = 1024;
 
 /// How an `implementation:` value reads.
 pub enum ImplementationName {
@@ -64,6 +63,15 @@ pub fn builtin_config_keys(node: &NodeEntry) -> Option<(NodeKind, &'static Decla
 /// `.` or `~`, as docker-py reads xEdgeSim's files.
 pub fn is_named_volume(key: &str) -> bool {
     !key.contains('/') && !key.starts_with('.') && !key.starts_with('~')
+}
+
+/// Whether `name` is one the engine accepts for a volume
+/// (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`).
+fn is_volume_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name.len() >= 2
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// A container or host port written as a number or a string of digits.
@@ -923,27 +931,30 @@ impl Checker<'_> {
                 suggest::did_you_mean(protocol, ContainerProtocol::NAMES),
             );
         }
-        for (key, value) in [("step_timeout_ms", docker.step_timeout_ms), ("start_timeout_ms", docker.start_timeout_ms)]
-        {
-            if value == Some(0) {
-                self.error(
-                    &format!("{dpath}.{key}"),
-                    node,
-                    format!("{key} must be greater than 0"),
-                    "omit it for the default; a deadline of 0 would fail every call",
-                );
-            }
-        }
-        if let Some(bytes) = docker.max_frame_bytes
-            && bytes < MIN_FRAME_BYTES
-        {
-            self.error(
-                &format!("{dpath}.max_frame_bytes"),
-                node,
-                format!("max_frame_bytes is {bytes}; frames need at least {MIN_FRAME_BYTES}"),
-                "omit it for the default (16 MiB)",
-            );
-        }
+        self.in_range(
+            &dpath,
+            id,
+            "step_timeout_ms",
+            docker.step_timeout_ms,
+            &DOCKER_TIMEOUT_MS,
+            "a time in milliseconds; omit it for the default (10000)",
+        );
+        self.in_range(
+            &dpath,
+            id,
+            "start_timeout_ms",
+            docker.start_timeout_ms,
+            &DOCKER_TIMEOUT_MS,
+            "a time in milliseconds; omit it for the default (30000)",
+        );
+        self.in_range(
+            &dpath,
+            id,
+            "max_frame_bytes",
+            docker.max_frame_bytes,
+            &DOCKER_FRAME_BYTES,
+            "the longest stdout line in bytes (at least 1024 for the framing); omit it for the default (16 MiB)",
+        );
         if docker.dockerfile.is_some() && docker.build_context.is_none() {
             self.key_error(
                 &format!("{dpath}.dockerfile"),
@@ -986,6 +997,13 @@ impl Checker<'_> {
             // The engine would quietly create a missing bind source as an empty folder.
             if !is_named_volume(host_path) {
                 self.existing_any(&format!("{dpath}.volumes.{host_path}"), id, host_path);
+            } else if !is_volume_name(host_path) {
+                self.key_error(
+                    &format!("{dpath}.volumes.{host_path}"),
+                    node,
+                    format!("'{host_path}' is neither a host path nor a Docker volume name"),
+                    "a volume name is a letter or digit, then letters, digits, `_`, `.` or `-`; write a host path as `./name`",
+                );
             }
             if let Some(mode) = &volume.mode
                 && mode != "ro"
@@ -1000,17 +1018,40 @@ impl Checker<'_> {
             }
         }
         if let Some(cpus) = docker.cpus
-            && !(cpus.is_finite() && cpus > 0.0)
+            && !DOCKER_CPUS.contains(&cpus)
         {
             self.error(
                 &format!("{dpath}.cpus"),
                 node,
-                format!("cpus must be greater than 0; found {cpus}"),
-                "e.g. `cpus: 0.5` for half a core",
+                format!("cpus is {cpus}; allowed {} ..= {}", DOCKER_CPUS.start(), DOCKER_CPUS.end()),
+                format!("cores, e.g. `cpus: 0.5` for half a core; omit it for the default ({DEFAULT_DOCKER_CPUS})"),
             );
         }
-        if docker.memory_mb == Some(0) {
-            self.error(&format!("{dpath}.memory_mb"), node, "memory_mb must be greater than 0", "omit it for no limit");
+        self.in_range(
+            &dpath,
+            id,
+            "memory_mb",
+            docker.memory_mb,
+            &DOCKER_MEMORY_MB,
+            &format!("in MiB (the engine refuses less than 6); omit it for the default ({DEFAULT_DOCKER_MEMORY_MB})"),
+        );
+        self.in_range(
+            &dpath,
+            id,
+            "pids_limit",
+            docker.pids_limit,
+            &DOCKER_PIDS_LIMIT,
+            &format!("processes and threads at once; omit it for the default ({DEFAULT_DOCKER_PIDS_LIMIT})"),
+        );
+        if let Some(user) = &docker.user
+            && (user.is_empty() || user.contains(|c: char| c.is_whitespace() || c.is_control()))
+        {
+            self.error(
+                &format!("{dpath}.user"),
+                node,
+                format!("user must be a name or uid[:gid] without spaces; found '{user}'"),
+                "e.g. `user: \"65534:65534\"`; omit it for the image's user",
+            );
         }
         if let Some(mode) = &docker.network_mode {
             if !NETWORK_MODES.contains(&mode.as_str()) {
@@ -1028,6 +1069,29 @@ impl Checker<'_> {
                     "remove `network_mode: none` (ports are published on 127.0.0.1 only) or remove `ports`",
                 );
             }
+        }
+    }
+
+    /// Checks that `dpath.key`, if given, is within `range`; `unit` says
+    /// what the number counts and what omitting it means.
+    fn in_range(
+        &mut self,
+        dpath: &str,
+        id: &str,
+        key: &str,
+        value: Option<u64>,
+        range: &std::ops::RangeInclusive<u64>,
+        unit: &str,
+    ) {
+        if let Some(value) = value
+            && !range.contains(&value)
+        {
+            self.error(
+                &format!("{dpath}.{key}"),
+                Some(id),
+                format!("{key} is {value}; allowed {} ..= {}", range.start(), range.end()),
+                unit.to_string(),
+            );
         }
     }
 

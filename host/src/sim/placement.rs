@@ -72,6 +72,8 @@ pub struct PlaceOptions<'a> {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Labels and names this run's containers.
     pub run_id: String,
+    /// The caller's label on every container and volume (`xedgesim.run_label`).
+    pub run_label: Option<String>,
     /// Hears image builds' output.
     pub build_log: &'a mut dyn FnMut(&str),
 }
@@ -95,7 +97,7 @@ pub struct Placement {
 /// nodes, whose problems (no engine, a failed build) are node faults under
 /// the node's fault policy.
 pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placement, RunError> {
-    let PlaceOptions { seed, mode, native, cache_dir, docker_host, interrupt, run_id, build_log } = options;
+    let PlaceOptions { seed, mode, native, cache_dir, docker_host, interrupt, run_id, run_label, build_log } = options;
     let mut wasm_nodes: Vec<(usize, &WasmNode)> = Vec::new();
     let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
@@ -163,7 +165,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     let stores = batches.len();
     check_map_count(stores, max_map_count())?;
     if stores == 0 {
-        place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, run_id, build_log);
+        place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, (run_id, run_label), build_log);
         return Ok(placement);
     }
     let options = RuntimeOptions {
@@ -187,7 +189,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             .map(|g| Box::new(g) as Box<dyn NodeGroup>);
         add(&mut placement, scenario, members, made);
     }
-    place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, run_id, build_log);
+    place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, (run_id, run_label), build_log);
     Ok(placement)
 }
 
@@ -200,7 +202,7 @@ fn place_docker(
     nodes: &[(usize, &DockerNode)],
     docker_host: Option<String>,
     interrupt: Option<Arc<AtomicBool>>,
-    run_id: String,
+    (run_id, run_label): (String, Option<String>),
     build_log: &mut dyn FnMut(&str),
 ) {
     if nodes.is_empty() {
@@ -257,7 +259,7 @@ fn place_docker(
             DockerNodeSpec { id: &node.id, config: &node.config, docker, image_id }
         })
         .collect();
-    let options = DockerOptions { run_id, time_quantum_us: scenario.time_quantum_us, interrupt };
+    let options = DockerOptions { run_id, run_label, time_quantum_us: scenario.time_quantum_us, interrupt };
     let (group, faults) = DockerNodeGroup::start(&engine, &specs, options);
     let members: Vec<usize> = ready.iter().map(|(index, _)| *index).collect();
     for (i, fault) in faults {

@@ -100,6 +100,7 @@ pub struct Simulation {
     threads: usize,
     progress: Option<Box<dyn FnMut(Progress)>>,
     docker_host: Option<String>,
+    run_label: Option<String>,
     build_log: Option<BuildLog>,
     log_tap: Option<LogTap>,
     record_deliveries: bool,
@@ -160,6 +161,7 @@ impl Simulation {
             threads: 1,
             progress: None,
             docker_host: None,
+            run_label: None,
             build_log: None,
             log_tap: None,
             record_deliveries: false,
@@ -224,6 +226,15 @@ impl Simulation {
     /// The Docker engine to use (`unix:///…`, `tcp://…`); default the local one.
     pub fn docker_host(mut self, endpoint: Option<String>) -> Self {
         self.docker_host = endpoint;
+        self
+    }
+
+    /// Puts `label` on every container and volume of the run, as label
+    /// `xedgesim.run_label`, so a test suite or a CI job finds its own
+    /// among those of other runs on the machine (`xedgesim run` takes it
+    /// from `XEDGESIM_RUN_LABEL`).
+    pub fn run_label(mut self, label: Option<String>) -> Self {
+        self.run_label = label;
         self
     }
 
@@ -375,6 +386,7 @@ impl Simulation {
             docker_host: self.docker_host.clone(),
             interrupt: self.interrupt.clone(),
             run_id: run_id(),
+            run_label: self.run_label.clone(),
             build_log: match build_log.as_mut() {
                 Some(f) => f.as_mut(),
                 None => &mut ignore,

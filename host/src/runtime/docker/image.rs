@@ -446,21 +446,9 @@ mod tests {
 
     fn node(dir: &Path, command: &str, timeout_s: u64) -> DockerNode {
         DockerNode {
-            image: None,
-            build_context: Some(dir.to_path_buf()),
-            dockerfile: None,
             build_command: Some(command.into()),
             build_timeout_s: timeout_s,
-            protocol: crate::scenario::ContainerProtocol::Xedgesim,
-            step_timeout_ms: 1,
-            start_timeout_ms: 1,
-            max_frame_bytes: 1024,
-            ports: Default::default(),
-            environment: Default::default(),
-            volumes: Vec::new(),
-            cpus: None,
-            memory_mb: None,
-            network_mode: "none".into(),
+            ..DockerNode::new(None, Some(dir.to_path_buf()))
         }
     }
 

@@ -11,7 +11,8 @@
 //!   process group of its own), then a build from its context, skipped
 //!   when that context on those base images is built.
 //! - [`container`]: one container with stdin/stdout attached, its frames
-//!   and its stderr log.
+//!   and its stderr log; hardened as docs/sandbox.md says.
+//! - [`volume`]: the named volumes a run creates, and removes.
 //! - [`protocol`]: the two dialects a container may speak: ours
 //!   (docs/container-protocol.md) and xEdgeSim's line protocol.
 //! - [`DockerNodeGroup`]: every Docker node of a run, behind
@@ -29,6 +30,7 @@ mod output_tail;
 mod process_group;
 mod protocol;
 pub mod prune;
+mod volume;
 
 pub use engine::DockerEngine;
 pub use error::DockerError;
@@ -43,6 +45,23 @@ pub const LABEL_NODE: &str = "xedgesim.node";
 /// processes alone, and cannot judge those made elsewhere.
 pub const LABEL_PID: &str = "xedgesim.pid";
 pub const LABEL_HOST: &str = "xedgesim.host";
+/// A value of the caller's choosing ([`DockerOptions::run_label`]), so a
+/// test suite or a CI job finds its own containers and volumes among
+/// those of other runs on the machine.
+pub const LABEL_RUN_LABEL: &str = "xedgesim.run_label";
+
+/// The labels of everything a run makes (containers, volumes).
+fn run_labels(run_id: &str, run_label: Option<&str>) -> std::collections::HashMap<String, String> {
+    let mut labels = std::collections::HashMap::from([
+        (LABEL_RUN.to_string(), run_id.to_string()),
+        (LABEL_PID.to_string(), std::process::id().to_string()),
+        (LABEL_HOST.to_string(), this_host()),
+    ]);
+    if let Some(value) = run_label {
+        labels.insert(LABEL_RUN_LABEL.to_string(), value.to_string());
+    }
+    labels
+}
 
 /// This machine as [`LABEL_HOST`] names it: `<host name>/<boot id>`.
 pub fn this_host() -> String {
@@ -57,4 +76,4 @@ pub const LABEL_CONTEXT: &str = "xedgesim.context_sha256";
 pub const LABEL_BUILD_KEY: &str = "xedgesim.build_key";
 
 /// Re-exported for tools and tests that look containers up by label.
-pub use bollard::query_parameters::ListContainersOptions;
+pub use bollard::query_parameters::{InspectContainerOptions, ListContainersOptions};

@@ -12,7 +12,7 @@
 //! the node); what the engine may have made for it is removed by label at
 //! shutdown.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use futures_util::future::{BoxFuture, join_all};
 use super::container::{self, Container, ContainerSpec};
 use super::engine::DockerEngine;
 use super::protocol::{self, Answer, Ask, Failure};
+use super::volume;
 use crate::runtime::{
     FaultKind, Interrupted, LogLevel, LogLine, LogStream, Metric, NodeFault, NodeGroup, NodeUsage, ShutdownError,
     StepCall, StepOutput,
@@ -50,6 +51,8 @@ pub struct DockerNodeSpec<'a> {
 pub struct DockerOptions {
     /// Labels this run's containers (`xedgesim.run`) and names them.
     pub run_id: String,
+    /// Put on every container and volume as `xedgesim.run_label`.
+    pub run_label: Option<String>,
     /// `xedgesim-adapter` nodes are stepped at least this often.
     pub time_quantum_us: u64,
     /// Set by Ctrl-C or SIGTERM.
@@ -83,6 +86,9 @@ pub struct DockerNodeGroup {
     cleanup: Vec<ShutdownError>,
     /// Log lines of containers removed since the last `take_logs`.
     orphan_logs: Vec<(usize, u64, String)>,
+    /// Named volumes this run created, each with the first node mounting
+    /// it: removed at shutdown, after the containers.
+    volumes: Vec<(String, String)>,
     shut_down: bool,
 }
 
@@ -102,7 +108,37 @@ impl DockerNodeGroup {
         specs: &[DockerNodeSpec<'_>],
         options: DockerOptions,
     ) -> (DockerNodeGroup, Vec<(usize, NodeFault)>) {
-        let starts = specs.iter().map(|spec| start_one(engine, spec, &options.run_id, 0)).collect();
+        let volumes = engine.block_on(volume::create_missing(
+            engine,
+            specs.iter().flat_map(|s| s.docker.volumes.iter().filter_map(|v| v.volume_name())).collect::<BTreeSet<_>>(),
+            &options.run_id,
+            options.run_label.as_deref(),
+        ));
+        let starts = specs
+            .iter()
+            .map(|spec| {
+                // A volume that could not be had would be made by the engine, unlabelled, and left behind.
+                let missing = spec
+                    .docker
+                    .volumes
+                    .iter()
+                    .filter_map(|v| v.volume_name())
+                    .find_map(|name| volumes.failed.get(name))
+                    .cloned();
+                let options = &options;
+                async move {
+                    match missing {
+                        Some(why) => Err(NodeFault {
+                            node: spec.id.to_string(),
+                            time_us: 0,
+                            kind: FaultKind::ContainerStart,
+                            detail: why,
+                        }),
+                        None => start_one(engine, spec, options, 0).await,
+                    }
+                }
+            })
+            .collect();
         let (started, _) = engine.block_on_each_unless(options.interrupt.as_deref(), Duration::ZERO, starts);
         let mut nodes = Vec::with_capacity(specs.len());
         let mut faults = Vec::new();
@@ -135,6 +171,15 @@ impl DockerNodeGroup {
             submitted: Vec::new(),
             cleanup: Vec::new(),
             orphan_logs: Vec::new(),
+            volumes: volumes
+                .created
+                .into_iter()
+                .map(|name| {
+                    let user = specs.iter().find(|s| s.docker.volumes.iter().any(|v| v.volume_name() == Some(&name)));
+                    let node = user.map_or_else(String::new, |s| s.id.to_string());
+                    (name, node)
+                })
+                .collect(),
             shut_down: false,
         };
         (group, faults)
@@ -245,11 +290,18 @@ async fn failure_fault(
 async fn start_one(
     engine: &DockerEngine,
     spec: &DockerNodeSpec<'_>,
-    run_id: &str,
+    options: &DockerOptions,
     time_us: u64,
 ) -> Result<Container, NodeFault> {
     let fault = |kind, detail| NodeFault { node: spec.id.to_string(), time_us, kind, detail };
-    let container_spec = ContainerSpec { node: spec.id, image_id: spec.image_id, docker: spec.docker, run_id };
+    let run_id = options.run_id.as_str();
+    let container_spec = ContainerSpec {
+        node: spec.id,
+        image_id: spec.image_id,
+        docker: spec.docker,
+        run_id,
+        run_label: options.run_label.as_deref(),
+    };
     // The whole start, engine requests included, is bounded by the start deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);
     let mut container =
@@ -471,7 +523,7 @@ impl NodeGroup for DockerNodeGroup {
         self.retire(index);
         let node = &self.nodes[index];
         let spec = DockerNodeSpec { id: &node.id, config, docker: &node.docker, image_id: &node.image_id };
-        let start = start_one(&self.engine, &spec, &self.options.run_id, now_us);
+        let start = start_one(&self.engine, &spec, &self.options, now_us);
         match self.engine.block_on_unless(self.options.interrupt.as_deref(), start) {
             Ok(Ok(container)) => {
                 self.nodes[index].container = Some(container);
@@ -521,6 +573,11 @@ impl NodeGroup for DockerNodeGroup {
         let removed = self.engine.block_on(join_all(removals));
         for (node, result) in nodes.into_iter().zip(removed) {
             if let Err(e) = result {
+                errors.push(ShutdownError { node, problem: e.to_string() });
+            }
+        }
+        for (name, node) in std::mem::take(&mut self.volumes) {
+            if let Err(e) = self.engine.block_on(volume::remove(&self.engine, &name)) {
                 errors.push(ShutdownError { node, problem: e.to_string() });
             }
         }
