@@ -214,6 +214,7 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
     assert!(named("cloud", "host.messages_in"));
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("<table id=\"metrics\"") && page.contains("90% interval of B − A"));
+    assert!(page.contains("equivalence: two one-sided tests (TOST) against each metric&#39;s margin, alpha 0.05"));
 
     // Ignored topics and timing are honoured: the engine's counts, which
     // include the ignored messages, leave, and so do the arrival times.
@@ -251,7 +252,7 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
         (vec![a, "--margin", "x=1"], "--margin applies to --trials N"),
         (vec![a, "--test", "difference"], "--test applies to --trials N"),
         (vec![a, "--trials", "5", "--margin", "x"], "--margin 'x': expected METRIC=MARGIN"),
-        (vec![a, "--trials", "5", "--margin-default=-3%"], "--margin-default '-3%': a margin is a number >= 0"),
+        (vec![a, "--trials", "5", "--margin-default", "-3%"], "--margin-default '-3%': a margin is a number >= 0"),
         (vec![a, "--trials", "5", "--alpha", "0.7"], "--alpha must be between 0 and 0.5"),
     ] {
         let (code, _, stderr) = equiv(&args);

@@ -104,10 +104,10 @@ pub struct EquivArgs {
     /// With --trials: METRIC=MARGIN or NODE/METRIC=MARGIN; B's mean may be
     /// MARGIN from A's: a number in the metric's unit, or a percentage of
     /// A's mean such as 5% (repeatable).
-    #[arg(long, value_name = "METRIC=MARGIN")]
+    #[arg(long, value_name = "METRIC=MARGIN", allow_hyphen_values = true)]
     margin: Vec<String>,
     /// With --trials: the margin of every metric no --margin names.
-    #[arg(long, value_name = "MARGIN")]
+    #[arg(long, value_name = "MARGIN", allow_hyphen_values = true)]
     margin_default: Option<String>,
     /// With --trials: the fewest trials per side to decide on (default and least: 5).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(MIN_TRIALS_FLOOR as i64..=1000))]

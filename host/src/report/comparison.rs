@@ -45,6 +45,13 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
     }
     if let Some(trials) = result["trials"].as_u64() {
         rows.push(vec!["trials per side".to_string(), count(trials)]);
+        let rules = &result["rules"];
+        let test = match rules["test"].as_str() {
+            Some("difference") => "difference: Welch's two-sided test, Holm-adjusted",
+            _ => "equivalence: two one-sided tests (TOST) against each metric's margin",
+        };
+        rows.push(vec!["test".to_string(), escape(&format!("{test}, alpha {}", text(&rules["alpha"])))]);
+        rows.push(vec!["fewest trials to decide".to_string(), escape(&text(&rules["min_trials"]))]);
     }
     rows.push(vec!["options".to_string(), format!("<code>{}</code>", escape(&result["options"].to_string()))]);
     table(&mut out, "comparison", false, &["", "value"], &rows);
