@@ -12,9 +12,10 @@ use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario, WasmSe
 use super::margin::{MIN_TRIALS_FLOOR, Margin};
 use super::parse::SpanMap;
 use super::resolved::{
-    ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_DOCKER_CPUS, DEFAULT_DOCKER_MEMORY_MB,
-    DEFAULT_DOCKER_PIDS_LIMIT, DOCKER_CPUS, DOCKER_FRAME_BYTES, DOCKER_MEMORY_MB, DOCKER_PIDS_LIMIT, DOCKER_TIMEOUT_MS,
-    FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
+    ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_DOCKER_CPUS, DEFAULT_DOCKER_MEMORY_MB, DEFAULT_DOCKER_PIDS_LIMIT,
+    DEFAULT_START_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, DOCKER_CPUS, DOCKER_FRAME_BYTES, DOCKER_MEMORY_MB,
+    DOCKER_PIDS_LIMIT, DOCKER_TIMEOUT_MS, FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES,
+    NetworkModel, NodeKind, PAYLOAD_MATCHES,
 };
 use super::suggest;
 
@@ -937,7 +938,7 @@ impl Checker<'_> {
             "step_timeout_ms",
             docker.step_timeout_ms,
             &DOCKER_TIMEOUT_MS,
-            "a time in milliseconds; omit it for the default (10000)",
+            &format!("a time in milliseconds; omit it for the default ({DEFAULT_STEP_TIMEOUT_MS})"),
         );
         self.in_range(
             &dpath,
@@ -945,7 +946,7 @@ impl Checker<'_> {
             "start_timeout_ms",
             docker.start_timeout_ms,
             &DOCKER_TIMEOUT_MS,
-            "a time in milliseconds; omit it for the default (30000)",
+            &format!("a time in milliseconds; omit it for the default ({DEFAULT_START_TIMEOUT_MS})"),
         );
         self.in_range(
             &dpath,
