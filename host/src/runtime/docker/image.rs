@@ -47,6 +47,8 @@ const POLL: Duration = Duration::from_millis(20);
 /// How long the output of a build command that ended is still read: a
 /// process that left its group may hold the pipe open for ever.
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
+/// Lines of a build command's output read but not yet shown.
+const LINES_IN_FLIGHT: usize = 1024;
 /// Bytes of the archive in one message to the engine, and messages in flight.
 const CHUNK_BYTES: usize = 256 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -119,7 +121,8 @@ pub fn run_build_command(
             .stderr(Stdio::piped()),
     )
     .map_err(|e| failed("could not start".into(), e.to_string()))?;
-    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    // Bounded: a command that prints faster than it is shown waits.
+    let (lines_tx, lines) = std::sync::mpsc::sync_channel::<String>(LINES_IN_FLIGHT);
     let streams: [Option<Box<dyn std::io::Read + Send>>; 2] = [
         child.stdout.take().map(|o| Box::new(o) as Box<dyn std::io::Read + Send>),
         child.stderr.take().map(|e| Box::new(e) as Box<dyn std::io::Read + Send>),
