@@ -524,3 +524,116 @@ fn back_to_back_degrades_in_either_file_order_both_apply() {
         }
     }
 }
+
+#[test]
+fn what_a_stall_holds_counts_as_delivered_only_when_a_step_receives_it_and_a_crash_drops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    // 10 Hz straight to a cloud (readings reach it as sent, at 0.1 … 3 s),
+    // stalled 2 s from 1 s to the end and down from 2 s to 2.5 s. The
+    // readings of 0.1 … 0.9 s are received as they come; those of 1.0 …
+    // 1.9 s are held (their steps would be at 3.0 … 3.9 s) when the crash
+    // takes the cloud; 2.0 … 2.4 s reach it down; 2.5 … 3.0 s reach the
+    // restarted cloud, still stalled, and are held past the end.
+    let yaml = r#"
+simulation: {duration_s: 3}
+nodes:
+  - {id: sensor, type: sensor, config: {sample_rate_hz: 10, destination: cloud}}
+  - {id: cloud, type: cloud}
+faults:
+  - {stall: cloud, at_s: 1, delay_us: 2000000}
+  - {crash: cloud, at_s: 2, until_s: 2.5}
+"#;
+    let report = run(dir.path(), yaml, |s| s);
+    let m = &report.messages;
+    assert_eq!((m.sent, m.delivered, m.dropped, m.in_flight), (30, 9, 15, 6));
+    assert_eq!(dropped(&report, "crashed_while_held"), 10);
+    assert_eq!(dropped(&report, "node_down"), 5);
+    let scripted = report.scripted_faults.as_ref().unwrap();
+    assert_eq!(scripted.messages_lost, BTreeMap::from([("crash".to_string(), 15)]));
+
+    // The trace agrees: a delivery for each reading a step received, and
+    // the held ones dropped at the crash, each once.
+    let events = events(dir.path());
+    let sent_at: BTreeMap<u64, u64> =
+        of(&events, "send").iter().map(|e| (e["id"].as_u64().unwrap(), e["t_us"].as_u64().unwrap())).collect();
+    let delivered: Vec<u64> = of(&events, "deliver").iter().map(|e| sent_at[&e["id"].as_u64().unwrap()]).collect();
+    assert_eq!(delivered, (1..=9).map(|k| k * 100_000).collect::<Vec<_>>());
+    let held: Vec<(u64, u64)> = of(&events, "drop")
+        .iter()
+        .filter(|e| e["reason"] == "crashed_while_held")
+        .map(|e| (e["t_us"].as_u64().unwrap(), sent_at[&e["id"].as_u64().unwrap()]))
+        .collect();
+    assert_eq!(held, (10..=19).map(|k| (2_000_000, k * 100_000)).collect::<Vec<_>>());
+
+    // The sink's figures count what it received: nothing after 0.9 s, and
+    // no recovery after the restart (what reached it then is still held).
+    let sink = &scripted.sinks["cloud"];
+    assert_eq!(sink.deliveries, 9);
+    assert_eq!((sink.longest_gap_from_us, sink.longest_gap_until_us), (900_000, 3_000_000));
+    let [recovery] = sink.recovery.as_slice() else { panic!("{:?}", sink.recovery) };
+    assert_eq!((recovery.after.as_str(), recovery.recovered_at_us), ("restart cloud", None));
+    let metrics = read_metrics(&dir.path().join("out"));
+    let get = |metric: &str| metrics[&("cloud".to_string(), metric.to_string())];
+    assert_eq!(get("messages_in"), 9.0);
+    assert_eq!(get("messages_received"), 0.0, "the restarted cloud received nothing");
+}
+
+#[test]
+fn what_a_stall_holds_is_dropped_when_a_node_fault_stops_its_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = xedgesim_tests::fixture_file(dir.path(), "hostile");
+    // The hostile node fails its first step at or after 1.5 s. Stalled
+    // 0.5 s from 1 s, its steps of 1.0 … 1.4 s come at 1.5 … 1.9 s: the
+    // first (the 1.0 s reading) fails, and the readings of 1.1 … 1.4 s,
+    // held for the steps after it, are lost with the node.
+    let yaml = format!(
+        "simulation: {{duration_s: 3, on_fault: isolate}}\nnodes:\n  - {{id: sensor, type: sensor, config: {{sample_rate_hz: 10, destination: rogue}}}}\n  - {{id: rogue, type: rogue, wasm: {{component: '{}'}}, config: {{mode: error, at_us: 1500000}}}}\nfaults:\n  - {{stall: rogue, at_s: 1, delay_us: 500000}}\n",
+        hostile.display()
+    );
+    let report = run(dir.path(), &yaml, |s| s);
+    assert_eq!(report.faults.len(), 1);
+    assert_eq!((report.faults[0].time_us, report.faults[0].kind.as_str()), (1_500_000, "model_error"));
+    let m = &report.messages;
+    // 0.1 … 1.0 s received; 1.1 … 1.4 s held and lost; 1.5 … 3.0 s reach a stopped node.
+    assert_eq!((m.sent, m.delivered, m.in_flight), (30, 10, 0));
+    assert_eq!(dropped(&report, "stopped_while_held"), 4);
+    assert_eq!(dropped(&report, "node_stopped"), 16);
+    let events = events(dir.path());
+    let lost: Vec<u64> = of(&events, "drop")
+        .iter()
+        .filter(|e| e["reason"] == "stopped_while_held")
+        .map(|e| e["t_us"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lost, vec![1_500_000; 4]);
+}
+
+#[test]
+fn crashes_validate_and_run_alike_in_either_file_order() {
+    // The gateway is down 5 … 10 s, and crashed again at 10 s: at 10 s the
+    // first crash's restart comes before the second crash, whatever the
+    // order of the entries, in `validate` as in the run.
+    let yaml = |first: &str, second: &str| {
+        format!(
+            "simulation: {{duration_s: 15}}\nnodes:\n  - {{id: s, type: sensor, config: {{destination: gateway}}}}\n  - {{id: gateway, type: gateway, config: {{destination: c}}}}\n  - {{id: c, type: cloud}}\nfaults:\n  - {first}\n  - {second}\n"
+        )
+    };
+    let later = "{crash: gateway, at_s: 10}";
+    let interval = "{crash: gateway, at_s: 5, until_s: 10}";
+    let mut runs = Vec::new();
+    for (first, second) in [(later, interval), (interval, later)] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("scenario.yaml");
+        std::fs::write(&file, yaml(first, second)).unwrap();
+        if let Err(e) = xedgesim::scenario::load(&file) {
+            panic!("{first} then {second} is refused: {e}");
+        }
+        let report = run(dir.path(), &yaml(first, second), |s| s);
+        let scripted = report.scripted_faults.as_ref().unwrap();
+        let applied: Vec<(u64, &str)> = scripted.applied.iter().map(|a| (a.time_us, a.kind)).collect();
+        assert_eq!(applied, vec![(5_000_000, "crash"), (10_000_000, "restart"), (10_000_000, "crash")]);
+        // Readings at 5 … 15 s reach a gateway that is down.
+        assert_eq!(dropped(&report, "node_down"), 11);
+        runs.push(std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap());
+    }
+    assert_eq!(first_divergence(&runs[0], &runs[1]), None);
+}

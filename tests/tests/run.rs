@@ -499,6 +499,57 @@ fn non_finite_metrics_stay_visible_in_the_summary() {
 }
 
 #[test]
+fn a_model_reporting_one_metric_name_twice_faults_naming_the_node_and_the_name() {
+    let yaml = |policy: &str| {
+        format!(
+            "simulation: {{duration_s: 2, on_fault: {policy}}}\nnodes:\n  - {{id: s, type: sensor, config: {{destination: twice}}}}\n  - {{id: twice, type: tally, wasm: {{component: '{{hostile}}'}}, config: {{mode: duplicate_metrics}}}}\n"
+        )
+    };
+    // Isolated: the fault is recorded and none of the node's values is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(dir.path(), &yaml("isolate"), |sim| sim);
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let [fault] = report.faults.as_slice() else { panic!("{:?}", report.faults) };
+    assert_eq!((fault.node.as_str(), fault.time_us, fault.kind.as_str()), ("twice", 2_000_000, "duplicate_metric"));
+    assert!(
+        fault.message.starts_with(
+            "node 'twice' reported one metric name twice from `finish` at t = 2.000000 s: 'received' comes 2 times among its 3 metrics"
+        ),
+        "{}",
+        fault.message
+    );
+    let m = read_metrics(&dir.path().join("out"));
+    assert!(!m.contains_key(&("twice".into(), "received".into())), "no value passes for the metric");
+    assert_eq!(m[&("twice".into(), "faulted".into())], 1.0);
+    assert!(report.model_metrics["tally"].metrics.is_empty(), "{:?}", report.model_metrics);
+    // Under abort (the default), the run fails saying so.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(dir.path(), &yaml("abort"), |sim| sim);
+    assert_eq!(report.status, RunStatus::Failed);
+    assert!(report.reason.as_deref().unwrap_or("").contains("'received' comes 2 times"), "{:?}", report.reason);
+}
+
+#[test]
+fn preparation_is_timed_apart_from_the_run_and_the_event_rate_is_the_runs_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    // A cold cache: the built-in components are compiled before the first event.
+    let started = std::time::Instant::now();
+    let report = run_example("wasm_gateway.yaml", dir.path(), None, TraceLevel::Off);
+    let elapsed = started.elapsed().as_secs_f64();
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("summary.json")).unwrap()).unwrap();
+    let seconds = |field: &str| summary[field].as_f64().unwrap_or_else(|| panic!("{field} in {summary}"));
+    let (prepare, run) = (seconds("wall_prepare_s"), seconds("wall_duration_s"));
+    assert!(prepare > 0.0 && run > 0.0, "{prepare} {run}");
+    // Two parts of the call, one after the other.
+    assert!(prepare + run <= elapsed, "{prepare} + {run} > {elapsed}");
+    assert_eq!(seconds("wall_events_per_s"), report.events as f64 / run);
+    let table = report.to_string();
+    let line = table.lines().find(|l| l.starts_with("wall time")).unwrap();
+    assert!(line.ends_with(&format!("after {prepare:.3} s preparing (builds, compiling, containers)")), "{line}");
+}
+
+#[test]
 fn lines_logged_in_finish_reach_the_trace() {
     let dir = tempfile::tempdir().unwrap();
     let report = run_hostile(

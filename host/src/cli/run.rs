@@ -221,11 +221,14 @@ fn report_error(e: &RunError, reproduce: Option<String>) -> ExitCode {
 }
 
 /// A one-line progress display on stderr, from one second into the run.
+/// Its rate counts from the run's first instant: building and compiling
+/// before it are not the run's.
 fn progress_bar() -> impl FnMut(Progress) + 'static {
-    let started = Instant::now();
-    let mut last_draw = started;
+    let mut first: Option<Instant> = None;
+    let mut last_draw = Instant::now();
     move |p: Progress| {
         let now = Instant::now();
+        let started = *first.get_or_insert(now);
         if now - started < Duration::from_secs(1) || now - last_draw < Duration::from_millis(100) {
             return;
         }

@@ -161,6 +161,10 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
         )),
     ]);
     rows.push(vec!["wall time".into(), format!("{:.3} s", f(&summary["wall_duration_s"]))]);
+    // Absent from summaries written before it was measured apart.
+    if let Some(prepare_s) = summary["wall_prepare_s"].as_f64() {
+        rows.push(vec!["preparing (builds, compiling, containers)".into(), format!("{prepare_s:.3} s")]);
+    }
     table(&mut out, "summary", false, &["", "value"], &rows);
 
     // --- Plots ------------------------------------------------------------------------

@@ -55,6 +55,8 @@ pub enum FaultKind {
     BadBatch,
     /// The guest ended its process (`exit`) instead of returning.
     GuestExit { code: i32 },
+    /// `finish` named one metric twice: no one value is the node's.
+    DuplicateMetric,
     /// The user stopped the run (Ctrl-C, SIGTERM) while the node's code ran:
     /// the call was cut short, so its sandbox can run nothing more.
     Interrupted,
@@ -101,6 +103,7 @@ impl FaultKind {
             FaultKind::ContainerStart => "container_start",
             FaultKind::BadBatch => "bad_batch",
             FaultKind::GuestExit { .. } => "guest_exit",
+            FaultKind::DuplicateMetric => "duplicate_metric",
             FaultKind::Interrupted => "interrupted",
         }
     }
@@ -138,6 +141,7 @@ impl FaultKind {
             FaultKind::ContainerStart => "could not have its container started".into(),
             FaultKind::BadBatch => "broke the contract of `step-batch`".into(),
             FaultKind::GuestExit { code } => format!("called exit({code}) instead of returning"),
+            FaultKind::DuplicateMetric => "reported one metric name twice from `finish`".into(),
             FaultKind::Interrupted => "was running when the run was interrupted; it has no final metrics".into(),
         }
     }
@@ -189,6 +193,9 @@ impl FaultKind {
                 "a model returns from each call and never ends its process; to stop, return a node error"
             }
             FaultKind::Interrupted => "nothing to fix: the run was stopped by the user",
+            FaultKind::DuplicateMetric => {
+                "give each value `finish` returns a name of its own; none of this node's metrics are kept, since no one value is the metric's"
+            }
             FaultKind::BadBatch => {
                 "`step-batch` must enter and leave each call in order (the `sandbox` interface) and return one result per call: a bug in the component's bindings (the SDKs do this for you)"
             }

@@ -119,8 +119,8 @@ impl Checker<'_> {
         let duration_us = file_duration_us(scenario);
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
         let id_set: BTreeSet<&str> = ids.iter().copied().collect();
-        // Explicit crash/restart/partition/heal in time order, to check pairs.
-        let mut timeline: Vec<(u64, usize, &'static str, Vec<&str>)> = Vec::new();
+        // Crashes, restarts, partitions and heals, to check pairs in the engine's order.
+        let mut timeline: Vec<TimedFault<'_>> = Vec::new();
         // Degrades by link and stalls by node, as intervals, to refuse overlaps.
         let mut intervals: Vec<(String, u64, u64, usize)> = Vec::new();
         let end_us = duration_us.unwrap_or(u64::MAX);
@@ -203,9 +203,15 @@ impl Checker<'_> {
                         && kind != "stall"
                         && let Some(a) = at
                     {
-                        timeline.push((a, i, kind, vec![id]));
+                        timeline.push(TimedFault { time_us: a, ends: false, fault: i, kind, nodes: vec![id] });
                         if let (true, Some(u)) = (kind == "crash", until.filter(|&u| u > a)) {
-                            timeline.push((u, i, "restart", vec![id]));
+                            timeline.push(TimedFault {
+                                time_us: u,
+                                ends: true,
+                                fault: i,
+                                kind: "restart",
+                                nodes: vec![id],
+                            });
                         }
                     }
                     if kind == "stall" {
@@ -253,9 +259,10 @@ impl Checker<'_> {
                         && !list.is_empty()
                         && let Some(a) = at
                     {
-                        timeline.push((a, i, kind, seen.iter().copied().collect()));
+                        let nodes: Vec<&str> = seen.iter().copied().collect();
+                        timeline.push(TimedFault { time_us: a, ends: false, fault: i, kind, nodes: nodes.clone() });
                         if let (true, Some(u)) = (kind == "partition", until.filter(|&u| u > a)) {
-                            timeline.push((u, i, "heal", seen.iter().copied().collect()));
+                            timeline.push(TimedFault { time_us: u, ends: true, fault: i, kind: "heal", nodes });
                         }
                     }
                 }
@@ -451,13 +458,16 @@ impl Checker<'_> {
     }
 
     /// Each explicit restart follows a crash of its node, each heal a
-    /// partition of the same nodes; a node is not crashed twice.
-    fn fault_pairs(&mut self, mut timeline: Vec<(u64, usize, &'static str, Vec<&str>)>) {
-        // Same-instant faults apply in file order; an entry's own end comes after its start.
-        timeline.sort_by_key(|(t, i, kind, _)| (*t, *i, matches!(*kind, "restart" | "heal")));
+    /// partition of the same nodes; a node is not crashed twice. Looked at
+    /// in the order the engine applies them (`sim/fault_schedule.rs`): by
+    /// time; at one instant the ends of intervals before the starts; then
+    /// by place in the file. So the verdict does not depend on the order
+    /// the file lists them in when the run's would not.
+    fn fault_pairs(&mut self, mut timeline: Vec<TimedFault<'_>>) {
+        timeline.sort_by_key(|f| (f.time_us, !f.ends, f.fault));
         let mut down: BTreeMap<&str, usize> = BTreeMap::new();
         let mut cut: Vec<Vec<&str>> = Vec::new();
-        for (time_us, i, kind, nodes) in timeline {
+        for TimedFault { time_us, fault: i, kind, nodes, .. } in timeline {
             let path = format!("faults[{i}]");
             let at = time_us as f64 / 1e6;
             match kind {
@@ -496,6 +506,18 @@ impl Checker<'_> {
             }
         }
     }
+}
+
+/// A crash, restart, partition or heal as the engine applies it.
+struct TimedFault<'a> {
+    time_us: u64,
+    /// The end of an interval (`until_s`), not an entry of its own: applied
+    /// before the starts at its instant.
+    ends: bool,
+    /// The entry's index under `faults:`.
+    fault: usize,
+    kind: &'static str,
+    nodes: Vec<&'a str>,
 }
 
 /// A checked entry as the runner takes it.

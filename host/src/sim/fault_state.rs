@@ -4,6 +4,11 @@
 //! messages lost to each kind and, for each sink (a `cloud` node), the
 //! longest gap in its deliveries and how long delivery took to resume
 //! after each fault ended.
+//!
+//! A message a stall holds is not delivered yet: it counts as delivered
+//! when a step of its node receives it, or as dropped when a crash
+//! (`crashed_while_held`) or a node fault (`stopped_while_held`) takes the
+//! node first; one still held at the end of the run is in flight.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -13,7 +18,18 @@ use super::fault_schedule::{FaultSchedule, Scheduled};
 use crate::runtime::Message;
 
 /// A stalled node's steps, each with the time it is released and its inbox.
-type Held = VecDeque<(u64, Vec<Message>)>;
+type Held = VecDeque<(u64, Vec<HeldMessage>)>;
+
+/// A message a stall holds: not delivered yet, so the engine keeps what it
+/// counts the delivery (or the drop) by.
+#[derive(Debug)]
+pub struct HeldMessage {
+    /// The sender's node index.
+    pub src: usize,
+    /// The message's id in the trace.
+    pub id: u64,
+    pub message: Message,
+}
 
 /// The scripted faults' side of a run.
 #[derive(Debug, Default)]
@@ -87,7 +103,8 @@ pub struct ScriptedFaultReport {
     /// down, a restart of one that is up), as random crashes may be.
     pub skipped: u64,
     /// Messages dropped because of each kind in the scenario: `crash`
-    /// (reason `node_down`), `partition`, `degrade`.
+    /// (reasons `node_down`, and `crashed_while_held` for what a stall
+    /// held when the node crashed), `partition`, `degrade`.
     pub messages_lost: BTreeMap<String, u64>,
     /// For each sink (`cloud` node), by id.
     pub sinks: BTreeMap<String, SinkReport>,
@@ -154,20 +171,28 @@ impl FaultState {
         if self.present { self.down[node] } else { None }
     }
 
-    /// Forgets the steps a stall holds for `node` (it stopped).
-    pub fn forget_held(&mut self, node: usize) {
-        self.held.remove(&node);
+    /// Takes the messages a stall holds for `node` (it stopped or
+    /// crashed: they are lost), oldest first.
+    pub fn take_held(&mut self, node: usize) -> Vec<HeldMessage> {
         self.last_release.remove(&node);
+        self.held.remove(&node).map(|steps| steps.into_iter().flat_map(|(_, m)| m).collect()).unwrap_or_default()
+    }
+
+    /// Whether `node` has steps held (released or not yet).
+    pub fn holds(&self, node: usize) -> bool {
+        self.held.contains_key(&node)
+    }
+
+    /// Messages held when the run ended: never received, so in flight.
+    pub fn held_messages(&self) -> u64 {
+        self.held.values().flatten().map(|(_, m)| m.len() as u64).sum()
     }
 
     /// Marks `node` down by crash `by` (fault, draw), or up with `None`.
+    /// What a stall held for it must be taken first ([`take_held`](Self::take_held)).
     pub fn set_down(&mut self, node: usize, by: Option<(usize, u64)>) {
-        let down = by.is_some();
+        debug_assert!(by.is_none() || !self.holds(node), "held messages are dropped before a crash");
         self.down[node] = by;
-        if down {
-            // What a stall held back is lost with the node.
-            self.forget_held(node);
-        }
     }
 
     /// The node's restart count after one more restart.
@@ -223,7 +248,7 @@ impl FaultState {
 
     /// Holds a step of `node` with `inbox` until `release`; true when the
     /// engine must schedule a release event then (none is yet).
-    pub fn hold(&mut self, node: usize, release: u64, inbox: Vec<Message>) -> bool {
+    pub fn hold(&mut self, node: usize, release: u64, inbox: Vec<HeldMessage>) -> bool {
         let queue = self.held.entry(node).or_default();
         match queue.back_mut() {
             Some((r, held)) if *r == release => {
@@ -240,14 +265,14 @@ impl FaultState {
 
     /// Puts `inbox` back before everything `node` still holds, due at
     /// `now`: the part of a released step its inbox bound left over.
-    pub fn hold_first(&mut self, node: usize, now: u64, inbox: Vec<Message>) {
+    pub fn hold_first(&mut self, node: usize, now: u64, inbox: Vec<HeldMessage>) {
         self.held.entry(node).or_default().push_front((now, inbox));
         self.last_release.entry(node).or_insert(now);
     }
 
     /// The messages of `node`'s held steps due by `now`, oldest first, or
     /// `None` when none is (the node crashed meanwhile).
-    pub fn release(&mut self, node: usize, now: u64) -> Option<Vec<Message>> {
+    pub fn release(&mut self, node: usize, now: u64) -> Option<Vec<HeldMessage>> {
         let queue = self.held.get_mut(&node)?;
         let mut inbox = Vec::new();
         let mut any = false;
@@ -317,14 +342,15 @@ impl FaultState {
         }
         let mut messages_lost = BTreeMap::new();
         for kind in &self.kinds {
-            let reason = match *kind {
-                "crash" | "random" => "node_down",
-                "partition" => "partition",
-                "degrade" => "degrade",
+            let reasons: &[&str] = match *kind {
+                "crash" | "random" => &["node_down", "crashed_while_held"],
+                "partition" => &["partition"],
+                "degrade" => &["degrade"],
                 _ => continue,
             };
             let key = if *kind == "random" { "crash" } else { kind };
-            messages_lost.insert(key.to_string(), dropped_by_reason.get(reason).copied().unwrap_or(0));
+            let lost = reasons.iter().map(|r| dropped_by_reason.get(*r).copied().unwrap_or(0)).sum();
+            messages_lost.insert(key.to_string(), lost);
         }
         let sinks = self
             .sinks

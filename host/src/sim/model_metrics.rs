@@ -25,7 +25,8 @@ pub struct MetricTotals {
     #[serde(serialize_with = "super::report::number_or_name")]
     pub max: f64,
     /// The last node that reported it: a node reporting a name twice
-    /// counts once in `nodes`.
+    /// counts once in `nodes` (the engine refuses such a list; a caller
+    /// may not).
     #[serde(skip)]
     last_node: usize,
 }
@@ -79,6 +80,22 @@ pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a s
     by_type
 }
 
+/// What is wrong with `metrics` when a name comes twice in it (the
+/// first such name, quoted as the model wrote it); `None` when each name
+/// comes once. A node's metric is one value: the engine refuses the list.
+pub fn repeated_name(metrics: &[Metric]) -> Option<String> {
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut first = None;
+    for m in metrics {
+        let count = seen.entry(m.name.as_str()).or_default();
+        *count += 1;
+        if *count == 2 && first.is_none() {
+            first = Some(m.name.as_str());
+        }
+    }
+    first.map(|name| format!("'{name}' comes {} times among its {} metrics", seen[name], metrics.len()))
+}
+
 /// One line per type for the results table: `seen 180, forwarded 16`
 /// (sums over the type's nodes).
 pub fn table_line(metrics: &TypeMetrics) -> String {
@@ -119,5 +136,14 @@ mod tests {
         assert_eq!(table_line(filter), "odd NaN, seen 8");
         let json = serde_json::to_string(filter).unwrap();
         assert!(json.contains(r#""odd":{"nodes":1,"sum":"NaN","min":"NaN","max":"NaN"}"#), "{json}");
+    }
+
+    #[test]
+    fn a_name_reported_twice_is_named() {
+        let m = |name: &str| Metric { name: name.to_string(), value: 1.0 };
+        assert_eq!(repeated_name(&[m("a"), m("b")]), None);
+        assert_eq!(repeated_name(&[]), None);
+        let twice = repeated_name(&[m("b"), m("a"), m("b"), m("a"), m("b")]);
+        assert_eq!(twice.as_deref(), Some("'b' comes 3 times among its 5 metrics"));
     }
 }

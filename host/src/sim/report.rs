@@ -27,7 +27,8 @@ pub struct MessageCounts {
     pub sent: u64,
     pub delivered: u64,
     pub dropped: u64,
-    /// Sent but due after the run's end.
+    /// Sent but neither delivered nor dropped when the run ended: due
+    /// after its end, or held by a stall past it.
     pub in_flight: u64,
     pub dropped_by_reason: BTreeMap<String, u64>,
     pub bytes_delivered: u64,
@@ -187,7 +188,14 @@ pub struct RunReport {
     /// The run left out the scenario's `faults:` section (`--fault-free`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fault_free: bool,
+    /// Before the first event: building model folders, compiling
+    /// components (or loading them from the cache), checking configs,
+    /// making the sandboxes and starting containers.
+    pub wall_prepare_s: f64,
+    /// The run itself, from its first event until its outputs are due
+    /// (containers removed), without the preparation.
     pub wall_duration_s: f64,
+    /// Events per second of `wall_duration_s`.
     pub wall_events_per_s: f64,
 }
 
@@ -206,7 +214,11 @@ impl fmt::Display for RunReport {
             "virtual time  {:.3} s of {:.3} s, seed {}",
             self.virtual_time_reached_s, self.virtual_duration_s, self.seed
         )?;
-        writeln!(f, "wall time     {:.3} s ({:.0} events/s)", self.wall_duration_s, self.wall_events_per_s)?;
+        writeln!(
+            f,
+            "wall time     {:.3} s ({:.0} events/s), after {:.3} s preparing (builds, compiling, containers)",
+            self.wall_duration_s, self.wall_events_per_s, self.wall_prepare_s
+        )?;
         writeln!(f, "nodes         {} ({} steps, {} faults)", self.nodes, self.steps, self.faults.len())?;
         if let Some(why) = &self.nondeterminism {
             writeln!(f, "determinism   none: {why}")?;

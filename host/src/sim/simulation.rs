@@ -26,14 +26,14 @@ use super::atomic_file::write_atomic;
 use super::error::RunError;
 use super::event_queue::{EventKind, EventQueue, QueueFull};
 use super::fault_schedule::{FaultSchedule, Scheduled};
-use super::fault_state::FaultState;
+use super::fault_state::{FaultState, HeldMessage};
 use super::histogram::Histogram;
 use super::network::{Network, Transit};
 use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus, Versions};
 use super::series::{NodeRow, Series, SeriesRecorder, busiest_nodes};
 use super::trace::{DropReason, Trace, TraceLevel};
-use crate::runtime::fault::format_time;
+use crate::runtime::fault::{FaultKind, format_time};
 use crate::runtime::{
     Address, Interrupted, LogLevel, LogLine, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput,
 };
@@ -347,13 +347,14 @@ impl Simulation {
     /// part-way still writes its outputs, and the report's status says why
     /// it stopped. Containers are removed on every path, before this returns.
     pub fn run(mut self) -> Result<RunReport, RunError> {
-        // A model folder is built first, outside the run's wall time.
+        // Building, compiling and starting are timed apart from the run
+        // itself: a first compile can take longer than the whole run.
+        let preparing = Instant::now();
         let cache_dir = self.cache_dir.clone();
         match self.build_log.as_mut() {
             Some(log) => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), log.as_mut())?,
             None => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), &mut |_| {})?,
         }
-        let started = Instant::now();
         self.scenario.check().map_err(RunError::Unsound)?;
         let faults = self.fault_state()?;
         let out_dir = self.output_dir();
@@ -393,7 +394,8 @@ impl Simulation {
             },
         };
         let mut placement = place(&self.scenario, options)?;
-        match self.run_placed(&mut placement, faults, started) {
+        let prepare_s = preparing.elapsed().as_secs_f64();
+        match self.run_placed(&mut placement, faults, prepare_s) {
             Ok(report) => Ok(report),
             Err(e) => {
                 // The outputs could not be written; the containers still go.
@@ -407,8 +409,9 @@ impl Simulation {
         &mut self,
         placement: &mut Placement,
         faults: FaultState,
-        started: Instant,
+        prepare_s: f64,
     ) -> Result<RunReport, RunError> {
+        let started = Instant::now();
         let out_dir = self.output_dir();
         let output_error = |path: &Path| {
             let path = path.to_path_buf();
@@ -444,7 +447,7 @@ impl Simulation {
             Err(Stop::Error(e)) => (RunStatus::Failed, Some(e.to_string())),
         };
         let wall = started.elapsed().as_secs_f64();
-        let report = engine.report(self, status, reason, &node_metrics, wall);
+        let report = engine.report(self, status, reason, &node_metrics, (prepare_s, wall));
 
         let metrics_path = out_dir.join("metrics.csv");
         write_atomic(&metrics_path, engine.metrics_csv(&node_metrics).as_bytes())
@@ -683,8 +686,9 @@ impl<'a> Engine<'a> {
             let mut inbox_bytes: Vec<u64> = Vec::new();
             let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
             // Nodes whose held steps a stall released this round (stepped
-            // now), with how many messages those steps held.
-            let mut released: Vec<(usize, usize)> = Vec::new();
+            // now), with the sender and id of each message those steps
+            // held: their inbox this round, in order.
+            let mut released: Vec<(usize, Vec<(usize, u64)>)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { src, dst, id, message } => {
@@ -709,6 +713,15 @@ impl<'a> Engine<'a> {
                                 self.drop_message(now, id, Some(src), Some(dst), dst_id, reason);
                                 continue;
                             }
+                            if let Some(release) = self.held_until(dst, now, &released) {
+                                // A stall holds it: delivered when a step receives it.
+                                if self.scripted.hold(dst, release, vec![HeldMessage { src, id, message }]) {
+                                    self.queue
+                                        .push(release, EventKind::Release { node: dst })
+                                        .map_err(|why| self.queue_full(dst, why))?;
+                                }
+                                continue;
+                            }
                         }
                         let slot = self.due_slot(&mut due, dst);
                         inbox_bytes.resize(due.len(), 0);
@@ -725,39 +738,33 @@ impl<'a> Engine<'a> {
                             continue;
                         }
                         *held += size;
-                        if self.scripted.present {
-                            // Counted here, once: a message a full inbox made wait comes round again.
-                            self.scripted.delivered(dst, now);
-                        }
-                        let latency = now - message.sent_us;
-                        self.latency.record(latency);
-                        self.counts.delivered += 1;
-                        self.counts.bytes_delivered += message.payload.len() as u64;
-                        self.series.deliver(now, src, dst, message.payload.len() as u64);
-                        let stats = &mut self.stats[dst];
-                        stats.messages_in += 1;
-                        stats.bytes_in += message.payload.len() as u64;
-                        let dst_id = self.ids[dst];
-                        self.trace().deliver(now, id, dst_id, latency);
-                        if let Some(record) = &mut self.deliveries {
-                            record.push(Delivery {
-                                time_us: now,
-                                src: message.source.clone(),
-                                dst: dst_id.to_string(),
-                                topic: message.topic.clone(),
-                                payload: message.payload.clone(),
-                            });
-                        }
+                        // Counted here, once: a message a full inbox made wait comes round again.
+                        self.delivered(now, src, dst, id, &message);
                         due[slot].1.push(message);
                     }
                     EventKind::Release { node } => {
-                        // A stall's held steps: ahead of anything that reached the node since.
-                        // A node a fault stopped is handed nothing (its held steps went with it).
-                        let live = !self.stopped[node] && !self.scripted.is_down(node);
-                        if let Some(held) = self.scripted.release(node, now).filter(|_| live) {
-                            let slot = self.due_slot(&mut due, node);
-                            released.push((node, held.len()));
-                            due[slot].1.splice(0..0, held);
+                        // A stall's held steps. What reached the node since
+                        // was held behind them, so its inbox this round is
+                        // theirs alone, in order; they count as delivered
+                        // once the inbox bound has said which go now.
+                        // A crash or node fault took what it held already.
+                        let Some(held) = self.scripted.release(node, now) else { continue };
+                        if self.stopped[node] || self.scripted.is_down(node) {
+                            // Never so (they go at the stop), but never silently either.
+                            self.drop_held(now, node, held);
+                            continue;
+                        }
+                        let slot = self.due_slot(&mut due, node);
+                        let senders = match released.iter().position(|(n, _)| *n == node) {
+                            Some(k) => &mut released[k].1,
+                            None => {
+                                released.push((node, Vec::new()));
+                                &mut released.last_mut().expect("just pushed").1
+                            }
+                        };
+                        for h in held {
+                            senders.push((h.src, h.id));
+                            due[slot].1.push(h.message);
                         }
                     }
                     EventKind::Wake { node, generation } => {
@@ -783,7 +790,7 @@ impl<'a> Engine<'a> {
                     .map_err(|why| self.queue_full(dst, why))?;
             }
             if self.scripted.present {
-                split |= self.hold_stalled(now, &mut due, &released)?;
+                split |= self.hold_stalled(now, &mut due, released)?;
             }
             due.sort_unstable_by_key(|(node, _)| *node);
             if rounds == 1 {
@@ -972,6 +979,9 @@ impl<'a> Engine<'a> {
             self.scripted.applied(now, &what, target);
             match what {
                 Scheduled::Crash { node, fault, draw } => {
+                    // What a stall held for it is lost with it: no step received it.
+                    let held = self.scripted.take_held(node);
+                    self.drop_held(now, node, held);
                     self.scripted.set_down(node, Some((fault, draw)));
                     // Its wake-ups die with it.
                     self.generation[node] += 1;
@@ -1019,41 +1029,42 @@ impl<'a> Engine<'a> {
 
     /// Takes the steps a stall delays out of this round: each is held until
     /// its release (a release event is scheduled then), after any step of
-    /// the node held before it. Nodes in `released` step now: their held
-    /// steps are due (what reached them since waits behind any step still
-    /// held), up to the node's inbox bound (the rest is handed over in the
-    /// next round at this instant; true when that happens).
+    /// the node held before it. Nodes in `released` step now with what
+    /// their held steps bring, up to the node's inbox bound (the rest is
+    /// handed over in the next round at this instant; true when that
+    /// happens); what they are handed counts as delivered now.
     fn hold_stalled(
         &mut self,
         now: u64,
         due: &mut Vec<(usize, Vec<Message>)>,
-        released: &[(usize, usize)],
+        released: Vec<(usize, Vec<(usize, u64)>)>,
     ) -> Result<bool, Stop> {
         let mut split = false;
         let mut kept = Vec::with_capacity(due.len());
-        for (node, mut inbox) in due.drain(..) {
-            if let Some(&(_, held)) = released.iter().find(|(n, _)| *n == node) {
-                if let Some(release) = self.scripted.hold_until(node, now) {
-                    let arrived = inbox.split_off(held.min(inbox.len()));
-                    if !arrived.is_empty() && self.scripted.hold(node, release, arrived) {
-                        self.queue
-                            .push(release, EventKind::Release { node })
-                            .map_err(|why| self.queue_full(node, why))?;
-                    }
-                }
+        let mut released: BTreeMap<usize, Vec<(usize, u64)>> = released.into_iter().collect();
+        for (node, mut inbox) in std::mem::take(due) {
+            if let Some(mut senders) = released.remove(&node) {
+                debug_assert_eq!(inbox.len(), senders.len(), "a released node's inbox is what it held");
                 let bound = self.scenario.nodes[node].implementation.max_inbox_bytes();
                 if let Some(cut) = inbox_cut(&inbox, bound) {
                     // Older than anything still held: it goes first.
-                    self.scripted.hold_first(node, now, inbox.split_off(cut));
+                    let rest = inbox.split_off(cut).into_iter().zip(senders.split_off(cut));
+                    let rest = rest.map(|(message, (src, id))| HeldMessage { src, id, message }).collect();
+                    self.scripted.hold_first(node, now, rest);
                     self.queue.push(now, EventKind::Release { node }).map_err(|why| self.queue_full(node, why))?;
                     split = true;
+                }
+                for (message, (src, id)) in inbox.iter().zip(senders) {
+                    self.delivered(now, src, node, id, message);
                 }
                 kept.push((node, inbox));
                 continue;
             }
-            match self.scripted.hold_until(node, now) {
+            match self.held_until(node, now, &[]) {
                 Some(release) => {
-                    if self.scripted.hold(node, release, inbox) {
+                    // Only wake-ups are left here: messages were held as they arrived.
+                    debug_assert!(inbox.is_empty(), "a held node's messages are held on arrival");
+                    if self.scripted.hold(node, release, Vec::new()) {
                         self.queue
                             .push(release, EventKind::Release { node })
                             .map_err(|why| self.queue_full(node, why))?;
@@ -1064,6 +1075,53 @@ impl<'a> Engine<'a> {
         }
         *due = kept;
         Ok(split)
+    }
+
+    /// When a stall lets a step of `node` due at `now` happen, if not now:
+    /// later while it is stalled, and never before a step held earlier,
+    /// nor in a round before the steps `released` now (messages keep
+    /// their order).
+    fn held_until(&self, node: usize, now: u64, released: &[(usize, Vec<(usize, u64)>)]) -> Option<u64> {
+        self.scripted
+            .hold_until(node, now)
+            .or_else(|| (self.scripted.holds(node) || released.iter().any(|(n, _)| *n == node)).then_some(now))
+    }
+
+    /// Counts `message` (id `id`, from `src`) as delivered to `dst` at
+    /// `now`: a step of `dst` receives it in this round.
+    fn delivered(&mut self, now: u64, src: usize, dst: usize, id: u64, message: &Message) {
+        if self.scripted.present {
+            self.scripted.delivered(dst, now);
+        }
+        let latency = now - message.sent_us;
+        self.latency.record(latency);
+        self.counts.delivered += 1;
+        self.counts.bytes_delivered += message.payload.len() as u64;
+        self.series.deliver(now, src, dst, message.payload.len() as u64);
+        let stats = &mut self.stats[dst];
+        stats.messages_in += 1;
+        stats.bytes_in += message.payload.len() as u64;
+        let dst_id = self.ids[dst];
+        self.trace().deliver(now, id, dst_id, latency);
+        if let Some(record) = &mut self.deliveries {
+            record.push(Delivery {
+                time_us: now,
+                src: message.source.clone(),
+                dst: dst_id.to_string(),
+                topic: message.topic.clone(),
+                payload: message.payload.clone(),
+            });
+        }
+    }
+
+    /// Drops what a stall held for `node`, which a crash took down or a
+    /// node fault stopped: no step of it will receive them.
+    fn drop_held(&mut self, now: u64, node: usize, held: Vec<HeldMessage>) {
+        let reason = if self.stopped[node] { DropReason::StoppedWhileHeld } else { DropReason::CrashedWhileHeld };
+        let dst_id = self.ids[node];
+        for h in held {
+            self.drop_message(now, h.id, Some(h.src), Some(node), dst_id, reason);
+        }
     }
 
     /// Sends a step's messages and schedules its wake-up.
@@ -1180,8 +1238,9 @@ impl<'a> Engine<'a> {
         self.stopped[node] = true;
         self.generation[node] += 1;
         if self.scripted.present {
-            // What a stall held for it goes with it.
-            self.scripted.forget_held(node);
+            // What a stall held for it goes with it: no step received it.
+            let held = self.scripted.take_held(node);
+            self.drop_held(fault.time_us, node, held);
         }
         match self.scenario.nodes[node].on_fault {
             FaultPolicy::Abort => Err(Stop::Error(RunError::Fault(fault))),
@@ -1207,8 +1266,18 @@ impl<'a> Engine<'a> {
             let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
             let results = self.placement.groups[group].finish(&indexes, now);
             for (node, result) in live.into_iter().zip(results) {
-                match result {
-                    Ok(m) => metrics[node] = m,
+                match result.map(|m| (super::model_metrics::repeated_name(&m), m)) {
+                    Ok((None, m)) => metrics[node] = m,
+                    // Which of its values would be the metric? None: refused, as a broken contract.
+                    Ok((Some(detail), _)) => faults.push((
+                        node,
+                        NodeFault {
+                            node: self.ids[node].to_string(),
+                            time_us: now,
+                            kind: FaultKind::DuplicateMetric,
+                            detail,
+                        },
+                    )),
                     Err(fault) => faults.push((node, fault)),
                 }
             }
@@ -1342,7 +1411,7 @@ impl<'a> Engine<'a> {
         status: RunStatus,
         reason: Option<String>,
         node_metrics: &[Vec<Metric>],
-        wall_s: f64,
+        (prepare_s, wall_s): (f64, f64),
     ) -> RunReport {
         let duration_s = self.duration_us as f64 / 1e6;
         let docker_nodes: Vec<&str> =
@@ -1351,7 +1420,8 @@ impl<'a> Engine<'a> {
         let ids = &self.ids;
         let scripted_faults =
             self.scripted.report(self.now_us.min(self.duration_us), &counts.dropped_by_reason, |n| ids[n].to_string());
-        counts.in_flight += self.queue.deliveries() as u64;
+        // Still on the wire, or at a stalled node no step of which received them.
+        counts.in_flight += self.queue.deliveries() as u64 + self.scripted.held_messages();
         // End-to-end latency as the sinks measured it: the worst over cloud nodes.
         let mut e2e: BTreeMap<String, f64> = BTreeMap::new();
         for (node, metrics) in node_metrics.iter().enumerate() {
@@ -1409,6 +1479,7 @@ impl<'a> Engine<'a> {
             fault_free: sim.fault_free && !self.scenario.faults.is_empty(),
             faults: self.faults.clone(),
             model_metrics: super::model_metrics::gather(node_metrics, |node| self.scenario.nodes[node].kind.name()),
+            wall_prepare_s: prepare_s,
             wall_duration_s: wall_s,
             wall_events_per_s: if wall_s > 0.0 { self.events as f64 / wall_s } else { 0.0 },
         }

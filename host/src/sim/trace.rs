@@ -41,6 +41,11 @@ pub enum DropReason {
     Partition,
     /// A scripted degrade of the link lost it (its own `loss_rate`).
     Degrade,
+    /// It reached its node, a stall held it, and a scripted crash took the
+    /// node down before any step received it.
+    CrashedWhileHeld,
+    /// As [`CrashedWhileHeld`](Self::CrashedWhileHeld), but a node fault stopped the node.
+    StoppedWhileHeld,
 }
 
 impl DropReason {
@@ -53,6 +58,8 @@ impl DropReason {
             DropReason::NodeDown => "node_down",
             DropReason::Partition => "partition",
             DropReason::Degrade => "degrade",
+            DropReason::CrashedWhileHeld => "crashed_while_held",
+            DropReason::StoppedWhileHeld => "stopped_while_held",
         }
     }
 }
