@@ -82,6 +82,13 @@ pub struct EquivArgs {
     /// Also write the result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Build the model folders both sides name first (once, before the
+    /// trials). Building runs code from them: use it for folders you
+    /// trust. Without it, an earlier build of the same sources is used.
+    #[arg(long)]
+    build: bool,
+    #[command(flatten)]
+    allow: super::allow::AllowArgs,
 }
 
 /// One run of one side.
@@ -165,6 +172,34 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             fault_free: args.fault_free_b,
         },
     ];
+    // What either side asks of the host, refused without the user's yes.
+    let mut allowance = match args.allow.allowance() {
+        Ok(allowance) => allowance,
+        Err(e) => return user_error(e),
+    };
+    if args.build {
+        allowance.allow_builds();
+    }
+    for side in &sides {
+        let loaded = match crate::scenario::load(side.file) {
+            Ok(loaded) => loaded,
+            Err(e) => return user_error(e.to_string()),
+        };
+        let acting =
+            if side.swap.is_some() { super::allow::Acting::RunningSwapped } else { super::allow::Acting::Running };
+        if !super::allow::permitted(&loaded.capabilities, &allowance, acting) {
+            return ExitCode::from(super::EXIT_USER_ERROR);
+        }
+        // Built once here, not by each trial.
+        if allowance.builds() {
+            let mut resolved = loaded.resolved;
+            let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+            let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
+            if let Err(e) = crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log) {
+                return user_error(e.to_string());
+            }
+        }
+    }
     // Every problem with either side before anything runs.
     let (seed, options) = match (sides[0].simulation(), sides[1].simulation()) {
         (Ok(a), Ok(_)) => match options(args, a.scenario().equivalence.as_ref()) {

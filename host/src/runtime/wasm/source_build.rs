@@ -1,5 +1,4 @@
-//! A model's source folder where a component is expected, built before
-//! the run so the edit–run loop is one command:
+//! A model's source folder where a component is expected:
 //!
 //! - a Rust crate (`Cargo.toml`): `cargo build --release --target
 //!   wasm32-wasip2`; cargo decides what is stale (nothing to do costs about
@@ -8,10 +7,17 @@
 //! - a JavaScript model (`model.js`): componentize-qjs, from the folder's
 //!   `node_modules` (`npm ci` there once).
 //!
-//! Python and JavaScript builds are slow (seconds to a minute), so their
-//! component is kept in the compile cache's folder under the SHA-256 of
-//! the folder's sources and WIT, and built again only when those change.
-//! The compiled component is then cached by its content like any other.
+//! Building runs code from the folder (cargo runs its `build.rs`, proc
+//! macros and `.cargo/config`; a JavaScript folder brings its own tool),
+//! so it happens only when the user says so ([`build_folder`]: `xedgesim
+//! build`, `run --build`). Every build keeps its component in the cache's
+//! private `builds/` folder under the SHA-256 of the folder's sources
+//! ([`sources_key`]); [`kept_build`] finds the component a previous build
+//! made from exactly the current sources, running nothing.
+//!
+//! The key covers the files inside the folder only: a Rust path
+//! dependency outside it (`../sdk`) is not part of it, so after changing
+//! one, build again.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -43,36 +49,102 @@ impl FolderLanguage {
             .find(|(file, _)| dir.join(file).is_file())
             .map(|(_, language)| language)
     }
+
+    /// The extensions of the files its key covers.
+    fn sources(self) -> &'static [&'static str] {
+        match self {
+            FolderLanguage::Rust => &["rs", "toml", "lock", "wit"],
+            FolderLanguage::Python => &["py", "wit"],
+            // The lock file pins the tool: it is among the hashed sources.
+            FolderLanguage::JavaScript => &["js", "mjs", "cjs", "wit", "json"],
+        }
+    }
+
+    /// What building a folder of this language runs, in words.
+    pub fn what_building_runs(self) -> &'static str {
+        match self {
+            FolderLanguage::Rust => "cargo, which runs the crate's build.rs, proc macros and .cargo/config",
+            FolderLanguage::Python => "componentize-py (from PATH) on the folder's Python code",
+            FolderLanguage::JavaScript => "the folder's own node_modules/.bin/componentize-qjs",
+        }
+    }
+}
+
+/// The key of `dir`'s current sources: SHA-256 over its language, this
+/// xedgesim's version and every source file in it (see [`sources_sha256`]).
+pub fn sources_key(dir: &Path, language: FolderLanguage) -> std::io::Result<String> {
+    sources_sha256(dir, language.sources(), &[&format!("{language:?}"), env!("CARGO_PKG_VERSION")])
+}
+
+/// The component a previous build made from exactly `dir`'s current
+/// sources, kept under `cache_dir`; `None` when there is none (never
+/// built, or changed since). Runs nothing from the folder.
+pub fn kept_build(dir: &Path, cache_dir: Option<&Path>) -> Result<Option<PathBuf>, WasmError> {
+    let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
+    let Some(language) = FolderLanguage::of(dir) else {
+        return Err(failed("it holds no Cargo.toml, model.py or model.js".to_string()));
+    };
+    let Some(cache_dir) = cache_dir else { return Ok(None) };
+    let builds = cache_dir.join("builds");
+    if !builds.is_dir() {
+        return Ok(None);
+    }
+    super::cache::check_owned(&builds).map_err(|e| failed(format!("its builds folder is not trusted: {e}")))?;
+    let key = sources_key(dir, language).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
+    let kept = builds.join(format!("{key}.wasm"));
+    Ok(std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()).then_some(kept))
 }
 
 /// Builds the model in `dir` and returns its component's path: a file
-/// under `builds/` in `cache_dir` (a private temporary folder when
-/// `None`) named by its content or its sources' hash, which nothing else
-/// writes to. The tools' messages go to `log`, a line each; a failure's
-/// last lines are in the error too (a quiet run shows no log).
+/// under `builds/` in `cache_dir`, named by its sources' key, which
+/// nothing else writes to. The tools' messages go to `log`, a line each;
+/// a failure's last lines are in the error too (a quiet run shows no log).
+/// Runs code from the folder: call it only on the user's say-so.
 pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
+    let language =
+        FolderLanguage::of(dir).ok_or_else(|| failed("it holds no Cargo.toml, model.py or model.js".to_string()))?;
+    let cache_dir = cache_dir.ok_or_else(|| {
+        failed(
+            "there is no cache folder to keep its component in\n  = help: set XEDGESIM_CACHE_DIR (or HOME) to a folder of your own".to_string(),
+        )
+    })?;
     let builds = builds_dir(cache_dir).map_err(|e| failed(format!("cannot make the builds folder: {e}")))?;
-    let built = match FolderLanguage::of(dir) {
-        Some(FolderLanguage::Rust) => build_crate(dir, &builds, log),
-        Some(language) => build_script(dir, language, &builds, log),
-        None => Err(failed("it holds no Cargo.toml, model.py or model.js".to_string())),
-    }?;
-    evict_old_builds(&builds, &built);
-    Ok(built)
+    let kept_as = |dir: &Path| -> Result<PathBuf, WasmError> {
+        let key = sources_key(dir, language).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
+        Ok(builds.join(format!("{key}.wasm")))
+    };
+    let out = match language {
+        FolderLanguage::Rust => {
+            let bytes = build_crate(dir, log)?;
+            // Keyed as the build left the folder: cargo may have written its Cargo.lock.
+            let out = kept_as(dir)?;
+            if !std::fs::read(&out).is_ok_and(|kept| kept == bytes) {
+                let partial = partial_path(&out);
+                std::fs::write(&partial, &bytes)
+                    .and_then(|()| std::fs::rename(&partial, &out))
+                    .map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
+            }
+            out
+        }
+        language => {
+            let out = kept_as(dir)?;
+            build_script(dir, language, &out, log)?;
+            out
+        }
+    };
+    evict_old_builds(&builds, &out);
+    Ok(out)
 }
 
 /// How many built components `builds/` keeps; the least recently used go
 /// first (a Python component is about 18 MB, one per edit).
 const MAX_KEPT_BUILDS: usize = 16;
 
-/// `builds/` in the cache folder, or a private one in the temporary
-/// folder: made readable by its owner only, as the compile cache is.
-fn builds_dir(cache_dir: Option<&Path>) -> std::io::Result<PathBuf> {
-    let dir = match cache_dir {
-        Some(cache) => cache.join("builds"),
-        None => std::env::temp_dir().join(format!("xedgesim-builds-{}", std::process::id())),
-    };
+/// `builds/` in the cache folder, made readable by its owner only, as
+/// the compile cache is.
+fn builds_dir(cache_dir: &Path) -> std::io::Result<PathBuf> {
+    let dir = cache_dir.join("builds");
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -96,6 +168,7 @@ fn evict_old_builds(builds: &Path, keep: &Path) {
     kept.sort();
     let excess = (kept.len() + 1).saturating_sub(MAX_KEPT_BUILDS);
     for (_, path) in kept.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path.with_extension("tool"));
         let _ = std::fs::remove_file(path);
     }
 }
@@ -114,14 +187,10 @@ fn tail(lines: &[String]) -> String {
     if shown.is_empty() { String::new() } else { format!("; its last lines:\n{}", shown.join("\n")) }
 }
 
-/// Builds a Python or JavaScript model folder, unless a component of the
-/// same sources, WIT and tools is kept already.
-fn build_script(
-    dir: &Path,
-    language: FolderLanguage,
-    builds: &Path,
-    log: &mut dyn FnMut(&str),
-) -> Result<PathBuf, WasmError> {
+/// Builds a Python or JavaScript model folder into `out`, unless a
+/// component of the same sources and tool version is kept there already
+/// (the tool's version is kept beside it, in `<key>.tool`).
+fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn FnMut(&str)) -> Result<(), WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let wit = dir.join("wit");
     if !wit.join("node.wit").is_file() {
@@ -130,7 +199,7 @@ fn build_script(
             wit.join("node.wit").display()
         )));
     }
-    let (mut command, tool_version, sources): (Command, String, &[&str]) = match language {
+    let (mut command, tool_version) = match language {
         FolderLanguage::Python => {
             let version = Command::new("componentize-py").arg("--version").output().map_err(|e| {
                 failed(format!(
@@ -139,7 +208,7 @@ fn build_script(
             })?;
             let mut c = Command::new("componentize-py");
             c.arg("-d").arg(&wit).args(["-w", "node-model", "componentize", "model", "-p"]).arg(dir);
-            (c, String::from_utf8_lossy(&version.stdout).into_owned(), &["py", "wit"])
+            (c, String::from_utf8_lossy(&version.stdout).into_owned())
         }
         _ => {
             let tool = dir.join("node_modules/.bin/componentize-qjs");
@@ -152,18 +221,16 @@ fn build_script(
             }
             let mut c = Command::new(tool);
             c.arg("--wit").arg(&wit).args(["--world", "node-model", "--sync", "--js"]).arg(dir.join("model.js"));
-            // The lock file pins the tool: it is among the hashed sources.
-            (c, String::new(), &["js", "mjs", "cjs", "wit", "json"])
+            // The lock file, among the hashed sources, pins the tool.
+            (c, String::new())
         }
     };
-    let key = sources_sha256(dir, sources, &[&format!("{language:?}"), &tool_version, env!("CARGO_PKG_VERSION")])
-        .map_err(|e| failed(format!("cannot read its sources: {e}")))?;
-    let out = builds.join(format!("{key}.wasm"));
-    if out.is_file() {
+    let tool_file = out.with_extension("tool");
+    if out.is_file() && std::fs::read_to_string(&tool_file).is_ok_and(|v| v == tool_version) {
         log(&format!("up to date: {}", out.display()));
-        return Ok(out);
+        return Ok(());
     }
-    let partial = partial_path(&out);
+    let partial = partial_path(out);
     let output = command.arg("-o").arg(&partial).current_dir(dir).stdin(Stdio::null()).output().map_err(|e| {
         failed(format!("cannot start its build tool ({e})\n  = help: run `npm ci` in the model's folder"))
     })?;
@@ -179,8 +246,8 @@ fn build_script(
         let _ = std::fs::remove_file(&partial);
         return Err(failed(format!("its build failed ({}){}", output.status, tail(&lines))));
     }
-    std::fs::rename(&partial, &out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
-    Ok(out)
+    std::fs::rename(&partial, out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
+    std::fs::write(&tool_file, &tool_version).map_err(|e| failed(format!("cannot keep {}: {e}", tool_file.display())))
 }
 
 /// SHA-256 over `salt` and the (path, content) of every file under `dir`
@@ -225,9 +292,9 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Builds the model crate in `dir` and returns its component's path.
+/// Builds the model crate in `dir` and returns its component's bytes.
 /// Cargo's messages (compile errors included) go to `log`, a line each.
-fn build_crate(dir: &Path, builds: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
+fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Vec<u8>, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let manifest = dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -272,19 +339,10 @@ fn build_crate(dir: &Path, builds: &Path, log: &mut dyn FnMut(&str)) -> Result<P
     let artifact = component.ok_or_else(|| {
         failed("cargo built no .wasm: the crate needs `[lib] crate-type = [\"cdylib\", \"rlib\"]`".to_string())
     })?;
-    // Kept by its content: cargo's target folder is shared and rewritten
-    // (two crates of one name in one target folder, a build running
-    // alongside), so the file it names may not stay this crate's.
-    let bytes = std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))?;
-    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let out = builds.join(format!("{sha}.wasm"));
-    if !out.is_file() {
-        let partial = partial_path(&out);
-        std::fs::write(&partial, &bytes)
-            .and_then(|()| std::fs::rename(&partial, &out))
-            .map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
-    }
-    Ok(out)
+    // Copied now: cargo's target folder is shared and rewritten (two
+    // crates of one name in one target folder, a build running alongside),
+    // so the file it names may not stay this crate's.
+    std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))
 }
 
 /// The `.wasm` file of a `compiler-artifact` message about the crate of
