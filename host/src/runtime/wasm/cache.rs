@@ -5,7 +5,7 @@
 //! compatibility hash (wasmtime version and every setting that affects
 //! code), so a different wasmtime or engine setting never finds a stale
 //! entry. An entry is two files: `<key>.cwasm`, the artifact exactly as
-//! wasmtime wrote it, and `<key>.check`, its length and CRC-32. The artifact is checked
+//! wasmtime wrote it, which wasmtime then maps from disk (no copy), and `<key>.check`, its length and CRC-32. The artifact is checked
 //! against them before wasmtime sees it:
 //! a truncated, corrupt or unmatched entry is recompiled, never trusted.
 //! (A CRC, not a cryptographic hash: it guards against accidents at a
@@ -18,8 +18,10 @@
 //! are trusted only while it belongs to this user and no one else may
 //! write to it. That subfolder is opened once, refusing a link, and
 //! checked on the open handle; every entry is then opened relative to the
-//! handle, refusing links, and read whole into memory, checked and loaded
-//! from there: a folder or file swapped after the check is never read.
+//! handle, refusing links, checked, and mapped by wasmtime through that
+//! open file (its `/proc/self/fd` name; without `/proc`, read whole into
+//! memory and loaded from there): a folder or file swapped after the check
+//! is never read.
 //! The folder the user chose is created if missing but its permissions
 //! are never changed. Without a folder of the user's own (no
 //! `XEDGESIM_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`) there is no disk
@@ -265,12 +267,35 @@ impl ArtifactCache {
         if !meta.is_file() || meta.len() != length {
             return None;
         }
-        let mut artifact = Vec::with_capacity(usize::try_from(length).ok()?);
-        (&file).take(length + 1).read_to_end(&mut artifact).ok()?;
-        if artifact.len() as u64 != length || crc32fast::hash(&artifact) != crc {
-            return None;
-        }
-        let component = deserialize_checked(engine, &artifact).ok()?;
+        // Mapped by wasmtime through the open file's own name in /proc (the
+        // same file, whatever the folder holds by now): no copy of it.
+        let same_file = PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&file)));
+        let component = if same_file.exists() {
+            let mut hasher = crc32fast::Hasher::new();
+            let mut buffer = vec![0u8; 64 * 1024];
+            let mut read = 0u64;
+            loop {
+                match (&file).read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        hasher.update(&buffer[..n]);
+                        read += n as u64;
+                    }
+                    Err(_) => return None,
+                }
+            }
+            if read != length || hasher.finalize() != crc {
+                return None;
+            }
+            deserialize_open(engine, &same_file).ok()?
+        } else {
+            let mut artifact = Vec::with_capacity(usize::try_from(length).ok()?);
+            (&file).take(length + 1).read_to_end(&mut artifact).ok()?;
+            if artifact.len() as u64 != length || crc32fast::hash(&artifact) != crc {
+                return None;
+            }
+            deserialize_checked(engine, &artifact).ok()?
+        };
         // Recently used: the last to be evicted.
         let _ = file.set_modified(std::time::SystemTime::now());
         Some(component)
@@ -336,6 +361,19 @@ fn deserialize(engine: &Engine, artifact: &[u8]) -> wasmtime::Result<Component> 
     // SAFETY: `artifact` is what `precompile_component` produced in this
     // process, for this engine.
     unsafe { Component::deserialize(engine, artifact) }
+}
+
+/// Maps a cache entry's compiled code from `same_file`, the
+/// `/proc/self/fd` name of the file it was checked through.
+#[allow(unsafe_code, reason = "loading a precompiled artifact is unsafe in wasmtime's API")]
+fn deserialize_open(engine: &Engine, same_file: &Path) -> wasmtime::Result<Component> {
+    // SAFETY: `same_file` names the file already open and checked (its
+    // length and CRC-32 matched the check file written with it), in a
+    // folder only this user can write and that was opened once, refusing
+    // links; entries are replaced only by renaming complete files over
+    // them, never modified in place. wasmtime also checks the artifact's
+    // version and engine settings.
+    unsafe { Component::deserialize_file(engine, same_file) }
 }
 
 /// Loads a cache entry's compiled code, read and checked in memory.
