@@ -108,7 +108,7 @@ fn a_build_command_runs_only_with_the_users_yes() {
             && said.contains("[needs your yes: --allow build-command]"),
         "{said}"
     );
-    for args in [&["run", "s.yaml", "--out", "out"][..], &["build", "s.yaml"]] {
+    for args in [&["run", "s.yaml", "--out", "out"][..], &["build", "s.yaml"], &["equiv", "s.yaml", "--out", "eq"]] {
         let refused = xedgesim(args, home.path(), &cache);
         assert_eq!(refused.status.code(), Some(2), "{args:?}: {}", both(&refused));
         let said = text(&refused.stderr);
