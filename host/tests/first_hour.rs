@@ -142,6 +142,15 @@ fn the_sdk_written_anywhere_builds_with_the_documented_dependency_line_and_code(
         serde_json::from_str(&std::fs::read_to_string(home.path().join("out/summary.json")).unwrap()).unwrap();
     // One reading a second from t = 1 s to 5 s, 0 µs links: 5 seen.
     assert_eq!(summary["model_metrics"]["counter"]["metrics"]["seen"]["sum"], 5.0);
+    // An edit to the SDK outside the crate's folder makes its build stale too.
+    let sdk_lib = home.path().join("sdk/src/lib.rs");
+    let mut code = std::fs::read_to_string(&sdk_lib).unwrap();
+    code.push_str("\n// edited\n");
+    std::fs::write(&sdk_lib, code).unwrap();
+    let stale = xedgesim(&["run", "counter.yaml", "--out", "out"], home.path());
+    let stderr = String::from_utf8_lossy(&stale.stderr).into_owned();
+    assert_eq!(stale.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not built from its current sources"), "{stderr}");
 }
 
 #[path = "../../tests/src/polyglot.rs"]

@@ -15,9 +15,11 @@
 //! ([`sources_key`]); [`kept_build`] finds the component a previous build
 //! made from exactly the current sources, running nothing.
 //!
-//! The key covers the files inside the folder only: a Rust path
-//! dependency outside it (`../sdk`) is not part of it, so after changing
-//! one, build again.
+//! The key covers the files inside the folder; a Rust crate's source
+//! files outside it (a path dependency such as `../sdk`, as cargo's
+//! dep-info lists them; not the registry's, which its lock file pins) are
+//! kept beside its build with their SHA-256, and a change to one makes
+//! the build stale too.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -92,7 +94,58 @@ pub fn kept_build(dir: &Path, cache_dir: Option<&Path>) -> Result<Option<PathBuf
     super::cache::check_owned(&builds).map_err(|e| failed(format!("its builds folder is not trusted: {e}")))?;
     let key = sources_key(dir, language).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
     let kept = builds.join(format!("{key}.wasm"));
-    Ok(std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()).then_some(kept))
+    if !std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    // The sources outside the folder it was built from, if any: unchanged?
+    let outside = std::fs::read_to_string(kept.with_extension("deps")).unwrap_or_default();
+    let unchanged = outside.lines().all(|line| {
+        line.split_once(' ').is_some_and(|(sha, path)| std::fs::read(path).is_ok_and(|b| hex_sha256(&b) == sha))
+    });
+    Ok(unchanged.then_some(kept))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The source files cargo's dep-info for `artifact` lists outside `dir`,
+/// but for the registry's and git checkouts' (pinned by the lock file)
+/// and the standard library's.
+fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(artifact.with_extension("d")) else { return Vec::new() };
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut files = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some((_, deps)) = line.split_once(": ") else { continue };
+        // Paths are separated by spaces; a space inside one is `\ `.
+        let mut path = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\\' && chars.peek() == Some(&' ') {
+                path.push(' ');
+                chars.next();
+            } else if c == ' ' {
+                if !path.is_empty() {
+                    files.insert(std::mem::take(&mut path));
+                }
+            } else {
+                path.push(c);
+            }
+        }
+        if !path.is_empty() {
+            files.insert(path);
+        }
+    }
+    files
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && !p.starts_with(&dir))
+        .filter(|p| {
+            let text = p.to_string_lossy();
+            !["/registry/src/", "/git/checkouts/", "/rustlib/"].iter().any(|skip| text.contains(skip))
+        })
+        .collect()
 }
 
 /// Builds the model in `dir` and returns its component's path: a file
@@ -116,14 +169,22 @@ pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&s
     };
     let out = match language {
         FolderLanguage::Rust => {
-            let bytes = build_crate(dir, log)?;
+            let (bytes, outside) = build_crate(dir, log)?;
             // Keyed as the build left the folder: cargo may have written its Cargo.lock.
             let out = kept_as(dir)?;
-            if !std::fs::read(&out).is_ok_and(|kept| kept == bytes) {
-                let partial = partial_path(&out);
-                std::fs::write(&partial, &bytes)
-                    .and_then(|()| std::fs::rename(&partial, &out))
-                    .map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
+            let mut listed = String::new();
+            for path in outside.iter().filter(|p| !p.to_string_lossy().contains('\n')) {
+                let sha = std::fs::read(path).map(|b| hex_sha256(&b)).unwrap_or_default();
+                listed.push_str(&format!("{sha} {}\n", path.display()));
+            }
+            for (file, content) in [(out.with_extension("deps"), listed.as_bytes()), (out.clone(), &bytes[..])] {
+                if std::fs::read(&file).is_ok_and(|kept| kept == content) {
+                    continue;
+                }
+                let partial = partial_path(&file);
+                std::fs::write(&partial, content)
+                    .and_then(|()| std::fs::rename(&partial, &file))
+                    .map_err(|e| failed(format!("cannot keep {}: {e}", file.display())))?;
             }
             out
         }
@@ -169,6 +230,7 @@ fn evict_old_builds(builds: &Path, keep: &Path) {
     let excess = (kept.len() + 1).saturating_sub(MAX_KEPT_BUILDS);
     for (_, path) in kept.into_iter().take(excess) {
         let _ = std::fs::remove_file(path.with_extension("tool"));
+        let _ = std::fs::remove_file(path.with_extension("deps"));
         let _ = std::fs::remove_file(path);
     }
 }
@@ -292,9 +354,10 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Builds the model crate in `dir` and returns its component's bytes.
-/// Cargo's messages (compile errors included) go to `log`, a line each.
-fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Vec<u8>, WasmError> {
+/// Builds the model crate in `dir` and returns its component's bytes and
+/// its source files outside `dir`. Cargo's messages (compile errors
+/// included) go to `log`, a line each.
+fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(Vec<u8>, Vec<PathBuf>), WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let manifest = dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -342,7 +405,8 @@ fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<Vec<u8>, WasmErr
     // Copied now: cargo's target folder is shared and rewritten (two
     // crates of one name in one target folder, a build running alongside),
     // so the file it names may not stay this crate's.
-    std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))
+    let bytes = std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))?;
+    Ok((bytes, sources_outside(&artifact, dir)))
 }
 
 /// The `.wasm` file of a `compiler-artifact` message about the crate of
@@ -371,6 +435,21 @@ fn wasm_artifact(line: &str, manifest: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sources_outside_the_folder_are_read_from_cargos_dep_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let artifact = dir.join("target/m.wasm");
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        let d = format!(
+            "{0}/target/m.wasm: {0}/src/lib.rs /elsewhere/sdk\\ one/src/lib.rs /home/u/.cargo/registry/src/x/lib.rs /r/lib/rustlib/src/core.rs\n{0}/target/m.d: /other/a.rs\n",
+            dir.display()
+        );
+        std::fs::write(artifact.with_extension("d"), d).unwrap();
+        let outside = sources_outside(&artifact, &dir);
+        assert_eq!(outside, [PathBuf::from("/elsewhere/sdk one/src/lib.rs"), PathBuf::from("/other/a.rs")]);
+    }
 
     #[test]
     fn reads_the_artifact_line() {
