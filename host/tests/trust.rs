@@ -96,8 +96,9 @@ fn build_command_scenario(dir: &Path, command: &str) -> PathBuf {
 #[test]
 fn a_build_command_runs_only_with_the_users_yes() {
     let home = tempfile::tempdir().unwrap();
-    let cache = home.path().join("cache");
-    let marker = home.path().join("marker");
+    let mine = tempfile::tempdir().unwrap();
+    let cache = mine.path().join("cache");
+    let marker = mine.path().join("marker");
     build_command_scenario(home.path(), &format!("touch {}", marker.display()));
 
     let validated = xedgesim(&["validate", "s.yaml"], home.path(), &cache);
@@ -116,8 +117,14 @@ fn a_build_command_runs_only_with_the_users_yes() {
         assert!(said.contains("pass `--allow build-command`"), "{said}");
         assert!(!marker.exists(), "{args:?} ran the build command");
     }
+    // An allow file that came with the scenario is its author's yes, not the user's.
+    std::fs::write(home.path().join("allow"), "build-command\n").unwrap();
+    let refused = xedgesim(&["build", "s.yaml", "--allow-file", "allow"], home.path(), &cache);
+    assert_eq!(refused.status.code(), Some(2), "{}", both(&refused));
+    assert!(text(&refused.stderr).contains("is in the scenario's folder"), "{}", both(&refused));
+    assert!(!marker.exists(), "the author's allow file was taken for the user's");
     // The yes in a file the user names: the command runs.
-    let allow = home.path().join("my-allow");
+    let allow = mine.path().join("my-allow");
     std::fs::write(&allow, "# what I trust\nbuild-command\n").unwrap();
     let built = xedgesim(&["build", "s.yaml", "--allow-file", allow.to_str().unwrap()], home.path(), &cache);
     assert!(marker.exists(), "the allowed build command did not run: {}", both(&built));

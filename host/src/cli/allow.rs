@@ -3,7 +3,7 @@
 //! do"). The yes comes from the command line or a file the user names,
 //! never from the scenario, whose author is not the user.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -35,6 +35,22 @@ impl AllowArgs {
             allowance.add(word).map_err(|e| format!("--allow {e}"))?;
         }
         Ok(allowance)
+    }
+
+    /// Refuses an allow file in the folder of `scenario` (its absolute
+    /// path) or below: it came with the scenario, so it is its author's
+    /// yes, not the user's.
+    pub fn check_file_is_yours(&self, scenario: &Path) -> Result<(), String> {
+        let (Some(file), Some(folder)) = (&self.allow_file, scenario.parent()) else { return Ok(()) };
+        let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.clone());
+        if folder != Path::new("/") && real.starts_with(folder) {
+            return Err(format!(
+                "the allow file {} is in the scenario's folder ({}): a yes that came with the scenario is its author's, not yours; nothing was run\n  = help: write your own allow file outside the scenario's folder, or pass `--allow`",
+                file.display(),
+                folder.display()
+            ));
+        }
+        Ok(())
     }
 }
 

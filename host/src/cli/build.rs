@@ -35,7 +35,8 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
     };
-    let allowance = match args.allow.allowance() {
+    let allowance = match args.allow.check_file_is_yours(&loaded.resolved.source).and_then(|()| args.allow.allowance())
+    {
         Ok(allowance) => allowance,
         Err(e) => {
             eprintln!("error: {}", super::for_terminal(&e));

@@ -185,19 +185,25 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Ok(loaded) => loaded,
             Err(e) => return user_error(e.to_string()),
         };
+        if let Err(e) = args.allow.check_file_is_yours(&loaded.resolved.source) {
+            return user_error(e);
+        }
         let acting =
             if side.swap.is_some() { super::allow::Acting::RunningSwapped } else { super::allow::Acting::Running };
         if !super::allow::permitted(&loaded.capabilities, &allowance, acting) {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
-        // Built once here, not by each trial.
-        if allowance.builds() {
-            let mut resolved = loaded.resolved;
-            let cache = crate::runtime::wasm::ArtifactCache::default_dir();
-            let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
-            if let Err(e) = crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log) {
-                return user_error(e.to_string());
-            }
+        // Built once here, not by each trial; either way, said.
+        let mut resolved = loaded.resolved;
+        let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+        let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
+        let had = if allowance.builds() {
+            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log)
+        } else {
+            crate::sim::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
+        };
+        if let Err(e) = had {
+            return user_error(e.to_string());
         }
     }
     // Every problem with either side before anything runs.

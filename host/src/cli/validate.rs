@@ -146,7 +146,7 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate
         None
     };
     let cache = crate::runtime::wasm::ArtifactCache::default_dir();
-    let unbuilt = match crate::sim::use_kept_builds(&mut loaded.resolved, cache.as_deref()) {
+    let unbuilt = match crate::sim::use_kept_builds(&mut loaded.resolved, cache.as_deref(), &mut |_| {}) {
         Ok(unbuilt) => unbuilt,
         Err(e) => return fail(&e),
     };

@@ -85,9 +85,14 @@ pub fn build_model_folders(
 }
 
 /// Points each model folder of `scenario` that has a component kept for
-/// its current sources at it, running nothing; returns the folders that
-/// have none (their nodes keep naming the folder), once each.
-pub fn use_kept_builds(scenario: &mut ResolvedScenario, cache_dir: Option<&Path>) -> Result<Vec<Unbuilt>, RunError> {
+/// its current sources at it, running nothing, and says so through `log`;
+/// returns the folders that have none (their nodes keep naming the
+/// folder), once each.
+pub fn use_kept_builds(
+    scenario: &mut ResolvedScenario,
+    cache_dir: Option<&Path>,
+    log: &mut dyn FnMut(&str),
+) -> Result<Vec<Unbuilt>, RunError> {
     let mut kept: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
     let mut unbuilt = Vec::new();
     for node in &mut scenario.nodes {
@@ -98,8 +103,9 @@ pub fn use_kept_builds(scenario: &mut ResolvedScenario, cache_dir: Option<&Path>
             None => {
                 let component = kept_build(dir, cache_dir)
                     .map_err(|source| RunError::Component { node: node.id.clone(), source })?;
-                if component.is_none() {
-                    unbuilt.push(Unbuilt { node: node.id.clone(), folder: dir.clone() });
+                match &component {
+                    Some(c) => log(&format!("using the model in {}, as built into {}", dir.display(), c.display())),
+                    None => unbuilt.push(Unbuilt { node: node.id.clone(), folder: dir.clone() }),
                 }
                 kept.insert(dir.clone(), component.clone());
                 component
