@@ -255,7 +255,7 @@ impl Where<'_> {
     }
 }
 
-/// Every host-reaching capability `scenario` asks for, in node order, one
+/// Every host-reaching capability `scenario` asks for, in file order, one
 /// per file entry and subject (a group of 1,000 nodes asks once).
 pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<Capability> {
     let base = scenario.source.parent().unwrap_or(Path::new("/"));
@@ -291,6 +291,8 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
             add(kind, what, &path, alternative);
         }
     }
+    // In file order (stable: a group's members stay in node order).
+    found.sort_by_key(|c| c.position.map_or((usize::MAX, 0), |p| (p.line, p.column)));
     found
 }
 
