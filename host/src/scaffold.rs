@@ -6,7 +6,8 @@
 //! `host/build.rs`), so a model made here builds against the SDK of the
 //! xedgesim that runs it, with no checkout and no registry. A folder is
 //! written whole or not at all: into a hidden sibling first, renamed into
-//! place at the end.
+//! place at the end. The sibling is made new, under a random name (never
+//! one planted before, nor a link), and its files are created new in it.
 
 use std::path::{Path, PathBuf};
 
@@ -247,28 +248,44 @@ fn sdk_files(language: Language) -> impl Iterator<Item = (&'static str, &'static
 fn write_folder(dir: &Path, files: &[(PathBuf, Vec<u8>)]) -> Result<(), ScaffoldError> {
     let parent = dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
     let write_error = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ScaffoldError::Write { path, source }
     };
-    let result = (|| {
-        for (path, bytes) in files {
-            let full = staging.join(path);
-            if let Some(folder) = full.parent() {
-                std::fs::create_dir_all(folder).map_err(write_error(folder))?;
-            }
-            std::fs::write(&full, bytes).map_err(write_error(&full))?;
-            if full.extension().is_some_and(|e| e == "sh") {
-                make_executable(&full).map_err(write_error(&full))?;
-            }
+    // A new folder of a random name (mkdtemp): a link or folder planted at
+    // a name we could guess is never written through. Removed if dropped.
+    let staging = tempfile::Builder::new()
+        .prefix(&format!(".{name}.partial-"))
+        .tempdir_in(parent)
+        .map_err(write_error(parent))?;
+    for (path, bytes) in files {
+        let full = staging.path().join(path);
+        if let Some(folder) = full.parent() {
+            std::fs::create_dir_all(folder).map_err(write_error(folder))?;
         }
-        std::fs::rename(&staging, dir).map_err(write_error(dir))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_dir_all(&staging);
+        let mut file = std::fs::File::options().write(true).create_new(true).open(&full).map_err(write_error(&full))?;
+        std::io::Write::write_all(&mut file, bytes).map_err(write_error(&full))?;
+        if full.extension().is_some_and(|e| e == "sh") {
+            make_executable(&full).map_err(write_error(&full))?;
+        }
     }
-    result
+    // mkdtemp makes it 0700; the finished folder is an ordinary one.
+    set_folder_mode(staging.path()).map_err(write_error(staging.path()))?;
+    std::fs::rename(staging.path(), dir).map_err(write_error(dir))?;
+    // Renamed: nothing is left for the guard to remove.
+    let _ = staging.keep();
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_folder_mode(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
+}
+
+#[cfg(not(unix))]
+fn set_folder_mode(_: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 #[cfg(unix)]
@@ -294,6 +311,23 @@ mod tests {
         assert!(check_name("9lives").is_err());
         assert!(check_name("sensor").is_err());
         assert!(check_name("a b").is_err());
+    }
+
+    /// A link planted at the name the sibling once had (its process id was
+    /// guessable) is neither followed nor removed; the model is made.
+    #[test]
+    fn a_planted_partial_link_is_not_followed() {
+        let home = tempfile::tempdir().unwrap();
+        let victim = home.path().join("victim");
+        std::fs::create_dir(&victim).unwrap();
+        let planted = home.path().join(format!(".sift.partial-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        let made = new_model(home.path(), "sift", Language::Python).unwrap();
+        assert!(made.join("model.py").is_file());
+        assert_eq!(std::fs::read_dir(&victim).unwrap().count(), 0, "nothing written through the link");
+        assert!(std::fs::symlink_metadata(&planted).unwrap().file_type().is_symlink(), "the link is left alone");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&made).unwrap().permissions().mode() & 0o777, 0o755);
     }
 
     #[test]

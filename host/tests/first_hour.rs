@@ -117,6 +117,16 @@ fn the_sdk_written_anywhere_builds_with_the_documented_dependency_line_and_code(
         )
     };
     std::fs::write(&scenario, yaml("often")).unwrap();
+    // Not built yet: `validate` builds nothing, and says how to build it.
+    let noted = xedgesim(&["validate", "counter.yaml"], home.path());
+    let stdout = String::from_utf8_lossy(&noted.stdout).into_owned();
+    assert_eq!(noted.status.code(), Some(0), "{}", String::from_utf8_lossy(&noted.stderr));
+    assert!(
+        stdout.contains("has no build of its current sources") && stdout.contains("`xedgesim build counter.yaml`"),
+        "{stdout}"
+    );
+    let built = xedgesim(&["build", "counter.yaml"], home.path());
+    assert_eq!(built.status.code(), Some(0), "{}", String::from_utf8_lossy(&built.stderr));
     let refused = xedgesim(&["validate", "counter.yaml"], home.path());
     let stderr = String::from_utf8_lossy(&refused.stderr).into_owned();
     assert_eq!(refused.status.code(), Some(2), "{stderr}");
@@ -132,16 +142,25 @@ fn the_sdk_written_anywhere_builds_with_the_documented_dependency_line_and_code(
         serde_json::from_str(&std::fs::read_to_string(home.path().join("out/summary.json")).unwrap()).unwrap();
     // One reading a second from t = 1 s to 5 s, 0 µs links: 5 seen.
     assert_eq!(summary["model_metrics"]["counter"]["metrics"]["seen"]["sum"], 5.0);
+    // An edit to the SDK outside the crate's folder makes its build stale too.
+    let sdk_lib = home.path().join("sdk/src/lib.rs");
+    let mut code = std::fs::read_to_string(&sdk_lib).unwrap();
+    code.push_str("\n// edited\n");
+    std::fs::write(&sdk_lib, code).unwrap();
+    let stale = xedgesim(&["run", "counter.yaml", "--out", "out"], home.path());
+    let stderr = String::from_utf8_lossy(&stale.stderr).into_owned();
+    assert_eq!(stale.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is not built from its current sources"), "{stderr}");
 }
 
 #[path = "../../tests/src/polyglot.rs"]
 mod polyglot;
 
 /// `xedgesim new model NAME --lang …`, the model's own test as the
-/// command prints it, then `xedgesim run` from the folder: it builds the
-/// component (componentize-py; componentize-qjs after `npm ci` in the
-/// folder), and the model's figures are the Rust template's (the three
-/// templates do the same thing).
+/// command prints it, then `xedgesim build` and `run` from the folder, as
+/// it prints them: build makes the component (componentize-py;
+/// componentize-qjs after `npm ci` in the folder), and the model's figures
+/// are the Rust template's (the three templates do the same thing).
 fn new_model_runs(lang: &str, test: &[&str], setup: Option<&[&str]>) {
     let home = tempfile::tempdir().unwrap();
     let tool_dir = polyglot::componentize_py().parent().map(Path::to_path_buf).unwrap_or_default();
@@ -165,10 +184,14 @@ fn new_model_runs(lang: &str, test: &[&str], setup: Option<&[&str]>) {
         run(setup[0], &setup[1..], &folder);
     }
     run(test[0], &test[1..], &folder);
+    assert!(printed.contains("xedgesim build scenario.yaml") && printed.contains("xedgesim run scenario.yaml"));
+    let built = run(env!("CARGO_BIN_EXE_xedgesim"), &["build", "scenario.yaml"], &folder);
+    assert!(built.contains("built the model in"), "{built}");
     let ran = run(env!("CARGO_BIN_EXE_xedgesim"), &["run", "scenario.yaml"], &folder);
     assert!(ran.contains("model metrics sift (1 node): forwarded 99, seen 177"), "{ran}");
-    // Built once: the second run finds the component of the same sources.
-    let again = run(env!("CARGO_BIN_EXE_xedgesim"), &["run", "scenario.yaml"], &folder);
+    assert!(ran.contains("using the model in") && ran.contains("as built into"), "{ran}");
+    // Built once: building again finds the component of the same sources.
+    let again = run(env!("CARGO_BIN_EXE_xedgesim"), &["build", "scenario.yaml"], &folder);
     assert!(again.contains("up to date:"), "{again}");
 }
 

@@ -141,3 +141,38 @@ fn the_folder_the_user_chose_keeps_its_permissions_and_an_untrusted_subfolder_is
     let e = xedgesim::runtime::wasm::ArtifactCache::new(&chosen).unwrap_err();
     assert!(e.to_string().contains("others may write to it"), "{e}");
 }
+
+/// The entries' folder swapped for a link after the cache checked and
+/// opened it: what the link leads to is never read (it holds another
+/// component's compiled code under this one's name, which loads).
+#[test]
+fn a_cache_folder_swapped_for_a_link_is_never_read() {
+    use xedgesim::runtime::wasm::{ArtifactCache, CACHE_SUBFOLDER};
+    let dir = tempfile::tempdir().unwrap();
+    let runtime_in = |folder: &std::path::Path| {
+        WasmRuntime::new(&RuntimeOptions { cache_dir: Some(folder.into()), ..Default::default() }).unwrap()
+    };
+    let load_in = |rt: &WasmRuntime, name: &str| {
+        rt.load_bytes(name.into(), builtin_component(name).unwrap()).unwrap().cache_outcome
+    };
+    // The planted folder: the gateway's entry, holding the sensor's code.
+    let planted = dir.path().join("planted");
+    load_in(&runtime_in(&planted), "gateway");
+    let gateway_entry = only_entry(&planted);
+    let sensor_cache = dir.path().join("sensor");
+    load_in(&runtime_in(&sensor_cache), "sensor");
+    let sensor_entry = only_entry(&sensor_cache);
+    std::fs::copy(&sensor_entry, &gateway_entry).unwrap();
+    std::fs::copy(sensor_entry.with_extension("check"), gateway_entry.with_extension("check")).unwrap();
+    assert_eq!(load_in(&runtime_in(&planted), "gateway"), CacheOutcome::Hit, "the forgery loads where it is");
+
+    let chosen = dir.path().join("cache");
+    let rt = runtime_in(&chosen);
+    let own = chosen.join(CACHE_SUBFOLDER);
+    std::fs::rename(&own, dir.path().join("moved")).unwrap();
+    std::os::unix::fs::symlink(planted.join(CACHE_SUBFOLDER), &own).unwrap();
+    assert_eq!(load_in(&rt, "gateway"), CacheOutcome::Compiled, "read through the swapped-in link");
+    // Opened afresh, the link is refused.
+    let e = ArtifactCache::new(&chosen).unwrap_err();
+    assert!(e.to_string().contains("is a link or not a folder"), "{e}");
+}

@@ -1,8 +1,11 @@
 //! `xedgesim build FILE`: builds what a scenario needs before it runs —
-//! each Docker node's image (its build command, then the image, skipped
+//! each model folder it names (this command is the user's yes to that:
+//! building runs code from the folder), each Docker node's image (its
+//! build command, with `--allow build-command`, then the image, skipped
 //! when that content is built) and each WASM component (compiled into the
-//! cache). `run` builds what is missing by itself; this does it up front,
-//! with progress. Ctrl-C stops a build command with every process it
+//! cache). `run` builds images by itself, and model folders with
+//! `--build`; this does it up front, with progress, saying what it built
+//! and from where. Ctrl-C stops a build command with every process it
 //! started.
 
 use std::path::PathBuf;
@@ -21,6 +24,8 @@ pub struct BuildArgs {
     /// The scenario file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    #[command(flatten)]
+    allow: super::allow::AllowArgs,
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
@@ -31,9 +36,20 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
     };
-    // A Rust model folder is built first; its component is then compiled below.
+    let allowance = match args.allow.check_file_is_yours(&loaded.resolved.source).and_then(|()| args.allow.allowance())
+    {
+        Ok(allowance) => allowance,
+        Err(e) => {
+            eprintln!("error: {}", super::for_terminal(&e));
+            return ExitCode::from(super::EXIT_USER_ERROR);
+        }
+    };
+    if !super::allow::permitted(&loaded.capabilities, &allowance, super::allow::Acting::Building) {
+        return ExitCode::from(super::EXIT_USER_ERROR);
+    }
+    // A model folder is built first; its component is then compiled below.
     let cache = ArtifactCache::default_dir();
-    if let Err(e) = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
+    if let Err(e) = crate::sim::build_model_folders(&mut loaded.resolved, cache.as_deref(), true, &mut |line| {
         println!("  build | {}", super::for_terminal(line))
     }) {
         eprintln!("error: {}", super::for_terminal(&e.to_string()));
@@ -50,7 +66,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         }
     }
     if !components.is_empty() {
-        let options = RuntimeOptions { cache_dir: Some(ArtifactCache::default_dir()), ..RuntimeOptions::default() };
+        let options = RuntimeOptions { cache_dir: cache.clone(), ..RuntimeOptions::default() };
         match WasmRuntime::new(&options) {
             Err(e) => {
                 eprintln!("error: cannot set up the WebAssembly runtime: {e}");

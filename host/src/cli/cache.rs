@@ -21,7 +21,12 @@ enum CacheCommand {
 
 pub fn run(args: &CacheArgs) -> ExitCode {
     let CacheCommand::Clean = args.command;
-    let dir = ArtifactCache::default_dir();
+    let Some(dir) = ArtifactCache::default_dir() else {
+        println!(
+            "nothing to clean: there is no cache folder (none of XEDGESIM_CACHE_DIR, XDG_CACHE_HOME, HOME is set)"
+        );
+        return ExitCode::SUCCESS;
+    };
     if !dir.exists() {
         println!("nothing to clean: {} does not exist", dir.display());
         return ExitCode::SUCCESS;
@@ -33,8 +38,8 @@ pub fn run(args: &CacheArgs) -> ExitCode {
                 bytes as f64 / (1 << 20) as f64,
                 dir.display()
             );
-            // Python and JavaScript model folders' built components (see
-            // `runtime/wasm/source_build.rs`): built again when next run.
+            // Model folders' built components (see
+            // `runtime/wasm/source_build.rs`): built again by `xedgesim build`.
             let builds = dir.join("builds");
             if builds.exists() {
                 if let Err(e) = std::fs::remove_dir_all(&builds) {

@@ -118,6 +118,13 @@ pub struct EquivArgs {
     /// Also write the result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Build the model folders both sides name first (once, before the
+    /// trials). Building runs code from them: use it for folders you
+    /// trust. Without it, an earlier build of the same sources is used.
+    #[arg(long)]
+    build: bool,
+    #[command(flatten)]
+    allow: super::allow::AllowArgs,
 }
 
 /// One run of one side.
@@ -301,6 +308,40 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             fault_free: args.fault_free_b,
         },
     ];
+    // What either side asks of the host, refused without the user's yes.
+    let mut allowance = match args.allow.allowance() {
+        Ok(allowance) => allowance,
+        Err(e) => return user_error(e),
+    };
+    if args.build {
+        allowance.allow_builds();
+    }
+    for side in &sides {
+        let loaded = match crate::scenario::load(side.file) {
+            Ok(loaded) => loaded,
+            Err(e) => return user_error(e.to_string()),
+        };
+        if let Err(e) = args.allow.check_file_is_yours(&loaded.resolved.source) {
+            return user_error(e);
+        }
+        let acting =
+            if side.swap.is_some() { super::allow::Acting::RunningSwapped } else { super::allow::Acting::Running };
+        if !super::allow::permitted(&loaded.capabilities, &allowance, acting) {
+            return ExitCode::from(super::EXIT_USER_ERROR);
+        }
+        // Built once here, not by each trial; either way, said.
+        let mut resolved = loaded.resolved;
+        let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+        let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
+        let had = if allowance.builds() {
+            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log)
+        } else {
+            crate::sim::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
+        };
+        if let Err(e) = had {
+            return user_error(e.to_string());
+        }
+    }
     // Every problem with either side, and with the options, before anything runs.
     let trials = args.trials as u64;
     let (seed, options, rules) = match (sides[0].simulation(), sides[1].simulation()) {

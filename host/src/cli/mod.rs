@@ -4,6 +4,7 @@
 //! Exit codes: 0 success, 2 a user error (bad scenario, bad arguments),
 //! 1 anything else.
 
+mod allow;
 mod build;
 mod cache;
 mod equiv;

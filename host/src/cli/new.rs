@@ -73,7 +73,8 @@ pub fn run(args: &NewArgs) -> ExitCode {
                 println!("  {setup}");
             }
             println!("  {test}");
-            println!("  xedgesim run scenario.yaml  # builds the component, runs it with 3 sensors and a cloud");
+            println!("  xedgesim build scenario.yaml  # builds the component from this folder (yours: you trust it)");
+            println!("  xedgesim run scenario.yaml    # runs it with 3 sensors and a cloud");
             ExitCode::SUCCESS
         }
         Err(e) => {

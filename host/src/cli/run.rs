@@ -51,6 +51,15 @@ pub struct RunArgs {
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
+    /// Build the model folders the scenario names first. Building runs
+    /// code from them (cargo runs a crate's build.rs and proc macros; a
+    /// JavaScript folder brings its own componentize-qjs): use it for
+    /// folders you trust. Without it, the component an earlier build made
+    /// from the same sources is used, and a folder without one stops the run.
+    #[arg(long)]
+    build: bool,
+    #[command(flatten)]
+    allow: super::allow::AllowArgs,
     /// Refuse to run a scenario that has warnings (a config key the model
     /// does not take, a build context found above the scenario's folder, …).
     #[arg(long)]
@@ -114,6 +123,12 @@ impl RunArgs {
         if let Some(out) = &self.out {
             cmd.push_str(&format!(" --out {}", shell_quote(&out.display().to_string())));
         }
+        for word in &self.allow.allow {
+            cmd.push_str(&format!(" --allow {}", shell_quote(word)));
+        }
+        if let Some(file) = &self.allow.allow_file {
+            cmd.push_str(&format!(" --allow-file {}", shell_quote(&file.display().to_string())));
+        }
         cmd
     }
 }
@@ -132,6 +147,21 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: {} has warnings and --strict is given; nothing was run", args.file.display());
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
+    let mut allowance =
+        match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
+            Ok(allowance) => allowance,
+            Err(e) => {
+                eprintln!("error: {}", super::for_terminal(&e));
+                return ExitCode::from(super::EXIT_USER_ERROR);
+            }
+        };
+    if args.build {
+        allowance.allow_builds();
+    }
+    if !super::allow::permitted(sim.capabilities(), &allowance, super::allow::Acting::Running) {
+        return ExitCode::from(super::EXIT_USER_ERROR);
+    }
+    sim = sim.build_models(allowance.builds());
     if let Some(seed) = args.seed {
         sim = sim.seed(seed);
     }

@@ -1,4 +1,8 @@
-//! `xedgesim validate FILE...`
+//! `xedgesim validate FILE...`: checks each file, lists what it asks to
+//! do to the host (each at its line, and whether it needs the user's yes),
+//! and checks each model against its config. It never builds anything nor
+//! runs anything from a scenario's or model's folder: a model folder
+//! without a build of its current sources is a note saying how to build it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +19,8 @@ pub struct ValidateArgs {
     /// Print each valid scenario's resolved form (every default filled in) as YAML.
     #[arg(long)]
     resolved: bool,
-    /// Check the file only: do not run each WASM model's constructor on its config.
+    /// Check the file only: do not run each WASM model's constructor (in
+    /// its sandbox) on its config.
     #[arg(long)]
     no_models: bool,
     /// Treat warnings as errors (a config key the model does not take, a
@@ -43,10 +48,17 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     );
                     continue;
                 }
-                if !args.no_models && !models_accept(file, &mut loaded) {
-                    invalid += 1;
-                    continue;
-                }
+                let unbuilt = if args.no_models {
+                    Vec::new()
+                } else {
+                    match models_accept(file, &mut loaded) {
+                        Some(unbuilt) => unbuilt,
+                        None => {
+                            invalid += 1;
+                            continue;
+                        }
+                    }
+                };
                 let r = &loaded.resolved;
                 if args.resolved {
                     if args.files.len() > 1 {
@@ -71,6 +83,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                         );
                     }
                 }
+                print_capabilities(file, &loaded.capabilities, &unbuilt, args.resolved);
             }
             Err(e) => {
                 invalid += 1;
@@ -85,24 +98,59 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
     if invalid == 0 { ExitCode::SUCCESS } else { ExitCode::from(super::EXIT_USER_ERROR) }
 }
 
-/// Builds the model folders `loaded` names, checks each node's config
+/// Prints what the file asks of the host, each at its line with what
+/// allows it, and a note for each model folder without a build (on
+/// stderr when stdout carries the resolved YAML).
+fn print_capabilities(file: &Path, asked: &[scenario::Capability], unbuilt: &[crate::sim::Unbuilt], quiet: bool) {
+    let mut lines = Vec::new();
+    for c in asked {
+        let needs = match (&c.kind, c.kind.allow_word()) {
+            (scenario::CapabilityKind::ModelBuild, _) => {
+                "needs your yes: `xedgesim build FILE`, or `run --build`".to_string()
+            }
+            (_, Some(word)) => format!("needs your yes: --allow {word}"),
+            (_, None) => "allowed".to_string(),
+        };
+        lines.push(format!("  {}: {} [{needs}]", c.location(), super::for_terminal(&c.description())));
+    }
+    if !lines.is_empty() {
+        lines.insert(0, format!("{} asks of the host (docs/sandbox.md):", file.display()));
+    }
+    for u in unbuilt {
+        lines.push(format!(
+            "note: the model in {} (node '{}') has no build of its current sources, so its config is not checked yet; `xedgesim build {}` builds it, running {}",
+            u.folder.display(),
+            u.node,
+            file.display(),
+            u.what_building_runs()
+        ));
+    }
+    for line in lines {
+        if quiet {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
+/// Points each model folder `loaded` names at the component a build of
+/// its current sources made (building nothing), checks each node's config
 /// against its component's declaration (at each key's line), then runs
 /// each model's constructor on its config, all through one runtime; prints
-/// what is wrong. Whether everything passed.
-fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> bool {
+/// what is wrong. The folders without a build (their nodes are not
+/// checked), or `None` when something failed.
+fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate::sim::Unbuilt>> {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
-        false
+        None
     };
     let cache = crate::runtime::wasm::ArtifactCache::default_dir();
-    // A model folder is built first: its component is what is checked.
-    let built = crate::sim::build_model_folders(&mut loaded.resolved, Some(&cache), &mut |line| {
-        eprintln!("  build | {}", super::for_terminal(line))
-    });
-    if let Err(e) = built {
-        return fail(&e);
-    }
-    let mut runtime = match crate::sim::check_runtime(Some(cache), None) {
+    let unbuilt = match crate::sim::use_kept_builds(&mut loaded.resolved, cache.as_deref(), &mut |_| {}) {
+        Ok(unbuilt) => unbuilt,
+        Err(e) => return fail(&e),
+    };
+    let mut runtime = match crate::sim::check_runtime(cache, None) {
         Ok(runtime) => runtime,
         Err(e) => return fail(&e),
     };
@@ -112,7 +160,7 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> bool {
                 let n = diagnostics.error_count();
                 eprintln!("{}\n", ScenarioError::Invalid { diagnostics });
                 eprintln!("{}: {n} error{}\n", file.display(), if n == 1 { "" } else { "s" });
-                return false;
+                return None;
             }
             Ok(_) => {}
             Err(e) => return fail(&e),
@@ -121,14 +169,14 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> bool {
     // The models' own checks: a config key the model does not take, a bad value.
     match crate::sim::check_models(&loaded.resolved, &mut runtime) {
         Err(e) => fail(&e),
-        Ok(faults) if faults.is_empty() => true,
+        Ok(faults) if faults.is_empty() => Some(unbuilt),
         Ok(faults) => {
             for fault in &faults {
                 eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&fault.to_string()));
             }
             let n = faults.len();
             eprintln!("{}: {n} error{} in the models' configs\n", file.display(), if n == 1 { "" } else { "s" });
-            false
+            None
         }
     }
 }

@@ -7,6 +7,7 @@
 //! problem in the file as a [`Diagnostic`] with its line, node and fix.
 
 mod build_context;
+mod capability;
 mod config_value;
 mod declaration;
 mod diagnostic;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
+pub use capability::{ALLOW_WORDS, Allowance, Capability, CapabilityKind};
 pub use config_value::ConfigValue;
 pub use declaration::{Declaration, DeclaredKey, MAX_DECLARED_KEYS, ValueKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
@@ -53,6 +55,9 @@ pub struct Loaded {
     /// that component's config declaration is read by the runtime, later,
     /// and checked against the file with [`SourceFile::check_declared`].
     pub source: Option<Arc<SourceFile>>,
+    /// What the scenario asks to do to the host, each at its line: listed
+    /// by `validate`, refused by `run` without the user's yes.
+    pub capabilities: Vec<Capability>,
 }
 
 /// A scenario file's text, positions and entries, for checks made after it loaded.
@@ -131,11 +136,18 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
         ScenarioError::Invalid { diagnostics: Diagnostics(diagnostics) }
     })?;
     let base_dir = absolute_path.parent().unwrap_or(Path::new("/"));
-    let diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &origins, &parsed.scenario);
+    let mut diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &origins, &parsed.scenario);
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
     let resolved = resolve::resolve(absolute_path, &parsed.scenario);
+    let at = capability::Where { shown_path, spans: &parsed.spans, origins: &origins, written: &parsed.scenario };
+    let never = capability::forbidden(&resolved, &at, source);
+    if !never.is_empty() {
+        diagnostics.0.extend(never);
+        return Err(ScenarioError::Invalid { diagnostics });
+    }
+    let capabilities = capability::capabilities(&resolved, &at);
     let has_own_components = resolved.nodes.iter().any(
         |n| matches!(&n.implementation, Implementation::Wasm(w) if !matches!(w.component, ComponentSource::Builtin(_))),
     );
@@ -149,7 +161,7 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
             scenario: parsed.scenario,
         })
     });
-    Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source })
+    Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source, capabilities })
 }
 
 /// The resolved form as YAML, for `xedgesim validate --resolved`.

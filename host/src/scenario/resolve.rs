@@ -195,7 +195,13 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
             .volumes
             .iter()
             .map(|(host, v)| Volume {
-                host_path: if is_named_volume(host) { PathBuf::from(host) } else { absolute(base, host) },
+                // Its real path, links resolved: what the trust check decided on is what is bound.
+                host_path: if is_named_volume(host) {
+                    PathBuf::from(host)
+                } else {
+                    let path = absolute(base, host);
+                    std::fs::canonicalize(&path).unwrap_or(path)
+                },
                 container_path: v.bind.clone(),
                 read_only: v.mode.as_deref() != Some("rw"),
             })

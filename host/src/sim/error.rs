@@ -22,6 +22,10 @@ pub enum RunError {
     NativeUnavailable { node: String },
     #[error("node '{node}': {source}")]
     Component { node: String, source: WasmError },
+    #[error(
+        "node '{node}': the model in {} is not built from its current sources, and building it runs code from the folder: {runs}; nothing was run\n  = help: if you trust the folder, build it with `xedgesim build {}`, or run with `--build`", folder.display(), file.display()
+    )]
+    Unbuilt { node: String, folder: PathBuf, runs: &'static str, file: PathBuf },
     #[error("cannot set up the WebAssembly runtime: {0}")]
     Runtime(WasmError),
     #[error("{0}")]

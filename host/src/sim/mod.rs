@@ -22,7 +22,7 @@ pub(crate) use atomic_file::write_atomic;
 pub use error::RunError;
 pub use fault_schedule::ScheduleError;
 pub use fault_state::{AppliedFault, Recovery, ScriptedFaultReport, SinkReport};
-pub use model_build::build_model_folders;
+pub use model_build::{Unbuilt, build_model_folders, use_kept_builds};
 pub use model_check::{check_declared_configs, check_models, check_runtime};
 pub use model_metrics::{MAX_METRICS_PER_TYPE, MetricTotals, ModelMetrics, TypeMetrics};
 pub use placement::SandboxMode;

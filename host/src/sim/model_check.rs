@@ -28,7 +28,10 @@ pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> R
     let mut faults = Vec::new();
     for node in &scenario.nodes {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };
-        if !seen.insert((&wasm.component, wasm.limits, &node.config)) {
+        // A model folder not built yet: nothing to check (building it is the user's call).
+        if matches!(wasm.component, ComponentSource::Folder(_))
+            || !seen.insert((&wasm.component, wasm.limits, &node.config))
+        {
             continue;
         }
         let component = runtime
@@ -61,7 +64,9 @@ pub fn check_declared_configs(
     let mut declared: BTreeMap<&ComponentSource, Option<Declaration>> = BTreeMap::new();
     for node in &scenario.nodes {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };
-        if matches!(wasm.component, ComponentSource::Builtin(_)) || declared.contains_key(&wasm.component) {
+        if matches!(wasm.component, ComponentSource::Builtin(_) | ComponentSource::Folder(_))
+            || declared.contains_key(&wasm.component)
+        {
             continue;
         }
         let component_error = |source| match source {

@@ -85,6 +85,8 @@ pub struct Simulation {
     /// The file as written, when a node runs its own component: its config
     /// is checked against the component's declaration before the run.
     source: Option<Arc<scenario::SourceFile>>,
+    /// What the file asks to do to the host, each at its line.
+    capabilities: Vec<scenario::Capability>,
     /// The scenario's path as the caller gave it (relative to where the run
     /// started, when given so), for `summary.json`.
     scenario_path: Option<PathBuf>,
@@ -102,6 +104,9 @@ pub struct Simulation {
     docker_host: Option<String>,
     run_label: Option<String>,
     build_log: Option<BuildLog>,
+    /// Whether model folders are built (running code from them) or only
+    /// taken from earlier builds.
+    build_models: bool,
     log_tap: Option<LogTap>,
     record_deliveries: bool,
     max_queued_payload_bytes: u64,
@@ -132,6 +137,7 @@ impl Simulation {
         sim.file_sha256 = Some(loaded.source_sha256);
         sim.warnings = loaded.warnings;
         sim.source = loaded.source;
+        sim.capabilities = loaded.capabilities;
         sim.scenario_path = Some(path.as_ref().to_path_buf());
         Ok(sim)
     }
@@ -151,18 +157,20 @@ impl Simulation {
             file_sha256: None,
             warnings: scenario::Diagnostics::default(),
             source: None,
+            capabilities: Vec::new(),
             scenario_path: None,
             out_dir: None,
             trace_level: TraceLevel::default(),
             sandbox: SandboxMode::PerNode,
             native: false,
-            cache_dir: Some(crate::runtime::wasm::ArtifactCache::default_dir()),
+            cache_dir: crate::runtime::wasm::ArtifactCache::default_dir(),
             interrupt: None,
             threads: 1,
             progress: None,
             docker_host: None,
             run_label: None,
             build_log: None,
+            build_models: false,
             log_tap: None,
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
@@ -173,6 +181,13 @@ impl Simulation {
 
     pub fn scenario(&self) -> &ResolvedScenario {
         &self.scenario
+    }
+
+    /// What the scenario file asks to do to the host, each at its line
+    /// (empty for a scenario built in code): the caller decides what its
+    /// user allowed before running (see `scenario::Allowance`).
+    pub fn capabilities(&self) -> &[scenario::Capability] {
+        &self.capabilities
     }
 
     /// Overrides the scenario's seed.
@@ -293,9 +308,19 @@ impl Simulation {
         Ok(FaultState::new(schedule, scenario.nodes.len(), sinks.collect(), kinds))
     }
 
-    /// Hears each line of image build output.
+    /// Hears each line of image and model builds' output, and what each
+    /// model folder's component was built or taken from.
     pub fn on_build_output(mut self, f: impl FnMut(&str) + 'static) -> Self {
         self.build_log = Some(Box::new(f));
+        self
+    }
+
+    /// Builds the model folders the scenario names before the run (default
+    /// no: the component an earlier build made from the same sources is
+    /// used, and a folder without one is an error). Building runs code
+    /// from the folder: say yes only for folders the user trusts.
+    pub fn build_models(mut self, build: bool) -> Self {
+        self.build_models = build;
         self
     }
 
@@ -351,9 +376,10 @@ impl Simulation {
         // itself: a first compile can take longer than the whole run.
         let preparing = Instant::now();
         let cache_dir = self.cache_dir.clone();
+        let build = self.build_models;
         match self.build_log.as_mut() {
-            Some(log) => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), log.as_mut())?,
-            None => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), &mut |_| {})?,
+            Some(log) => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), build, log.as_mut())?,
+            None => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), build, &mut |_| {})?,
         }
         self.scenario.check().map_err(RunError::Unsound)?;
         let faults = self.fault_state()?;

@@ -40,6 +40,6 @@ pub use component::{CONTRACT_VERSION, ModelComponent};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
-pub use source_build::{FolderLanguage, build_folder};
+pub use source_build::{FolderLanguage, build_folder, kept_build, sources_key};
 
 pub use state::NodeState;

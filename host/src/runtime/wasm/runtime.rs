@@ -59,7 +59,7 @@ pub struct RuntimeOptions {
 impl Default for RuntimeOptions {
     fn default() -> Self {
         RuntimeOptions {
-            cache_dir: Some(ArtifactCache::default_dir()),
+            cache_dir: ArtifactCache::default_dir(),
             pooling_slots: None,
             max_memory_mb: crate::scenario::DEFAULT_MEMORY_LIMIT_MB,
             interrupt: None,

@@ -1,5 +1,4 @@
-//! A model's source folder where a component is expected, built before
-//! the run so the edit–run loop is one command:
+//! A model's source folder where a component is expected:
 //!
 //! - a Rust crate (`Cargo.toml`): `cargo build --release --target
 //!   wasm32-wasip2`; cargo decides what is stale (nothing to do costs about
@@ -8,10 +7,19 @@
 //! - a JavaScript model (`model.js`): componentize-qjs, from the folder's
 //!   `node_modules` (`npm ci` there once).
 //!
-//! Python and JavaScript builds are slow (seconds to a minute), so their
-//! component is kept in the compile cache's folder under the SHA-256 of
-//! the folder's sources and WIT, and built again only when those change.
-//! The compiled component is then cached by its content like any other.
+//! Building runs code from the folder (cargo runs its `build.rs`, proc
+//! macros and `.cargo/config`; a JavaScript folder brings its own tool),
+//! so it happens only when the user says so ([`build_folder`]: `xedgesim
+//! build`, `run --build`). Every build keeps its component in the cache's
+//! private `builds/` folder under the SHA-256 of the folder's sources
+//! ([`sources_key`]); [`kept_build`] finds the component a previous build
+//! made from exactly the current sources, running nothing.
+//!
+//! The key covers the files inside the folder; a Rust crate's source
+//! files outside it (a path dependency such as `../sdk`, as cargo's
+//! dep-info lists them; not the registry's, which its lock file pins) are
+//! kept beside its build with their SHA-256, and a change to one makes
+//! the build stale too.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -43,36 +51,161 @@ impl FolderLanguage {
             .find(|(file, _)| dir.join(file).is_file())
             .map(|(_, language)| language)
     }
+
+    /// The extensions of the files its key covers.
+    fn sources(self) -> &'static [&'static str] {
+        match self {
+            FolderLanguage::Rust => &["rs", "toml", "lock", "wit"],
+            FolderLanguage::Python => &["py", "wit"],
+            // The lock file pins the tool: it is among the hashed sources.
+            FolderLanguage::JavaScript => &["js", "mjs", "cjs", "wit", "json"],
+        }
+    }
+
+    /// What building a folder of this language runs, in words.
+    pub fn what_building_runs(self) -> &'static str {
+        match self {
+            FolderLanguage::Rust => "cargo, which runs the crate's build.rs, proc macros and .cargo/config",
+            FolderLanguage::Python => "componentize-py (from PATH) on the folder's Python code",
+            FolderLanguage::JavaScript => "the folder's own node_modules/.bin/componentize-qjs",
+        }
+    }
+}
+
+/// The key of `dir`'s current sources: SHA-256 over its language, this
+/// xedgesim's version and every source file in it (see [`sources_sha256`]).
+pub fn sources_key(dir: &Path, language: FolderLanguage) -> std::io::Result<String> {
+    sources_sha256(dir, language.sources(), &[&format!("{language:?}"), env!("CARGO_PKG_VERSION")])
+}
+
+/// The component a previous build made from exactly `dir`'s current
+/// sources, kept under `cache_dir`; `None` when there is none (never
+/// built, or changed since). Runs nothing from the folder.
+pub fn kept_build(dir: &Path, cache_dir: Option<&Path>) -> Result<Option<PathBuf>, WasmError> {
+    let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
+    let Some(language) = FolderLanguage::of(dir) else {
+        return Err(failed("it holds no Cargo.toml, model.py or model.js".to_string()));
+    };
+    let Some(cache_dir) = cache_dir else { return Ok(None) };
+    let builds = cache_dir.join("builds");
+    if !builds.is_dir() {
+        return Ok(None);
+    }
+    super::cache::check_owned(&builds).map_err(|e| failed(format!("its builds folder is not trusted: {e}")))?;
+    let key = sources_key(dir, language).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
+    let kept = builds.join(format!("{key}.wasm"));
+    if !std::fs::symlink_metadata(&kept).is_ok_and(|m| m.is_file()) {
+        return Ok(None);
+    }
+    // The sources outside the folder it was built from, if any: unchanged?
+    let outside = std::fs::read_to_string(kept.with_extension("deps")).unwrap_or_default();
+    let unchanged = outside.lines().all(|line| {
+        line.split_once(' ').is_some_and(|(sha, path)| std::fs::read(path).is_ok_and(|b| hex_sha256(&b) == sha))
+    });
+    Ok(unchanged.then_some(kept))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The source files cargo's dep-info for `artifact` lists outside `dir`,
+/// but for the registry's and git checkouts' (pinned by the lock file)
+/// and the standard library's.
+fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
+    let Ok(text) = std::fs::read_to_string(artifact.with_extension("d")) else { return Vec::new() };
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    let mut files = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some((_, deps)) = line.split_once(": ") else { continue };
+        // Paths are separated by spaces; a space inside one is `\ `.
+        let mut path = String::new();
+        let mut chars = deps.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\\' && chars.peek() == Some(&' ') {
+                path.push(' ');
+                chars.next();
+            } else if c == ' ' {
+                if !path.is_empty() {
+                    files.insert(std::mem::take(&mut path));
+                }
+            } else {
+                path.push(c);
+            }
+        }
+        if !path.is_empty() {
+            files.insert(path);
+        }
+    }
+    files
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && !p.starts_with(&dir))
+        .filter(|p| {
+            let text = p.to_string_lossy();
+            !["/registry/src/", "/git/checkouts/", "/rustlib/"].iter().any(|skip| text.contains(skip))
+        })
+        .collect()
 }
 
 /// Builds the model in `dir` and returns its component's path: a file
-/// under `builds/` in `cache_dir` (a private temporary folder when
-/// `None`) named by its content or its sources' hash, which nothing else
-/// writes to. The tools' messages go to `log`, a line each; a failure's
-/// last lines are in the error too (a quiet run shows no log).
+/// under `builds/` in `cache_dir`, named by its sources' key, which
+/// nothing else writes to. The tools' messages go to `log`, a line each;
+/// a failure's last lines are in the error too (a quiet run shows no log).
+/// Runs code from the folder: call it only on the user's say-so.
 pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
+    let language =
+        FolderLanguage::of(dir).ok_or_else(|| failed("it holds no Cargo.toml, model.py or model.js".to_string()))?;
+    let cache_dir = cache_dir.ok_or_else(|| {
+        failed(
+            "there is no cache folder to keep its component in\n  = help: set XEDGESIM_CACHE_DIR (or HOME) to a folder of your own".to_string(),
+        )
+    })?;
     let builds = builds_dir(cache_dir).map_err(|e| failed(format!("cannot make the builds folder: {e}")))?;
-    let built = match FolderLanguage::of(dir) {
-        Some(FolderLanguage::Rust) => build_crate(dir, &builds, log),
-        Some(language) => build_script(dir, language, &builds, log),
-        None => Err(failed("it holds no Cargo.toml, model.py or model.js".to_string())),
-    }?;
-    evict_old_builds(&builds, &built);
-    Ok(built)
+    let kept_as = |dir: &Path| -> Result<PathBuf, WasmError> {
+        let key = sources_key(dir, language).map_err(|e| failed(format!("cannot read its sources: {e}")))?;
+        Ok(builds.join(format!("{key}.wasm")))
+    };
+    let out = match language {
+        FolderLanguage::Rust => {
+            let (bytes, outside) = build_crate(dir, log)?;
+            // Keyed as the build left the folder: cargo may have written its Cargo.lock.
+            let out = kept_as(dir)?;
+            let mut listed = String::new();
+            for path in outside.iter().filter(|p| !p.to_string_lossy().contains('\n')) {
+                let sha = std::fs::read(path).map(|b| hex_sha256(&b)).unwrap_or_default();
+                listed.push_str(&format!("{sha} {}\n", path.display()));
+            }
+            for (file, content) in [(out.with_extension("deps"), listed.as_bytes()), (out.clone(), &bytes[..])] {
+                if std::fs::read(&file).is_ok_and(|kept| kept == content) {
+                    continue;
+                }
+                let partial = partial_path(&file);
+                std::fs::write(&partial, content)
+                    .and_then(|()| std::fs::rename(&partial, &file))
+                    .map_err(|e| failed(format!("cannot keep {}: {e}", file.display())))?;
+            }
+            out
+        }
+        language => {
+            let out = kept_as(dir)?;
+            build_script(dir, language, &out, log)?;
+            out
+        }
+    };
+    evict_old_builds(&builds, &out);
+    Ok(out)
 }
 
 /// How many built components `builds/` keeps; the least recently used go
 /// first (a Python component is about 18 MB, one per edit).
 const MAX_KEPT_BUILDS: usize = 16;
 
-/// `builds/` in the cache folder, or a private one in the temporary
-/// folder: made readable by its owner only, as the compile cache is.
-fn builds_dir(cache_dir: Option<&Path>) -> std::io::Result<PathBuf> {
-    let dir = match cache_dir {
-        Some(cache) => cache.join("builds"),
-        None => std::env::temp_dir().join(format!("xedgesim-builds-{}", std::process::id())),
-    };
+/// `builds/` in the cache folder, made readable by its owner only, as
+/// the compile cache is.
+fn builds_dir(cache_dir: &Path) -> std::io::Result<PathBuf> {
+    let dir = cache_dir.join("builds");
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -96,6 +229,8 @@ fn evict_old_builds(builds: &Path, keep: &Path) {
     kept.sort();
     let excess = (kept.len() + 1).saturating_sub(MAX_KEPT_BUILDS);
     for (_, path) in kept.into_iter().take(excess) {
+        let _ = std::fs::remove_file(path.with_extension("tool"));
+        let _ = std::fs::remove_file(path.with_extension("deps"));
         let _ = std::fs::remove_file(path);
     }
 }
@@ -114,14 +249,10 @@ fn tail(lines: &[String]) -> String {
     if shown.is_empty() { String::new() } else { format!("; its last lines:\n{}", shown.join("\n")) }
 }
 
-/// Builds a Python or JavaScript model folder, unless a component of the
-/// same sources, WIT and tools is kept already.
-fn build_script(
-    dir: &Path,
-    language: FolderLanguage,
-    builds: &Path,
-    log: &mut dyn FnMut(&str),
-) -> Result<PathBuf, WasmError> {
+/// Builds a Python or JavaScript model folder into `out`, unless a
+/// component of the same sources and tool version is kept there already
+/// (the tool's version is kept beside it, in `<key>.tool`).
+fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn FnMut(&str)) -> Result<(), WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let wit = dir.join("wit");
     if !wit.join("node.wit").is_file() {
@@ -130,7 +261,7 @@ fn build_script(
             wit.join("node.wit").display()
         )));
     }
-    let (mut command, tool_version, sources): (Command, String, &[&str]) = match language {
+    let (mut command, tool_version) = match language {
         FolderLanguage::Python => {
             let version = Command::new("componentize-py").arg("--version").output().map_err(|e| {
                 failed(format!(
@@ -139,7 +270,7 @@ fn build_script(
             })?;
             let mut c = Command::new("componentize-py");
             c.arg("-d").arg(&wit).args(["-w", "node-model", "componentize", "model", "-p"]).arg(dir);
-            (c, String::from_utf8_lossy(&version.stdout).into_owned(), &["py", "wit"])
+            (c, String::from_utf8_lossy(&version.stdout).into_owned())
         }
         _ => {
             let tool = dir.join("node_modules/.bin/componentize-qjs");
@@ -152,18 +283,16 @@ fn build_script(
             }
             let mut c = Command::new(tool);
             c.arg("--wit").arg(&wit).args(["--world", "node-model", "--sync", "--js"]).arg(dir.join("model.js"));
-            // The lock file pins the tool: it is among the hashed sources.
-            (c, String::new(), &["js", "mjs", "cjs", "wit", "json"])
+            // The lock file, among the hashed sources, pins the tool.
+            (c, String::new())
         }
     };
-    let key = sources_sha256(dir, sources, &[&format!("{language:?}"), &tool_version, env!("CARGO_PKG_VERSION")])
-        .map_err(|e| failed(format!("cannot read its sources: {e}")))?;
-    let out = builds.join(format!("{key}.wasm"));
-    if out.is_file() {
+    let tool_file = out.with_extension("tool");
+    if out.is_file() && std::fs::read_to_string(&tool_file).is_ok_and(|v| v == tool_version) {
         log(&format!("up to date: {}", out.display()));
-        return Ok(out);
+        return Ok(());
     }
-    let partial = partial_path(&out);
+    let partial = partial_path(out);
     let output = command.arg("-o").arg(&partial).current_dir(dir).stdin(Stdio::null()).output().map_err(|e| {
         failed(format!("cannot start its build tool ({e})\n  = help: run `npm ci` in the model's folder"))
     })?;
@@ -179,8 +308,8 @@ fn build_script(
         let _ = std::fs::remove_file(&partial);
         return Err(failed(format!("its build failed ({}){}", output.status, tail(&lines))));
     }
-    std::fs::rename(&partial, &out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
-    Ok(out)
+    std::fs::rename(&partial, out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
+    std::fs::write(&tool_file, &tool_version).map_err(|e| failed(format!("cannot keep {}: {e}", tool_file.display())))
 }
 
 /// SHA-256 over `salt` and the (path, content) of every file under `dir`
@@ -225,9 +354,10 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
     Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Builds the model crate in `dir` and returns its component's path.
-/// Cargo's messages (compile errors included) go to `log`, a line each.
-fn build_crate(dir: &Path, builds: &Path, log: &mut dyn FnMut(&str)) -> Result<PathBuf, WasmError> {
+/// Builds the model crate in `dir` and returns its component's bytes and
+/// its source files outside `dir`. Cargo's messages (compile errors
+/// included) go to `log`, a line each.
+fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(Vec<u8>, Vec<PathBuf>), WasmError> {
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let manifest = dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
@@ -272,19 +402,11 @@ fn build_crate(dir: &Path, builds: &Path, log: &mut dyn FnMut(&str)) -> Result<P
     let artifact = component.ok_or_else(|| {
         failed("cargo built no .wasm: the crate needs `[lib] crate-type = [\"cdylib\", \"rlib\"]`".to_string())
     })?;
-    // Kept by its content: cargo's target folder is shared and rewritten
-    // (two crates of one name in one target folder, a build running
-    // alongside), so the file it names may not stay this crate's.
+    // Copied now: cargo's target folder is shared and rewritten (two
+    // crates of one name in one target folder, a build running alongside),
+    // so the file it names may not stay this crate's.
     let bytes = std::fs::read(&artifact).map_err(|e| failed(format!("cannot read {}: {e}", artifact.display())))?;
-    let sha: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
-    let out = builds.join(format!("{sha}.wasm"));
-    if !out.is_file() {
-        let partial = partial_path(&out);
-        std::fs::write(&partial, &bytes)
-            .and_then(|()| std::fs::rename(&partial, &out))
-            .map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
-    }
-    Ok(out)
+    Ok((bytes, sources_outside(&artifact, dir)))
 }
 
 /// The `.wasm` file of a `compiler-artifact` message about the crate of
@@ -313,6 +435,21 @@ fn wasm_artifact(line: &str, manifest: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sources_outside_the_folder_are_read_from_cargos_dep_info() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let artifact = dir.join("target/m.wasm");
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        let d = format!(
+            "{0}/target/m.wasm: {0}/src/lib.rs /elsewhere/sdk\\ one/src/lib.rs /home/u/.cargo/registry/src/x/lib.rs /r/lib/rustlib/src/core.rs\n{0}/target/m.d: /other/a.rs\n",
+            dir.display()
+        );
+        std::fs::write(artifact.with_extension("d"), d).unwrap();
+        let outside = sources_outside(&artifact, &dir);
+        assert_eq!(outside, [PathBuf::from("/elsewhere/sdk one/src/lib.rs"), PathBuf::from("/other/a.rs")]);
+    }
 
     #[test]
     fn reads_the_artifact_line() {

@@ -1,0 +1,420 @@
+//! What a scenario asks to do to the host beyond running models in the
+//! WASM sandbox and containers in Docker's: the trust model of
+//! docs/sandbox.md ("What a scenario file may do").
+//!
+//! A scenario file and its model folders may be someone else's, so what
+//! reaches the host is listed ([`capabilities`], each at its line) and
+//! sorted three ways:
+//!
+//! - allowed by default: what stays inside the scenario's own folder and
+//!   its run folder (a bind below the scenario's folder, a named volume,
+//!   an image built from a context or found in the engine, run hardened);
+//! - allowed only by the user's explicit yes ([`Allowance`]: a `--allow`
+//!   flag, or an allow file the user names; never a key in the scenario,
+//!   whose author is not the user): a build command, a model folder's
+//!   build, a bind outside the scenario's folder, a published port, a
+//!   bridge network;
+//! - never allowed ([`forbidden`]): a bind of `/`, of anything under
+//!   `/proc`, `/sys`, `/dev`, `/run` or `/var/run`, or of a socket or a
+//!   device file (the Docker socket is root on the host, even read-only).
+//!
+//! Bind paths are decided on their real location: symlinks and `..`
+//! resolved first.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostic, Position};
+use super::manifest::Scenario;
+use super::parse::SpanMap;
+use super::resolved::{ComponentSource, DockerNode, Implementation, ResolvedScenario};
+
+/// One kind of host-reaching capability, by the word that allows it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CapabilityKind {
+    /// `docker.build_command`: `sh -c` on the host, with the user's environment.
+    BuildCommand,
+    /// A model folder built from source: cargo (its `build.rs`, proc
+    /// macros, `.cargo/config`), componentize-py, or the folder's own
+    /// `node_modules/.bin/componentize-qjs`.
+    ModelBuild,
+    /// A bind of a host path outside the scenario's folder (its real path).
+    HostBind(PathBuf),
+    /// A port published on 127.0.0.1.
+    PublishedPort,
+    /// `network_mode: bridge` without ports: the container can reach out.
+    Network,
+    /// A bind below the scenario's folder: allowed by default.
+    LocalBind,
+    /// A named Docker volume: allowed by default.
+    NamedVolume,
+    /// An image built from a build context (Dockerfile steps run in
+    /// Docker's build sandbox): allowed by default.
+    ImageBuild,
+    /// An image already in the engine (nothing is pulled): allowed by default.
+    LocalImage,
+}
+
+impl CapabilityKind {
+    /// The `--allow` word that allows it; `None`: allowed by default.
+    pub fn allow_word(&self) -> Option<String> {
+        match self {
+            CapabilityKind::BuildCommand => Some("build-command".into()),
+            CapabilityKind::ModelBuild => Some("build".into()),
+            CapabilityKind::HostBind(path) => Some(format!("bind:{}", path.display())),
+            CapabilityKind::PublishedPort => Some("port".into()),
+            CapabilityKind::Network => Some("network".into()),
+            CapabilityKind::LocalBind
+            | CapabilityKind::NamedVolume
+            | CapabilityKind::ImageBuild
+            | CapabilityKind::LocalImage => None,
+        }
+    }
+}
+
+/// One thing a scenario asks to do to the host, where the file asks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capability {
+    pub kind: CapabilityKind,
+    /// The first node that asks it (a group's first member).
+    pub node: String,
+    /// What it does, in words.
+    pub what: String,
+    /// The scenario file as the user named it, and the line and column.
+    pub file: PathBuf,
+    pub position: Option<Position>,
+    /// Asked by a WASM node's `docker:` section: used only when
+    /// `xedgesim equiv --swap NODE=docker` runs the node in a container.
+    pub alternative: bool,
+}
+
+impl Capability {
+    /// `file:line:column`, as far as known.
+    pub fn location(&self) -> String {
+        match self.position {
+            Some(p) => format!("{}:{}:{}", self.file.display(), p.line, p.column),
+            None => self.file.display().to_string(),
+        }
+    }
+
+    /// What it does, naming the node.
+    pub fn description(&self) -> String {
+        let swapped =
+            if self.alternative { format!(" (with `equiv --swap {}=docker`)", self.node) } else { String::new() };
+        format!("node '{}' {}{swapped}", self.node, self.what)
+    }
+}
+
+/// What the user said yes to. Parsed from `--allow` words and allow
+/// files; the scenario file has no say in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Allowance {
+    build_command: bool,
+    build: bool,
+    port: bool,
+    network: bool,
+    /// Every bind outside the scenario's folder (but the forbidden ones).
+    any_bind: bool,
+    /// Binds at or below these real paths.
+    binds: BTreeSet<PathBuf>,
+}
+
+/// The words `--allow` takes.
+pub const ALLOW_WORDS: &[&str] = &["build-command", "build", "bind:PATH", "bind", "port", "network"];
+
+impl Allowance {
+    /// Adds one word (`build-command`, `build`, `bind:/data`, `bind`,
+    /// `port`, `network`); a bind path is resolved (symlinks, `..`) as
+    /// binds are. An error names the word and the words there are.
+    pub fn add(&mut self, word: &str) -> Result<(), String> {
+        let word = word.trim();
+        match word {
+            "build-command" => self.build_command = true,
+            "build" => self.build = true,
+            "port" => self.port = true,
+            "network" => self.network = true,
+            "bind" => self.any_bind = true,
+            _ => {
+                let Some(path) = word.strip_prefix("bind:") else {
+                    return Err(format!("'{word}' is not something to allow; use one of {}", ALLOW_WORDS.join(", ")));
+                };
+                let path = Path::new(path);
+                if !path.is_absolute() {
+                    return Err(format!("'{word}': a bind to allow is an absolute path, e.g. bind:/data"));
+                }
+                self.binds.insert(real_path(path));
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds every word of an allow file's `text`: one or more a line,
+    /// separated by commas or spaces; `#` starts a comment.
+    pub fn add_file_text(&mut self, text: &str) -> Result<(), String> {
+        for (n, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("");
+            for word in line.split([',', ' ', '\t']).filter(|w| !w.is_empty()) {
+                self.add(word).map_err(|e| format!("line {}: {e}", n + 1))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Allows model folder builds (what `xedgesim build` and `--build` say).
+    pub fn allow_builds(&mut self) {
+        self.build = true;
+    }
+
+    /// Whether model folders may be built.
+    pub fn builds(&self) -> bool {
+        self.build
+    }
+
+    /// Whether `capability` may go ahead.
+    pub fn permits(&self, capability: &Capability) -> bool {
+        match &capability.kind {
+            CapabilityKind::BuildCommand => self.build_command,
+            CapabilityKind::ModelBuild => self.build,
+            CapabilityKind::PublishedPort => self.port,
+            CapabilityKind::Network => self.network,
+            CapabilityKind::HostBind(path) => self.any_bind || self.binds.iter().any(|b| path.starts_with(b)),
+            CapabilityKind::LocalBind
+            | CapabilityKind::NamedVolume
+            | CapabilityKind::ImageBuild
+            | CapabilityKind::LocalImage => true,
+        }
+    }
+}
+
+/// `path` with symlinks and `..` resolved as far as it exists (a missing
+/// tail is kept as written, `..` folded).
+fn real_path(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => real_path(parent).join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Prefixes no bind may reach, whatever the user allows.
+const FORBIDDEN_PREFIXES: &[&str] = &["/proc", "/sys", "/dev", "/run", "/var/run"];
+
+/// Why binding `real` (a resolved path) is never allowed, if it is not.
+fn forbidden_reason(real: &Path) -> Option<String> {
+    if real == Path::new("/") {
+        return Some("binds the host's whole filesystem (`/`)".into());
+    }
+    if let Some(prefix) = FORBIDDEN_PREFIXES.iter().find(|p| real.starts_with(p)) {
+        return Some(format!(
+            "binds {}, under {prefix}: the host's processes, devices and sockets (the Docker socket is there, and reaching it is root on the host, even read-only)",
+            real.display()
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if let Ok(meta) = std::fs::metadata(real) {
+            let kind = meta.file_type();
+            if kind.is_socket() {
+                return Some(format!(
+                    "binds {}, a socket (a Docker socket is root on the host, even read-only)",
+                    real.display()
+                ));
+            }
+            if kind.is_block_device() || kind.is_char_device() {
+                return Some(format!("binds {}, a device", real.display()));
+            }
+        }
+    }
+    None
+}
+
+/// A scenario's file and positions, to place each capability at its line.
+pub(super) struct Where<'a> {
+    pub shown_path: &'a Path,
+    pub spans: &'a SpanMap,
+    /// For each node, the file entry it came from.
+    pub origins: &'a [usize],
+    /// The file as written (groups expanded): a volume's key as written.
+    pub written: &'a Scenario,
+}
+
+impl Where<'_> {
+    /// The `volumes:` key, as written, of node `node`'s volume `i`.
+    fn volume_key(&self, node: usize, i: usize) -> String {
+        let volumes = self.written.nodes.get(node).and_then(|n| n.docker.as_ref()).map(|d| &d.volumes);
+        volumes.and_then(|v| v.keys().nth(i)).cloned().unwrap_or_default()
+    }
+
+    fn position(&self, node: usize, path: &str) -> Option<Position> {
+        let origin = self.origins.get(node).copied().unwrap_or(node);
+        let path = format!("nodes[{origin}]{path}");
+        self.spans.key(&path).or_else(|| self.spans.value_or_parent(&path)).map(|(p, _)| p)
+    }
+}
+
+/// Every host-reaching capability `scenario` asks for, in file order, one
+/// per file entry and subject (a group of 1,000 nodes asks once).
+pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<Capability> {
+    let base = scenario.source.parent().unwrap_or(Path::new("/"));
+    let mut seen: BTreeSet<(usize, String)> = BTreeSet::new();
+    let mut found = Vec::new();
+    for (index, node) in scenario.nodes.iter().enumerate() {
+        let origin = at.origins.get(index).copied().unwrap_or(index);
+        let mut add = |kind: CapabilityKind, what: String, path: &str, alternative: bool| {
+            if seen.insert((origin, format!("{kind:?}{what}"))) {
+                found.push(Capability {
+                    kind,
+                    node: node.id.clone(),
+                    what,
+                    file: at.shown_path.to_path_buf(),
+                    position: at.position(index, path),
+                    alternative,
+                });
+            }
+        };
+        let (docker, alternative) = match &node.implementation {
+            Implementation::Docker(d) => (Some(d.as_ref()), false),
+            Implementation::Wasm(w) => {
+                if let ComponentSource::Folder(dir) = &w.component {
+                    let what = format!("builds its model from source in {}: {}", dir.display(), build_runs(dir));
+                    add(CapabilityKind::ModelBuild, what, ".wasm.component", false);
+                }
+                (node.alternative.as_deref(), true)
+            }
+        };
+        let Some(docker) = docker else { continue };
+        let keys: Vec<String> = (0..docker.volumes.len()).map(|i| at.volume_key(index, i)).collect();
+        for (kind, what, path) in docker_capabilities(docker, base, &keys) {
+            add(kind, what, &path, alternative);
+        }
+    }
+    // In file order (stable: a group's members stay in node order).
+    found.sort_by_key(|c| c.position.map_or((usize::MAX, 0), |p| (p.line, p.column)));
+    found
+}
+
+/// What building the folder `dir` runs, in words.
+fn build_runs(dir: &Path) -> &'static str {
+    match super::MODEL_FOLDER_FILES.iter().position(|f| dir.join(f).is_file()) {
+        Some(0) => "cargo runs the crate's build.rs, proc macros and .cargo/config",
+        Some(1) => "componentize-py runs on the folder's Python code",
+        Some(2) => "the folder's own node_modules/.bin/componentize-qjs runs",
+        _ => "its build tool runs",
+    }
+}
+
+/// A Docker section's capabilities: kind, words, and the path (below the
+/// node's entry) that asks it; `keys` are its volumes' keys as written.
+fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec<(CapabilityKind, String, String)> {
+    let mut found = Vec::new();
+    if let Some(command) = &docker.build_command {
+        let dir = docker.build_context.as_deref().unwrap_or(base);
+        found.push((
+            CapabilityKind::BuildCommand,
+            format!("runs a build command on the host, with your environment, in {}: sh -c {command:?}", dir.display()),
+            ".docker.build_command".to_string(),
+        ));
+    }
+    if let Some(context) = &docker.build_context {
+        found.push((
+            CapabilityKind::ImageBuild,
+            format!(
+                "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox)",
+                context.display()
+            ),
+            ".docker.build_context".to_string(),
+        ));
+    } else if let Some(image) = &docker.image {
+        let what = format!("runs the image {image} from the engine's own images (nothing is pulled)");
+        found.push((CapabilityKind::LocalImage, what, ".docker.image".into()));
+    }
+    for (volume, key) in docker.volumes.iter().zip(keys) {
+        let mode = if volume.read_only { "read-only" } else { "read-write" };
+        let path = format!(".docker.volumes.{key}");
+        if !volume.host_path.is_absolute() {
+            let what = format!("mounts the named volume '{key}' at {} ({mode})", volume.container_path);
+            found.push((CapabilityKind::NamedVolume, what, path));
+            continue;
+        }
+        let real = real_path(&volume.host_path);
+        let what = format!("binds the host path {} at {} ({mode})", real.display(), volume.container_path);
+        let inside = base != Path::new("/") && real.starts_with(real_path(base));
+        let kind = if inside { CapabilityKind::LocalBind } else { CapabilityKind::HostBind(real) };
+        found.push((kind, what, path));
+    }
+    if !docker.ports.is_empty() {
+        let ports: Vec<String> = docker.ports.iter().map(|(c, h)| format!("127.0.0.1:{h} -> {c}")).collect();
+        let what = format!("publishes ports on the host ({}) and joins Docker's bridge network", ports.join(", "));
+        found.push((CapabilityKind::PublishedPort, what, ".docker.ports".into()));
+    } else if docker.network_mode == "bridge" {
+        let what = "joins Docker's bridge network: it can reach the host's and other networks".to_string();
+        found.push((CapabilityKind::Network, what, ".docker.network_mode".into()));
+    }
+    found
+}
+
+/// An error for each bind no allowance can permit, at its line.
+pub(super) fn forbidden(scenario: &ResolvedScenario, at: &Where<'_>, source: &str) -> Vec<Diagnostic> {
+    let mut seen: BTreeSet<(usize, PathBuf)> = BTreeSet::new();
+    let mut found = Vec::new();
+    for (index, node) in scenario.nodes.iter().enumerate() {
+        let docker = match &node.implementation {
+            Implementation::Docker(d) => Some(d.as_ref()),
+            Implementation::Wasm(_) => node.alternative.as_deref(),
+        };
+        let Some(docker) = docker else { continue };
+        let origin = at.origins.get(index).copied().unwrap_or(index);
+        for (i, volume) in docker.volumes.iter().enumerate().filter(|(_, v)| v.host_path.is_absolute()) {
+            if !seen.insert((origin, volume.host_path.clone())) {
+                continue;
+            }
+            let real = real_path(&volume.host_path);
+            let Some(reason) = forbidden_reason(&real) else { continue };
+            let path = format!(".docker.volumes.{}", at.volume_key(index, i));
+            let mut d = Diagnostic::error(at.shown_path, format!("this volume {reason}; that is never allowed"))
+                .node(node.id.clone())
+                .help("bind a folder of its own (below the scenario's folder, or one you allow with `--allow bind:PATH`), or use a named volume");
+            if let Some(p) = at.position(index, &path) {
+                d = d.at(source, p, 1);
+            }
+            found.push(d);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_parse_and_bad_ones_name_the_choices() {
+        let mut allow = Allowance::default();
+        allow.add_file_text("# mine\nbuild-command, port\nbind:/tmp  # scratch\n").unwrap();
+        assert!(allow.build_command && allow.port && !allow.build && !allow.network);
+        assert!(allow.binds.contains(&std::fs::canonicalize("/tmp").unwrap()));
+        let e = allow.add("sudo").unwrap_err();
+        assert!(e.contains("build-command, build, bind:PATH"), "{e}");
+        assert!(allow.add("bind:data").unwrap_err().contains("absolute path"));
+        let e = Allowance::default().add_file_text("port\nnope").unwrap_err();
+        assert!(e.starts_with("line 2:"), "{e}");
+    }
+
+    #[test]
+    fn the_root_the_kernel_folders_and_sockets_are_never_bindable() {
+        for path in ["/", "/proc/1", "/sys", "/dev/null", "/run", "/var/run/docker.sock"] {
+            assert!(forbidden_reason(&real_path(Path::new(path))).is_some(), "{path}");
+        }
+        assert!(forbidden_reason(Path::new("/home")).is_none());
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("s.sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        assert!(forbidden_reason(&socket).unwrap().contains("a socket"));
+        // A link to the root is the root.
+        std::os::unix::fs::symlink("/", dir.path().join("up")).unwrap();
+        assert!(forbidden_reason(&real_path(&dir.path().join("up"))).unwrap().contains("`/`"));
+    }
+}
