@@ -56,11 +56,12 @@ pub const MAX_CODE_BYTES: usize = 64 << 20;
 /// Bounds on the compile work a function's shape asks for, by the
 /// estimate [`compile_work`]. Size alone does not bound it: with many
 /// branches each setting a local, compile time grows with the square of
-/// the branches, and with the locals (a 122 KB function of 12,237 such
-/// branches and 20 locals took 13 s, an 86 KB one of 5,717 with 50,000
-/// locals 170 s: `cargo bench -p xedgesim --bench compile`). The
-/// component's sum bounds the whole, compiled on every core. Ordinary
-/// code compiles many times faster than the estimate says.
+/// the branches, and with the locals (an 86 KB function of 5,717 such
+/// branches and 50,000 locals took 170 s). At the bound the worst shape
+/// compiled in 7 to 54 s (`cargo bench -p xedgesim --bench compile --
+/// bound`, docs/sandbox.md). The component's sum bounds the whole,
+/// compiled on every core. Ordinary code compiles many times faster than
+/// the estimate says.
 pub const MAX_FUNCTION_WORK: u64 = 500_000_000;
 pub const MAX_COMPONENT_WORK: u64 = 1_000_000_000;
 

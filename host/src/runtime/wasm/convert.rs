@@ -75,8 +75,26 @@ pub fn guest_text(mut text: String) -> String {
     text
 }
 
+/// Most bytes of a metric's name the host keeps (it names a column of
+/// the summary, a row of metrics.csv and a cell of the results table).
+pub const MAX_METRIC_NAME_BYTES: usize = 256;
+
 pub fn metrics(metrics: Vec<wit::Metric>) -> Vec<Metric> {
-    metrics.into_iter().map(|m| Metric { name: m.name, value: m.value }).collect()
+    metrics.into_iter().map(|m| Metric { name: metric_name(m.name), value: m.value }).collect()
+}
+
+/// `name` cut to [`MAX_METRIC_NAME_BYTES`] at a character boundary, marked with `…`.
+fn metric_name(mut name: String) -> String {
+    if name.len() <= MAX_METRIC_NAME_BYTES {
+        return name;
+    }
+    let mut end = MAX_METRIC_NAME_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    name.push('…');
+    name
 }
 
 #[cfg(test)]
@@ -90,5 +108,6 @@ mod tests {
         let cut = guest_text(long.clone());
         assert!(cut.len() < MAX_GUEST_TEXT_BYTES + 64, "{}", cut.len());
         assert!(cut.ends_with(&format!("… ({} more bytes cut by the host)", long.len() - MAX_GUEST_TEXT_BYTES + 1)));
+        assert_eq!(metric_name("a".repeat(300)), format!("{}…", "a".repeat(256)));
     }
 }
