@@ -22,6 +22,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("xedgesim-fixture-hostile", "xedgesim_fixture_hostile", "FIXTURE_HOSTILE"),
     ("xedgesim-fixture-probe", "xedgesim_fixture_probe", "FIXTURE_PROBE"),
     ("xedgesim-fixture-rawbatch", "xedgesim_fixture_rawbatch", "FIXTURE_RAWBATCH"),
+    ("xedgesim-fixture-declared", "xedgesim_fixture_declared", "FIXTURE_DECLARED"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

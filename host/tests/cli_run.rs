@@ -128,29 +128,37 @@ fn a_duration_the_file_would_refuse_is_refused_on_the_command_line_too() {
 }
 
 #[test]
-fn a_guests_words_reach_the_terminal_escaped_and_bounded_and_the_files_whole() {
-    let dir = tempfile::tempdir().unwrap();
-    let hostile = hostile_component(dir.path());
-    let scenario = dir.path().join("nasty.yaml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "nodes:\n  - {{id: nasty, type: hostile, wasm: {{component: '{}'}}, config: {{mode: nasty_error}}}}\n",
-            hostile.display()
-        ),
-    )
-    .unwrap();
-    let out = dir.path().join("out");
-    let o = xedgesim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], dir.path());
-    assert_eq!(o.status.code(), Some(2));
-    let stderr = text(&o.stderr);
-    assert!(!stderr.contains('\x1b') && !stderr.contains('\x07'), "raw escapes reached the terminal");
-    assert!(stderr.contains(r"\u{1b}[2J\u{1b}]0;pwned\u{7}\nALL NODES PASSED\n"), "{}", &stderr[..300]);
-    assert!(!stderr.lines().any(|l| l.starts_with("ALL NODES PASSED")), "a guest faked a line");
-    assert!(stderr.len() < 20_000, "{} bytes printed", stderr.len());
-    assert!(stderr.contains("more characters; summary.json and trace.jsonl keep them all"));
-    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
-    assert!(summary.len() > 1_000_000, "the file keeps the whole message");
+fn a_guests_words_reach_the_terminal_escaped_and_bounded_and_the_files_bounded() {
+    // A megabyte of words with terminal escapes and a fake line, from a
+    // step's error and from a constructor's.
+    for mode in ["nasty_error", "nasty_constructor"] {
+        let dir = tempfile::tempdir().unwrap();
+        let hostile = hostile_component(dir.path());
+        let scenario = dir.path().join("nasty.yaml");
+        std::fs::write(
+            &scenario,
+            format!(
+                "nodes:\n  - {{id: nasty, type: hostile, wasm: {{component: '{}'}}, config: {{mode: {mode}}}}}\n",
+                hostile.display()
+            ),
+        )
+        .unwrap();
+        let out = dir.path().join("out");
+        let o = xedgesim(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], dir.path());
+        assert_eq!(o.status.code(), Some(2), "{mode}");
+        let (stdout, stderr) = (text(&o.stdout), text(&o.stderr));
+        for printed in [&stdout, &stderr] {
+            assert!(!printed.contains('\x1b') && !printed.contains('\x07'), "{mode}: raw escapes reached the terminal");
+            assert!(!printed.lines().any(|l| l.starts_with("ALL NODES PASSED")), "{mode}: a guest faked a line");
+        }
+        assert!(stderr.contains(r"\u{1b}[2J\u{1b}]0;pwned\u{7}\nALL NODES PASSED\n"), "{mode}: {}", &stderr[..300]);
+        assert!(stdout.len() + stderr.len() < 20_000, "{mode}: {} + {} bytes printed", stdout.len(), stderr.len());
+        assert!(stderr.contains("more characters; summary.json and trace.jsonl keep them all"), "{mode}");
+        // The files keep what the host kept of it: 16 KiB, and how much was cut.
+        let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+        assert!(summary.len() < 100_000, "{mode}: {} bytes", summary.len());
+        assert!(summary.contains("more bytes cut by the host"), "{mode}");
+    }
 }
 
 #[test]

@@ -256,7 +256,15 @@ fn xedgesim_run_label_from_the_environment_labels_the_runs_containers_and_volume
     std::fs::write(&file, yaml).unwrap();
     let label = format!("cli-test-{}", std::process::id());
     let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(["run", file.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap(), "--quiet"])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "--quiet",
+            "--allow",
+            "build-command",
+        ])
         .env("XEDGESIM_RUN_LABEL", &label)
         .current_dir(root())
         .stdout(Stdio::null())

@@ -13,12 +13,17 @@ const AT_US: u64 = 3_000_000;
 
 /// Runs a hostile node that turns `mode` at 3 s; returns its fault.
 fn fault_of(mode: &str, limits: SandboxLimits) -> NodeFault {
+    fault_of_with(mode, 5_000, limits)
+}
+
+/// [`fault_of`], with the mode's `count`.
+fn fault_of_with(mode: &str, count: i64, limits: SandboxLimits) -> NodeFault {
     let (rt, _dir) = runtime();
     let hostile = fixture(&rt, "hostile");
     let cfg = config(&[
         ("mode", text(mode)),
         ("at_us", ConfigValue::Integer(AT_US as i64)),
-        ("count", ConfigValue::Integer(5_000)),
+        ("count", ConfigValue::Integer(count)),
     ]);
     let mut g = single(&rt, &hostile, 1, "rogue", &cfg, limits).expect("constructed");
     for t in [0, 1_000_000, 2_000_000] {
@@ -425,4 +430,112 @@ fn a_component_built_for_the_async_abi_is_refused_naming_the_fix() {
     assert!(e.starts_with("model.wasm is built for the component model's async ABI"), "{e}");
     assert!(e.contains("--sync"), "{e}");
     assert!(!e.contains("cargo build"), "{e}");
+}
+
+#[test]
+fn an_outbox_copy_past_the_limit_is_refused_before_it_is_charged() {
+    // One 64 MiB message: filling it takes the guest 50 to 70 million fuel,
+    // and its copy would cost 64 million more than the step has; the limit
+    // refuses it first, and says so.
+    let limits = SandboxLimits { fuel_per_step: 70_000_000, memory_limit_mb: 256, ..SandboxLimits::default() };
+    let fault = fault_of_with("big_publish", 64, limits);
+    let limit = SandboxLimits::default().max_outbox_bytes;
+    assert_eq!(fault.kind, FaultKind::OutboxLimit { what: "bytes", count: (64 << 20) + 3, limit }, "{fault}");
+}
+
+#[test]
+fn a_constructors_megabyte_of_words_is_cut_where_it_leaves_the_guest() {
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    let cfg = config(&[("mode", text("nasty_constructor"))]);
+    let fault = single(&rt, &hostile, 1, "rogue", &cfg, small_limits()).expect_err("constructor fails");
+    assert_eq!(fault.kind, FaultKind::Config);
+    assert!(fault.detail.len() < 17 * 1024, "{} bytes kept", fault.detail.len());
+    assert!(fault.detail.ends_with("more bytes cut by the host)"), "{}", &fault.detail[fault.detail.len() - 80..]);
+    let shown = fault.to_string();
+    assert!(shown.contains(r"\u{1b}[2J\u{1b}]0;pwned\u{7}\nALL NODES PASSED\n"), "{}", &shown[..200]);
+    assert!(!shown.lines().any(|l| l.starts_with("ALL NODES PASSED")), "a guest faked a line");
+}
+
+#[test]
+fn a_declaration_that_logs_while_it_is_read_is_read() {
+    // The fixture logs a line and prints one from `config-keys`: a node
+    // may log, and so may the declaration, within a node's log budget.
+    let (rt, _dir) = runtime();
+    let declared = fixture(&rt, "declared");
+    let declaration = rt.declaration(&declared, SandboxLimits::default()).expect("read").expect("declared");
+    let names: Vec<&str> = declaration.keys.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(names, ["label_a", "label_b"]);
+    // And its nodes run.
+    let mut g = single(&rt, &declared, 1, "n", &config(&[]), SandboxLimits::default()).expect("constructed");
+    assert_eq!(step(&mut g, 0, 0, vec![]).unwrap().wake_at_us, Some(1_000_000));
+}
+
+#[test]
+fn a_declaration_naming_one_key_twice_is_refused() {
+    // The declared fixture with its second key renamed to its first, as
+    // someone could build it: `label_a` an integer, then text.
+    let mut bytes = xedgesim::runtime::wasm::fixture_component("declared").unwrap().to_vec();
+    let at: Vec<usize> = bytes.windows(7).enumerate().filter(|(_, w)| *w == b"label_b").map(|(i, _)| i).collect();
+    assert_eq!(at.len(), 1, "the key's name appears once in the component");
+    bytes[at[0] + 6] = b'a';
+    let (rt, _dir) = runtime();
+    let twice = rt.load_bytes("twice.wasm".into(), &bytes).expect("loads");
+    let e = rt.declaration(&twice, SandboxLimits::default()).expect_err("refused").to_string();
+    assert_eq!(
+        e,
+        "twice.wasm's declaration of its config is unusable: it declares the key `label_a` twice, as a whole number and as text: declare each key once"
+    );
+}
+
+#[test]
+fn clock_reads_and_empty_writes_cost_fuel_as_host_calls() {
+    // 10,000 rounds of host calls that do next to nothing: each costs at
+    // least 1,000 fuel, so a loop of them runs out of fuel after at most
+    // `fuel_per_step / 1,000` calls, not after tens of times the guest's
+    // own work in wall time.
+    let (rt, _dir) = runtime();
+    let hostile = fixture(&rt, "hostile");
+    // Two clock reads a round (wall and monotonic); one empty write.
+    for (mode, calls_per_round) in [("clock_loop", 2), ("stdout_empty", 1)] {
+        let cfg = config(&[("mode", text(mode)), ("count", ConfigValue::Integer(10_000))]);
+        let mut g = single(&rt, &hostile, 1, "rogue", &cfg, SandboxLimits::default()).unwrap();
+        step(&mut g, 0, 0, vec![]).expect("runs its rounds");
+        let fuel = g.usage(0).fuel_used.unwrap();
+        assert!(fuel >= 10_000 * calls_per_round * 1_000, "{mode}: {fuel} fuel for {} calls", 10_000 * calls_per_round);
+        // Without end, on a small budget: out of fuel, not a long wait.
+        let cfg = config(&[("mode", text(mode)), ("count", ConfigValue::Integer(i64::MAX))]);
+        let mut g = single(&rt, &hostile, 1, "rogue", &cfg, small_limits()).unwrap();
+        let fault = step(&mut g, 0, 0, vec![]).expect_err("runs out");
+        assert_eq!(fault.kind, FaultKind::OutOfFuel { budget: 5_000_000 }, "{mode}: {fault}");
+    }
+}
+
+#[test]
+fn a_component_whose_branches_would_take_minutes_to_compile_is_refused_before_compiling() {
+    // 3,000 branches, each setting one of 50,000 locals: 45 KB, but its
+    // compile work is past the bound, a minute or more of compiling.
+    let mut body = String::new();
+    let mut draw = 7u64;
+    let mut next = || {
+        draw = draw.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (draw >> 33) % 50_000
+    };
+    for _ in 0..3_000 {
+        body.push_str(&format!("local.get {} i32.wrap_i64 if local.get {} local.set {} end\n", next(), next(), next()));
+    }
+    let locals = " i64".repeat(50_000);
+    let wat = format!(
+        "(component (core module (func (local{locals}) {body})) (instance $model) (export \"xedgesim:node/model@0.2.0\" (instance $model)))"
+    );
+    let started = std::time::Instant::now();
+    let e = load_error(&wat::parse_str(&wat).unwrap());
+    assert!(e.starts_with("model.wasm is too much to compile: function 0 ("), "{e}");
+    assert!(
+        e.contains(
+            "3000 control-flow operators, 50000 locals) needs compile work 909000000, over the limit of 500000000 per function"
+        ),
+        "{e}"
+    );
+    eprintln!("refused in {:?}", started.elapsed());
 }

@@ -350,13 +350,97 @@ fn payload_bytes_in_flight_are_bounded_naming_the_sender() {
     );
     assert_eq!(report.status, RunStatus::Failed);
     let reason = report.reason.unwrap();
-    // 4 MiB a second on a 5 s link: the 17th MiB is refused at t = 4 s.
+    // 4 MiB a second on a 5 s link, each message 1 MiB and 138 bytes (its
+    // topic, ids and 128): the 16th is refused at t = 3 s.
     assert!(
         reason.starts_with(
-            "messages in flight hold more than 16777216 bytes of payload at t = 4.000000 s: 16777216 of them sent by node 'big'"
+            "messages in flight hold more than 16777216 bytes (payloads, topics and ids, and 128 a message) at t = 3.000000 s: 15730710 of them sent by node 'big'"
         ),
         "{reason}"
     );
+}
+
+#[test]
+fn topics_count_against_the_bound_on_bytes_in_flight() {
+    // Empty payloads, the longest legal topics: 64 a second on a 5 s link,
+    // 65,670 bytes each with their ids and 128. The 256th passes 16 MiB at
+    // t = 3 s: the run stops there instead of holding topics without bound.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 30}\nnetwork: {model: latency, default_latency_us: 5000000}\nnodes:\n  - {id: sink, type: cloud}\n  - id: big\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: big_topics, count: 64, size: 65535, target: sink}\n",
+        |sim| sim.max_queued_payload_bytes(16 << 20).trace(TraceLevel::Off),
+    );
+    assert_eq!(report.status, RunStatus::Failed);
+    let reason = report.reason.unwrap();
+    assert!(
+        reason.starts_with(
+            "messages in flight hold more than 16777216 bytes (payloads, topics and ids, and 128 a message) at t = 3.000000 s: 16745850 of them sent by node 'big'"
+        ),
+        "{reason}"
+    );
+}
+
+#[test]
+fn the_cloud_takes_the_longest_legal_topics_and_a_longer_one_faults_its_sender() {
+    // 200 topics of 65,535 bytes a second reach the cloud (counted, past
+    // 256 bytes, as other topics); an 8 MiB topic is refused at its sender.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 2.5, on_fault: isolate}\nnodes:\n  - {id: sink, type: cloud}\n  - {id: long, type: hostile, wasm: {component: '{hostile}'}, config: {mode: big_topics, count: 200, size: 65535, target: sink}}\n  - {id: huge, type: hostile, wasm: {component: '{hostile}'}, config: {mode: big_topics, count: 1, size: 8388608, target: sink}}\n",
+        |sim| sim.trace(TraceLevel::Off),
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert_eq!(report.faults.len(), 1, "{:?}", report.faults);
+    let fault = &report.faults[0];
+    assert_eq!((fault.node.as_str(), fault.kind.as_str()), ("huge", "trap"), "{fault:?}");
+    assert!(fault.message.contains("a topic of 8388608 bytes; a topic may have at most 65535"), "{}", fault.message);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("sink".into(), "messages_received".into())], 600.0);
+    assert_eq!(m[&("sink".into(), "received_other_topics".into())], 600.0);
+}
+
+#[test]
+fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
+    // 2,000 new subscriptions of 4 KB a second: the broker keeps 8 MiB of
+    // them and refuses the rest, counted, instead of running out of memory.
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 5}\nnodes:\n  - {id: broker, type: broker}\n  - {id: subs, type: hostile, wasm: {component: '{hostile}'}, config: {mode: subscribe_flood, count: 2000, size: 4096}}\n",
+        |sim| sim.trace(TraceLevel::Off),
+    );
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    // 8 MiB at 4,100 bytes a subscription (its topic and the id `subs`).
+    assert_eq!(m[&("broker".into(), "subscriptions".into())], 2_046.0);
+    assert_eq!(m[&("broker".into(), "subscriptions_refused".into())], 12_000.0 - 2_046.0);
+}
+
+#[test]
+fn a_broker_fans_one_large_publish_out_to_twenty_subscribers_one_copy_at_a_time() {
+    // 9 MiB to 20 subscribers is 180 MiB: more than the broker's 64 MiB of
+    // memory at once, and more than a step's fuel. It goes out over 20
+    // steps at the publish's instant, each subscriber getting it whole.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "simulation: {duration_s: 2}\nnodes:\n  - {id: broker, type: broker}\n  - {id: pub, type: hostile, wasm: {component: '{hostile}'}, config: {mode: big_publish, count: 9, at_us: 1000000}}\n",
+    );
+    for i in 0..20 {
+        yaml.push_str(&format!(
+            "  - {{id: sub{i}, type: hostile, wasm: {{component: '{{hostile}}'}}, config: {{mode: subscribe, target: big}}}}\n"
+        ));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("broker".into(), "forwarded".into())], 20.0);
+    for i in 0..20 {
+        assert_eq!(m[&(format!("sub{i}"), "bytes_in".into())], (9 << 20) as f64, "sub{i}");
+    }
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub enum RunError {
     )]
     Livelock { time: String, rounds: usize, events: u64, nodes: String },
     #[error(
-        "messages in flight hold more than {limit} bytes of payload at t = {time}: {held} of them sent by node '{node}'\n  = help: send fewer or smaller messages, or shorten the links' latency; an unbounded backlog would exhaust memory"
+        "messages in flight hold more than {limit} bytes (payloads, topics and ids, and 128 a message) at t = {time}: {held} of them sent by node '{node}'\n  = help: send fewer or smaller messages, or shorten the links' latency; an unbounded backlog would exhaust memory"
     )]
     PayloadBytesFull { node: String, held: u64, time: String, limit: u64 },
     #[error(

@@ -58,8 +58,8 @@ impl Ord for Queued {
     }
 }
 
-/// A min-queue of events, bounded in events and in the payload bytes of
-/// the messages it holds (both bound host memory).
+/// A min-queue of events, bounded in events and in the bytes of the
+/// messages it holds (both bound host memory).
 #[derive(Debug)]
 pub struct EventQueue {
     heap: BinaryHeap<Queued>,
@@ -72,12 +72,28 @@ pub struct EventQueue {
     max_payload_bytes: u64,
 }
 
+/// What a queued message counts for against the bound on bytes in flight
+/// (not payloads only: a model may send huge topics with empty payloads).
+/// A fixed figure, not the platform's sizes, so a run hits the bound at
+/// the same message on every machine.
+pub const MESSAGE_OVERHEAD_BYTES: u64 = 128;
+
+/// The bytes `message` holds while queued: its payload, topic, source and
+/// destination id, and [`MESSAGE_OVERHEAD_BYTES`].
+pub fn held_bytes(message: &Message) -> u64 {
+    let destination = match &message.destination {
+        crate::runtime::Address::Node(id) => id.len(),
+        crate::runtime::Address::Publish => 0,
+    };
+    (message.payload.len() + message.topic.len() + message.source.len() + destination) as u64 + MESSAGE_OVERHEAD_BYTES
+}
+
 /// The queue is full; the event was not scheduled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueFull {
     /// It holds `capacity` events.
     Events,
-    /// The message would take the queued payload past `max_payload_bytes`.
+    /// The message would take the queued messages' bytes past `max_payload_bytes`.
     PayloadBytes,
 }
 
@@ -102,7 +118,7 @@ impl EventQueue {
         }
         let entry = match kind {
             EventKind::Deliver { src, dst, id, message } => {
-                let bytes = self.payload_bytes + message.payload.len() as u64;
+                let bytes = self.payload_bytes + held_bytes(&message);
                 if bytes > self.max_payload_bytes {
                     return Err(QueueFull::PayloadBytes);
                 }
@@ -138,7 +154,7 @@ impl EventQueue {
             Entry::Deliver { src, dst, slot, id } => {
                 let message = self.slab[slot as usize].take().expect("a queued delivery's slot holds its message");
                 self.free.push(slot);
-                self.payload_bytes -= message.payload.len() as u64;
+                self.payload_bytes -= held_bytes(&message);
                 EventKind::Deliver { src: src as usize, dst: dst as usize, id, message }
             }
             Entry::Wake { node, generation } => EventKind::Wake { node: node as usize, generation },
@@ -156,13 +172,13 @@ impl EventQueue {
         self.slab.len() - self.free.len()
     }
 
-    /// The sender whose queued messages hold the most payload bytes, and
+    /// The sender whose queued messages hold the most bytes, and
     /// how many (ties: the sender first in name order). Walks the whole
     /// queue: for error reports, not the hot path.
     pub fn largest_sender(&self) -> Option<(String, u64)> {
         let mut by_sender: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
         for message in self.slab.iter().flatten() {
-            *by_sender.entry(message.source.as_str()).or_default() += message.payload.len() as u64;
+            *by_sender.entry(message.source.as_str()).or_default() += held_bytes(message);
         }
         let most = by_sender.values().copied().max()?;
         by_sender.into_iter().find(|(_, bytes)| *bytes == most).map(|(s, b)| (s.to_string(), b))

@@ -199,6 +199,21 @@ pub struct RunReport {
     pub wall_events_per_s: f64,
 }
 
+/// Most characters of the reason on the status line (the reason may quote
+/// a guest's words; the error printed below it is bounded the same way).
+const MAX_STATUS_REASON_CHARS: usize = 200;
+
+/// The reason's first line, at most [`MAX_STATUS_REASON_CHARS`] of it.
+fn status_reason(reason: &str) -> String {
+    let line = reason.lines().next().unwrap_or("");
+    let mut chars = line.chars();
+    let mut shown: String = chars.by_ref().take(MAX_STATUS_REASON_CHARS).collect();
+    if chars.next().is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
 impl fmt::Display for RunReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.messages;
@@ -207,7 +222,7 @@ impl fmt::Display for RunReport {
             f,
             "status        {:?}{}",
             self.status,
-            self.reason.as_ref().map(|r| format!(" ({})", r.lines().next().unwrap_or(""))).unwrap_or_default()
+            self.reason.as_ref().map(|r| format!(" ({})", status_reason(r))).unwrap_or_default()
         )?;
         writeln!(
             f,

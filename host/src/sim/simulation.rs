@@ -49,7 +49,8 @@ pub const MAX_ROUNDS_PER_INSTANT: usize = 10_000;
 /// stuck: bounds the work, not only the rounds, so a node that sends itself
 /// thousands of messages a round is stopped early.
 pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
-/// Default bound on the payload bytes of messages in flight.
+/// Default bound on the bytes of messages in flight (payloads, topics,
+/// ids and a fixed overhead each: `event_queue::held_bytes`).
 pub const DEFAULT_MAX_QUEUED_PAYLOAD_BYTES: u64 = 1 << 30;
 
 /// Where a run is, for progress displays.
@@ -261,8 +262,9 @@ impl Simulation {
         self
     }
 
-    /// Bounds the payload bytes of messages in flight (default 1 GiB): past
-    /// it the run stops with an error naming the sender.
+    /// Bounds the bytes of messages in flight (default 1 GiB; payloads,
+    /// topics, ids and 128 a message): past it the run stops with an error
+    /// naming the sender.
     pub fn max_queued_payload_bytes(mut self, bytes: u64) -> Self {
         self.max_queued_payload_bytes = bytes;
         self

@@ -12,14 +12,20 @@ use xedgesim_model::{Config, ConfigKey, ConfigReader, Message, Metric, NodeModel
 /// beside the code that does it.
 pub const SENDS: &str = "Nothing: it records every arrival and its end-to-end latency, arrival time minus the \
 payload's `t_us` (or minus the send time when the payload has none). Metrics: `messages_received`, \
-`bytes_received`, `received_<topic>` per topic, and `latency_p50_us`, `latency_p95_us`, `latency_p99_us`, \
+`bytes_received`, `received_<topic>` per topic (for the first 1,000 topics of at most 256 bytes; the rest are \
+counted in `received_other_topics`, when any), and `latency_p50_us`, `latency_p95_us`, `latency_p99_us`, \
 `latency_max_us` (nearest rank) when anything arrived.";
+
+/// Topics counted by name: a metric each, so a bounded number of short ones.
+pub const MAX_TOPIC_COUNTERS: usize = 1_000;
+pub const MAX_COUNTED_TOPIC_BYTES: usize = 256;
 
 /// The `config:` keys this model takes: none.
 pub const CONFIG: &[ConfigKey] = &[];
 
 pub struct Cloud {
     by_topic: BTreeMap<String, u64>,
+    other_topics: u64,
     bytes_received: u64,
     latencies_us: Vec<u64>,
 }
@@ -29,12 +35,18 @@ impl NodeModel for Cloud {
 
     fn new(_id: &str, config: &Config) -> Result<Self, String> {
         ConfigReader::of::<Self>(config)?;
-        Ok(Cloud { by_topic: BTreeMap::new(), bytes_received: 0, latencies_us: Vec::new() })
+        Ok(Cloud { by_topic: BTreeMap::new(), other_topics: 0, bytes_received: 0, latencies_us: Vec::new() })
     }
 
     fn step(&mut self, now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
         for m in inbox {
-            *self.by_topic.entry(m.topic.clone()).or_default() += 1;
+            if let Some(count) = self.by_topic.get_mut(&m.topic) {
+                *count += 1;
+            } else if m.topic.len() <= MAX_COUNTED_TOPIC_BYTES && self.by_topic.len() < MAX_TOPIC_COUNTERS {
+                self.by_topic.insert(m.topic, 1);
+            } else {
+                self.other_topics += 1;
+            }
             self.bytes_received += m.payload.len() as u64;
             let origin_us = decode(&m.payload)
                 .ok()
@@ -53,6 +65,9 @@ impl NodeModel for Cloud {
         ];
         for (topic, count) in &self.by_topic {
             metrics.push(Metric::new(&format!("received_{topic}"), *count as f64));
+        }
+        if self.other_topics > 0 {
+            metrics.push(Metric::new("received_other_topics", self.other_topics as f64));
         }
         self.latencies_us.sort_unstable();
         if let Some(max) = self.latencies_us.last() {

@@ -22,13 +22,14 @@ pub(super) fn builtin_with_hash(name: &str) -> Option<(&'static [u8], [u8; 32])>
     }
 }
 
-/// Test fixtures built with the models, by name (`hostile`, `probe`, `rawbatch`).
+/// Test fixtures built with the models, by name (`hostile`, `probe`, `rawbatch`, `declared`).
 #[doc(hidden)]
 pub fn fixture_component(name: &str) -> Option<&'static [u8]> {
     match name {
         "hostile" => Some(embedded::FIXTURE_HOSTILE),
         "probe" => Some(embedded::FIXTURE_PROBE),
         "rawbatch" => Some(embedded::FIXTURE_RAWBATCH),
+        "declared" => Some(embedded::FIXTURE_DECLARED),
         _ => None,
     }
 }

@@ -49,6 +49,30 @@ const ALLOWED_IMPORTS: &[&str] = &[
 /// component (componentize-py) is about 40 MB with no function near 1 MiB.
 pub const MAX_COMPONENT_BYTES: usize = 128 << 20;
 pub const MAX_FUNCTION_BYTES: usize = 1 << 20;
+/// The most code (function bodies, all modules together) the host compiles:
+/// about a minute of compiling for ordinary code on two cores.
+pub const MAX_CODE_BYTES: usize = 64 << 20;
+
+/// Bounds on the compile work a function's shape asks for, by the
+/// estimate [`compile_work`]. Size alone does not bound it: with many
+/// branches each setting a local, compile time grows with the square of
+/// the branches, and with the locals (an 86 KB function of 5,717 such
+/// branches and 50,000 locals took 170 s). At the bound the worst shape
+/// compiled in 7 to 54 s (`cargo bench -p xedgesim --bench compile --
+/// bound`, docs/sandbox.md). The component's sum bounds the whole,
+/// compiled on every core. Ordinary code compiles many times faster than
+/// the estimate says.
+pub const MAX_FUNCTION_WORK: u64 = 500_000_000;
+pub const MAX_COMPONENT_WORK: u64 = 1_000_000_000;
+
+/// The compile work of a function with `control` control-flow operators
+/// (`block`, `loop`, `if`, `else`, `br`, `br_if`, and each `br_table`
+/// target) and `locals` locals: `control² × (1 + locals / 500)`, each
+/// unit about 0.05–0.1 µs of compiling at worst on this project's machines.
+pub fn compile_work(control: u64, locals: u64) -> u64 {
+    let squared = control.saturating_mul(control);
+    squared.saturating_add((squared / 500).saturating_mul(locals))
+}
 
 /// A compiled, checked, pre-instantiated model component.
 pub struct ModelComponent {
@@ -111,6 +135,32 @@ impl ModelComponent {
                 limit: MAX_FUNCTION_BYTES,
             });
         }
+        if survey.code_bytes > MAX_CODE_BYTES {
+            return Err(WasmError::TooMuchCode {
+                component: name.clone(),
+                what: format!("its code is {} bytes", survey.code_bytes),
+                limit: format!("{MAX_CODE_BYTES} bytes"),
+            });
+        }
+        if let Some(f) = &survey.hardest_function
+            && f.work > MAX_FUNCTION_WORK
+        {
+            return Err(WasmError::TooMuchCode {
+                component: name.clone(),
+                what: format!(
+                    "function {} ({} bytes, {} control-flow operators, {} locals) needs compile work {}",
+                    f.index, f.bytes, f.control, f.locals, f.work
+                ),
+                limit: format!("{MAX_FUNCTION_WORK} per function (control-flow operators², more with many locals)"),
+            });
+        }
+        if survey.work > MAX_COMPONENT_WORK {
+            return Err(WasmError::TooMuchCode {
+                component: name.clone(),
+                what: format!("its functions need compile work {} in all", survey.work),
+                limit: format!("{MAX_COMPONENT_WORK} (the sum over its functions)"),
+            });
+        }
         let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
         let (component, cache_outcome) = match cache {
             Some(cache) => cache.load_or_compile(engine, bytes, &sha256, interrupt),
@@ -150,13 +200,62 @@ struct Survey {
     exports: Vec<String>,
     /// Bytes of the largest function body of any core module in it.
     largest_function: usize,
+    /// Bytes of every function body together.
+    code_bytes: usize,
+    /// The function whose [`compile_work`] is largest, and the sum over all.
+    hardest_function: Option<FunctionShape>,
+    work: u64,
+}
+
+/// What a function's body says about its compile work.
+struct FunctionShape {
+    /// Its position among the function bodies of the component (from 0).
+    index: usize,
+    bytes: usize,
+    control: u64,
+    locals: u64,
+    work: u64,
+}
+
+/// The shape of function body number `index`.
+fn shape(index: usize, body: &wasmparser::FunctionBody<'_>) -> Result<FunctionShape, String> {
+    use wasmparser::Operator;
+    let unreadable = |e: wasmparser::BinaryReaderError| format!("a function cannot be read: {e}");
+    let mut locals = 0u64;
+    for entry in body.get_locals_reader().map_err(unreadable)? {
+        locals = locals.saturating_add(u64::from(entry.map_err(unreadable)?.0));
+    }
+    let mut control = 0u64;
+    let mut ops = body.get_operators_reader().map_err(unreadable)?;
+    while !ops.eof() {
+        control = control.saturating_add(match ops.read().map_err(unreadable)? {
+            Operator::Block { .. }
+            | Operator::Loop { .. }
+            | Operator::If { .. }
+            | Operator::Else
+            | Operator::Br { .. }
+            | Operator::BrIf { .. } => 1,
+            Operator::BrTable { targets } => u64::from(targets.len()) + 1,
+            _ => 0,
+        });
+    }
+    let work = compile_work(control, locals);
+    Ok(FunctionShape { index, bytes: body.range().len(), control, locals, work })
 }
 
 /// Reads a component's top-level imports and exports and the size of its
 /// functions, without compiling it.
 fn survey(bytes: &[u8]) -> Result<Survey, String> {
     use wasmparser::{Parser, Payload};
-    let mut survey = Survey { imports: Vec::new(), exports: Vec::new(), largest_function: 0 };
+    let mut survey = Survey {
+        imports: Vec::new(),
+        exports: Vec::new(),
+        largest_function: 0,
+        code_bytes: 0,
+        hardest_function: None,
+        work: 0,
+    };
+    let mut functions = 0usize;
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(bytes) {
         match payload.map_err(|e| format!("it cannot be read: {e}"))? {
@@ -175,7 +274,18 @@ fn survey(bytes: &[u8]) -> Result<Survey, String> {
                 }
             }
             Payload::CodeSectionEntry(body) => {
-                survey.largest_function = survey.largest_function.max(body.range().len());
+                let bytes = body.range().len();
+                survey.largest_function = survey.largest_function.max(bytes);
+                survey.code_bytes = survey.code_bytes.saturating_add(bytes);
+                // Oversized code is refused without reading its operators.
+                if survey.largest_function <= MAX_FUNCTION_BYTES && survey.code_bytes <= MAX_CODE_BYTES {
+                    let f = shape(functions, &body)?;
+                    survey.work = survey.work.saturating_add(f.work);
+                    if survey.hardest_function.as_ref().is_none_or(|h| f.work > h.work) {
+                        survey.hardest_function = Some(f);
+                    }
+                }
+                functions += 1;
             }
             _ => {}
         }

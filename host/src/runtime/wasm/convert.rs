@@ -54,6 +54,60 @@ pub fn inbox(messages: &[Message]) -> wit::Inbox {
     wit::Inbox { headers, text, payloads }
 }
 
+/// Most bytes of a guest's own words (a constructor's or a step's error)
+/// the host keeps: the rest is cut here, where they leave the guest, so
+/// no terminal, summary, trace or report ever holds more of them.
+pub const MAX_GUEST_TEXT_BYTES: usize = 16 * 1024;
+
+/// `text` cut to [`MAX_GUEST_TEXT_BYTES`] (at a character boundary), saying
+/// how much was cut. Escaping happens where it is shown.
+pub fn guest_text(mut text: String) -> String {
+    if text.len() <= MAX_GUEST_TEXT_BYTES {
+        return text;
+    }
+    let mut end = MAX_GUEST_TEXT_BYTES;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cut = text.len() - end;
+    text.truncate(end);
+    text.push_str(&format!("… ({cut} more bytes cut by the host)"));
+    text
+}
+
+/// Most bytes of a metric's name the host keeps (it names a column of
+/// the summary, a row of metrics.csv and a cell of the results table).
+pub const MAX_METRIC_NAME_BYTES: usize = 256;
+
 pub fn metrics(metrics: Vec<wit::Metric>) -> Vec<Metric> {
-    metrics.into_iter().map(|m| Metric { name: m.name, value: m.value }).collect()
+    metrics.into_iter().map(|m| Metric { name: metric_name(m.name), value: m.value }).collect()
+}
+
+/// `name` cut to [`MAX_METRIC_NAME_BYTES`] at a character boundary, marked with `…`.
+fn metric_name(mut name: String) -> String {
+    if name.len() <= MAX_METRIC_NAME_BYTES {
+        return name;
+    }
+    let mut end = MAX_METRIC_NAME_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    name.push('…');
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guest_text_is_cut_at_a_character_boundary_saying_how_much() {
+        assert_eq!(guest_text("short".into()), "short");
+        let long = format!("a{}", "é".repeat(MAX_GUEST_TEXT_BYTES));
+        let cut = guest_text(long.clone());
+        assert!(cut.len() < MAX_GUEST_TEXT_BYTES + 64, "{}", cut.len());
+        assert!(cut.ends_with(&format!("… ({} more bytes cut by the host)", long.len() - MAX_GUEST_TEXT_BYTES + 1)));
+        assert_eq!(metric_name("a".repeat(300)), format!("{}…", "a".repeat(256)));
+    }
 }

@@ -37,7 +37,11 @@ impl WasmRuntime {
         let indices = wit::GuestIndices::new(instance_pre)
             .map_err(|e| unusable(format!("its `declaration` export does not match this host's: {e:#}")))?;
         let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
-        let mut store = Store::new(self.engine(), NodeState::new(0, memory));
+        let mut state = NodeState::new(0, memory);
+        // What it logs while read goes nowhere, but within a budget, as a
+        // node's would: a line logged is not a fault.
+        state.add_node(0, "", limits.max_log_bytes);
+        let mut store = Store::new(self.engine(), state);
         store.limiter(NodeState::limiter);
         interrupt::arm(&mut store);
         store.set_fuel(limits.fuel_per_step).map_err(|e| unusable(format!("{e:#}")))?;
@@ -96,6 +100,19 @@ fn unpack(packed: wit::ConfigDeclaration) -> Result<Declaration, String> {
             doc: text(k.doc_start, k.doc_len, MAX_DOC_BYTES, "documentation")?,
         });
     }
+    let mut seen: std::collections::BTreeMap<&str, &DeclaredKey> = std::collections::BTreeMap::new();
+    for key in &keys {
+        if let Some(first) = seen.insert(&key.name, key) {
+            let how = if first == key {
+                "twice, alike".to_string()
+            } else if first.kind != key.kind {
+                format!("twice, as {} and as {}", first.kind.name(), key.kind.name())
+            } else {
+                "twice, differently".to_string()
+            };
+            return Err(format!("it declares the key `{}` {how}: declare each key once", key.name));
+        }
+    }
     Ok(Declaration { keys })
 }
 
@@ -130,7 +147,10 @@ mod tests {
         let long = vec![b'a'; 300];
         let too_long = unpack(wit::ConfigDeclaration { keys: vec![key((0, 300), (0, 0))], text: long });
         assert!(too_long.unwrap_err().contains("at most 256"));
-        let many = unpack(wit::ConfigDeclaration { keys: vec![key((0, 1), (0, 0)); 1_001], text });
+        let many = unpack(wit::ConfigDeclaration { keys: vec![key((0, 1), (0, 0)); 1_001], text: text.clone() });
         assert!(many.unwrap_err().contains("at most 1000"));
+        // One name twice: refused, not read as the first.
+        let twice = unpack(wit::ConfigDeclaration { keys: vec![key((0, 9), (9, 3)), key((0, 9), (9, 12))], text });
+        assert_eq!(twice.unwrap_err(), "it declares the key `threshold` twice, differently: declare each key once");
     }
 }

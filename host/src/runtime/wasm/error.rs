@@ -32,6 +32,10 @@ pub enum WasmError {
         "{component} is too large to compile: {what} is {bytes} bytes, over the limit of {limit}\n  = help: split the work into smaller functions (compile time grows faster than a function's size)"
     )]
     TooLarge { component: String, what: &'static str, bytes: usize, limit: usize },
+    #[error(
+        "{component} is too much to compile: {what}, over the limit of {limit}\n  = help: a model needs far less; split large functions (the compile work grows with the square of a function's branches)"
+    )]
+    TooMuchCode { component: String, what: String, limit: String },
     #[error("cannot set up the WebAssembly engine: {0:#}")]
     Engine(wasmtime::Error),
     #[error("interrupted while compiling {component}")]

@@ -36,7 +36,10 @@ mod state;
 
 pub use builtin::{builtin_component, fixture_component};
 pub use cache::{ArtifactCache, CacheOutcome, DEFAULT_MAX_CACHE_BYTES, SUBFOLDER as CACHE_SUBFOLDER};
-pub use component::{CONTRACT_VERSION, ModelComponent};
+pub use component::{
+    CONTRACT_VERSION, MAX_CODE_BYTES, MAX_COMPONENT_WORK, MAX_FUNCTION_BYTES, MAX_FUNCTION_WORK, ModelComponent,
+    compile_work,
+};
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};

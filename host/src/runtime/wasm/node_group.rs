@@ -131,7 +131,7 @@ impl WasmNodeGroup {
                         node: spec.id.to_string(),
                         time_us: 0,
                         kind: FaultKind::Config,
-                        detail: message,
+                        detail: convert::guest_text(message),
                     });
                 }
                 Err(fault) => return Err(fault),
@@ -380,7 +380,12 @@ impl NodeGroup for WasmNodeGroup {
             }
             Ok((Err(message), _)) => {
                 slot.stopped = true;
-                Err(NodeFault { node: id, time_us: now_us, kind: FaultKind::Config, detail: message })
+                Err(NodeFault {
+                    node: id,
+                    time_us: now_us,
+                    kind: FaultKind::Config,
+                    detail: convert::guest_text(message),
+                })
             }
             Err(fault) => Err(fault),
         }
@@ -461,7 +466,7 @@ impl WasmNodeGroup {
                 node: self.ids[index].clone(),
                 time_us: now_us,
                 kind: FaultKind::ModelError,
-                detail: e.message,
+                detail: convert::guest_text(e.message),
             }),
         };
         // A faulted node is never stepped again (traps are marked in `call`).

@@ -47,7 +47,7 @@ impl NodeStreams {
 /// The data of one `Store`: one sandbox, holding one or more nodes.
 pub struct NodeState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(super) table: ResourceTable,
     pub(super) limits: StoreLimiter,
     pub(super) clock: VirtualClock,
     pub(super) log: LogSink,
