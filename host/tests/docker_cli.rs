@@ -140,9 +140,12 @@ fn hostile_node(id: &str, mode: &str, extra: &str) -> String {
 /// are two minutes) with 130 and every output of an interrupted run
 /// written. Returns the summary.
 fn interrupt_promptly(child: &mut Child, out: &Path) -> serde_json::Value {
+    let sent_at = Instant::now();
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
     let status = wait_exit(child, Duration::from_secs(20));
+    // For the record, not asserted: what stopping cost.
+    eprintln!("the run exited {} ms after SIGINT", sent_at.elapsed().as_millis());
     let mut stderr = String::new();
     if let Some(pipe) = child.stderr.as_mut() {
         use std::io::Read;

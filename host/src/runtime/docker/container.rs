@@ -1,7 +1,7 @@
 //! [`Container`]: one running container with its stdin and stdout
 //! attached. A reader task splits stdout into frames (lines, bounded by
-//! the frame size limit; blank lines dropped, a flood of them reported
-//! once) and stderr into log lines stamped with the virtual time of the
+//! the frame size limit; blank lines dropped; an oversized line or a flood
+//! of blank lines reported once, after which it reads no more) and stderr into log lines stamped with the virtual time of the
 //! step in progress; a writer task feeds stdin, so sending a request never
 //! blocks the engine, even on a container that stopped reading.
 //!

@@ -73,6 +73,9 @@ struct Node {
     /// Its start was cut short by an interrupt: it has no container, and
     /// no fault either.
     cut_short: bool,
+    /// An interrupt cut short its wait for `finish`: it is killed at
+    /// shutdown without the exit grace (as one with a step pending is).
+    finish_unanswered: bool,
 }
 
 pub struct DockerNodeGroup {
@@ -161,6 +164,7 @@ impl DockerNodeGroup {
                 docker: spec.docker.clone(),
                 image_id: spec.image_id.to_string(),
                 cut_short,
+                finish_unanswered: false,
             });
         }
         let group = DockerNodeGroup {
@@ -471,7 +475,10 @@ impl NodeGroup for DockerNodeGroup {
                     answer.and_then(Answer::into_metrics).map_err(|f| self.fail(index, now_us, Ask::Finish, f))
                 }
                 // Cut short by an interrupt: no metrics; the container goes at shutdown.
-                None => Ok(Vec::new()),
+                None => {
+                    self.nodes[index].finish_unanswered = true;
+                    Ok(Vec::new())
+                }
             });
         }
         results.into_iter().map(|r| r.expect("every index answered")).collect()
@@ -541,26 +548,28 @@ impl NodeGroup for DockerNodeGroup {
     fn shutdown(&mut self) -> Vec<ShutdownError> {
         self.shut_down = true;
         let mut errors = std::mem::take(&mut self.cleanup);
-        let mut live: Vec<(String, Container)> = Vec::new();
+        let mut live: Vec<(String, Container, Duration)> = Vec::new();
         let mut cut_short: Vec<String> = Vec::new();
         for node in &mut self.nodes {
             if let Some(mut c) = node.container.take() {
                 c.send(protocol::shutdown(node.protocol));
                 c.close_stdin();
-                live.push((node.id.clone(), c));
+                // One that left a request unanswered would not read `shutdown` either.
+                let hung = node.pending.is_some() || node.finish_unanswered;
+                live.push((node.id.clone(), c, if hung { Duration::ZERO } else { EXIT_GRACE }));
             } else if node.cut_short {
                 cut_short.push(node.id.clone());
             }
         }
-        let nodes: Vec<String> = live.iter().map(|(node, _)| node.clone()).chain(cut_short.iter().cloned()).collect();
+        let nodes: Vec<String> = live.iter().map(|(node, ..)| node.clone()).chain(cut_short.iter().cloned()).collect();
         let engine = self.engine.clone();
         let run_id = self.options.run_id.clone();
         let mut removals: Vec<BoxFuture<'_, Result<(), super::DockerError>>> = Vec::new();
-        for (_, c) in live {
+        for (_, c, grace) in live {
             let engine = engine.clone();
             removals.push(Box::pin(async move {
                 // A well-behaved node exits by itself; the rest are killed.
-                let _ = tokio::time::timeout(EXIT_GRACE, container::exit_code(&engine, &c.id)).await;
+                let _ = tokio::time::timeout(grace, container::exit_code(&engine, &c.id)).await;
                 let id = c.id.clone();
                 drop(c);
                 container::remove(&engine, &id).await
