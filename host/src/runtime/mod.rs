@@ -11,11 +11,18 @@ pub mod docker;
 pub(crate) mod fault;
 mod group;
 pub mod native;
+pub(crate) mod output_tail;
 #[doc(hidden)]
 pub mod relay;
 pub mod seed;
 pub mod wasm;
 
 pub use fault::{FaultKind, NodeFault};
+
+/// Longest topic a message may have, whatever runs the node: MQTT's
+/// bound, so that every topic a model sends is one a real broker would
+/// take, and what a built-in model does per topic (the broker's table, the
+/// cloud's counters) stays small.
+pub const MAX_TOPIC_BYTES: usize = 65_535;
 pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall};
 pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};

@@ -24,9 +24,9 @@ use super::context::{self, BuildContext};
 use super::dockerfile;
 use super::engine::DockerEngine;
 use super::error::DockerError;
-use super::output_tail::{self, OutputTail};
 use super::process_group;
 use super::{LABEL_BUILD_KEY, LABEL_CONTEXT};
+use crate::runtime::output_tail::{self, OutputTail};
 use crate::scenario::DockerNode;
 
 /// The image a node runs.

@@ -26,7 +26,6 @@ mod engine;
 mod error;
 pub mod image;
 mod node_group;
-mod output_tail;
 mod process_group;
 mod protocol;
 pub mod prune;

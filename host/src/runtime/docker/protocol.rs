@@ -17,7 +17,7 @@ use serde_json::Value;
 use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMessage, config_to_json};
 
 use super::container::{Container, Frame, MAX_BLANK_LINES, QUOTE_BYTES, truncate};
-use crate::runtime::{Address, Message, Metric, Outgoing, StepOutput};
+use crate::runtime::{Address, MAX_TOPIC_BYTES, Message, Metric, Outgoing, StepOutput};
 use crate::scenario::{ConfigValue, ContainerProtocol};
 
 /// What the host asked.
@@ -218,7 +218,9 @@ pub async fn receive(
             (Ask::New, "READY") => Ok(Answer::Ready),
             (Ask::Step, "DONE") => {
                 let events = next_line(container, deadline).await?;
-                adapter_events(&events).map(|outbox| Answer::Output(StepOutput { outbox, wake_at_us: None }, None))
+                adapter_events(&events)
+                    .and_then(topics_within_bound)
+                    .map(|outbox| Answer::Output(StepOutput { outbox, wake_at_us: None }, None))
             }
             (ask, _) => Err(Failure::Protocol(format!(
                 "expected {} to `{}`; found {}",
@@ -285,10 +287,10 @@ fn xedgesim_answer(ask: Ask, line: &str) -> Result<(Answer, Option<u64>), Failur
         ))),
         (Ask::New | Ask::Step | Ask::Finish, Reply::Error { message }) => Err(Failure::NodeError(message)),
         (Ask::New, Reply::Ready {}) => Ok(Answer::Ready),
-        (Ask::Step, Reply::Output { now_us, outbox, wake_at_us, .. }) => Ok(Answer::Output(
-            StepOutput { outbox: outbox.into_iter().map(Outgoing::from).collect(), wake_at_us },
-            Some(now_us),
-        )),
+        (Ask::Step, Reply::Output { now_us, outbox, wake_at_us, .. }) => {
+            topics_within_bound(outbox.into_iter().map(Outgoing::from).collect())
+                .map(|outbox| Answer::Output(StepOutput { outbox, wake_at_us }, Some(now_us)))
+        }
         (Ask::Finish, Reply::Metrics { metrics, .. }) => {
             Ok(Answer::Metrics(metrics.into_iter().map(Metric::from).collect()))
         }
@@ -297,6 +299,19 @@ fn xedgesim_answer(ask: Ask, line: &str) -> Result<(Answer, Option<u64>), Failur
         }
     }?;
     Ok((answer, stderr_lines))
+}
+
+/// `outbox`, if every topic in it is within the contract's bound (a
+/// WASM node's longer topic is refused at `send` the same way).
+fn topics_within_bound(outbox: Vec<Outgoing>) -> Result<Vec<Outgoing>, Failure> {
+    match outbox.iter().find(|m| m.topic.len() > MAX_TOPIC_BYTES) {
+        Some(m) => Err(Failure::Protocol(format!(
+            "a message with a topic of {} bytes; a topic may have at most {MAX_TOPIC_BYTES} (MQTT's bound): `{}…`",
+            m.topic.len(),
+            truncate(&m.topic, QUOTE_BYTES)
+        ))),
+        None => Ok(outbox),
+    }
 }
 
 fn adapter_events(line: &str) -> Result<Vec<Outgoing>, Failure> {
@@ -347,6 +362,20 @@ mod tests {
             xedgesim_answer(Ask::Step, r#"{"op":"output","now_us":5,"outbox":[],"stderr_lines":3}"#).unwrap();
         assert!(answer.into_output(5).is_ok());
         assert_eq!(stderr_lines, Some(3));
+    }
+
+    #[test]
+    fn a_topic_past_the_contracts_bound_is_a_protocol_error_in_either_dialect() {
+        let topic = "t".repeat(MAX_TOPIC_BYTES + 1);
+        let line = format!(
+            r#"{{"op":"output","now_us":1,"outbox":[{{"destination":{{"node":"c"}},"topic":"{topic}","payload":""}}]}}"#
+        );
+        let Failure::Protocol(e) = xedgesim_answer(Ask::Step, &line).unwrap_err() else { panic!("a protocol error") };
+        assert!(e.contains("a topic of 65536 bytes; a topic may have at most 65535"), "{e}");
+        let fits = line.replacen(&topic, &topic[1..], 1);
+        assert!(xedgesim_answer(Ask::Step, &fits).is_ok());
+        let events = format!(r#"[{{"event_type":"{topic}","destination":"c","payload":{{}}}}]"#);
+        assert!(adapter_events(&events).and_then(topics_within_bound).is_err());
     }
 
     #[test]

@@ -43,10 +43,7 @@ pub const HOST_CALL_FUEL: u64 = 1_000;
 /// Most random bytes one call may ask for.
 pub const MAX_RANDOM_BYTES_PER_CALL: u64 = 1 << 20;
 
-/// Longest topic a message may have: MQTT's bound, so that every topic a
-/// model sends is one a real broker would take, and what a built-in model
-/// does per topic (the broker's table, the cloud's counters) stays small.
-pub const MAX_TOPIC_BYTES: usize = 65_535;
+pub use crate::runtime::MAX_TOPIC_BYTES;
 
 /// A host call the host refused to serve.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

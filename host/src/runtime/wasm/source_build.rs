@@ -23,11 +23,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 
 use sha2::{Digest, Sha256};
 
 use super::error::WasmError;
+use crate::runtime::output_tail::{self, OutputTail};
 use crate::scenario::MODEL_FOLDER_FILES;
 
 /// The target every model is built for.
@@ -244,9 +245,68 @@ fn partial_path(out: &Path) -> PathBuf {
 }
 
 /// The last lines of a tool's output, for an error message.
-fn tail(lines: &[String]) -> String {
-    let shown: Vec<&str> = lines.iter().rev().take(20).rev().map(String::as_str).collect();
-    if shown.is_empty() { String::new() } else { format!("; its last lines:\n{}", shown.join("\n")) }
+fn last_lines(tail: &OutputTail) -> String {
+    let shown = tail.text();
+    if shown.is_empty() { String::new() } else { format!("; its last lines:\n{shown}") }
+}
+
+/// A line a build tool printed: for the log, or (cargo's stdout, with
+/// `--message-format json`) a message for the caller.
+enum ToolLine {
+    Shown(String),
+    Message(String),
+}
+
+/// Runs a build tool from a model folder to its end. Every line of its
+/// stderr, and of its stdout unless `message` takes stdout's lines raw,
+/// goes to `log` escaped and cut to a bounded length as it comes; only the
+/// last lines are kept, so a tool that prints gigabytes costs no memory.
+fn run_tool(
+    command: &mut Command,
+    log: &mut dyn FnMut(&str),
+    mut message: Option<&mut dyn FnMut(&str)>,
+) -> std::io::Result<(ExitStatus, OutputTail)> {
+    let mut child = command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    // Both streams are read at once, each on its own thread: a full pipe
+    // not being read would stall the tool.
+    let (sender, lines) = std::sync::mpsc::sync_channel::<ToolLine>(256);
+    let raw_stdout = message.is_some();
+    let stdout_sender = sender.clone();
+    let stdout_reader = std::thread::spawn(move || {
+        if raw_stdout {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = stdout_sender.send(ToolLine::Message(line));
+            }
+        } else {
+            output_tail::for_each_line(stdout, |line| {
+                let _ = stdout_sender.send(ToolLine::Shown(line));
+            });
+        }
+    });
+    let stderr_reader = std::thread::spawn(move || {
+        output_tail::for_each_line(stderr, |line| {
+            let _ = sender.send(ToolLine::Shown(line));
+        })
+    });
+    let mut tail = OutputTail::default();
+    for line in lines {
+        match line {
+            ToolLine::Shown(line) => {
+                log(&line);
+                tail.push(&line);
+            }
+            ToolLine::Message(line) => {
+                if let Some(message) = message.as_mut() {
+                    message(&line);
+                }
+            }
+        }
+    }
+    let _ = stdout_reader.join();
+    let _ = stderr_reader.join();
+    Ok((child.wait()?, tail))
 }
 
 /// Builds a Python or JavaScript model folder into `out`, unless a
@@ -293,20 +353,13 @@ fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn 
         return Ok(());
     }
     let partial = partial_path(out);
-    let output = command.arg("-o").arg(&partial).current_dir(dir).stdin(Stdio::null()).output().map_err(|e| {
+    command.arg("-o").arg(&partial).current_dir(dir);
+    let (status, tail) = run_tool(&mut command, log, None).map_err(|e| {
         failed(format!("cannot start its build tool ({e})\n  = help: run `npm ci` in the model's folder"))
     })?;
-    let lines: Vec<String> = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .chain(String::from_utf8_lossy(&output.stderr).lines())
-        .map(str::to_string)
-        .collect();
-    for line in &lines {
-        log(line);
-    }
-    if !output.status.success() {
+    if !status.success() {
         let _ = std::fs::remove_file(&partial);
-        return Err(failed(format!("its build failed ({}){}", output.status, tail(&lines))));
+        return Err(failed(format!("its build failed ({status}){}", last_lines(&tail))));
     }
     std::fs::rename(&partial, out).map_err(|e| failed(format!("cannot keep {}: {e}", out.display())))?;
     std::fs::write(&tool_file, &tool_version).map_err(|e| failed(format!("cannot keep {}: {e}", tool_file.display())))
@@ -361,43 +414,31 @@ fn build_crate(dir: &Path, log: &mut dyn FnMut(&str)) -> Result<(Vec<u8>, Vec<Pa
     let failed = |reason: String| WasmError::Build { dir: dir.to_path_buf(), reason };
     let manifest = dir.join("Cargo.toml");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    command
         .args(["build", "--release", "--target", TARGET, "--message-format", "json-render-diagnostics"])
         .arg("--manifest-path")
         .arg(&manifest)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("cannot start cargo ({e}); install Rust from https://rustup.rs")))?;
-    let stderr = child.stderr.take().expect("stderr is piped");
-    // Read on its own thread: cargo writes both streams, and a full pipe
-    // not being read would stall it.
-    let stderr_lines =
-        std::thread::spawn(move || BufReader::new(stderr).lines().map_while(Result::ok).collect::<Vec<String>>());
-    let stdout = child.stdout.take().expect("stdout is piped");
+        .current_dir(dir);
     let canonical_manifest = std::fs::canonicalize(&manifest).unwrap_or(manifest.clone());
     let mut component = None;
-    for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-        if let Some(path) = wasm_artifact(&line, &canonical_manifest) {
+    let mut message = |line: &str| {
+        if let Some(path) = wasm_artifact(line, &canonical_manifest) {
             component = Some(path);
         }
-    }
-    let status = child.wait().map_err(|e| failed(format!("cargo did not finish: {e}")))?;
-    let stderr_lines = stderr_lines.join().unwrap_or_default();
-    for line in &stderr_lines {
-        log(line);
-    }
+    };
+    let (status, tail) = run_tool(&mut command, log, Some(&mut message))
+        .map_err(|e| failed(format!("cannot start cargo ({e}); install Rust from https://rustup.rs")))?;
     if !status.success() {
-        let missing_target = stderr_lines.iter().any(|l| l.contains(TARGET) && l.contains("not installed"))
-            || stderr_lines.iter().any(|l| l.contains("can't find crate for `core`"));
+        let text = tail.text();
+        let missing_target = text.lines().any(|l| l.contains(TARGET) && l.contains("not installed"))
+            || text.contains("can't find crate for `core`");
         let help = if missing_target {
             format!("add the target: `rustup target add {TARGET}`")
         } else {
             "fix cargo's errors".to_string()
         };
-        return Err(failed(format!("cargo build failed ({status}){}\n  = help: {help}", tail(&stderr_lines))));
+        return Err(failed(format!("cargo build failed ({status}){}\n  = help: {help}", last_lines(&tail))));
     }
     let artifact = component.ok_or_else(|| {
         failed("cargo built no .wasm: the crate needs `[lib] crate-type = [\"cdylib\", \"rlib\"]`".to_string())
@@ -435,6 +476,26 @@ fn wasm_artifact(line: &str, manifest: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A build tool that prints a 10 MiB line, terminal controls and 100
+    /// lines: each line reaches the log cut and escaped, and only the last
+    /// lines are kept (it was held whole, and printed raw).
+    #[test]
+    fn a_build_tools_output_is_logged_escaped_and_bounded_and_only_its_tail_kept() {
+        let script = r#"head -c 10485760 /dev/zero | tr '\0' x; echo; printf '\033]0;title\007red\n' >&2;
+            i=0; while [ $i -lt 100 ]; do echo "line $i" >&2; i=$((i+1)); done; exit 3"#;
+        let mut logged = Vec::new();
+        let (status, tail) =
+            run_tool(Command::new("sh").args(["-c", script]), &mut |l| logged.push(l.to_string()), None)
+                .expect("sh runs");
+        assert_eq!(status.code(), Some(3));
+        assert_eq!(logged.len(), 102, "every line is logged");
+        assert!(logged.iter().all(|l| l.len() < output_tail::MAX_LINE_BYTES + 64), "each line is cut");
+        assert!(logged.contains(&"\\u{1b}]0;title\\u{7}red".to_string()), "controls escaped: {:?}", &logged[..2]);
+        let kept = tail.text();
+        assert_eq!(kept.lines().count(), output_tail::TAIL_LINES);
+        assert!(kept.ends_with("line 99") && !kept.contains("xxxx"), "{kept}");
+    }
 
     #[test]
     fn the_sources_outside_the_folder_are_read_from_cargos_dep_info() {

@@ -1,8 +1,8 @@
 //! Build output as it is kept: line by line, each line bounded and its
-//! control characters escaped (output from a Dockerfile or a build
-//! command reaches the terminal and error messages), and only the last
-//! lines kept for an error message, so a build that prints gigabytes
-//! costs none.
+//! control characters escaped (output from a Dockerfile, a build command
+//! or a model folder's build tool reaches the terminal and error
+//! messages), and only the last lines kept for an error message, so a
+//! build that prints gigabytes costs none.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
