@@ -187,7 +187,7 @@ fn build_output_reaches_the_terminal_escaped() {
         dir.path(),
         &format!("      image: {tag}\n      build_command: \"printf 'compiling \\\\033[31mred\\\\007\\\\n'\"\n"),
     );
-    let out = xedgesim(&["build", file.to_str().unwrap()], None);
+    let out = xedgesim(&["build", file.to_str().unwrap(), "--allow", "build-command"], None);
     let stdout = output_text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", output_text(&out.stderr));
     assert!(stdout.contains(r"compiling \u{1b}[31mred\u{7}"), "{stdout}");
@@ -220,7 +220,7 @@ fn ctrl_c_during_a_build_command_stops_every_process_it_started() {
     std::fs::write(dir.path().join("ctx/Dockerfile"), "FROM scratch\n").unwrap();
     let file = scenario(dir.path(), "      build_command: \"sleep 300 & echo $! > child.pid; wait\"\n");
     let mut run = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(["build", file.to_str().unwrap()])
+        .args(["build", file.to_str().unwrap(), "--allow", "build-command"])
         .current_dir(root())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
