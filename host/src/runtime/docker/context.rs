@@ -186,9 +186,16 @@ fn excluded(rules: &[Rule], path: &str) -> bool {
 
 /// Entries under `dir`, sorted: files and symbolic links (a link is
 /// never followed, to a folder or a file). Without `!` rules an excluded
-/// folder is not entered (a large `target/` costs nothing); with them it
-/// must be, as a rule may re-include something inside it.
-fn walk(root: &Path, dir: &Path, rules: &[Rule], out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io::Result<()> {
+/// folder is not entered (a large `target/` costs nothing), unless it
+/// holds the Dockerfile, which is always sent; with them it must be, as
+/// a rule may re-include something inside it.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rules: &[Rule],
+    dockerfile: &str,
+    out: &mut Vec<(PathBuf, std::fs::Metadata)>,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     let may_reinclude = rules.iter().any(|r| r.include);
@@ -197,10 +204,11 @@ fn walk(root: &Path, dir: &Path, rules: &[Rule], out: &mut Vec<(PathBuf, std::fs
         let kind = std::fs::symlink_metadata(&path)?;
         if kind.is_dir() {
             let relative = path.strip_prefix(root).expect("walked under root").to_string_lossy().replace('\\', "/");
-            if !may_reinclude && excluded(rules, &relative) {
+            let holds_dockerfile = dockerfile.strip_prefix(relative.as_str()).is_some_and(|r| r.starts_with('/'));
+            if !may_reinclude && !holds_dockerfile && excluded(rules, &relative) {
                 continue;
             }
-            walk(root, &path, rules, out)?;
+            walk(root, &path, rules, dockerfile, out)?;
         } else if kind.is_file() || kind.is_symlink() {
             out.push((path.strip_prefix(root).expect("walked under root").to_path_buf(), kind));
         }
@@ -223,7 +231,7 @@ pub fn read(dir: &Path, dockerfile: &str, max_bytes: u64) -> Result<BuildContext
         Err(e) => return Err(io(&dir.join(".dockerignore"))(e)),
     };
     let mut found = Vec::new();
-    walk(dir, dir, &ignore, &mut found).map_err(io(dir))?;
+    walk(dir, dir, &ignore, dockerfile, &mut found).map_err(io(dir))?;
     let mut entries = Vec::new();
     let mut content_bytes = 0u64;
     let mut largest = (String::new(), 0u64);
@@ -285,6 +293,25 @@ mod tests {
         assert!(excluded(&r, "a/b/c.log"));
         assert!(!excluded(&r, "keep.log"), "the last matching line wins");
         assert!(!excluded(&r, "src/lib.rs"));
+    }
+
+    #[test]
+    fn a_dockerfile_in_an_ignored_folder_is_still_sent() {
+        // As Docker's CLI: `docker build -f docker/Dockerfile .` with
+        // `docker` in .dockerignore builds; the engine needs the file.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker")).unwrap();
+        std::fs::write(dir.path().join("docker/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.path().join("docker/notes"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docker\n").unwrap();
+        let context = read(dir.path(), "docker/Dockerfile", MAX_CONTEXT_BYTES).unwrap();
+        assert_eq!(context.files(), vec![".dockerignore", "docker/Dockerfile"]);
+        // A folder whose name only starts like the Dockerfile's is still left out.
+        std::fs::create_dir(dir.path().join("dock")).unwrap();
+        std::fs::write(dir.path().join("dock/x"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docker\ndock\n").unwrap();
+        let context = read(dir.path(), "docker/Dockerfile", MAX_CONTEXT_BYTES).unwrap();
+        assert_eq!(context.files(), vec![".dockerignore", "docker/Dockerfile"]);
     }
 
     fn read_all(dir: &Path) -> BuildContext {
