@@ -288,3 +288,35 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
         "{stderr}"
     );
 }
+
+#[test]
+fn equiv_refuses_an_ignored_node_that_neither_side_has() {
+    // A typo left every node in and, silently, the engine's counts and the
+    // drops out of the comparison (they are left out whenever a node is ignored).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for trials in ["1", "5"] {
+        let o = xedgesim(
+            &[
+                "equiv",
+                "scenarios/wasm_gateway.yaml",
+                "--trials",
+                trials,
+                "--ignore-node",
+                "gatway",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            Some(&dir.path().join("cache")),
+        );
+        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(
+                "--ignore-node 'gatway': no node 'gatway' in scenarios/wasm_gateway.yaml or scenarios/wasm_gateway.yaml"
+            ) && stderr.contains("= help: did you mean 'gateway'?"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
+    }
+}

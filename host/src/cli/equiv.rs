@@ -245,6 +245,29 @@ fn trial_rules(
     })
 }
 
+/// Each `--ignore-node` names a node of A or B: a typo would leave every
+/// node in and, silently, the engine's counts and the drops out.
+fn ignored_nodes_exist(
+    args: &EquivArgs,
+    a: &Simulation,
+    b: &Simulation,
+    b_file: &std::path::Path,
+) -> Result<(), String> {
+    let nodes = || a.scenario().nodes.iter().chain(&b.scenario().nodes).map(|n| n.id.as_str());
+    for wanted in &args.ignore_node {
+        if !nodes().any(|id| id == wanted) {
+            let ids: Vec<&str> = nodes().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            return Err(format!(
+                "--ignore-node '{wanted}': no node '{wanted}' in {} or {}\n  = help: {}",
+                args.a.display(),
+                b_file.display(),
+                crate::scenario::did_you_mean(wanted, &ids)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// One run compared: the flags that only trials use are refused.
 fn refuse_trial_flags(args: &EquivArgs) -> Result<(), String> {
     let given = [
@@ -304,17 +327,19 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     // Every problem with either side, and with the options, before anything runs.
     let trials = args.trials as u64;
     let (seed, options, rules) = match (sides[0].simulation(), sides[1].simulation()) {
-        (Ok(a), Ok(_)) => {
+        (Ok(a), Ok(b)) => {
             let file_rules = a.scenario().equivalence.as_ref();
-            let checked = options(args, file_rules).and_then(|options| {
-                let rules = if trials > 1 {
-                    Some(trial_rules(args, file_rules, &options, &args.a)?)
-                } else {
-                    refuse_trial_flags(args)?;
-                    None
-                };
-                Ok((options, rules))
-            });
+            let checked = ignored_nodes_exist(args, &a, &b, b_file).and_then(|()| options(args, file_rules)).and_then(
+                |options| {
+                    let rules = if trials > 1 {
+                        Some(trial_rules(args, file_rules, &options, &args.a)?)
+                    } else {
+                        refuse_trial_flags(args)?;
+                        None
+                    };
+                    Ok((options, rules))
+                },
+            );
             match checked {
                 Ok((options, rules)) => {
                     unused_keys(file_rules, trials > 1, &args.a);
