@@ -320,3 +320,35 @@ fn equiv_refuses_an_ignored_node_that_neither_side_has() {
         assert!(!stdout.contains("running"), "nothing ran: {stdout}");
     }
 }
+
+#[test]
+fn equiv_refuses_a_time_tolerance_with_timing_ignored() {
+    // Arrival times are not compared, so the tolerance (with --trials: the
+    // margin of deliveries.mean_time_us) was silently unused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for trials in ["1", "5"] {
+        let o = xedgesim(
+            &[
+                "equiv",
+                "scenarios/wasm_gateway.yaml",
+                "--trials",
+                trials,
+                "--ignore-timing",
+                "--time-tolerance-us",
+                "500",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            Some(&dir.path().join("cache")),
+        );
+        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("--time-tolerance-us with --ignore-timing: arrival times are not compared")
+                && stderr.contains("= help: drop one of the two"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
+    }
+}

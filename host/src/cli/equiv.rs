@@ -164,6 +164,12 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         min_trials: None,
     };
     let rules = rules.unwrap_or(&defaults);
+    if args.time_tolerance_us.is_some() && (args.ignore_timing || rules.ignore_timing) {
+        let why = if args.ignore_timing { "--ignore-timing" } else { "the file's `equivalence.ignore_timing: true`" };
+        return Err(format!(
+            "--time-tolerance-us with {why}: arrival times are not compared\n  = help: drop one of the two"
+        ));
+    }
     let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
     if json_tolerance.is_some() && args.payloads != Some(PayloadArg::Json) && rules.json_tolerance.is_none() {
         return Err("--json-tolerance needs --payloads json: byte-for-byte payloads have no tolerance".into());
