@@ -352,3 +352,24 @@ fn equiv_refuses_a_time_tolerance_with_timing_ignored() {
         assert!(!stdout.contains("running"), "nothing ran: {stdout}");
     }
 }
+
+#[test]
+fn equiv_names_side_bs_equivalence_section_as_unused() {
+    // Only side A's file says what counts; B's section was silently ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let b = dir.path().join("b.yaml");
+    std::fs::write(&b, format!("{text}\nequivalence:\n  ignore_topics: [aggregate]\n")).unwrap();
+    let out = dir.path().join("out");
+    let args = ["equiv", "scenarios/wasm_gateway.yaml", b.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = xedgesim(&args, Some(&dir.path().join("cache")));
+    let stderr = output_text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}{stderr}", output_text(&o.stdout));
+    assert!(
+        stderr.contains(&format!(
+            "note: the equivalence section of {} (side B) is not used; side A's file (scenarios/wasm_gateway.yaml) says what counts",
+            b.display()
+        )),
+        "{stderr}"
+    );
+}

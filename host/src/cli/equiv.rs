@@ -349,6 +349,13 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             match checked {
                 Ok((options, rules)) => {
                     unused_keys(file_rules, trials > 1, &args.a);
+                    if b_file != &args.a && b.scenario().equivalence.is_some() {
+                        eprintln!(
+                            "note: the equivalence section of {} (side B) is not used; side A's file ({}) says what counts",
+                            b_file.display(),
+                            args.a.display()
+                        );
+                    }
                     (args.seed.unwrap_or_else(|| a.current_seed()), options, rules)
                 }
                 Err(e) => return user_error(e),
