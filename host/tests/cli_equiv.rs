@@ -288,3 +288,88 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
         "{stderr}"
     );
 }
+
+#[test]
+fn equiv_refuses_an_ignored_node_that_neither_side_has() {
+    // A typo left every node in and, silently, the engine's counts and the
+    // drops out of the comparison (they are left out whenever a node is ignored).
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for trials in ["1", "5"] {
+        let o = xedgesim(
+            &[
+                "equiv",
+                "scenarios/wasm_gateway.yaml",
+                "--trials",
+                trials,
+                "--ignore-node",
+                "gatway",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            Some(&dir.path().join("cache")),
+        );
+        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
+        assert!(
+            stderr.contains(
+                "--ignore-node 'gatway': no node 'gatway' in scenarios/wasm_gateway.yaml or scenarios/wasm_gateway.yaml"
+            ) && stderr.contains("= help: did you mean 'gateway'?"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
+    }
+}
+
+#[test]
+fn equiv_refuses_a_time_tolerance_with_timing_ignored() {
+    // Arrival times are not compared, so the tolerance (with --trials: the
+    // margin of deliveries.mean_time_us) was silently unused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for trials in ["1", "5"] {
+        let o = xedgesim(
+            &[
+                "equiv",
+                "scenarios/wasm_gateway.yaml",
+                "--trials",
+                trials,
+                "--ignore-timing",
+                "--time-tolerance-us",
+                "500",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            Some(&dir.path().join("cache")),
+        );
+        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
+        assert!(
+            stderr.contains("--time-tolerance-us with --ignore-timing: arrival times are not compared")
+                && stderr.contains("= help: drop one of the two"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
+    }
+}
+
+#[test]
+fn equiv_names_side_bs_equivalence_section_as_unused() {
+    // Only side A's file says what counts; B's section was silently ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let b = dir.path().join("b.yaml");
+    std::fs::write(&b, format!("{text}\nequivalence:\n  ignore_topics: [aggregate]\n")).unwrap();
+    let out = dir.path().join("out");
+    let args = ["equiv", "scenarios/wasm_gateway.yaml", b.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = xedgesim(&args, Some(&dir.path().join("cache")));
+    let stderr = output_text(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{}{stderr}", output_text(&o.stdout));
+    assert!(
+        stderr.contains(&format!(
+            "note: the equivalence section of {} (side B) is not used; side A's file (scenarios/wasm_gateway.yaml) says what counts",
+            b.display()
+        )),
+        "{stderr}"
+    );
+}

@@ -162,6 +162,30 @@ fn a_name_held_by_an_image_xedgesim_did_not_build_is_refused() {
     assert!(ensure(&engine, &node(dir.path(), Some(&ours), None)).unwrap().built);
 }
 
+#[test]
+fn a_name_held_by_an_image_built_from_one_of_ours_is_refused() {
+    // Built `FROM` an image xedgesim built, someone's image inherits its
+    // labels; it is still theirs, and its name is not taken.
+    let Some(engine) = docker_engine() else { return };
+    let ours = format!("{}:1", unique("parent"));
+    let theirs = format!("{}:1", unique("child"));
+    let mut cleanup = Images(vec![theirs.clone(), ours.clone()]);
+    let dir = context(&[("Dockerfile", "FROM scratch\nCOPY app.txt /app.txt\n"), ("app.txt", "app")]);
+    let parent = ensure(&engine, &node(dir.path(), Some(&ours), None)).unwrap();
+    cleanup.0.push(parent.id);
+    let child = context(&[("Dockerfile", &format!("FROM {ours}\nCOPY more.txt /more.txt\n")), ("more.txt", "more")]);
+    docker_cli(&["build", "-q", "-t", &theirs, child.path().to_str().unwrap()], None);
+    let child_id = docker_cli(&["image", "inspect", "--format", "{{.Id}}", &theirs], None);
+    let error = ensure(&engine, &node(dir.path(), Some(&theirs), None)).unwrap_err();
+    assert!(error.contains(&format!("image '{theirs}'")) && error.contains("not built by xedgesim"), "{error}");
+    assert_eq!(docker_cli(&["image", "inspect", "--format", "{{.Id}}", &theirs], None), child_id);
+    // Ours, under another name given to it, is still ours.
+    let renamed = format!("{}:1", unique("renamed"));
+    cleanup.0.push(renamed.clone());
+    docker_cli(&["tag", &ours, &renamed], None);
+    assert!(!ensure(&engine, &node(dir.path(), Some(&renamed), None)).unwrap().built);
+}
+
 /// A scenario with one Docker node built from `ctx/` in `dir`.
 fn scenario(dir: &Path, docker_keys: &str) -> PathBuf {
     let file = dir.join("scenario.yaml");

@@ -614,6 +614,25 @@ fn a_model_reporting_one_metric_name_twice_faults_naming_the_node_and_the_name()
 }
 
 #[test]
+fn a_model_reporting_a_metric_under_the_engines_name_faults_instead_of_replacing_the_engines_count() {
+    // `host.messages_in` is the engine's count, compared by `equiv` beside
+    // the model's metrics: the model's value silently replaced it there.
+    let yaml = "simulation: {duration_s: 2, on_fault: isolate}\nnodes:\n  - {id: s, type: sensor, config: {destination: posing}}\n  - {id: posing, type: tally, wasm: {component: '{hostile}'}, config: {mode: host_metric}}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(dir.path(), yaml, |sim| sim.record_deliveries(true));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let [fault] = report.faults.as_slice() else { panic!("{:?}", report.faults) };
+    assert_eq!((fault.node.as_str(), fault.kind.as_str()), ("posing", "duplicate_metric"));
+    assert!(
+        fault.message.contains("'host.messages_in' is named as the engine's own counts are (host.…)"),
+        "{}",
+        fault.message
+    );
+    // What equivalence compares is the engine's count: 2 readings in 2 s.
+    assert_eq!(report.node_metrics["posing"]["host.messages_in"], 2.0, "{:?}", report.node_metrics["posing"]);
+}
+
+#[test]
 fn preparation_is_timed_apart_from_the_run_and_the_event_rate_is_the_runs_alone() {
     let dir = tempfile::tempdir().unwrap();
     // A cold cache: the built-in components are compiled before the first event.

@@ -171,6 +171,12 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         min_trials: None,
     };
     let rules = rules.unwrap_or(&defaults);
+    if args.time_tolerance_us.is_some() && (args.ignore_timing || rules.ignore_timing) {
+        let why = if args.ignore_timing { "--ignore-timing" } else { "the file's `equivalence.ignore_timing: true`" };
+        return Err(format!(
+            "--time-tolerance-us with {why}: arrival times are not compared\n  = help: drop one of the two"
+        ));
+    }
     let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
     if json_tolerance.is_some() && args.payloads != Some(PayloadArg::Json) && rules.json_tolerance.is_none() {
         return Err("--json-tolerance needs --payloads json: byte-for-byte payloads have no tolerance".into());
@@ -250,6 +256,29 @@ fn trial_rules(
         margin_default,
         time_margin: (options.time_tolerance_us > 0).then_some(Margin::Absolute(options.time_tolerance_us as f64)),
     })
+}
+
+/// Each `--ignore-node` names a node of A or B: a typo would leave every
+/// node in and, silently, the engine's counts and the drops out.
+fn ignored_nodes_exist(
+    args: &EquivArgs,
+    a: &Simulation,
+    b: &Simulation,
+    b_file: &std::path::Path,
+) -> Result<(), String> {
+    let nodes = || a.scenario().nodes.iter().chain(&b.scenario().nodes).map(|n| n.id.as_str());
+    for wanted in &args.ignore_node {
+        if !nodes().any(|id| id == wanted) {
+            let ids: Vec<&str> = nodes().collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+            return Err(format!(
+                "--ignore-node '{wanted}': no node '{wanted}' in {} or {}\n  = help: {}",
+                args.a.display(),
+                b_file.display(),
+                crate::scenario::did_you_mean(wanted, &ids)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One run compared: the flags that only trials use are refused.
@@ -345,20 +374,29 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     // Every problem with either side, and with the options, before anything runs.
     let trials = args.trials as u64;
     let (seed, options, rules) = match (sides[0].simulation(), sides[1].simulation()) {
-        (Ok(a), Ok(_)) => {
+        (Ok(a), Ok(b)) => {
             let file_rules = a.scenario().equivalence.as_ref();
-            let checked = options(args, file_rules).and_then(|options| {
-                let rules = if trials > 1 {
-                    Some(trial_rules(args, file_rules, &options, &args.a)?)
-                } else {
-                    refuse_trial_flags(args)?;
-                    None
-                };
-                Ok((options, rules))
-            });
+            let checked = ignored_nodes_exist(args, &a, &b, b_file).and_then(|()| options(args, file_rules)).and_then(
+                |options| {
+                    let rules = if trials > 1 {
+                        Some(trial_rules(args, file_rules, &options, &args.a)?)
+                    } else {
+                        refuse_trial_flags(args)?;
+                        None
+                    };
+                    Ok((options, rules))
+                },
+            );
             match checked {
                 Ok((options, rules)) => {
                     unused_keys(file_rules, trials > 1, &args.a);
+                    if b_file != &args.a && b.scenario().equivalence.is_some() {
+                        eprintln!(
+                            "note: the equivalence section of {} (side B) is not used; side A's file ({}) says what counts",
+                            b_file.display(),
+                            args.a.display()
+                        );
+                    }
                     (args.seed.unwrap_or_else(|| a.current_seed()), options, rules)
                 }
                 Err(e) => return user_error(e),

@@ -328,6 +328,14 @@ impl Checker<'_> {
                 suggest::did_you_mean(p, PAYLOAD_MATCHES),
             );
         }
+        if e.ignore_timing == Some(true) && e.time_tolerance_us.is_some() {
+            self.key_error(
+                "equivalence.time_tolerance_us",
+                None,
+                "`time_tolerance_us` with `ignore_timing: true`: arrival times are not compared",
+                "remove one of the two",
+            );
+        }
         if e.json_tolerance.is_some() && e.payloads.as_deref() != Some("json") {
             self.key_error(
                 "equivalence.json_tolerance",

@@ -10,6 +10,10 @@ use serde::Serialize;
 
 use crate::runtime::Metric;
 
+/// The engine's counts of a node (`host.messages_in` …) go by this prefix
+/// beside the model's metrics; a model's names may not take it.
+pub const HOST_PREFIX: &str = "host.";
+
 /// Most metric names kept per type; more are counted, not kept.
 pub const MAX_METRICS_PER_TYPE: usize = 64;
 
@@ -81,9 +85,15 @@ pub fn gather<'a>(node_metrics: &[Vec<Metric>], type_of: impl Fn(usize) -> &'a s
 }
 
 /// What is wrong with `metrics` when a name comes twice in it (the
-/// first such name, quoted as the model wrote it); `None` when each name
-/// comes once. A node's metric is one value: the engine refuses the list.
+/// first such name, quoted as the model wrote it), or one of them is
+/// named as the engine's own counts are (`host.…`, which equivalence
+/// compares beside the model's: one of the two values would be lost);
+/// `None` when each name comes once. A node's metric is one value: the
+/// engine refuses the list.
 pub fn repeated_name(metrics: &[Metric]) -> Option<String> {
+    if let Some(m) = metrics.iter().find(|m| m.name.starts_with(HOST_PREFIX)) {
+        return Some(format!("'{}' is named as the engine's own counts are ({HOST_PREFIX}…)", m.name));
+    }
     let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
     let mut first = None;
     for m in metrics {
@@ -145,5 +155,9 @@ mod tests {
         assert_eq!(repeated_name(&[]), None);
         let twice = repeated_name(&[m("b"), m("a"), m("b"), m("a"), m("b")]);
         assert_eq!(twice.as_deref(), Some("'b' comes 3 times among its 5 metrics"));
+        // The engine's names: equivalence compares them beside the model's.
+        let taken = repeated_name(&[m("a"), m("host.messages_in")]);
+        assert_eq!(taken.as_deref(), Some("'host.messages_in' is named as the engine's own counts are (host.…)"));
+        assert_eq!(repeated_name(&[m("hosts"), m("a.host.b")]), None);
     }
 }

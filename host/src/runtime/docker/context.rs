@@ -56,6 +56,9 @@ pub enum EntryKind {
     Symlink {
         target: PathBuf,
     },
+    /// A folder with nothing in it (others come with their files): sent,
+    /// as Docker's CLI sends it, so `COPY empty /empty` finds it.
+    EmptyDir,
 }
 
 impl BuildContext {
@@ -94,6 +97,12 @@ impl BuildContext {
                     header.set_mode(0o777);
                     header.set_entry_type(tar::EntryType::Symlink);
                     builder.append_link(&mut header, &entry.name, target).map_err(io(&full))?;
+                }
+                EntryKind::EmptyDir => {
+                    header.set_size(0);
+                    header.set_mode(0o755);
+                    header.set_entry_type(tar::EntryType::Directory);
+                    builder.append_data(&mut header, &entry.name, std::io::empty()).map_err(io(&full))?;
                 }
             }
         }
@@ -184,11 +193,18 @@ fn excluded(rules: &[Rule], path: &str) -> bool {
     excluded
 }
 
-/// Entries under `dir`, sorted: files and symbolic links (a link is
-/// never followed, to a folder or a file). Without `!` rules an excluded
-/// folder is not entered (a large `target/` costs nothing); with them it
-/// must be, as a rule may re-include something inside it.
-fn walk(root: &Path, dir: &Path, rules: &[Rule], out: &mut Vec<(PathBuf, std::fs::Metadata)>) -> std::io::Result<()> {
+/// Entries under `dir`, sorted: files, symbolic links (a link is
+/// never followed, to a folder or a file) and empty folders. Without `!` rules an excluded
+/// folder is not entered (a large `target/` costs nothing), unless it
+/// holds the Dockerfile, which is always sent; with them it must be, as
+/// a rule may re-include something inside it.
+fn walk(
+    root: &Path,
+    dir: &Path,
+    rules: &[Rule],
+    dockerfile: &str,
+    out: &mut Vec<(PathBuf, std::fs::Metadata)>,
+) -> std::io::Result<()> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
     entries.sort_by_key(|e| e.file_name());
     let may_reinclude = rules.iter().any(|r| r.include);
@@ -197,10 +213,15 @@ fn walk(root: &Path, dir: &Path, rules: &[Rule], out: &mut Vec<(PathBuf, std::fs
         let kind = std::fs::symlink_metadata(&path)?;
         if kind.is_dir() {
             let relative = path.strip_prefix(root).expect("walked under root").to_string_lossy().replace('\\', "/");
-            if !may_reinclude && excluded(rules, &relative) {
+            let holds_dockerfile = dockerfile.strip_prefix(relative.as_str()).is_some_and(|r| r.starts_with('/'));
+            if !may_reinclude && !holds_dockerfile && excluded(rules, &relative) {
                 continue;
             }
-            walk(root, &path, rules, out)?;
+            let before = out.len();
+            walk(root, &path, rules, dockerfile, out)?;
+            if out.len() == before {
+                out.push((path.strip_prefix(root).expect("walked under root").to_path_buf(), kind));
+            }
         } else if kind.is_file() || kind.is_symlink() {
             out.push((path.strip_prefix(root).expect("walked under root").to_path_buf(), kind));
         }
@@ -223,7 +244,7 @@ pub fn read(dir: &Path, dockerfile: &str, max_bytes: u64) -> Result<BuildContext
         Err(e) => return Err(io(&dir.join(".dockerignore"))(e)),
     };
     let mut found = Vec::new();
-    walk(dir, dir, &ignore, &mut found).map_err(io(dir))?;
+    walk(dir, dir, &ignore, dockerfile, &mut found).map_err(io(dir))?;
     let mut entries = Vec::new();
     let mut content_bytes = 0u64;
     let mut largest = (String::new(), 0u64);
@@ -233,7 +254,9 @@ pub fn read(dir: &Path, dockerfile: &str, max_bytes: u64) -> Result<BuildContext
         if !always && excluded(&ignore, &name) {
             continue;
         }
-        let kind = if metadata.is_symlink() {
+        let kind = if metadata.is_dir() {
+            EntryKind::EmptyDir
+        } else if metadata.is_symlink() {
             let full = dir.join(&relative);
             EntryKind::Symlink { target: std::fs::read_link(&full).map_err(io(&full))? }
         } else {
@@ -285,6 +308,49 @@ mod tests {
         assert!(excluded(&r, "a/b/c.log"));
         assert!(!excluded(&r, "keep.log"), "the last matching line wins");
         assert!(!excluded(&r, "src/lib.rs"));
+    }
+
+    #[test]
+    fn a_dockerfile_in_an_ignored_folder_is_still_sent() {
+        // As Docker's CLI: `docker build -f docker/Dockerfile .` with
+        // `docker` in .dockerignore builds; the engine needs the file.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker")).unwrap();
+        std::fs::write(dir.path().join("docker/Dockerfile"), "FROM scratch\n").unwrap();
+        std::fs::write(dir.path().join("docker/notes"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docker\n").unwrap();
+        let context = read(dir.path(), "docker/Dockerfile", MAX_CONTEXT_BYTES).unwrap();
+        assert_eq!(context.files(), vec![".dockerignore", "docker/Dockerfile"]);
+        // A folder whose name only starts like the Dockerfile's is still left out.
+        std::fs::create_dir(dir.path().join("dock")).unwrap();
+        std::fs::write(dir.path().join("dock/x"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "docker\ndock\n").unwrap();
+        let context = read(dir.path(), "docker/Dockerfile", MAX_CONTEXT_BYTES).unwrap();
+        assert_eq!(context.files(), vec![".dockerignore", "docker/Dockerfile"]);
+    }
+
+    #[test]
+    fn empty_folders_are_sent_as_folders() {
+        // As Docker's CLI sends them: `COPY empty /empty` needs the folder.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        for folder in ["empty", "full/inner", "ignored"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        }
+        std::fs::write(dir.path().join("full/file"), "x").unwrap();
+        std::fs::write(dir.path().join(".dockerignore"), "ignored\n").unwrap();
+        let context = read_all(dir.path());
+        assert_eq!(context.files(), [".dockerignore", "Dockerfile", "empty", "full/file", "full/inner"]);
+        let mut sent = Vec::new();
+        context.write_tar(&mut sent).unwrap();
+        let folders: Vec<String> = tar::Archive::new(sent.as_slice())
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .filter(|e| e.header().entry_type() == tar::EntryType::Directory)
+            .map(|e| e.path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(folders, ["empty", "full/inner"]);
     }
 
     fn read_all(dir: &Path) -> BuildContext {

@@ -8,8 +8,9 @@
 //! when missing (no registry answers on our own machines: then it is a
 //! clear error).
 //!
-//! Only images xedgesim built (they carry [`LABEL_CONTEXT`]) are ever
-//! replaced: a name another image holds is refused.
+//! Only images xedgesim built (they carry [`LABEL_CONTEXT`], set by their
+//! newest step: an image built from one of ours inherits the label) are
+//! ever replaced: a name another image holds is refused.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -197,7 +198,8 @@ pub fn ensure_image(
     };
     // Refused before anything runs: the name belongs to another image.
     if let Some(image) = &docker.image
-        && inspect(engine, image)?.is_some_and(|found| !found.ours())
+        && let Some(found) = inspect(engine, image)?
+        && !found.ours(engine, image)?
     {
         return Err(DockerError::ForeignImage { image: image.clone() });
     }
@@ -215,7 +217,7 @@ pub fn ensure_image(
         if found.labels.get(LABEL_BUILD_KEY) == Some(&hex(&key)) {
             return Ok(ImageInfo { reference: tag, id: found.id, built: false });
         }
-        if !found.ours() {
+        if !found.ours(engine, &tag)? {
             return Err(DockerError::ForeignImage { image: tag });
         }
     }
@@ -312,9 +314,19 @@ struct Found {
 }
 
 impl Found {
-    /// Whether xedgesim built it.
-    fn ours(&self) -> bool {
-        self.labels.contains_key(LABEL_CONTEXT)
+    /// Whether xedgesim built it (`reference` names it): it has our labels,
+    /// and they are its own, set by its newest step. An image built `FROM`
+    /// one of ours inherits the labels, and is someone else's.
+    fn ours(&self, engine: &DockerEngine, reference: &str) -> Result<bool, DockerError> {
+        let Some(context) = self.labels.get(LABEL_CONTEXT) else { return Ok(false) };
+        let history = engine
+            .block_on(engine.docker().image_history(reference))
+            .map_err(DockerError::api(format!("to read the history of image {reference}")))?;
+        // Newest first; the build's labels are its last steps, in either order.
+        let ours = [Some(context), self.labels.get(LABEL_BUILD_KEY)];
+        Ok(history.first().is_some_and(|newest| {
+            ours.iter().flatten().any(|value| !value.is_empty() && newest.created_by.contains(value.as_str()))
+        }))
     }
 }
 
