@@ -80,11 +80,16 @@ pub fn log(level: LogLevel, message: &str) {
     #[cfg(target_arch = "wasm32")]
     guest::log(level, message);
     #[cfg(not(target_arch = "wasm32"))]
-    if env::native::log(level, message) {
-        return;
+    {
+        // Kept by a test's node, or else (in a container) written to stderr.
+        let kept = env::native::log(level, message);
+        #[cfg(feature = "container")]
+        if !kept {
+            container::log(level, message);
+        }
+        #[cfg(not(feature = "container"))]
+        let _ = kept;
     }
-    #[cfg(all(not(target_arch = "wasm32"), feature = "container"))]
-    container::log(level, message);
 }
 
 /// Exports `$model` (a [`NodeModel`]) as this component's `node` resource.
