@@ -289,68 +289,45 @@ fn equiv_trials_show_equivalence_within_stated_margins_and_refuse_what_they_cann
     );
 }
 
+/// `equiv scenarios/wasm_gateway.yaml` with `flags`, with one trial and
+/// with five: refused before anything runs (exit 2), saying each of `needles`.
+fn refused_before_running(flags: &[&str], needles: &[&str]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for trials in ["1", "5"] {
+        let mut args = vec!["equiv", "scenarios/wasm_gateway.yaml", "--trials", trials, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(flags);
+        let o = xedgesim(&args, Some(&dir.path().join("cache")));
+        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
+        for needle in needles {
+            assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+        }
+        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
+    }
+}
+
 #[test]
 fn equiv_refuses_an_ignored_node_that_neither_side_has() {
     // A typo left every node in and, silently, the engine's counts and the
     // drops out of the comparison (they are left out whenever a node is ignored).
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    for trials in ["1", "5"] {
-        let o = xedgesim(
-            &[
-                "equiv",
-                "scenarios/wasm_gateway.yaml",
-                "--trials",
-                trials,
-                "--ignore-node",
-                "gatway",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            Some(&dir.path().join("cache")),
-        );
-        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
-        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
-        assert!(
-            stderr.contains(
-                "--ignore-node 'gatway': no node 'gatway' in scenarios/wasm_gateway.yaml or scenarios/wasm_gateway.yaml"
-            ) && stderr.contains("= help: did you mean 'gateway'?"),
-            "{stderr}"
-        );
-        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
-    }
+    refused_before_running(
+        &["--ignore-node", "gatway"],
+        &[
+            "--ignore-node 'gatway': no node 'gatway' in scenarios/wasm_gateway.yaml or scenarios/wasm_gateway.yaml",
+            "= help: did you mean 'gateway'?",
+        ],
+    );
 }
 
 #[test]
 fn equiv_refuses_a_time_tolerance_with_timing_ignored() {
     // Arrival times are not compared, so the tolerance (with --trials: the
     // margin of deliveries.mean_time_us) was silently unused.
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    for trials in ["1", "5"] {
-        let o = xedgesim(
-            &[
-                "equiv",
-                "scenarios/wasm_gateway.yaml",
-                "--trials",
-                trials,
-                "--ignore-timing",
-                "--time-tolerance-us",
-                "500",
-                "--out",
-                out.to_str().unwrap(),
-            ],
-            Some(&dir.path().join("cache")),
-        );
-        let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
-        assert_eq!(o.status.code(), Some(2), "--trials {trials}: {stdout}{stderr}");
-        assert!(
-            stderr.contains("--time-tolerance-us with --ignore-timing: arrival times are not compared")
-                && stderr.contains("= help: drop one of the two"),
-            "{stderr}"
-        );
-        assert!(!stdout.contains("running"), "nothing ran: {stdout}");
-    }
+    refused_before_running(
+        &["--ignore-timing", "--time-tolerance-us", "500"],
+        &["--time-tolerance-us with --ignore-timing: arrival times are not compared", "= help: drop one of the two"],
+    );
 }
 
 #[test]
