@@ -290,3 +290,121 @@ fn xedgesim_run_label_from_the_environment_labels_the_runs_containers_and_volume
     wait_exit(&mut child, Duration::from_secs(20));
     assert!(label_filter("ps").is_empty() && label_filter("volume").is_empty(), "both removed at the end");
 }
+
+/// A registry of Debian's `docker-registry` on 127.0.0.1, its storage in a
+/// folder of its own; stopped when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    _storage: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Started and answering, or `None` with `XEDGESIM_SKIP_DOCKER=1` when
+    /// `docker-registry` is not installed; without it, that is a loud failure.
+    fn start() -> Option<Registry> {
+        if Command::new("docker-registry").arg("--version").output().is_err() {
+            if std::env::var("XEDGESIM_SKIP_DOCKER").is_ok_and(|v| v == "1") {
+                eprintln!("SKIPPED (XEDGESIM_SKIP_DOCKER=1): this test needs `docker-registry` (Debian's package)");
+                return None;
+            }
+            panic!(
+                "this test needs `docker-registry` (Debian's package) on PATH: `apt-get install docker-registry` (`bash .ci/test` installs it), or set XEDGESIM_SKIP_DOCKER=1 to skip the Docker tests knowingly"
+            );
+        }
+        let storage = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = storage.path().join("config.yml");
+        let yaml = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            storage.path().join("data").display()
+        );
+        std::fs::write(&config, yaml).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("docker-registry starts");
+        let mut registry = Registry { child, port, _storage: storage };
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(registry.child.try_wait().unwrap().is_none(), "docker-registry ended at once");
+            assert!(started.elapsed() < Duration::from_secs(30), "docker-registry did not answer within 30 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn docker(args: &[&str]) {
+    let output = Command::new("docker").args(args).output().expect("the docker CLI runs");
+    assert!(output.status.success(), "docker {args:?}: {}", output_text(&output.stderr));
+}
+
+/// An `image:` the engine does not have is pulled from a real registry on
+/// 127.0.0.1 (holding the hostile image, pushed here), with its progress on
+/// the terminal, and the node runs; `--offline`, `run` faults the node
+/// (`image_missing`: exit 2 under the default `on_fault: abort`) and
+/// `build` refuses (exit 2), both saying that `--offline` forbids the pull.
+#[test]
+fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
+    let Some(engine) = docker_engine() else { return };
+    let Some(registry) = Registry::start() else { return };
+    let recipe = xedgesim::scenario::DockerNode {
+        build_command: Some("../build-static.sh xedgesim-container-hostile hostile".into()),
+        ..xedgesim::scenario::DockerNode::new(None, Some(root().join("containers/hostile")))
+    };
+    let built = xedgesim::runtime::docker::image::ensure_image(&engine, &recipe, &mut |_| {}, None).unwrap();
+    let image = format!("127.0.0.1:{}/xedgesim-test/hostile-{}:1", registry.port, std::process::id());
+    docker(&["tag", &built.reference, &image]);
+    docker(&["push", &image]);
+    docker(&["rmi", &image]);
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pulled.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: s, type: sensor, config: {{destination: pulled}}}}\n  - id: pulled\n    type: hostile\n    implementation: docker\n    docker:\n      image: '{image}'\n      environment: {{HOSTILE: echo}}\n"
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+
+    let offline = xedgesim(&["run", file, "--out", &out("offline"), "--offline"], None);
+    let stderr = output_text(&offline.stderr);
+    assert_eq!(offline.status.code(), Some(2), "{}{stderr}", output_text(&offline.stdout));
+    let summary = std::fs::read_to_string(dir.path().join("offline/summary.json")).unwrap();
+    assert!(summary.contains("image_missing") && summary.contains("--offline forbids pulling it"), "{summary}");
+    assert!(!stderr.contains("pulling image"), "{stderr}");
+    let refused = xedgesim(&["build", file, "--offline"], None);
+    let text = format!("{}{}", output_text(&refused.stdout), output_text(&refused.stderr));
+    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(&format!(
+            "node 'pulled': image '{image}' is not in the local engine, and --offline forbids pulling it"
+        )),
+        "{text}"
+    );
+
+    let pulled = xedgesim(&["run", file, "--out", &out("pulled")], None);
+    let stderr = output_text(&pulled.stderr);
+    assert!(pulled.status.success(), "{}{stderr}", output_text(&pulled.stdout));
+    assert!(stderr.contains(&format!("build | pulling image {image}")), "{stderr}");
+    assert!(stderr.lines().filter(|l| l.contains("build |")).count() < 100, "progress is rate-limited: {stderr}");
+    let summary = std::fs::read_to_string(dir.path().join("pulled/summary.json")).unwrap();
+    assert!(!summary.contains("image_missing"), "{summary}");
+    assert!(containers_of_node(&engine, "pulled").is_empty());
+    docker(&["rmi", &image]);
+    drop(registry);
+}

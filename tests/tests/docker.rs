@@ -158,7 +158,7 @@ fn each_container_fault_names_its_node_time_and_kind_and_isolate_lets_the_run_fi
         yaml.push_str(&hostile(id, mode));
     }
     yaml.push_str(
-        "  - id: f-missing\n    type: hostile\n    implementation: docker\n    docker: {image: 'xedgesim/no-such-image:1'}\n",
+        "  - id: f-missing\n    type: hostile\n    implementation: docker\n    docker: {image: '127.0.0.1:9/xedgesim/no-such-image:1'}\n",
     );
     yaml.push_str(
         "  - id: f-build\n    type: hostile\n    implementation: docker\n    docker:\n      build_context: {root}/containers/hostile\n      build_command: \"echo compiling; echo 'error: linker exploded' >&2; exit 3\"\n",
@@ -195,7 +195,13 @@ fn each_container_fault_names_its_node_time_and_kind_and_isolate_lets_the_run_fi
     assert!(double.message.contains("(a second reply?)"), "{}", double.message);
     expect("f-unknown", "protocol", 0, &["unknown field `wake_at`"]);
     expect("f-config", "config", 0, &["config key 'threshold' is required"]);
-    expect("f-missing", "image_missing", 0, &["xedgesim/no-such-image:1", "no registry is reachable"]);
+    // Pulled from a registry on a closed local port: no traffic leaves the machine.
+    expect(
+        "f-missing",
+        "image_missing",
+        0,
+        &["127.0.0.1:9/xedgesim/no-such-image:1", "could not be pulled", "docker load"],
+    );
     expect("f-build", "image_build", 0, &["error: linker exploded", "exit status: 3"]);
     assert!(report.faults.iter().all(|f| f.node != "f-echo"), "{:?}", report.faults);
     let metrics = read_metrics(&dir.path().join("out"));

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use clap::Args;
 
-use crate::runtime::docker::image::{ensure_image, recipe};
+use crate::runtime::docker::image::{ensure_image_with, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError};
 use crate::runtime::wasm::{ArtifactCache, RuntimeOptions, WasmRuntime};
 use crate::scenario::{self, Implementation};
@@ -24,6 +24,10 @@ pub struct BuildArgs {
     /// The scenario file.
     #[arg(value_name = "FILE")]
     file: PathBuf,
+    /// Pull nothing: an image (or a base image a Dockerfile names) that is
+    /// not in the engine is an error instead.
+    #[arg(long)]
+    offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
 }
@@ -111,7 +115,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             let started = Instant::now();
             println!("image for node '{id}':");
             let mut show = |line: &str| println!("  build | {}", super::for_terminal(line));
-            match ensure_image(&engine, d, &mut show, Some(&interrupt)) {
+            match ensure_image_with(&engine, d, args.offline, &mut show, Some(&interrupt)) {
                 Ok(image) => println!(
                     "  {} {} ({}, {:.2} s)",
                     if image.built { "built" } else { "up to date:" },

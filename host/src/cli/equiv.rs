@@ -123,6 +123,10 @@ pub struct EquivArgs {
     /// trust. Without it, an earlier build of the same sources is used.
     #[arg(long)]
     build: bool,
+    /// Pull nothing: a Docker node whose image (or a base image its
+    /// Dockerfile names) is not in the engine faults instead.
+    #[arg(long)]
+    offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
 }
@@ -134,6 +138,7 @@ struct Side<'a> {
     swap: Option<&'a str>,
     sandbox: SandboxMode,
     fault_free: bool,
+    offline: bool,
 }
 
 impl Side<'_> {
@@ -328,13 +333,21 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
     let sides = [
-        Side { name: "a", file: &args.a, swap: None, sandbox: args.sandbox_a, fault_free: false },
+        Side {
+            name: "a",
+            file: &args.a,
+            swap: None,
+            sandbox: args.sandbox_a,
+            fault_free: false,
+            offline: args.offline,
+        },
         Side {
             name: "b",
             file: b_file,
             swap: args.swap.as_deref(),
             sandbox: args.sandbox_b,
             fault_free: args.fault_free_b,
+            offline: args.offline,
         },
     ];
     // What either side asks of the host, refused without the user's yes.
@@ -680,6 +693,7 @@ fn run_side(side: &Side<'_>, seed: u64, dir: PathBuf, interrupt: &Arc<AtomicBool
         .sandbox(side.sandbox)
         .record_deliveries(true)
         .docker_host(super::docker_host())
+        .offline(side.offline)
         .run_label(super::run_label())
         .interrupt_flag(interrupt.clone())
         .run()

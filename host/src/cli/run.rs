@@ -58,6 +58,10 @@ pub struct RunArgs {
     /// from the same sources is used, and a folder without one stops the run.
     #[arg(long)]
     build: bool,
+    /// Pull nothing: a Docker node whose image (or a base image its
+    /// Dockerfile names) is not in the engine faults instead.
+    #[arg(long)]
+    offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
     /// Refuse to run a scenario that has warnings (a config key the model
@@ -186,7 +190,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .report(!args.no_report)
         .fault_free(args.fault_free);
 
-    sim = sim.interrupt_flag(super::signals::install()).docker_host(super::docker_host()).run_label(super::run_label());
+    sim = sim
+        .interrupt_flag(super::signals::install())
+        .docker_host(super::docker_host())
+        .offline(args.offline)
+        .run_label(super::run_label());
     if !args.quiet {
         sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
     }

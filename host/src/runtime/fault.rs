@@ -44,7 +44,8 @@ pub enum FaultKind {
     Protocol,
     /// The node's build command or image build failed.
     ImageBuild,
-    /// The node's image is not in the local engine.
+    /// The node's image is not in the local engine, and could not be (or,
+    /// `--offline`, was not) pulled.
     ImageMissing { image: String },
     /// No Docker engine answered.
     EngineUnreachable { endpoint: String },
@@ -181,7 +182,7 @@ impl FaultKind {
             }
             FaultKind::ImageBuild => "fix the Dockerfile or `docker.build_command`: the output's last lines are above",
             FaultKind::ImageMissing { .. } => {
-                "no registry is reachable, so nothing is pulled: build the image locally or give `docker.build_context`"
+                "put the image in the engine (`docker load` or `docker import`, `docker pull` where a registry answers, or build it) or give `docker.build_context`; the pull failed (see why above) or --offline forbade it"
             }
             FaultKind::EngineUnreachable { .. } => {
                 "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one"

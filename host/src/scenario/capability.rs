@@ -8,7 +8,8 @@
 //!
 //! - allowed by default: what stays inside the scenario's own folder and
 //!   its run folder (a bind below the scenario's folder, a named volume,
-//!   an image built from a context or found in the engine, run hardened);
+//!   an image built from a context, found in the engine or pulled through
+//!   it, run hardened);
 //! - allowed only by the user's explicit yes ([`Allowance`]: a `--allow`
 //!   flag, or an allow file the user names; never a key in the scenario,
 //!   whose author is not the user): a build command, a model folder's
@@ -51,7 +52,8 @@ pub enum CapabilityKind {
     /// An image built from a build context (Dockerfile steps run in
     /// Docker's build sandbox): allowed by default.
     ImageBuild,
-    /// An image already in the engine (nothing is pulled): allowed by default.
+    /// A named image: the engine's own, or pulled through the engine when
+    /// it is missing (not with `--offline`); run hardened, allowed by default.
     LocalImage,
 }
 
@@ -322,13 +324,15 @@ fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec
         found.push((
             CapabilityKind::ImageBuild,
             format!(
-                "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox)",
+                "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox; a base image not in the engine is pulled, unless --offline)",
                 context.display()
             ),
             ".docker.build_context".to_string(),
         ));
     } else if let Some(image) = &docker.image {
-        let what = format!("runs the image {image} from the engine's own images (nothing is pulled)");
+        let what = format!(
+            "runs the image {image}, pulled through the engine if it is not there (unless --offline), in Docker's hardened isolation"
+        );
         found.push((CapabilityKind::LocalImage, what, ".docker.image".into()));
     }
     for (volume, key) in docker.volumes.iter().zip(keys) {

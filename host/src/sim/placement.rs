@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::error::RunError;
-use crate::runtime::docker::image::{ImageInfo, ensure_image, recipe};
+use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use crate::runtime::native::builtin_native;
 use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
@@ -69,6 +69,8 @@ pub struct PlaceOptions<'a> {
     pub cache_dir: Option<PathBuf>,
     /// The Docker engine's endpoint; `None`: the local one.
     pub docker_host: Option<String>,
+    /// Nothing is pulled: a missing image is a startup fault.
+    pub offline: bool,
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Labels and names this run's containers.
     pub run_id: String,
@@ -97,7 +99,9 @@ pub struct Placement {
 /// nodes, whose problems (no engine, a failed build) are node faults under
 /// the node's fault policy.
 pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placement, RunError> {
-    let PlaceOptions { seed, mode, native, cache_dir, docker_host, interrupt, run_id, run_label, build_log } = options;
+    let PlaceOptions { seed, mode, native, cache_dir, docker_host, offline, interrupt, run_id, run_label, build_log } =
+        options;
+    let engine = (docker_host, offline);
     let mut wasm_nodes: Vec<(usize, &WasmNode)> = Vec::new();
     let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
@@ -165,7 +169,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     let stores = batches.len();
     check_map_count(stores, max_map_count())?;
     if stores == 0 {
-        place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, (run_id, run_label), build_log);
+        place_docker(&mut placement, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
         return Ok(placement);
     }
     let options = RuntimeOptions {
@@ -189,7 +193,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             .map(|g| Box::new(g) as Box<dyn NodeGroup>);
         add(&mut placement, scenario, members, made);
     }
-    place_docker(&mut placement, scenario, &docker_nodes, docker_host, interrupt, (run_id, run_label), build_log);
+    place_docker(&mut placement, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
     Ok(placement)
 }
 
@@ -200,7 +204,7 @@ fn place_docker(
     placement: &mut Placement,
     scenario: &ResolvedScenario,
     nodes: &[(usize, &DockerNode)],
-    docker_host: Option<String>,
+    (docker_host, offline): (Option<String>, bool),
     interrupt: Option<Arc<AtomicBool>>,
     (run_id, run_label): (String, Option<String>),
     build_log: &mut dyn FnMut(&str),
@@ -230,7 +234,7 @@ fn place_docker(
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
         let built = images.entry(recipe(docker)).or_insert_with(|| {
-            ensure_image(&engine, docker, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
+            ensure_image_with(&engine, docker, offline, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
         });
         match built {
             Ok(info) => {

@@ -103,6 +103,8 @@ pub struct Simulation {
     threads: usize,
     progress: Option<Box<dyn FnMut(Progress)>>,
     docker_host: Option<String>,
+    /// Nothing is pulled: a Docker node whose image is missing faults.
+    offline: bool,
     run_label: Option<String>,
     build_log: Option<BuildLog>,
     /// Whether model folders are built (running code from them) or only
@@ -169,6 +171,7 @@ impl Simulation {
             threads: 1,
             progress: None,
             docker_host: None,
+            offline: false,
             run_label: None,
             build_log: None,
             build_models: false,
@@ -242,6 +245,14 @@ impl Simulation {
     /// The Docker engine to use (`unix:///…`, `tcp://…`); default the local one.
     pub fn docker_host(mut self, endpoint: Option<String>) -> Self {
         self.docker_host = endpoint;
+        self
+    }
+
+    /// Pulls nothing (`--offline`): a Docker node whose image, or whose
+    /// Dockerfile's base image, is not in the engine faults (`image_missing`,
+    /// `image_build`) instead of having it pulled.
+    pub fn offline(mut self, offline: bool) -> Self {
+        self.offline = offline;
         self
     }
 
@@ -413,6 +424,7 @@ impl Simulation {
             native: self.native,
             cache_dir: self.cache_dir.clone(),
             docker_host: self.docker_host.clone(),
+            offline: self.offline,
             interrupt: self.interrupt.clone(),
             run_id: run_id(),
             run_label: self.run_label.clone(),

@@ -43,9 +43,13 @@ pub enum DockerError {
     #[error("building image {tag} failed:\n{output}")]
     ImageBuild { tag: String, output: String },
     #[error(
-        "image '{image}' is not in the local engine\n  = help: no registry is reachable, so nothing is pulled: build it (`docker build -t {image} DIR`) or give `docker.build_context`"
+        "image '{image}' is not in the local engine, and --offline forbids pulling it\n  = help: put it in the engine first (`docker pull {image}`, `docker load` or `docker import`), or run without --offline"
     )]
     ImageMissing { image: String },
+    #[error(
+        "image '{image}' is not in the local engine and could not be pulled: {detail}\n  = help: when no registry is reachable, put it in the engine first (`docker load` or `docker import`, or build it: `docker build -t {image} DIR`), or give `docker.build_context`; --offline refuses every pull"
+    )]
+    ImagePull { image: String, detail: String },
     #[error("interrupted while building an image")]
     Interrupted,
     #[error("the Docker engine refused {what}: {detail}")]

@@ -3,10 +3,10 @@
 //! (compiling the static binary the image wraps; bounded by
 //! `build_timeout_s`), then the context is hashed and, unless an image
 //! built from exactly that context and those base images exists, built
-//! through the engine. A node with only `docker.image` must find that
-//! image in the local engine; a base image a Dockerfile names is pulled
-//! when missing (no registry answers on our own machines: then it is a
-//! clear error).
+//! through the engine. A node with only `docker.image` runs that image,
+//! pulled through the engine when it is missing; so is a base image a
+//! Dockerfile names. Offline ([`ensure_image_with`]), nothing is pulled:
+//! a missing image is a clear error.
 //!
 //! Only images xedgesim built (they carry [`LABEL_CONTEXT`], set by their
 //! newest step: an image built from one of ours inherits the label) are
@@ -50,6 +50,9 @@ const POLL: Duration = Duration::from_millis(20);
 const OUTPUT_GRACE: Duration = Duration::from_secs(2);
 /// Lines of a build command's output read but not yet shown.
 const LINES_IN_FLIGHT: usize = 1024;
+/// How often one layer's progress (`Downloading`, `Extracting`) is shown
+/// while it stays in one state: a pull reports it many times a second.
+const PULL_PROGRESS_EVERY: Duration = Duration::from_secs(2);
 /// Bytes of the archive in one message to the engine, and messages in flight.
 const CHUNK_BYTES: usize = 256 * 1024;
 const CHUNKS_IN_FLIGHT: usize = 4;
@@ -183,17 +186,42 @@ pub fn run_build_command(
     }
 }
 
-/// Makes sure the node's image exists, building it if it must; `progress`
-/// hears each line of build output (bounded, control characters escaped).
+/// Makes sure the node's image exists, building or pulling it if it must;
+/// `progress` hears each line of build and pull output (bounded, control
+/// characters escaped).
 pub fn ensure_image(
     engine: &DockerEngine,
     docker: &DockerNode,
     progress: &mut dyn FnMut(&str),
     interrupt: Option<&AtomicBool>,
 ) -> Result<ImageInfo, DockerError> {
+    ensure_image_with(engine, docker, false, progress, interrupt)
+}
+
+/// [`ensure_image`]; `offline`, nothing is pulled (neither the node's
+/// image nor a Dockerfile's base image): a missing one is an error.
+pub fn ensure_image_with(
+    engine: &DockerEngine,
+    docker: &DockerNode,
+    offline: bool,
+    progress: &mut dyn FnMut(&str),
+    interrupt: Option<&AtomicBool>,
+) -> Result<ImageInfo, DockerError> {
     let Some(dir) = &docker.build_context else {
         let image = docker.image.clone().expect("validation: image or build_context");
-        let found = inspect(engine, &image)?.ok_or(DockerError::ImageMissing { image: image.clone() })?;
+        if let Some(found) = inspect(engine, &image)? {
+            return Ok(ImageInfo { reference: image, id: found.id, built: false });
+        }
+        if offline {
+            return Err(DockerError::ImageMissing { image });
+        }
+        let pull_failed = |detail: String| DockerError::ImagePull { image: image.clone(), detail };
+        pull(engine, &image, progress, interrupt).map_err(|e| match e {
+            PullError::Interrupted => DockerError::Interrupted,
+            PullError::Failed(detail) => pull_failed(detail),
+        })?;
+        let found = inspect(engine, &image)?
+            .ok_or_else(|| pull_failed("the engine reported the pull done but has no such image".into()))?;
         return Ok(ImageInfo { reference: image, id: found.id, built: false });
     };
     // Refused before anything runs: the name belongs to another image.
@@ -210,7 +238,7 @@ pub fn ensure_image(
         .and_then(|f| f.strip_prefix(dir).ok())
         .map_or_else(|| "Dockerfile".to_string(), |f| f.to_string_lossy().replace('\\', "/"));
     let context = context::read(dir, &dockerfile, context::MAX_CONTEXT_BYTES)?;
-    let bases = base_image_ids(engine, &dir.join(&dockerfile), progress, interrupt)?;
+    let bases = base_image_ids(engine, &dir.join(&dockerfile), offline, progress, interrupt)?;
     let key = build_key(&context.sha256, &dockerfile, &bases);
     let tag = tag_for(docker, dir, &key);
     if let Some(found) = inspect(engine, &tag)? {
@@ -230,10 +258,11 @@ pub fn ensure_image(
 }
 
 /// Each base image of the Dockerfile at `path` and its id in the engine;
-/// one that is missing is pulled first.
+/// one that is missing is pulled first (unless `offline`).
 fn base_image_ids(
     engine: &DockerEngine,
     path: &Path,
+    offline: bool,
     progress: &mut dyn FnMut(&str),
     interrupt: Option<&AtomicBool>,
 ) -> Result<Vec<(String, String)>, DockerError> {
@@ -248,6 +277,14 @@ fn base_image_ids(
     for base in bases {
         let id = match inspect(engine, &base.reference)? {
             Some(found) => found.id,
+            None if offline => {
+                return Err(DockerError::BaseImageMissing {
+                    image: base.reference,
+                    dockerfile: path.to_path_buf(),
+                    line: base.line,
+                    detail: "--offline forbids pulling it".into(),
+                });
+            }
             None => {
                 pull(engine, &base.reference, progress, interrupt).map_err(|detail| match detail {
                     PullError::Interrupted => DockerError::Interrupted,
@@ -278,26 +315,46 @@ enum PullError {
     Failed(String),
 }
 
+/// Pulls `reference` (its `latest` tag when it names none), showing the
+/// engine's progress: each layer's change of state, and while it stays in
+/// one, at most one line per [`PULL_PROGRESS_EVERY`].
 fn pull(
     engine: &DockerEngine,
     reference: &str,
     progress: &mut dyn FnMut(&str),
     interrupt: Option<&AtomicBool>,
 ) -> Result<(), PullError> {
-    // Without a tag the engine would pull every tag of the repository.
-    let named = reference.rsplit('/').next().unwrap_or(reference);
-    let from_image =
-        if named.contains(':') || named.contains('@') { reference.to_string() } else { format!("{reference}:latest") };
-    progress(&output_tail::shown_line(format!("pulling base image {from_image}").as_bytes(), 0));
+    let from_image = with_tag(reference);
+    progress(&output_tail::shown_line(format!("pulling image {from_image}").as_bytes(), 0));
     let options = bollard::query_parameters::CreateImageOptions { from_image: Some(from_image), ..Default::default() };
     let pulling = async {
         let mut stream = engine.docker().create_image(Some(options), None, None);
+        // By layer: the state last shown, and when.
+        let mut shown: HashMap<String, (String, Instant)> = HashMap::new();
         while let Some(item) = stream.next().await {
             match item {
                 Ok(info) => {
-                    if let Some(status) = info.status {
-                        progress(&output_tail::shown_line(status.as_bytes(), 0));
+                    if let Some(detail) = info.error_detail.and_then(|d| d.message) {
+                        return Err(detail);
                     }
+                    let Some(status) = info.status else { continue };
+                    let id = info.id.unwrap_or_default();
+                    let now = Instant::now();
+                    let due = shown
+                        .get(&id)
+                        .is_none_or(|(last, at)| *last != status || now.duration_since(*at) >= PULL_PROGRESS_EVERY);
+                    if !due {
+                        continue;
+                    }
+                    let bar = match info.progress_detail.map(|d| (d.current, d.total)) {
+                        Some((Some(current), Some(total))) if total > 0 => {
+                            format!("{:.1}/{:.1} MB", current as f64 / 1e6, total as f64 / 1e6)
+                        }
+                        _ => String::new(),
+                    };
+                    let line = if id.is_empty() { status.clone() } else { format!("{id}: {status} {bar}") };
+                    progress(&output_tail::shown_line(line.trim_end().as_bytes(), 0));
+                    shown.insert(id, (status, now));
                 }
                 Err(e) => return Err(e.to_string()),
             }
@@ -305,6 +362,13 @@ fn pull(
         Ok(())
     };
     engine.block_on_unless(interrupt, pulling).map_err(|_| PullError::Interrupted)?.map_err(PullError::Failed)
+}
+
+/// `reference` with a tag: without one the engine would pull every tag of
+/// the repository.
+fn with_tag(reference: &str) -> String {
+    let named = reference.rsplit('/').next().unwrap_or(reference);
+    if named.contains(':') || named.contains('@') { reference.to_string() } else { format!("{reference}:latest") }
 }
 
 /// An image in the engine.
@@ -557,6 +621,14 @@ mod tests {
         assert_eq!(lines[0], r"red \u{1b}[31m bell \u{7}");
         assert_eq!(lines.len(), 5001);
         assert!(error.contains("\n4981\n") && error.ends_with("\n5000") && !error.contains("\n4980\n"), "{error}");
+    }
+
+    #[test]
+    fn a_reference_without_a_tag_pulls_latest_only() {
+        assert_eq!(with_tag("eclipse-mosquitto"), "eclipse-mosquitto:latest");
+        assert_eq!(with_tag("127.0.0.1:5000/a/b"), "127.0.0.1:5000/a/b:latest");
+        assert_eq!(with_tag("127.0.0.1:5000/a/b:2.0"), "127.0.0.1:5000/a/b:2.0");
+        assert_eq!(with_tag("python@sha256:ab"), "python@sha256:ab");
     }
 
     #[test]
