@@ -3,7 +3,9 @@
 //! or in `finish`) end the run at once and cleanly (status `interrupted`,
 //! every output written, no container left); a killed run's containers
 //! are found by `prune`; `build` builds once and then reports the image up
-//! to date; `XEDGESIM_RUN_LABEL` labels a run's containers and volumes.
+//! to date; `XEDGESIM_RUN_LABEL` labels a run's containers and volumes;
+//! an image the engine lacks is pulled from a registry on 127.0.0.1
+//! (Debian's `docker-registry`), and `--offline` refuses to.
 
 mod common;
 
@@ -351,25 +353,39 @@ fn docker(args: &[&str]) {
 }
 
 /// An `image:` the engine does not have is pulled from a real registry on
-/// 127.0.0.1 (holding the hostile image, pushed here), with its progress on
-/// the terminal, and the node runs; `--offline`, `run` faults the node
-/// (`image_missing`: exit 2 under the default `on_fault: abort`) and
-/// `build` refuses (exit 2), both saying that `--offline` forbids the pull.
+/// 127.0.0.1 (holding an image of the hostile program the test imported
+/// and pushed, its one layer its own), its progress on the terminal, and
+/// the node runs; so is a base image a Dockerfile names. `--offline`,
+/// `run` faults the node (`image_missing`: exit 2 under the default
+/// `on_fault: abort`) and `build` refuses (exit 2), for the image and the
+/// base image alike, each saying that `--offline` forbids the pull.
 #[test]
 fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
     let Some(engine) = docker_engine() else { return };
     let Some(registry) = Registry::start() else { return };
+    // The hostile program, built as its own image builds it.
     let recipe = xedgesim::scenario::DockerNode {
         build_command: Some("../build-static.sh xedgesim-container-hostile hostile".into()),
         ..xedgesim::scenario::DockerNode::new(None, Some(root().join("containers/hostile")))
     };
-    let built = xedgesim::runtime::docker::image::ensure_image(&engine, &recipe, &mut |_| {}, None).unwrap();
+    xedgesim::runtime::docker::image::ensure_image(&engine, &recipe, &mut |_| {}, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let layer = dir.path().join("layer");
+    std::fs::create_dir(&layer).unwrap();
+    std::fs::copy(root().join("containers/hostile/bin/hostile"), layer.join("hostile")).unwrap();
+    // A layer no other image has: the pull downloads it.
+    std::fs::write(layer.join("marker"), format!("{:?} {}", Instant::now(), std::process::id())).unwrap();
     let image = format!("127.0.0.1:{}/xedgesim-test/hostile-{}:1", registry.port, std::process::id());
-    docker(&["tag", &built.reference, &image]);
+    let imported = Command::new("sh")
+        .arg("-c")
+        .arg(r#"tar -C "$1" -cf - hostile marker | docker import --change 'ENTRYPOINT ["/hostile"]' - "$2""#)
+        .args(["sh", layer.to_str().unwrap(), &image])
+        .output()
+        .unwrap();
+    assert!(imported.status.success(), "{}", output_text(&imported.stderr));
     docker(&["push", &image]);
     docker(&["rmi", &image]);
 
-    let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("pulled.yaml");
     std::fs::write(
         &file,
@@ -378,33 +394,60 @@ fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
         ),
     )
     .unwrap();
-    let file = file.to_str().unwrap();
+    let context = dir.path().join("context");
+    std::fs::create_dir(&context).unwrap();
+    std::fs::write(context.join("Dockerfile"), format!("FROM {image}\n")).unwrap();
+    let built = format!("xedgesim-test/from-pulled-{}:1", std::process::id());
+    let based = dir.path().join("based.yaml");
+    std::fs::write(
+        &based,
+        format!(
+            "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: s, type: sensor, config: {{destination: based}}}}\n  - id: based\n    type: hostile\n    implementation: docker\n    docker:\n      image: '{built}'\n      build_context: context\n      environment: {{HOSTILE: echo}}\n"
+        ),
+    )
+    .unwrap();
+    let (file, based) = (file.to_str().unwrap(), based.to_str().unwrap());
     let out = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    let text = |o: &std::process::Output| format!("{}{}", output_text(&o.stdout), output_text(&o.stderr));
 
     let offline = xedgesim(&["run", file, "--out", &out("offline"), "--offline"], None);
-    let stderr = output_text(&offline.stderr);
-    assert_eq!(offline.status.code(), Some(2), "{}{stderr}", output_text(&offline.stdout));
+    assert_eq!(offline.status.code(), Some(2), "{}", text(&offline));
+    assert!(!text(&offline).contains("pulling image"), "{}", text(&offline));
     let summary = std::fs::read_to_string(dir.path().join("offline/summary.json")).unwrap();
     assert!(summary.contains("image_missing") && summary.contains("--offline forbids pulling it"), "{summary}");
-    assert!(!stderr.contains("pulling image"), "{stderr}");
     let refused = xedgesim(&["build", file, "--offline"], None);
-    let text = format!("{}{}", output_text(&refused.stdout), output_text(&refused.stderr));
-    assert_eq!(refused.status.code(), Some(2), "{text}");
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let expected =
+        format!("node 'pulled': image '{image}' is not in the local engine, and --offline forbids pulling it");
+    assert!(text(&refused).contains(&expected), "{}", text(&refused));
+    let refused = xedgesim(&["build", based, "--offline"], None);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    let expected = format!("base image '{image}' ({}, line 1)", context.join("Dockerfile").display());
     assert!(
-        text.contains(&format!(
-            "node 'pulled': image '{image}' is not in the local engine, and --offline forbids pulling it"
-        )),
-        "{text}"
+        text(&refused).contains(&expected) && text(&refused).contains("--offline forbids pulling it"),
+        "{}",
+        text(&refused)
     );
 
     let pulled = xedgesim(&["run", file, "--out", &out("pulled")], None);
     let stderr = output_text(&pulled.stderr);
-    assert!(pulled.status.success(), "{}{stderr}", output_text(&pulled.stdout));
-    assert!(stderr.contains(&format!("build | pulling image {image}")), "{stderr}");
-    assert!(stderr.lines().filter(|l| l.contains("build |")).count() < 100, "progress is rate-limited: {stderr}");
+    assert!(pulled.status.success(), "{}", text(&pulled));
+    eprintln!("the pull, as the terminal showed it:\n{stderr}");
+    assert!(stderr.contains(&format!("  build | pulling image {image}\n")), "{stderr}");
+    assert!(stderr.contains(": Pull complete") && stderr.contains("Status: Downloaded newer image"), "{stderr}");
+    assert!(stderr.lines().filter(|l| l.contains("build |")).count() < 50, "progress is rate-limited: {stderr}");
     let summary = std::fs::read_to_string(dir.path().join("pulled/summary.json")).unwrap();
     assert!(!summary.contains("image_missing"), "{summary}");
     assert!(containers_of_node(&engine, "pulled").is_empty());
+
     docker(&["rmi", &image]);
+    let from_base = xedgesim(&["build", based], None);
+    assert!(from_base.status.success(), "{}", text(&from_base));
+    assert!(
+        output_text(&from_base.stdout).contains(&format!("  build | pulling image {image}\n")),
+        "{}",
+        text(&from_base)
+    );
+    docker(&["rmi", &built, &image]);
     drop(registry);
 }
