@@ -451,3 +451,46 @@ fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
     docker(&["rmi", &built, &image]);
     drop(registry);
 }
+
+/// Ctrl-C while an image is pulled from a registry that never answers (a
+/// listener on 127.0.0.1 that accepts and stays silent) ends the run at
+/// once (130, status `interrupted`), not when the engine gives up.
+#[test]
+fn ctrl_c_stops_a_pull_that_hangs() {
+    let Some(_engine) = docker_engine() else { return };
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let holder = held.clone();
+    std::thread::spawn(move || {
+        for stream in silent.incoming().flatten() {
+            holder.lock().unwrap().push(stream);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("silent.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 2}}\nnodes:\n  - id: stuck\n    type: hostile\n    implementation: docker\n    docker: {{image: '127.0.0.1:{port}/xedgesim-test/never:1'}}\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let started = Instant::now();
+    while held.lock().unwrap().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before the engine reached the registry");
+        assert!(started.elapsed() < Duration::from_secs(60), "the engine never reached the registry");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "the pull ended by itself");
+    // The registry was reached: the pull is what Ctrl-C stops.
+    interrupt_promptly(&mut child, &out);
+}
