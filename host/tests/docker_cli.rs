@@ -357,7 +357,7 @@ fn docker(args: &[&str]) {
 /// and pushed, its one layer its own), its progress on the terminal, and
 /// the node runs; so is a base image a Dockerfile names. `--offline`,
 /// `run` faults the node (`image_missing`: exit 2 under the default
-/// `on_fault: abort`) and `build` refuses (exit 2), for the image and the
+/// `on_fault: abort`), `equiv` fails (exit 2) and `build` refuses (exit 2), for the image and the
 /// base image alike, each saying that `--offline` forbids the pull.
 #[test]
 fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
@@ -420,6 +420,9 @@ fn an_image_missing_locally_is_pulled_from_a_registry_and_offline_refuses_to() {
     let expected =
         format!("node 'pulled': image '{image}' is not in the local engine, and --offline forbids pulling it");
     assert!(text(&refused).contains(&expected), "{}", text(&refused));
+    let refused = xedgesim(&["equiv", file, "--offline", "--out", &out("equiv")], None);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(text(&refused).contains("--offline forbids pulling it"), "{}", text(&refused));
     let refused = xedgesim(&["build", based, "--offline"], None);
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     let expected = format!("base image '{image}' ({}, line 1)", context.join("Dockerfile").display());
