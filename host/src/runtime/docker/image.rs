@@ -361,7 +361,11 @@ fn pull(
         }
         Ok(())
     };
-    engine.block_on_unless(interrupt, pulling).map_err(|_| PullError::Interrupted)?.map_err(PullError::Failed)
+    engine
+        .block_on_unless(interrupt, pulling)
+        .map_err(|_| PullError::Interrupted)?
+        // The registry's words, shown: bounded and escaped.
+        .map_err(|detail| PullError::Failed(output_tail::shown_line(detail.as_bytes(), 0)))
 }
 
 /// `reference` with a tag: without one the engine would pull every tag of
