@@ -111,7 +111,8 @@ fn a_rebuilt_base_image_is_seen_and_the_image_built_again() {
 #[test]
 fn a_missing_base_image_is_a_clear_error_naming_its_line() {
     let Some(engine) = docker_engine() else { return };
-    let missing = format!("{}:1", unique("missing"));
+    // A registry on a closed local port: the pull fails at once, and nothing leaves the machine.
+    let missing = format!("127.0.0.1:9/{}:1", unique("missing"));
     let dir = context(&[("Dockerfile", &format!("FROM scratch AS empty\n# the base\nFROM {missing}\n"))]);
     let error = ensure(&engine, &node(dir.path(), None, None)).unwrap_err();
     assert!(error.contains(&format!("base image '{missing}'")), "{error}");

@@ -142,7 +142,7 @@ fn the_root_and_the_docker_socket_are_never_bound() {
         std::fs::write(
             &file,
             format!(
-                "simulation: {{duration_s: 1}}\nnodes:\n  - id: box\n    type: gadget\n    implementation: docker\n    docker:\n      image: debian:bookworm-slim\n      volumes: {{'{host}': {{bind: /host, mode: ro}}}}\n"
+                "simulation: {{duration_s: 1}}\nnodes:\n  - id: box\n    type: gadget\n    implementation: docker\n    docker:\n      image: '127.0.0.1:9/xedgesim-test/box:1'\n      volumes: {{'{host}': {{bind: /host, mode: ro}}}}\n"
             ),
         )
         .unwrap();
@@ -167,7 +167,7 @@ fn binds_outside_the_folder_and_ports_need_the_users_yes() {
     // `data/../../secrets` is outside, however it is written.
     std::fs::write(
         scenario_dir.join("s.yaml"),
-        "simulation: {duration_s: 1}\nnodes:\n  - id: box\n    type: gadget\n    implementation: docker\n    docker:\n      image: debian:bookworm-slim\n      volumes: {data: {bind: /named}, ./data: {bind: /data}, data/../../secrets: {bind: /s, mode: rw}}\n      ports: {9000: 18999}\n",
+        "simulation: {duration_s: 1}\nnodes:\n  - id: box\n    type: gadget\n    implementation: docker\n    docker:\n      image: '127.0.0.1:9/xedgesim-test/box:1'\n      volumes: {data: {bind: /named}, ./data: {bind: /data}, data/../../secrets: {bind: /s, mode: rw}}\n      ports: {9000: 18999}\n",
     )
     .unwrap();
     let validated = xedgesim(&["validate", "s.yaml"], &scenario_dir, &cache);
