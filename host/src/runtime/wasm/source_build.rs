@@ -101,13 +101,51 @@ pub fn kept_build(dir: &Path, cache_dir: Option<&Path>) -> Result<Option<PathBuf
     // The sources outside the folder it was built from, if any: unchanged?
     let outside = std::fs::read_to_string(kept.with_extension("deps")).unwrap_or_default();
     let unchanged = outside.lines().all(|line| {
-        line.split_once(' ').is_some_and(|(sha, path)| std::fs::read(path).is_ok_and(|b| hex_sha256(&b) == sha))
+        line.split_once(' ').is_some_and(|(sha, path)| file_sha256(Path::new(path)).is_ok_and(|h| hex(&h) == sha))
     });
     Ok(unchanged.then_some(kept))
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opens `path` (links followed) for hashing, refusing anything but a
+/// regular file: a source named `lib.rs` may be a link to `/dev/zero` or
+/// a FIFO, which would read forever or block. Opened without blocking and
+/// checked on the open file, so nothing is swapped in between.
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file (a folder, device, FIFO or socket, or a link to one)", path.display()),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// SHA-256 of the regular file `path`, read in pieces.
+fn file_sha256(path: &Path) -> std::io::Result<[u8; 32]> {
+    let (file, _) = open_regular(path)?;
+    let mut hash = Sha256::new();
+    hash_from(&mut hash, file)?;
+    Ok(hash.finalize().into())
+}
+
+/// Feeds what `reader` holds to `hash`, 64 KiB at a time.
+fn hash_from(hash: &mut Sha256, mut reader: impl std::io::Read) -> std::io::Result<()> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => hash.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The source files cargo's dep-info for `artifact` lists outside `dir`,
@@ -175,7 +213,7 @@ pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&s
             let out = kept_as(dir)?;
             let mut listed = String::new();
             for path in outside.iter().filter(|p| !p.to_string_lossy().contains('\n')) {
-                let sha = std::fs::read(path).map(|b| hex_sha256(&b)).unwrap_or_default();
+                let sha = file_sha256(path).map(|h| hex(&h)).unwrap_or_default();
                 listed.push_str(&format!("{sha} {}\n", path.display()));
             }
             for (file, content) in [(out.with_extension("deps"), listed.as_bytes()), (out.clone(), &bytes[..])] {
@@ -369,7 +407,8 @@ fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn 
 /// with one of `extensions`, in path order. The folder's own outputs and
 /// tools (`runs`, `target`, `node_modules`) are skipped at its top only,
 /// hidden files and `__pycache__` everywhere; links to folders are not
-/// followed (a loop cannot stall it).
+/// followed (a loop cannot stall it), and a source that is not a regular
+/// file (a link to `/dev/zero`, a FIFO) is an error, not read.
 fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Result<String> {
     fn walk(base: &Path, dir: &Path, extensions: &[&str], files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
@@ -398,13 +437,14 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
         hash.update(part.as_bytes());
     }
     for file in files {
-        let bytes = std::fs::read(dir.join(&file))?;
+        let (source, len) = open_regular(&dir.join(&file))?;
         hash.update(file.to_string_lossy().as_bytes());
         hash.update([0]);
-        hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(&bytes);
+        hash.update(len.to_le_bytes());
+        // Streamed, and no further than the length hashed: a large file is not held whole.
+        hash_from(&mut hash, std::io::Read::take(source, len))?;
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hash.finalize()))
 }
 
 /// Builds the model crate in `dir` and returns its component's bytes and
@@ -495,6 +535,34 @@ mod tests {
         let kept = tail.text();
         assert_eq!(kept.lines().count(), output_tail::TAIL_LINES);
         assert!(kept.ends_with("line 99") && !kept.contains("xxxx"), "{kept}");
+    }
+
+    #[test]
+    fn a_source_that_is_a_link_to_a_device_or_a_fifo_is_an_error_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), "").unwrap();
+        let key = sources_key(dir.path(), FolderLanguage::Rust).unwrap();
+        // A regular file's key is unchanged by reading it in pieces.
+        assert_eq!(key, sources_key(dir.path(), FolderLanguage::Rust).unwrap());
+        // Read whole, a link to /dev/zero never ended (and filled memory); a FIFO blocked forever.
+        let zero = dir.path().join("src/zero.rs");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let (done, result) = std::sync::mpsc::channel();
+        let folder = dir.path().to_path_buf();
+        std::thread::spawn(move || done.send(sources_key(&folder, FolderLanguage::Rust)).unwrap());
+        let e = result.recv_timeout(std::time::Duration::from_secs(30)).expect("hashing a link to /dev/zero hung");
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
+        std::fs::remove_file(&zero).unwrap();
+        let fifo = dir.path().join("src/fifo.rs");
+        let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        let (done, result) = std::sync::mpsc::channel();
+        let folder = dir.path().to_path_buf();
+        std::thread::spawn(move || done.send(sources_key(&folder, FolderLanguage::Rust)).unwrap());
+        let e = result.recv_timeout(std::time::Duration::from_secs(30)).expect("hashing a FIFO hung");
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
     }
 
     #[test]
