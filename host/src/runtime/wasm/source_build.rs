@@ -17,9 +17,10 @@
 //!
 //! The key covers the files inside the folder; a Rust crate's source
 //! files outside it (a path dependency such as `../sdk`, as cargo's
-//! dep-info lists them; not the registry's, which its lock file pins) are
-//! kept beside its build with their SHA-256, and a change to one makes
-//! the build stale too.
+//! dep-info lists them; not the registry's, which its lock file pins),
+//! and those inside it the key skips (an `include_bytes!` of a `.bin`),
+//! are kept beside its build with their SHA-256, and a change to one
+//! makes the build stale too.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -150,7 +151,8 @@ fn hash_from(hash: &mut Sha256, mut reader: impl std::io::Read) -> std::io::Resu
 
 /// The source files cargo's dep-info for `artifact` lists outside `dir`,
 /// but for the registry's and git checkouts' (pinned by the lock file)
-/// and the standard library's.
+/// and the standard library's; and those inside `dir` that its key does
+/// not cover (see [`sources_sha256`]), but for cargo's `target` folder.
 fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
     let Ok(text) = std::fs::read_to_string(artifact.with_extension("d")) else { return Vec::new() };
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -176,10 +178,21 @@ fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
             files.insert(path);
         }
     }
+    // A file inside the folder that the key skips (an `include_bytes!` of
+    // a `.bin`, a hidden folder's file) is kept too; cargo's own output is not.
+    let uncovered_inside = |p: &Path| {
+        p.strip_prefix(&dir).is_ok_and(|rel| {
+            let names: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+            let skipped = names.iter().any(|n| n.starts_with('.') || n == "__pycache__")
+                || names.first().is_some_and(|n| ["runs", "node_modules"].contains(&n.as_str()));
+            let covered = rel.extension().is_some_and(|e| FolderLanguage::Rust.sources().iter().any(|x| e == *x));
+            names.first().is_some_and(|n| n != "target") && (skipped || !covered)
+        })
+    };
     files
         .into_iter()
         .map(PathBuf::from)
-        .filter(|p| p.is_absolute() && !p.starts_with(&dir))
+        .filter(|p| p.is_absolute() && (!p.starts_with(&dir) || uncovered_inside(p)))
         .filter(|p| {
             let text = p.to_string_lossy();
             !["/registry/src/", "/git/checkouts/", "/rustlib/"].iter().any(|skip| text.contains(skip))
@@ -578,6 +591,24 @@ mod tests {
         std::fs::write(artifact.with_extension("d"), d).unwrap();
         let outside = sources_outside(&artifact, &dir);
         assert_eq!(outside, [PathBuf::from("/elsewhere/sdk one/src/lib.rs"), PathBuf::from("/other/a.rs")]);
+    }
+
+    /// A file the crate includes (`include_bytes!`) that the folder's key
+    /// does not cover is kept with its hash, so editing it makes the build
+    /// stale (it was used as if current).
+    #[test]
+    fn an_included_file_the_key_skips_is_kept_with_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let artifact = dir.join("target/m.wasm");
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        let d = format!(
+            "{0}/target/m.wasm: {0}/src/lib.rs {0}/src/table.bin {0}/.secret/x.rs {0}/target/release/build/m/out/gen.rs\n",
+            dir.display()
+        );
+        std::fs::write(artifact.with_extension("d"), d).unwrap();
+        let kept = sources_outside(&artifact, &dir);
+        assert_eq!(kept, [dir.join(".secret/x.rs"), dir.join("src/table.bin")]);
     }
 
     #[test]
