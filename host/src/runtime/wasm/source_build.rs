@@ -419,7 +419,7 @@ fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn 
 /// SHA-256 over `salt` and the (path, content) of every file under `dir`
 /// with one of `extensions`, in path order. The folder's own outputs and
 /// tools (`runs`, `target`, `node_modules`) are skipped at its top only,
-/// hidden files and `__pycache__` everywhere; links to folders are not
+/// hidden files (but the top's `.cargo`) and `__pycache__` everywhere; links to folders are not
 /// followed (a loop cannot stall it), and a source that is not a regular
 /// file (a link to `/dev/zero`, a FIFO) is an error, not read.
 fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Result<String> {
@@ -429,7 +429,9 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             let top_level_output = dir == base && ["runs", "target", "node_modules"].contains(&name.as_str());
-            if name.starts_with('.') || name == "__pycache__" || top_level_output {
+            // Cargo's settings for the folder (rustflags, a wrapper) change what it builds.
+            let hidden = name.starts_with('.') && !(dir == base && name == ".cargo");
+            if hidden || name == "__pycache__" || top_level_output {
                 continue;
             }
             let kind = entry.file_type()?;
@@ -547,7 +549,10 @@ mod tests {
         assert!(logged.contains(&"\\u{1b}]0;title\\u{7}red".to_string()), "controls escaped: {:?}", &logged[..2]);
         let kept = tail.text();
         assert_eq!(kept.lines().count(), output_tail::TAIL_LINES);
-        assert!(kept.ends_with("line 99") && !kept.contains("xxxx"), "{kept}");
+        // stdout and stderr are read apart, so the 10 MiB line (stdout) may
+        // land among the last stderr lines: it is then kept cut, never whole.
+        assert!(kept.lines().any(|l| l == "line 99"), "{kept}");
+        assert!(kept.lines().all(|l| l.len() < output_tail::MAX_LINE_BYTES + 64), "{kept}");
     }
 
     #[test]
@@ -591,6 +596,24 @@ mod tests {
         std::fs::write(artifact.with_extension("d"), d).unwrap();
         let outside = sources_outside(&artifact, &dir);
         assert_eq!(outside, [PathBuf::from("/elsewhere/sdk one/src/lib.rs"), PathBuf::from("/other/a.rs")]);
+    }
+
+    /// The folder's `.cargo/config.toml` (rustflags, a rustc wrapper)
+    /// changes what cargo builds, so it is in the key (it was skipped as
+    /// hidden, and an edit to it left the earlier build in use).
+    #[test]
+    fn the_folders_cargo_settings_are_in_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        let config = dir.path().join(".cargo/config.toml");
+        std::fs::write(&config, "[build]\nrustflags = []\n").unwrap();
+        let before = sources_key(dir.path(), FolderLanguage::Rust).unwrap();
+        std::fs::write(dir.path().join(".git/x.rs"), "").unwrap();
+        assert_eq!(before, sources_key(dir.path(), FolderLanguage::Rust).unwrap(), "other hidden folders stay out");
+        std::fs::write(&config, "[build]\nrustflags = [\"-Copt-level=0\"]\n").unwrap();
+        assert_ne!(before, sources_key(dir.path(), FolderLanguage::Rust).unwrap());
     }
 
     /// A file the crate includes (`include_bytes!`) that the folder's key
