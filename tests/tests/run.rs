@@ -420,6 +420,34 @@ fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
 }
 
 #[test]
+fn the_broker_takes_many_subscriptions_to_the_longest_topics_alike() {
+    // At t = 0, 150 gateways subscribe to one topic of 65,535 bytes and
+    // 150 to topics of as many bytes that differ only at their end: legal
+    // traffic, 255 subscriptions in a step. Compared as strings a byte at
+    // a time, 50 of the first kind ran the broker out of fuel. Its 8 MiB
+    // table keeps 127 of them and refuses the rest, counted.
+    let dir = tempfile::tempdir().unwrap();
+    let shared = "T".repeat(65_535);
+    let prefix = "T".repeat(65_532);
+    let yaml = format!(
+        "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: broker, type: broker}}\n  - {{id: 'same{{i}}', count: 150, type: gateway, config: {{subscribe: '{shared}', destination: cloud}}}}\n  - {{id: 'near{{i}}', count: 150, type: gateway, config: {{subscribe: '{prefix}{{i}}', destination: cloud}}}}\n  - {{id: pub, type: sensor, config: {{topic: '{shared}'}}}}\n  - {{id: cloud, type: cloud}}\n"
+    );
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    let subscriptions = m[&("broker".into(), "subscriptions".into())];
+    assert_eq!(subscriptions, 127.0);
+    assert_eq!(m[&("broker".into(), "subscriptions_refused".into())], 300.0 - 127.0);
+    // Each reading reaches every kept subscriber of the shared topic.
+    let readings: Vec<f64> =
+        (0..150).filter_map(|i| m.get(&(format!("same{i}"), "readings_received".into())).copied()).collect();
+    let subscribed = readings.iter().filter(|r| **r > 0.0).count();
+    assert!(subscribed > 0);
+    assert_eq!(m[&("broker".into(), "forwarded".into())], readings.iter().sum::<f64>());
+}
+
+#[test]
 fn a_broker_fans_one_large_publish_out_to_twenty_subscribers_one_copy_at_a_time() {
     // 9 MiB to 20 subscribers is 180 MiB: more than the broker's 64 MiB of
     // memory at once, and more than a step's fuel. It goes out over 20
