@@ -402,6 +402,29 @@ fn the_cloud_takes_the_longest_legal_topics_and_a_longer_one_faults_its_sender()
 }
 
 #[test]
+fn the_cloud_names_only_topics_whose_metric_name_fits_and_loses_no_metric() {
+    // `received_` and a topic of 250 or 251 bytes is past a metric name's
+    // 256 bytes: cut there, the two names were one, reported twice (a
+    // duplicate_metric fault at finish, every metric of the cloud lost).
+    // A topic of 247 bytes is the longest counted by name.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml =
+        String::from("simulation: {duration_s: 1.5, on_fault: isolate}\nnodes:\n  - {id: sink, type: cloud}\n");
+    for size in [247, 250, 251] {
+        yaml.push_str(&format!("  - {{id: t{size}, type: hostile, wasm: {{component: '{{hostile}}'}}, config: {{mode: big_topics, count: 2, size: {size}, target: sink}}}}\n"));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    // As many from each sender (two a step).
+    let each = m[&("sink".into(), "messages_received".into())] / 3.0;
+    assert!(each >= 2.0, "{each}");
+    assert_eq!(m[&("sink".into(), format!("received_{}", "t".repeat(247)))], each);
+    assert_eq!(m[&("sink".into(), "received_other_topics".into())], 2.0 * each);
+}
+
+#[test]
 fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
     // 2,000 new subscriptions of 4 KB a second: the broker keeps 8 MiB of
     // them and refuses the rest, counted, instead of running out of memory.
