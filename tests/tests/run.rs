@@ -402,6 +402,29 @@ fn the_cloud_takes_the_longest_legal_topics_and_a_longer_one_faults_its_sender()
 }
 
 #[test]
+fn the_cloud_names_only_topics_whose_metric_name_fits_and_loses_no_metric() {
+    // `received_` and a topic of 250 or 251 bytes is past a metric name's
+    // 256 bytes: cut there, the two names were one, reported twice (a
+    // duplicate_metric fault at finish, every metric of the cloud lost).
+    // A topic of 247 bytes is the longest counted by name.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml =
+        String::from("simulation: {duration_s: 1.5, on_fault: isolate}\nnodes:\n  - {id: sink, type: cloud}\n");
+    for size in [247, 250, 251] {
+        yaml.push_str(&format!("  - {{id: t{size}, type: hostile, wasm: {{component: '{{hostile}}'}}, config: {{mode: big_topics, count: 2, size: {size}, target: sink}}}}\n"));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    // As many from each sender (two a step).
+    let each = m[&("sink".into(), "messages_received".into())] / 3.0;
+    assert!(each >= 2.0, "{each}");
+    assert_eq!(m[&("sink".into(), format!("received_{}", "t".repeat(247)))], each);
+    assert_eq!(m[&("sink".into(), "received_other_topics".into())], 2.0 * each);
+}
+
+#[test]
 fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
     // 2,000 new subscriptions of 4 KB a second: the broker keeps 8 MiB of
     // them and refuses the rest, counted, instead of running out of memory.
@@ -417,6 +440,34 @@ fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
     // 8 MiB at 4,100 bytes a subscription (its topic and the id `subs`).
     assert_eq!(m[&("broker".into(), "subscriptions".into())], 2_046.0);
     assert_eq!(m[&("broker".into(), "subscriptions_refused".into())], 12_000.0 - 2_046.0);
+}
+
+#[test]
+fn the_broker_takes_many_subscriptions_to_the_longest_topics_alike() {
+    // At t = 0, 150 gateways subscribe to one topic of 65,535 bytes and
+    // 150 to topics of as many bytes that differ only at their end: legal
+    // traffic, 255 subscriptions in a step. Compared as strings a byte at
+    // a time, 50 of the first kind ran the broker out of fuel. Its 8 MiB
+    // table keeps 127 of them and refuses the rest, counted.
+    let dir = tempfile::tempdir().unwrap();
+    let shared = "T".repeat(65_535);
+    let prefix = "T".repeat(65_532);
+    let yaml = format!(
+        "simulation: {{duration_s: 2}}\nnodes:\n  - {{id: broker, type: broker}}\n  - {{id: 'same{{i}}', count: 150, type: gateway, config: {{subscribe: '{shared}', destination: cloud}}}}\n  - {{id: 'near{{i}}', count: 150, type: gateway, config: {{subscribe: '{prefix}{{i}}', destination: cloud}}}}\n  - {{id: pub, type: sensor, config: {{topic: '{shared}'}}}}\n  - {{id: cloud, type: cloud}}\n"
+    );
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    let subscriptions = m[&("broker".into(), "subscriptions".into())];
+    assert_eq!(subscriptions, 127.0);
+    assert_eq!(m[&("broker".into(), "subscriptions_refused".into())], 300.0 - 127.0);
+    // Each reading reaches every kept subscriber of the shared topic.
+    let readings: Vec<f64> =
+        (0..150).filter_map(|i| m.get(&(format!("same{i}"), "readings_received".into())).copied()).collect();
+    let subscribed = readings.iter().filter(|r| **r > 0.0).count();
+    assert!(subscribed > 0);
+    assert_eq!(m[&("broker".into(), "forwarded".into())], readings.iter().sum::<f64>());
 }
 
 #[test]

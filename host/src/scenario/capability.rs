@@ -321,11 +321,12 @@ fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec
         ));
     }
     if let Some(context) = &docker.build_context {
+        // Its real path: `ctx` may be a link to the home folder, all of which the engine is sent.
         found.push((
             CapabilityKind::ImageBuild,
             format!(
                 "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox; a base image not in the engine is pulled, unless --offline)",
-                context.display()
+                real_path(context).display()
             ),
             ".docker.build_context".to_string(),
         ));
@@ -405,6 +406,22 @@ mod tests {
         assert!(allow.add("bind:data").unwrap_err().contains("absolute path"));
         let e = Allowance::default().add_file_text("port\nnope").unwrap_err();
         assert!(e.starts_with("line 2:"), "{e}");
+    }
+
+    /// A build context that is a link is listed at its real path (it was
+    /// listed as the link, below the scenario's folder).
+    #[test]
+    fn a_linked_build_context_is_listed_at_its_real_path() {
+        let scenario = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let elsewhere = std::fs::canonicalize(elsewhere.path()).unwrap();
+        std::fs::write(elsewhere.join("Dockerfile"), "FROM scratch\n").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, scenario.path().join("ctx")).unwrap();
+        let file = std::fs::canonicalize(scenario.path()).unwrap().join("s.yaml");
+        let yaml = "nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {build_context: ctx}}\n";
+        let loaded = crate::scenario::load_str(Path::new("s.yaml"), &file, yaml).unwrap();
+        let build = loaded.capabilities.iter().find(|c| c.kind == CapabilityKind::ImageBuild).unwrap();
+        assert!(build.what.contains(&format!("from {} ", elsewhere.display())), "{}", build.what);
     }
 
     #[test]

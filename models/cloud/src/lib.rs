@@ -12,13 +12,16 @@ use xedgesim_model::{Config, ConfigKey, ConfigReader, Message, Metric, NodeModel
 /// beside the code that does it.
 pub const SENDS: &str = "Nothing: it records every arrival and its end-to-end latency, arrival time minus the \
 payload's `t_us` (or minus the send time when the payload has none). Metrics: `messages_received`, \
-`bytes_received`, `received_<topic>` per topic (for the first 1,000 topics of at most 256 bytes; the rest are \
+`bytes_received`, `received_<topic>` per topic (for the first 1,000 topics of at most 247 bytes; the rest are \
 counted in `received_other_topics`, when any), and `latency_p50_us`, `latency_p95_us`, `latency_p99_us`, \
 `latency_max_us` (nearest rank) when anything arrived.";
 
 /// Topics counted by name: a metric each, so a bounded number of short ones.
 pub const MAX_TOPIC_COUNTERS: usize = 1_000;
-pub const MAX_COUNTED_TOPIC_BYTES: usize = 256;
+/// So that `received_<topic>` fits the host's 256 bytes of a metric name:
+/// longer names are cut there, and two topics alike up to the cut made
+/// one name twice, a `duplicate_metric` fault that lost every metric.
+pub const MAX_COUNTED_TOPIC_BYTES: usize = 256 - "received_".len();
 
 /// The `config:` keys this model takes: none.
 pub const CONFIG: &[ConfigKey] = &[];

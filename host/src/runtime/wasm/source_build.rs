@@ -17,9 +17,10 @@
 //!
 //! The key covers the files inside the folder; a Rust crate's source
 //! files outside it (a path dependency such as `../sdk`, as cargo's
-//! dep-info lists them; not the registry's, which its lock file pins) are
-//! kept beside its build with their SHA-256, and a change to one makes
-//! the build stale too.
+//! dep-info lists them; not the registry's, which its lock file pins),
+//! and those inside it the key skips (an `include_bytes!` of a `.bin`),
+//! are kept beside its build with their SHA-256, and a change to one
+//! makes the build stale too.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -101,18 +102,57 @@ pub fn kept_build(dir: &Path, cache_dir: Option<&Path>) -> Result<Option<PathBuf
     // The sources outside the folder it was built from, if any: unchanged?
     let outside = std::fs::read_to_string(kept.with_extension("deps")).unwrap_or_default();
     let unchanged = outside.lines().all(|line| {
-        line.split_once(' ').is_some_and(|(sha, path)| std::fs::read(path).is_ok_and(|b| hex_sha256(&b) == sha))
+        line.split_once(' ').is_some_and(|(sha, path)| file_sha256(Path::new(path)).is_ok_and(|h| hex(&h) == sha))
     });
     Ok(unchanged.then_some(kept))
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Opens `path` (links followed) for hashing, refusing anything but a
+/// regular file: a source named `lib.rs` may be a link to `/dev/zero` or
+/// a FIFO, which would read forever or block. Opened without blocking and
+/// checked on the open file, so nothing is swapped in between.
+fn open_regular(path: &Path) -> std::io::Result<(std::fs::File, u64)> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not a regular file (a folder, device, FIFO or socket, or a link to one)", path.display()),
+        ));
+    }
+    Ok((file, meta.len()))
+}
+
+/// SHA-256 of the regular file `path`, read in pieces.
+fn file_sha256(path: &Path) -> std::io::Result<[u8; 32]> {
+    let (file, _) = open_regular(path)?;
+    let mut hash = Sha256::new();
+    hash_from(&mut hash, file)?;
+    Ok(hash.finalize().into())
+}
+
+/// Feeds what `reader` holds to `hash`, 64 KiB at a time.
+fn hash_from(hash: &mut Sha256, mut reader: impl std::io::Read) -> std::io::Result<()> {
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => hash.update(&buffer[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 /// The source files cargo's dep-info for `artifact` lists outside `dir`,
 /// but for the registry's and git checkouts' (pinned by the lock file)
-/// and the standard library's.
+/// and the standard library's; and those inside `dir` that its key does
+/// not cover (see [`sources_sha256`]), but for cargo's `target` folder.
 fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
     let Ok(text) = std::fs::read_to_string(artifact.with_extension("d")) else { return Vec::new() };
     let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
@@ -138,10 +178,21 @@ fn sources_outside(artifact: &Path, dir: &Path) -> Vec<PathBuf> {
             files.insert(path);
         }
     }
+    // A file inside the folder that the key skips (an `include_bytes!` of
+    // a `.bin`, a hidden folder's file) is kept too; cargo's own output is not.
+    let uncovered_inside = |p: &Path| {
+        p.strip_prefix(&dir).is_ok_and(|rel| {
+            let names: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
+            let skipped = names.iter().any(|n| n.starts_with('.') || n == "__pycache__")
+                || names.first().is_some_and(|n| ["runs", "node_modules"].contains(&n.as_str()));
+            let covered = rel.extension().is_some_and(|e| FolderLanguage::Rust.sources().iter().any(|x| e == *x));
+            names.first().is_some_and(|n| n != "target") && (skipped || !covered)
+        })
+    };
     files
         .into_iter()
         .map(PathBuf::from)
-        .filter(|p| p.is_absolute() && !p.starts_with(&dir))
+        .filter(|p| p.is_absolute() && (!p.starts_with(&dir) || uncovered_inside(p)))
         .filter(|p| {
             let text = p.to_string_lossy();
             !["/registry/src/", "/git/checkouts/", "/rustlib/"].iter().any(|skip| text.contains(skip))
@@ -175,7 +226,7 @@ pub fn build_folder(dir: &Path, cache_dir: Option<&Path>, log: &mut dyn FnMut(&s
             let out = kept_as(dir)?;
             let mut listed = String::new();
             for path in outside.iter().filter(|p| !p.to_string_lossy().contains('\n')) {
-                let sha = std::fs::read(path).map(|b| hex_sha256(&b)).unwrap_or_default();
+                let sha = file_sha256(path).map(|h| hex(&h)).unwrap_or_default();
                 listed.push_str(&format!("{sha} {}\n", path.display()));
             }
             for (file, content) in [(out.with_extension("deps"), listed.as_bytes()), (out.clone(), &bytes[..])] {
@@ -368,8 +419,9 @@ fn build_script(dir: &Path, language: FolderLanguage, out: &Path, log: &mut dyn 
 /// SHA-256 over `salt` and the (path, content) of every file under `dir`
 /// with one of `extensions`, in path order. The folder's own outputs and
 /// tools (`runs`, `target`, `node_modules`) are skipped at its top only,
-/// hidden files and `__pycache__` everywhere; links to folders are not
-/// followed (a loop cannot stall it).
+/// hidden files (but the top's `.cargo`) and `__pycache__` everywhere; links to folders are not
+/// followed (a loop cannot stall it), and a source that is not a regular
+/// file (a link to `/dev/zero`, a FIFO) is an error, not read.
 fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Result<String> {
     fn walk(base: &Path, dir: &Path, extensions: &[&str], files: &mut Vec<PathBuf>) -> std::io::Result<()> {
         for entry in std::fs::read_dir(dir)? {
@@ -377,7 +429,9 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             let top_level_output = dir == base && ["runs", "target", "node_modules"].contains(&name.as_str());
-            if name.starts_with('.') || name == "__pycache__" || top_level_output {
+            // Cargo's settings for the folder (rustflags, a wrapper) change what it builds.
+            let hidden = name.starts_with('.') && !(dir == base && name == ".cargo");
+            if hidden || name == "__pycache__" || top_level_output {
                 continue;
             }
             let kind = entry.file_type()?;
@@ -398,13 +452,14 @@ fn sources_sha256(dir: &Path, extensions: &[&str], salt: &[&str]) -> std::io::Re
         hash.update(part.as_bytes());
     }
     for file in files {
-        let bytes = std::fs::read(dir.join(&file))?;
+        let (source, len) = open_regular(&dir.join(&file))?;
         hash.update(file.to_string_lossy().as_bytes());
         hash.update([0]);
-        hash.update((bytes.len() as u64).to_le_bytes());
-        hash.update(&bytes);
+        hash.update(len.to_le_bytes());
+        // Streamed, and no further than the length hashed: a large file is not held whole.
+        hash_from(&mut hash, std::io::Read::take(source, len))?;
     }
-    Ok(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex(&hash.finalize()))
 }
 
 /// Builds the model crate in `dir` and returns its component's bytes and
@@ -494,7 +549,38 @@ mod tests {
         assert!(logged.contains(&"\\u{1b}]0;title\\u{7}red".to_string()), "controls escaped: {:?}", &logged[..2]);
         let kept = tail.text();
         assert_eq!(kept.lines().count(), output_tail::TAIL_LINES);
-        assert!(kept.ends_with("line 99") && !kept.contains("xxxx"), "{kept}");
+        // stdout and stderr are read apart, so the 10 MiB line (stdout) may
+        // land among the last stderr lines: it is then kept cut, never whole.
+        assert!(kept.lines().any(|l| l == "line 99"), "{kept}");
+        assert!(kept.lines().all(|l| l.len() < output_tail::MAX_LINE_BYTES + 64), "{kept}");
+    }
+
+    #[test]
+    fn a_source_that_is_a_link_to_a_device_or_a_fifo_is_an_error_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        std::fs::create_dir(dir.path().join("src")).unwrap();
+        std::fs::write(dir.path().join("src/lib.rs"), "").unwrap();
+        let key = sources_key(dir.path(), FolderLanguage::Rust).unwrap();
+        // A regular file's key is unchanged by reading it in pieces.
+        assert_eq!(key, sources_key(dir.path(), FolderLanguage::Rust).unwrap());
+        // Read whole, a link to /dev/zero never ended (and filled memory); a FIFO blocked forever.
+        let zero = dir.path().join("src/zero.rs");
+        std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+        let (done, result) = std::sync::mpsc::channel();
+        let folder = dir.path().to_path_buf();
+        std::thread::spawn(move || done.send(sources_key(&folder, FolderLanguage::Rust)).unwrap());
+        let e = result.recv_timeout(std::time::Duration::from_secs(30)).expect("hashing a link to /dev/zero hung");
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
+        std::fs::remove_file(&zero).unwrap();
+        let fifo = dir.path().join("src/fifo.rs");
+        let status = Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(status.success());
+        let (done, result) = std::sync::mpsc::channel();
+        let folder = dir.path().to_path_buf();
+        std::thread::spawn(move || done.send(sources_key(&folder, FolderLanguage::Rust)).unwrap());
+        let e = result.recv_timeout(std::time::Duration::from_secs(30)).expect("hashing a FIFO hung");
+        assert!(e.unwrap_err().to_string().contains("not a regular file"));
     }
 
     #[test]
@@ -510,6 +596,42 @@ mod tests {
         std::fs::write(artifact.with_extension("d"), d).unwrap();
         let outside = sources_outside(&artifact, &dir);
         assert_eq!(outside, [PathBuf::from("/elsewhere/sdk one/src/lib.rs"), PathBuf::from("/other/a.rs")]);
+    }
+
+    /// The folder's `.cargo/config.toml` (rustflags, a rustc wrapper)
+    /// changes what cargo builds, so it is in the key (it was skipped as
+    /// hidden, and an edit to it left the earlier build in use).
+    #[test]
+    fn the_folders_cargo_settings_are_in_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"m\"\n").unwrap();
+        std::fs::create_dir_all(dir.path().join(".cargo")).unwrap();
+        std::fs::create_dir_all(dir.path().join(".git")).unwrap();
+        let config = dir.path().join(".cargo/config.toml");
+        std::fs::write(&config, "[build]\nrustflags = []\n").unwrap();
+        let before = sources_key(dir.path(), FolderLanguage::Rust).unwrap();
+        std::fs::write(dir.path().join(".git/x.rs"), "").unwrap();
+        assert_eq!(before, sources_key(dir.path(), FolderLanguage::Rust).unwrap(), "other hidden folders stay out");
+        std::fs::write(&config, "[build]\nrustflags = [\"-Copt-level=0\"]\n").unwrap();
+        assert_ne!(before, sources_key(dir.path(), FolderLanguage::Rust).unwrap());
+    }
+
+    /// A file the crate includes (`include_bytes!`) that the folder's key
+    /// does not cover is kept with its hash, so editing it makes the build
+    /// stale (it was used as if current).
+    #[test]
+    fn an_included_file_the_key_skips_is_kept_with_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::fs::canonicalize(dir.path()).unwrap();
+        let artifact = dir.join("target/m.wasm");
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        let d = format!(
+            "{0}/target/m.wasm: {0}/src/lib.rs {0}/src/table.bin {0}/.secret/x.rs {0}/target/release/build/m/out/gen.rs\n",
+            dir.display()
+        );
+        std::fs::write(artifact.with_extension("d"), d).unwrap();
+        let kept = sources_outside(&artifact, &dir);
+        assert_eq!(kept, [dir.join(".secret/x.rs"), dir.join("src/table.bin")]);
     }
 
     #[test]
