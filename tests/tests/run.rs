@@ -425,6 +425,29 @@ fn the_cloud_names_only_topics_whose_metric_name_fits_and_loses_no_metric() {
 }
 
 #[test]
+fn the_cloud_counts_a_step_of_readings_on_a_thousand_long_topics_alike_within_its_fuel() {
+    // Six senders, 9,000 readings each at t = 0, on 2,000 topics of 247
+    // bytes alike but for their end: about 16 MiB, one step of the cloud,
+    // which counts 1,000 of the topics by name. Its counters, compared a
+    // byte at a time, cost more than a message's fuel to look up: the
+    // cloud ran out of fuel.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml =
+        String::from("simulation: {duration_s: 0.5, on_fault: isolate}\nnodes:\n  - {id: sink, type: cloud}\n");
+    for i in 0..6 {
+        yaml.push_str(&format!("  - {{id: alike{i}, type: hostile, wasm: {{component: '{{hostile}}'}}, config: {{mode: alike_topics, count: 9000, size: 247, target: sink}}}}\n"));
+    }
+    let report = run_hostile(dir.path(), &yaml, |sim| sim.trace(TraceLevel::Off));
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    assert!(report.faults.is_empty(), "{:?}", report.faults);
+    let m = read_metrics(&dir.path().join("out"));
+    assert_eq!(m[&("sink".into(), "messages_received".into())], 54_000.0);
+    // Topic 999 is among the first 1,000 to arrive: 5 readings from each sender.
+    assert_eq!(m[&("sink".into(), format!("received_{}000999", "t".repeat(241)))], 30.0);
+    assert_eq!(m[&("sink".into(), "received_other_topics".into())], 24_000.0);
+}
+
+#[test]
 fn the_broker_takes_a_flood_of_subscriptions_and_refuses_past_its_bound() {
     // 2,000 new subscriptions of 4 KB a second: the broker keeps 8 MiB of
     // them and refuses the rest, counted, instead of running out of memory.

@@ -3,6 +3,7 @@
 //! (the newest reading of an aggregate), or minus the send time when the
 //! payload has none. `finish` reports counts and latency percentiles.
 
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use xedgesim_model::payload::decode;
@@ -23,11 +24,48 @@ pub const MAX_TOPIC_COUNTERS: usize = 1_000;
 /// one name twice, a `duplicate_metric` fault that lost every metric.
 pub const MAX_COUNTED_TOPIC_BYTES: usize = 256 - "received_".len();
 
+/// A topic as the counters key it, compared 32 bytes at a time, in the
+/// bytes' order (as a `String` is): compared a byte at a time (about 35
+/// fuel a byte), 1,000 counted topics of 247 bytes alike but for their end
+/// cost more than a message's fuel to look up, and a step of 50,000 such
+/// readings ran the cloud out of fuel.
+struct Topic(String);
+
+impl Ord for Topic {
+    fn cmp(&self, other: &Self) -> Ordering {
+        let (a, b) = (self.0.as_bytes(), other.0.as_bytes());
+        let (mut x, mut y) = (a.chunks_exact(32), b.chunks_exact(32));
+        for (bx, by) in (&mut x).zip(&mut y) {
+            let word = |block: &[u8], i: usize| u64::from_ne_bytes(block[i..i + 8].try_into().expect("32 bytes"));
+            let differs = (0..4).fold(0, |d, i| d | (word(bx, i * 8) ^ word(by, i * 8)));
+            if differs != 0 {
+                return bx.cmp(by);
+            }
+        }
+        let done = a.len().min(b.len()) / 32 * 32;
+        a[done..].cmp(&b[done..])
+    }
+}
+
+impl PartialOrd for Topic {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Topic {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Topic {}
+
 /// The `config:` keys this model takes: none.
 pub const CONFIG: &[ConfigKey] = &[];
 
 pub struct Cloud {
-    by_topic: BTreeMap<String, u64>,
+    by_topic: BTreeMap<Topic, u64>,
     other_topics: u64,
     bytes_received: u64,
     latencies_us: Vec<u64>,
@@ -43,10 +81,11 @@ impl NodeModel for Cloud {
 
     fn step(&mut self, now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
         for m in inbox {
-            if let Some(count) = self.by_topic.get_mut(&m.topic) {
+            let topic = Topic(m.topic);
+            if let Some(count) = self.by_topic.get_mut(&topic) {
                 *count += 1;
-            } else if m.topic.len() <= MAX_COUNTED_TOPIC_BYTES && self.by_topic.len() < MAX_TOPIC_COUNTERS {
-                self.by_topic.insert(m.topic, 1);
+            } else if topic.0.len() <= MAX_COUNTED_TOPIC_BYTES && self.by_topic.len() < MAX_TOPIC_COUNTERS {
+                self.by_topic.insert(topic, 1);
             } else {
                 self.other_topics += 1;
             }
@@ -67,7 +106,7 @@ impl NodeModel for Cloud {
             Metric::new("bytes_received", self.bytes_received as f64),
         ];
         for (topic, count) in &self.by_topic {
-            metrics.push(Metric::new(&format!("received_{topic}"), *count as f64));
+            metrics.push(Metric::new(&format!("received_{}", topic.0), *count as f64));
         }
         if self.other_topics > 0 {
             metrics.push(Metric::new("received_other_topics", self.other_topics as f64));
