@@ -29,7 +29,15 @@ fn hanging_scenario(dir: &Path, node: &str) -> PathBuf {
 
 fn spawn_run(file: &Path, out: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--allow", "build-command"])
+        .args([
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+            "--allow",
+            "build-command,bind",
+        ])
         .current_dir(root())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -117,9 +125,15 @@ fn prune_removes_the_containers_of_a_killed_run() {
 fn build_builds_each_image_once_then_reports_it_up_to_date() {
     let Some(_engine) = docker_engine() else { return };
     let cache = tempfile::tempdir().unwrap();
-    let first = xedgesim(&["build", "scenarios/docker_gateway.yaml", "--allow", "build-command"], Some(cache.path()));
+    let first = xedgesim(
+        &["build", "scenarios/docker_gateway.yaml", "--allow", "build-command,bind:containers"],
+        Some(cache.path()),
+    );
     assert!(first.status.success(), "{}{}", output_text(&first.stdout), output_text(&first.stderr));
-    let second = xedgesim(&["build", "scenarios/docker_gateway.yaml", "--allow", "build-command"], Some(cache.path()));
+    let second = xedgesim(
+        &["build", "scenarios/docker_gateway.yaml", "--allow", "build-command,bind:containers"],
+        Some(cache.path()),
+    );
     let stdout = output_text(&second.stdout);
     assert!(second.status.success(), "{stdout}");
     assert!(
@@ -268,7 +282,7 @@ fn xedgesim_run_label_from_the_environment_labels_the_runs_containers_and_volume
             dir.path().join("out").to_str().unwrap(),
             "--quiet",
             "--allow",
-            "build-command",
+            "build-command,bind",
         ])
         .env("XEDGESIM_RUN_LABEL", &label)
         .current_dir(root())

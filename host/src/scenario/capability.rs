@@ -39,7 +39,8 @@ pub enum CapabilityKind {
     /// macros, `.cargo/config`), componentize-py, or the folder's own
     /// `node_modules/.bin/componentize-qjs`.
     ModelBuild,
-    /// A bind of a host path outside the scenario's folder (its real path).
+    /// A host path outside the scenario's folder (its real path) that a
+    /// container or an image build sees: a bind, or a build context.
     HostBind(PathBuf),
     /// A port published on 127.0.0.1.
     PublishedPort,
@@ -126,8 +127,8 @@ pub const ALLOW_WORDS: &[&str] = &["build-command", "build", "bind:PATH", "bind"
 
 impl Allowance {
     /// Adds one word (`build-command`, `build`, `bind:/data`, `bind`,
-    /// `port`, `network`); a bind path is resolved (symlinks, `..`) as
-    /// binds are. An error names the word and the words there are.
+    /// `port`, `network`); a bind path is made absolute from the current
+    /// folder and resolved (symlinks, `..`) as binds are. An error names the word and the words there are.
     pub fn add(&mut self, word: &str) -> Result<(), String> {
         let word = word.trim();
         match word {
@@ -140,11 +141,9 @@ impl Allowance {
                 let Some(path) = word.strip_prefix("bind:") else {
                     return Err(format!("'{word}' is not something to allow; use one of {}", ALLOW_WORDS.join(", ")));
                 };
-                let path = Path::new(path);
-                if !path.is_absolute() {
-                    return Err(format!("'{word}': a bind to allow is an absolute path, e.g. bind:/data"));
-                }
-                self.binds.insert(real_path(path));
+                // A relative path is the user's, from where they stand.
+                let path = std::path::absolute(path).map_err(|e| format!("'{word}': {e}"))?;
+                self.binds.insert(real_path(&path));
             }
         }
         Ok(())
@@ -308,6 +307,11 @@ fn build_runs(dir: &Path) -> &'static str {
     }
 }
 
+/// Whether the real path `real` is at or below the scenario's folder `base`.
+fn inside(real: &Path, base: &Path) -> bool {
+    base != Path::new("/") && real.starts_with(real_path(base))
+}
+
 /// A Docker section's capabilities: kind, words, and the path (below the
 /// node's entry) that asks it; `keys` are its volumes' keys as written.
 fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec<(CapabilityKind, String, String)> {
@@ -322,14 +326,15 @@ fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec
     }
     if let Some(context) = &docker.build_context {
         // Its real path: `ctx` may be a link to the home folder, all of which the engine is sent.
-        found.push((
-            CapabilityKind::ImageBuild,
-            format!(
-                "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox; a base image not in the engine is pulled, unless --offline)",
-                real_path(context).display()
-            ),
-            ".docker.build_context".to_string(),
-        ));
+        let real = real_path(context);
+        let what = format!(
+            "builds an image from {} (its Dockerfile's steps run in Docker's build sandbox; a base image not in the engine is pulled, unless --offline)",
+            real.display()
+        );
+        // Outside the scenario's folder, the engine is sent files that are not the
+        // scenario's, and the Dockerfile may copy any of them into the image.
+        let kind = if inside(&real, base) { CapabilityKind::ImageBuild } else { CapabilityKind::HostBind(real) };
+        found.push((kind, what, ".docker.build_context".to_string()));
     } else if let Some(image) = &docker.image {
         let what = format!(
             "runs the image {image}, pulled through the engine if it is not there (unless --offline), in Docker's hardened isolation"
@@ -346,8 +351,7 @@ fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec
         }
         let real = real_path(&volume.host_path);
         let what = format!("binds the host path {} at {} ({mode})", real.display(), volume.container_path);
-        let inside = base != Path::new("/") && real.starts_with(real_path(base));
-        let kind = if inside { CapabilityKind::LocalBind } else { CapabilityKind::HostBind(real) };
+        let kind = if inside(&real, base) { CapabilityKind::LocalBind } else { CapabilityKind::HostBind(real) };
         found.push((kind, what, path));
     }
     if !docker.ports.is_empty() {
@@ -403,7 +407,8 @@ mod tests {
         assert!(allow.binds.contains(&std::fs::canonicalize("/tmp").unwrap()));
         let e = allow.add("sudo").unwrap_err();
         assert!(e.contains("build-command, build, bind:PATH"), "{e}");
-        assert!(allow.add("bind:data").unwrap_err().contains("absolute path"));
+        allow.add("bind:data").unwrap();
+        assert!(allow.binds.contains(&std::env::current_dir().unwrap().join("data")), "relative to where the user is");
         let e = Allowance::default().add_file_text("port\nnope").unwrap_err();
         assert!(e.starts_with("line 2:"), "{e}");
     }
@@ -420,8 +425,41 @@ mod tests {
         let file = std::fs::canonicalize(scenario.path()).unwrap().join("s.yaml");
         let yaml = "nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {build_context: ctx}}\n";
         let loaded = crate::scenario::load_str(Path::new("s.yaml"), &file, yaml).unwrap();
-        let build = loaded.capabilities.iter().find(|c| c.kind == CapabilityKind::ImageBuild).unwrap();
+        let build = loaded.capabilities.iter().find(|c| c.what.starts_with("builds an image")).unwrap();
         assert!(build.what.contains(&format!("from {} ", elsewhere.display())), "{}", build.what);
+        // Outside the scenario's folder, the engine would be sent files that are not the scenario's.
+        assert_eq!(build.kind, CapabilityKind::HostBind(elsewhere.clone()));
+    }
+
+    /// A build context outside the scenario's folder (`..`, an absolute
+    /// path) needs the user's yes, as a bind there does: the Dockerfile may
+    /// copy any file below it into the image. One inside does not.
+    #[test]
+    fn a_build_context_outside_the_scenarios_folder_needs_the_users_yes() {
+        let home = tempfile::tempdir().unwrap();
+        let home = std::fs::canonicalize(home.path()).unwrap();
+        for dir in ["scenario/ctx", "private"] {
+            std::fs::create_dir_all(home.join(dir)).unwrap();
+            std::fs::write(home.join(dir).join("Dockerfile"), "FROM scratch\n").unwrap();
+        }
+        let file = home.join("scenario/s.yaml");
+        for (context, outside) in [("ctx", false), ("..", true), ("../private", true), (home.to_str().unwrap(), true)] {
+            let yaml = format!(
+                "nodes:\n  - {{id: g, type: gateway, implementation: docker, docker: {{build_context: '{context}', dockerfile: {}}}}}\n",
+                match context {
+                    ".." => "private/Dockerfile",
+                    "ctx" | "../private" => "Dockerfile",
+                    _ => "private/Dockerfile",
+                }
+            );
+            let loaded = crate::scenario::load_str(Path::new("s.yaml"), &file, &yaml).unwrap();
+            let build = loaded.capabilities.iter().find(|c| c.what.starts_with("builds an image")).unwrap();
+            assert_eq!(matches!(build.kind, CapabilityKind::HostBind(_)), outside, "{context}: {build:?}");
+            let mut allow = Allowance::default();
+            assert_eq!(allow.permits(build), !outside, "{context}");
+            allow.add(&format!("bind:{}", home.display())).unwrap();
+            assert!(allow.permits(build), "{context}: allowed with --allow bind:PATH");
+        }
     }
 
     #[test]
