@@ -687,6 +687,21 @@ fn a_model_reporting_one_metric_name_twice_faults_naming_the_node_and_the_name()
     assert!(report.reason.as_deref().unwrap_or("").contains("'received' comes 2 times"), "{:?}", report.reason);
 }
 
+/// A metric's name with terminal controls reached metrics.csv raw (`cat`
+/// ran the escape); every output keeps it escaped, as the table shows it.
+#[test]
+fn a_metric_name_with_terminal_controls_is_kept_escaped_in_every_output() {
+    let yaml = "simulation: {duration_s: 2}\nnodes:\n  - {id: s, type: sensor, config: {destination: loud}}\n  - {id: loud, type: tally, wasm: {component: '{hostile}'}, config: {mode: control_metric}}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let report = run_hostile(dir.path(), yaml, |sim| sim);
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let escaped = r#"steps\u{1b}]0;owned\u{7}\n"fake",9"#;
+    let csv = std::fs::read(dir.path().join("out/metrics.csv")).unwrap();
+    assert!(!csv.iter().any(|&b| b == 0x1b || b == 0x07), "no control byte in metrics.csv");
+    assert!(String::from_utf8_lossy(&csv).contains(&escaped.replace('"', "\"\"")), "the name, escaped and quoted");
+    assert!(report.model_metrics["tally"].metrics.contains_key(escaped), "{:?}", report.model_metrics);
+}
+
 #[test]
 fn a_model_reporting_a_metric_under_the_engines_name_faults_instead_of_replacing_the_engines_count() {
     // `host.messages_in` is the engine's count, compared by `equiv` beside

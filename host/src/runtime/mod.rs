@@ -24,5 +24,27 @@ pub use fault::{FaultKind, NodeFault};
 /// take, and what a built-in model does per topic (the broker's table, the
 /// cloud's counters) stays small.
 pub const MAX_TOPIC_BYTES: usize = 65_535;
+
+/// Most bytes of a metric's name the host keeps (it names a column of
+/// the summary, a row of metrics.csv and a cell of the results table).
+pub const MAX_METRIC_NAME_BYTES: usize = 256;
+
+/// A model's metric name as the host keeps it, whatever runs the node:
+/// control characters escaped (it names a row of metrics.csv, which a
+/// terminal may show raw) and cut to [`MAX_METRIC_NAME_BYTES`] at a
+/// character boundary, marked with `…`. Keeping a kept name changes nothing.
+pub fn kept_metric_name(name: String) -> String {
+    let mut name = if name.chars().any(char::is_control) { fault::escape_controls(&name) } else { name };
+    if name.len() <= MAX_METRIC_NAME_BYTES {
+        return name;
+    }
+    let mut end = MAX_METRIC_NAME_BYTES;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    name.truncate(end);
+    name.push('…');
+    name
+}
 pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall};
 pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};

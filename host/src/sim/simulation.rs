@@ -1306,7 +1306,11 @@ impl<'a> Engine<'a> {
             let indexes: Vec<usize> = live.iter().map(|&node| self.placement.slot[node].expect("placed").1).collect();
             let results = self.placement.groups[group].finish(&indexes, now);
             for (node, result) in live.into_iter().zip(results) {
-                match result.map(|m| (super::model_metrics::repeated_name(&m), m)) {
+                // Kept as every runtime's are: escaped and bounded (a container's are not cut on the way).
+                let result = result.map(|m| {
+                    m.into_iter().map(|m| Metric { name: crate::runtime::kept_metric_name(m.name), ..m }).collect()
+                });
+                match result.map(|m: Vec<Metric>| (super::model_metrics::repeated_name(&m), m)) {
                     Ok((None, m)) => metrics[node] = m,
                     // Which of its values would be the metric? None: refused, as a broken contract.
                     Ok((Some(detail), _)) => faults.push((

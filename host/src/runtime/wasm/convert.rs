@@ -75,26 +75,10 @@ pub fn guest_text(mut text: String) -> String {
     text
 }
 
-/// Most bytes of a metric's name the host keeps (it names a column of
-/// the summary, a row of metrics.csv and a cell of the results table).
-pub const MAX_METRIC_NAME_BYTES: usize = 256;
+pub use crate::runtime::MAX_METRIC_NAME_BYTES;
 
 pub fn metrics(metrics: Vec<wit::Metric>) -> Vec<Metric> {
-    metrics.into_iter().map(|m| Metric { name: metric_name(m.name), value: m.value }).collect()
-}
-
-/// `name` cut to [`MAX_METRIC_NAME_BYTES`] at a character boundary, marked with `…`.
-fn metric_name(mut name: String) -> String {
-    if name.len() <= MAX_METRIC_NAME_BYTES {
-        return name;
-    }
-    let mut end = MAX_METRIC_NAME_BYTES;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
-    name.truncate(end);
-    name.push('…');
-    name
+    metrics.into_iter().map(|m| Metric { name: crate::runtime::kept_metric_name(m.name), value: m.value }).collect()
 }
 
 #[cfg(test)]
@@ -108,6 +92,9 @@ mod tests {
         let cut = guest_text(long.clone());
         assert!(cut.len() < MAX_GUEST_TEXT_BYTES + 64, "{}", cut.len());
         assert!(cut.ends_with(&format!("… ({} more bytes cut by the host)", long.len() - MAX_GUEST_TEXT_BYTES + 1)));
-        assert_eq!(metric_name("a".repeat(300)), format!("{}…", "a".repeat(256)));
+        let cut = crate::runtime::kept_metric_name("a".repeat(300));
+        assert_eq!(cut, format!("{}…", "a".repeat(256)));
+        assert_eq!(crate::runtime::kept_metric_name(cut.clone()), cut, "a kept name is kept as it is");
+        assert_eq!(crate::runtime::kept_metric_name("steps\u{1b}[2J\nx".into()), "steps\\u{1b}[2J\\nx");
     }
 }
