@@ -75,8 +75,6 @@ pub fn guest_text(mut text: String) -> String {
     text
 }
 
-pub use crate::runtime::MAX_METRIC_NAME_BYTES;
-
 pub fn metrics(metrics: Vec<wit::Metric>) -> Vec<Metric> {
     metrics.into_iter().map(|m| Metric { name: crate::runtime::kept_metric_name(m.name), value: m.value }).collect()
 }
