@@ -44,6 +44,14 @@ pub fn parse(file: &Path, source: &str) -> Result<Parsed, Diagnostic> {
             .at(source, e.position, 1)
             .help("check the indentation and quoting around this point")
     })?;
+    if let Some((key, first, again)) = &spans.repeated_key {
+        return Err(Diagnostic::error(
+            file,
+            format!("key '{key}' is written twice in one mapping (first on line {}); YAML would keep the second and silently lose the first", first.line),
+        )
+        .at(source, *again, key.chars().count())
+        .help("remove one of the two, or merge them into one entry"));
+    }
     let Some(root) = spans.root else {
         return Err(Diagnostic::error(file, "scenario file is empty")
             .help("a scenario needs at least a `nodes:` list; see scenarios/wasm_gateway.yaml for an example"));
@@ -154,4 +162,24 @@ fn with_node(diagnostic: Diagnostic, spans: &SpanMap, path: &str) -> Diagnostic 
 /// Serialises `value` as YAML (the resolved form, for people to read).
 pub fn to_yaml<T: serde::Serialize>(value: &T) -> String {
     serde_yaml::to_string(value).expect("resolved scenarios hold only YAML-representable values")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `{a: 1, a: 2}` kept the second value without a word, in any map
+    /// the file has (a node's config, a container's environment, volumes).
+    #[test]
+    fn a_key_written_twice_in_one_mapping_is_an_error_at_the_second() {
+        let yaml = "nodes:\n  - id: s\n    type: sensor\n    config:\n      interval_s: 1\n      interval_s: 2\n";
+        let e = parse(Path::new("s.yaml"), yaml).unwrap_err().to_string();
+        assert!(e.contains("s.yaml:6:7"), "at the second: {e}");
+        assert!(e.contains("key 'interval_s' is written twice in one mapping (first on line 5)"), "{e}");
+        let flow = "nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {image: x, environment: {A: 1, A: 2}}}\n";
+        assert!(parse(Path::new("s.yaml"), flow).unwrap_err().to_string().contains("key 'A' is written twice"));
+        // The same name in two mappings is no repeat.
+        let fine = "nodes:\n  - {id: a, type: sensor, config: {x: 1}}\n  - {id: b, type: sensor, config: {x: 1}}\n";
+        assert!(parse(Path::new("s.yaml"), fine).is_ok());
+    }
 }

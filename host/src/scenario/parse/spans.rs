@@ -28,6 +28,9 @@ pub struct SpanMap {
     pub(super) root: Option<RootKind>,
     /// Where the first alias (`*name`) is: where an alias bomb starts.
     pub(super) first_alias: Option<Position>,
+    /// The first key written twice in one mapping: its name, where it
+    /// first is and where it is again (YAML keeps the last, silently).
+    pub(super) repeated_key: Option<(String, Position, Position)>,
 }
 
 /// What the document's top-level value is.
@@ -117,7 +120,17 @@ impl Recorder {
                     *key = Some((key_text.unwrap_or("?").to_string(), here));
                     return None;
                 }
-                Some((name, key_pos)) => (join(path, &name), Some(key_pos)),
+                Some((name, key_pos)) => {
+                    let path = join(path, &name);
+                    // Complex keys share the placeholder; only written names can repeat.
+                    if name != "?"
+                        && self.map.repeated_key.is_none()
+                        && let Some(first) = self.map.spans.get(&path).and_then(|s| s.key)
+                    {
+                        self.map.repeated_key = Some((name, first, key_pos));
+                    }
+                    (path, Some(key_pos))
+                }
             },
         };
         if path.is_empty() && self.map.root.is_none() {
