@@ -147,25 +147,26 @@ pub fn run_build_command(
     };
     let started = Instant::now();
     let timeout = Duration::from_secs(docker.build_timeout_s);
+    // Why the command was stopped before it ended by itself, if it was.
+    enum Stopped {
+        Interrupted,
+        TimedOut,
+        Unwaitable(String),
+    }
     let stopped = loop {
         while let Ok(line) = lines.try_recv() {
             show(line, &mut tail);
         }
         if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-            break Some(DockerError::Interrupted);
+            break Some(Stopped::Interrupted);
         }
         if started.elapsed() >= timeout {
-            break Some(DockerError::BuildCommandTimeout {
-                command: command.clone(),
-                dir: dir.clone(),
-                timeout_s: docker.build_timeout_s,
-                output: String::new(),
-            });
+            break Some(Stopped::TimedOut);
         }
         match process_group::has_exited(&child) {
             Ok(true) => break None,
             Ok(false) => std::thread::sleep(POLL),
-            Err(e) => break Some(failed("could not be waited for".into(), e.to_string())),
+            Err(e) => break Some(Stopped::Unwaitable(e.to_string())),
         }
     };
     // Before the leader is reaped: see process_group.
@@ -176,10 +177,14 @@ pub fn run_build_command(
         show(line, &mut tail);
     }
     match (stopped, status) {
-        (Some(DockerError::BuildCommandTimeout { command, dir, timeout_s, .. }), _) => {
-            Err(DockerError::BuildCommandTimeout { command, dir, timeout_s, output: tail.text() })
-        }
-        (Some(error), _) => Err(error),
+        (Some(Stopped::Interrupted), _) => Err(DockerError::Interrupted),
+        (Some(Stopped::TimedOut), _) => Err(DockerError::BuildCommandTimeout {
+            command: command.clone(),
+            dir: dir.clone(),
+            timeout_s: docker.build_timeout_s,
+            output: tail.text(),
+        }),
+        (Some(Stopped::Unwaitable(e)), _) => Err(failed("could not be waited for".into(), e)),
         (None, Err(e)) => Err(failed("could not be waited for".into(), e.to_string())),
         (None, Ok(status)) if status.success() => Ok(()),
         (None, Ok(status)) => Err(failed(status.to_string(), tail.text())),
