@@ -48,3 +48,16 @@ pub fn kept_metric_name(name: String) -> String {
 }
 pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall};
 pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_metric_name_is_kept_escaped_and_cut_at_a_character_boundary() {
+        let cut = super::kept_metric_name("a".repeat(300));
+        assert_eq!(cut, format!("{}…", "a".repeat(256)));
+        assert_eq!(super::kept_metric_name(cut.clone()), cut, "a kept name is kept as it is");
+        assert_eq!(super::kept_metric_name("steps\u{1b}[2J\nx".into()), "steps\\u{1b}[2J\\nx");
+        let wide = format!("a{}", "é".repeat(200));
+        assert!(super::kept_metric_name(wide).ends_with("é…"), "cut between characters");
+    }
+}
