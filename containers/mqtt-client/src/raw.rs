@@ -3,7 +3,8 @@
 //! only the deliberately wrong parts are written by hand.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Duration;
 use std::process::ExitCode;
 
 use bytes::BytesMut;
@@ -17,13 +18,21 @@ use crate::{log, sleep_forever};
 pub const MALFORMED: [u8; 2] = [0xF0, 0x00];
 /// Largest answer the raw modes read as a packet.
 const MAX_ANSWER_BYTES: usize = 1 << 20;
+/// How long opening a connection may take (rumqttc's own default).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The oversized PUBLISH's payload is written this many bytes at a time.
 const CHUNK_BYTES: usize = 64 << 10;
 
 /// Opens a connection and sends `connect` (bytes of a CONNECT packet);
 /// logs the broker's answer. None (logged) when the connection fails.
 fn open(config: &Config, connect: &[u8], what: &str) -> Option<TcpStream> {
-    let mut stream = match TcpStream::connect((config.host.as_str(), config.port)) {
+    let address = (config.host.as_str(), config.port).to_socket_addrs().map(|mut all| all.next());
+    let connected = match address {
+        Ok(Some(address)) => TcpStream::connect_timeout(&address, CONNECT_TIMEOUT),
+        Ok(None) => Err(std::io::Error::other("the name has no address")),
+        Err(e) => Err(e),
+    };
+    let mut stream = match connected {
         Ok(stream) => stream,
         Err(e) => {
             log(&format!("could not connect to {}:{}: {e}", config.host, config.port));
