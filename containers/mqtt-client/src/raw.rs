@@ -4,8 +4,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::Duration;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use bytes::BytesMut;
 use rumqttc::mqttbytes::v4::{Connect, Packet};
