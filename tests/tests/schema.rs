@@ -270,3 +270,59 @@ fn two_degrades_of_one_link_or_two_stalls_of_one_node_may_not_overlap() {
     ));
     assert!(e.contains("this stall of b starts while faults[0]'s is in force"), "{e}");
 }
+
+/// A docker node of `type` with `docker` (a YAML flow mapping) added to its section.
+fn mqtt_node(node_type: &str, docker: &str) -> String {
+    format!(
+        "nodes:\n  - id: svc\n    type: {node_type}\n    implementation: docker\n    docker: {{image: 'svc:1', protocol: mqtt{docker}}}\n"
+    )
+}
+
+#[test]
+fn an_mqtt_node_resolves_with_the_documented_defaults_and_a_role_from_its_type() {
+    for (node_type, role) in [("gateway", scenario::MqttRole::Client), ("mqtt_broker", scenario::MqttRole::Broker)] {
+        let r = load(&mqtt_node(node_type, "")).unwrap();
+        let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!("a docker node") };
+        let mqtt = d.mqtt.as_ref().expect("MQTT settings");
+        assert_eq!(mqtt.role, role);
+        assert_eq!((mqtt.host_env.as_str(), mqtt.port_env.as_str()), ("MQTT_BROKER_HOST", "MQTT_BROKER_PORT"));
+        assert_eq!((mqtt.connect_timeout_s, mqtt.answer_deadline_ms, mqtt.quiet_ms), (30, 1000, 20));
+    }
+    let r = load(&mqtt_node("gateway", ", mqtt: {host_env: BROKER, port_env: BPORT, processing_us: 250}")).unwrap();
+    let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!("a docker node") };
+    let mqtt = d.mqtt.as_ref().unwrap();
+    assert_eq!((mqtt.host_env.as_str(), mqtt.processing_us), ("BROKER", Some(250)));
+    let r = load("nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {image: 'g:1'}}\n").unwrap();
+    let Implementation::Docker(d) = &r.nodes[0].implementation else { panic!("a docker node") };
+    assert!(d.mqtt.is_none(), "only `protocol: mqtt` nodes have MQTT settings");
+}
+
+#[test]
+fn mqtt_settings_are_checked_naming_the_key_and_the_fix() {
+    let text = error_text(
+        "nodes:\n  - id: g\n    type: gateway\n    implementation: docker\n    docker: {image: 'g:1', mqtt: {quiet_ms: 5}}\n",
+    );
+    assert!(
+        text.contains("`mqtt:` on a node that does not speak MQTT") && text.contains("add `protocol: mqtt`"),
+        "{text}"
+    );
+    let text = error_text(&mqtt_node("gateway", ", network_mode: bridge"));
+    assert!(text.contains("`network_mode` on an MQTT node") && text.contains("internal network"), "{text}");
+    let text = error_text(&mqtt_node("gateway", ", ports: {1883: 1883}"));
+    assert!(text.contains("`ports` on an MQTT node"), "{text}");
+    let text = error_text(&mqtt_node("gateway", ", mqtt: {time_scale: 2.0, processing_us: 10}"));
+    assert!(text.contains("both `time_scale` and `processing_us`"), "{text}");
+    let text = error_text(&mqtt_node("gateway", ", mqtt: {host_env: 'MQTT-HOST'}"));
+    assert!(text.contains("host_env 'MQTT-HOST' is not an environment variable's name"), "{text}");
+    let text = error_text(&mqtt_node("gateway", ", mqtt: {answer_deadline_ms: 0}"));
+    assert!(text.contains("answer_deadline_ms is 0; allowed 1 ..= 600000"), "{text}");
+    let text = error_text(&mqtt_node("gateway", ", mqtt: {quiet: 5}"));
+    assert!(text.contains("unknown key 'quiet'") && text.contains("quiet_ms"), "{text}");
+    assert!(text.contains("node: svc"), "{text}");
+}
+
+#[test]
+fn a_build_network_needs_a_build_context() {
+    let text = error_text(&mqtt_node("gateway", ", build_network: true"));
+    assert!(text.contains("`build_network` without `build_context`"), "{text}");
+}

@@ -33,6 +33,7 @@ pub fn run(args: &PruneArgs) -> ExitCode {
                         format!("{} (run {}, node '{}')", &c.id[..c.id.len().min(12)], c.run, c.node)
                     }
                     LeftoverKind::Volume => format!("volume {} (run {})", c.id, c.run),
+                    LeftoverKind::Network => format!("network {} (run {})", &c.id[..c.id.len().min(12)], c.run),
                 };
                 match (&c.removed, c.kept_because) {
                     (Ok(true), _) => println!("removed: {what}"),

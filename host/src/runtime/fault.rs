@@ -58,6 +58,11 @@ pub enum FaultKind {
     GuestExit { code: i32 },
     /// `finish` named one metric twice: no one value is the node's.
     DuplicateMetric,
+    /// A container that speaks MQTT did not connect to its endpoint in time.
+    NotConnected { timeout_s: u64 },
+    /// A container that speaks MQTT sent what the host does not accept: a
+    /// malformed or oversized packet, QoS 2, MQTT 5, a second connection.
+    Mqtt,
     /// The user stopped the run (Ctrl-C, SIGTERM) while the node's code ran:
     /// the call was cut short, so its sandbox can run nothing more.
     Interrupted,
@@ -105,6 +110,8 @@ impl FaultKind {
             FaultKind::BadBatch => "bad_batch",
             FaultKind::GuestExit { .. } => "guest_exit",
             FaultKind::DuplicateMetric => "duplicate_metric",
+            FaultKind::NotConnected { .. } => "not_connected",
+            FaultKind::Mqtt => "mqtt",
             FaultKind::Interrupted => "interrupted",
         }
     }
@@ -143,6 +150,10 @@ impl FaultKind {
             FaultKind::BadBatch => "broke the contract of `step-batch`".into(),
             FaultKind::GuestExit { code } => format!("called exit({code}) instead of returning"),
             FaultKind::DuplicateMetric => "reported one metric name twice from `finish`".into(),
+            FaultKind::NotConnected { timeout_s } => {
+                format!("did not connect to its MQTT endpoint within {timeout_s} s")
+            }
+            FaultKind::Mqtt => "broke MQTT 3.1.1 as the host speaks it".into(),
             FaultKind::Interrupted => "was running when the run was interrupted; it has no final metrics".into(),
         }
     }
@@ -192,6 +203,12 @@ impl FaultKind {
             }
             FaultKind::GuestExit { .. } => {
                 "a model returns from each call and never ends its process; to stop, return a node error"
+            }
+            FaultKind::NotConnected { .. } => {
+                "the program must connect to the address in the variables `docker.mqtt.host_env` and `port_env` name (MQTT_BROKER_HOST and MQTT_BROKER_PORT by default); if it starts slowly, raise `docker.mqtt.connect_timeout_s`"
+            }
+            FaultKind::Mqtt => {
+                "the container must speak MQTT 3.1.1 with QoS 0 or 1, over one connection, in packets of at most `docker.max_frame_bytes`: see docs/container-protocol.md"
             }
             FaultKind::Interrupted => "nothing to fix: the run was stopped by the user",
             FaultKind::DuplicateMetric => {

@@ -29,6 +29,14 @@ pub struct NodeUsage {
     /// at the end of the run (peak memory on cgroup v1 engines only).
     pub cpu_time_us: Option<u64>,
     pub peak_memory_bytes: Option<u64>,
+    /// Containers that speak MQTT: answers to deliveries, their processing
+    /// times (wall µs: median, 95th percentile, largest), and the virtual
+    /// time the run took from wall time (docs/running.md).
+    pub answers: Option<u64>,
+    pub processing_us_p50: Option<u64>,
+    pub processing_us_p95: Option<u64>,
+    pub processing_us_max: Option<u64>,
+    pub wall_to_virtual_us: Option<u64>,
 }
 
 impl NodeUsage {
@@ -41,6 +49,11 @@ impl NodeUsage {
             ("round_trip_us_max", self.round_trip_us_max),
             ("cpu_time_us", self.cpu_time_us),
             ("peak_memory_bytes", self.peak_memory_bytes),
+            ("answers", self.answers),
+            ("processing_us_p50", self.processing_us_p50),
+            ("processing_us_p95", self.processing_us_p95),
+            ("processing_us_max", self.processing_us_max),
+            ("wall_to_virtual_us", self.wall_to_virtual_us),
         ]
         .into_iter()
         .filter_map(|(name, value)| Some((name, value?)))

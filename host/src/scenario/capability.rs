@@ -46,6 +46,8 @@ pub enum CapabilityKind {
     PublishedPort,
     /// `network_mode: bridge` without ports: the container can reach out.
     Network,
+    /// `build_network: true`: the image build's `RUN` steps can reach out.
+    BuildNetwork,
     /// A bind below the scenario's folder: allowed by default.
     LocalBind,
     /// A named Docker volume: allowed by default.
@@ -66,7 +68,7 @@ impl CapabilityKind {
             CapabilityKind::ModelBuild => Some("build".into()),
             CapabilityKind::HostBind(path) => Some(format!("bind:{}", path.display())),
             CapabilityKind::PublishedPort => Some("port".into()),
-            CapabilityKind::Network => Some("network".into()),
+            CapabilityKind::Network | CapabilityKind::BuildNetwork => Some("network".into()),
             CapabilityKind::LocalBind
             | CapabilityKind::NamedVolume
             | CapabilityKind::ImageBuild
@@ -177,7 +179,7 @@ impl Allowance {
             CapabilityKind::BuildCommand => self.build_command,
             CapabilityKind::ModelBuild => self.build,
             CapabilityKind::PublishedPort => self.port,
-            CapabilityKind::Network => self.network,
+            CapabilityKind::Network | CapabilityKind::BuildNetwork => self.network,
             CapabilityKind::HostBind(path) => self.any_bind || self.binds.iter().any(|b| path.starts_with(b)),
             CapabilityKind::LocalBind
             | CapabilityKind::NamedVolume
@@ -316,6 +318,13 @@ fn inside(real: &Path, base: &Path) -> bool {
 /// node's entry) that asks it; `keys` are its volumes' keys as written.
 fn docker_capabilities(docker: &DockerNode, base: &Path, keys: &[String]) -> Vec<(CapabilityKind, String, String)> {
     let mut found = Vec::new();
+    if docker.build_network && docker.build_context.is_some() {
+        found.push((
+            CapabilityKind::BuildNetwork,
+            "builds its image with network: the Dockerfile's RUN steps reach the network (e.g. pip install)".into(),
+            ".docker.build_network".to_string(),
+        ));
+    }
     if let Some(command) = &docker.build_command {
         let dir = docker.build_context.as_deref().unwrap_or(base);
         found.push((

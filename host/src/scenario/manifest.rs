@@ -154,11 +154,15 @@ pub struct DockerSection {
     pub build_command: Option<String>,
     /// Seconds `build_command` may run.
     pub build_timeout_s: Option<u64>,
-    /// `xedgesim` (the default) or `xedgesim-adapter`.
+    /// The image build's `RUN` steps reach the network (`pip install`).
+    pub build_network: Option<bool>,
+    /// `xedgesim` (the default), `xedgesim-adapter` or `mqtt`.
     pub protocol: Option<String>,
     pub step_timeout_ms: Option<u64>,
     pub start_timeout_ms: Option<u64>,
     pub max_frame_bytes: Option<u64>,
+    /// With `protocol: mqtt`: how the host meets the container.
+    pub mqtt: Option<super::mqtt::MqttSection>,
 }
 
 /// One `volumes:` entry, docker-py style: `host_path: {bind, mode}`.

@@ -17,6 +17,7 @@ mod fault;
 mod group;
 mod manifest;
 mod margin;
+mod mqtt;
 mod parse;
 mod resolve;
 mod resolved;
@@ -37,6 +38,7 @@ pub use duration::{DurationError, MAX_DURATION_S, duration_us};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
+pub use mqtt::{MqttRole, MqttSettings};
 pub use suggest::did_you_mean;
 pub use validate::ModelName;
 

@@ -9,6 +9,7 @@ use super::build_context;
 use super::config_value::ConfigValue;
 use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
 use super::margin::Margin;
+use super::mqtt::MqttSettings;
 use super::resolved::*;
 use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
 
@@ -123,7 +124,9 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
         config.entry("destination".to_string()).or_insert_with(|| ConfigValue::Text(dst.to_string()));
     }
     let implementation = match implementation_name(entry.implementation.as_deref()) {
-        ImplementationName::Docker => Implementation::Docker(Box::new(docker(base, entry.docker.as_ref()))),
+        ImplementationName::Docker => {
+            Implementation::Docker(Box::new(docker(base, entry.docker.as_ref(), &entry.node_type)))
+        }
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
             let mut defaults = SandboxLimits::default();
@@ -162,13 +165,14 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
         port: entry.port,
         alternative: match implementation_name(entry.implementation.as_deref()) {
             ImplementationName::Docker => None,
-            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, Some(d)))),
+            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, Some(d), &entry.node_type))),
         },
     }
 }
 
-fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
+fn docker(base: &Path, section: Option<&DockerSection>, node_type: &str) -> DockerNode {
     let d = section.cloned().unwrap_or_default();
+    let protocol = d.protocol.as_deref().and_then(ContainerProtocol::from_name).unwrap_or(ContainerProtocol::Xedgesim);
     let build_context = d.build_context.as_deref().map(|c| {
         let levels_up = build_context::locate(base, c).map_or(0, |found| found.levels_up);
         absolute(base.ancestors().nth(levels_up).unwrap_or(base), c)
@@ -181,7 +185,8 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
         build_context,
         build_command: d.build_command.clone(),
         build_timeout_s: d.build_timeout_s.unwrap_or(DEFAULT_BUILD_TIMEOUT_S),
-        protocol: d.protocol.as_deref().and_then(ContainerProtocol::from_name).unwrap_or(ContainerProtocol::Xedgesim),
+        build_network: d.build_network.unwrap_or(false),
+        protocol,
         step_timeout_ms: d.step_timeout_ms.unwrap_or(DEFAULT_STEP_TIMEOUT_MS),
         start_timeout_ms: d.start_timeout_ms.unwrap_or(DEFAULT_START_TIMEOUT_MS),
         max_frame_bytes: d.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES),
@@ -212,6 +217,8 @@ fn docker(base: &Path, section: Option<&DockerSection>) -> DockerNode {
         read_only_rootfs: d.read_only_rootfs.unwrap_or(false),
         user: d.user.clone(),
         network_mode,
+        mqtt: (protocol == ContainerProtocol::Mqtt)
+            .then(|| MqttSettings::resolve(d.mqtt.as_ref(), MqttSettings::role_of(node_type))),
     }
 }
 

@@ -431,6 +431,8 @@ pub struct DockerNode {
     /// How long `build_command` may run before it is stopped, with every
     /// process it started.
     pub build_timeout_s: u64,
+    /// The image build's `RUN` steps reach the network (needs `--allow network`).
+    pub build_network: bool,
     pub protocol: ContainerProtocol,
     pub step_timeout_ms: u64,
     pub start_timeout_ms: u64,
@@ -448,6 +450,8 @@ pub struct DockerNode {
     /// `user` or `uid[:gid]` to run as; `None`: the image's user.
     pub user: Option<String>,
     pub network_mode: String,
+    /// With `protocol: mqtt`: how the host meets the container.
+    pub mqtt: Option<super::MqttSettings>,
 }
 
 impl DockerNode {
@@ -460,6 +464,7 @@ impl DockerNode {
             dockerfile: None,
             build_command: None,
             build_timeout_s: DEFAULT_BUILD_TIMEOUT_S,
+            build_network: false,
             protocol: ContainerProtocol::Xedgesim,
             step_timeout_ms: DEFAULT_STEP_TIMEOUT_MS,
             start_timeout_ms: DEFAULT_START_TIMEOUT_MS,
@@ -473,6 +478,7 @@ impl DockerNode {
             read_only_rootfs: false,
             user: None,
             network_mode: "none".to_string(),
+            mqtt: None,
         }
     }
 
@@ -504,15 +510,20 @@ pub enum ContainerProtocol {
     /// such a node is stepped every `time_quantum_us` and whenever
     /// messages arrive.
     XedgesimAdapter,
+    /// MQTT 3.1.1 over TCP on the run's internal network: the container is
+    /// an unmodified MQTT client (or, as `type: broker`, a broker), and
+    /// every packet crosses the simulated network.
+    Mqtt,
 }
 
 impl ContainerProtocol {
-    pub const NAMES: &[&str] = &["xedgesim", "xedgesim-adapter"];
+    pub const NAMES: &[&str] = &["xedgesim", "xedgesim-adapter", "mqtt"];
 
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "xedgesim" => Some(ContainerProtocol::Xedgesim),
             "xedgesim-adapter" => Some(ContainerProtocol::XedgesimAdapter),
+            "mqtt" => Some(ContainerProtocol::Mqtt),
             _ => None,
         }
     }

@@ -766,7 +766,10 @@ impl Checker<'_> {
                     "a docker node needs a `docker:` section with `image` or `build_context`",
                     "add e.g. `docker: {build_context: containers/gateway}`",
                 ),
-                Some(docker) => self.docker(path, &node.id, docker),
+                Some(docker) => {
+                    self.docker(path, &node.id, docker);
+                    self.mqtt(path, &node.id, docker);
+                }
             }
         } else {
             if let Some(docker) = &node.docker
@@ -774,6 +777,7 @@ impl Checker<'_> {
             {
                 // The node's other implementation: checked as fully as if it ran.
                 self.docker(path, &node.id, docker);
+                self.mqtt(path, &node.id, docker);
                 self.warning(
                     &format!("{path}.docker"),
                     format!(
@@ -911,6 +915,14 @@ impl Checker<'_> {
                 node,
                 "`build_command` without `build_context`",
                 "the command runs in the build context before the image is built: add `build_context`",
+            );
+        }
+        if docker.build_network.is_some() && docker.build_context.is_none() {
+            self.key_error(
+                &format!("{dpath}.build_network"),
+                node,
+                "`build_network` without `build_context`",
+                "it lets an image build reach the network: add the `build_context` it builds, or remove it",
             );
         }
         if let Some(timeout_s) = docker.build_timeout_s {
@@ -1083,7 +1095,7 @@ impl Checker<'_> {
 
     /// Checks that `dpath.key`, if given, is within `range`; `unit` says
     /// what the number counts and what omitting it means.
-    fn in_range(
+    pub(super) fn in_range(
         &mut self,
         dpath: &str,
         id: &str,

@@ -10,7 +10,9 @@ use std::sync::atomic::AtomicBool;
 
 use super::error::RunError;
 use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
-use crate::runtime::docker::{DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions};
+use crate::runtime::docker::{
+    DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttClientGroup,
+};
 use crate::runtime::native::builtin_native;
 use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
@@ -264,12 +266,25 @@ fn place_docker(
         })
         .collect();
     let options = DockerOptions { run_id, run_label, time_quantum_us: scenario.time_quantum_us, interrupt };
-    let (group, faults) = DockerNodeGroup::start(&engine, &specs, options);
-    let members: Vec<usize> = ready.iter().map(|(index, _)| *index).collect();
-    for (i, fault) in faults {
-        placement.startup_faults.push((members[i], fault));
+    // Containers that speak MQTT meet the host over a network, the rest over stdio: a group each.
+    let (mqtt, stdio): (Vec<_>, Vec<_>) =
+        ready.iter().map(|(index, _)| *index).zip(specs).partition(|(_, spec)| spec.docker.mqtt.is_some());
+    for (members, specs) in [stdio, mqtt].map(|nodes| nodes.into_iter().unzip::<_, _, Vec<_>, Vec<_>>()) {
+        if members.is_empty() {
+            continue;
+        }
+        let (group, faults): (Box<dyn NodeGroup>, _) = if specs[0].docker.mqtt.is_some() {
+            let (group, faults) = MqttClientGroup::start(&engine, &specs, options.clone());
+            (Box::new(group), faults)
+        } else {
+            let (group, faults) = DockerNodeGroup::start(&engine, &specs, options.clone());
+            (Box::new(group), faults)
+        };
+        for (i, fault) in faults {
+            placement.startup_faults.push((members[i], fault));
+        }
+        add(placement, scenario, members, Ok(group));
     }
-    add(placement, scenario, members, Ok(Box::new(group)));
 }
 
 impl Placement {

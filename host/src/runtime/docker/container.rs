@@ -141,6 +141,8 @@ pub struct ContainerSpec<'a> {
     pub run_id: &'a str,
     /// The caller's `xedgesim.run_label`, if any.
     pub run_label: Option<&'a str>,
+    /// stdout is a log, as stderr is (a container that speaks MQTT), not frames.
+    pub stdout_is_log: bool,
 }
 
 impl Container {
@@ -201,6 +203,7 @@ impl Container {
             log: log.clone(),
             max_frame_bytes: usize::try_from(spec.docker.max_frame_bytes).unwrap_or(usize::MAX),
             line: Vec::new(),
+            stdout_is_log: spec.stdout_is_log,
             blank_lines: 0,
             err_line: Vec::new(),
             stderr_count,
@@ -428,6 +431,7 @@ struct Reader {
     log: Arc<Mutex<LogBuffer>>,
     max_frame_bytes: usize,
     line: Vec<u8>,
+    stdout_is_log: bool,
     /// Blank lines since the last frame.
     blank_lines: u64,
     err_line: Vec<u8>,
@@ -443,6 +447,11 @@ impl Reader {
     ) {
         let closed = loop {
             match output.next().await {
+                Some(Ok(LogOutput::StdOut { message })) if self.stdout_is_log => {
+                    let mut line = std::mem::take(&mut self.line);
+                    self.log_bytes(&message, &mut line);
+                    self.line = line;
+                }
                 Some(Ok(LogOutput::StdOut { message })) => match self.stdout(&message).await {
                     Ok(()) => {}
                     Err(Stop::Released) => return,
@@ -456,8 +465,9 @@ impl Reader {
                 None => break None,
             }
         };
-        if !self.err_line.is_empty() {
-            let rest = std::mem::take(&mut self.err_line);
+        let unfinished =
+            [Some(std::mem::take(&mut self.err_line)), self.stdout_is_log.then(|| std::mem::take(&mut self.line))];
+        for rest in unfinished.into_iter().flatten().filter(|rest| !rest.is_empty()) {
             self.log_line(&rest);
         }
         let _ = self.frames.send((Frame::Closed(closed), std::time::Instant::now())).await;
@@ -506,14 +516,21 @@ impl Reader {
     }
 
     fn stderr(&mut self, bytes: &[u8]) {
+        let mut err_line = std::mem::take(&mut self.err_line);
+        self.log_bytes(bytes, &mut err_line);
+        self.err_line = err_line;
+    }
+
+    /// Splits `bytes` into log lines, continuing the unfinished `line`.
+    fn log_bytes(&mut self, bytes: &[u8], line: &mut Vec<u8>) {
         let mut ended = 0;
         for &b in bytes {
             if b == b'\n' {
-                let line = std::mem::take(&mut self.err_line);
-                self.log_line(&line);
+                self.log_line(line);
+                line.clear();
                 ended += 1;
-            } else if self.err_line.len() < 64 * 1024 {
-                self.err_line.push(b);
+            } else if line.len() < 64 * 1024 {
+                line.push(b);
             }
         }
         if ended > 0 {
@@ -567,7 +584,14 @@ mod tests {
     }
 
     fn spec(d: &DockerNode) -> ContainerSpec<'_> {
-        ContainerSpec { node: "gw", image_id: "sha256:x", docker: d, run_id: "r1", run_label: None }
+        ContainerSpec {
+            node: "gw",
+            image_id: "sha256:x",
+            docker: d,
+            run_id: "r1",
+            run_label: None,
+            stdout_is_log: false,
+        }
     }
 
     #[test]

@@ -77,8 +77,13 @@ pub fn tag_for(docker: &DockerNode, context_dir: &Path, key: &[u8; 32]) -> Strin
 /// What decides a node's image: nodes with equal recipes share one build.
 pub fn recipe(docker: &DockerNode) -> String {
     format!(
-        "{:?}|{:?}|{:?}|{:?}|{}",
-        docker.image, docker.build_context, docker.dockerfile, docker.build_command, docker.build_timeout_s
+        "{:?}|{:?}|{:?}|{:?}|{}|{}",
+        docker.image,
+        docker.build_context,
+        docker.dockerfile,
+        docker.build_command,
+        docker.build_timeout_s,
+        docker.build_network
     )
 }
 
@@ -254,7 +259,8 @@ pub fn ensure_image_with(
             return Err(DockerError::ForeignImage { image: tag });
         }
     }
-    build(engine, &tag, &dockerfile, &key, context, progress, interrupt)?;
+    let target = BuildTarget { tag: &tag, dockerfile: &dockerfile, key: &key, network: docker.build_network };
+    build(engine, &target, context, progress, interrupt)?;
     let found = inspect(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
         tag: tag.clone(),
         output: "the engine reported success but has no such image".into(),
@@ -457,22 +463,32 @@ fn send_context(
     sent
 }
 
+/// What one build makes: its tag, Dockerfile and key, and whether its
+/// `RUN` steps reach the network.
+#[derive(Clone, Copy)]
+struct BuildTarget<'a> {
+    tag: &'a str,
+    dockerfile: &'a str,
+    key: &'a [u8; 32],
+    network: bool,
+}
+
 fn build(
     engine: &DockerEngine,
-    tag: &str,
-    dockerfile: &str,
-    key: &[u8; 32],
+    target: &BuildTarget<'_>,
     context: BuildContext,
     progress: &mut dyn FnMut(&str),
     interrupt: Option<&AtomicBool>,
 ) -> Result<(), DockerError> {
+    let BuildTarget { tag, dockerfile, key, network } = *target;
     let options = bollard::query_parameters::BuildImageOptions {
         dockerfile: dockerfile.to_string(),
         t: Some(tag.to_string()),
         rm: true,
         forcerm: true,
-        // Nothing is fetched while building: `FROM scratch` needs no network.
-        networkmode: Some("none".into()),
+        // Nothing is fetched while building unless the node says so
+        // (`docker.build_network`, allowed by `--allow network`).
+        networkmode: Some(if network { "default" } else { "none" }.into()),
         labels: Some(HashMap::from([
             (LABEL_CONTEXT.to_string(), hex(&context.sha256)),
             (LABEL_BUILD_KEY.to_string(), hex(key)),

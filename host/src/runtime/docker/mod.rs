@@ -25,6 +25,7 @@ pub mod dockerfile;
 mod engine;
 mod error;
 pub mod image;
+mod mqtt;
 mod node_group;
 mod process_group;
 mod protocol;
@@ -33,6 +34,7 @@ mod volume;
 
 pub use engine::DockerEngine;
 pub use error::DockerError;
+pub use mqtt::{MqttClientGroup, RETAIN_PREFIX};
 pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
 
 /// Labels on every container xedgesim makes; `xedgesim prune` finds

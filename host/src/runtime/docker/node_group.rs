@@ -243,6 +243,7 @@ impl DockerNodeGroup {
                 }),
                 _ => Ok(out),
             },
+            ContainerProtocol::Mqtt => unreachable!("MQTT nodes run in their own group (runtime::docker::mqtt)"),
         }
     }
 
@@ -305,6 +306,7 @@ async fn start_one(
         docker: spec.docker,
         run_id,
         run_label: options.run_label.as_deref(),
+        stdout_is_log: false,
     };
     // The whole start, engine requests included, is bounded by the start deadline.
     let deadline = tokio::time::Instant::now() + Duration::from_millis(spec.docker.start_timeout_ms);

@@ -108,6 +108,7 @@ pub fn open(protocol: ContainerProtocol, id: &str, config: &BTreeMap<String, Con
             config.insert("node_id".into(), id.into());
             (format!("INIT {}\n", Value::Object(config)).into_bytes(), vec![Ask::New])
         }
+        ContainerProtocol::Mqtt => unreachable!("an MQTT node has no stdio session (runtime::docker::mqtt)"),
     }
 }
 
@@ -132,6 +133,7 @@ pub fn step(protocol: ContainerProtocol, id: &str, now_us: u64, inbox: &[Message
                 .collect();
             format!("ADVANCE {now_us}\n{}\n", Value::from(events)).into_bytes()
         }
+        ContainerProtocol::Mqtt => unreachable!("an MQTT node has no stdio session (runtime::docker::mqtt)"),
     }
 }
 
@@ -140,6 +142,7 @@ pub fn finish(protocol: ContainerProtocol) -> Option<Vec<u8>> {
     match protocol {
         ContainerProtocol::Xedgesim => Some(frame(&Request::Finish)),
         ContainerProtocol::XedgesimAdapter => None,
+        ContainerProtocol::Mqtt => unreachable!("an MQTT node has no stdio session (runtime::docker::mqtt)"),
     }
 }
 
@@ -147,6 +150,7 @@ pub fn shutdown(protocol: ContainerProtocol) -> Vec<u8> {
     match protocol {
         ContainerProtocol::Xedgesim => frame(&Request::Shutdown),
         ContainerProtocol::XedgesimAdapter => b"SHUTDOWN\n".to_vec(),
+        ContainerProtocol::Mqtt => unreachable!("an MQTT node has no stdio session (runtime::docker::mqtt)"),
     }
 }
 
@@ -229,6 +233,7 @@ pub async fn receive(
                 quoted(&line)
             ))),
         },
+        ContainerProtocol::Mqtt => unreachable!("an MQTT node has no stdio session (runtime::docker::mqtt)"),
     }
 }
 

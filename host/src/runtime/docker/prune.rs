@@ -1,9 +1,9 @@
-//! `xedgesim prune`: removes the containers and named volumes a killed
+//! `xedgesim prune`: removes the containers, named volumes and networks a killed
 //! xedgesim left behind, found by their `xedgesim.run` label. Those whose
 //! owning process (`xedgesim.pid`) still runs on this machine belong to a
 //! live run and are left alone unless `all` is set, and so are those made
 //! on another machine (`xedgesim.host`), whose processes cannot be seen
-//! from here. Containers go first: a volume in use cannot be removed.
+//! from here. Containers go first: a volume or network in use cannot be removed.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +18,8 @@ pub enum LeftoverKind {
     Container,
     /// A named volume the run created; its `id` is its name.
     Volume,
+    /// The run's internal network (containers that speak MQTT).
+    Network,
 }
 
 /// A container or volume found by [`prune`].
@@ -69,6 +71,21 @@ pub fn prune(engine: &DockerEngine, all: bool) -> Result<Vec<Leftover>, DockerEr
             None => engine.block_on(volume::remove(engine, &v.name)).map(|()| true).map_err(|e| e.to_string()),
         };
         leftovers.push(leftover(LeftoverKind::Volume, v.name, &v.labels, removed, kept_because));
+    }
+    let options = bollard::query_parameters::ListNetworksOptions {
+        filters: Some(HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])])),
+    };
+    let found =
+        engine.block_on(engine.docker().list_networks(Some(options))).map_err(DockerError::api("to list networks"))?;
+    for n in found {
+        let labels = n.labels.unwrap_or_default();
+        let kept_because = kept_because(&labels, all);
+        let id = n.id.unwrap_or_default();
+        let removed = match kept_because {
+            Some(_) => Ok(false),
+            None => engine.block_on(super::mqtt::remove_network(engine, &id)).map(|()| true).map_err(|e| e.to_string()),
+        };
+        leftovers.push(leftover(LeftoverKind::Network, id, &labels, removed, kept_because));
     }
     Ok(leftovers)
 }

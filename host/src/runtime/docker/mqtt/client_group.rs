@@ -1,0 +1,754 @@
+//! [`MqttClientGroup`]: every container of a run that is an unmodified
+//! MQTT client, each a node. The host is each one's broker endpoint
+//! ([`Endpoint`]) on the run's internal network ([`RunNetwork`]): its
+//! PUBLISHes are the node's messages (`Address::Publish`, to the scenario's
+//! broker node), its SUBSCRIBEs go to that broker as `$subscribe`, and what
+//! the simulation delivers to it is written to it as PUBLISH. How its wall
+//! time becomes virtual time is [`WallClock`]'s rule.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use rumqttc::mqttbytes::{QoS, matches};
+
+use super::super::container::{self, Container, ContainerSpec};
+use super::super::engine::DockerEngine;
+use super::super::node_group::{DockerNodeSpec, DockerOptions};
+use super::clock::WallClock;
+use super::endpoint::{Delivery, Endpoint, Event};
+use super::network::{self, RunNetwork};
+use crate::runtime::docker::container::Frame;
+use crate::runtime::{
+    Address, FaultKind, Interrupted, LogLevel, LogLine, LogStream, Message, Metric, NodeFault, NodeGroup, NodeUsage,
+    Outgoing, ShutdownError, StepCall, StepOutput,
+};
+use crate::scenario::{ConfigValue, DockerNode, MqttSettings};
+
+/// After its CONNECT, a container is ready once it has been quiet this
+/// long (its subscriptions follow its CONNACK at once).
+const READY_QUIET: Duration = Duration::from_millis(200);
+/// The topic prefix a retained PUBLISH travels under, to the broker node.
+pub const RETAIN_PREFIX: &str = "$retain/";
+
+struct Node {
+    id: String,
+    docker: DockerNode,
+    settings: MqttSettings,
+    image_id: String,
+    endpoint: Option<Endpoint>,
+    container: Option<Container>,
+    connected: bool,
+    /// Its subscriptions, with the QoS granted.
+    subscriptions: BTreeMap<String, QoS>,
+    clock: WallClock,
+    /// The delivery being answered: its virtual time, when it was written, how many messages.
+    pending: Option<(u64, Instant, usize)>,
+    /// Its last delivery went unanswered: what it publishes before the next is late.
+    awaiting_late: bool,
+    /// Subscriptions and unsubscriptions to send at its next instant.
+    control: Vec<Outgoing>,
+    counts: Counts,
+    usage: NodeUsage,
+    /// Its start was cut short by an interrupt.
+    cut_short: bool,
+    /// Host-side log lines: (virtual time, level, text).
+    notes: Vec<(u64, LogLevel, String)>,
+}
+
+/// What the host counted of one node, reported as its metrics.
+#[derive(Debug, Default, Clone, Copy)]
+struct Counts {
+    published: u64,
+    delivered: u64,
+    late_answers: u64,
+    unanswered: u64,
+    subscriptions_refused: u64,
+    disconnects: u64,
+    lost_in_crash: u64,
+    undelivered: u64,
+}
+
+type StepResult = Result<StepOutput, NodeFault>;
+
+pub struct MqttClientGroup {
+    engine: DockerEngine,
+    ids: Vec<String>,
+    nodes: Vec<Node>,
+    options: DockerOptions,
+    network: Option<RunNetwork>,
+    /// The last submit: each call's index and time, and its result when known at submit.
+    submitted: Vec<(usize, u64, Option<StepResult>)>,
+    cleanup: Vec<ShutdownError>,
+    orphan_logs: Vec<(usize, u64, String)>,
+    shut_down: bool,
+}
+
+impl std::fmt::Debug for MqttClientGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MqttClientGroup").field("ids", &self.ids).finish_non_exhaustive()
+    }
+}
+
+impl MqttClientGroup {
+    /// Makes the run's network, an endpoint per node and its container,
+    /// and waits for each to connect. Nodes that fail are returned as
+    /// faults (at time 0), their containers removed.
+    pub fn start(
+        engine: &DockerEngine,
+        specs: &[DockerNodeSpec<'_>],
+        options: DockerOptions,
+    ) -> (MqttClientGroup, Vec<(usize, NodeFault)>) {
+        let network = engine.block_on(RunNetwork::create(engine, &options.run_id, options.run_label.as_deref()));
+        let mut faults = Vec::new();
+        let mut nodes: Vec<Node> = specs.iter().map(|spec| Node::new(spec)).collect();
+        match &network {
+            Ok(network) => {
+                for (index, node) in nodes.iter_mut().enumerate() {
+                    let max_packet = usize::try_from(node.docker.max_frame_bytes).unwrap_or(usize::MAX);
+                    match engine.block_on(Endpoint::open(engine, network.gateway, max_packet)) {
+                        Ok(endpoint) => {
+                            node.docker.network_mode = network.name.clone();
+                            node.docker.environment.insert(node.settings.host_env.clone(), network.gateway.to_string());
+                            let port = endpoint.address.port().to_string();
+                            node.docker.environment.insert(node.settings.port_env.clone(), port);
+                            node.endpoint = Some(endpoint);
+                        }
+                        Err(e) => faults.push((
+                            index,
+                            node.fault(
+                                0,
+                                FaultKind::ContainerStart,
+                                format!("the host could not listen for it on {}: {e}", network.gateway),
+                            ),
+                        )),
+                    }
+                }
+            }
+            Err(e) => {
+                for (index, node) in nodes.iter().enumerate() {
+                    faults.push((index, node.fault(0, FaultKind::ContainerStart, e.to_string())));
+                }
+            }
+        }
+        let mut group = MqttClientGroup {
+            engine: engine.clone(),
+            ids: specs.iter().map(|s| s.id.to_string()).collect(),
+            nodes,
+            options,
+            network: network.ok(),
+            submitted: Vec::new(),
+            cleanup: Vec::new(),
+            orphan_logs: Vec::new(),
+            shut_down: false,
+        };
+        let ready: Vec<usize> = (0..specs.len()).filter(|i| group.nodes[*i].endpoint.is_some()).collect();
+        faults.extend(group.start_containers(&ready, 0));
+        (group, faults)
+    }
+
+    /// Starts the containers of `indexes` at virtual `time_us`, at once,
+    /// and waits for each to connect and go quiet.
+    fn start_containers(&mut self, indexes: &[usize], time_us: u64) -> Vec<(usize, NodeFault)> {
+        let engine = self.engine.clone();
+        let options = &self.options;
+        let order: Vec<usize> = (0..self.nodes.len()).filter(|i| indexes.contains(i)).collect();
+        let starts = self
+            .nodes
+            .iter_mut()
+            .enumerate()
+            .filter(|(i, _)| order.contains(i))
+            .map(|(index, node)| {
+                let engine = engine.clone();
+                async move { (index, node.start(&engine, options, time_us).await) }
+            })
+            .collect();
+        let (started, _) = self.engine.block_on_each_unless(options.interrupt.as_deref(), Duration::ZERO, starts);
+        let mut faults = Vec::new();
+        for (slot, result) in started.into_iter().enumerate() {
+            match result {
+                Some((_, Ok(()))) => {}
+                Some((index, Err(fault))) => faults.push((index, fault)),
+                None => self.nodes[order[slot]].cut_short = true,
+            }
+        }
+        faults
+    }
+
+    /// Stops node `index` for good: its container is removed, its last log lines kept.
+    fn retire(&mut self, index: usize) {
+        let node = &mut self.nodes[index];
+        node.pending = None;
+        node.connected = false;
+        let Some(c) = node.container.take() else { return };
+        let lines = c.log.lock().expect("log lock").take();
+        self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
+        let id = c.id.clone();
+        drop(c);
+        if let Err(e) = self.engine.block_on(container::remove(&self.engine, &id)) {
+            self.cleanup.push(ShutdownError { node: node.id.clone(), problem: e.to_string() });
+        }
+    }
+
+    fn failed(&mut self, index: usize, fault: NodeFault) -> Option<Result<StepOutput, NodeFault>> {
+        self.retire(index);
+        Some(Err(fault))
+    }
+
+    /// The step's output: what is due now, and when to step again (its next
+    /// departure, or the next quantum, when it may publish on its own).
+    fn output(&mut self, index: usize, now_us: u64) -> StepOutput {
+        let quantum = self.options.time_quantum_us.max(1);
+        let node = &mut self.nodes[index];
+        let mut outbox = std::mem::take(&mut node.control);
+        outbox.extend(node.clock.due(now_us));
+        let poll = (now_us / quantum).saturating_add(1).saturating_mul(quantum);
+        let wake_at_us = Some(node.clock.next_departure_us().map_or(poll, |at| at.min(poll)));
+        StepOutput { outbox, wake_at_us }
+    }
+}
+
+impl Node {
+    fn new(spec: &DockerNodeSpec<'_>) -> Node {
+        let settings = spec.docker.mqtt.clone().expect("an MQTT node has MQTT settings");
+        Node {
+            id: spec.id.to_string(),
+            docker: spec.docker.clone(),
+            settings,
+            image_id: spec.image_id.to_string(),
+            endpoint: None,
+            container: None,
+            connected: false,
+            subscriptions: BTreeMap::new(),
+            clock: WallClock::default(),
+            pending: None,
+            awaiting_late: false,
+            control: Vec::new(),
+            counts: Counts::default(),
+            usage: NodeUsage { round_trip_us_total: Some(0), round_trip_us_max: Some(0), ..NodeUsage::default() },
+            cut_short: false,
+            notes: Vec::new(),
+        }
+    }
+
+    fn fault(&self, time_us: u64, kind: FaultKind, detail: String) -> NodeFault {
+        NodeFault { node: self.id.clone(), time_us, kind, detail }
+    }
+
+    /// Starts its container and waits for its CONNECT, then for it to go quiet.
+    async fn start(&mut self, engine: &DockerEngine, options: &DockerOptions, time_us: u64) -> Result<(), NodeFault> {
+        let spec = ContainerSpec {
+            node: &self.id,
+            image_id: &self.image_id,
+            docker: &self.docker,
+            run_id: &options.run_id,
+            run_label: options.run_label.as_deref(),
+            stdout_is_log: true,
+        };
+        let start_deadline = tokio::time::Instant::now() + Duration::from_millis(self.docker.start_timeout_ms);
+        let container = match tokio::time::timeout_at(start_deadline, Container::start(engine, &spec, time_us)).await {
+            Ok(Ok(container)) => container,
+            Ok(Err(e)) => return Err(self.fault(time_us, FaultKind::ContainerStart, e.to_string())),
+            Err(_) => {
+                let _ = container::remove_labelled(engine, &options.run_id, &self.id).await;
+                let what = "the engine did not create and start the container in time".to_string();
+                return Err(self.fault(time_us, FaultKind::Timeout { timeout_ms: self.docker.start_timeout_ms }, what));
+            }
+        };
+        self.container = Some(container);
+        self.clock.instant(time_us, Instant::now());
+        let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(self.settings.connect_timeout_s);
+        let mut endpoint = self.endpoint.take().expect("a node is started with its endpoint");
+        let mut events = Vec::new();
+        let mut quiet_from: Option<tokio::time::Instant> = None;
+        let exited = loop {
+            let until = quiet_from.map_or(connect_deadline, |q| (q + READY_QUIET).min(connect_deadline));
+            // In slices, to notice a container that exits before it connects.
+            let slice = (tokio::time::Instant::now() + Duration::from_millis(50)).min(until);
+            match endpoint.next_event(slice).await {
+                Some(event) => {
+                    let connected = matches!(event.0, Event::Connected { .. });
+                    let ended = matches!(event.0, Event::Violation { .. } | Event::Disconnected { .. });
+                    events.push(event);
+                    if connected || quiet_from.is_some() {
+                        quiet_from = Some(tokio::time::Instant::now());
+                    }
+                    if ended {
+                        break false;
+                    }
+                }
+                None if tokio::time::Instant::now() >= until => break false,
+                None => {
+                    if let Some(Some(Frame::Closed(_))) = self.container.as_mut().map(Container::try_frame) {
+                        break true;
+                    }
+                }
+            }
+        };
+        let address = endpoint.address;
+        self.endpoint = Some(endpoint);
+        if exited {
+            let fault = self.container_exited(engine, time_us).await;
+            return Err(self.remove_with(engine, fault).await);
+        }
+        if quiet_from.is_none() && !events.iter().any(|(e, _)| matches!(e, Event::Violation { .. })) {
+            let endpoint = address;
+            let detail = format!(
+                "nothing connected to {} ({}={}, {}={}) within {} s after the container started{}",
+                endpoint,
+                self.settings.host_env,
+                endpoint.ip(),
+                self.settings.port_env,
+                endpoint.port(),
+                self.settings.connect_timeout_s,
+                self.log_tail(),
+            );
+            let fault =
+                self.fault(time_us, FaultKind::NotConnected { timeout_s: self.settings.connect_timeout_s }, detail);
+            return Err(self.remove_with(engine, fault).await);
+        }
+        for (event, at) in events {
+            if let Err(fault) = self.event(time_us, event, at, false) {
+                return Err(self.remove_with(engine, fault).await);
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes its container, then returns `fault`.
+    async fn remove_with(&mut self, engine: &DockerEngine, fault: NodeFault) -> NodeFault {
+        if let Some(c) = self.container.take() {
+            let id = c.id.clone();
+            drop(c);
+            let _ = container::remove(engine, &id).await;
+        }
+        fault
+    }
+
+    async fn container_exited(&self, engine: &DockerEngine, time_us: u64) -> NodeFault {
+        let exit_code = match &self.container {
+            Some(c) => container::exit_code(engine, &c.id).await,
+            None => None,
+        };
+        self.fault(time_us, FaultKind::ContainerExited { exit_code }, self.log_tail().trim_start().to_string())
+    }
+
+    /// The last lines of its log, for fault messages.
+    fn log_tail(&self) -> String {
+        match self.container.as_ref().map(Container::stderr_tail) {
+            Some(tail) if !tail.is_empty() => format!("\nits log:\n{tail}"),
+            _ => String::new(),
+        }
+    }
+
+    /// Applies one event of the container's at virtual `now_us`; `answer`:
+    /// it came in answer to the pending delivery.
+    fn event(&mut self, now_us: u64, event: Event, at: Instant, answer: bool) -> Result<(), NodeFault> {
+        match event {
+            Event::Connected { client_id } => {
+                self.connected = true;
+                self.notes.push((now_us, LogLevel::Info, format!("[mqtt] connected as '{client_id}'")));
+            }
+            Event::Subscribed { granted, refused } => {
+                for (filter, qos) in granted {
+                    self.control.push(control("$subscribe", &filter));
+                    self.subscriptions.insert(filter, qos);
+                }
+                for filter in refused {
+                    self.counts.subscriptions_refused += 1;
+                    let text = format!("[mqtt] refused its SUBSCRIBE to '{filter}': not a topic filter");
+                    self.notes.push((now_us, LogLevel::Warn, text));
+                }
+            }
+            Event::Unsubscribed { filters } => {
+                for filter in filters {
+                    if self.subscriptions.remove(&filter).is_some() {
+                        self.control.push(control("$unsubscribe", &filter));
+                    }
+                }
+            }
+            Event::Published { topic, payload, retain } => {
+                let topic = if retain { format!("{RETAIN_PREFIX}{topic}") } else { topic };
+                if topic.len() > crate::runtime::MAX_TOPIC_BYTES {
+                    let what = format!(
+                        "a retained PUBLISH whose topic, with its `{RETAIN_PREFIX}` mark, is over 65,535 bytes"
+                    );
+                    return Err(self.fault(now_us, FaultKind::Mqtt, what));
+                }
+                if self.awaiting_late && !answer {
+                    self.counts.late_answers += 1;
+                    let text = format!("[mqtt] dropped a PUBLISH on '{topic}': it came after the answer deadline");
+                    self.notes.push((now_us, LogLevel::Warn, text));
+                    return Ok(());
+                }
+                self.counts.published += 1;
+                let out = Outgoing { destination: Address::Publish, topic, payload };
+                match self.pending {
+                    Some((then_us, sent, _)) if answer => self.clock.answer(&self.settings, then_us, sent, at, out),
+                    _ => self.clock.own(&self.settings, now_us, at, out),
+                };
+            }
+            Event::Disconnected { why } => {
+                self.connected = false;
+                self.counts.disconnects += 1;
+                self.notes.push((now_us, LogLevel::Warn, format!("[mqtt] disconnected: {why}")));
+                // A clean session: what it subscribed to ends with it.
+                for filter in std::mem::take(&mut self.subscriptions).into_keys() {
+                    self.control.push(control("$unsubscribe", &filter));
+                }
+            }
+            Event::Violation { what } => {
+                let detail = format!("{what}{}", self.log_tail());
+                return Err(self.fault(now_us, FaultKind::Mqtt, detail));
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `inbox` to the container as PUBLISHes.
+    fn deliver(&mut self, inbox: &[Message]) -> usize {
+        let endpoint = self.endpoint.as_ref().expect("a started node has its endpoint");
+        for message in inbox {
+            let qos = self
+                .subscriptions
+                .iter()
+                .filter(|(filter, _)| matches(&message.topic, filter))
+                .map(|(_, qos)| *qos)
+                .max_by_key(|qos| *qos as u8)
+                .unwrap_or(QoS::AtMostOnce);
+            endpoint.deliver(Delivery { topic: message.topic.clone(), payload: message.payload.clone(), qos });
+        }
+        self.counts.delivered += inbox.len() as u64;
+        inbox.len()
+    }
+
+    /// Metrics the host counted for it.
+    fn metrics(&self) -> Vec<Metric> {
+        let c = &self.counts;
+        let undelivered = c.undelivered + self.endpoint.as_ref().map_or(0, Endpoint::undelivered);
+        [
+            ("mqtt_published", c.published),
+            ("mqtt_delivered", c.delivered),
+            ("mqtt_undelivered", undelivered),
+            ("mqtt_subscriptions", self.subscriptions.len() as u64),
+            ("mqtt_late_answers", c.late_answers),
+            ("mqtt_unanswered", c.unanswered),
+            ("mqtt_subscriptions_refused", c.subscriptions_refused),
+            ("mqtt_disconnects", c.disconnects),
+            ("mqtt_lost_in_crash", c.lost_in_crash),
+        ]
+        .into_iter()
+        .map(|(name, value)| Metric::new(name, value as f64))
+        .collect()
+    }
+}
+
+fn control(topic: &str, filter: &str) -> Outgoing {
+    Outgoing { destination: Address::Publish, topic: topic.into(), payload: filter.as_bytes().to_vec() }
+}
+
+/// Waits for the answer to a delivery written at `sent`: its PUBLISHes,
+/// until one per message delivered has come, or `quiet` passes after the
+/// last, or the deadline (or, when no answer is expected, `quiet` after
+/// the delivery). The events, and whether any PUBLISH came.
+async fn await_answer(
+    endpoint: &mut Endpoint,
+    settings: &MqttSettings,
+    sent: Instant,
+    expected: usize,
+) -> (Vec<(Event, Instant)>, bool) {
+    let sent = tokio::time::Instant::from_std(sent);
+    let deadline = sent + Duration::from_millis(settings.answer_deadline_ms);
+    let quiet = Duration::from_millis(settings.quiet_ms);
+    let mut events = Vec::new();
+    let mut answers = 0;
+    let mut last = sent;
+    loop {
+        if settings.expect_answer && answers >= expected {
+            break;
+        }
+        let until = if settings.expect_answer && answers == 0 { deadline } else { (last + quiet).min(deadline) };
+        match endpoint.next_event(until).await {
+            Some((event, at)) => {
+                let ends = matches!(event, Event::Violation { .. } | Event::Disconnected { .. });
+                if matches!(event, Event::Published { .. }) {
+                    answers += 1;
+                    last = tokio::time::Instant::from_std(at);
+                }
+                events.push((event, at));
+                if ends {
+                    break;
+                }
+            }
+            None => break,
+        }
+    }
+    (events, answers > 0)
+}
+
+impl NodeGroup for MqttClientGroup {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        self.submitted.clear();
+        for call in calls {
+            let (index, now_us) = (call.index, call.now_us);
+            if self.nodes[index].container.is_none() {
+                let fault = self.nodes[index].fault(now_us, FaultKind::Stopped, String::new());
+                self.submitted.push((index, now_us, Some(Err(fault))));
+                continue;
+            }
+            let node = &mut self.nodes[index];
+            let container = node.container.as_mut().expect("checked above");
+            container.clock.store(now_us, Ordering::Relaxed);
+            if let Some(Frame::Closed(_)) = container.try_frame() {
+                let fault = self.engine.block_on(node.container_exited(&self.engine, now_us));
+                let result = self.failed(index, fault);
+                self.submitted.push((index, now_us, result));
+                continue;
+            }
+            // What it did since its last instant, on its own.
+            let mut failed = None;
+            while let Some((event, at)) = node.endpoint.as_mut().and_then(Endpoint::try_event) {
+                if let Err(fault) = node.event(now_us, event, at, false) {
+                    failed = Some(fault);
+                    break;
+                }
+            }
+            if let Some(fault) = failed {
+                let result = self.failed(index, fault);
+                self.submitted.push((index, now_us, result));
+                continue;
+            }
+            let began = Instant::now();
+            node.clock.instant(now_us, began);
+            if !call.inbox.is_empty() {
+                node.awaiting_late = false;
+                if node.connected {
+                    let count = node.deliver(&call.inbox);
+                    node.pending = Some((now_us, began, count));
+                } else {
+                    // Nobody is connected to take them.
+                    node.counts.undelivered += call.inbox.len() as u64;
+                    let text = format!("[mqtt] {} message(s) arrived while it was not connected", call.inbox.len());
+                    node.notes.push((now_us, LogLevel::Warn, text));
+                }
+            }
+            self.submitted.push((index, now_us, None));
+        }
+    }
+
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        let waiting: Vec<usize> = self
+            .submitted
+            .iter()
+            .filter(|(i, _, r)| r.is_none() && self.nodes[*i].pending.is_some())
+            .map(|(i, ..)| *i)
+            .collect();
+        let answers = {
+            let futures: Vec<_> = self
+                .nodes
+                .iter_mut()
+                .enumerate()
+                .filter(|(index, _)| waiting.contains(index))
+                .map(|(index, node)| {
+                    let (_, sent, expected) = node.pending.expect("waiting");
+                    let settings = node.settings.clone();
+                    let endpoint = node.endpoint.as_mut().expect("a started node has its endpoint");
+                    async move { (index, await_answer(endpoint, &settings, sent, expected).await) }
+                })
+                .collect();
+            self.engine.block_on_unless(self.options.interrupt.as_deref(), join_all(futures))
+        };
+        let Ok(answers) = answers else {
+            self.submitted.clear();
+            return Err(Interrupted);
+        };
+        let mut answers: BTreeMap<usize, _> = answers.into_iter().collect();
+        let submitted = std::mem::take(&mut self.submitted);
+        let mut results = Vec::with_capacity(submitted.len());
+        for (index, now_us, known) in submitted {
+            if let Some(result) = known {
+                results.push(result);
+                continue;
+            }
+            let node = &mut self.nodes[index];
+            node.usage.steps += 1;
+            let mut failed = None;
+            if let Some((events, answered)) = answers.remove(&index) {
+                let (_, sent, _) = node.pending.expect("waiting");
+                let waited = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+                *node.usage.round_trip_us_total.get_or_insert(0) += waited;
+                let max = node.usage.round_trip_us_max.get_or_insert(0);
+                *max = (*max).max(waited);
+                for (event, at) in events {
+                    if let Err(fault) = node.event(now_us, event, at, true) {
+                        failed = Some(fault);
+                        break;
+                    }
+                }
+                if !answered && node.settings.expect_answer && failed.is_none() {
+                    node.counts.unanswered += 1;
+                    node.awaiting_late = true;
+                    let text = format!("[mqtt] no answer within {} ms", node.settings.answer_deadline_ms);
+                    node.notes.push((now_us, LogLevel::Warn, text));
+                }
+                node.pending = None;
+            }
+            match failed {
+                Some(fault) => {
+                    let result = self.failed(index, fault).expect("a failure");
+                    results.push(result);
+                }
+                None => results.push(Ok(self.output(index, now_us))),
+            }
+        }
+        Ok(results)
+    }
+
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        let live: Vec<(usize, String)> =
+            indexes.iter().filter_map(|&i| self.nodes[i].container.as_ref().map(|c| (i, c.id.clone()))).collect();
+        let engine = self.engine.clone();
+        let reads = live.iter().map(|(_, id)| container::resource_usage(&engine, id)).collect();
+        let interrupt = self.options.interrupt.clone();
+        let (usage, _) = self.engine.block_on_each_unless(interrupt.as_deref(), Duration::from_secs(1), reads);
+        for ((index, _), read) in live.iter().zip(usage) {
+            let (cpu_ns, peak) = read.unwrap_or_default();
+            self.nodes[*index].usage.cpu_time_us = cpu_ns.map(|ns| ns / 1_000);
+            self.nodes[*index].usage.peak_memory_bytes = peak;
+        }
+        indexes
+            .iter()
+            .map(|&index| {
+                let node = &self.nodes[index];
+                if node.container.is_none() && !node.cut_short {
+                    Err(node.fault(now_us, FaultKind::Stopped, String::new()))
+                } else {
+                    Ok(node.metrics())
+                }
+            })
+            .collect()
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        let mut lines: Vec<LogLine> = std::mem::take(&mut self.orphan_logs)
+            .into_iter()
+            .map(|(index, time_us, text)| LogLine {
+                index,
+                time_us,
+                stream: LogStream::Stdout,
+                level: LogLevel::Info,
+                text,
+            })
+            .collect();
+        for (index, node) in self.nodes.iter_mut().enumerate() {
+            for (time_us, level, text) in std::mem::take(&mut node.notes) {
+                lines.push(LogLine { index, time_us, stream: LogStream::Log, level, text });
+            }
+            let Some(container) = &node.container else { continue };
+            let mut log = container.log.lock().expect("log lock");
+            for (time_us, text) in log.take() {
+                lines.push(LogLine { index, time_us, stream: LogStream::Stdout, level: LogLevel::Info, text });
+            }
+            if log.dropped_lines > 0 {
+                let text = format!("[{} log lines dropped: over 1 MiB between two steps]", log.dropped_lines);
+                let time_us = container.clock.load(Ordering::Relaxed);
+                lines.push(LogLine { index, time_us, stream: LogStream::Stdout, level: LogLevel::Warn, text });
+                log.dropped_lines = 0;
+            }
+        }
+        lines
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        let node = &self.nodes[index];
+        let mut usage = node.usage;
+        usage.answers = Some(node.clock.processing_us.len() as u64);
+        if let Some((p50, p95, max)) = node.clock.processing_summary() {
+            (usage.processing_us_p50, usage.processing_us_p95, usage.processing_us_max) =
+                (Some(p50), Some(p95), Some(max));
+        }
+        usage.wall_to_virtual_us = Some(node.clock.wall_to_virtual_us);
+        usage
+    }
+
+    /// The container is killed at once; what waited to leave is lost with it.
+    fn crash(&mut self, index: usize, _now_us: u64) {
+        self.retire(index);
+        let node = &mut self.nodes[index];
+        node.counts.lost_in_crash += node.clock.clear() as u64;
+        node.control.clear();
+        node.awaiting_late = false;
+    }
+
+    /// A new container from the same image, on the same endpoint.
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        _config: &BTreeMap<String, ConfigValue>,
+        _restarts: u32,
+    ) -> Result<(), NodeFault> {
+        self.retire(index);
+        // The old session's end, if it was still on its way, belongs to the old container.
+        if let Some(endpoint) = self.nodes[index].endpoint.as_mut() {
+            while endpoint.try_event().is_some() {}
+        }
+        match self.start_containers(&[index], now_us).pop() {
+            Some((_, fault)) => Err(fault),
+            None => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self) -> Vec<ShutdownError> {
+        self.shut_down = true;
+        let mut errors = std::mem::take(&mut self.cleanup);
+        let engine = self.engine.clone();
+        let run_id = self.options.run_id.clone();
+        let removals: Vec<_> = self
+            .nodes
+            .iter_mut()
+            .map(|node| {
+                let container = node.container.take();
+                node.endpoint = None;
+                let (engine, run_id, id, cut_short) = (engine.clone(), run_id.clone(), node.id.clone(), node.cut_short);
+                async move {
+                    let result = match container {
+                        Some(c) => {
+                            let cid = c.id.clone();
+                            drop(c);
+                            container::remove(&engine, &cid).await
+                        }
+                        None if cut_short => container::remove_labelled(&engine, &run_id, &id).await,
+                        None => Ok(()),
+                    };
+                    (id, result)
+                }
+            })
+            .collect();
+        for (node, result) in self.engine.block_on(join_all(removals)) {
+            if let Err(e) = result {
+                errors.push(ShutdownError { node, problem: e.to_string() });
+            }
+        }
+        if let Some(network) = self.network.take()
+            && let Err(e) = self.engine.block_on(network::remove(&self.engine, &network.id))
+        {
+            errors.push(ShutdownError { node: self.ids.first().cloned().unwrap_or_default(), problem: e.to_string() });
+        }
+        errors
+    }
+}
+
+impl Drop for MqttClientGroup {
+    /// The last resort (a panic): `shutdown` is the normal path.
+    fn drop(&mut self) {
+        if !self.shut_down {
+            let _ = self.shutdown();
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! Containers that speak MQTT (`docker.protocol: mqtt`): unmodified MQTT
+//! 3.1.1 clients whose every packet crosses the simulated network.
+//!
+//! - [`network`]: the run's internal Docker network (no route off the machine).
+//! - [`endpoint`]: the host as one container's broker: MQTT packets in,
+//!   events out; keep-alive answered on the wall clock.
+//! - [`clock`]: the rule that maps a container's wall time onto virtual time.
+//! - [`MqttClientGroup`]: every MQTT client container of a run, behind
+//!   [`NodeGroup`](crate::runtime::NodeGroup).
+
+mod client_group;
+mod clock;
+mod endpoint;
+mod network;
+
+pub use client_group::{MqttClientGroup, RETAIN_PREFIX};
+pub(super) use network::remove as remove_network;
