@@ -62,10 +62,9 @@ fi
 
 # 1 when NAME exists and is one of ours, 2 when it exists and is not, 0 when absent.
 image_state() {
-  local label
-  if ! label=$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null); then
+  if ! docker image inspect "$1" >/dev/null 2>&1; then
     echo 0
-  elif [ "$label" = 1 ]; then
+  elif [ "$(docker image inspect --format "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null)" = 1 ]; then
     echo 1
   else
     echo 2
