@@ -41,8 +41,9 @@ class BadRequest(Exception):
     """A request this service cannot answer; the message says why."""
 
 
-class Stopped(Exception):
-    """Raised by the signal handler when there is no connection to close."""
+class Stopped(BaseException):
+    """Raised by the signal handler when there is no connection to close;
+    not an Exception, so that no handler of a request's failure takes it."""
 
 
 class Model:
