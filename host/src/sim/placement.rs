@@ -11,12 +11,14 @@ use std::sync::atomic::AtomicBool;
 use super::error::RunError;
 use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{
-    DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttClientGroup,
+    DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
 };
 use crate::runtime::native::builtin_native;
 use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
-use crate::scenario::{ComponentSource, DockerNode, Implementation, ResolvedScenario, SandboxLimits, WasmNode};
+use crate::scenario::{
+    ComponentSource, DockerNode, Implementation, MqttRole, ResolvedScenario, SandboxLimits, WasmNode,
+};
 
 /// How wasm nodes are packed into sandboxes; see docs/sandbox.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,19 +268,27 @@ fn place_docker(
         })
         .collect();
     let options = DockerOptions { run_id, run_label, time_quantum_us: scenario.time_quantum_us, interrupt };
-    // Containers that speak MQTT meet the host over a network, the rest over stdio: a group each.
-    let (mqtt, stdio): (Vec<_>, Vec<_>) =
-        ready.iter().map(|(index, _)| *index).zip(specs).partition(|(_, spec)| spec.docker.mqtt.is_some());
-    for (members, specs) in [stdio, mqtt].map(|nodes| nodes.into_iter().unzip::<_, _, Vec<_>, Vec<_>>()) {
+    // Containers that speak stdio, MQTT clients and MQTT brokers: a group each.
+    let role = |spec: &DockerNodeSpec<'_>| spec.docker.mqtt.as_ref().map(|m| m.role);
+    for kind in [None, Some(MqttRole::Client), Some(MqttRole::Broker)] {
+        let (members, specs): (Vec<usize>, Vec<DockerNodeSpec<'_>>) =
+            ready.iter().map(|(index, _)| *index).zip(specs.iter().copied()).filter(|(_, s)| role(s) == kind).unzip();
         if members.is_empty() {
             continue;
         }
-        let (group, faults): (Box<dyn NodeGroup>, _) = if specs[0].docker.mqtt.is_some() {
-            let (group, faults) = MqttClientGroup::start(&engine, &specs, options.clone());
-            (Box::new(group), faults)
-        } else {
-            let (group, faults) = DockerNodeGroup::start(&engine, &specs, options.clone());
-            (Box::new(group), faults)
+        let (group, faults): (Box<dyn NodeGroup>, _) = match kind {
+            None => {
+                let (group, faults) = DockerNodeGroup::start(&engine, &specs, options.clone());
+                (Box::new(group), faults)
+            }
+            Some(MqttRole::Client) => {
+                let (group, faults) = MqttClientGroup::start(&engine, &specs, options.clone());
+                (Box::new(group), faults)
+            }
+            Some(MqttRole::Broker) => {
+                let (group, faults) = MqttBrokerGroup::start(&engine, &specs, options.clone());
+                (Box::new(group), faults)
+            }
         };
         for (i, fault) in faults {
             placement.startup_faults.push((members[i], fault));

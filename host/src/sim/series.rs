@@ -37,7 +37,8 @@ pub struct NodeRow {
     pub dropped_out: u64,
     pub faults: u64,
     /// What running it cost as its runtime measured it (`fuel_used`, or a
-    /// container's round-trip figures), summed over a type's nodes.
+    /// container's round-trip figures): summed over a type's nodes, the
+    /// largest of `_max` figures, and no percentiles.
     pub usage: BTreeMap<String, u64>,
 }
 
@@ -98,7 +99,14 @@ impl NodeRow {
         self.dropped_out += other.dropped_out;
         self.faults += other.faults;
         for (k, v) in &other.usage {
-            *self.usage.entry(k.clone()).or_default() += v;
+            // A type's largest is its nodes' largest; its nodes' percentiles
+            // make no percentile of the type, so the type row has none.
+            if k.ends_with("_max") {
+                let max = self.usage.entry(k.clone()).or_default();
+                *max = (*max).max(*v);
+            } else if !(k.ends_with("_p50") || k.ends_with("_p95")) {
+                *self.usage.entry(k.clone()).or_default() += v;
+            }
         }
     }
 }
@@ -319,6 +327,25 @@ fn latency_buckets(h: &Histogram) -> Vec<Bucket> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_types_row_sums_costs_keeps_the_largest_maximum_and_no_percentile() {
+        let node = |total: u64, max: u64| NodeRow {
+            usage: BTreeMap::from([
+                ("round_trip_us_total".to_string(), total),
+                ("round_trip_us_max".to_string(), max),
+                ("processing_us_p50".to_string(), 7),
+            ]),
+            ..NodeRow::default()
+        };
+        let mut row = NodeRow::default();
+        row.add(&node(10, 8));
+        row.add(&node(5, 3));
+        assert_eq!(
+            row.usage,
+            BTreeMap::from([("round_trip_us_max".to_string(), 8), ("round_trip_us_total".to_string(), 15)])
+        );
+    }
 
     #[test]
     fn interval_widths_are_round_and_at_most_200_intervals() {

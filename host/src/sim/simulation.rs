@@ -1460,6 +1460,10 @@ impl<'a> Engine<'a> {
         let duration_s = self.duration_us as f64 / 1e6;
         let docker_nodes: Vec<&str> =
             self.scenario.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
+        // Virtual time that MQTT containers' wall time became (docs/running.md).
+        let from_wall_us: Option<u64> = (0..self.ids.len())
+            .filter_map(|n| self.usage_rows(n).into_iter().find(|(k, _)| *k == "wall_to_virtual_us").map(|(_, v)| v))
+            .reduce(u64::saturating_add);
         let mut counts = self.counts.clone();
         let ids = &self.ids;
         let scripted_faults =
@@ -1492,7 +1496,13 @@ impl<'a> Engine<'a> {
             images: self.placement.images.clone(),
             deterministic: docker_nodes.is_empty(),
             nondeterminism: (!docker_nodes.is_empty()).then(|| {
-                format!("Docker nodes took part ({}): containers run on the real clock", docker_nodes.join(", "))
+                let from_wall = from_wall_us.map_or(String::new(), |us| {
+                    format!("; {} of virtual time came from MQTT containers' wall time", format_time(us))
+                });
+                format!(
+                    "Docker nodes took part ({}): containers run on the real clock{from_wall}",
+                    docker_nodes.join(", ")
+                )
             }),
             shutdown_errors: self.shutdown_errors.clone(),
             // Only for runs that record (equivalence): a million nodes' metrics

@@ -34,7 +34,7 @@ mod volume;
 
 pub use engine::DockerEngine;
 pub use error::DockerError;
-pub use mqtt::{MqttClientGroup, RETAIN_PREFIX};
+pub use mqtt::{BROKER_PORT, MqttBrokerGroup, MqttClientGroup, RETAIN_PREFIX};
 pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
 
 /// Labels on every container xedgesim makes; `xedgesim prune` finds

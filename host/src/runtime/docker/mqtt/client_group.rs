@@ -7,24 +7,23 @@
 //! time becomes virtual time is [`WallClock`]'s rule.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use rumqttc::mqttbytes::{QoS, matches};
 
-use super::super::container::{self, Container, ContainerSpec};
-use super::super::engine::DockerEngine;
-use super::super::node_group::{DockerNodeSpec, DockerOptions};
 use super::clock::WallClock;
+use super::container_node::{self, ContainerNode};
 use super::endpoint::{Delivery, Endpoint, Event};
 use super::network::{self, RunNetwork};
-use crate::runtime::docker::container::Frame;
+use crate::runtime::docker::container::{Container, Frame};
+use crate::runtime::docker::engine::DockerEngine;
+use crate::runtime::docker::node_group::{DockerNodeSpec, DockerOptions};
 use crate::runtime::{
-    Address, FaultKind, Interrupted, LogLevel, LogLine, LogStream, Message, Metric, NodeFault, NodeGroup, NodeUsage,
-    Outgoing, ShutdownError, StepCall, StepOutput,
+    Address, FaultKind, Interrupted, LogLevel, LogLine, Message, Metric, NodeFault, NodeGroup, NodeUsage, Outgoing,
+    ShutdownError, StepCall, StepOutput,
 };
-use crate::scenario::{ConfigValue, DockerNode, MqttSettings};
+use crate::scenario::{ConfigValue, MqttSettings};
 
 /// After its CONNECT, a container is ready once it has been quiet this
 /// long (its subscriptions follow its CONNACK at once).
@@ -33,12 +32,9 @@ const READY_QUIET: Duration = Duration::from_millis(200);
 pub const RETAIN_PREFIX: &str = "$retain/";
 
 struct Node {
-    id: String,
-    docker: DockerNode,
+    base: ContainerNode,
     settings: MqttSettings,
-    image_id: String,
     endpoint: Option<Endpoint>,
-    container: Option<Container>,
     connected: bool,
     /// Its subscriptions, with the QoS granted.
     subscriptions: BTreeMap<String, QoS>,
@@ -50,11 +46,6 @@ struct Node {
     /// Subscriptions and unsubscriptions to send at its next instant.
     control: Vec<Outgoing>,
     counts: Counts,
-    usage: NodeUsage,
-    /// Its start was cut short by an interrupt.
-    cut_short: bool,
-    /// Host-side log lines: (virtual time, level, text).
-    notes: Vec<(u64, LogLevel, String)>,
 }
 
 /// What the host counted of one node, reported as its metrics.
@@ -106,13 +97,15 @@ impl MqttClientGroup {
         match &network {
             Ok(network) => {
                 for (index, node) in nodes.iter_mut().enumerate() {
-                    let max_packet = usize::try_from(node.docker.max_frame_bytes).unwrap_or(usize::MAX);
+                    let max_packet = usize::try_from(node.base.docker.max_frame_bytes).unwrap_or(usize::MAX);
                     match engine.block_on(Endpoint::open(engine, network.gateway, max_packet)) {
                         Ok(endpoint) => {
-                            node.docker.network_mode = network.name.clone();
-                            node.docker.environment.insert(node.settings.host_env.clone(), network.gateway.to_string());
-                            let port = endpoint.address.port().to_string();
-                            node.docker.environment.insert(node.settings.port_env.clone(), port);
+                            let docker = &mut node.base.docker;
+                            docker.network_mode = network.name.clone();
+                            docker.environment.insert(node.settings.host_env.clone(), network.gateway.to_string());
+                            docker
+                                .environment
+                                .insert(node.settings.port_env.clone(), endpoint.address.port().to_string());
                             node.endpoint = Some(endpoint);
                         }
                         Err(e) => faults.push((
@@ -170,7 +163,7 @@ impl MqttClientGroup {
             match result {
                 Some((_, Ok(()))) => {}
                 Some((index, Err(fault))) => faults.push((index, fault)),
-                None => self.nodes[order[slot]].cut_short = true,
+                None => self.nodes[order[slot]].base.cut_short = true,
             }
         }
         faults
@@ -181,44 +174,26 @@ impl MqttClientGroup {
         let node = &mut self.nodes[index];
         node.pending = None;
         node.connected = false;
-        let Some(c) = node.container.take() else { return };
-        let lines = c.log.lock().expect("log lock").take();
-        self.orphan_logs.extend(lines.into_iter().map(|(time_us, text)| (index, time_us, text)));
-        let id = c.id.clone();
-        drop(c);
-        if let Err(e) = self.engine.block_on(container::remove(&self.engine, &id)) {
-            self.cleanup.push(ShutdownError { node: node.id.clone(), problem: e.to_string() });
-        }
+        node.base.retire(&self.engine, index, &mut self.orphan_logs, &mut self.cleanup);
     }
 
-    fn failed(&mut self, index: usize, fault: NodeFault) -> Option<Result<StepOutput, NodeFault>> {
-        self.retire(index);
-        Some(Err(fault))
-    }
-
-    /// The step's output: what is due now, and when to step again (its next
-    /// departure, or the next quantum, when it may publish on its own).
+    /// The step's output: what is due now, and when to step again.
     fn output(&mut self, index: usize, now_us: u64) -> StepOutput {
-        let quantum = self.options.time_quantum_us.max(1);
         let node = &mut self.nodes[index];
         let mut outbox = std::mem::take(&mut node.control);
         outbox.extend(node.clock.due(now_us));
-        let poll = (now_us / quantum).saturating_add(1).saturating_mul(quantum);
-        let wake_at_us = Some(node.clock.next_departure_us().map_or(poll, |at| at.min(poll)));
-        StepOutput { outbox, wake_at_us }
+        let wake_at_us =
+            container_node::next_wake(now_us, self.options.time_quantum_us, node.clock.next_departure_us());
+        StepOutput { outbox, wake_at_us: Some(wake_at_us) }
     }
 }
 
 impl Node {
     fn new(spec: &DockerNodeSpec<'_>) -> Node {
-        let settings = spec.docker.mqtt.clone().expect("an MQTT node has MQTT settings");
         Node {
-            id: spec.id.to_string(),
-            docker: spec.docker.clone(),
-            settings,
-            image_id: spec.image_id.to_string(),
+            base: ContainerNode::new(spec),
+            settings: spec.docker.mqtt.clone().expect("an MQTT node has MQTT settings"),
             endpoint: None,
-            container: None,
             connected: false,
             subscriptions: BTreeMap::new(),
             clock: WallClock::default(),
@@ -226,37 +201,16 @@ impl Node {
             awaiting_late: false,
             control: Vec::new(),
             counts: Counts::default(),
-            usage: NodeUsage { round_trip_us_total: Some(0), round_trip_us_max: Some(0), ..NodeUsage::default() },
-            cut_short: false,
-            notes: Vec::new(),
         }
     }
 
     fn fault(&self, time_us: u64, kind: FaultKind, detail: String) -> NodeFault {
-        NodeFault { node: self.id.clone(), time_us, kind, detail }
+        self.base.fault(time_us, kind, detail)
     }
 
     /// Starts its container and waits for its CONNECT, then for it to go quiet.
     async fn start(&mut self, engine: &DockerEngine, options: &DockerOptions, time_us: u64) -> Result<(), NodeFault> {
-        let spec = ContainerSpec {
-            node: &self.id,
-            image_id: &self.image_id,
-            docker: &self.docker,
-            run_id: &options.run_id,
-            run_label: options.run_label.as_deref(),
-            stdout_is_log: true,
-        };
-        let start_deadline = tokio::time::Instant::now() + Duration::from_millis(self.docker.start_timeout_ms);
-        let container = match tokio::time::timeout_at(start_deadline, Container::start(engine, &spec, time_us)).await {
-            Ok(Ok(container)) => container,
-            Ok(Err(e)) => return Err(self.fault(time_us, FaultKind::ContainerStart, e.to_string())),
-            Err(_) => {
-                let _ = container::remove_labelled(engine, &options.run_id, &self.id).await;
-                let what = "the engine did not create and start the container in time".to_string();
-                return Err(self.fault(time_us, FaultKind::Timeout { timeout_ms: self.docker.start_timeout_ms }, what));
-            }
-        };
-        self.container = Some(container);
+        self.base.start_container(engine, options, time_us).await?;
         self.clock.instant(time_us, Instant::now());
         let connect_deadline = tokio::time::Instant::now() + Duration::from_secs(self.settings.connect_timeout_s);
         let mut endpoint = self.endpoint.take().expect("a node is started with its endpoint");
@@ -280,7 +234,7 @@ impl Node {
                 }
                 None if tokio::time::Instant::now() >= until => break false,
                 None => {
-                    if let Some(Some(Frame::Closed(_))) = self.container.as_mut().map(Container::try_frame) {
+                    if let Some(Some(Frame::Closed(_))) = self.base.container.as_mut().map(Container::try_frame) {
                         break true;
                     }
                 }
@@ -289,57 +243,29 @@ impl Node {
         let address = endpoint.address;
         self.endpoint = Some(endpoint);
         if exited {
-            let fault = self.container_exited(engine, time_us).await;
-            return Err(self.remove_with(engine, fault).await);
+            let fault = self.base.container_exited(engine, time_us).await;
+            return Err(self.base.remove_with(engine, fault).await);
         }
         if quiet_from.is_none() && !events.iter().any(|(e, _)| matches!(e, Event::Violation { .. })) {
-            let endpoint = address;
             let detail = format!(
-                "nothing connected to {} ({}={}, {}={}) within {} s after the container started{}",
-                endpoint,
+                "nothing connected to {address} ({}={}, {}={}) within {} s after the container started{}",
                 self.settings.host_env,
-                endpoint.ip(),
+                address.ip(),
                 self.settings.port_env,
-                endpoint.port(),
+                address.port(),
                 self.settings.connect_timeout_s,
-                self.log_tail(),
+                self.base.log_tail(),
             );
             let fault =
                 self.fault(time_us, FaultKind::NotConnected { timeout_s: self.settings.connect_timeout_s }, detail);
-            return Err(self.remove_with(engine, fault).await);
+            return Err(self.base.remove_with(engine, fault).await);
         }
         for (event, at) in events {
             if let Err(fault) = self.event(time_us, event, at, false) {
-                return Err(self.remove_with(engine, fault).await);
+                return Err(self.base.remove_with(engine, fault).await);
             }
         }
         Ok(())
-    }
-
-    /// Removes its container, then returns `fault`.
-    async fn remove_with(&mut self, engine: &DockerEngine, fault: NodeFault) -> NodeFault {
-        if let Some(c) = self.container.take() {
-            let id = c.id.clone();
-            drop(c);
-            let _ = container::remove(engine, &id).await;
-        }
-        fault
-    }
-
-    async fn container_exited(&self, engine: &DockerEngine, time_us: u64) -> NodeFault {
-        let exit_code = match &self.container {
-            Some(c) => container::exit_code(engine, &c.id).await,
-            None => None,
-        };
-        self.fault(time_us, FaultKind::ContainerExited { exit_code }, self.log_tail().trim_start().to_string())
-    }
-
-    /// The last lines of its log, for fault messages.
-    fn log_tail(&self) -> String {
-        match self.container.as_ref().map(Container::stderr_tail) {
-            Some(tail) if !tail.is_empty() => format!("\nits log:\n{tail}"),
-            _ => String::new(),
-        }
     }
 
     /// Applies one event of the container's at virtual `now_us`; `answer`:
@@ -348,7 +274,7 @@ impl Node {
         match event {
             Event::Connected { client_id } => {
                 self.connected = true;
-                self.notes.push((now_us, LogLevel::Info, format!("[mqtt] connected as '{client_id}'")));
+                self.base.notes.push((now_us, LogLevel::Info, format!("[mqtt] connected as '{client_id}'")));
             }
             Event::Subscribed { granted, refused } => {
                 for (filter, qos) in granted {
@@ -358,7 +284,7 @@ impl Node {
                 for filter in refused {
                     self.counts.subscriptions_refused += 1;
                     let text = format!("[mqtt] refused its SUBSCRIBE to '{filter}': not a topic filter");
-                    self.notes.push((now_us, LogLevel::Warn, text));
+                    self.base.notes.push((now_us, LogLevel::Warn, text));
                 }
             }
             Event::Unsubscribed { filters } => {
@@ -379,7 +305,7 @@ impl Node {
                 if self.awaiting_late && !answer {
                     self.counts.late_answers += 1;
                     let text = format!("[mqtt] dropped a PUBLISH on '{topic}': it came after the answer deadline");
-                    self.notes.push((now_us, LogLevel::Warn, text));
+                    self.base.notes.push((now_us, LogLevel::Warn, text));
                     return Ok(());
                 }
                 self.counts.published += 1;
@@ -392,14 +318,14 @@ impl Node {
             Event::Disconnected { why } => {
                 self.connected = false;
                 self.counts.disconnects += 1;
-                self.notes.push((now_us, LogLevel::Warn, format!("[mqtt] disconnected: {why}")));
+                self.base.notes.push((now_us, LogLevel::Warn, format!("[mqtt] disconnected: {why}")));
                 // A clean session: what it subscribed to ends with it.
                 for filter in std::mem::take(&mut self.subscriptions).into_keys() {
                     self.control.push(control("$unsubscribe", &filter));
                 }
             }
             Event::Violation { what } => {
-                let detail = format!("{what}{}", self.log_tail());
+                let detail = format!("{what}{}", self.base.log_tail());
                 return Err(self.fault(now_us, FaultKind::Mqtt, detail));
             }
         }
@@ -496,31 +422,21 @@ impl NodeGroup for MqttClientGroup {
         self.submitted.clear();
         for call in calls {
             let (index, now_us) = (call.index, call.now_us);
-            if self.nodes[index].container.is_none() {
-                let fault = self.nodes[index].fault(now_us, FaultKind::Stopped, String::new());
-                self.submitted.push((index, now_us, Some(Err(fault))));
-                continue;
-            }
+            let engine = self.engine.clone();
             let node = &mut self.nodes[index];
-            let container = node.container.as_mut().expect("checked above");
-            container.clock.store(now_us, Ordering::Relaxed);
-            if let Some(Frame::Closed(_)) = container.try_frame() {
-                let fault = self.engine.block_on(node.container_exited(&self.engine, now_us));
-                let result = self.failed(index, fault);
-                self.submitted.push((index, now_us, result));
-                continue;
-            }
+            let alive = self.engine.block_on(node.base.check_alive(&engine, now_us));
             // What it did since its last instant, on its own.
-            let mut failed = None;
-            while let Some((event, at)) = node.endpoint.as_mut().and_then(Endpoint::try_event) {
-                if let Err(fault) = node.event(now_us, event, at, false) {
-                    failed = Some(fault);
-                    break;
+            let result = alive.and_then(|()| {
+                while let Some((event, at)) = node.endpoint.as_mut().and_then(Endpoint::try_event) {
+                    node.event(now_us, event, at, false)?;
                 }
-            }
-            if let Some(fault) = failed {
-                let result = self.failed(index, fault);
-                self.submitted.push((index, now_us, result));
+                Ok(())
+            });
+            if let Err(fault) = result {
+                if fault.kind != FaultKind::Stopped {
+                    self.retire(index);
+                }
+                self.submitted.push((index, now_us, Some(Err(fault))));
                 continue;
             }
             let began = Instant::now();
@@ -534,7 +450,7 @@ impl NodeGroup for MqttClientGroup {
                     // Nobody is connected to take them.
                     node.counts.undelivered += call.inbox.len() as u64;
                     let text = format!("[mqtt] {} message(s) arrived while it was not connected", call.inbox.len());
-                    node.notes.push((now_us, LogLevel::Warn, text));
+                    node.base.notes.push((now_us, LogLevel::Warn, text));
                 }
             }
             self.submitted.push((index, now_us, None));
@@ -576,13 +492,13 @@ impl NodeGroup for MqttClientGroup {
                 continue;
             }
             let node = &mut self.nodes[index];
-            node.usage.steps += 1;
+            node.base.usage.steps += 1;
             let mut failed = None;
             if let Some((events, answered)) = answers.remove(&index) {
                 let (_, sent, _) = node.pending.expect("waiting");
                 let waited = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-                *node.usage.round_trip_us_total.get_or_insert(0) += waited;
-                let max = node.usage.round_trip_us_max.get_or_insert(0);
+                *node.base.usage.round_trip_us_total.get_or_insert(0) += waited;
+                let max = node.base.usage.round_trip_us_max.get_or_insert(0);
                 *max = (*max).max(waited);
                 for (event, at) in events {
                     if let Err(fault) = node.event(now_us, event, at, true) {
@@ -594,14 +510,14 @@ impl NodeGroup for MqttClientGroup {
                     node.counts.unanswered += 1;
                     node.awaiting_late = true;
                     let text = format!("[mqtt] no answer within {} ms", node.settings.answer_deadline_ms);
-                    node.notes.push((now_us, LogLevel::Warn, text));
+                    node.base.notes.push((now_us, LogLevel::Warn, text));
                 }
                 node.pending = None;
             }
             match failed {
                 Some(fault) => {
-                    let result = self.failed(index, fault).expect("a failure");
-                    results.push(result);
+                    self.retire(index);
+                    results.push(Err(fault));
                 }
                 None => results.push(Ok(self.output(index, now_us))),
             }
@@ -610,22 +526,13 @@ impl NodeGroup for MqttClientGroup {
     }
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
-        let live: Vec<(usize, String)> =
-            indexes.iter().filter_map(|&i| self.nodes[i].container.as_ref().map(|c| (i, c.id.clone()))).collect();
-        let engine = self.engine.clone();
-        let reads = live.iter().map(|(_, id)| container::resource_usage(&engine, id)).collect();
-        let interrupt = self.options.interrupt.clone();
-        let (usage, _) = self.engine.block_on_each_unless(interrupt.as_deref(), Duration::from_secs(1), reads);
-        for ((index, _), read) in live.iter().zip(usage) {
-            let (cpu_ns, peak) = read.unwrap_or_default();
-            self.nodes[*index].usage.cpu_time_us = cpu_ns.map(|ns| ns / 1_000);
-            self.nodes[*index].usage.peak_memory_bytes = peak;
-        }
+        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
+        container_node::read_resources(&self.engine, &mut bases, indexes, self.options.interrupt.as_deref());
         indexes
             .iter()
             .map(|&index| {
                 let node = &self.nodes[index];
-                if node.container.is_none() && !node.cut_short {
+                if node.base.container.is_none() && !node.base.cut_short {
                     Err(node.fault(now_us, FaultKind::Stopped, String::new()))
                 } else {
                     Ok(node.metrics())
@@ -635,45 +542,13 @@ impl NodeGroup for MqttClientGroup {
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
-        let mut lines: Vec<LogLine> = std::mem::take(&mut self.orphan_logs)
-            .into_iter()
-            .map(|(index, time_us, text)| LogLine {
-                index,
-                time_us,
-                stream: LogStream::Stdout,
-                level: LogLevel::Info,
-                text,
-            })
-            .collect();
-        for (index, node) in self.nodes.iter_mut().enumerate() {
-            for (time_us, level, text) in std::mem::take(&mut node.notes) {
-                lines.push(LogLine { index, time_us, stream: LogStream::Log, level, text });
-            }
-            let Some(container) = &node.container else { continue };
-            let mut log = container.log.lock().expect("log lock");
-            for (time_us, text) in log.take() {
-                lines.push(LogLine { index, time_us, stream: LogStream::Stdout, level: LogLevel::Info, text });
-            }
-            if log.dropped_lines > 0 {
-                let text = format!("[{} log lines dropped: over 1 MiB between two steps]", log.dropped_lines);
-                let time_us = container.clock.load(Ordering::Relaxed);
-                lines.push(LogLine { index, time_us, stream: LogStream::Stdout, level: LogLevel::Warn, text });
-                log.dropped_lines = 0;
-            }
-        }
-        lines
+        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
+        container_node::take_logs(&mut bases, &mut self.orphan_logs)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {
         let node = &self.nodes[index];
-        let mut usage = node.usage;
-        usage.answers = Some(node.clock.processing_us.len() as u64);
-        if let Some((p50, p95, max)) = node.clock.processing_summary() {
-            (usage.processing_us_p50, usage.processing_us_p95, usage.processing_us_max) =
-                (Some(p50), Some(p95), Some(max));
-        }
-        usage.wall_to_virtual_us = Some(node.clock.wall_to_virtual_us);
-        usage
+        node.clock.usage(node.base.usage)
     }
 
     /// The container is killed at once; what waited to leave is lost with it.
@@ -707,33 +582,10 @@ impl NodeGroup for MqttClientGroup {
     fn shutdown(&mut self) -> Vec<ShutdownError> {
         self.shut_down = true;
         let mut errors = std::mem::take(&mut self.cleanup);
-        let engine = self.engine.clone();
-        let run_id = self.options.run_id.clone();
-        let removals: Vec<_> = self
-            .nodes
-            .iter_mut()
-            .map(|node| {
-                let container = node.container.take();
-                node.endpoint = None;
-                let (engine, run_id, id, cut_short) = (engine.clone(), run_id.clone(), node.id.clone(), node.cut_short);
-                async move {
-                    let result = match container {
-                        Some(c) => {
-                            let cid = c.id.clone();
-                            drop(c);
-                            container::remove(&engine, &cid).await
-                        }
-                        None if cut_short => container::remove_labelled(&engine, &run_id, &id).await,
-                        None => Ok(()),
-                    };
-                    (id, result)
-                }
-            })
-            .collect();
-        for (node, result) in self.engine.block_on(join_all(removals)) {
-            if let Err(e) = result {
-                errors.push(ShutdownError { node, problem: e.to_string() });
-            }
+        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
+        errors.extend(container_node::remove_all(&self.engine, &self.options.run_id, &mut bases));
+        for node in &mut self.nodes {
+            node.endpoint = None;
         }
         if let Some(network) = self.network.take()
             && let Err(e) = self.engine.block_on(network::remove(&self.engine, &network.id))

@@ -87,6 +87,19 @@ impl WallClock {
         lost
     }
 
+    /// `base` with the answers' count, their processing times and the wall
+    /// time made virtual.
+    pub fn usage(&self, base: crate::runtime::NodeUsage) -> crate::runtime::NodeUsage {
+        let mut usage = base;
+        usage.answers = Some(self.processing_us.len() as u64);
+        if let Some((p50, p95, max)) = self.processing_summary() {
+            (usage.processing_us_p50, usage.processing_us_p95, usage.processing_us_max) =
+                (Some(p50), Some(p95), Some(max));
+        }
+        usage.wall_to_virtual_us = Some(self.wall_to_virtual_us);
+        usage
+    }
+
     /// `(p50, p95, max)` of the answers' processing times, nearest rank.
     pub fn processing_summary(&self) -> Option<(u64, u64, u64)> {
         let mut sorted = self.processing_us.clone();

@@ -7,11 +7,18 @@
 //! - [`clock`]: the rule that maps a container's wall time onto virtual time.
 //! - [`MqttClientGroup`]: every MQTT client container of a run, behind
 //!   [`NodeGroup`](crate::runtime::NodeGroup).
+//! - [`MqttBrokerGroup`]: broker containers (Mosquitto) as the broker node,
+//!   the host a client of each on every sender's behalf ([`broker_client`]).
+//! - [`container_node`]: what both kinds of node share.
 
+mod broker_client;
+mod broker_group;
 mod client_group;
 mod clock;
+mod container_node;
 mod endpoint;
 mod network;
 
+pub use broker_group::{BROKER_PORT, MqttBrokerGroup};
 pub use client_group::{MqttClientGroup, RETAIN_PREFIX};
 pub(super) use network::remove as remove_network;
