@@ -122,6 +122,54 @@ fn links_inherit_the_network_defaults() {
 }
 
 #[test]
+fn link_buffers_default_to_none_and_links_inherit_or_override_the_default() {
+    let r = load("network: {model: latency, default_bandwidth_bps: 9600}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n").unwrap();
+    assert_eq!(r.network.default_link.queue_bytes, None, "unbounded unless asked");
+    let r = load(
+        "network:\n  model: latency\n  default_bandwidth_bps: 9600\n  default_queue_bytes: 4000\n  links:\n    - {src: a, dst: b}\n    - {src: b, dst: a, queue_bytes: 1500}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n",
+    )
+    .unwrap();
+    assert_eq!(r.network.default_link.queue_bytes, Some(4_000));
+    assert_eq!(r.network.links[0].params.queue_bytes, Some(4_000));
+    assert_eq!(r.network.links[1].params.queue_bytes, Some(1_500));
+    // A link's own bandwidth is enough for its own buffer.
+    let r = load(
+        "network:\n  model: latency\n  links:\n    - {src: a, dst: b, bandwidth_bps: 9600, queue_bytes: 1}\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n",
+    )
+    .unwrap();
+    assert_eq!(r.network.links[0].params.queue_bytes, Some(1));
+    assert_eq!(r.network.default_link.queue_bytes, None);
+}
+
+#[test]
+fn a_link_buffer_needs_a_bandwidth_and_a_size_in_range() {
+    let nodes = "nodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n";
+    let text = error_text(&format!("network:\n  model: latency\n  default_queue_bytes: 4000\n{nodes}"));
+    assert!(
+        text.starts_with("scenarios/inline.yaml:3:24: error: default_queue_bytes on a link without a bandwidth"),
+        "{text}"
+    );
+    assert!(text.contains("add `default_bandwidth_bps`"), "{text}");
+    // A link's buffer with no bandwidth on the link nor by default.
+    let text = error_text(&format!(
+        "network:\n  model: latency\n  links:\n    - {{src: a, dst: b, queue_bytes: 4000}}\n{nodes}"
+    ));
+    assert!(text.starts_with("scenarios/inline.yaml:4:37: error: queue_bytes on a link without a bandwidth"), "{text}");
+    assert!(text.contains("add `bandwidth_bps` to this link or `default_bandwidth_bps`"), "{text}");
+    for (value, shown) in [("0", "0"), ("-1", "-1"), ("1099511627777", "1099511627777")] {
+        let text = error_text(&format!(
+            "network:\n  model: latency\n  default_bandwidth_bps: 9600\n  links:\n    - {{src: a, dst: b, queue_bytes: {value}}}\n{nodes}"
+        ));
+        assert!(text.contains(&format!("queue_bytes is {shown}; allowed 1 ..= 1099511627776")), "{value}: {text}");
+        assert!(text.contains("omit it for an unbounded one"), "{text}");
+    }
+    let text = error_text(&format!(
+        "network:\n  model: latency\n  default_bandwidth_bps: 9600\n  default_queue_bytes: 0\n{nodes}"
+    ));
+    assert!(text.contains("default_queue_bytes is 0; allowed 1 ..= 1099511627776"), "{text}");
+}
+
+#[test]
 fn a_network_without_a_model_is_direct_as_in_xedgesim_and_says_what_it_ignores() {
     let text = "network:\n  default_latency_us: 700\nnodes:\n  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n";
     let absolute = repo_root().join("scenarios/inline.yaml");

@@ -73,6 +73,7 @@ pub struct NetworkSection {
     pub default_jitter_us: Option<i64>,
     pub default_loss_rate: Option<f64>,
     pub default_bandwidth_bps: Option<i64>,
+    pub default_queue_bytes: Option<i64>,
     #[serde(default)]
     pub links: Vec<LinkEntry>,
 }
@@ -87,6 +88,7 @@ pub struct LinkEntry {
     pub jitter_us: Option<i64>,
     pub loss_rate: Option<f64>,
     pub bandwidth_bps: Option<i64>,
+    pub queue_bytes: Option<i64>,
 }
 
 /// One node entry under `nodes:`.

@@ -76,6 +76,7 @@ fn network(net: Option<&NetworkSection>) -> ResolvedNetwork {
         jitter_us: non_negative(net.default_jitter_us, 0),
         loss_rate: net.default_loss_rate.unwrap_or(0.0),
         bandwidth_bps: net.default_bandwidth_bps.map(|b| b as u64),
+        queue_bytes: net.default_queue_bytes.map(|q| q as u64),
     };
     let links = net
         .links
@@ -88,6 +89,7 @@ fn network(net: Option<&NetworkSection>) -> ResolvedNetwork {
                 jitter_us: non_negative(l.jitter_us, default_link.jitter_us),
                 loss_rate: l.loss_rate.unwrap_or(default_link.loss_rate),
                 bandwidth_bps: l.bandwidth_bps.map(|b| b as u64).or(default_link.bandwidth_bps),
+                queue_bytes: l.queue_bytes.map(|q| q as u64).or(default_link.queue_bytes),
             },
         })
         .collect();

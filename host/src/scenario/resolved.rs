@@ -161,11 +161,21 @@ pub struct LinkParams {
     pub loss_rate: f64,
     /// `None`: unlimited (no serialisation delay).
     pub bandwidth_bps: Option<u64>,
+    /// The link's buffer: a message that would make the bytes waiting to
+    /// be serialised more than this is dropped (`queue_full`). `None`:
+    /// unbounded. Only set with a bandwidth (validation sees to it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_bytes: Option<u64>,
 }
 
 impl LinkParams {
-    pub const PERFECT: LinkParams = LinkParams { latency_us: 0, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None };
+    pub const PERFECT: LinkParams =
+        LinkParams { latency_us: 0, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None, queue_bytes: None };
 }
+
+/// Accepted `queue_bytes` and `default_queue_bytes`: a byte at least, and at
+/// most 1 TiB, past any real link's buffer (a longer one is a typo).
+pub const LINK_QUEUE_BYTES: RangeInclusive<u64> = 1..=1 << 40;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResolvedNetwork {

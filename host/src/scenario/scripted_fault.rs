@@ -78,6 +78,9 @@ impl LinkOverride {
             jitter_us: self.jitter_us.unwrap_or(base.jitter_us),
             loss_rate: self.loss_rate.unwrap_or(base.loss_rate),
             bandwidth_bps: self.bandwidth_bps.or(base.bandwidth_bps),
+            // Not a degrade's to change: the link's buffer stays, its
+            // backlog counted at the bandwidth of the moment.
+            queue_bytes: base.queue_bytes,
         }
     }
 }

@@ -14,8 +14,8 @@ use super::parse::SpanMap;
 use super::resolved::{
     ContainerProtocol, DEFAULT_BUILD_TIMEOUT_S, DEFAULT_DOCKER_CPUS, DEFAULT_DOCKER_MEMORY_MB,
     DEFAULT_DOCKER_PIDS_LIMIT, DEFAULT_START_TIMEOUT_MS, DEFAULT_STEP_TIMEOUT_MS, DOCKER_CPUS, DOCKER_FRAME_BYTES,
-    DOCKER_MEMORY_MB, DOCKER_PIDS_LIMIT, DOCKER_TIMEOUT_MS, FaultPolicy, Implementation, MAX_BUILD_TIMEOUT_S,
-    MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
+    DOCKER_MEMORY_MB, DOCKER_PIDS_LIMIT, DOCKER_TIMEOUT_MS, FaultPolicy, Implementation, LINK_QUEUE_BYTES,
+    MAX_BUILD_TIMEOUT_S, MODEL_FOLDER_FILES, NetworkModel, NodeKind, PAYLOAD_MATCHES,
 };
 use super::suggest;
 
@@ -434,6 +434,13 @@ impl Checker<'_> {
             net.default_bandwidth_bps,
             None,
         );
+        self.queue_bytes(
+            "network",
+            "default_",
+            net.default_queue_bytes,
+            net.default_bandwidth_bps.is_some(),
+            "add `default_bandwidth_bps` (a buffer fills at its link's bandwidth), or remove `default_queue_bytes`",
+        );
         let node_ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
         let mut seen = BTreeSet::new();
         for (i, link) in net.links.iter().enumerate() {
@@ -467,6 +474,13 @@ impl Checker<'_> {
                 );
             }
             self.link_values(&path, "", link.latency_us, link.jitter_us, link.loss_rate, link.bandwidth_bps, None);
+            self.queue_bytes(
+                &path,
+                "",
+                link.queue_bytes,
+                link.bandwidth_bps.is_some() || net.default_bandwidth_bps.is_some(),
+                "add `bandwidth_bps` to this link or `default_bandwidth_bps` to `network:` (a buffer fills at its link's bandwidth), or remove `queue_bytes`",
+            );
         }
         if model == Some(NetworkModel::Direct) {
             self.direct_warnings(net);
@@ -480,6 +494,7 @@ impl Checker<'_> {
             ("default_jitter_us", net.default_jitter_us.is_some_and(|v| v != 0)),
             ("default_loss_rate", net.default_loss_rate.is_some_and(|v| v != 0.0)),
             ("default_bandwidth_bps", net.default_bandwidth_bps.is_some()),
+            ("default_queue_bytes", net.default_queue_bytes.is_some()),
         ];
         for (key, set) in defaults {
             if set {
@@ -497,7 +512,12 @@ impl Checker<'_> {
         }
         for i in 0..net.links.len() {
             let l = &net.links[i];
-            if l.latency_us.is_some() || l.jitter_us.is_some() || l.loss_rate.is_some() || l.bandwidth_bps.is_some() {
+            if l.latency_us.is_some()
+                || l.jitter_us.is_some()
+                || l.loss_rate.is_some()
+                || l.bandwidth_bps.is_some()
+                || l.queue_bytes.is_some()
+            {
                 self.warning(
                     &format!("network.links[{i}]"),
                     "link settings have no effect with `model: direct`",
@@ -548,6 +568,36 @@ impl Checker<'_> {
                 node,
                 format!("{prefix}bandwidth_bps must be greater than 0; found {v}"),
                 "omit it for unlimited bandwidth",
+            );
+        }
+    }
+
+    /// Checks a link buffer `{prefix}queue_bytes` at `path`: in range, and
+    /// on links with a bandwidth (`has_bandwidth`), since only those queue;
+    /// `fix` says how to give one.
+    fn queue_bytes(&mut self, path: &str, prefix: &str, queue: Option<i64>, has_bandwidth: bool, fix: &str) {
+        let Some(v) = queue else { return };
+        let key = format!("{path}.{prefix}queue_bytes");
+        if !u64::try_from(v).is_ok_and(|v| LINK_QUEUE_BYTES.contains(&v)) {
+            self.error(
+                &key,
+                None,
+                format!(
+                    "{prefix}queue_bytes is {v}; allowed {} ..= {}",
+                    LINK_QUEUE_BYTES.start(),
+                    LINK_QUEUE_BYTES.end()
+                ),
+                "the link's buffer in bytes; omit it for an unbounded one",
+            );
+        }
+        if !has_bandwidth {
+            self.error(
+                &key,
+                None,
+                format!(
+                    "{prefix}queue_bytes on a link without a bandwidth: such a link sends at once and never queues"
+                ),
+                fix,
             );
         }
     }

@@ -13,6 +13,15 @@
 //! `i` the fault's index in the file): a message is lost to the link's own
 //! `loss_rate` (`loss`) or to the degrade's (`degrade`); the degrade's
 //! jitter, when it sets one, replaces the link's.
+//!
+//! A link with `queue_bytes` has a buffer of that many bytes. Its backlog
+//! at `now_us` is the bytes of earlier messages it has still to serialise:
+//! `(busy_until_us - now_us) × bandwidth / 8 / 10⁶`, rounded down (at the
+//! bandwidth of the moment, a degrade's while one lasts). A message whose
+//! bytes would take the backlog past `queue_bytes` is dropped at the sender
+//! (`queue_full`): it never occupies the link, so what follows is as if it
+//! had not been sent, except that it took its random draws like any other.
+//! A message larger than the buffer never fits.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +42,8 @@ pub enum Transit {
     Lost,
     /// A scripted degrade of the link loses it.
     LostToDegrade,
+    /// The link's buffer (`queue_bytes`) has no room for it.
+    QueueFull,
 }
 
 /// A link's degrade while it lasts, and the stream it draws from.
@@ -129,6 +140,13 @@ impl Network {
             Some(bps) if bps > 0 => (bytes as u64 * 8 * 1_000_000).div_ceil(bps),
             _ => 0,
         };
+        if let (Some(queue_bytes), Some(bps)) = (params.queue_bytes, params.bandwidth_bps) {
+            let backlog_us = link.busy_until_us.saturating_sub(now_us);
+            let backlog_bytes = u128::from(backlog_us) * u128::from(bps) / 8_000_000;
+            if backlog_bytes + bytes as u128 > u128::from(queue_bytes) {
+                return Transit::QueueFull;
+            }
+        }
         let departure = now_us.max(link.busy_until_us).saturating_add(serialisation_us);
         link.busy_until_us = departure;
         if loss_draw < link.params.loss_rate {
@@ -183,7 +201,13 @@ mod tests {
 
     #[test]
     fn latency_and_serialisation() {
-        let mut n = network(LinkParams { latency_us: 1_000, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: Some(8_000) });
+        let mut n = network(LinkParams {
+            latency_us: 1_000,
+            jitter_us: 0,
+            loss_rate: 0.0,
+            bandwidth_bps: Some(8_000),
+            queue_bytes: None,
+        });
         // 10 bytes at 8 kbit/s: 10 ms on the wire.
         assert_eq!(n.send(0, 1, "a", "b", 10, 0), Transit::Arrives(11_000));
         // The second waits for the first to leave.
@@ -193,8 +217,101 @@ mod tests {
     }
 
     #[test]
+    fn a_full_buffer_drops_at_the_sender_and_the_drop_never_occupies_the_link() {
+        // 8,000 bit/s is 1,000 bytes a second: a 1,000-byte message is on
+        // the wire for 1 s. The buffer holds 3,000 bytes, latency 1 ms.
+        let buffered = LinkParams {
+            latency_us: 1_000,
+            bandwidth_bps: Some(8_000),
+            queue_bytes: Some(3_000),
+            ..LinkParams::PERFECT
+        };
+        let mut n = network(buffered);
+        // Ten sent at t = 0. The first finds no backlog (0 + 1,000 fits) and
+        // leaves at 1 s; the second finds 1 s of sending = 1,000 bytes
+        // (2,000 fits), leaves at 2 s; the third 2,000 (3,000 fits, just),
+        // leaves at 3 s; the fourth 3,000 (4,000 > 3,000): dropped, and so
+        // are the other six, since the dropped ones add nothing.
+        let at_zero: Vec<Transit> = (0..10).map(|_| n.send(0, 1, "a", "b", 1_000, 0)).collect();
+        let mut expected = vec![Transit::Arrives(1_001_000), Transit::Arrives(2_001_000), Transit::Arrives(3_001_000)];
+        expected.extend([Transit::QueueFull; 7]);
+        assert_eq!(at_zero, expected);
+        // At 1.5 s the link has 1.5 s left = 1,500 bytes: 2,500 fits, and
+        // it leaves at 4 s; the next finds 2,500 (3,500 does not fit).
+        assert_eq!(n.send(0, 1, "a", "b", 1_000, 1_500_000), Transit::Arrives(4_001_000));
+        assert_eq!(n.send(0, 1, "a", "b", 1_000, 1_500_000), Transit::QueueFull);
+        // A smaller one still fits behind 2,500: 2,500 + 500 = 3,000.
+        assert_eq!(n.send(0, 1, "a", "b", 500, 1_500_000), Transit::Arrives(4_501_000));
+        // At 2 s: 2.5 s left = 2,500 bytes, so 1,000 does not fit, 500 does.
+        assert_eq!(n.send(0, 1, "a", "b", 1_000, 2_000_000), Transit::QueueFull);
+        assert_eq!(n.send(0, 1, "a", "b", 500, 2_000_000), Transit::Arrives(5_001_000));
+        // An idle link takes a message as large as the buffer, never a larger one.
+        assert_eq!(n.send(0, 1, "a", "b", 3_000, 10_000_000), Transit::Arrives(13_001_000));
+        assert_eq!(n.send(0, 1, "a", "b", 3_001, 20_000_000), Transit::QueueFull);
+        // Without a buffer the same ten all wait: the tenth leaves at 10 s.
+        let mut unbounded = network(LinkParams { queue_bytes: None, ..buffered });
+        let last = (0..10).map(|_| unbounded.send(0, 1, "a", "b", 1_000, 0)).last();
+        assert_eq!(last, Some(Transit::Arrives(10_001_000)));
+    }
+
+    #[test]
+    fn a_message_the_buffer_drops_takes_its_random_draws_all_the_same() {
+        // A lossy, jittery link, first with a buffer that drops 7 of 10
+        // sent at once, then without one (all 10 queue). Once the link is
+        // idle again (at 100 s, long after the 10 s the unbounded one needs)
+        // both must decide every later message alike: same losses, same
+        // jitter.
+        let lossy = LinkParams {
+            latency_us: 1_000,
+            jitter_us: 5_000,
+            loss_rate: 0.3,
+            bandwidth_bps: Some(8_000),
+            queue_bytes: None,
+        };
+        let later = |n: &mut Network| -> Vec<Transit> {
+            (0..50).map(|i| n.send(0, 1, "a", "b", 10, 100_000_000 + i * 1_000_000)).collect()
+        };
+        let mut buffered = network(LinkParams { queue_bytes: Some(3_000), ..lossy });
+        let first: Vec<Transit> = (0..10).map(|_| buffered.send(0, 1, "a", "b", 1_000, 0)).collect();
+        assert_eq!(first.iter().filter(|t| **t == Transit::QueueFull).count(), 7, "{first:?}");
+        let mut unbounded = network(lossy);
+        for _ in 0..10 {
+            unbounded.send(0, 1, "a", "b", 1_000, 0);
+        }
+        let (a, b) = (later(&mut buffered), later(&mut unbounded));
+        assert_eq!(a, b);
+        assert!(a.contains(&Transit::Lost) && a.iter().any(|t| matches!(t, Transit::Arrives(_))), "{a:?}");
+    }
+
+    #[test]
+    fn a_degrade_of_the_bandwidth_counts_the_backlog_at_the_degraded_rate() {
+        // 1,000 bytes sent at 8,000 bit/s occupy the link for 1 s; at 0 the
+        // buffer of 1,500 holds it. Degraded to 16,000 bit/s, the 1 s left
+        // counts as 2,000 bytes: no room for even one more byte.
+        let buffered = LinkParams { bandwidth_bps: Some(8_000), queue_bytes: Some(1_500), ..LinkParams::PERFECT };
+        let mut n = network(buffered);
+        assert_eq!(n.send(0, 1, "a", "b", 1_000, 0), Transit::Arrives(1_000_000));
+        assert_eq!(n.send(0, 1, "a", "b", 500, 0), Transit::Arrives(1_500_000));
+        let faster = LinkOverride { latency_us: None, jitter_us: None, loss_rate: None, bandwidth_bps: Some(16_000) };
+        n.degrade(0, 1, "a", "b", 0, faster);
+        // 1.5 s left at 16,000 bit/s: 3,000 bytes.
+        assert_eq!(n.send(0, 1, "a", "b", 1, 0), Transit::QueueFull);
+        n.restore(0, 1);
+        // Back at 8,000 bit/s, 1.5 s left is 1,500 bytes: still full.
+        assert_eq!(n.send(0, 1, "a", "b", 1, 0), Transit::QueueFull);
+        // At 1 s, 0.5 s left is 500 bytes: 1,000 fits.
+        assert_eq!(n.send(0, 1, "a", "b", 1_000, 1_000_000), Transit::Arrives(2_500_000));
+    }
+
+    #[test]
     fn jitter_never_reorders_a_link() {
-        let mut n = network(LinkParams { latency_us: 100, jitter_us: 10_000, loss_rate: 0.0, bandwidth_bps: None });
+        let mut n = network(LinkParams {
+            latency_us: 100,
+            jitter_us: 10_000,
+            loss_rate: 0.0,
+            bandwidth_bps: None,
+            queue_bytes: None,
+        });
         let mut last = 0;
         for t in 0..1_000 {
             let Transit::Arrives(at) = n.send(0, 1, "a", "b", 1, t) else { panic!() };
@@ -205,7 +322,8 @@ mod tests {
 
     #[test]
     fn a_degrade_applies_while_it_lasts_and_leaves_the_link_as_it_was() {
-        let healthy = LinkParams { latency_us: 1_000, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None };
+        let healthy =
+            LinkParams { latency_us: 1_000, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None, queue_bytes: None };
         let mut n = network(healthy);
         let slow = LinkOverride { latency_us: Some(50_000), jitter_us: None, loss_rate: None, bandwidth_bps: None };
         n.degrade(0, 1, "a", "b", 0, slow);

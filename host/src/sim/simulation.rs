@@ -1212,6 +1212,9 @@ impl<'a> Engine<'a> {
             Transit::LostToDegrade => {
                 self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::Degrade);
             }
+            Transit::QueueFull => {
+                self.drop_message(now, id, Some(src), Some(dst), dst_label, DropReason::QueueFull);
+            }
             Transit::Arrives(at) if at > self.duration_us => self.counts.in_flight += 1,
             Transit::Arrives(at) => {
                 let message = Message {

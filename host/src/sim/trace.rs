@@ -41,6 +41,8 @@ pub enum DropReason {
     Partition,
     /// A scripted degrade of the link lost it (its own `loss_rate`).
     Degrade,
+    /// The link's buffer (`queue_bytes`) was full: dropped at the sender.
+    QueueFull,
     /// It reached its node, a stall held it, and a scripted crash took the
     /// node down before any step received it.
     CrashedWhileHeld,
@@ -58,6 +60,7 @@ impl DropReason {
             DropReason::NodeDown => "node_down",
             DropReason::Partition => "partition",
             DropReason::Degrade => "degrade",
+            DropReason::QueueFull => "queue_full",
             DropReason::CrashedWhileHeld => "crashed_while_held",
             DropReason::StoppedWhileHeld => "stopped_while_held",
         }
