@@ -361,6 +361,37 @@ fn payload_bytes_in_flight_are_bounded_naming_the_sender() {
 }
 
 #[test]
+fn a_full_link_buffer_drops_at_the_sender_counted_as_queue_full() {
+    let dir = tempfile::tempdir().unwrap();
+    // Four messages of 1 MiB each second (t = 0, 1, ..., 5 s) on a link of
+    // 1 MiB a second (8,388,608 bit/s: 1 s on the wire each) whose buffer
+    // holds 3 MiB. At 0 the first three fit (backlog 0, 1, 2 MiB) and leave
+    // at 1, 2 and 3 s; the fourth would make 4 MiB. From 1 s on, each
+    // second the link has 2 s (2 MiB) left: one fits, three are dropped.
+    // Sent 24; dropped 1 + 5 × 3 = 16; arriving at 1, 2, ..., 8 s, of which
+    // 5 by the end and 3 in flight.
+    let report = run_hostile(
+        dir.path(),
+        "simulation: {duration_s: 5}\nnetwork: {model: latency, default_latency_us: 0, default_bandwidth_bps: 8388608, default_queue_bytes: 3145728}\nnodes:\n  - {id: sink, type: cloud}\n  - id: big\n    type: hostile\n    wasm: {component: '{hostile}'}\n    config: {mode: big_messages, count: 4, target: sink}\n",
+        |sim| sim,
+    );
+    assert_eq!(report.status, RunStatus::Finished);
+    let m = &report.messages;
+    assert_eq!((m.sent, m.delivered, m.dropped, m.in_flight), (24, 5, 16, 3));
+    assert_eq!(m.dropped_by_reason.iter().collect::<Vec<_>>(), [(&"queue_full".to_string(), &16)]);
+    let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
+    let drops: Vec<&str> = trace.lines().filter(|l| l.contains("\"drop\"")).collect();
+    assert_eq!(drops.len(), 16);
+    assert!(
+        drops.iter().all(|l| l.contains("\"reason\":\"queue_full\"") && l.contains("\"dst\":\"sink\"")),
+        "{drops:?}"
+    );
+    // The fourth at 0, then three at each second.
+    let at = |t: u64| drops.iter().filter(|l| l.contains(&format!("\"t_us\":{t},"))).count();
+    assert_eq!([0, 1, 2, 3, 4, 5].map(|s| at(s * 1_000_000)), [1, 3, 3, 3, 3, 3]);
+}
+
+#[test]
 fn topics_count_against_the_bound_on_bytes_in_flight() {
     // Empty payloads, the longest legal topics: 64 a second on a 5 s link,
     // 65,670 bytes each with their ids and 128. The 256th passes 16 MiB at
