@@ -39,10 +39,9 @@ fn the_ml_inference_example_runs_end_to_end_with_the_built_in_broker_and_with_mo
     require_base_images(&engine);
     let dir = tempfile::tempdir().unwrap();
     let mut predictions = Vec::new();
-    for (file, broker_metric) in [
-        ("scenarios/ml_inference_mqtt.yaml", "forwarded"),
-        ("scenarios/ml_inference_mosquitto.yaml", "mqtt_forwarded"),
-    ] {
+    for (file, broker_metric) in
+        [("scenarios/ml_inference_mqtt.yaml", "forwarded"), ("scenarios/ml_inference_mosquitto.yaml", "mqtt_forwarded")]
+    {
         let out = dir.path().join(file.trim_start_matches("scenarios/").trim_end_matches(".yaml"));
         let report = run_example(file, &out);
         assert_eq!(report.status, RunStatus::Finished, "{file}: {:?}", report.reason);
@@ -69,8 +68,12 @@ fn the_ml_inference_example_runs_end_to_end_with_the_built_in_broker_and_with_mo
         let received = m("cloud", "messages_received");
         assert!((196.0..=198.0).contains(&received), "{file}: the cloud received {received}");
         assert_eq!(m("cloud", "prediction_count"), received, "{file}: every result carries a prediction");
-        let (low, mean, high) = (m("cloud", "prediction_min"), m("cloud", "prediction_mean"), m("cloud", "prediction_max"));
-        assert!(0.0 < low && low <= mean && mean <= high && high < 1.0, "{file}: a sigmoid's outputs: {low} {mean} {high}");
+        let (low, mean, high) =
+            (m("cloud", "prediction_min"), m("cloud", "prediction_mean"), m("cloud", "prediction_max"));
+        assert!(
+            0.0 < low && low <= mean && mean <= high && high < 1.0,
+            "{file}: a sigmoid's outputs: {low} {mean} {high}"
+        );
         // The links alone: 5 ms + 0.1 ms to the service, 0.1 ms + 50 ms to the cloud.
         let p50 = m("cloud", "latency_p50_us");
         assert!((55_200.0..155_200.0).contains(&p50), "{file}: end-to-end latency p50 {p50} µs");
