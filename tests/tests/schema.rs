@@ -167,6 +167,13 @@ fn a_link_buffer_needs_a_bandwidth_and_a_size_in_range() {
         "network:\n  model: latency\n  default_bandwidth_bps: 9600\n  default_queue_bytes: 0\n{nodes}"
     ));
     assert!(text.contains("default_queue_bytes is 0; allowed 1 ..= 1099511627776"), "{text}");
+    // Direct links never queue: a buffer there is reported like the other settings.
+    let text = format!("network: {{default_bandwidth_bps: 9600, default_queue_bytes: 4000}}\n{nodes}");
+    let absolute = repo_root().join("scenarios/inline.yaml");
+    let loaded = scenario::load_str(Path::new("scenarios/inline.yaml"), &absolute, &text).unwrap();
+    let warnings = loaded.warnings.to_string();
+    assert!(warnings.contains("network.default_queue_bytes has no effect with `model: direct`"), "{warnings}");
+    assert_eq!(loaded.resolved.network.default_link.queue_bytes, None);
 }
 
 #[test]
