@@ -6,7 +6,7 @@
 //! the simulation delivers to it is written to it as PUBLISH. How its wall
 //! time becomes virtual time is [`WallClock`]'s rule.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -28,6 +28,13 @@ use crate::scenario::{ConfigValue, MqttSettings};
 /// After its CONNECT, a container is ready once it has been quiet this
 /// long (its subscriptions follow its CONNACK at once).
 const READY_QUIET: Duration = Duration::from_millis(200);
+/// An answer its deadline passed on is owed (its late arrival dropped)
+/// for this many deadlines more; then it is forgotten, since a container
+/// may leave a request unanswered for good (one it cannot use).
+const LATE_HORIZON: u32 = 10;
+/// Events taken from a container at one instant: past them it waits (TCP
+/// holds it back), so a flood costs bounded memory per instant.
+const EVENTS_PER_INSTANT: usize = 1024;
 /// The topic prefix a retained PUBLISH travels under, to the broker node.
 pub const RETAIN_PREFIX: &str = "$retain/";
 
@@ -41,8 +48,12 @@ struct Node {
     clock: WallClock,
     /// The delivery being answered: its virtual time, when it was written, how many messages.
     pending: Option<(u64, Instant, usize)>,
-    /// Its last delivery went unanswered: what it publishes before the next is late.
-    awaiting_late: bool,
+    /// Answers its deadline passed on, oldest first, each kept until the
+    /// wall time it is forgotten: a PUBLISH while one is owed is that late
+    /// answer (a container answers in order), dropped and counted.
+    owed: VecDeque<Instant>,
+    /// Answers to the pending delivery so far.
+    answers: usize,
     /// Subscriptions and unsubscriptions to send at its next instant.
     control: Vec<Outgoing>,
     counts: Counts,
@@ -198,7 +209,8 @@ impl Node {
             subscriptions: BTreeMap::new(),
             clock: WallClock::default(),
             pending: None,
-            awaiting_late: false,
+            owed: VecDeque::new(),
+            answers: 0,
             control: Vec::new(),
             counts: Counts::default(),
         }
@@ -302,7 +314,10 @@ impl Node {
                     );
                     return Err(self.fault(now_us, FaultKind::Mqtt, what));
                 }
-                if self.awaiting_late && !answer {
+                while self.owed.front().is_some_and(|forgotten| *forgotten < at) {
+                    self.owed.pop_front();
+                }
+                if self.owed.pop_front().is_some() {
                     self.counts.late_answers += 1;
                     let text = format!("[mqtt] dropped a PUBLISH on '{topic}': it came after the answer deadline");
                     self.base.notes.push((now_us, LogLevel::Warn, text));
@@ -311,7 +326,10 @@ impl Node {
                 self.counts.published += 1;
                 let out = Outgoing { destination: Address::Publish, topic, payload };
                 match self.pending {
-                    Some((then_us, sent, _)) if answer => self.clock.answer(&self.settings, then_us, sent, at, out),
+                    Some((then_us, sent, _)) if answer => {
+                        self.answers += 1;
+                        self.clock.answer(&self.settings, then_us, sent, at, out)
+                    }
                     _ => self.clock.own(&self.settings, now_us, at, out),
                 };
             }
@@ -427,7 +445,8 @@ impl NodeGroup for MqttClientGroup {
             let alive = self.engine.block_on(node.base.check_alive(&engine, now_us));
             // What it did since its last instant, on its own.
             let result = alive.and_then(|()| {
-                while let Some((event, at)) = node.endpoint.as_mut().and_then(Endpoint::try_event) {
+                for _ in 0..EVENTS_PER_INSTANT {
+                    let Some((event, at)) = node.endpoint.as_mut().and_then(Endpoint::try_event) else { break };
                     node.event(now_us, event, at, false)?;
                 }
                 Ok(())
@@ -442,7 +461,6 @@ impl NodeGroup for MqttClientGroup {
             let began = Instant::now();
             node.clock.instant(now_us, began);
             if !call.inbox.is_empty() {
-                node.awaiting_late = false;
                 if node.connected {
                     let count = node.deliver(&call.inbox);
                     node.pending = Some((now_us, began, count));
@@ -471,7 +489,9 @@ impl NodeGroup for MqttClientGroup {
                 .enumerate()
                 .filter(|(index, _)| waiting.contains(index))
                 .map(|(index, node)| {
-                    let (_, sent, expected) = node.pending.expect("waiting");
+                    let (_, sent, delivered) = node.pending.expect("waiting");
+                    // Late answers owed come first (in order), then this delivery's.
+                    let expected = delivered + node.owed.len();
                     let settings = node.settings.clone();
                     let endpoint = node.endpoint.as_mut().expect("a started node has its endpoint");
                     async move { (index, await_answer(endpoint, &settings, sent, expected).await) }
@@ -506,10 +526,18 @@ impl NodeGroup for MqttClientGroup {
                         break;
                     }
                 }
-                if !answered && node.settings.expect_answer && failed.is_none() {
-                    node.counts.unanswered += 1;
-                    node.awaiting_late = true;
-                    let text = format!("[mqtt] no answer within {} ms", node.settings.answer_deadline_ms);
+                let (_, _, delivered) = node.pending.expect("waiting");
+                let missing = delivered.saturating_sub(std::mem::take(&mut node.answers));
+                if node.settings.expect_answer && missing > 0 && failed.is_none() {
+                    node.counts.unanswered += missing as u64;
+                    let deadline = Duration::from_millis(node.settings.answer_deadline_ms);
+                    let forgotten = Instant::now() + deadline * LATE_HORIZON;
+                    node.owed.extend(std::iter::repeat_n(forgotten, missing));
+                    let text = format!(
+                        "[mqtt] {missing} of {delivered} message(s) unanswered within {} ms{}",
+                        node.settings.answer_deadline_ms,
+                        if answered { "" } else { " (no answer at all)" }
+                    );
                     node.base.notes.push((now_us, LogLevel::Warn, text));
                 }
                 node.pending = None;
@@ -557,7 +585,7 @@ impl NodeGroup for MqttClientGroup {
         let node = &mut self.nodes[index];
         node.counts.lost_in_crash += node.clock.clear() as u64;
         node.control.clear();
-        node.awaiting_late = false;
+        node.owed.clear();
     }
 
     /// A new container from the same image, on the same endpoint.

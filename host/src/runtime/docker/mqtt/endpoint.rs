@@ -171,9 +171,18 @@ impl Server {
                         Ok(_) => {}
                     }
                     last_packet = tokio::time::Instant::now();
+                    // Acknowledged at once: a client that holds its next
+                    // PUBLISH until its last is acknowledged (Nagle) would
+                    // otherwise wait out the host's delayed ACK, up to 40 ms,
+                    // longer than an answer's quiet time.
+                    let _ = rustix::net::sockopt::set_tcp_quickack(reader.as_ref(), true);
                     let mut output = BytesMut::new();
                     let mut ended = None;
                     loop {
+                        // Its start, for an error's message: a failed read may have taken it off.
+                        let mut head = [0u8; 16];
+                        let kept = input.len().min(head.len());
+                        head[..kept].copy_from_slice(&input[..kept]);
                         match Packet::read(&mut input, self.max_packet_bytes) {
                             Ok(packet) => match session.handle(packet, &mut output) {
                                 Ok(events) => {
@@ -190,7 +199,7 @@ impl Server {
                             },
                             Err(CodecError::InsufficientBytes(_)) => break,
                             Err(e) => {
-                                let what = describe(&e, &input, session.connected, self.max_packet_bytes);
+                                let what = describe(&e, &head[..kept], session.connected, self.max_packet_bytes);
                                 ended = Some((Event::Violation { what }, false));
                                 break;
                             }
