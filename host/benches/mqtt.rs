@@ -10,7 +10,11 @@
 //!   step, each answered) beside the stdio gateway container given 100
 //!   readings a step;
 //! - an ML request's round trip through the MQTT node (containers/ml-inference)
-//!   against the inference time the service itself reports;
+//!   against the inference time the service itself reports, and against
+//!   the echo client's processing time (the way there and back alone);
+//!   then the same from scenarios/ml_inference_mqtt.yaml run by the library,
+//!   its cloud summarising `inference_time_ms` (when the models here take
+//!   the example's keys);
 //! - 1, 4 and 16 MQTT echo containers due at one instant, one message each:
 //!   stepped together (submit all, collect all) versus one after another.
 //!
@@ -32,6 +36,7 @@ use xedgesim::runtime::docker::{
 };
 use xedgesim::runtime::{Address, Message, NodeGroup, StepCall, StepOutput};
 use xedgesim::scenario::{ConfigValue, ContainerProtocol, DockerNode, MqttRole, MqttSettings};
+use xedgesim::sim::{RunStatus, Simulation};
 
 mod common;
 use common::readings;
@@ -385,6 +390,8 @@ fn main() {
         },
     }
 
+    ml_through_simulation(ml_image.is_some());
+
     // --- Many containers due at one instant ---------------------------------------------------
     if let Some(group) = &mut echo_group {
         let inbox = echo_inbox(1);
@@ -459,6 +466,99 @@ fn ml_round_trips(mut group: MqttClientGroup, clock: &mut Clock, label: &str, ec
         }
         None => not_measured("    the echo client's processing_us_p50", "no echo node"),
     }
+}
+
+/// scenarios/ml_inference_mqtt.yaml run by the library, its cloud
+/// summarising the answers' `inference_time_ms` instead of `prediction`:
+/// the ML node's processing time (usage) against the inference time the
+/// service reports, and the virtual end-to-end latency against its links.
+fn ml_through_simulation(have_image: bool) {
+    let label = "ML example run by the library (scenarios/ml_inference_mqtt.yaml)";
+    if !have_image {
+        return not_measured(label, "no image");
+    }
+    let context = root().join("containers/ml-inference");
+    let Ok(text) = std::fs::read_to_string(root().join("scenarios/ml_inference_mqtt.yaml")) else {
+        return not_measured(label, "the scenario is not there");
+    };
+    let (from_context, from_field) = ("build_context: ../containers/ml-inference", "value_field: prediction");
+    if !text.contains(from_context) || !text.contains(from_field) {
+        return not_measured(label, &format!("the scenario no longer has `{from_context}` and `{from_field}`"));
+    }
+    let text = text
+        .replace(from_context, &format!("build_context: {}", context.display()))
+        .replace(from_field, "value_field: inference_time_ms");
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let file = dir.path().join("ml_inference_mqtt.yaml");
+    std::fs::write(&file, text).expect("the scenario's copy is written");
+    let simulation = match Simulation::from_file(&file) {
+        Ok(simulation) => simulation,
+        Err(e) => {
+            let first = e.to_string().lines().next().unwrap_or_default().to_string();
+            return not_measured(label, &format!("the scenario does not load here: {first}"));
+        }
+    };
+    // Keys a model on this branch does not take are dropped with a warning: the run would not be the example.
+    let dropped: std::collections::BTreeSet<&str> = simulation
+        .warnings()
+        .0
+        .iter()
+        .filter(|w| ["features", "value_field", "subscribe"].iter().any(|key| w.message.contains(key)))
+        .map(|w| w.message.as_str())
+        .collect();
+    if !dropped.is_empty() {
+        return not_measured(
+            label,
+            &format!("a model here lacks the example's keys: {}", Vec::from_iter(dropped).join("; ")),
+        );
+    }
+    let out = dir.path().join("out");
+    let start = Instant::now();
+    let report = simulation.out_dir(&out).cache_dir(Some(dir.path().join("cache"))).run();
+    let wall = start.elapsed();
+    match report {
+        Ok(report) if report.status == RunStatus::Finished && report.faults.is_empty() => {}
+        Ok(report) => {
+            return not_measured(label, &format!("{:?}: {:?} {:?}", report.status, report.reason, report.faults));
+        }
+        Err(e) => return not_measured(label, &e.to_string()),
+    }
+    let metrics = read_csv(&out.join("metrics.csv"), [0, 2, 3]);
+    let usage = read_csv(&out.join("usage.csv"), [0, 1, 2]);
+    let get = |table: &BTreeMap<(String, String), f64>, node: &str, name: &str| {
+        table.get(&(node.to_string(), name.to_string())).copied()
+    };
+    let (Some(processing_us), Some(inference_ms), Some(answers)) = (
+        get(&usage, "ml-service", "processing_us_p50"),
+        get(&metrics, "cloud", "inference_time_ms_mean"),
+        get(&usage, "ml-service", "answers"),
+    ) else {
+        return not_measured(label, "no processing_us_p50 for ml-service or no inference_time_ms_mean from the cloud");
+    };
+    let inference_us = inference_ms * 1e3;
+    row(&format!("{label}: wall time"), ms(wall), &format!("{answers:.0} requests answered"));
+    row("  ml-service processing_us_p50 (usage)", format!("{processing_us:.0} µs"), "");
+    row("  the service's own inference_time_ms, mean (cloud value_field)", format!("{inference_us:.0} µs"), "baseline");
+    let share = processing_us - inference_us;
+    let note = format!("{:.0}% of processing_us_p50", share / processing_us * 100.0);
+    row("  the rest: the host's endpoint, TCP, paho, JSON, Python", format!("{share:.0} µs"), &note);
+    if let Some(latency) = get(&metrics, "cloud", "latency_p50_us") {
+        // The example's links: sensor to broker 5 ms, to the service and back 0.1 ms each, to the cloud 50 ms.
+        row("  cloud latency_p50_us (virtual, end to end)", format!("{latency:.0} µs"), "links alone: 55,200 µs");
+    }
+}
+
+/// `file`'s rows (CSV, plain fields) as (`columns[0]`th field, `columns[1]`th) → the `columns[2]`th.
+fn read_csv(file: &Path, columns: [usize; 3]) -> BTreeMap<(String, String), f64> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let [a, b, value] = columns.map(|c| fields.get(c).copied());
+            Some(((a?.to_string(), b?.to_string()), value?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// Creates, inspects and removes an internal network as MQTT runs do; the create and inspect timed.
