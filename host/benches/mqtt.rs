@@ -1,28 +1,31 @@
 //! Benchmarks of containers that speak MQTT (`docker.protocol: mqtt`)
-//! against a real engine, each beside a baseline measured in the same run:
+//! against a real engine, each beside a baseline measured in the same run
+//! (the two sides interleaved, sample by sample, on a shared machine):
 //!
-//! - start: a Mosquitto broker node (container start until it answers the
-//!   host's CONNECT), an MQTT service node (container start until its
-//!   CONNECT, plus the group's 200 ms quiet window: shown with and without
-//!   it) with containers/mqtt-client's echo and with containers/ml-inference,
-//!   beside a stdio gateway container's start;
+//! - start: an internal network; a Mosquitto broker node (network and
+//!   container start until it answers the host's CONNECT); an MQTT service
+//!   node (network and container start until its CONNECT, plus the group's
+//!   200 ms quiet window: shown with and without it), containers/mqtt-client's
+//!   echo and containers/ml-inference; beside a stdio gateway container's start;
 //! - messages per second through one MQTT echo node (1 and 100 messages a
-//!   step, each answered) beside the stdio gateway container given 100
-//!   readings a step;
-//! - an ML request's round trip through the MQTT node (containers/ml-inference)
-//!   against the inference time the service itself reports, and against
-//!   the echo client's processing time (the way there and back alone);
-//!   then the same from scenarios/ml_inference_mqtt.yaml run by the library,
-//!   its cloud summarising `inference_time_ms` (when the models here take
-//!   the example's keys);
+//!   step, each answered) beside the stdio gateway container given 1 and
+//!   100 readings a step;
+//! - an ML request's round trip through an MQTT node of
+//!   containers/ml-inference (one request a step, and two) against the
+//!   inference time the service itself reports and the echo client's round
+//!   trip (the way there and back with next to no work at the end); then
+//!   scenarios/ml_inference_mqtt.yaml run by the library, its cloud
+//!   summarising `inference_time_ms`, when the models here take the
+//!   example's keys (else "not measured", naming them);
 //! - 1, 4 and 16 MQTT echo containers due at one instant, one message each:
 //!   stepped together (submit all, collect all) versus one after another.
 //!
 //! Run with `cargo bench -p xedgesim --bench mqtt` (docs/benchmarks.md says
 //! which profile its figures came from). Without an engine, or an image
 //! whose base is missing, the rows it cannot measure say "not measured" and
-//! why. Figures are medians of repeated samples. Everything it makes
-//! (containers, networks) is removed; it checks, and says what was left.
+//! why; images are never pulled. Figures are medians of repeated samples.
+//! Everything it makes (containers, networks) is removed; it checks, and
+//! prints what was left.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -381,13 +384,20 @@ fn main() {
     }
 
     // --- An ML request's round trip against its own inference time ---------------------------
-    let ml_label = "ML request through the MQTT node";
-    match &ml_image {
-        None => not_measured(ml_label, "no image"),
-        Some(image) => match start_mqtt_clients(&engine, "ml", &spec("ml", &no_config, &ml, image)) {
-            Err(e) => not_measured(ml_label, &format!("it did not start: {e}")),
-            Ok((group, _)) => ml_round_trips(group, &mut clock, ml_label, echo_p50_us),
-        },
+    // One request a step, and two (as the example's two sensors, sampling
+    // at the same instants, deliver them): a node of its own each, so each
+    // processing_us_p50 covers its own answers only.
+    for per_step in [1, 2] {
+        let label = format!("ML node, {per_step} request(s) a step");
+        match &ml_image {
+            None => not_measured(&label, "no image"),
+            Some(image) => {
+                match start_mqtt_clients(&engine, &format!("ml{per_step}"), &spec("ml", &no_config, &ml, image)) {
+                    Err(e) => not_measured(&label, &format!("it did not start: {e}")),
+                    Ok((group, _)) => ml_round_trips(group, &mut clock, per_step, echo_p50_us),
+                }
+            }
+        }
     }
 
     ml_through_simulation(ml_image.is_some());
@@ -422,11 +432,11 @@ fn main() {
     row("containers and networks left behind", left.len().to_string(), &left.join(", "));
 }
 
-/// Requests to the ML service one a step; the host's step time and the
-/// node's processing time against the inference time each answer reports,
-/// and against `echo_p50_us`, the echo client's (the way there and back
-/// with next to no work at the end).
-fn ml_round_trips(mut group: MqttClientGroup, clock: &mut Clock, label: &str, echo_p50_us: Option<u64>) {
+/// `per_step` requests to the ML service a step, 200 in all; the host's
+/// step time and the node's processing time against the inference time
+/// each answer reports, and (one a step) against `echo_p50_us`, the echo
+/// client's (the way there and back with next to no work at the end).
+fn ml_round_trips(mut group: MqttClientGroup, clock: &mut Clock, per_step: usize, echo_p50_us: Option<u64>) {
     const REQUESTS: usize = 200;
     let mut steps = Vec::new();
     let mut inference_ms = Vec::new();
@@ -438,14 +448,14 @@ fn ml_round_trips(mut group: MqttClientGroup, clock: &mut Clock, label: &str, ec
             }
         }
     };
-    for sample in 0..REQUESTS {
+    for sample in 0..REQUESTS / per_step {
         let now_us = clock.tick();
-        let (d, outputs) =
-            step(&mut group, vec![StepCall { index: 0, now_us, inbox: vec![ml_request(sample, now_us)] }]);
+        let inbox = (0..per_step).map(|i| ml_request(sample * per_step + i, now_us)).collect();
+        let (d, outputs) = step(&mut group, vec![StepCall { index: 0, now_us, inbox }]);
         steps.push(d);
         read(outputs);
     }
-    // What the last answer left waiting.
+    // What the last answers left waiting.
     read(step(&mut group, vec![StepCall { index: 0, now_us: clock.tick(), inbox: Vec::new() }]).1);
     let usage = group.usage(0);
     shut(group);
@@ -453,18 +463,21 @@ fn ml_round_trips(mut group: MqttClientGroup, clock: &mut Clock, label: &str, ec
     let step_us = median(steps).as_secs_f64() * 1e6;
     let processing_us = usage.processing_us_p50.expect("answers") as f64;
     let inference_us = median_f64(inference_ms) * 1e3;
-    row(&format!("{label}: host step (submit to collect)"), format!("{step_us:.0} µs"), "median, 200 requests");
+    let label = format!("ML node, {per_step} request(s) a step: host step (submit to collect)");
+    row(&label, format!("{step_us:.0} µs"), "median, 200 requests");
     row("  processing_us_p50 (PUBLISH written to its answer's arrival)", format!("{processing_us:.0} µs"), "usage");
     row("  the service's own inference_time_ms, median", format!("{inference_us:.0} µs"), "baseline");
     let share = processing_us - inference_us;
     let note = format!("{:.0}% of processing_us_p50", share / processing_us * 100.0);
     row("  the rest: the host's endpoint, TCP, paho, JSON, Python", format!("{share:.0} µs"), &note);
-    match echo_p50_us {
-        Some(echo) => {
-            let note = format!("{:.0}% of processing_us_p50", echo as f64 / processing_us * 100.0);
-            row("    of which the echo client's processing_us_p50 (same run)", format!("{echo} µs"), &note);
+    if per_step == 1 {
+        match echo_p50_us {
+            Some(echo) => {
+                let note = format!("{:.0}% of processing_us_p50", echo as f64 / processing_us * 100.0);
+                row("    of which the echo client's processing_us_p50 (same run)", format!("{echo} µs"), &note);
+            }
+            None => not_measured("    the echo client's processing_us_p50", "no echo node"),
         }
-        None => not_measured("    the echo client's processing_us_p50", "no echo node"),
     }
 }
 
