@@ -8,8 +8,9 @@
 /// The number of each of `names` in `payload`, or `None` for all when the
 /// payload is not one JSON object.
 pub fn numbers<const N: usize>(payload: &[u8], names: [Option<&str>; N]) -> Option<[Option<f64>; N]> {
-    let text = std::str::from_utf8(payload).ok()?;
-    let mut r = Reader { s: text.as_bytes(), i: 0 };
+    // Not checked as UTF-8 whole (2 fuel a byte): outside its strings, which
+    // are, a flat object is ASCII or fails to parse.
+    let mut r = Reader { s: payload, i: 0 };
     let mut found = [None; N];
     r.expect(b'{')?;
     if !r.eat(b'}') {
@@ -126,27 +127,29 @@ impl Reader<'_> {
         }
     }
 
-    /// Skips a list or an object, strings in it included.
+    /// Skips a list or an object, strings in it included, from one
+    /// bracket, brace or quote to the next.
     fn nested(&mut self) -> Option<()> {
         let mut depth = 0usize;
-        while let Some(&c) = self.s.get(self.i) {
-            self.i += 1;
-            match c {
-                b'[' | b'{' => depth += 1,
-                b']' | b'}' => {
+        loop {
+            self.i += structural(&self.s[self.i..])?;
+            match self.s[self.i] {
+                b'"' => {
+                    self.string()?;
+                }
+                b'[' | b'{' => {
+                    depth += 1;
+                    self.i += 1;
+                }
+                _ => {
                     depth -= 1;
+                    self.i += 1;
                     if depth == 0 {
                         return Some(());
                     }
                 }
-                b'"' => {
-                    self.i -= 1;
-                    self.string()?;
-                }
-                _ => {}
             }
         }
-        None
     }
 
     fn number(&mut self) -> Option<f64> {
@@ -157,6 +160,35 @@ impl Reader<'_> {
         }
         std::str::from_utf8(&self.s[start..self.i]).ok()?.parse().ok()
     }
+}
+
+/// Where the first `"`, `[`, `]`, `{` or `}` of `bytes` is, looked for 32
+/// bytes at a time. Numbers, commas and white space are below 0x40 and not
+/// `"`, so one cheap test a word passes most blocks; a block that fails it
+/// is looked at byte by byte. Measured in a component: an ML request of
+/// 4,096 values (40 KB) cost the cloud 1.2 million fuel read a byte at a
+/// time, more than 10 times what the message brings; now 150,000 (so a
+/// step's inbox, at most 16 MiB, stays within its fuel).
+fn structural(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let is_structural = |c: &u8| matches!(c, b'"' | b'[' | b']' | b'{' | b'}');
+    // Bit 6 of any byte, or a zero byte where the word had a `"`.
+    let candidates = |w: u64| {
+        let x = w ^ (ONES * u64::from(b'"'));
+        (w & (ONES * 0x40)) | (x.wrapping_sub(ONES) & !x & (ONES * 0x80))
+    };
+    let mut at = 0;
+    let mut blocks = bytes.chunks_exact(32);
+    for block in &mut blocks {
+        let word = |i: usize| u64::from_le_bytes(block[i..i + 8].try_into().expect("a 32-byte block"));
+        if candidates(word(0)) | candidates(word(8)) | candidates(word(16)) | candidates(word(24)) != 0
+            && let Some(p) = block.iter().position(is_structural)
+        {
+            return Some(at + p);
+        }
+        at += 32;
+    }
+    blocks.remainder().iter().position(is_structural).map(|p| at + p)
 }
 
 #[cfg(test)]
@@ -176,6 +208,20 @@ mod tests {
     }
 
     #[test]
+    fn the_structural_scan_finds_what_a_byte_at_a_time_finds() {
+        for len in [1, 7, 8, 31, 32, 33, 64, 70] {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut bytes = vec![b'1'; len];
+                    bytes[at] = byte;
+                    let expected = bytes.iter().position(|c| b"\"[]{}".contains(c));
+                    assert_eq!(structural(&bytes), expected, "{bytes:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn gives_what_the_sdk_decoder_gives_on_flat_objects() {
         let names = ["t_us", "temperature", "unit", "x", "n"];
         for payload in [
@@ -186,6 +232,8 @@ mod tests {
             b"not json",
             b"{\"a\":}",
             b"\xff",
+            b"{\"t_us\":\"\xff\"}",
+            b"{\"t_us\":1}\xff",
             br#"{"x":1,}"#,
         ] {
             let sdk = decode(payload).ok().map(|p| names.map(|n| p.number(n)));
