@@ -75,7 +75,11 @@ fn bad_model_config_names_the_key() {
         ),
         ("sensor", config(&[]), "config needs 'destination'"),
         ("gateway", config(&[("window_s", ConfigValue::Integer(0))]), "config key 'window_s' must be > 0"),
-        ("cloud", config(&[("x", ConfigValue::Bool(true))]), "unknown config key 'x'; this model takes no config keys"),
+        (
+            "cloud",
+            config(&[("x", ConfigValue::Bool(true))]),
+            "unknown config key 'x'; this model takes: subscribe, value_field",
+        ),
     ] {
         let component = builtin(&mut rt, model);
         let fault = single(&rt, &component, 1, "n", &cfg, SandboxLimits::default()).unwrap_err();
