@@ -304,7 +304,6 @@ fn an_mqtt_5_connect_is_an_mqtt_fault() {
 }
 
 #[test]
-#[ignore = "needs the built-in broker's wildcard filters (#23, models/broker): on main at 57f4bec it matches `#` literally"]
 fn a_subscription_to_everything_gets_every_reading_and_its_own_replies_but_no_dollar_topic() {
     run("subscribes_all", |run| {
         assert!(run.report.faults.is_empty(), "{:?}", run.report.faults);
