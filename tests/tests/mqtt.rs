@@ -16,7 +16,7 @@ use xedgesim::sim::{FaultRecord, RunReport, RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{docker_engine, read_metrics, repo_root, run_label, yaml_files};
 
 /// Every fixture, and the test that runs it.
-const FIXTURES: [&str; 14] = [
+const FIXTURES: [&str; 15] = [
     "answers_late",
     "connects_twice",
     "crash_restart",
@@ -30,6 +30,7 @@ const FIXTURES: [&str; 14] = [
     "oversized",
     "partition",
     "qos2",
+    "retained_keepalive",
     "subscribes_all",
 ];
 
@@ -430,5 +431,23 @@ fn a_crash_and_restart_runs_a_new_container_that_connects_again() {
         assert!(replies.iter().all(|(t, ..)| !(2_000_000..3_500_000).contains(t)), "{replies:?}");
         assert!(replies.iter().any(|(t, ..)| *t > 3_500_000), "the new container answers: {replies:?}");
         assert_eq!(run.metric("svc", "mqtt_published"), replies.len() as f64);
+    });
+}
+
+#[test]
+fn a_retained_publish_is_kept_by_the_broker_and_keep_alive_holds_on_the_wall_clock() {
+    run("retained_keepalive", |run| {
+        assert!(run.report.faults.is_empty(), "{:?}", run.report.faults);
+        let retained: Vec<_> =
+            run.sends_from("svc").into_iter().filter(|(_, t, _)| t == "$retain/status/svc").collect();
+        assert_eq!(retained.len(), 1, "its retained PUBLISH, marked for the broker: {retained:?}");
+        assert_eq!(run.metric("broker", "retained"), 1.0, "the broker keeps it");
+        assert_eq!(run.metric("cloud", "received_status/svc"), 1.0, "the subscriber gets it once");
+        // 13 readings reach it (as in the echo fixture) at 9 instants, each
+        // holding it 500 ms of wall time: about 4.5 s, four keep-alives of 1 s.
+        assert!(run.report.wall_duration_s > 3.0, "the run took {} s of wall time", run.report.wall_duration_s);
+        assert_eq!(run.metric("svc", "mqtt_disconnects"), 0.0, "{:?}", run.host_notes());
+        assert_eq!(run.replies().len(), readings_to_svc(run).len(), "each reading answered");
+        assert_eq!(readings_to_svc(run).len(), 13);
     });
 }
