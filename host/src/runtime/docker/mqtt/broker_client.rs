@@ -115,7 +115,13 @@ impl BrokerClient {
                 }
                 match reader.read_buf(&mut input).await {
                     Ok(0) | Err(_) => return,
-                    Ok(_) => {}
+                    // Acknowledged at once, as the endpoint does: a broker
+                    // that holds its next PUBLISH until its last is
+                    // acknowledged (Nagle; Mosquitto's default) would wait
+                    // out the host's delayed ACK.
+                    Ok(_) => {
+                        let _ = rustix::net::sockopt::set_tcp_quickack(reader.as_ref(), true);
+                    }
                 }
             }
         });
