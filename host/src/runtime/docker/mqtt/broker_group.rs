@@ -19,7 +19,8 @@ use super::broker_client::{BrokerClient, Received};
 use super::client_group::RETAIN_PREFIX;
 use super::clock::WallClock;
 use super::container_node::{self, ContainerNode};
-use super::network::{self, RunNetwork};
+use super::group_state::{GroupState, MqttNode};
+use super::network::RunNetwork;
 use crate::runtime::docker::container::{Container, Frame};
 use crate::runtime::docker::engine::DockerEngine;
 use crate::runtime::docker::node_group::{DockerNodeSpec, DockerOptions};
@@ -51,23 +52,14 @@ struct BrokerNode {
     subscriptions_refused: u64,
 }
 
-type StepResult = Result<StepOutput, NodeFault>;
-
 pub struct MqttBrokerGroup {
-    engine: DockerEngine,
-    ids: Vec<String>,
+    state: GroupState,
     nodes: Vec<BrokerNode>,
-    options: DockerOptions,
-    network: Option<RunNetwork>,
-    submitted: Vec<(usize, u64, Option<StepResult>)>,
-    cleanup: Vec<ShutdownError>,
-    orphan_logs: Vec<(usize, u64, String)>,
-    shut_down: bool,
 }
 
 impl std::fmt::Debug for MqttBrokerGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MqttBrokerGroup").field("ids", &self.ids).finish_non_exhaustive()
+        f.debug_struct("MqttBrokerGroup").field("ids", &self.state.ids).finish_non_exhaustive()
     }
 }
 
@@ -119,46 +111,13 @@ impl MqttBrokerGroup {
             }
         }
         let ready: Vec<usize> = if network.is_ok() { (0..nodes.len()).collect() } else { Vec::new() };
-        let mut group = MqttBrokerGroup {
-            engine: engine.clone(),
-            ids: specs.iter().map(|s| s.id.to_string()).collect(),
-            nodes,
-            options,
-            network: network.ok(),
-            submitted: Vec::new(),
-            cleanup: Vec::new(),
-            orphan_logs: Vec::new(),
-            shut_down: false,
-        };
+        let mut group = MqttBrokerGroup { state: GroupState::new(engine, specs, options, network.ok()), nodes };
         faults.extend(group.start_containers(&ready, 0));
         (group, faults)
     }
 
     fn start_containers(&mut self, indexes: &[usize], time_us: u64) -> Vec<(usize, NodeFault)> {
-        let engine = self.engine.clone();
-        let options = &self.options;
-        let network = self.network.as_ref().map(|n| n.name.clone()).unwrap_or_default();
-        let starts = self
-            .nodes
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| indexes.contains(i))
-            .map(|(index, node)| {
-                let (engine, network) = (engine.clone(), network.clone());
-                async move { (index, node.start(&engine, options, &network, time_us).await) }
-            })
-            .collect();
-        let (started, _) = self.engine.block_on_each_unless(options.interrupt.as_deref(), Duration::ZERO, starts);
-        let order: Vec<usize> = (0..self.nodes.len()).filter(|i| indexes.contains(i)).collect();
-        let mut faults = Vec::new();
-        for (slot, result) in started.into_iter().enumerate() {
-            match result {
-                Some((_, Ok(()))) => {}
-                Some((index, Err(fault))) => faults.push((index, fault)),
-                None => self.nodes[order[slot]].base.cut_short = true,
-            }
-        }
-        faults
+        self.state.start_nodes(&mut self.nodes, indexes, time_us)
     }
 
     fn retire(&mut self, index: usize) {
@@ -166,29 +125,28 @@ impl MqttBrokerGroup {
         node.pending = None;
         node.clients.clear();
         node.address = None;
-        node.base.retire(&self.engine, index, &mut self.orphan_logs, &mut self.cleanup);
+        self.state.retire(&mut node.base, index);
     }
 
     fn output(&mut self, index: usize, now_us: u64) -> StepOutput {
         let node = &mut self.nodes[index];
         let outbox = node.clock.due(now_us);
         let wake_at_us =
-            Some(container_node::next_wake(now_us, self.options.time_quantum_us, node.clock.next_departure_us()));
+            Some(container_node::next_wake(now_us, self.state.options.time_quantum_us, node.clock.next_departure_us()));
         StepOutput { outbox, wake_at_us }
     }
 }
 
-impl BrokerNode {
-    async fn start(
-        &mut self,
-        engine: &DockerEngine,
-        options: &DockerOptions,
-        network: &str,
-        time_us: u64,
-    ) -> Result<(), NodeFault> {
+impl MqttNode for BrokerNode {
+    fn base(&mut self) -> &mut ContainerNode {
+        &mut self.base
+    }
+
+    async fn start(&mut self, engine: &DockerEngine, options: &DockerOptions, time_us: u64) -> Result<(), NodeFault> {
+        let network = self.base.docker.network_mode.clone();
         self.base.start_container(engine, options, time_us).await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(self.settings.connect_timeout_s);
-        let address = match self.container_ip(engine, network).await {
+        let address = match self.container_ip(engine, &network).await {
             Some(ip) => SocketAddr::new(ip, BROKER_PORT),
             None => {
                 // A container that exited at once has no address: say so, with its log.
@@ -235,7 +193,9 @@ impl BrokerNode {
         self.clock.instant(time_us, Instant::now());
         Ok(())
     }
+}
 
+impl BrokerNode {
     async fn container_ip(&self, engine: &DockerEngine, network: &str) -> Option<IpAddr> {
         let id = &self.base.container.as_ref()?.id;
         let inspected = engine.docker().inspect_container(id, None).await.ok()?;
@@ -337,16 +297,16 @@ async fn await_forwards(
 
 impl NodeGroup for MqttBrokerGroup {
     fn node_ids(&self) -> &[String] {
-        &self.ids
+        &self.state.ids
     }
 
     fn submit(&mut self, calls: Vec<StepCall>) {
-        self.submitted.clear();
+        self.state.submitted.clear();
         for call in calls {
             let (index, now_us) = (call.index, call.now_us);
-            let engine = self.engine.clone();
+            let engine = self.state.engine.clone();
             let node = &mut self.nodes[index];
-            let result = self.engine.block_on(async {
+            let result = self.state.engine.block_on(async {
                 node.base.check_alive(&engine, now_us).await?;
                 while let Ok(r) = node.received.try_recv() {
                     node.hold(now_us, r, false);
@@ -359,10 +319,10 @@ impl NodeGroup for MqttBrokerGroup {
                 Ok(())
             });
             match result {
-                Ok(()) => self.submitted.push((index, now_us, None)),
+                Ok(()) => self.state.submitted.push((index, now_us, None)),
                 Err(fault) => {
                     self.retire(index);
-                    self.submitted.push((index, now_us, Some(Err(fault))));
+                    self.state.submitted.push((index, now_us, Some(Err(fault))));
                 }
             }
         }
@@ -370,6 +330,7 @@ impl NodeGroup for MqttBrokerGroup {
 
     fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
         let waiting: Vec<usize> = self
+            .state
             .submitted
             .iter()
             .filter(|(i, _, r)| r.is_none() && self.nodes[*i].pending.is_some())
@@ -388,15 +349,15 @@ impl NodeGroup for MqttBrokerGroup {
                     async move { (index, await_forwards(received, &settings, sent).await) }
                 })
                 .collect();
-            self.engine.block_on_unless(self.options.interrupt.as_deref(), join_all(futures))
+            self.state.engine.block_on_unless(self.state.options.interrupt.as_deref(), join_all(futures))
         };
         let Ok(forwards) = forwards else {
-            self.submitted.clear();
+            self.state.submitted.clear();
             return Err(Interrupted);
         };
         let mut forwards: BTreeMap<usize, Vec<Received>> = forwards.into_iter().collect();
         let mut results = Vec::new();
-        for (index, now_us, known) in std::mem::take(&mut self.submitted) {
+        for (index, now_us, known) in std::mem::take(&mut self.state.submitted) {
             if let Some(result) = known {
                 results.push(result);
                 continue;
@@ -420,7 +381,12 @@ impl NodeGroup for MqttBrokerGroup {
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
         let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::read_resources(&self.engine, &mut bases, indexes, self.options.interrupt.as_deref());
+        container_node::read_resources(
+            &self.state.engine,
+            &mut bases,
+            indexes,
+            self.state.options.interrupt.as_deref(),
+        );
         indexes
             .iter()
             .map(|&index| {
@@ -436,7 +402,7 @@ impl NodeGroup for MqttBrokerGroup {
 
     fn take_logs(&mut self) -> Vec<LogLine> {
         let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::take_logs(&mut bases, &mut self.orphan_logs)
+        container_node::take_logs(&mut bases, &mut self.state.orphan_logs)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {
@@ -467,26 +433,17 @@ impl NodeGroup for MqttBrokerGroup {
     }
 
     fn shutdown(&mut self) -> Vec<ShutdownError> {
-        self.shut_down = true;
         for node in &mut self.nodes {
             node.clients.clear();
         }
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        let mut errors = std::mem::take(&mut self.cleanup);
-        errors.extend(container_node::remove_all(&self.engine, &self.options.run_id, &mut bases));
-        if let Some(network) = self.network.take()
-            && let Err(e) = self.engine.block_on(network::remove(&self.engine, &network.id))
-        {
-            errors.push(ShutdownError { node: self.ids.first().cloned().unwrap_or_default(), problem: e.to_string() });
-        }
-        errors
+        self.state.shutdown(&mut self.nodes)
     }
 }
 
 impl Drop for MqttBrokerGroup {
     /// The last resort (a panic): `shutdown` is the normal path.
     fn drop(&mut self) {
-        if !self.shut_down {
+        if !self.state.is_shut_down() {
             let _ = self.shutdown();
         }
     }

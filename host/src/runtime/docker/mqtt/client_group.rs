@@ -15,7 +15,8 @@ use rumqttc::mqttbytes::{QoS, matches};
 use super::clock::WallClock;
 use super::container_node::{self, ContainerNode};
 use super::endpoint::{Delivery, Endpoint, Event};
-use super::network::{self, RunNetwork};
+use super::group_state::{GroupState, MqttNode};
+use super::network::RunNetwork;
 use crate::runtime::docker::container::{Container, Frame};
 use crate::runtime::docker::engine::DockerEngine;
 use crate::runtime::docker::node_group::{DockerNodeSpec, DockerOptions};
@@ -72,24 +73,14 @@ struct Counts {
     undelivered: u64,
 }
 
-type StepResult = Result<StepOutput, NodeFault>;
-
 pub struct MqttClientGroup {
-    engine: DockerEngine,
-    ids: Vec<String>,
+    state: GroupState,
     nodes: Vec<Node>,
-    options: DockerOptions,
-    network: Option<RunNetwork>,
-    /// The last submit: each call's index and time, and its result when known at submit.
-    submitted: Vec<(usize, u64, Option<StepResult>)>,
-    cleanup: Vec<ShutdownError>,
-    orphan_logs: Vec<(usize, u64, String)>,
-    shut_down: bool,
 }
 
 impl std::fmt::Debug for MqttClientGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MqttClientGroup").field("ids", &self.ids).finish_non_exhaustive()
+        f.debug_struct("MqttClientGroup").field("ids", &self.state.ids).finish_non_exhaustive()
     }
 }
 
@@ -136,17 +127,7 @@ impl MqttClientGroup {
                 }
             }
         }
-        let mut group = MqttClientGroup {
-            engine: engine.clone(),
-            ids: specs.iter().map(|s| s.id.to_string()).collect(),
-            nodes,
-            options,
-            network: network.ok(),
-            submitted: Vec::new(),
-            cleanup: Vec::new(),
-            orphan_logs: Vec::new(),
-            shut_down: false,
-        };
+        let mut group = MqttClientGroup { state: GroupState::new(engine, specs, options, network.ok()), nodes };
         let ready: Vec<usize> = (0..specs.len()).filter(|i| group.nodes[*i].endpoint.is_some()).collect();
         faults.extend(group.start_containers(&ready, 0));
         (group, faults)
@@ -155,29 +136,7 @@ impl MqttClientGroup {
     /// Starts the containers of `indexes` at virtual `time_us`, at once,
     /// and waits for each to connect and go quiet.
     fn start_containers(&mut self, indexes: &[usize], time_us: u64) -> Vec<(usize, NodeFault)> {
-        let engine = self.engine.clone();
-        let options = &self.options;
-        let order: Vec<usize> = (0..self.nodes.len()).filter(|i| indexes.contains(i)).collect();
-        let starts = self
-            .nodes
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| order.contains(i))
-            .map(|(index, node)| {
-                let engine = engine.clone();
-                async move { (index, node.start(&engine, options, time_us).await) }
-            })
-            .collect();
-        let (started, _) = self.engine.block_on_each_unless(options.interrupt.as_deref(), Duration::ZERO, starts);
-        let mut faults = Vec::new();
-        for (slot, result) in started.into_iter().enumerate() {
-            match result {
-                Some((_, Ok(()))) => {}
-                Some((index, Err(fault))) => faults.push((index, fault)),
-                None => self.nodes[order[slot]].base.cut_short = true,
-            }
-        }
-        faults
+        self.state.start_nodes(&mut self.nodes, indexes, time_us)
     }
 
     /// Stops node `index` for good: its container is removed, its last log lines kept.
@@ -185,7 +144,7 @@ impl MqttClientGroup {
         let node = &mut self.nodes[index];
         node.pending = None;
         node.connected = false;
-        node.base.retire(&self.engine, index, &mut self.orphan_logs, &mut self.cleanup);
+        self.state.retire(&mut node.base, index);
     }
 
     /// The step's output: what is due now, and when to step again.
@@ -194,7 +153,7 @@ impl MqttClientGroup {
         let mut outbox = std::mem::take(&mut node.control);
         outbox.extend(node.clock.due(now_us));
         let wake_at_us =
-            container_node::next_wake(now_us, self.options.time_quantum_us, node.clock.next_departure_us());
+            container_node::next_wake(now_us, self.state.options.time_quantum_us, node.clock.next_departure_us());
         StepOutput { outbox, wake_at_us: Some(wake_at_us) }
     }
 }
@@ -218,6 +177,12 @@ impl Node {
 
     fn fault(&self, time_us: u64, kind: FaultKind, detail: String) -> NodeFault {
         self.base.fault(time_us, kind, detail)
+    }
+}
+
+impl MqttNode for Node {
+    fn base(&mut self) -> &mut ContainerNode {
+        &mut self.base
     }
 
     /// Starts its container and waits for its CONNECT, then for it to go quiet.
@@ -279,7 +244,9 @@ impl Node {
         }
         Ok(())
     }
+}
 
+impl Node {
     /// Applies one event of the container's at virtual `now_us`; `answer`:
     /// it came in answer to the pending delivery.
     fn event(&mut self, now_us: u64, event: Event, at: Instant, answer: bool) -> Result<(), NodeFault> {
@@ -433,16 +400,16 @@ async fn await_answer(
 
 impl NodeGroup for MqttClientGroup {
     fn node_ids(&self) -> &[String] {
-        &self.ids
+        &self.state.ids
     }
 
     fn submit(&mut self, calls: Vec<StepCall>) {
-        self.submitted.clear();
+        self.state.submitted.clear();
         for call in calls {
             let (index, now_us) = (call.index, call.now_us);
-            let engine = self.engine.clone();
+            let engine = self.state.engine.clone();
             let node = &mut self.nodes[index];
-            let alive = self.engine.block_on(node.base.check_alive(&engine, now_us));
+            let alive = self.state.engine.block_on(node.base.check_alive(&engine, now_us));
             // What it did since its last instant, on its own.
             let result = alive.and_then(|()| {
                 for _ in 0..EVENTS_PER_INSTANT {
@@ -455,7 +422,7 @@ impl NodeGroup for MqttClientGroup {
                 if fault.kind != FaultKind::Stopped {
                     self.retire(index);
                 }
-                self.submitted.push((index, now_us, Some(Err(fault))));
+                self.state.submitted.push((index, now_us, Some(Err(fault))));
                 continue;
             }
             let began = Instant::now();
@@ -471,12 +438,13 @@ impl NodeGroup for MqttClientGroup {
                     node.base.notes.push((now_us, LogLevel::Warn, text));
                 }
             }
-            self.submitted.push((index, now_us, None));
+            self.state.submitted.push((index, now_us, None));
         }
     }
 
     fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
         let waiting: Vec<usize> = self
+            .state
             .submitted
             .iter()
             .filter(|(i, _, r)| r.is_none() && self.nodes[*i].pending.is_some())
@@ -497,14 +465,14 @@ impl NodeGroup for MqttClientGroup {
                     async move { (index, await_answer(endpoint, &settings, sent, expected).await) }
                 })
                 .collect();
-            self.engine.block_on_unless(self.options.interrupt.as_deref(), join_all(futures))
+            self.state.engine.block_on_unless(self.state.options.interrupt.as_deref(), join_all(futures))
         };
         let Ok(answers) = answers else {
-            self.submitted.clear();
+            self.state.submitted.clear();
             return Err(Interrupted);
         };
         let mut answers: BTreeMap<usize, _> = answers.into_iter().collect();
-        let submitted = std::mem::take(&mut self.submitted);
+        let submitted = std::mem::take(&mut self.state.submitted);
         let mut results = Vec::with_capacity(submitted.len());
         for (index, now_us, known) in submitted {
             if let Some(result) = known {
@@ -555,7 +523,12 @@ impl NodeGroup for MqttClientGroup {
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
         let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::read_resources(&self.engine, &mut bases, indexes, self.options.interrupt.as_deref());
+        container_node::read_resources(
+            &self.state.engine,
+            &mut bases,
+            indexes,
+            self.state.options.interrupt.as_deref(),
+        );
         indexes
             .iter()
             .map(|&index| {
@@ -571,7 +544,7 @@ impl NodeGroup for MqttClientGroup {
 
     fn take_logs(&mut self) -> Vec<LogLine> {
         let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::take_logs(&mut bases, &mut self.orphan_logs)
+        container_node::take_logs(&mut bases, &mut self.state.orphan_logs)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {
@@ -608,17 +581,9 @@ impl NodeGroup for MqttClientGroup {
     }
 
     fn shutdown(&mut self) -> Vec<ShutdownError> {
-        self.shut_down = true;
-        let mut errors = std::mem::take(&mut self.cleanup);
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        errors.extend(container_node::remove_all(&self.engine, &self.options.run_id, &mut bases));
+        let errors = self.state.shutdown(&mut self.nodes);
         for node in &mut self.nodes {
             node.endpoint = None;
-        }
-        if let Some(network) = self.network.take()
-            && let Err(e) = self.engine.block_on(network::remove(&self.engine, &network.id))
-        {
-            errors.push(ShutdownError { node: self.ids.first().cloned().unwrap_or_default(), problem: e.to_string() });
         }
         errors
     }
@@ -627,7 +592,7 @@ impl NodeGroup for MqttClientGroup {
 impl Drop for MqttClientGroup {
     /// The last resort (a panic): `shutdown` is the normal path.
     fn drop(&mut self) {
-        if !self.shut_down {
+        if !self.state.is_shut_down() {
             let _ = self.shutdown();
         }
     }

@@ -9,7 +9,8 @@
 //!   [`NodeGroup`](crate::runtime::NodeGroup).
 //! - [`MqttBrokerGroup`]: broker containers (Mosquitto) as the broker node,
 //!   the host a client of each on every sender's behalf ([`broker_client`]).
-//! - [`container_node`]: what both kinds of node share.
+//! - [`container_node`] and [`group_state`]: what both kinds of node, and
+//!   both groups, share.
 
 mod broker_client;
 mod broker_group;
@@ -17,6 +18,7 @@ mod client_group;
 mod clock;
 mod container_node;
 mod endpoint;
+mod group_state;
 mod network;
 
 pub use broker_group::{BROKER_PORT, MqttBrokerGroup};
