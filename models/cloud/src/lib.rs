@@ -7,8 +7,6 @@
 //! `subscribe`, it subscribes to that topic filter at the broker at its
 //! first step.
 
-mod fields;
-
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -154,9 +152,11 @@ impl NodeModel for Cloud {
                 self.other_topics += 1;
             }
             self.bytes_received += m.payload.len() as u64;
-            let [t_us, timestamp_us, value] =
-                fields::numbers(&m.payload, [Some("t_us"), Some("timestamp_us"), self.value_field.as_deref()])
-                    .unwrap_or_default();
+            let [t_us, timestamp_us, value] = xedgesim_model::payload::numbers(
+                &m.payload,
+                [Some("t_us"), Some("timestamp_us"), self.value_field.as_deref()],
+            )
+            .unwrap_or_default();
             let sampled = |t: Option<f64>| t.filter(|t| t.is_finite() && *t > 0.0);
             let origin_us = sampled(t_us).or(sampled(timestamp_us)).map_or(m.sent_us, |t| t as u64);
             self.latencies_us.push(now_us.saturating_sub(origin_us));
