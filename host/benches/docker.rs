@@ -25,7 +25,7 @@ use xedgesim::runtime::{NodeGroup, StepCall};
 use xedgesim::scenario::{ComponentSource, ConfigValue, DockerNode, SandboxLimits};
 
 mod common;
-use common::readings;
+use common::{median, ms, readings, us};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace")
@@ -37,19 +37,6 @@ fn gateway_node(context: &Path, build_command: Option<&str>) -> DockerNode {
         step_timeout_ms: 30_000,
         ..DockerNode::new(None, Some(context.to_path_buf()))
     }
-}
-
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn us(d: Duration) -> String {
-    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
 fn row(what: &str, figure: String, note: &str) {

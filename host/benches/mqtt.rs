@@ -42,7 +42,7 @@ use xedgesim::scenario::{ConfigValue, ContainerProtocol, DockerNode, MqttRole, M
 use xedgesim::sim::{RunStatus, Simulation};
 
 mod common;
-use common::readings;
+use common::{median, ms, readings, us};
 
 /// How long an MQTT client group waits, after a container's last packet
 /// at start, before it counts the container as ready (client_group.rs).
@@ -57,22 +57,9 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("host/ sits in the workspace")
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 fn median_f64(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1e3)
-}
-
-fn us(d: Duration) -> String {
-    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
 fn row(what: &str, figure: String, note: &str) {

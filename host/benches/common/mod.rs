@@ -1,5 +1,7 @@
 //! What the bench binaries share.
 
+use std::time::Duration;
+
 use xedgesim::runtime::{Address, Message};
 
 /// `n` sensor readings addressed to the gateway `gw`, as its inbox.
@@ -17,4 +19,23 @@ pub fn readings(n: usize) -> Vec<Message> {
             sent_us: 1_000_000,
         })
         .collect()
+}
+
+/// The median of `samples` (the upper one of an even count).
+#[allow(dead_code)] // not every bench binary uses every helper
+pub fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+/// `d` in milliseconds, one decimal.
+#[allow(dead_code)]
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
+/// `d` in microseconds, one decimal.
+#[allow(dead_code)]
+pub fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
