@@ -112,10 +112,12 @@ pub fn validate(
     checker.equivalence(scenario);
     checker.faults(scenario);
     if scenario.ml_inference.is_some() {
-        checker.not_supported(
+        checker.key_error(
             "ml_inference",
             None,
-            "the `ml_inference:` section (xEdgeSim's ML placement experiments)",
+            "the `ml_inference:` section (xEdgeSim's ML placement experiments) is not supported",
+            "remove it: the study runs with its containers as nodes that speak MQTT (`docker.protocol: mqtt`), as \
+             scenarios/ml_inference_mqtt.yaml does (docs/container-protocol.md)",
         );
     }
     checker.into_diagnostics()
