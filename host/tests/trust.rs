@@ -207,3 +207,40 @@ fn without_a_home_there_is_no_shared_cache_folder() {
     assert_eq!(out.status.code(), Some(0), "{}", both(&out));
     assert!(text(&out.stdout).contains("there is no cache folder"), "{}", both(&out));
 }
+
+#[test]
+fn an_image_build_reaches_the_network_only_with_the_users_yes() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("cache");
+    let scenario_dir = home.path().join("scenario");
+    std::fs::create_dir_all(scenario_dir.join("svc")).unwrap();
+    std::fs::write(scenario_dir.join("svc/Dockerfile"), "FROM scratch\nCOPY Dockerfile /\n").unwrap();
+    std::fs::write(
+        scenario_dir.join("s.yaml"),
+        "simulation: {duration_s: 1}\nnodes:\n  - id: svc\n    type: gadget\n    implementation: docker\n    docker:\n      build_context: svc\n      build_network: true\n      protocol: mqtt\n",
+    )
+    .unwrap();
+    let validated = xedgesim(&["validate", "s.yaml"], &scenario_dir, &cache);
+    assert_eq!(validated.status.code(), Some(0), "{}", both(&validated));
+    let said = text(&validated.stdout);
+    assert!(
+        said.contains(
+            "s.yaml:8:7: node 'svc' builds its image with network: the Dockerfile's RUN steps reach the network"
+        ) && said.contains("[needs your yes: --allow network]"),
+        "{said}"
+    );
+    // Refused before anything runs, the engine included: with DOCKER_HOST pointing nowhere the message is the same.
+    for command in ["run", "build"] {
+        let refused = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args([command, "s.yaml"])
+            .current_dir(&scenario_dir)
+            .env("XEDGESIM_CACHE_DIR", &cache)
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2), "{command}: {}", both(&refused));
+        let said = text(&refused.stderr);
+        assert!(said.contains("s.yaml:8:7:") && said.contains("pass `--allow network`"), "{command}: {said}");
+        assert!(said.contains("nothing was run"), "{command}: {said}");
+    }
+}

@@ -91,3 +91,32 @@ fn the_ml_inference_example_runs_end_to_end_with_the_built_in_broker_and_with_mo
     // The same requests (same seed) through the same model: the same predictions, whichever broker carried them.
     assert_eq!(predictions[0], predictions[1], "smallest and largest prediction, built-in broker vs Mosquitto");
 }
+
+#[test]
+fn mosquitto_run_as_root_without_capabilities_is_a_named_exit_at_the_start() {
+    let Some(engine) = docker_engine() else { return };
+    require_base_images(&engine);
+    let dir = tempfile::tempdir().unwrap();
+    // Mosquitto started as root drops to its own user itself, which needs
+    // capabilities a hardened container has not: without `user: mosquitto`
+    // it exits at once, and the fault says why in its own words.
+    let file = dir.path().join("s.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 1, on_fault: isolate}}\nnodes:\n  - id: broker\n    type: broker\n    implementation: docker\n    docker: {{build_context: {}/containers/mosquitto, protocol: mqtt}}\n  - {{id: s, type: sensor, config: {{topic: t}}}}\n",
+            repo_root().display()
+        ),
+    )
+    .unwrap();
+    let report = Simulation::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(dir.path().join("out"))
+        .run_label(run_label())
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fault = report.faults.iter().find(|f| f.node == "broker").unwrap_or_else(|| panic!("{:?}", report.faults));
+    assert_eq!((fault.kind.as_str(), fault.time_us), ("container_exited", 0), "{fault:?}");
+    assert!(fault.message.contains("Error setting groups whilst dropping privileges"), "{}", fault.message);
+    assert!(containers_of_node(&engine, "broker").is_empty(), "its container was removed");
+}

@@ -57,7 +57,7 @@ impl AllowArgs {
 /// Which capabilities a command acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Acting {
-    /// `xedgesim build`: build commands only (nothing is started).
+    /// `xedgesim build`: build commands and builds with network (nothing is started).
     Building,
     /// `run`, and `equiv` without `--swap`: what the nodes' own
     /// implementations do (a WASM node's `docker:` section is not used).
@@ -75,7 +75,9 @@ pub fn permitted(asked: &[Capability], allowance: &Allowance, acting: Acting) ->
         .iter()
         .filter(|c| c.kind != CapabilityKind::ModelBuild)
         .filter(|c| match acting {
-            Acting::Building => c.kind == CapabilityKind::BuildCommand && !c.alternative,
+            Acting::Building => {
+                matches!(c.kind, CapabilityKind::BuildCommand | CapabilityKind::BuildNetwork) && !c.alternative
+            }
             Acting::Running => !c.alternative,
             Acting::RunningSwapped => true,
         })
