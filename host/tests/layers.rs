@@ -1,0 +1,114 @@
+//! The layers of `host/src` (docs/architecture.md), kept by a test, not by
+//! memory: each module may name only the modules below it (`crate::X`
+//! outside tests and comments), only `cli` knows clap and the process's
+//! environment. What breaks a rule today is listed in `KNOWN`, each a debt
+//! of #24: a new violation fails, and so does a listed one that is gone
+//! (so the list only shrinks).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// Each top-level module and the modules it may name.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("shell", &[]),
+    ("scenario", &[]),
+    ("runtime", &["scenario", "shell"]),
+    ("sim", &["runtime", "scenario", "shell"]),
+    ("equiv", &["sim", "runtime", "scenario", "shell"]),
+    ("report", &["sim", "runtime", "scenario", "shell"]),
+    ("scaffold", &["scenario", "runtime", "shell"]),
+    ("cli", &["equiv", "report", "sim", "runtime", "scenario", "scaffold", "shell"]),
+];
+
+/// What only `cli` may use: (what, the text that uses it).
+const CLI_ONLY: &[(&str, &str)] = &[("clap", "clap::"), ("the environment", "env::var")];
+
+/// Today's violations, (file under host/src, what it names): #24 removes them.
+const KNOWN: &[(&str, &str)] = &[
+    // The engine writes the HTML page itself.
+    ("sim/simulation.rs", "report"),
+    // The trace level derives clap's ValueEnum.
+    ("sim/trace.rs", "clap"),
+    // The cache folder and a build context's `~` are read from the environment below the CLI.
+    ("runtime/wasm/cache.rs", "the environment"),
+    ("runtime/wasm/source_build.rs", "the environment"),
+    ("scenario/build_context.rs", "the environment"),
+];
+
+/// `source` without its test module and its comments: what the module's code names.
+fn code(source: &str) -> String {
+    let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+    source
+        .lines()
+        .map(|line| match line.find("//") {
+            Some(i) => &line[..i],
+            None => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The rules `file` (a path under host/src, its source `source`) breaks: (file, what it names).
+fn violations(file: &str, source: &str) -> Vec<(String, String)> {
+    let top = file.split('/').next().unwrap_or_default().trim_end_matches(".rs");
+    // lib.rs and main.rs sit above every layer.
+    let Some((_, allowed)) = LAYERS.iter().find(|(layer, _)| *layer == top) else {
+        return Vec::new();
+    };
+    let code = code(source);
+    let mut found = BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let named: String = code[i + 7..].chars().take_while(|c| c.is_ascii_lowercase() || *c == '_').collect();
+        let is_layer = LAYERS.iter().any(|(layer, _)| *layer == named);
+        if is_layer && named != top && !allowed.contains(&named.as_str()) {
+            found.insert((file.to_string(), named));
+        }
+    }
+    if top != "cli" {
+        for (what, text) in CLI_ONLY {
+            if code.contains(text) {
+                found.insert((file.to_string(), what.to_string()));
+            }
+        }
+    }
+    found.into_iter().collect()
+}
+
+fn sources() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    let mut folders = vec![root.clone()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                files.push((name, std::fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn each_layer_names_only_the_layers_below_it() {
+    let found: BTreeSet<(String, String)> = sources().iter().flat_map(|(file, src)| violations(file, src)).collect();
+    let known: BTreeSet<(String, String)> = KNOWN.iter().map(|(f, w)| (f.to_string(), w.to_string())).collect();
+    let new: Vec<_> = found.difference(&known).collect();
+    assert!(new.is_empty(), "layer rules broken (docs/architecture.md): {new:?}");
+    let gone: Vec<_> = known.difference(&found).collect();
+    assert!(gone.is_empty(), "no longer broken: remove from KNOWN: {gone:?}");
+}
+
+#[test]
+fn a_planted_violation_is_found() {
+    let planted =
+        "//! A runtime file.\nuse crate::scenario::X;\nfn f() { crate::cli::run(); }\n// crate::report in a comment\n";
+    assert_eq!(violations("runtime/wasm/x.rs", planted), vec![("runtime/wasm/x.rs".to_string(), "cli".to_string())]);
+    let env = "fn f() { std::env::var(\"HOME\"); }\n#[cfg(test)]\nmod tests { use clap::Parser; }\n";
+    assert_eq!(violations("sim/y.rs", env), vec![("sim/y.rs".to_string(), "the environment".to_string())]);
+    assert!(violations("cli/z.rs", "use clap::Parser;\nuse crate::sim::X;\n").is_empty());
+}
