@@ -27,8 +27,6 @@ const CLI_ONLY: &[(&str, &str)] = &[("clap", "clap::"), ("the environment", "env
 const KNOWN: &[(&str, &str)] = &[
     // The engine writes the HTML page itself.
     ("sim/simulation.rs", "report"),
-    // The trace level derives clap's ValueEnum.
-    ("sim/trace.rs", "clap"),
     // The cache folder and a build context's `~` are read from the environment below the CLI.
     ("runtime/wasm/cache.rs", "the environment"),
     ("runtime/wasm/source_build.rs", "the environment"),

@@ -27,8 +27,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// How much goes into trace.jsonl.
-    #[arg(long, value_enum, default_value_t = TraceLevel::Messages)]
-    trace: TraceLevel,
+    #[arg(long, value_enum, default_value_t = TraceArg::Messages)]
+    trace: TraceArg,
     #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node", help = super::sandbox::HELP)]
     sandbox: SandboxMode,
     /// Threads that step the sandboxes due at one instant (default: every
@@ -68,6 +68,27 @@ pub struct RunArgs {
     /// does not take, a build context found above the scenario's folder, …).
     #[arg(long)]
     strict: bool,
+}
+
+/// A `--trace` level: the engine's [`TraceLevel`], as the command line names it.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TraceArg {
+    /// No trace file.
+    Off,
+    /// Sends, deliveries, drops and faults (the default).
+    Messages,
+    /// Also wake-ups, log lines and payloads.
+    All,
+}
+
+impl From<TraceArg> for TraceLevel {
+    fn from(level: TraceArg) -> Self {
+        match level {
+            TraceArg::Off => TraceLevel::Off,
+            TraceArg::Messages => TraceLevel::Messages,
+            TraceArg::All => TraceLevel::All,
+        }
+    }
 }
 
 /// A `--log` level.
@@ -184,7 +205,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .threads
         .map_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get), usize::from);
     sim = sim
-        .trace(args.trace)
+        .trace(args.trace.into())
         .sandbox(args.sandbox)
         .threads(threads)
         .report(!args.no_report)

@@ -13,7 +13,7 @@ use super::atomic_file::AtomicFile;
 use crate::runtime::{LogLevel, LogStream};
 
 /// How much of a run the trace records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
 pub enum TraceLevel {
     /// No trace file.
     Off,
