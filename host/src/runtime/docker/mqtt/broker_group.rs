@@ -138,8 +138,25 @@ impl MqttBrokerGroup {
 }
 
 impl MqttNode for BrokerNode {
-    fn base(&mut self) -> &mut ContainerNode {
+    fn base(&self) -> &ContainerNode {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut ContainerNode {
         &mut self.base
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        [
+            ("mqtt_published", self.published),
+            ("mqtt_forwarded", self.forwarded),
+            ("mqtt_clients", self.clients.len() as u64),
+            ("mqtt_subscriptions", self.subscriptions.len() as u64),
+            ("mqtt_subscriptions_refused", self.subscriptions_refused),
+        ]
+        .into_iter()
+        .map(|(name, value)| Metric::new(name, value as f64))
+        .collect()
     }
 
     async fn start(&mut self, engine: &DockerEngine, options: &DockerOptions, time_us: u64) -> Result<(), NodeFault> {
@@ -261,19 +278,6 @@ impl BrokerNode {
             _ => self.clock.own(&self.settings, now_us, r.at, out),
         };
     }
-
-    fn metrics(&self) -> Vec<Metric> {
-        [
-            ("mqtt_published", self.published),
-            ("mqtt_forwarded", self.forwarded),
-            ("mqtt_clients", self.clients.len() as u64),
-            ("mqtt_subscriptions", self.subscriptions.len() as u64),
-            ("mqtt_subscriptions_refused", self.subscriptions_refused),
-        ]
-        .into_iter()
-        .map(|(name, value)| Metric::new(name, value as f64))
-        .collect()
-    }
 }
 
 /// What the broker sends in answer to a forward written at `sent`: until
@@ -365,10 +369,7 @@ impl NodeGroup for MqttBrokerGroup {
             let node = &mut self.nodes[index];
             node.base.usage.steps += 1;
             if let Some((_, sent)) = node.pending {
-                let waited = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-                *node.base.usage.round_trip_us_total.get_or_insert(0) += waited;
-                let max = node.base.usage.round_trip_us_max.get_or_insert(0);
-                *max = (*max).max(waited);
+                node.base.record_round_trip(sent);
             }
             for r in forwards.remove(&index).unwrap_or_default() {
                 node.hold(now_us, r, true);
@@ -380,29 +381,11 @@ impl NodeGroup for MqttBrokerGroup {
     }
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::read_resources(
-            &self.state.engine,
-            &mut bases,
-            indexes,
-            self.state.options.interrupt.as_deref(),
-        );
-        indexes
-            .iter()
-            .map(|&index| {
-                let node = &self.nodes[index];
-                if node.base.container.is_none() && !node.base.cut_short {
-                    Err(node.base.fault(now_us, FaultKind::Stopped, String::new()))
-                } else {
-                    Ok(node.metrics())
-                }
-            })
-            .collect()
+        self.state.finish(&mut self.nodes, indexes, now_us)
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::take_logs(&mut bases, &mut self.state.orphan_logs)
+        self.state.take_logs(&mut self.nodes)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {

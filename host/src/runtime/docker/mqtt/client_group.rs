@@ -181,8 +181,31 @@ impl Node {
 }
 
 impl MqttNode for Node {
-    fn base(&mut self) -> &mut ContainerNode {
+    fn base(&self) -> &ContainerNode {
+        &self.base
+    }
+
+    fn base_mut(&mut self) -> &mut ContainerNode {
         &mut self.base
+    }
+
+    fn metrics(&self) -> Vec<Metric> {
+        let c = &self.counts;
+        let undelivered = c.undelivered + self.endpoint.as_ref().map_or(0, Endpoint::undelivered);
+        [
+            ("mqtt_published", c.published),
+            ("mqtt_delivered", c.delivered),
+            ("mqtt_undelivered", undelivered),
+            ("mqtt_subscriptions", self.subscriptions.len() as u64),
+            ("mqtt_late_answers", c.late_answers),
+            ("mqtt_unanswered", c.unanswered),
+            ("mqtt_subscriptions_refused", c.subscriptions_refused),
+            ("mqtt_disconnects", c.disconnects),
+            ("mqtt_lost_in_crash", c.lost_in_crash),
+        ]
+        .into_iter()
+        .map(|(name, value)| Metric::new(name, value as f64))
+        .collect()
     }
 
     /// Starts its container and waits for its CONNECT, then for it to go quiet.
@@ -333,26 +356,6 @@ impl Node {
         self.counts.delivered += inbox.len() as u64;
         inbox.len()
     }
-
-    /// Metrics the host counted for it.
-    fn metrics(&self) -> Vec<Metric> {
-        let c = &self.counts;
-        let undelivered = c.undelivered + self.endpoint.as_ref().map_or(0, Endpoint::undelivered);
-        [
-            ("mqtt_published", c.published),
-            ("mqtt_delivered", c.delivered),
-            ("mqtt_undelivered", undelivered),
-            ("mqtt_subscriptions", self.subscriptions.len() as u64),
-            ("mqtt_late_answers", c.late_answers),
-            ("mqtt_unanswered", c.unanswered),
-            ("mqtt_subscriptions_refused", c.subscriptions_refused),
-            ("mqtt_disconnects", c.disconnects),
-            ("mqtt_lost_in_crash", c.lost_in_crash),
-        ]
-        .into_iter()
-        .map(|(name, value)| Metric::new(name, value as f64))
-        .collect()
-    }
 }
 
 fn control(topic: &str, filter: &str) -> Outgoing {
@@ -484,10 +487,7 @@ impl NodeGroup for MqttClientGroup {
             let mut failed = None;
             if let Some((events, answered)) = answers.remove(&index) {
                 let (_, sent, _) = node.pending.expect("waiting");
-                let waited = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
-                *node.base.usage.round_trip_us_total.get_or_insert(0) += waited;
-                let max = node.base.usage.round_trip_us_max.get_or_insert(0);
-                *max = (*max).max(waited);
+                node.base.record_round_trip(sent);
                 for (event, at) in events {
                     if let Err(fault) = node.event(now_us, event, at, true) {
                         failed = Some(fault);
@@ -522,29 +522,11 @@ impl NodeGroup for MqttClientGroup {
     }
 
     fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::read_resources(
-            &self.state.engine,
-            &mut bases,
-            indexes,
-            self.state.options.interrupt.as_deref(),
-        );
-        indexes
-            .iter()
-            .map(|&index| {
-                let node = &self.nodes[index];
-                if node.base.container.is_none() && !node.base.cut_short {
-                    Err(node.fault(now_us, FaultKind::Stopped, String::new()))
-                } else {
-                    Ok(node.metrics())
-                }
-            })
-            .collect()
+        self.state.finish(&mut self.nodes, indexes, now_us)
     }
 
     fn take_logs(&mut self) -> Vec<LogLine> {
-        let mut bases: Vec<&mut ContainerNode> = self.nodes.iter_mut().map(|n| &mut n.base).collect();
-        container_node::take_logs(&mut bases, &mut self.state.orphan_logs)
+        self.state.take_logs(&mut self.nodes)
     }
 
     fn usage(&self, index: usize) -> NodeUsage {

@@ -87,6 +87,14 @@ impl ContainerNode {
         }
     }
 
+    /// One wait for its answers (from `sent` to now) in its round-trip figures.
+    pub fn record_round_trip(&mut self, sent: std::time::Instant) {
+        let waited = u64::try_from(sent.elapsed().as_micros()).unwrap_or(u64::MAX);
+        *self.usage.round_trip_us_total.get_or_insert(0) += waited;
+        let max = self.usage.round_trip_us_max.get_or_insert(0);
+        *max = (*max).max(waited);
+    }
+
     /// Removes its container, then returns `fault`.
     pub async fn remove_with(&mut self, engine: &DockerEngine, fault: NodeFault) -> NodeFault {
         if let Some(c) = self.container.take() {

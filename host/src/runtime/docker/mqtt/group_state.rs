@@ -9,13 +9,18 @@ use super::container_node::{self, ContainerNode};
 use super::network::{self, RunNetwork};
 use crate::runtime::docker::engine::DockerEngine;
 use crate::runtime::docker::node_group::{DockerNodeSpec, DockerOptions};
-use crate::runtime::{NodeFault, ShutdownError, StepOutput};
+use crate::runtime::{FaultKind, LogLine, Metric, NodeFault, ShutdownError, StepOutput};
 
 pub type StepResult = Result<StepOutput, NodeFault>;
 
 /// A node of an MQTT group: its container, and how it becomes ready.
 pub trait MqttNode {
-    fn base(&mut self) -> &mut ContainerNode;
+    fn base(&self) -> &ContainerNode;
+
+    fn base_mut(&mut self) -> &mut ContainerNode;
+
+    /// What the host counted of it, reported as its metrics.
+    fn metrics(&self) -> Vec<Metric>;
 
     /// Starts its container at virtual `time_us` and waits until it is ready.
     async fn start(&mut self, engine: &DockerEngine, options: &DockerOptions, time_us: u64) -> Result<(), NodeFault>;
@@ -80,7 +85,7 @@ impl GroupState {
             match result {
                 Some((_, Ok(()))) => {}
                 Some((index, Err(fault))) => faults.push((index, fault)),
-                None => nodes[order[slot]].base().cut_short = true,
+                None => nodes[order[slot]].base_mut().cut_short = true,
             }
         }
         faults
@@ -91,6 +96,36 @@ impl GroupState {
         base.retire(&self.engine, index, &mut self.orphan_logs, &mut self.cleanup);
     }
 
+    /// Each node of `indexes` its metrics, its container's resource
+    /// figures read first; a node without a container (a fault stopped it)
+    /// has its `stopped` fault instead.
+    pub fn finish<N: MqttNode>(
+        &self,
+        nodes: &mut [N],
+        indexes: &[usize],
+        now_us: u64,
+    ) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        let mut bases: Vec<&mut ContainerNode> = nodes.iter_mut().map(MqttNode::base_mut).collect();
+        container_node::read_resources(&self.engine, &mut bases, indexes, self.options.interrupt.as_deref());
+        indexes
+            .iter()
+            .map(|&index| {
+                let base = nodes[index].base();
+                if base.container.is_none() && !base.cut_short {
+                    Err(base.fault(now_us, FaultKind::Stopped, String::new()))
+                } else {
+                    Ok(nodes[index].metrics())
+                }
+            })
+            .collect()
+    }
+
+    /// Every line logged since the last call: removed containers' first.
+    pub fn take_logs<N: MqttNode>(&mut self, nodes: &mut [N]) -> Vec<LogLine> {
+        let mut bases: Vec<&mut ContainerNode> = nodes.iter_mut().map(MqttNode::base_mut).collect();
+        container_node::take_logs(&mut bases, &mut self.orphan_logs)
+    }
+
     pub fn is_shut_down(&self) -> bool {
         self.shut_down
     }
@@ -99,7 +134,7 @@ impl GroupState {
     pub fn shutdown<N: MqttNode>(&mut self, nodes: &mut [N]) -> Vec<ShutdownError> {
         self.shut_down = true;
         let mut errors = std::mem::take(&mut self.cleanup);
-        let mut bases: Vec<&mut ContainerNode> = nodes.iter_mut().map(MqttNode::base).collect();
+        let mut bases: Vec<&mut ContainerNode> = nodes.iter_mut().map(MqttNode::base_mut).collect();
         errors.extend(container_node::remove_all(&self.engine, &self.options.run_id, &mut bases));
         if let Some(network) = self.network.take()
             && let Err(e) = self.engine.block_on(network::remove(&self.engine, &network.id))
