@@ -1417,15 +1417,18 @@ impl<'a> Engine<'a> {
     /// fuel depends on packing (nodes sharing an instance share its heap
     /// allocator), the rest on the real clock.
     fn usage_rows(&self, node: usize) -> Vec<(&'static str, u64)> {
-        let usage = match self.placement.slot[node] {
+        self.usage(node).measured()
+    }
+
+    fn usage(&self, node: usize) -> NodeUsage {
+        match self.placement.slot[node] {
             Some((g, i)) => self.placement.groups[g].usage(i),
             // A node whose sandbox was never made used nothing; WASM nodes still say so in fuel.
             None if !self.scenario.nodes[node].implementation.is_docker() => {
                 NodeUsage { fuel_used: Some(0), ..NodeUsage::default() }
             }
             None => NodeUsage::default(),
-        };
-        usage.measured()
+        }
     }
 
     fn usage_csv(&self) -> String {
@@ -1461,12 +1464,12 @@ impl<'a> Engine<'a> {
         (prepare_s, wall_s): (f64, f64),
     ) -> RunReport {
         let duration_s = self.duration_us as f64 / 1e6;
-        let docker_nodes: Vec<&str> =
-            self.scenario.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
+        let docker: Vec<usize> =
+            (0..self.ids.len()).filter(|&n| self.scenario.nodes[n].implementation.is_docker()).collect();
+        let docker_nodes: Vec<&str> = docker.iter().map(|&n| self.ids[n]).collect();
         // Virtual time that MQTT containers' wall time became (docs/running.md).
-        let from_wall_us: Option<u64> = (0..self.ids.len())
-            .filter_map(|n| self.usage_rows(n).into_iter().find(|(k, _)| *k == "wall_to_virtual_us").map(|(_, v)| v))
-            .reduce(u64::saturating_add);
+        let from_wall_us: Option<u64> =
+            docker.iter().filter_map(|&n| self.usage(n).wall_to_virtual_us).reduce(u64::saturating_add);
         let mut counts = self.counts.clone();
         let ids = &self.ids;
         let scripted_faults =
