@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use xedgesim::runtime::docker::image::ensure_image;
-use xedgesim::runtime::docker::{DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions};
+use xedgesim::runtime::docker::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
 use xedgesim::runtime::wasm::{NodeSpec, RuntimeOptions, WasmNodeGroup, WasmRuntime};
 use xedgesim::runtime::{NodeGroup, StepCall};
 use xedgesim::scenario::{ComponentSource, ConfigValue, DockerNode, SandboxLimits};
@@ -62,13 +62,7 @@ fn time_steps(group: &mut dyn NodeGroup, samples: usize, mut calls: impl FnMut()
 
 fn main() {
     println!("{:<62} {:>12}   baseline / note", "measurement", "figure");
-    let engine = match DockerEngine::connect(std::env::var("DOCKER_HOST").ok().as_deref()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            println!("not measured: no Docker engine: {e}");
-            return;
-        }
-    };
+    let Some(engine) = common::docker_engine() else { return };
     row("engine API version (negotiated)", engine.api_version(), "");
 
     // --- Images ------------------------------------------------------------------

@@ -224,13 +224,7 @@ fn leftovers(engine: &DockerEngine) -> Vec<String> {
 
 fn main() {
     println!("{:<66} {:>12}   baseline / note", "measurement", "figure");
-    let engine = match DockerEngine::connect(std::env::var("DOCKER_HOST").ok().as_deref()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            println!("not measured: no Docker engine: {e}");
-            return;
-        }
-    };
+    let Some(engine) = common::docker_engine() else { return };
     row("engine API version (negotiated)", engine.api_version(), "");
     let profile = if cfg!(debug_assertions) { "dev (debug assertions on)" } else { "release" };
     row("this binary's profile", profile.to_string(), "");

@@ -39,3 +39,16 @@ pub fn ms(d: Duration) -> String {
 pub fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
+
+/// The engine at `DOCKER_HOST` (or the local one), or `None` after
+/// printing "not measured" and why.
+#[allow(dead_code)]
+pub fn docker_engine() -> Option<xedgesim::runtime::docker::DockerEngine> {
+    match xedgesim::runtime::docker::DockerEngine::connect(std::env::var("DOCKER_HOST").ok().as_deref()) {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            println!("not measured: no Docker engine: {e}");
+            None
+        }
+    }
+}
