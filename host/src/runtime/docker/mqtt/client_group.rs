@@ -486,7 +486,7 @@ impl NodeGroup for MqttClientGroup {
             node.base.usage.steps += 1;
             let mut failed = None;
             if let Some((events, answered)) = answers.remove(&index) {
-                let (_, sent, _) = node.pending.expect("waiting");
+                let (_, sent, delivered) = node.pending.expect("waiting");
                 node.base.record_round_trip(sent);
                 for (event, at) in events {
                     if let Err(fault) = node.event(now_us, event, at, true) {
@@ -494,7 +494,6 @@ impl NodeGroup for MqttClientGroup {
                         break;
                     }
                 }
-                let (_, _, delivered) = node.pending.expect("waiting");
                 let missing = delivered.saturating_sub(std::mem::take(&mut node.answers));
                 if node.settings.expect_answer && missing > 0 && failed.is_none() {
                     node.counts.unanswered += missing as u64;
