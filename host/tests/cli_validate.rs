@@ -198,6 +198,42 @@ fn a_build_context_is_looked_for_above_the_scenario_as_xedgesim_did() {
 }
 
 #[test]
+fn the_home_folder_from_the_environment_is_never_searched_for_a_build_context() {
+    // `build_context: data` is only in the home folder, above the scenario's.
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("data")).unwrap();
+    std::fs::write(home.join("data/Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::create_dir_all(home.join("scenarios")).unwrap();
+    let file = home.join("scenarios/s.yaml");
+    std::fs::write(
+        &file,
+        "nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {build_context: data}}\n",
+    )
+    .unwrap();
+    let validate = |home_env: Option<&std::path::Path>| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"));
+        command.args(["validate", "--no-models", file.to_str().unwrap()]);
+        match home_env {
+            Some(home) => command.env("HOME", home),
+            None => command.env_remove("HOME"),
+        };
+        command.output().unwrap()
+    };
+    let out = validate(Some(&home));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains("directory 'data' does not exist"), "{}", text(&out.stderr));
+    // Without HOME nothing is kept out but the root: found one folder up, with a warning.
+    let out = validate(None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("build context 'data' is not in the scenario's folder"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn a_destination_that_names_no_node_is_an_error_with_the_likely_fix() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("typo.yaml");

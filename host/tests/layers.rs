@@ -27,10 +27,9 @@ const CLI_ONLY: &[(&str, &str)] = &[("clap", "clap::"), ("the environment", "env
 const KNOWN: &[(&str, &str)] = &[
     // The engine writes the HTML page itself.
     ("sim/simulation.rs", "report"),
-    // The cache folder and a build context's `~` are read from the environment below the CLI.
+    // The cache folder and cargo's path are read from the environment below the CLI.
     ("runtime/wasm/cache.rs", "the environment"),
     ("runtime/wasm/source_build.rs", "the environment"),
-    ("scenario/build_context.rs", "the environment"),
 ];
 
 /// `source` without its test module and its comments: what the module's code names.

@@ -33,7 +33,7 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: &BuildArgs) -> ExitCode {
-    let mut loaded = match scenario::load(&args.file) {
+    let mut loaded = match scenario::load_with(&args.file, &super::load_options()) {
         Ok(loaded) => loaded,
         Err(e) => {
             eprintln!("{}", super::for_terminal(&e.to_string()));

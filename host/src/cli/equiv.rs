@@ -145,9 +145,12 @@ impl Side<'_> {
     /// The side's simulation, its swap made.
     fn simulation(&self) -> Result<Simulation, String> {
         let Some(spec) = self.swap else {
-            return Simulation::from_file(self.file).map(|s| s.fault_free(self.fault_free)).map_err(|e| e.to_string());
+            return Simulation::from_file_with(self.file, &super::load_options())
+                .map(|s| s.fault_free(self.fault_free))
+                .map_err(|e| e.to_string());
         };
-        let mut resolved = crate::scenario::load(self.file).map_err(|e| e.to_string())?.resolved;
+        let mut resolved =
+            crate::scenario::load_with(self.file, &super::load_options()).map_err(|e| e.to_string())?.resolved;
         let cwd = std::env::current_dir().unwrap_or_default();
         crate::equiv::swap(&mut resolved, spec, &cwd).map_err(|e| e.to_string())?;
         Ok(Simulation::new(resolved).fault_free(self.fault_free))
@@ -359,7 +362,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         allowance.allow_builds();
     }
     for side in &sides {
-        let loaded = match crate::scenario::load(side.file) {
+        let loaded = match crate::scenario::load_with(side.file, &super::load_options()) {
             Ok(loaded) => loaded,
             Err(e) => return user_error(e.to_string()),
         };

@@ -103,6 +103,12 @@ fn docker_host() -> Option<String> {
     std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
 }
 
+/// What the scenario loader knows of this machine: the home folder
+/// (`$HOME`), never searched for a build context.
+fn load_options() -> crate::scenario::LoadOptions {
+    crate::scenario::LoadOptions { home_dir: std::env::var_os("HOME").map(std::path::PathBuf::from) }
+}
+
 /// `XEDGESIM_RUN_LABEL`, put on every container and volume a run makes
 /// (`xedgesim.run_label`), so a test suite finds its own.
 fn run_label() -> Option<String> {

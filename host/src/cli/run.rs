@@ -159,7 +159,7 @@ impl RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let mut sim = match Simulation::from_file(&args.file) {
+    let mut sim = match Simulation::from_file_with(&args.file, &super::load_options()) {
         Ok(sim) => sim,
         Err(e) => return report_error(&e, None),
     };

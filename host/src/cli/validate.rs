@@ -33,7 +33,7 @@ pub struct ValidateArgs {
 pub fn run(args: &ValidateArgs) -> ExitCode {
     let mut invalid = 0usize;
     for file in &args.files {
-        match scenario::load(file) {
+        match scenario::load_with(file, &super::load_options()) {
             Ok(mut loaded) => {
                 for warning in &loaded.warnings.0 {
                     eprintln!("{warning}\n");

@@ -11,6 +11,11 @@
 //! folder are never searched, so `build_context: etc` cannot become
 //! `/etc`. The first that exists is used, and `validate` says when it was
 //! not the scenario's own folder.
+//!
+//! The home folder is the caller's to give ([`LoadOptions`](super::LoadOptions)):
+//! the command line passes `$HOME`; a library caller that gives none has no
+//! folder kept out but the root (a context found above the scenario's
+//! folder is still a capability the user must allow, docs/sandbox.md).
 
 use std::path::{Path, PathBuf};
 
@@ -28,12 +33,9 @@ pub struct Located {
     pub levels_up: usize,
 }
 
-/// Finds `context` (as written in the file) for a scenario in `base_dir`.
-pub fn locate(base_dir: &Path, context: &str) -> Option<Located> {
-    locate_with_home(base_dir, context, std::env::var_os("HOME").map(PathBuf::from).as_deref())
-}
-
-fn locate_with_home(base_dir: &Path, context: &str, home: Option<&Path>) -> Option<Located> {
+/// Finds `context` (as written in the file) for a scenario in `base_dir`,
+/// never in `home`, the user's home folder.
+pub fn locate(base_dir: &Path, context: &str, home: Option<&Path>) -> Option<Located> {
     if Path::new(context).is_absolute() {
         let path = PathBuf::from(context);
         return path.is_dir().then_some(Located { path, levels_up: 0 });
@@ -72,32 +74,32 @@ mod tests {
     #[test]
     fn a_generic_name_never_reaches_the_root_or_home() {
         // /etc exists; three levels above this folder is `/`.
-        assert_eq!(locate_with_home(Path::new("/xedgesim-nowhere/a/b"), "etc", None), None);
-        assert_eq!(locate_with_home(Path::new("/xedgesim-nowhere"), "etc", None), None);
+        assert_eq!(locate(Path::new("/xedgesim-nowhere/a/b"), "etc", None), None);
+        assert_eq!(locate(Path::new("/xedgesim-nowhere"), "etc", None), None);
         let (root, base) = tree("home/scenarios", "home/data");
         let home = root.path().join("home");
-        assert_eq!(locate_with_home(&base, "data", Some(&home)), None, "the home folder is not searched");
-        assert!(locate_with_home(&base, "data", None).is_some());
+        assert_eq!(locate(&base, "data", Some(&home)), None, "the home folder is not searched");
+        assert!(locate(&base, "data", None).is_some());
     }
 
     #[test]
     fn a_repository_root_bounds_the_search() {
         let (root, base) = tree("repo/scenarios/m2d/more", "repo/containers/gateway");
         std::fs::create_dir(root.path().join("repo/.git")).unwrap();
-        let found = locate_with_home(&base, "containers/gateway", None).unwrap();
+        let found = locate(&base, "containers/gateway", None).unwrap();
         assert_eq!((found.path, found.levels_up), (root.path().join("repo/containers/gateway"), 3));
         // Above the repository's root nothing is looked for.
         std::fs::create_dir(root.path().join("outside")).unwrap();
-        assert_eq!(locate_with_home(&base, "outside", None), None);
+        assert_eq!(locate(&base, "outside", None), None);
     }
 
     #[test]
     fn outside_a_repository_the_grandparent_is_the_boundary() {
         let (_root, base) = tree("copy/scenarios/m2d", "copy/containers/gateway");
-        assert_eq!(locate_with_home(&base, "containers/gateway", None).unwrap().levels_up, 2);
+        assert_eq!(locate(&base, "containers/gateway", None).unwrap().levels_up, 2);
         let (_root, base) = tree("copy/x/scenarios/m2d", "copy/containers/gateway");
-        assert_eq!(locate_with_home(&base, "containers/gateway", None), None, "three levels up is too far");
+        assert_eq!(locate(&base, "containers/gateway", None), None, "three levels up is too far");
         let (_root, base) = tree("s", "s/here");
-        assert_eq!(locate_with_home(&base, "here", None).unwrap().levels_up, 0);
+        assert_eq!(locate(&base, "here", None).unwrap().levels_up, 0);
     }
 }

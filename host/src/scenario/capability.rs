@@ -81,7 +81,7 @@ impl CapabilityKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capability {
     pub kind: CapabilityKind,
-    /// The first node that asks it (a group's first member).
+    /// The first node that asks it (the first of an entry's `count` members).
     pub node: String,
     /// What it does, in words.
     pub what: String,
@@ -240,7 +240,7 @@ pub(super) struct Where<'a> {
     pub spans: &'a SpanMap,
     /// For each node, the file entry it came from.
     pub origins: &'a [usize],
-    /// The file as written (groups expanded): a volume's key as written.
+    /// The file as written (`count` expanded): a volume's key as written.
     pub written: &'a Scenario,
 }
 
@@ -259,7 +259,7 @@ impl Where<'_> {
 }
 
 /// Every host-reaching capability `scenario` asks for, in file order, one
-/// per file entry and subject (a group of 1,000 nodes asks once).
+/// per file entry and subject (an entry of `count: 1000` asks once).
 pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<Capability> {
     let base = scenario.source.parent().unwrap_or(Path::new("/"));
     let mut seen: BTreeSet<(usize, String)> = BTreeSet::new();
@@ -294,14 +294,14 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
             add(kind, what, &path, alternative);
         }
     }
-    // In file order (stable: a group's members stay in node order).
+    // In file order (stable: an entry's members stay in node order).
     found.sort_by_key(|c| c.position.map_or((usize::MAX, 0), |p| (p.line, p.column)));
     found
 }
 
 /// What building the folder `dir` runs, in words.
 fn build_runs(dir: &Path) -> &'static str {
-    match super::MODEL_FOLDER_FILES.iter().position(|f| dir.join(f).is_file()) {
+    match super::resolved::MODEL_FOLDER_FILES.iter().position(|f| dir.join(f).is_file()) {
         Some(0) => "cargo runs the crate's build.rs, proc macros and .cargo/config",
         Some(1) => "componentize-py runs on the folder's Python code",
         Some(2) => "the folder's own node_modules/.bin/componentize-qjs runs",

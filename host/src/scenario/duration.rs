@@ -27,6 +27,11 @@ pub fn duration_us(seconds: f64) -> Result<u64, DurationError> {
     Ok(us as u64)
 }
 
+/// `seconds` (already checked) to whole microseconds.
+pub(super) fn whole_us(seconds: f64) -> u64 {
+    (seconds * 1e6).round() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,7 +27,7 @@ pub struct Scenario {
     pub equivalence: Option<EquivalenceSection>,
     /// Scripted faults: crashes, partitions, degraded links, stalls.
     #[serde(default)]
-    pub faults: Vec<super::fault::FaultEntry>,
+    pub faults: Vec<FaultEntry>,
 }
 
 /// `equivalence:`: what `xedgesim equiv` counts when this file is side A.
@@ -96,7 +96,7 @@ pub struct LinkEntry {
 #[serde(deny_unknown_fields)]
 pub struct NodeEntry {
     pub id: String,
-    /// Makes this many nodes of the entry (a group; see `group.rs`).
+    /// Makes this many nodes of the entry (see `expand.rs`).
     pub count: Option<u64>,
     #[serde(rename = "type")]
     pub node_type: String,
@@ -164,7 +164,7 @@ pub struct DockerSection {
     pub start_timeout_ms: Option<u64>,
     pub max_frame_bytes: Option<u64>,
     /// With `protocol: mqtt`: how the host meets the container.
-    pub mqtt: Option<super::mqtt::MqttSection>,
+    pub mqtt: Option<MqttSection>,
 }
 
 /// One `volumes:` entry, docker-py style: `host_path: {bind, mode}`.
@@ -173,4 +173,58 @@ pub struct DockerSection {
 pub struct VolumeEntry {
     pub bind: String,
     pub mode: Option<String>,
+}
+
+/// `docker.mqtt:` as written.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    pub host_env: Option<String>,
+    pub port_env: Option<String>,
+    pub connect_timeout_s: Option<u64>,
+    pub answer_deadline_ms: Option<u64>,
+    pub quiet_ms: Option<u64>,
+    pub expect_answer: Option<bool>,
+    pub processing_us: Option<u64>,
+    pub time_scale: Option<f64>,
+}
+
+/// One entry under `faults:`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultEntry {
+    /// Node to crash.
+    pub crash: Option<String>,
+    /// Node to restart (after a crash).
+    pub restart: Option<String>,
+    /// Nodes cut off from the rest.
+    pub partition: Option<Vec<String>>,
+    /// Nodes of an earlier `partition` to join to the rest again.
+    pub heal: Option<Vec<String>>,
+    /// The directed link to degrade.
+    pub degrade: Option<LinkRef>,
+    /// Node whose steps are delayed.
+    pub stall: Option<String>,
+    /// `crash`: crashes of random nodes of `type`.
+    pub random: Option<String>,
+    pub at_s: Option<f64>,
+    pub until_s: Option<f64>,
+    pub latency_us: Option<i64>,
+    pub jitter_us: Option<i64>,
+    pub loss_rate: Option<f64>,
+    pub bandwidth_bps: Option<i64>,
+    pub delay_us: Option<u64>,
+    #[serde(rename = "type")]
+    pub node_type: Option<String>,
+    pub count: Option<u64>,
+    pub between_s: Option<Vec<f64>>,
+    pub down_s: Option<f64>,
+}
+
+/// `degrade: {src, dst}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRef {
+    pub src: String,
+    pub dst: String,
 }

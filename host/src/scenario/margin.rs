@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::ConfigValue;
+use super::config_value::ConfigValue;
 
 /// The fewest trials per side an equivalence test decides on; a file or
 /// the command line may ask for more, never fewer.

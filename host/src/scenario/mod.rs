@@ -5,6 +5,29 @@
 //! runner consumes, with every default filled in and paths made absolute.
 //! [`load`] goes from a path to a resolved scenario, reporting every
 //! problem in the file as a [`Diagnostic`] with its line, node and fix.
+//!
+//! The modules, in the order a file goes through them:
+//!
+//! 1. `manifest`: what a user writes (every section, `faults:` entries,
+//!    `docker.mqtt:`), nothing defaulted; `parse` reads the YAML into it
+//!    and `expand` makes the nodes of each `count:` entry.
+//! 2. `validate`: one checker, a file per section, every problem at its line.
+//! 3. `resolve`: a valid manifest to the resolved form, defaults filled in.
+//! 4. `resolved`: what the runner consumes.
+//! 5. `capability`: what a resolved scenario asks of the host.
+//!
+//! A module names those before it, never one after, but for `resolved`:
+//! it holds the names, defaults and limits `validate` checks against
+//! (with `mqtt`, the resolved `docker.mqtt:`, and `scripted_fault`, the
+//! resolved `faults:` entries and [`ScriptedFaultKind`], the one list of
+//! the fault kinds' names), and names no stage itself. Helpers below them
+//! all: `config_value`, `declaration`, `diagnostic`, `duration`,
+//! `margin`, `suggest`, `build_context`, `error`.
+//!
+//! "Fault" here means a scripted fault (`faults:`, asked for); a node
+//! fault (a model that traps, `runtime::fault`) only appears as the
+//! `on_fault` policy ([`FaultPolicy`]). "Group" is the runtime's
+//! `NodeGroup`; a `count:` entry's nodes are its members (`expand`).
 
 mod build_context;
 mod capability;
@@ -13,8 +36,7 @@ mod declaration;
 mod diagnostic;
 mod duration;
 mod error;
-mod fault;
-mod group;
+mod expand;
 mod manifest;
 mod margin;
 mod mqtt;
@@ -25,7 +47,7 @@ mod scripted_fault;
 mod suggest;
 mod validate;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -44,7 +66,7 @@ pub use validate::ModelName;
 
 pub use parse::MAX_SCENARIO_BYTES;
 pub use resolved::*;
-pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
+pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};
 
 /// A scenario that loaded, with any warnings found on the way.
 #[derive(Debug, Clone)]
@@ -87,11 +109,27 @@ impl SourceFile {
     }
 }
 
-/// Reads, validates and resolves the scenario file at `path`.
+/// What loading a scenario knows of the machine it runs on: given by the
+/// caller, since only the command line reads the environment.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The user's home folder, never searched for a build context
+    /// (`build_context.rs`); the command line gives `$HOME`. `None`, the
+    /// library's default: no folder but the root is kept out.
+    pub home_dir: Option<PathBuf>,
+}
+
+/// Reads, validates and resolves the scenario file at `path`, with the
+/// default [`LoadOptions`].
 ///
 /// Messages name `path` as given (so relative paths stay short); the
 /// resolved form holds absolute paths.
 pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
+    load_with(path, &LoadOptions::default())
+}
+
+/// [`load`] with `options`.
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ScenarioError> {
     let read_error = |source| ScenarioError::Read { path: path.to_path_buf(), source };
     let meta = std::fs::metadata(path).map_err(read_error)?;
     if meta.len() > MAX_SCENARIO_BYTES as u64 {
@@ -116,15 +154,27 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
     // symlink resolves its relative paths against the folder it really is
     // in, where its author wrote them, in `validate` and `run` alike.
     let absolute = std::fs::canonicalize(path).map_err(read_error)?;
-    load_str(path, &absolute, &source)
+    load_str_with(path, &absolute, &source, options)
 }
 
 /// Validates and resolves `source`, the text of the file shown as `shown_path`
-/// and found at `absolute_path` (relative paths in it resolve against its folder).
+/// and found at `absolute_path` (relative paths in it resolve against its
+/// folder), with the default [`LoadOptions`].
 pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result<Loaded, ScenarioError> {
+    load_str_with(shown_path, absolute_path, source, &LoadOptions::default())
+}
+
+/// [`load_str`] with `options`.
+pub fn load_str_with(
+    shown_path: &Path,
+    absolute_path: &Path,
+    source: &str,
+    options: &LoadOptions,
+) -> Result<Loaded, ScenarioError> {
+    let home_dir = options.home_dir.as_deref();
     let invalid = |d: Diagnostic| ScenarioError::Invalid { diagnostics: Diagnostics(vec![d]) };
     let mut parsed = parse::parse(shown_path, source).map_err(invalid)?;
-    let origins = group::expand(&mut parsed.scenario).map_err(|errors| {
+    let origins = expand::expand(&mut parsed.scenario).map_err(|errors| {
         let diagnostics = errors
             .into_iter()
             .map(|e| {
@@ -138,11 +188,12 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
         ScenarioError::Invalid { diagnostics: Diagnostics(diagnostics) }
     })?;
     let base_dir = absolute_path.parent().unwrap_or(Path::new("/"));
-    let mut diagnostics = validate::validate(shown_path, base_dir, source, &parsed.spans, &origins, &parsed.scenario);
+    let mut diagnostics =
+        validate::validate(shown_path, base_dir, home_dir, source, &parsed.spans, &origins, &parsed.scenario);
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
-    let resolved = resolve::resolve(absolute_path, &parsed.scenario);
+    let resolved = resolve::resolve(absolute_path, &parsed.scenario, home_dir);
     let at = capability::Where { shown_path, spans: &parsed.spans, origins: &origins, written: &parsed.scenario };
     let never = capability::forbidden(&resolved, &at, source);
     if !never.is_empty() {
@@ -169,4 +220,30 @@ pub fn load_str(shown_path: &Path, absolute_path: &Path, source: &str) -> Result
 /// The resolved form as YAML, for `xedgesim validate --resolved`.
 pub fn resolved_to_yaml(resolved: &ResolvedScenario) -> String {
     parse::to_yaml(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_home_folder_kept_out_of_the_build_context_search_is_the_callers_to_give() {
+        // `build_context: data` is only in the home folder, above the scenario's.
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        std::fs::create_dir_all(home.join("data")).unwrap();
+        std::fs::write(home.join("data/Dockerfile"), "FROM scratch\n").unwrap();
+        let file = home.join("scenarios/s.yaml");
+        let yaml = "nodes:\n  - {id: g, type: gateway, implementation: docker, docker: {build_context: data}}\n";
+        let shown = Path::new("s.yaml");
+        let with_home = LoadOptions { home_dir: Some(home.clone()) };
+        let e = load_str_with(shown, &file, yaml, &with_home).unwrap_err().to_string();
+        assert!(e.contains("s.yaml:2:") && e.contains("directory 'data' does not exist"), "{e}");
+        // The library's default knows no home folder: the one above is searched, and the warning says so.
+        let loaded = load_str(shown, &file, yaml).unwrap();
+        let warning = loaded.warnings.0[0].to_string();
+        assert!(warning.contains("build context 'data' is not in the scenario's folder"), "{warning}");
+        let Implementation::Docker(docker) = &loaded.resolved.nodes[0].implementation else { panic!("a docker node") };
+        assert_eq!(docker.build_context.as_deref(), Some(home.join("data").as_path()));
+    }
 }

@@ -2,24 +2,30 @@
 //! runner consumes). Runs only on scenarios that validated without errors,
 //! so every lookup here has already been checked.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::build_context;
 use super::config_value::ConfigValue;
-use super::manifest::{DockerSection, NetworkSection, NodeEntry, Scenario};
+use super::duration::whole_us;
+use super::manifest::{DockerSection, FaultEntry, MqttSection, NetworkSection, NodeEntry, Scenario};
 use super::margin::Margin;
-use super::mqtt::MqttSettings;
+use super::mqtt::{
+    DEFAULT_ANSWER_DEADLINE_MS, DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_HOST_ENV, DEFAULT_PORT_ENV, DEFAULT_QUIET_MS,
+    MqttRole, MqttSettings,
+};
 use super::resolved::*;
+use super::scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
 use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
 
-/// Resolves a validated scenario read from `file` (an absolute path).
-pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
+/// Resolves a validated scenario read from `file` (an absolute path);
+/// `home`, the user's home folder, is never a build context's.
+pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> ResolvedScenario {
     let sim = scenario.simulation.clone().unwrap_or_default();
     let duration_s = sim.duration_s.unwrap_or(DEFAULT_DURATION_S);
     let on_fault = fault_policy(sim.on_fault.as_deref(), FaultPolicy::Abort);
     let base = file.parent().unwrap_or(Path::new("/"));
-    let duration_us = super::duration_us(duration_s).unwrap_or(0);
+    let duration_us = super::duration::duration_us(duration_s).unwrap_or(0);
     ResolvedScenario {
         source: file.to_path_buf(),
         name: file.file_stem().map_or_else(|| "scenario".to_string(), |s| s.to_string_lossy().into_owned()),
@@ -35,7 +41,7 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
                 gateway: first_of_kind(scenario, &NodeKind::Gateway),
                 cloud: first_of_kind(scenario, &NodeKind::Cloud),
             };
-            scenario.nodes.iter().map(|n| node(base, &firsts, n, on_fault)).collect()
+            scenario.nodes.iter().map(|n| node(base, home, &firsts, n, on_fault)).collect()
         },
         equivalence: scenario.equivalence.as_ref().map(|e| EquivalenceRules {
             ignore_timing: e.ignore_timing.unwrap_or(false),
@@ -49,7 +55,7 @@ pub fn resolve(file: &Path, scenario: &Scenario) -> ResolvedScenario {
             margin_default: e.margin_default.as_ref().and_then(|v| Margin::from_config(v).ok()),
             min_trials: e.min_trials,
         }),
-        faults: scenario.faults.iter().map(|f| super::fault::resolve(f, duration_us)).collect(),
+        faults: scenario.faults.iter().map(|f| scripted_fault(f, duration_us)).collect(),
     }
 }
 
@@ -108,7 +114,13 @@ fn first_of_kind<'a>(scenario: &'a Scenario, kind: &NodeKind) -> Option<&'a str>
     scenario.nodes.iter().find(|n| NodeKind::builtin(&n.node_type).as_ref() == Some(kind)).map(|n| n.id.as_str())
 }
 
-fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault: FaultPolicy) -> ResolvedNode {
+fn node(
+    base: &Path,
+    home: Option<&Path>,
+    firsts: &FirstOfKind<'_>,
+    entry: &NodeEntry,
+    default_fault: FaultPolicy,
+) -> ResolvedNode {
     let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
     let mut config = entry.config.clone();
     // As in xEdgeSim, keys a built-in model does not take are unused
@@ -127,7 +139,7 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
     }
     let implementation = match implementation_name(entry.implementation.as_deref()) {
         ImplementationName::Docker => {
-            Implementation::Docker(Box::new(docker(base, entry.docker.as_ref(), &entry.node_type)))
+            Implementation::Docker(Box::new(docker(base, home, entry.docker.as_ref(), &entry.node_type)))
         }
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
@@ -167,16 +179,16 @@ fn node(base: &Path, firsts: &FirstOfKind<'_>, entry: &NodeEntry, default_fault:
         port: entry.port,
         alternative: match implementation_name(entry.implementation.as_deref()) {
             ImplementationName::Docker => None,
-            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, Some(d), &entry.node_type))),
+            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, home, Some(d), &entry.node_type))),
         },
     }
 }
 
-fn docker(base: &Path, section: Option<&DockerSection>, node_type: &str) -> DockerNode {
+fn docker(base: &Path, home: Option<&Path>, section: Option<&DockerSection>, node_type: &str) -> DockerNode {
     let d = section.cloned().unwrap_or_default();
     let protocol = d.protocol.as_deref().and_then(ContainerProtocol::from_name).unwrap_or(ContainerProtocol::Xedgesim);
     let build_context = d.build_context.as_deref().map(|c| {
-        let levels_up = build_context::locate(base, c).map_or(0, |found| found.levels_up);
+        let levels_up = build_context::locate(base, c, home).map_or(0, |found| found.levels_up);
         absolute(base.ancestors().nth(levels_up).unwrap_or(base), c)
     });
     let network_mode =
@@ -237,4 +249,75 @@ fn absolute(base: &Path, relative: &str) -> PathBuf {
         }
     }
     out
+}
+
+/// A checked entry as the runner takes it.
+fn scripted_fault(entry: &FaultEntry, duration_us: u64) -> ScriptedFault {
+    let at_us = entry.at_s.map_or(0, whole_us);
+    let until_us = entry.until_s.map(whole_us);
+    let action = if let Some(node) = &entry.crash {
+        FaultAction::Crash { node: node.clone() }
+    } else if let Some(node) = &entry.restart {
+        FaultAction::Restart { node: node.clone() }
+    } else if let Some(nodes) = &entry.partition {
+        FaultAction::Partition { nodes: sorted(nodes) }
+    } else if let Some(nodes) = &entry.heal {
+        FaultAction::Heal { nodes: sorted(nodes) }
+    } else if let Some(link) = &entry.degrade {
+        FaultAction::Degrade {
+            src: link.src.clone(),
+            dst: link.dst.clone(),
+            link: LinkOverride {
+                latency_us: entry.latency_us.map(|v| v.max(0) as u64),
+                jitter_us: entry.jitter_us.map(|v| v.max(0) as u64),
+                loss_rate: entry.loss_rate,
+                bandwidth_bps: entry.bandwidth_bps.map(|v| v.max(1) as u64),
+            },
+        }
+    } else if let Some(node) = &entry.stall {
+        FaultAction::Stall { node: node.clone(), delay_us: entry.delay_us.unwrap_or(0) }
+    } else {
+        let between = entry.between_s.as_deref().unwrap_or(&[]);
+        FaultAction::RandomCrash {
+            node_type: NodeKind::current_name(entry.node_type.as_deref().unwrap_or("")).to_string(),
+            count: entry.count.unwrap_or(0),
+            between_us: match between {
+                [from, until] => (whole_us(*from), whole_us(*until)),
+                _ => (0, duration_us),
+            },
+            down_us: entry.down_s.map(whole_us),
+        }
+    };
+    ScriptedFault { at_us, until_us, action }
+}
+
+fn sorted(nodes: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = nodes.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
+impl MqttSettings {
+    /// `docker.mqtt:` as written (`None`: not written), every default filled in.
+    pub fn resolve(section: Option<&MqttSection>, role: MqttRole) -> MqttSettings {
+        let s = section.cloned().unwrap_or_default();
+        MqttSettings {
+            role,
+            host_env: s.host_env.unwrap_or_else(|| DEFAULT_HOST_ENV.to_string()),
+            port_env: s.port_env.unwrap_or_else(|| DEFAULT_PORT_ENV.to_string()),
+            connect_timeout_s: s.connect_timeout_s.unwrap_or(DEFAULT_CONNECT_TIMEOUT_S),
+            answer_deadline_ms: s.answer_deadline_ms.unwrap_or(DEFAULT_ANSWER_DEADLINE_MS),
+            quiet_ms: s.quiet_ms.unwrap_or(DEFAULT_QUIET_MS),
+            expect_answer: s.expect_answer.unwrap_or(true),
+            processing_us: s.processing_us,
+            time_scale: s.time_scale.unwrap_or(1.0),
+        }
+    }
+
+    /// The role a node of `node_type` has.
+    pub fn role_of(node_type: &str) -> MqttRole {
+        match NodeKind::builtin(node_type) {
+            Some(NodeKind::Broker) => MqttRole::Broker,
+            _ => MqttRole::Client,
+        }
+    }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::config_value::ConfigValue;
+use super::scripted_fault::{LinkOverride, ScriptedFault};
 
 /// Default fuel per guest call: about a tenth of a second of guest work on
 /// this kind of machine — far above what the built-in models use per step,
@@ -49,7 +50,7 @@ pub struct ResolvedScenario {
     pub equivalence: Option<EquivalenceRules>,
     /// The `faults:` section, in file order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub faults: Vec<super::ScriptedFault>,
+    pub faults: Vec<ScriptedFault>,
 }
 
 impl ResolvedScenario {
@@ -74,7 +75,7 @@ impl ResolvedScenario {
                 }
             }
         }
-        let max_us = super::duration_us(super::MAX_DURATION_S).expect("the maximum is valid");
+        let max_us = super::duration::duration_us(super::duration::MAX_DURATION_S).expect("the maximum is valid");
         if self.duration_us == 0 || self.duration_us > max_us {
             return Err(format!("duration_us {} is not within 1 ..= {max_us}", self.duration_us));
         }
@@ -102,8 +103,8 @@ pub struct EquivalenceRules {
     pub ignore_nodes: Vec<String>,
     pub ignore_topics: Vec<String>,
     /// With `--trials`: margins by metric name (or `node/metric`).
-    pub margins: BTreeMap<String, super::Margin>,
-    pub margin_default: Option<super::Margin>,
+    pub margins: BTreeMap<String, super::margin::Margin>,
+    pub margin_default: Option<super::margin::Margin>,
     pub min_trials: Option<u32>,
 }
 
@@ -171,6 +172,21 @@ pub struct LinkParams {
 impl LinkParams {
     pub const PERFECT: LinkParams =
         LinkParams { latency_us: 0, jitter_us: 0, loss_rate: 0.0, bandwidth_bps: None, queue_bytes: None };
+}
+
+impl LinkOverride {
+    /// The link `base` becomes while degraded.
+    pub fn apply(&self, base: LinkParams) -> LinkParams {
+        LinkParams {
+            latency_us: self.latency_us.unwrap_or(base.latency_us),
+            jitter_us: self.jitter_us.unwrap_or(base.jitter_us),
+            loss_rate: self.loss_rate.unwrap_or(base.loss_rate),
+            bandwidth_bps: self.bandwidth_bps.or(base.bandwidth_bps),
+            // Not a degrade's to change: the link's buffer stays, its
+            // backlog counted at the bandwidth of the moment.
+            queue_bytes: base.queue_bytes,
+        }
+    }
 }
 
 /// Accepted `queue_bytes` and `default_queue_bytes`: a byte at least, and at
@@ -244,6 +260,12 @@ impl NodeKind {
             NodeKind::Cloud => Some(xedgesim_model_cloud::SENDS),
             NodeKind::Custom(_) => None,
         }
+    }
+
+    /// A type as the resolved form names it: legacy names mapped
+    /// (`sensor_model` is `sensor`), any other as written.
+    pub(crate) fn current_name(written: &str) -> &str {
+        Self::LEGACY_NAMES.iter().find(|(legacy, _)| *legacy == written).map_or(written, |(_, current)| current)
     }
 
     pub fn name(&self) -> &str {
@@ -461,7 +483,7 @@ pub struct DockerNode {
     pub user: Option<String>,
     pub network_mode: String,
     /// With `protocol: mqtt`: how the host meets the container.
-    pub mqtt: Option<super::MqttSettings>,
+    pub mqtt: Option<super::mqtt::MqttSettings>,
 }
 
 impl DockerNode {

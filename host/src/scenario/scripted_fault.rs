@@ -1,12 +1,66 @@
 //! [`ScriptedFault`]: one entry of the `faults:` section as the runner
-//! takes it (times in µs, legacy type names mapped, node lists sorted).
+//! takes it (times in µs, legacy type names mapped, node lists sorted),
+//! and [`ScriptedFaultKind`], the one list of the kinds' names: the
+//! checks, the messages and the trace take them from it.
 //! `sim/fault_schedule.rs` turns these into the instants the engine
 //! applies; random crashes are drawn there, from the run's seed, so
 //! `--seed` moves them too.
 
+use std::fmt;
+
 use serde::Serialize;
 
-use super::resolved::LinkParams;
+/// A kind of scripted fault, named by the key that starts its entry
+/// (`crash: gateway`). Not a node fault (`runtime`'s `FaultKind`), which
+/// happens to a run when a model misbehaves; these are asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ScriptedFaultKind {
+    Crash,
+    Restart,
+    Partition,
+    Heal,
+    Degrade,
+    Stall,
+    /// Crashes of random nodes (`random: crash`).
+    Random,
+}
+
+impl ScriptedFaultKind {
+    /// Every kind, in the order the file format lists them.
+    pub const ALL: [ScriptedFaultKind; 7] = [
+        ScriptedFaultKind::Crash,
+        ScriptedFaultKind::Restart,
+        ScriptedFaultKind::Partition,
+        ScriptedFaultKind::Heal,
+        ScriptedFaultKind::Degrade,
+        ScriptedFaultKind::Stall,
+        ScriptedFaultKind::Random,
+    ];
+
+    /// The key a user writes, and the name the trace and summary give it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ScriptedFaultKind::Crash => "crash",
+            ScriptedFaultKind::Restart => "restart",
+            ScriptedFaultKind::Partition => "partition",
+            ScriptedFaultKind::Heal => "heal",
+            ScriptedFaultKind::Degrade => "degrade",
+            ScriptedFaultKind::Stall => "stall",
+            ScriptedFaultKind::Random => "random",
+        }
+    }
+
+    /// `kinds`' names, for messages that list them.
+    pub fn names(kinds: &[ScriptedFaultKind]) -> Vec<&'static str> {
+        kinds.iter().map(|k| k.name()).collect()
+    }
+}
+
+impl fmt::Display for ScriptedFaultKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A fault the scenario asks for.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -43,17 +97,22 @@ pub enum FaultAction {
 }
 
 impl FaultAction {
+    /// Its kind.
+    pub fn scripted_kind(&self) -> ScriptedFaultKind {
+        match self {
+            FaultAction::Crash { .. } => ScriptedFaultKind::Crash,
+            FaultAction::Restart { .. } => ScriptedFaultKind::Restart,
+            FaultAction::Partition { .. } => ScriptedFaultKind::Partition,
+            FaultAction::Heal { .. } => ScriptedFaultKind::Heal,
+            FaultAction::Degrade { .. } => ScriptedFaultKind::Degrade,
+            FaultAction::Stall { .. } => ScriptedFaultKind::Stall,
+            FaultAction::RandomCrash { .. } => ScriptedFaultKind::Random,
+        }
+    }
+
     /// The name a user writes (`crash`, `random`, …).
     pub fn kind(&self) -> &'static str {
-        match self {
-            FaultAction::Crash { .. } => "crash",
-            FaultAction::Restart { .. } => "restart",
-            FaultAction::Partition { .. } => "partition",
-            FaultAction::Heal { .. } => "heal",
-            FaultAction::Degrade { .. } => "degrade",
-            FaultAction::Stall { .. } => "stall",
-            FaultAction::RandomCrash { .. } => "random",
-        }
+        self.scripted_kind().name()
     }
 }
 
@@ -68,19 +127,4 @@ pub struct LinkOverride {
     pub loss_rate: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bandwidth_bps: Option<u64>,
-}
-
-impl LinkOverride {
-    /// The link `base` becomes while degraded.
-    pub fn apply(&self, base: LinkParams) -> LinkParams {
-        LinkParams {
-            latency_us: self.latency_us.unwrap_or(base.latency_us),
-            jitter_us: self.jitter_us.unwrap_or(base.jitter_us),
-            loss_rate: self.loss_rate.unwrap_or(base.loss_rate),
-            bandwidth_bps: self.bandwidth_bps.or(base.bandwidth_bps),
-            // Not a degrade's to change: the link's buffer stays, its
-            // backlog counted at the bandwidth of the moment.
-            queue_bytes: base.queue_bytes,
-        }
-    }
 }

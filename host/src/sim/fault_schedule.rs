@@ -4,7 +4,7 @@
 //! stall's end) before the starts, so an interval that begins where
 //! another ends is not cut short by that end; then by the fault's place
 //! in the file, then (for `random`) by draw. Validation
-//! (`scenario/fault.rs`) checks crashes and restarts, partitions and
+//! (`scenario/validate/faults.rs`) checks crashes and restarts, partitions and
 //! heals in this order too. Random crashes are drawn here from the run's seed (so `--seed`
 //! moves them): draw k of `faults[i]` takes two numbers of the stream
 //! `derive_seed(seed, "faults[i]", Stream::Fault)`, the first picking the

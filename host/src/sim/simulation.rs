@@ -135,7 +135,12 @@ const PARALLEL_MIN_CALLS: usize = 32;
 impl Simulation {
     /// Loads, validates and resolves the scenario at `path`.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, RunError> {
-        let loaded = scenario::load(path.as_ref())?;
+        Self::from_file_with(path, &scenario::LoadOptions::default())
+    }
+
+    /// [`Simulation::from_file`] with the loader's `options`.
+    pub fn from_file_with(path: impl AsRef<Path>, options: &scenario::LoadOptions) -> Result<Self, RunError> {
+        let loaded = scenario::load_with(path.as_ref(), options)?;
         let mut sim = Simulation::new(loaded.resolved);
         sim.file_sha256 = Some(loaded.source_sha256);
         sim.warnings = loaded.warnings;

@@ -6,7 +6,7 @@
 //!
 //! serde_yaml stops at the first problem, so a structural error (bad
 //! syntax, a wrong type, an unknown key) is reported alone; semantic checks
-//! in `validate.rs` then report every remaining problem at once.
+//! in `validate/` then report every remaining problem at once.
 
 mod spans;
 

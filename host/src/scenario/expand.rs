@@ -1,4 +1,6 @@
-//! Node groups: `count: N` on a node entry makes N nodes of it, so a
+//! `count: N` expansion: a node entry with `count` makes N nodes of it
+//! (the members; docs/scenario-format.md calls such an entry a node
+//! group, a name the code keeps for the runtime's `NodeGroup`), so a
 //! 100,000- or 1,000,000-node scenario fits in a small file. In the id and
 //! in every text value of `config:`, `{i}` stands for the member's index
 //! (0 … N-1), and `{i / K}`, `{i % K}`, `{i + K}`, `{i * K}` for integer
@@ -9,20 +11,20 @@
 use super::config_value::ConfigValue;
 use super::manifest::Scenario;
 
-/// Most nodes one file may make with groups.
-pub const MAX_GROUP_NODES: u64 = 10_000_000;
+/// Most nodes one file may make with `count`.
+pub const MAX_EXPANDED_NODES: u64 = 10_000_000;
 
-/// A group that cannot be expanded, at `path` in the file.
+/// An entry whose `count` cannot be expanded, at `path` in the file.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GroupError {
+pub struct ExpandError {
     pub path: String,
     pub message: String,
     pub help: String,
 }
 
-/// Expands every group in place; returns, for each node, the index of the
+/// Expands every entry with `count` in place; returns, for each node, the index of the
 /// file entry it came from (for positions in diagnostics).
-pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<GroupError>> {
+pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<ExpandError>> {
     if scenario.nodes.iter().all(|n| n.count.is_none()) {
         return Ok((0..scenario.nodes.len()).collect());
     }
@@ -32,14 +34,14 @@ pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<GroupError>> {
         let count = node.count.unwrap_or(1);
         let path = format!("nodes[{k}]");
         if count == 0 {
-            errors.push(GroupError {
+            errors.push(ExpandError {
                 path: format!("{path}.count"),
                 message: "count must be at least 1".into(),
                 help: "remove the entry, or give how many nodes it makes".into(),
             });
         }
         if node.count.is_some_and(|c| c > 1) && !node.id.contains("{i") {
-            errors.push(GroupError {
+            errors.push(ExpandError {
                 path: format!("{path}.id"),
                 message: format!("the {count} nodes of group '{}' would share one id", node.id),
                 help: format!("put the index in the id, e.g. `{}{{i}}`", node.id),
@@ -50,7 +52,7 @@ pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<GroupError>> {
             // Check every template once, with the first index, before making thousands.
             let mut check = |what: &str, text: &str| {
                 if let Err(why) = fill(text, 0) {
-                    errors.push(GroupError {
+                    errors.push(ExpandError {
                         path: format!("{path}.{what}"),
                         message: format!("bad placeholder in '{text}': {why}"),
                         help: "use {i}, {i / K}, {i % K}, {i + K} or {i * K}; write {{ and }} for braces".into(),
@@ -65,10 +67,10 @@ pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<GroupError>> {
             }
         }
     }
-    if total > MAX_GROUP_NODES {
-        errors.push(GroupError {
+    if total > MAX_EXPANDED_NODES {
+        errors.push(ExpandError {
             path: "nodes".into(),
-            message: format!("the groups make {total} nodes; at most {MAX_GROUP_NODES}"),
+            message: format!("the groups make {total} nodes; at most {MAX_EXPANDED_NODES}"),
             help: "lower the counts".into(),
         });
     }

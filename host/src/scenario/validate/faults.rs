@@ -1,114 +1,61 @@
-//! The `faults:` section as the user writes it: scripted faults (crash,
-//! restart, partition, heal, degrade, stall, and random crashes for
-//! sweeps), each at a virtual time or over an interval. Not to be confused
-//! with node faults (`runtime/fault.rs`), which happen *to* a run when a
-//! model misbehaves; these are asked for.
-//!
-//! One entry names exactly one kind (its key: `crash: gateway`) and the
-//! keys that kind takes; [`check`] reports every problem with its line,
-//! and [`resolve`] turns a checked entry into a [`ScriptedFault`].
+//! `faults:`: scripted faults (crash, restart, partition, heal, degrade,
+//! stall, and random crashes for sweeps), each at a virtual time or over
+//! an interval. One entry names exactly one kind (its key: `crash:
+//! gateway`) and the keys that kind takes; the checks here report every
+//! problem with its line, and `resolve.rs` turns a checked entry into a
+//! [`ScriptedFault`](crate::scenario::ScriptedFault).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Deserialize;
+use super::Checker;
+use crate::scenario::duration::{self, whole_us};
+use crate::scenario::manifest::{FaultEntry, Scenario};
+use crate::scenario::resolved::{DEFAULT_DURATION_S, NodeKind};
+use crate::scenario::scripted_fault::ScriptedFaultKind::{self, *};
+use crate::scenario::suggest;
 
-use super::manifest::Scenario;
-use super::resolved::NodeKind;
-use super::scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
-use super::suggest;
-use super::validate::Checker;
-
-/// One entry under `faults:`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FaultEntry {
-    /// Node to crash.
-    pub crash: Option<String>,
-    /// Node to restart (after a crash).
-    pub restart: Option<String>,
-    /// Nodes cut off from the rest.
-    pub partition: Option<Vec<String>>,
-    /// Nodes of an earlier `partition` to join to the rest again.
-    pub heal: Option<Vec<String>>,
-    /// The directed link to degrade.
-    pub degrade: Option<LinkRef>,
-    /// Node whose steps are delayed.
-    pub stall: Option<String>,
-    /// `crash`: crashes of random nodes of `type`.
-    pub random: Option<String>,
-    pub at_s: Option<f64>,
-    pub until_s: Option<f64>,
-    pub latency_us: Option<i64>,
-    pub jitter_us: Option<i64>,
-    pub loss_rate: Option<f64>,
-    pub bandwidth_bps: Option<i64>,
-    pub delay_us: Option<u64>,
-    #[serde(rename = "type")]
-    pub node_type: Option<String>,
-    pub count: Option<u64>,
-    pub between_s: Option<Vec<f64>>,
-    pub down_s: Option<f64>,
-}
-
-/// `degrade: {src, dst}`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LinkRef {
-    pub src: String,
-    pub dst: String,
-}
-
-/// The kinds, by the key that names each.
-pub const KINDS: &[&str] = &["crash", "restart", "partition", "heal", "degrade", "stall", "random"];
 /// What `random:` may ask for.
-pub const RANDOM_KINDS: &[&str] = &["crash"];
+pub const RANDOM_KINDS: &[ScriptedFaultKind] = &[Crash];
 /// Most crashes the `random` entries of a file may draw (each and all
 /// together): bounds the schedule's memory.
 pub const MAX_RANDOM_COUNT: u64 = 1_000_000;
 
-impl FaultEntry {
-    /// The kind keys present, in [`KINDS`] order.
-    fn kinds(&self) -> Vec<&'static str> {
-        let present = [
-            self.crash.is_some(),
-            self.restart.is_some(),
-            self.partition.is_some(),
-            self.heal.is_some(),
-            self.degrade.is_some(),
-            self.stall.is_some(),
-            self.random.is_some(),
-        ];
-        KINDS.iter().zip(present).filter(|(_, p)| *p).map(|(k, _)| *k).collect()
-    }
-
-    /// Every other key present, with the kinds that take it.
-    fn options(&self) -> Vec<(&'static str, &'static [&'static str])> {
-        let keys: [(&str, bool, &[&str]); 11] = [
-            ("at_s", self.at_s.is_some(), &["crash", "restart", "partition", "heal", "degrade", "stall"]),
-            ("until_s", self.until_s.is_some(), &["crash", "partition", "degrade", "stall"]),
-            ("latency_us", self.latency_us.is_some(), &["degrade"]),
-            ("jitter_us", self.jitter_us.is_some(), &["degrade"]),
-            ("loss_rate", self.loss_rate.is_some(), &["degrade"]),
-            ("bandwidth_bps", self.bandwidth_bps.is_some(), &["degrade"]),
-            ("delay_us", self.delay_us.is_some(), &["stall"]),
-            ("type", self.node_type.is_some(), &["random"]),
-            ("count", self.count.is_some(), &["random"]),
-            ("between_s", self.between_s.is_some(), &["random"]),
-            ("down_s", self.down_s.is_some(), &["random"]),
-        ];
-        keys.into_iter().filter(|(_, present, _)| *present).map(|(k, _, kinds)| (k, kinds)).collect()
-    }
+/// The kind keys present in `entry`, in [`ScriptedFaultKind::ALL`] order.
+fn kinds(entry: &FaultEntry) -> Vec<ScriptedFaultKind> {
+    let present = [
+        entry.crash.is_some(),
+        entry.restart.is_some(),
+        entry.partition.is_some(),
+        entry.heal.is_some(),
+        entry.degrade.is_some(),
+        entry.stall.is_some(),
+        entry.random.is_some(),
+    ];
+    ScriptedFaultKind::ALL.into_iter().zip(present).filter(|(_, p)| *p).map(|(k, _)| k).collect()
 }
 
-/// Seconds (checked) to whole microseconds.
-fn us(seconds: f64) -> u64 {
-    (seconds * 1e6).round() as u64
+/// Every other key present in `entry`, with the kinds that take it.
+fn options(entry: &FaultEntry) -> Vec<(&'static str, &'static [ScriptedFaultKind])> {
+    let keys: [(&str, bool, &[ScriptedFaultKind]); 11] = [
+        ("at_s", entry.at_s.is_some(), &[Crash, Restart, Partition, Heal, Degrade, Stall]),
+        ("until_s", entry.until_s.is_some(), &[Crash, Partition, Degrade, Stall]),
+        ("latency_us", entry.latency_us.is_some(), &[Degrade]),
+        ("jitter_us", entry.jitter_us.is_some(), &[Degrade]),
+        ("loss_rate", entry.loss_rate.is_some(), &[Degrade]),
+        ("bandwidth_bps", entry.bandwidth_bps.is_some(), &[Degrade]),
+        ("delay_us", entry.delay_us.is_some(), &[Stall]),
+        ("type", entry.node_type.is_some(), &[Random]),
+        ("count", entry.count.is_some(), &[Random]),
+        ("between_s", entry.between_s.is_some(), &[Random]),
+        ("down_s", entry.down_s.is_some(), &[Random]),
+    ];
+    keys.into_iter().filter(|(_, present, _)| *present).map(|(k, _, kinds)| (k, kinds)).collect()
 }
 
 /// The run's length as the file says (its default when it says nothing).
 fn file_duration_us(scenario: &Scenario) -> Option<u64> {
-    let seconds = scenario.simulation.as_ref().and_then(|s| s.duration_s).unwrap_or(super::DEFAULT_DURATION_S);
-    super::duration_us(seconds).ok()
+    let seconds = scenario.simulation.as_ref().and_then(|s| s.duration_s).unwrap_or(DEFAULT_DURATION_S);
+    duration::duration_us(seconds).ok()
 }
 
 impl Checker<'_> {
@@ -126,14 +73,17 @@ impl Checker<'_> {
         let end_us = duration_us.unwrap_or(u64::MAX);
         for (i, entry) in scenario.faults.iter().enumerate() {
             let path = format!("faults[{i}]");
-            let kinds = entry.kinds();
+            let kinds = kinds(entry);
             let kind = match kinds.as_slice() {
                 [] => {
                     self.error(
                         &path,
                         None,
                         "a fault names no kind",
-                        format!("start it with one of {}, e.g. `- {{crash: gateway, at_s: 10}}`", KINDS.join(", ")),
+                        format!(
+                            "start it with one of {}, e.g. `- {{crash: gateway, at_s: 10}}`",
+                            ScriptedFaultKind::names(&ScriptedFaultKind::ALL).join(", ")
+                        ),
                     );
                     continue;
                 }
@@ -148,17 +98,17 @@ impl Checker<'_> {
                     continue;
                 }
             };
-            for (key, takes) in entry.options() {
+            for (key, takes) in options(entry) {
                 if !takes.contains(&kind) {
                     self.key_error(
                         &format!("{path}.{key}"),
                         None,
                         format!("`{key}` does not apply to a `{kind}` fault"),
-                        format!("`{key}` is for {}; remove it here", takes.join(", ")),
+                        format!("`{key}` is for {}; remove it here", ScriptedFaultKind::names(takes).join(", ")),
                     );
                 }
             }
-            let at = self.fault_time(&format!("{path}.at_s"), entry.at_s, duration_us, kind != "random");
+            let at = self.fault_time(&format!("{path}.at_s"), entry.at_s, duration_us, kind != Random);
             let until = self.fault_time(&format!("{path}.until_s"), entry.until_s, duration_us, false);
             if let (Some(a), Some(u)) = (at, until)
                 && u <= a
@@ -187,8 +137,8 @@ impl Checker<'_> {
             };
             if let Some(a) = at {
                 let target = match (&entry.degrade, &entry.stall) {
-                    (Some(link), _) if kind == "degrade" => Some(format!("degrade of {} -> {}", link.src, link.dst)),
-                    (_, Some(node)) if kind == "stall" => Some(format!("stall of {node}")),
+                    (Some(link), _) if kind == Degrade => Some(format!("degrade of {} -> {}", link.src, link.dst)),
+                    (_, Some(node)) if kind == Stall => Some(format!("stall of {node}")),
                     _ => None,
                 };
                 if let Some(target) = target {
@@ -196,25 +146,25 @@ impl Checker<'_> {
                 }
             }
             match kind {
-                "crash" | "restart" | "stall" => {
+                Crash | Restart | Stall => {
                     let id = entry.crash.as_deref().or(entry.restart.as_deref()).or(entry.stall.as_deref());
                     let id = id.expect("the kind's key is present");
                     if node(self, format!("{path}.{kind}"), id)
-                        && kind != "stall"
+                        && kind != Stall
                         && let Some(a) = at
                     {
                         timeline.push(TimedFault { time_us: a, ends: false, fault: i, kind, nodes: vec![id] });
-                        if let (true, Some(u)) = (kind == "crash", until.filter(|&u| u > a)) {
+                        if let (true, Some(u)) = (kind == Crash, until.filter(|&u| u > a)) {
                             timeline.push(TimedFault {
                                 time_us: u,
                                 ends: true,
                                 fault: i,
-                                kind: "restart",
+                                kind: Restart,
                                 nodes: vec![id],
                             });
                         }
                     }
-                    if kind == "stall" {
+                    if kind == Stall {
                         match entry.delay_us {
                             None => self.key_error(
                                 &format!("{path}.stall"),
@@ -232,7 +182,7 @@ impl Checker<'_> {
                         }
                     }
                 }
-                "partition" | "heal" => {
+                Partition | Heal => {
                     let list = entry.partition.as_ref().or(entry.heal.as_ref()).expect("the kind's key is present");
                     if list.is_empty() {
                         self.error(
@@ -261,13 +211,13 @@ impl Checker<'_> {
                     {
                         let nodes: Vec<&str> = seen.iter().copied().collect();
                         timeline.push(TimedFault { time_us: a, ends: false, fault: i, kind, nodes: nodes.clone() });
-                        if let (true, Some(u)) = (kind == "partition", until.filter(|&u| u > a)) {
-                            timeline.push(TimedFault { time_us: u, ends: true, fault: i, kind: "heal", nodes });
+                        if let (true, Some(u)) = (kind == Partition, until.filter(|&u| u > a)) {
+                            timeline.push(TimedFault { time_us: u, ends: true, fault: i, kind: Heal, nodes });
                         }
                     }
                 }
-                "degrade" => self.degrade(&path, entry, &mut node),
-                _ => self.random(&path, entry, scenario, duration_us),
+                Degrade => self.degrade(&path, entry, &mut node),
+                Random => self.random(&path, entry, scenario, duration_us),
             }
         }
         let drawn: u64 = scenario.faults.iter().filter_map(|f| f.random.as_ref().and(f.count)).sum();
@@ -322,7 +272,7 @@ impl Checker<'_> {
             );
             return None;
         }
-        Some(us(s))
+        Some(whole_us(s))
     }
 
     fn degrade(&mut self, path: &str, entry: &FaultEntry, node: &mut impl FnMut(&mut Self, String, &str) -> bool) {
@@ -385,12 +335,13 @@ impl Checker<'_> {
 
     fn random(&mut self, path: &str, entry: &FaultEntry, scenario: &Scenario, duration_us: Option<u64>) {
         let what = entry.random.as_deref().expect("the kind's key is present");
-        if !RANDOM_KINDS.contains(&what) {
+        let random_kinds = ScriptedFaultKind::names(RANDOM_KINDS);
+        if !random_kinds.contains(&what) {
             self.error(
                 &format!("{path}.random"),
                 None,
-                format!("random faults may be {}; found '{what}'", RANDOM_KINDS.join(", ")),
-                suggest::did_you_mean(what, RANDOM_KINDS),
+                format!("random faults may be {}; found '{what}'", random_kinds.join(", ")),
+                suggest::did_you_mean(what, &random_kinds),
             );
         }
         match &entry.node_type {
@@ -401,8 +352,9 @@ impl Checker<'_> {
                 "say which nodes may crash, e.g. `type: sensor`",
             ),
             Some(t) => {
-                let types: BTreeSet<&str> = scenario.nodes.iter().map(|n| kind_name(&n.node_type)).collect();
-                if !types.contains(kind_name(t)) {
+                let types: BTreeSet<&str> =
+                    scenario.nodes.iter().map(|n| NodeKind::current_name(&n.node_type)).collect();
+                if !types.contains(NodeKind::current_name(t)) {
                     let types: Vec<&str> = types.into_iter().collect();
                     self.error(
                         &format!("{path}.type"),
@@ -446,7 +398,7 @@ impl Checker<'_> {
             }
         }
         if let Some(d) = entry.down_s
-            && !(d.is_finite() && d > 0.0 && super::duration_us(d).is_ok())
+            && !(d.is_finite() && d > 0.0 && duration::duration_us(d).is_ok())
         {
             self.error(
                 &format!("{path}.down_s"),
@@ -471,7 +423,7 @@ impl Checker<'_> {
             let path = format!("faults[{i}]");
             let at = time_us as f64 / 1e6;
             match kind {
-                "crash" => {
+                Crash => {
                     if let Some(first) = down.insert(nodes[0], i) {
                         self.error(
                             &format!("{path}.crash"),
@@ -481,7 +433,7 @@ impl Checker<'_> {
                         );
                     }
                 }
-                "restart" => {
+                Restart => {
                     if down.remove(nodes[0]).is_none() {
                         self.error(
                             &format!("{path}.restart"),
@@ -491,7 +443,7 @@ impl Checker<'_> {
                         );
                     }
                 }
-                "partition" => cut.push(nodes),
+                Partition => cut.push(nodes),
                 _ => match cut.iter().position(|c| *c == nodes) {
                     Some(k) => {
                         cut.remove(k);
@@ -516,62 +468,24 @@ struct TimedFault<'a> {
     ends: bool,
     /// The entry's index under `faults:`.
     fault: usize,
-    kind: &'static str,
+    kind: ScriptedFaultKind,
     nodes: Vec<&'a str>,
 }
 
-/// A checked entry as the runner takes it.
-pub fn resolve(entry: &FaultEntry, duration_us: u64) -> ScriptedFault {
-    let at_us = entry.at_s.map_or(0, us);
-    let until_us = entry.until_s.map(us);
-    let action = if let Some(node) = &entry.crash {
-        FaultAction::Crash { node: node.clone() }
-    } else if let Some(node) = &entry.restart {
-        FaultAction::Restart { node: node.clone() }
-    } else if let Some(nodes) = &entry.partition {
-        FaultAction::Partition { nodes: sorted(nodes) }
-    } else if let Some(nodes) = &entry.heal {
-        FaultAction::Heal { nodes: sorted(nodes) }
-    } else if let Some(link) = &entry.degrade {
-        FaultAction::Degrade {
-            src: link.src.clone(),
-            dst: link.dst.clone(),
-            link: LinkOverride {
-                latency_us: entry.latency_us.map(|v| v.max(0) as u64),
-                jitter_us: entry.jitter_us.map(|v| v.max(0) as u64),
-                loss_rate: entry.loss_rate,
-                bandwidth_bps: entry.bandwidth_bps.map(|v| v.max(1) as u64),
-            },
-        }
-    } else if let Some(node) = &entry.stall {
-        FaultAction::Stall { node: node.clone(), delay_us: entry.delay_us.unwrap_or(0) }
-    } else {
-        let between = entry.between_s.as_deref().unwrap_or(&[]);
-        FaultAction::RandomCrash {
-            node_type: kind_name(entry.node_type.as_deref().unwrap_or("")).to_string(),
-            count: entry.count.unwrap_or(0),
-            between_us: match between {
-                [from, until] => (us(*from), us(*until)),
-                _ => (0, duration_us),
-            },
-            down_us: entry.down_s.map(us),
-        }
-    };
-    ScriptedFault { at_us, until_us, action }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// A type as the resolved form names it: legacy names mapped (`sensor_model` is `sensor`).
-fn kind_name(written: &str) -> &str {
-    match NodeKind::builtin(written) {
-        Some(NodeKind::Sensor) => "sensor",
-        Some(NodeKind::Gateway) => "gateway",
-        Some(NodeKind::Broker) => "broker",
-        Some(NodeKind::Cloud) => "cloud",
-        _ => written,
+    #[test]
+    fn every_kind_is_a_key_of_an_entry_and_found_by_it() {
+        for kind in ScriptedFaultKind::ALL {
+            let value = match kind {
+                Crash | Restart | Stall | Random => "x",
+                Partition | Heal => "[x]",
+                Degrade => "{src: x, dst: y}",
+            };
+            let entry: FaultEntry = serde_yaml::from_str(&format!("{kind}: {value}")).unwrap();
+            assert_eq!(kinds(&entry), vec![kind]);
+        }
     }
-}
-
-fn sorted(nodes: &[String]) -> Vec<String> {
-    let set: BTreeSet<&String> = nodes.iter().collect();
-    set.into_iter().cloned().collect()
 }
