@@ -3,7 +3,9 @@
 //! `models/js-gateway`), built with the pinned toolchains, must behave as
 //! one: the same trace bytes for every seed and packing, the same
 //! canonical run as `equiv` compares. Hostile models in both languages are
-//! stopped by fuel and by the memory cap, naming the node.
+//! stopped by fuel and by the memory cap, naming the node. The SDKs' and
+//! the gateways' own tests run under each SDK's test harness (python3,
+//! node), and each gateway's folder carries the SDK `xedgesim new` writes.
 //!
 //! The toolchains are installed on first use into `target/polyglot/`
 //! (componentize-py 0.25.1 in a venv, unless it is on PATH; componentize-qjs
