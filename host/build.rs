@@ -107,7 +107,16 @@ fn write_sdk_files(root: &Path, out_dir: &Path) {
         (
             "JS_SDK",
             "models/sdk-js",
-            &["xedgesim_model.js", "payload.js", "guest.js", "build.sh", "package.json", "package-lock.json", "wit"][..],
+            &[
+                "xedgesim_model.js",
+                "payload.js",
+                "guest.js",
+                "testing.js",
+                "build.sh",
+                "package.json",
+                "package-lock.json",
+                "wit",
+            ][..],
         ),
     ] {
         let base = root.join(dir);

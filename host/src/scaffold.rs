@@ -82,6 +82,7 @@ const RESERVED: &[&str] = &[
     "model",
     "guest",
     "payload",
+    "testing",
     // Python modules a model's module would shadow.
     "random",
     "time",
@@ -340,8 +341,15 @@ mod tests {
             std::str::from_utf8(embedded::RUST_SDK.iter().find(|(p, _)| *p == "Cargo.toml").unwrap().1).unwrap();
         assert!(!manifest.contains(".workspace"), "the SDK's manifest must stand alone");
         for (sdk, wanted) in [
-            (embedded::PYTHON_SDK, &["xedgesim_model/__init__.py", "xedgesim_model/guest.py", "wit/node.wit"][..]),
-            (embedded::JS_SDK, &["xedgesim_model.js", "guest.js", "package-lock.json", "wit/node.wit"][..]),
+            (
+                embedded::PYTHON_SDK,
+                &["xedgesim_model/__init__.py", "xedgesim_model/guest.py", "xedgesim_model/testing.py", "wit/node.wit"]
+                    [..],
+            ),
+            (
+                embedded::JS_SDK,
+                &["xedgesim_model.js", "guest.js", "testing.js", "package-lock.json", "wit/node.wit"][..],
+            ),
         ] {
             let names: Vec<&str> = sdk.iter().map(|(p, _)| *p).collect();
             for file in wanted {

@@ -204,3 +204,62 @@ fn a_new_python_model_passes_its_test_and_runs_from_its_folder() {
 fn a_new_javascript_model_passes_its_test_and_runs_from_its_folder() {
     new_model_runs("js", &["node", "test.js"], Some(&["npm", "ci", "--no-audit", "--no-fund"]));
 }
+
+/// The repository's Python and JavaScript gateways run by folder, as a
+/// folder `xedgesim new` made does: a scenario names `models/<model>`,
+/// `xedgesim build` builds it (componentize-py; componentize-qjs after
+/// `npm ci` in the folder) and `run` runs it, with the trace and metrics
+/// of the built-in (Rust) gateway byte for byte.
+fn repository_gateway_runs_from_its_folder(model: &str, setup: Option<&[&str]>) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let folder = root.join("models").join(model);
+    let home = tempfile::tempdir().unwrap();
+    let tool_dir = polyglot::componentize_py().parent().map(Path::to_path_buf).unwrap_or_default();
+    let path = format!("{}:{}", tool_dir.display(), std::env::var("PATH").unwrap_or_default());
+    // Kept between test runs: a build of the same sources is found, not made again.
+    let cache = polyglot::polyglot_dir().join(format!("folder-cache-{model}"));
+    let run = |program: &str, args: &[&str], cwd: &Path| {
+        let out = Command::new(program)
+            .args(args)
+            .current_dir(cwd)
+            .env("PATH", &path)
+            .env("XEDGESIM_CACHE_DIR", &cache)
+            .output()
+            .unwrap();
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "`{program} {}` in {}:\n{text}", args.join(" "), cwd.display());
+        text
+    };
+    if let Some(setup) = setup
+        && !folder.join("node_modules/.bin/componentize-qjs").is_file()
+    {
+        run(setup[0], &setup[1..], &folder);
+    }
+    let rust = std::fs::read_to_string(root.join("scenarios/wasm_gateway.yaml")).unwrap();
+    let named = format!("  - id: gateway\n    type: gateway\n    wasm: {{component: '{}'}}\n", folder.display());
+    let by_folder = rust.replace("  - id: gateway\n    type: gateway\n", &named);
+    assert_ne!(by_folder, rust, "the scenario's gateway is no longer where the test looks for it");
+    std::fs::write(home.path().join("rust.yaml"), rust).unwrap();
+    std::fs::write(home.path().join("folder.yaml"), by_folder).unwrap();
+    let built = run(env!("CARGO_BIN_EXE_xedgesim"), &["build", "folder.yaml"], home.path());
+    assert!(built.contains("built the model in"), "{built}");
+    let xedgesim = env!("CARGO_BIN_EXE_xedgesim");
+    let ran = run(xedgesim, &["run", "folder.yaml", "--out", "folder", "--trace", "all"], home.path());
+    assert!(ran.contains("using the model in") && ran.contains("as built into"), "{ran}");
+    run(xedgesim, &["run", "rust.yaml", "--out", "rust", "--trace", "all"], home.path());
+    for name in ["trace.jsonl", "metrics.csv"] {
+        let a = std::fs::read(home.path().join("rust").join(name)).unwrap();
+        let b = std::fs::read(home.path().join("folder").join(name)).unwrap();
+        assert!(a == b, "{model}: {name} differs from the Rust gateway's");
+    }
+}
+
+#[test]
+fn the_repository_python_gateway_runs_from_its_folder() {
+    repository_gateway_runs_from_its_folder("python-gateway", None);
+}
+
+#[test]
+fn the_repository_javascript_gateway_runs_from_its_folder() {
+    repository_gateway_runs_from_its_folder("js-gateway", Some(&["npm", "ci", "--no-audit", "--no-fund"]));
+}

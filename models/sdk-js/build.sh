@@ -18,6 +18,9 @@ if [ ! -x "$tool" ]; then
 fi
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
-cp "$model"/*.js "$sdk"/xedgesim_model.js "$sdk"/payload.js "$sdk"/guest.js "$stage"/
+cp "$sdk"/xedgesim_model.js "$sdk"/payload.js "$sdk"/guest.js "$stage"/
+# Then the model's modules, over them: a folder `xedgesim new` made holds
+# its own copy of the SDK (one cp of both would refuse the same name twice).
+cp "$model"/*.js "$stage"/
 "$tool" --wit "$sdk/wit" --world node-model --js "$stage/model.js" --sync -o "$stage/out.wasm" >&2
 mv "$stage/out.wasm" "$out"

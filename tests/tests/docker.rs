@@ -101,14 +101,14 @@ network: {model: latency, default_latency_us: 2000}
 nodes:
   - {id: s1, type: sensor, port: 5001}
   - {id: s2, type: sensor, port: 5002}
-  - id: legacy-gw
+  - id: adapter-gw
     type: gateway
     implementation: docker
     port: 5003
     config: {window_s: 2}
     docker:
-      build_context: {root}/containers/xedgesim-legacy
-      build_command: ../build-static.sh xedgesim-container-legacy legacy
+      build_context: {root}/containers/xedgesim-adapter
+      build_command: ../build-static.sh xedgesim-container-adapter adapter
       protocol: xedgesim-adapter
   - {id: cloud, type: cloud}
 "#,
@@ -120,14 +120,14 @@ nodes:
     // Stepped on the 10 ms grid over [0, 6 s] (601 steps) and at the 5
     // instants readings arrive between grid points (1.002 … 5.002 s: both
     // sensors sample at 1 … 6 s, 2 ms away; the 6 s readings are in flight).
-    assert_eq!(get("legacy-gw", "steps"), 606.0);
-    assert_eq!(get("legacy-gw", "messages_in"), 10.0, "5 readings from each sensor");
+    assert_eq!(get("adapter-gw", "steps"), 606.0);
+    assert_eq!(get("adapter-gw", "messages_in"), 10.0, "5 readings from each sensor");
     // Windows close at 2, 4 and 6 s; each aggregate crosses the network to the cloud.
-    assert_eq!(get("legacy-gw", "messages_out"), 3.0);
+    assert_eq!(get("adapter-gw", "messages_out"), 3.0);
     assert_eq!(get("cloud", "messages_in"), 2.0, "the 6 s aggregate is still in flight at the end");
     let trace = std::fs::read_to_string(dir.path().join("out/trace.jsonl")).unwrap();
     assert!(trace.contains(r#""topic":"aggregate""#), "events map to messages with their type as topic");
-    assert!(containers_of_node(&engine, "legacy-gw").is_empty());
+    assert!(containers_of_node(&engine, "adapter-gw").is_empty());
 }
 
 /// Every way a container can misbehave, in one run under `isolate`.

@@ -3,7 +3,9 @@
 //! `models/js-gateway`), built with the pinned toolchains, must behave as
 //! one: the same trace bytes for every seed and packing, the same
 //! canonical run as `equiv` compares. Hostile models in both languages are
-//! stopped by fuel and by the memory cap, naming the node.
+//! stopped by fuel and by the memory cap, naming the node. The SDKs' and
+//! the gateways' own tests run under each SDK's test harness (python3,
+//! node), and each gateway's folder carries the SDK `xedgesim new` writes.
 //!
 //! The toolchains are installed on first use into `target/polyglot/`
 //! (componentize-py 0.25.1 in a venv, unless it is on PATH; componentize-qjs
@@ -305,5 +307,83 @@ fn randomness_is_per_node_and_per_seed_whatever_the_packing_in_python_and_javasc
         assert_eq!(probe_draws(lang, model, 5, SandboxMode::PerNode), draws, "{model}: same seed, same draws");
         let other = probe_draws(lang, model, 6, SandboxMode::PerNode);
         assert!(other.iter().all(|d| !draws.contains(d)), "{model}: another seed, other draws");
+    }
+}
+
+/// Runs `program args` in `models/<dir>`, failing with its output. No
+/// `__pycache__` is left in the repository.
+fn run_in_models(dir: &str, program: &str, args: &[&str]) {
+    let folder = repo_root().join("models").join(dir);
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(&folder)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot start {program} in models/{dir} ({e}): Python 3 and Node.js 20+ are needed")
+        });
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "`{program} {}` in models/{dir} failed:\n{text}", args.join(" "));
+}
+
+#[test]
+fn the_python_sdk_and_gateway_pass_their_tests_under_the_harness() {
+    // The SDK's own harness tests, then the gateway's, stepped in-process by
+    // xedgesim_model.testing.TestNode under a plain CPython.
+    run_in_models("sdk-python", "python3", &["-m", "unittest", "-v"]);
+    run_in_models("python-gateway", "python3", &["-m", "unittest", "-v"]);
+}
+
+#[test]
+fn the_javascript_sdk_and_gateway_pass_their_tests_under_the_harness() {
+    // The same tests in JavaScript, by testing.js's TestNode under plain Node.js.
+    run_in_models("sdk-js", "node", &["test_sdk.js"]);
+    run_in_models("js-gateway", "node", &["test.js"]);
+}
+
+/// Every file under `dir`, as (path relative to it, bytes), `node_modules`
+/// and `__pycache__` left out.
+fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name == "node_modules" || name == "__pycache__" {
+                continue;
+            }
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                let relative = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                out.insert(relative, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// The repository's Python and JavaScript gateways are model folders like
+/// those `xedgesim new` makes: each carries the SDK of its language and
+/// the WIT beside its own files, byte for byte as `xedgesim sdk` writes
+/// them (models/copy-sdks.sh copies them again after an edit).
+#[test]
+fn the_gateway_folders_carry_the_sdk_xedgesim_new_writes() {
+    use xedgesim::scaffold::{Language, write_sdk};
+    for (language, model) in [(Language::Python, "python-gateway"), (Language::JavaScript, "js-gateway")] {
+        let dir = tempfile::tempdir().unwrap();
+        let sdk = dir.path().join("sdk");
+        write_sdk(&sdk, language).unwrap();
+        let written = files_under(&sdk);
+        assert!(written.contains_key("wit/node.wit"), "{:?}", written.keys());
+        let folder = repo_root().join("models").join(model);
+        let held = files_under(&folder);
+        let stale: Vec<&String> =
+            written.iter().filter(|(path, bytes)| held.get(*path) != Some(bytes)).map(|(p, _)| p).collect();
+        assert!(
+            stale.is_empty(),
+            "models/{model} differs from the SDK `xedgesim new` writes in {stale:?}\n  = help: run models/copy-sdks.sh"
+        );
     }
 }

@@ -1,22 +1,22 @@
-// The model's own tests, under plain Node.js: `node test.js`.
+// The model's own tests, under plain Node.js: `node test.js`. TestNode, the
+// SDK's test harness (as in Rust and Python), steps the model in-process,
+// with the step's time as its clock, and keeps what it sent, logged and
+// reported. Its config is a plain object, as a scenario's `config:` is.
 import assert from "node:assert/strict";
-import { encode } from "./xedgesim_model.js";
+import test from "node:test";
+import { TestNode, reading } from "./testing.js";
 import { {{type}} } from "./{{module}}.js";
 
-// A config as the host gives it: each value tagged with its kind.
-const config = new Map([
-  ["threshold", { tag: "float", val: 25 }],
-  ["destination", { tag: "text", val: "cloud" }],
-]);
+test("forwards readings above the threshold", () => {
+  const node = new TestNode({{type}}, "{{id}}", { threshold: 25, destination: "cloud" });
+  const step = node.step(1_000_000, [reading("sensor1", 30.5), reading("sensor2", 20)]);
+  assert.equal(step.payloadsTo("cloud")[0].number("temperature"), 30.5);
+  assert.equal(step.sentTo("cloud").length, 1);
+  assert.equal(node.finish().get("forwarded"), 1);
+});
 
-// A reading as the built-in sensor sends it (see docs/models.md).
-function reading(source, temperature) {
-  const payload = encode([["temperature", temperature], ["unit", "C"], ["sample_id", 1], ["t_us", 0]]);
-  return { source, destination: "{{id}}", published: false, topic: "reading", payload, sentUs: 0 };
-}
-
-const node = new {{type}}("{{id}}", config);
-const out = node.step(1_000_000, [reading("sensor1", 30.5), reading("sensor2", 20)]);
-assert.deepEqual(out.outbox.map((m) => m.destination), ["cloud"]);
-assert.equal(node.finish().find((m) => m.name === "forwarded").value, 1);
-console.log("ok: forwards readings above the threshold");
+test("refuses a threshold that is not a number", () => {
+  assert.throws(() => new TestNode({{type}}, "{{id}}", { threshold: "abc", destination: "cloud" }), {
+    message: "config key 'threshold' must be a number; found the text \"abc\"",
+  });
+});

@@ -27,15 +27,30 @@ Errors: raise :class:`ConfigError` from ``__init__`` (the host reports
 Times are Python ints of microseconds. Use ``time`` and ``random`` freely:
 inside the host both are virtual (simulation clock, seeded per node).
 
-This module does not import the generated bindings, so models and their
-tests also run under a plain CPython.
+The package's modules are the Rust SDK's, by the same names:
+
+* ``xedgesim_model``: the model API (these types, :class:`ConfigReader`,
+  :func:`log`);
+* ``xedgesim_model.payload``: the built-in models' payloads, byte for byte;
+* ``xedgesim_model.testing``: a test harness that steps a model in-process
+  (:class:`~xedgesim_model.testing.TestNode`);
+* ``xedgesim_model.guest``: the component side (:func:`export_model`), the
+  only module that imports the generated bindings.
+
+A model's config is a dict, key -> ``bool``, ``int``, ``float``, ``str`` or
+:class:`Json` (a list or map, as JSON text): the kinds of the Rust SDK's
+``ConfigValue``. Read it through :class:`ConfigReader`, whose errors name
+the key.
+
+Everything but ``guest`` runs under a plain CPython, so a model and its
+tests do too.
 """
 
 from .payload import debug_f64, decode, encode, format_f64, Payload, PayloadError  # noqa: F401
 
 __all__ = [
     "NodeModel", "Message", "Outgoing", "StepOutput", "Metric", "Json",
-    "ConfigReader", "ConfigError", "StepError", "PUBLISH", "log",
+    "ConfigReader", "ConfigError", "StepError", "PUBLISH", "log", "LOG_LEVELS",
     "encode", "decode", "Payload", "PayloadError",
 ]
 
@@ -83,6 +98,9 @@ class Message:
     def published(self):
         return self.destination is PUBLISH
 
+    def __eq__(self, other):
+        return isinstance(other, Message) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
     def __repr__(self):
         return "Message(%r -> %r, %r, %r, sent_us=%d)" % (
             self.source, self.destination, self.topic, self.payload, self.sent_us)
@@ -97,6 +115,12 @@ class Outgoing:
         self.destination = destination
         self.topic = topic
         self.payload = bytes(payload)
+
+    def __eq__(self, other):
+        return isinstance(other, Outgoing) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return "Outgoing(%r, %r, %r)" % (self.destination, self.topic, self.payload)
 
 
 class StepOutput:
@@ -118,6 +142,12 @@ class Metric:
     def __init__(self, name, value):
         self.name = name
         self.value = float(value)
+
+    def __eq__(self, other):
+        return isinstance(other, Metric) and (self.name, self.value) == (other.name, other.value)
+
+    def __repr__(self):
+        return "Metric(%r, %r)" % (self.name, self.value)
 
 
 class NodeModel:
@@ -245,8 +275,21 @@ class ConfigReader:
 
 # --- logging -----------------------------------------------------------------
 
+#: The log levels, least first.
+LOG_LEVELS = ("trace", "debug", "info", "warn", "error")
+
+# Where log() sends a line outside a component: a testing.TestNode's list
+# while its model runs (see testing.py), else None.
+_log_sink = None
+
+
 def log(level, message):
     """Logs through the host (``xedgesim:node/log``) into the run's trace.
-    ``level`` is one of "trace", "debug", "info", "warn", "error"."""
+    ``level`` is one of "trace", "debug", "info", "warn", "error". In a
+    :class:`~xedgesim_model.testing.TestNode`, the line is kept for the
+    test to read."""
+    if _log_sink is not None:
+        _log_sink(level, message)
+        return
     from .guest import host_log  # only inside a component
     host_log(level, message)
