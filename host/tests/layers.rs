@@ -10,14 +10,15 @@ use std::path::Path;
 
 /// Each top-level module and the modules it may name.
 const LAYERS: &[(&str, &[&str])] = &[
-    ("shell", &[]),
-    ("scenario", &[]),
-    ("runtime", &["scenario", "shell"]),
-    ("sim", &["runtime", "scenario", "shell"]),
-    ("equiv", &["sim", "runtime", "scenario", "shell"]),
-    ("report", &["sim", "runtime", "scenario", "shell"]),
-    ("scaffold", &["scenario", "runtime", "shell"]),
-    ("cli", &["equiv", "report", "sim", "runtime", "scenario", "scaffold", "shell"]),
+    ("text", &[]),
+    ("seed", &[]),
+    ("scenario", &["text", "seed"]),
+    ("runtime", &["scenario", "text", "seed"]),
+    ("sim", &["runtime", "scenario", "text", "seed"]),
+    ("equiv", &["sim", "runtime", "scenario", "text", "seed"]),
+    ("report", &["sim", "runtime", "scenario", "text", "seed"]),
+    ("scaffold", &["scenario", "runtime", "text"]),
+    ("cli", &["equiv", "report", "sim", "runtime", "scenario", "scaffold", "text", "seed"]),
 ];
 
 /// What only `cli` may use: (what, the text that uses it).
@@ -27,9 +28,7 @@ const CLI_ONLY: &[(&str, &str)] = &[("clap", "clap::"), ("the environment", "env
 const KNOWN: &[(&str, &str)] = &[
     // The engine writes the HTML page itself.
     ("sim/simulation.rs", "report"),
-    // The cache folder and a build context's `~` are read from the environment below the CLI.
-    ("runtime/wasm/cache.rs", "the environment"),
-    ("runtime/wasm/source_build.rs", "the environment"),
+    // A build context's `~` is read from the environment below the CLI.
     ("scenario/build_context.rs", "the environment"),
 ];
 

@@ -19,7 +19,9 @@
 //!   [`NodeGroup`](crate::runtime::NodeGroup): steps to all due containers
 //!   go out together and are collected together.
 
+mod build_command;
 mod container;
+mod container_spec;
 pub mod context;
 pub mod dockerfile;
 mod engine;
@@ -27,6 +29,7 @@ mod error;
 pub mod image;
 mod mqtt;
 mod node_group;
+mod node_start;
 mod process_group;
 mod protocol;
 pub mod prune;
