@@ -108,4 +108,9 @@ fn a_planted_violation_is_found() {
     let env = "fn f() { std::env::var(\"HOME\"); }\n#[cfg(test)]\nmod tests { use clap::Parser; }\n";
     assert_eq!(violations("sim/y.rs", env), vec![("sim/y.rs".to_string(), "the environment".to_string())]);
     assert!(violations("cli/z.rs", "use clap::Parser;\nuse crate::sim::X;\n").is_empty());
+    // The bottom names nothing, not even its neighbour.
+    assert_eq!(
+        violations("text/mod.rs", "use crate::seed::X;\n"),
+        vec![("text/mod.rs".to_string(), "seed".to_string())]
+    );
 }

@@ -1,7 +1,8 @@
 //! Text as xedgesim shows it, shared by every layer: virtual times in
 //! messages, control characters escaped (a guest's words never move the
-//! cursor or fake a line of ours), text cut at a character boundary, and
-//! quoting for a shell ([`shell`]). Names no other module of the crate.
+//! cursor or fake a line of ours), text cut at a character boundary,
+//! bytes in hexadecimal, and quoting for a shell ([`shell`]). Names no
+//! other module of the crate.
 
 pub mod shell;
 
@@ -28,6 +29,11 @@ pub fn escape_controls_but(text: &str, keep: &[char]) -> String {
         }
     }
     out
+}
+
+/// `bytes` in lowercase hexadecimal, two digits a byte.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The longest start of `text` of at most `max_bytes` bytes that ends on
@@ -59,6 +65,11 @@ mod tests {
     fn times_are_seconds_exact_to_the_microsecond() {
         assert_eq!(format_time(0), "0.000000 s");
         assert_eq!(format_time(1_000_100), "1.000100 s");
+    }
+
+    #[test]
+    fn bytes_are_two_hex_digits_each() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xab]), "000fab");
     }
 
     #[test]

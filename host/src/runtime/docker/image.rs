@@ -29,6 +29,7 @@ use super::error::DockerError;
 use super::{LABEL_BUILD_KEY, LABEL_CONTEXT};
 use crate::runtime::output_tail::{self, OutputTail};
 use crate::scenario::DockerNode;
+use crate::text::hex;
 
 /// The image a node runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,10 +91,6 @@ pub fn build_key(context_sha256: &[u8; 32], dockerfile: &str, bases: &[(String, 
         hash.update(format!("base {reference} {id}\n"));
     }
     hash.finalize().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Makes sure the node's image exists, building or pulling it if it must;

@@ -199,7 +199,7 @@ impl ArtifactCache {
         let mut key = Sha256::new();
         key.update(component_hash);
         key.update(engine_fingerprint(engine));
-        key.finalize().iter().take(20).map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&key.finalize()[..20])
     }
 
     /// Where the entry for a component with SHA-256 `component_hash` under

@@ -27,9 +27,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
 use super::error::WasmError;
-use super::source_key::{file_sha256, hex, sources_key, sources_outside};
+use super::source_key::{file_sha256, sources_key, sources_outside};
 use crate::runtime::output_tail::{self, OutputTail};
 use crate::scenario::MODEL_FOLDER_FILES;
+use crate::text::hex;
 
 /// The target every model is built for.
 pub const TARGET: &str = "wasm32-wasip2";

@@ -9,15 +9,12 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::source_build::FolderLanguage;
+use crate::text::hex;
 
 /// The key of `dir`'s current sources: SHA-256 over its language, this
 /// xedgesim's version and every source file in it (see [`sources_sha256`]).
 pub fn sources_key(dir: &Path, language: FolderLanguage) -> std::io::Result<String> {
     sources_sha256(dir, language.sources(), &[&format!("{language:?}"), env!("CARGO_PKG_VERSION")])
-}
-
-pub(super) fn hex(digest: &[u8]) -> String {
-    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Opens `path` (links followed) for hashing, refusing anything but a
