@@ -144,7 +144,8 @@ fn main() {
         ids.iter().map(|id| DockerNodeSpec { id, config: &config, docker: &recipe, image_id: &image.id }).collect();
     let (mut group, faults) = DockerNodeGroup::start(&engine, &specs, docker_options("rt"));
     assert!(faults.is_empty(), "{faults:?}");
-    let mut rt = WasmRuntime::new(&RuntimeOptions::default()).unwrap();
+    let mut rt =
+        WasmRuntime::new(&RuntimeOptions { cache_dir: Some(common::cache_dir()), ..Default::default() }).unwrap();
     let component = rt.component(&ComponentSource::Builtin("gateway".into())).unwrap();
     let mut wasm =
         WasmNodeGroup::new(&rt, &component, 1, &[NodeSpec { id: "gw", config: &config }], SandboxLimits::default())

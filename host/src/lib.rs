@@ -10,5 +10,6 @@ pub mod report;
 pub mod runtime;
 pub mod scaffold;
 pub mod scenario;
-mod shell;
+pub mod seed;
 pub mod sim;
+pub mod text;

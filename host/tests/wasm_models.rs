@@ -191,8 +191,7 @@ fn a_restarted_node_behaves_as_one_made_fresh_at_its_restart_time() {
     let after = payloads_at(&mut g, &times);
     // A node made at 7 s with the streams of the restart's id steps the same bytes.
     let mut fresh =
-        single(&rt, &sensor, 42, &xedgesim::runtime::seed::restart_id("s1", 1), &cfg, SandboxLimits::default())
-            .unwrap();
+        single(&rt, &sensor, 42, &xedgesim::seed::restart_id("s1", 1), &cfg, SandboxLimits::default()).unwrap();
     assert_eq!(after, payloads_at(&mut fresh, &times));
     // State is lost (sample ids start again at 1, the first one period after the
     // restart) and the random stream is new.

@@ -1,10 +1,10 @@
 //! Equivalence: one canonical snapshot, asserted for every implementation
-//! of the gateway, and a pair that differs on purpose, caught with its
-//! first difference named.
+//! of the gateway, a pair that differs on purpose, caught with its first
+//! difference named, and trials as the library schedules them.
 
 use std::path::Path;
 
-use xedgesim::equiv::{CanonicalRun, EquivOptions, canonical, compare};
+use xedgesim::equiv::{CanonicalRun, EquivOptions, Runs, Side, canonical, compare, run_sides};
 use xedgesim::sim::{RunStatus, SandboxMode, Simulation};
 use xedgesim_tests::{docker_engine, repo_root, run_label};
 
@@ -125,4 +125,45 @@ fn one_file_compared_with_itself_with_the_gateway_swapped_into_its_container() {
     assert!(wasm.images.is_empty() && docker.images.contains_key("gateway"), "the swap ran the container");
     let differences = compare(&canonical(&wasm), &canonical(&docker), &EquivOptions::default());
     assert!(differences.is_empty(), "{differences:#?}");
+}
+
+/// The library schedules trials: run on one thread or on four, each
+/// (trial, side) gets the same run, both sides of a trial its seed, each
+/// trial a seed of its own, and each run its own folder.
+#[test]
+fn trials_give_the_same_runs_on_one_thread_or_many_each_trial_with_its_own_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = repo_root().join("scenarios/wasm_gateway.yaml");
+    let side = |name| Side {
+        name,
+        file: file.clone(),
+        swap: None,
+        swap_base: dir.path().to_path_buf(),
+        sandbox: SandboxMode::PerNode,
+        fault_free: false,
+    };
+    let sides = [side("a"), side("b")];
+    let runs = |threads, out: &str| Runs {
+        seed: 7,
+        trials: 3,
+        out: dir.path().join(out),
+        threads,
+        cache_dir: Some(dir.path().join("cache")),
+        docker_host: None,
+        offline: true,
+        run_label: run_label(),
+        interrupt: Default::default(),
+    };
+    let heard = std::sync::Mutex::new(Vec::new());
+    let one = run_sides(&sides, &runs(1, "one"), &|trial, side, finished| {
+        heard.lock().unwrap().push((trial, side.name, finished));
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let order = [(0, "a"), (0, "b"), (1, "a"), (1, "b"), (2, "a"), (2, "b")].map(|(t, s)| (t, s, true));
+    assert_eq!(heard.into_inner().unwrap(), order, "one thread runs them in order, each told");
+    let many = run_sides(&sides, &runs(4, "many"), &|_, _, _| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(one, many, "the thread count changes no run");
+    assert_eq!(one[0], one[1], "both sides of a trial share its seed");
+    assert!(one[0][0] != one[0][1] && one[0][1] != one[0][2], "each trial has a seed of its own");
+    assert!(dir.path().join("many/a0/trace.jsonl").is_file() && dir.path().join("many/b2/trace.jsonl").is_file());
 }

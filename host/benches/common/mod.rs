@@ -21,6 +21,12 @@ pub fn readings(n: usize) -> Vec<Message> {
         .collect()
 }
 
+/// A compile cache of the benches' own, kept between runs as a user's is.
+#[allow(dead_code)]
+pub fn cache_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-cache")
+}
+
 /// The median of `samples` (the upper one of an even count).
 #[allow(dead_code)] // not every bench binary uses every helper
 pub fn median(mut samples: Vec<Duration>) -> Duration {

@@ -16,7 +16,7 @@ use clap::Args;
 
 use crate::runtime::docker::image::{ensure_image_with, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError};
-use crate::runtime::wasm::{ArtifactCache, RuntimeOptions, WasmRuntime};
+use crate::runtime::wasm::{RuntimeOptions, WasmRuntime};
 use crate::scenario::{self, Implementation};
 
 #[derive(Debug, Args)]
@@ -52,10 +52,13 @@ pub fn run(args: &BuildArgs) -> ExitCode {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
     // A model folder is built first; its component is then compiled below.
-    let cache = ArtifactCache::default_dir();
-    if let Err(e) = crate::sim::build_model_folders(&mut loaded.resolved, cache.as_deref(), true, &mut |line| {
-        println!("  build | {}", super::for_terminal(line))
-    }) {
+    let cache = super::env::cache_dir();
+    let cargo = super::env::cargo();
+    if let Err(e) =
+        crate::sim::build_model_folders(&mut loaded.resolved, cache.as_deref(), cargo.as_deref(), true, &mut |line| {
+            println!("  build | {}", super::for_terminal(line))
+        })
+    {
         eprintln!("error: {}", super::for_terminal(&e.to_string()));
         return ExitCode::from(super::EXIT_USER_ERROR);
     }

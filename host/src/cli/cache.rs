@@ -21,7 +21,7 @@ enum CacheCommand {
 
 pub fn run(args: &CacheArgs) -> ExitCode {
     let CacheCommand::Clean = args.command;
-    let Some(dir) = ArtifactCache::default_dir() else {
+    let Some(dir) = super::env::cache_dir() else {
         println!(
             "nothing to clean: there is no cache folder (none of XEDGESIM_CACHE_DIR, XDG_CACHE_HOME, HOME is set)"
         );

@@ -2,7 +2,8 @@
 //! says whether they behave the same (see [`crate::equiv`]). Exit 0 when
 //! they do, 1 when they do not (the first differences are printed), 2 on
 //! a usage or scenario error. With `--trials N`, each side runs N times
-//! with derived seeds, in parallel up to the cores available, and every
+//! with derived seeds, in parallel up to the cores available (the library
+//! runs them: [`crate::equiv::run_sides`]), and every
 //! metric is compared as a distribution: equivalent within its margin by
 //! two one-sided tests (exit 0), not shown equivalent (1), or too few
 //! trials to decide ([`EXIT_UNDECIDED`]); or, with `--test difference`,
@@ -10,17 +11,15 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 
 use crate::equiv::{
-    CanonicalRun, EquivOptions, MetricTrials, PayloadMatch, StatedMargin, TrialRules, TrialTest, Verdict, canonical,
-    compare, compare_trials,
+    EquivOptions, PayloadMatch, Runs, Side, StatedMargin, TrialRules, TrialTest, Verdict, compare, compare_trials,
+    run_dir, run_order, run_sides,
 };
 use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin};
-use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel, write_atomic};
+use crate::sim::{SandboxMode, Simulation, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PayloadArg {
@@ -129,32 +128,6 @@ pub struct EquivArgs {
     offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
-}
-
-/// One run of one side.
-struct Side<'a> {
-    name: &'static str,
-    file: &'a PathBuf,
-    swap: Option<&'a str>,
-    sandbox: SandboxMode,
-    fault_free: bool,
-    offline: bool,
-}
-
-impl Side<'_> {
-    /// The side's simulation, its swap made.
-    fn simulation(&self) -> Result<Simulation, String> {
-        let Some(spec) = self.swap else {
-            return Simulation::from_file_with(self.file, &super::load_options())
-                .map(|s| s.fault_free(self.fault_free))
-                .map_err(|e| e.to_string());
-        };
-        let mut resolved =
-            crate::scenario::load_with(self.file, &super::load_options()).map_err(|e| e.to_string())?.resolved;
-        let cwd = std::env::current_dir().unwrap_or_default();
-        crate::equiv::swap(&mut resolved, spec, &cwd).map_err(|e| e.to_string())?;
-        Ok(Simulation::new(resolved).fault_free(self.fault_free))
-    }
 }
 
 fn fraction(value: f64, flag: &str) -> Result<f64, String> {
@@ -335,22 +308,25 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         ExitCode::from(super::EXIT_USER_ERROR)
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
+    let swap_base = std::env::current_dir().unwrap_or_default();
     let sides = [
         Side {
             name: "a",
-            file: &args.a,
+            file: args.a.clone(),
             swap: None,
+            swap_base: swap_base.clone(),
             sandbox: args.sandbox_a,
             fault_free: false,
-            offline: args.offline,
+            load: super::load_options(),
         },
         Side {
             name: "b",
-            file: b_file,
-            swap: args.swap.as_deref(),
+            file: b_file.clone(),
+            swap: args.swap.clone(),
+            swap_base,
             sandbox: args.sandbox_b,
             fault_free: args.fault_free_b,
-            offline: args.offline,
+            load: super::load_options(),
         },
     ];
     // What either side asks of the host, refused without the user's yes.
@@ -361,8 +337,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     if args.build {
         allowance.allow_builds();
     }
+    let (cache, cargo) = (super::env::cache_dir(), super::env::cargo());
     for side in &sides {
-        let loaded = match crate::scenario::load_with(side.file, &super::load_options()) {
+        let loaded = match crate::scenario::load_with(&side.file, &super::load_options()) {
             Ok(loaded) => loaded,
             Err(e) => return user_error(e.to_string()),
         };
@@ -376,10 +353,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         }
         // Built once here, not by each trial; either way, said.
         let mut resolved = loaded.resolved;
-        let cache = crate::runtime::wasm::ArtifactCache::default_dir();
         let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
         let had = if allowance.builds() {
-            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log)
+            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), cargo.as_deref(), true, log)
         } else {
             crate::sim::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
         };
@@ -418,7 +394,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
                 Err(e) => return user_error(e),
             }
         }
-        (Err(e), _) | (_, Err(e)) => return user_error(e),
+        (Err(e), _) | (_, Err(e)) => return user_error(e.to_string()),
     };
     let stem = |p: &PathBuf| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
     let mut b_name = match &args.swap {
@@ -456,7 +432,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Err(code) => code,
         };
     }
-    let interrupted = super::signals::install();
+    let interrupt = super::signals::install();
 
     println!(
         "running {} and {}{} with seed {seed}{}",
@@ -466,41 +442,26 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         if trials > 1 { format!(", {trials} trials each") } else { String::new() }
     );
     // Every (trial, side) run, in parallel up to the cores available.
-    let jobs: Vec<(u64, usize)> = (0..trials).flat_map(|t| [(t, 0), (t, 1)]).collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results: std::sync::Mutex<Vec<Option<Result<CanonicalRun, String>>>> =
-        std::sync::Mutex::new(vec![None; jobs.len()]);
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&(trial, side)) = jobs.get(i) else { break };
-                    let side = &sides[side];
-                    let trial_seed = if trials == 1 { seed } else { crate::equiv::trial_seed(seed, trial) };
-                    let dir = if trials == 1 { out.join(side.name) } else { out.join(format!("{}{trial}", side.name)) };
-                    let result = run_side(side, trial_seed, dir, &interrupted);
-                    if trials > 1 {
-                        println!(
-                            "trial {}/{trials} {}: {}",
-                            trial + 1,
-                            side.name,
-                            if result.is_ok() { "done" } else { "failed" }
-                        );
-                    }
-                    results.lock().expect("results lock")[i] = Some(result);
-                }
-            });
+    let runs = Runs {
+        seed,
+        trials,
+        out: out.clone(),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        cache_dir: cache,
+        docker_host: super::docker_host(),
+        offline: args.offline,
+        run_label: super::run_label(),
+        interrupt,
+    };
+    let progress = |trial: u64, side: &Side, finished: bool| {
+        if trials > 1 {
+            println!("trial {}/{trials} {}: {}", trial + 1, side.name, if finished { "done" } else { "failed" });
         }
-    });
-    let mut runs: [Vec<CanonicalRun>; 2] = [Vec::new(), Vec::new()];
-    for ((_, side), result) in jobs.iter().zip(results.into_inner().expect("results lock")) {
-        match result.expect("every job ran") {
-            Ok(run) => runs[*side].push(run),
-            Err(e) => return user_error(e),
-        }
-    }
+    };
+    let runs = match run_sides(&sides, &runs, &progress) {
+        Ok(runs) => runs,
+        Err(e) => return user_error(e.to_string()),
+    };
     let (verdict, json) = if trials == 1 {
         let differences = compare(&runs[0][0], &runs[1][0], &options);
         let deliveries: usize = runs[0][0].deliveries.values().map(Vec::len).sum();
@@ -527,8 +488,8 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Ok(outcome) => outcome,
             Err(e) => return user_error(e.to_string()),
         };
-        print_trials(&outcome.metrics, rules);
-        let (summary, help) = trials_summary(&outcome.metrics, outcome.verdict, rules);
+        super::trials_table::print_trials(&outcome.metrics, rules);
+        let (summary, help) = super::trials_table::trials_summary(&outcome.metrics, outcome.verdict, rules);
         println!("{summary} (over {trials} trials per side, seeds derived from {seed}; outputs in {})", out.display());
         if let Some(help) = help {
             println!("  = help: {help}");
@@ -541,12 +502,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         (outcome.verdict, json)
     };
     // The comparison's page, next to the sides' folders.
-    let dirs: Vec<(usize, PathBuf)> = jobs
-        .iter()
-        .map(|&(trial, side)| {
-            let name = sides[side].name;
-            (side, if trials == 1 { out.join(name) } else { out.join(format!("{name}{trial}")) })
-        })
+    let dirs: Vec<(usize, PathBuf)> = run_order(trials)
+        .into_iter()
+        .map(|(trial, side)| (side, run_dir(&out, sides[side].name, trial, trials)))
         .collect();
     let mut series: [Vec<crate::sim::Series>; 2] = [Vec::new(), Vec::new()];
     let mut unreadable = None;
@@ -585,125 +543,4 @@ fn write_json(path: Option<&PathBuf>, json: &serde_json::Value) -> Result<(), Ex
         eprintln!("error: cannot write {}: {e}", path.display());
         ExitCode::from(super::EXIT_USER_ERROR)
     })
-}
-
-/// A number for the table: 4 decimals, or "-" when there is none.
-fn number(x: f64) -> String {
-    if x.is_nan() { "-".into() } else { format!("{x:.4}") }
-}
-
-/// The (1 − 2 alpha) interval's name: "90%" at alpha 0.05.
-fn interval_name(alpha: f64) -> String {
-    format!("{}%", (100.0 * (1.0 - 2.0 * alpha) * 1e6).round() / 1e6)
-}
-
-/// One row per metric: both sides, the margin, B − A's interval, both
-/// tests' p, the verdict (and why a metric could not be compared).
-fn print_trials(metrics: &[MetricTrials], rules: &TrialRules) {
-    println!(
-        "{:<14} {:<26} {:>26} {:>26} {:>16} {:>24} {:>8} {:>8}  verdict",
-        "node",
-        "metric",
-        "A mean ± sd",
-        "B mean ± sd",
-        "margin",
-        format!("{} interval of B − A", interval_name(rules.alpha)),
-        "p TOST",
-        if rules.test == TrialTest::Difference { "p Holm" } else { "p differ" },
-    );
-    for m in metrics {
-        let side = |s: &crate::equiv::Sample| format!("{} ± {}", number(s.mean), number(s.sd));
-        let margin = match (m.margin, m.tost) {
-            (Some(Margin::Percent(p)), Some(t)) => format!("{} ({p}%)", number(t.margin)),
-            (Some(margin), _) => margin.to_string(),
-            (None, _) => "none".into(),
-        };
-        let interval = m.tost.map_or("-".into(), |t| format!("[{}, {}]", number(t.low), number(t.high)));
-        let p_tost = m.tost.map_or("-".into(), |t| format!("{:.4}", t.p));
-        let p_differ = match rules.test {
-            TrialTest::Difference => m.p_difference_holm.map_or("-".into(), |p| format!("{p:.4}")),
-            TrialTest::Equivalence => m.welch.map_or("-".into(), |w| format!("{:.4}", w.p_difference)),
-        };
-        let metric = super::for_terminal(&m.metric);
-        println!(
-            "{:<14} {metric:<26} {:>26} {:>26} {margin:>16} {interval:>24} {p_tost:>8} {p_differ:>8}  {}",
-            m.node,
-            side(&m.a),
-            side(&m.b),
-            m.verdict.label()
-        );
-        if let Some(problem) = &m.problem {
-            println!("    {}", super::for_terminal(problem));
-        }
-    }
-}
-
-/// The verdict in words, and what to do about it when there is something.
-fn trials_summary(metrics: &[MetricTrials], verdict: Verdict, rules: &TrialRules) -> (String, Option<String>) {
-    let count = |v: Verdict| metrics.iter().filter(|m| m.verdict == v).count();
-    let interval = interval_name(rules.alpha);
-    let alpha = rules.alpha;
-    let summary = match verdict {
-        Verdict::Equivalent => format!(
-            "equivalent: for each of {} metrics the {interval} interval of B − A lies within its margin (TOST, alpha {alpha})",
-            metrics.len()
-        ),
-        Verdict::NotEquivalent => {
-            let noisy_without_margin = metrics
-                .iter()
-                .filter(|m| m.verdict == Verdict::NotEquivalent && m.margin.is_none() && m.problem.is_none())
-                .filter(|m| m.welch.is_some_and(|w| w.standard_error > 0.0))
-                .count();
-            let help = format!(
-                "{noisy_without_margin} of them vary across trials and have no margin: state one with --margin METRIC=MARGIN or --margin-default MARGIN"
-            );
-            let summary = format!(
-                "NOT shown equivalent: {} of {} metrics not within their margins (TOST, alpha {alpha})",
-                count(Verdict::NotEquivalent),
-                metrics.len()
-            );
-            return (summary, (noisy_without_margin > 0).then_some(help));
-        }
-        Verdict::Differ => format!(
-            "DIFFER: {} of {} metrics (Welch's test, Holm-adjusted, alpha {alpha})",
-            count(Verdict::Differ),
-            metrics.len()
-        ),
-        Verdict::NoDifference => format!(
-            "no difference shown in {} metrics (Welch's test, Holm-adjusted, alpha {alpha}); this is no claim of equivalence: --test equivalence with margins makes one",
-            metrics.len()
-        ),
-        Verdict::Undecided => {
-            let summary = format!(
-                "not enough trials to decide: {} of {} metrics have fewer than {} finite values on a side",
-                count(Verdict::Undecided),
-                metrics.len(),
-                rules.min_trials
-            );
-            return (summary, Some("run more trials (--trials N)".into()));
-        }
-    };
-    (summary, None)
-}
-
-/// Runs one side with `seed`, outputs in `dir`, deliveries recorded.
-fn run_side(side: &Side<'_>, seed: u64, dir: PathBuf, interrupt: &Arc<AtomicBool>) -> Result<CanonicalRun, String> {
-    let report = side
-        .simulation()?
-        .seed(seed)
-        .out_dir(dir)
-        .trace(TraceLevel::Messages)
-        .sandbox(side.sandbox)
-        .record_deliveries(true)
-        .docker_host(super::docker_host())
-        .offline(side.offline)
-        .run_label(super::run_label())
-        .interrupt_flag(interrupt.clone())
-        .run()
-        .map_err(|e| format!("{} ({}): {e}", side.name, side.file.display()))?;
-    if report.status != RunStatus::Finished {
-        let why = report.reason.unwrap_or_default();
-        return Err(format!("{} ({}) with seed {seed} did not finish: {why}", side.name, side.file.display()));
-    }
-    Ok(canonical(&report))
 }

@@ -1,5 +1,5 @@
-//! The command line: a thin layer over the library. `anyhow` lives here
-//! and nowhere else in the host.
+//! The command line: a thin layer over the library, and the only part of
+//! the host that reads the environment (`env.rs`).
 //!
 //! Exit codes: 0 success, 2 a user error (bad scenario, bad arguments),
 //! 1 anything else.
@@ -7,6 +7,7 @@
 mod allow;
 mod build;
 mod cache;
+mod env;
 mod equiv;
 mod models;
 mod new;
@@ -16,11 +17,13 @@ mod run;
 mod sandbox;
 mod sdk;
 mod signals;
+mod trials_table;
 mod validate;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use env::{docker_host, load_options, run_label};
 
 /// Exit code for errors the user can fix: a bad scenario or bad arguments.
 pub const EXIT_USER_ERROR: u8 = 2;
@@ -35,7 +38,7 @@ const MAX_PRINTED_CHARS: usize = 4_000;
 pub fn for_terminal(text: &str) -> String {
     let mut chars = text.chars();
     let shown: String = chars.by_ref().take(MAX_PRINTED_CHARS).collect();
-    let mut out = crate::runtime::fault::escape_controls_but(&shown, &['\n']);
+    let mut out = crate::text::escape_controls_but(&shown, &['\n']);
     let rest = chars.count();
     if rest > 0 {
         out.push_str(&format!("… ({rest} more characters; summary.json and trace.jsonl keep them all)"));
@@ -96,21 +99,4 @@ pub fn main() -> ExitCode {
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
     }
-}
-
-/// The Docker engine named by `DOCKER_HOST`, if any; the local one otherwise.
-fn docker_host() -> Option<String> {
-    std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty())
-}
-
-/// What the scenario loader knows of this machine: the home folder
-/// (`$HOME`), never searched for a build context.
-fn load_options() -> crate::scenario::LoadOptions {
-    crate::scenario::LoadOptions { home_dir: std::env::var_os("HOME").map(std::path::PathBuf::from) }
-}
-
-/// `XEDGESIM_RUN_LABEL`, put on every container and volume a run makes
-/// (`xedgesim.run_label`), so a test suite finds its own.
-fn run_label() -> Option<String> {
-    std::env::var("XEDGESIM_RUN_LABEL").ok().filter(|l| !l.is_empty())
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 
 use crate::runtime::LogLevel;
-use crate::shell::quote as shell_quote;
 use crate::sim::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
+use crate::text::shell::quote as shell_quote;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -124,7 +124,7 @@ fn print_log(line: LiveLog<'_>) {
         LogLevel::Warn => "warn",
         LogLevel::Error => "error",
     };
-    let text = crate::runtime::fault::escape_controls(line.text);
+    let text = crate::text::escape_controls(line.text);
     eprintln!("[{:>12.6} s] {}  {level}  {}", line.time_us as f64 / 1e6, line.node, super::for_terminal(&text));
 }
 
@@ -213,6 +213,8 @@ pub fn run(args: &RunArgs) -> ExitCode {
 
     sim = sim
         .interrupt_flag(super::signals::install())
+        .cache_dir(super::env::cache_dir())
+        .cargo(super::env::cargo())
         .docker_host(super::docker_host())
         .offline(args.offline)
         .run_label(super::run_label());

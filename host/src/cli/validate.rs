@@ -145,7 +145,7 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate
         eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
         None
     };
-    let cache = crate::runtime::wasm::ArtifactCache::default_dir();
+    let cache = super::env::cache_dir();
     let unbuilt = match crate::sim::use_kept_builds(&mut loaded.resolved, cache.as_deref(), &mut |_| {}) {
         Ok(unbuilt) => unbuilt,
         Err(e) => return fail(&e),

@@ -56,7 +56,7 @@ pub fn canonical(report: &RunReport) -> CanonicalRun {
     for d in &report.deliveries {
         let (payload, payload_hex) = match std::str::from_utf8(&d.payload) {
             Ok(text) => (Some(text.to_string()), None),
-            Err(_) => (None, Some(d.payload.iter().map(|b| format!("{b:02x}")).collect())),
+            Err(_) => (None, Some(crate::text::hex(&d.payload))),
         };
         deliveries.entry(d.dst.clone()).or_default().push(CanonicalDelivery {
             time_us: d.time_us,

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::canonical::{CanonicalDelivery, CanonicalRun};
-use crate::runtime::fault::format_time;
+use crate::text::format_time;
 
 /// How payloads must match.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -167,8 +167,8 @@ pub fn compare(a: &CanonicalRun, b: &CanonicalRun, options: &EquivOptions) -> Ve
 
 fn describe(d: &CanonicalDelivery) -> String {
     // A payload's line breaks and escape sequences are shown, not obeyed.
-    let payload = crate::runtime::fault::escape_controls(&d.payload_text());
-    let topic = crate::runtime::fault::escape_controls(&d.topic);
+    let payload = crate::text::escape_controls(&d.payload_text());
+    let topic = crate::text::escape_controls(&d.topic);
     format!("at {} from '{}', topic '{topic}': {}", format_time(d.time_us), d.src, truncate(&payload, 160))
 }
 

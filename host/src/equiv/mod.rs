@@ -12,6 +12,8 @@
 //!   versus found).
 //! - [`swap`]: one node's implementation swapped, for comparing a
 //!   scenario with itself.
+//! - [`run_sides`]: the runs of both sides, once or N trials each,
+//!   spread over threads and reduced to canonical runs.
 //! - [`compare_trials`]: N runs per side with derived seeds, every metric
 //!   compared as a distribution — equivalent within a stated margin by
 //!   two one-sided tests ([`welch`]), or different by Welch's test — for
@@ -20,6 +22,7 @@
 
 mod canonical;
 mod compare;
+mod schedule;
 pub mod student_t;
 mod swap;
 mod trials;
@@ -27,6 +30,7 @@ mod welch;
 
 pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
 pub use compare::{Difference, EquivOptions, PayloadMatch, compare};
+pub use schedule::{Runs, Side, SideError, run_dir, run_order, run_sides};
 pub use swap::{SwapError, swap};
 pub use trials::{
     COUNT_METRIC, MEAN_TIME_METRIC, MetricTrials, NETWORK, StatedMargin, TrialRules, TrialTest, TrialsError,

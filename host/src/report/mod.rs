@@ -74,8 +74,11 @@ fn text(v: &Value) -> String {
 
 /// The command that runs this run again.
 fn reproduce(summary: &Value) -> String {
-    let mut cmd =
-        format!("xedgesim run {} --seed {}", crate::shell::quote(&text(&summary["scenario"])), u(&summary["seed"]));
+    let mut cmd = format!(
+        "xedgesim run {} --seed {}",
+        crate::text::shell::quote(&text(&summary["scenario"])),
+        u(&summary["seed"])
+    );
     let duration_s = f(&summary["virtual_duration_s"]);
     if duration_s.is_finite() {
         let _ = write!(cmd, " --duration-s {duration_s}");

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::text::{escape_controls, format_time};
+
 /// What went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
@@ -76,11 +78,6 @@ pub struct NodeFault {
     pub kind: FaultKind,
     /// What the sandbox reported, plus the tail of the node's stderr.
     pub detail: String,
-}
-
-/// `1.000100 s`: virtual times in messages, exact to the microsecond.
-pub fn format_time(time_us: u64) -> String {
-    format!("{}.{:06} s", time_us / 1_000_000, time_us % 1_000_000)
 }
 
 impl FaultKind {
@@ -219,26 +216,6 @@ impl FaultKind {
             }
         }
     }
-}
-
-/// `text` with every control character (line breaks, escape sequences)
-/// written as a visible escape: text from a guest cannot move the cursor,
-/// clear a terminal or fake a line of xedgesim's own.
-pub fn escape_controls(text: &str) -> String {
-    escape_controls_but(text, &[])
-}
-
-/// [`escape_controls`], leaving the characters in `keep` as they are.
-pub fn escape_controls_but(text: &str, keep: &[char]) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() && !keep.contains(&c) {
-            out.extend(c.escape_debug());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 impl fmt::Display for NodeFault {

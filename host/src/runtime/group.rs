@@ -148,7 +148,7 @@ pub trait NodeGroup: Send {
     /// Makes crashed node `index` afresh at `now_us`, from `config`, as it
     /// was made at the start of the run: a WASM node gets a new resource
     /// (its state is gone) and the random streams of its `restarts`-th
-    /// restart ([`crate::runtime::seed::restart_id`]); a container is
+    /// restart ([`crate::seed::restart_id`]); a container is
     /// started again from the same image. A node that cannot be made
     /// again is a fault, as at the start.
     fn restart(

@@ -14,7 +14,6 @@ pub mod native;
 pub(crate) mod output_tail;
 #[doc(hidden)]
 pub mod relay;
-pub mod seed;
 pub mod wasm;
 
 pub use fault::{FaultKind, NodeFault};
@@ -34,14 +33,11 @@ pub const MAX_METRIC_NAME_BYTES: usize = 256;
 /// terminal may show raw) and cut to [`MAX_METRIC_NAME_BYTES`] at a
 /// character boundary, marked with `…`. Keeping a kept name changes nothing.
 pub fn kept_metric_name(name: String) -> String {
-    let mut name = if name.chars().any(char::is_control) { fault::escape_controls(&name) } else { name };
+    let mut name = if name.chars().any(char::is_control) { crate::text::escape_controls(&name) } else { name };
     if name.len() <= MAX_METRIC_NAME_BYTES {
         return name;
     }
-    let mut end = MAX_METRIC_NAME_BYTES;
-    while !name.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = crate::text::byte_prefix(&name, MAX_METRIC_NAME_BYTES).len();
     name.truncate(end);
     name.push('…');
     name

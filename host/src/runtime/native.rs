@@ -13,10 +13,10 @@ use std::collections::BTreeMap;
 use xedgesim_model::NodeModel;
 use xedgesim_model::native::{NodeEnv, entered};
 
-use super::seed::{Stream, derive_seed, restart_id};
 use super::wasm::NodeSpec;
 use super::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::ConfigValue;
+use crate::seed::{Stream, derive_seed, restart_id};
 
 /// Nodes of one natively compiled model.
 #[derive(Debug)]

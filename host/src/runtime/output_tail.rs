@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::io::{BufRead, Read};
 
-use crate::runtime::fault::escape_controls;
+use crate::text::escape_controls;
 
 /// Lines of build output kept for an error message.
 pub const TAIL_LINES: usize = 20;

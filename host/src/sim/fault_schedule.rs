@@ -14,8 +14,8 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::runtime::seed::{Stream, derive_seed};
 use crate::scenario::{FaultAction, LinkOverride, ScriptedFault};
+use crate::seed::{Stream, derive_seed};
 
 /// What happens at one scheduled instant. `fault` is the entry's index
 /// under `faults:`.

@@ -31,11 +31,13 @@ impl Unbuilt {
 /// Gives each model folder of `scenario` its component, once per folder,
 /// in node order, and points its nodes at it: built when `build` is true,
 /// else the one kept from a build of the same sources (an error when there
-/// is none). Components are kept under `cache_dir`; the tools' output and
-/// a line saying what was built or used go to `log`.
+/// is none). Components are kept under `cache_dir`; Rust crates are built
+/// by `cargo` (`None`: `cargo` from `PATH`); the tools' output and a line
+/// saying what was built or used go to `log`.
 pub fn build_model_folders(
     scenario: &mut ResolvedScenario,
     cache_dir: Option<&Path>,
+    cargo: Option<&Path>,
     build: bool,
     log: &mut dyn FnMut(&str),
 ) -> Result<(), RunError> {
@@ -51,7 +53,7 @@ pub fn build_model_folders(
                 let component = if build {
                     let runs = FolderLanguage::of(dir).map_or("its build tool", FolderLanguage::what_building_runs);
                     log(&format!("building the model in {} ({runs})", dir.display()));
-                    let component = build_folder(dir, cache_dir, log).map_err(component_error)?;
+                    let component = build_folder(dir, cache_dir, cargo, log).map_err(component_error)?;
                     log(&format!("built the model in {} into {}", dir.display(), component.display()));
                     component
                 } else {

@@ -113,7 +113,7 @@ pub fn table_line(metrics: &TypeMetrics) -> String {
     let shown: Vec<String> = metrics
         .metrics
         .iter()
-        .map(|(name, t)| format!("{} {}", crate::runtime::fault::escape_controls(name), short(t.sum)))
+        .map(|(name, t)| format!("{} {}", crate::text::escape_controls(name), short(t.sum)))
         .collect();
     let mut line = shown.join(", ");
     if metrics.more_metrics > 0 {

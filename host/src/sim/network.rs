@@ -30,8 +30,8 @@ use rustc_hash::FxHashMap;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::runtime::seed::{Stream, derive_seed};
 use crate::scenario::{LinkOverride, LinkParams, NetworkModel, ResolvedNetwork};
+use crate::seed::{Stream, derive_seed};
 
 /// What happens to a message sent on a link.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,11 +33,12 @@ use super::placement::{PlaceOptions, Placement, SandboxMode, hex, place};
 use super::report::{Delivery, FaultRecord, MessageCounts, Percentiles, RunReport, RunStatus, Versions};
 use super::series::{NodeRow, Series, SeriesRecorder, busiest_nodes};
 use super::trace::{DropReason, Trace, TraceLevel};
-use crate::runtime::fault::{FaultKind, format_time};
+use crate::runtime::fault::FaultKind;
 use crate::runtime::{
     Address, Interrupted, LogLevel, LogLine, Message, Metric, NodeFault, NodeUsage, Outgoing, StepCall, StepOutput,
 };
 use crate::scenario::{self, FaultPolicy, NodeKind, ResolvedScenario};
+use crate::text::format_time;
 
 /// Most events the queue may hold: a bound on memory (about 200 bytes each).
 pub const MAX_QUEUED_EVENTS: usize = 50_000_000;
@@ -98,6 +99,8 @@ pub struct Simulation {
     sandbox: SandboxMode,
     native: bool,
     cache_dir: Option<PathBuf>,
+    /// The cargo that builds Rust model folders; `None`: `cargo` from `PATH`.
+    cargo: Option<PathBuf>,
     interrupt: Option<Arc<AtomicBool>>,
     /// Threads that step the groups due at one instant (1: the caller's only).
     threads: usize,
@@ -171,7 +174,8 @@ impl Simulation {
             trace_level: TraceLevel::default(),
             sandbox: SandboxMode::PerNode,
             native: false,
-            cache_dir: crate::runtime::wasm::ArtifactCache::default_dir(),
+            cache_dir: None,
+            cargo: None,
             interrupt: None,
             threads: 1,
             progress: None,
@@ -227,9 +231,17 @@ impl Simulation {
         self
     }
 
-    /// The compiled-component cache folder; `None` disables it.
+    /// The compiled-component cache folder, which also keeps model
+    /// folders' builds; `None` (the default) disables it.
     pub fn cache_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.cache_dir = dir;
+        self
+    }
+
+    /// The cargo that builds Rust model folders; `None` (the default):
+    /// `cargo` from `PATH`.
+    pub fn cargo(mut self, cargo: Option<PathBuf>) -> Self {
+        self.cargo = cargo;
         self
     }
 
@@ -393,11 +405,11 @@ impl Simulation {
         // Building, compiling and starting are timed apart from the run
         // itself: a first compile can take longer than the whole run.
         let preparing = Instant::now();
-        let cache_dir = self.cache_dir.clone();
-        let build = self.build_models;
+        let (cache_dir, cargo, build) = (self.cache_dir.clone(), self.cargo.clone(), self.build_models);
+        let (cache_dir, cargo) = (cache_dir.as_deref(), cargo.as_deref());
         match self.build_log.as_mut() {
-            Some(log) => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), build, log.as_mut())?,
-            None => super::build_model_folders(&mut self.scenario, cache_dir.as_deref(), build, &mut |_| {})?,
+            Some(log) => super::build_model_folders(&mut self.scenario, cache_dir, cargo, build, log.as_mut())?,
+            None => super::build_model_folders(&mut self.scenario, cache_dir, cargo, build, &mut |_| {})?,
         }
         self.scenario.check().map_err(RunError::Unsound)?;
         let faults = self.fault_state()?;

@@ -7,19 +7,24 @@
 //! - [`context`]: a build context as the engine receives it (tarred,
 //!   `.dockerignore` honoured) and its content hash.
 //! - [`dockerfile`]: the base images a Dockerfile names.
-//! - [`image`]: images for nodes: the node's build command (bounded, in a
-//!   process group of its own), then a build from its context, skipped
-//!   when that context on those base images is built.
+//! - [`image`]: images for nodes: the node's build command
+//!   (`build_command.rs`: bounded, in a process group of its own), then a
+//!   build from its context, skipped when that context on those base
+//!   images is built.
 //! - [`container`]: one container with stdin/stdout attached, its frames
-//!   and its stderr log; hardened as docs/sandbox.md says.
+//!   and its stderr log; created as `container_spec.rs` says (hardened as
+//!   docs/sandbox.md says).
 //! - [`volume`]: the named volumes a run creates, and removes.
 //! - [`protocol`]: the two dialects a container may speak: ours
 //!   (docs/container-protocol.md) and xEdgeSim's line protocol.
 //! - [`DockerNodeGroup`]: every Docker node of a run, behind
 //!   [`NodeGroup`](crate::runtime::NodeGroup): steps to all due containers
-//!   go out together and are collected together.
+//!   go out together and are collected together; each node started as
+//!   `node_start.rs` says.
 
+mod build_command;
 mod container;
+mod container_spec;
 pub mod context;
 pub mod dockerfile;
 mod engine;
@@ -27,6 +32,7 @@ mod error;
 pub mod image;
 mod mqtt;
 mod node_group;
+mod node_start;
 mod process_group;
 mod protocol;
 pub mod prune;

@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use xedgesim_model::protocol::{PROTOCOL_VERSION, Reply, Request, WireMessage, config_to_json};
 
-use super::container::{Container, Frame, MAX_BLANK_LINES, QUOTE_BYTES, truncate};
+use super::container::{Container, Frame, MAX_BLANK_LINES, QUOTE_BYTES};
 use crate::runtime::{Address, MAX_TOPIC_BYTES, Message, Metric, Outgoing, StepOutput};
 use crate::scenario::{ConfigValue, ContainerProtocol};
+use crate::text::truncate;
 
 /// What the host asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,7 +57,7 @@ impl Answer {
         match self {
             Answer::Output(_, Some(named)) if named != now_us => Err(Failure::Protocol(format!(
                 "a reply to the step at {}, not to this one (a second reply?)",
-                crate::runtime::fault::format_time(named)
+                crate::text::format_time(named)
             ))),
             Answer::Output(out, _) => Ok(out),
             other => Err(Failure::Protocol(format!("answered `step` with {other:?}"))),

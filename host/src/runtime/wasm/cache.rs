@@ -22,10 +22,11 @@
 //! open file (its `/proc/self/fd` name; without `/proc`, read whole into
 //! memory and loaded from there): a folder or file swapped after the check
 //! is never read.
-//! The folder the user chose is created if missing but its permissions
-//! are never changed. Without a folder of the user's own (no
-//! `XEDGESIM_CACHE_DIR`, `XDG_CACHE_HOME` or `HOME`) there is no disk
-//! cache: never a shared folder such as `/tmp`.
+//! The folder is the caller's to choose (the command line's choice, from
+//! the environment, is in `cli/env.rs`); without one there is no disk
+//! cache, never a shared folder such as `/tmp`, where another user could
+//! have made it first. The folder chosen is created if missing but its
+//! permissions are never changed.
 //!
 //! The folder is bounded ([`DEFAULT_MAX_CACHE_BYTES`]): after each new
 //! entry, the least recently used entries (a hit refreshes an entry's
@@ -192,29 +193,13 @@ impl ArtifactCache {
         let _ = rustix::fs::unlinkat(self.handle.as_fd(), format!("{key}.cwasm"), AtFlags::empty());
     }
 
-    /// The default folder: `$XEDGESIM_CACHE_DIR`, else `$XDG_CACHE_HOME/xedgesim`,
-    /// else `~/.cache/xedgesim`; else none (no disk cache): never a shared
-    /// folder such as the system's temporary one, where another user
-    /// could have made it first.
-    pub fn default_dir() -> Option<PathBuf> {
-        let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
-        if let Some(dir) = set("XEDGESIM_CACHE_DIR") {
-            return Some(dir);
-        }
-        // The XDG spec ignores a relative XDG_CACHE_HOME.
-        if let Some(dir) = set("XDG_CACHE_HOME").filter(|d| d.is_absolute()) {
-            return Some(dir.join("xedgesim"));
-        }
-        set("HOME").map(|home| home.join(".cache").join("xedgesim"))
-    }
-
     /// The entry's key (its files' name) for a component with SHA-256
     /// `component_hash` under `engine`.
     fn entry_key(engine: &Engine, component_hash: &[u8; 32]) -> String {
         let mut key = Sha256::new();
         key.update(component_hash);
         key.update(engine_fingerprint(engine));
-        key.finalize().iter().take(20).map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&key.finalize()[..20])
     }
 
     /// Where the entry for a component with SHA-256 `component_hash` under

@@ -65,10 +65,7 @@ pub fn guest_text(mut text: String) -> String {
     if text.len() <= MAX_GUEST_TEXT_BYTES {
         return text;
     }
-    let mut end = MAX_GUEST_TEXT_BYTES;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = crate::text::byte_prefix(&text, MAX_GUEST_TEXT_BYTES).len();
     let cut = text.len() - end;
     text.truncate(end);
     text.push_str(&format!("… ({cut} more bytes cut by the host)"));

@@ -73,7 +73,7 @@ fn unpack(packed: wit::ConfigDeclaration) -> Result<Declaration, String> {
             .get(start as usize..start as usize + len as usize)
             .ok_or_else(|| format!("a key's {what} lies outside the declaration's text"))?;
         let s = std::str::from_utf8(bytes).map_err(|_| format!("a key's {what} is not UTF-8"))?;
-        Ok(crate::runtime::fault::escape_controls(s))
+        Ok(crate::text::escape_controls(s))
     };
     let mut keys = Vec::with_capacity(packed.keys.len());
     for k in &packed.keys {

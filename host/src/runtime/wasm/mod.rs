@@ -11,7 +11,7 @@
 //!
 //! Determinism: a guest sees time only as the `now-us` argument and the
 //! WASI clocks, both virtual; randomness only through WASI random, a
-//! ChaCha20 stream per node seeded as `runtime/seed.rs` documents. Nothing a guest
+//! ChaCha20 stream per node seeded as `seed.rs` documents. Nothing a guest
 //! does can wait on the real clock. Packing several nodes into one store
 //! changes none of this: the guest says whose code runs (`running.rs`),
 //! and each node keeps its own streams, log and fuel budget.
@@ -32,6 +32,7 @@ mod node_group;
 mod running;
 mod runtime;
 mod source_build;
+mod source_key;
 mod state;
 
 pub use builtin::{builtin_component, fixture_component};
@@ -43,6 +44,7 @@ pub use component::{
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
-pub use source_build::{FolderLanguage, build_folder, kept_build, sources_key};
+pub use source_build::{FolderLanguage, build_folder, kept_build};
+pub use source_key::sources_key;
 
 pub use state::NodeState;

@@ -23,9 +23,9 @@ use super::log_sink::LOG_LIMIT_TRAP;
 use super::running::{Part, SandboxMisuse};
 use super::runtime::{RealTimeWait, WasmRuntime};
 use super::state::{NodeState, NodeStreams, OutboxOverflow};
-use crate::runtime::seed::restart_id;
 use crate::runtime::{FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput};
 use crate::scenario::{ConfigValue, SandboxLimits};
+use crate::seed::restart_id;
 
 /// A node to create in a group.
 #[derive(Debug, Clone, Copy)]

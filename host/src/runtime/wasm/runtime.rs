@@ -43,7 +43,8 @@ pub struct RealTimeWait;
 /// How the engine allocates instances.
 #[derive(Debug, Clone)]
 pub struct RuntimeOptions {
-    /// Where compiled components are cached; `None` disables the cache.
+    /// Where compiled components are cached; `None` (the default) disables
+    /// the cache: every component is compiled.
     pub cache_dir: Option<PathBuf>,
     /// Pre-reserve slots for this many instances (wasmtime's pooling
     /// allocator): faster instantiation, more virtual memory up front.
@@ -59,7 +60,7 @@ pub struct RuntimeOptions {
 impl Default for RuntimeOptions {
     fn default() -> Self {
         RuntimeOptions {
-            cache_dir: ArtifactCache::default_dir(),
+            cache_dir: None,
             pooling_slots: None,
             max_memory_mb: crate::scenario::DEFAULT_MEMORY_LIMIT_MB,
             interrupt: None,

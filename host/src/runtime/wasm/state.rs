@@ -13,7 +13,7 @@ use super::log_sink::LogSink;
 use super::running::Running;
 use crate::runtime::LogStream;
 use crate::runtime::Outgoing;
-use crate::runtime::seed::{Stream, derive_seed};
+use crate::seed::{Stream, derive_seed};
 
 /// One node's randomness: what it would get in a store of its own.
 pub struct NodeStreams {

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use crate::runtime::docker::container::{self, Container, ContainerSpec, Frame};
+use crate::runtime::docker::container::{self, Container, Frame};
+use crate::runtime::docker::container_spec::ContainerSpec;
 use crate::runtime::docker::engine::DockerEngine;
 use crate::runtime::docker::node_group::{DockerNodeSpec, DockerOptions};
 use crate::runtime::{FaultKind, LogLevel, LogLine, LogStream, NodeFault, NodeUsage, ShutdownError};
