@@ -141,6 +141,7 @@ fn trials_give_the_same_runs_on_one_thread_or_many_each_trial_with_its_own_seed(
         swap_base: dir.path().to_path_buf(),
         sandbox: SandboxMode::PerNode,
         fault_free: false,
+        load: Default::default(),
     };
     let sides = [side("a"), side("b")];
     let runs = |threads, out: &str| Runs {
