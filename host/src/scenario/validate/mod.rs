@@ -24,7 +24,7 @@ use std::path::Path;
 pub use docker::{is_named_volume, port_number};
 pub use nodes::{DeclarationOf, ImplementationName, ModelName, builtin_config_keys, implementation_name};
 
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, Position};
 use super::manifest::Scenario;
 use super::parse::SpanMap;
 
@@ -163,8 +163,13 @@ impl Checker<'_> {
         if self.full(true) {
             return;
         }
-        let mut d = Diagnostic::error(self.file, message).help(help);
-        if let Some((pos, len)) = self.spans.value_or_parent(&self.in_file(path)) {
+        let span = self.spans.value_or_parent(&self.in_file(path));
+        self.push(Diagnostic::error(self.file, message).help(help), span, node);
+    }
+
+    /// Adds `d`, placed at `span` when the file has one, about `node`.
+    fn push(&mut self, mut d: Diagnostic, span: Option<(Position, usize)>, node: Option<&str>) {
+        if let Some((pos, len)) = span {
             d = d.at(self.source, pos, len);
         }
         if let Some(id) = node {
@@ -178,15 +183,9 @@ impl Checker<'_> {
         if self.full(true) {
             return;
         }
-        let mut d = Diagnostic::error(self.file, message).help(help);
         let path = self.in_file(path);
-        if let Some((pos, len)) = self.spans.key(&path).or_else(|| self.spans.value_or_parent(&path)) {
-            d = d.at(self.source, pos, len);
-        }
-        if let Some(id) = node {
-            d = d.node(id);
-        }
-        self.found.push(d);
+        let span = self.spans.key(&path).or_else(|| self.spans.value_or_parent(&path));
+        self.push(Diagnostic::error(self.file, message).help(help), span, node);
     }
 
     fn warning(&mut self, path: &str, message: impl Into<String>, help: impl Into<String>) {
@@ -201,14 +200,8 @@ impl Checker<'_> {
         if self.full(false) {
             return;
         }
-        let mut d = Diagnostic::warning(self.file, message).help(help);
-        if let Some((pos, len)) = self.spans.key(&self.in_file(path)) {
-            d = d.at(self.source, pos, len);
-        }
-        if let Some(id) = node {
-            d = d.node(id);
-        }
-        self.found.push(d);
+        let span = self.spans.key(&self.in_file(path));
+        self.push(Diagnostic::warning(self.file, message).help(help), span, node);
     }
 
     /// Checks that `dpath.key`, if given, is within `range`; `unit` says
