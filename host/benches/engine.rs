@@ -24,11 +24,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use xedgesim::run::{SandboxMode, Simulation, TraceLevel};
 use xedgesim::scenario::{
     ComponentSource, ConfigValue, FaultPolicy, Implementation, LinkParams, NetworkModel, NodeKind, ResolvedNetwork,
     ResolvedNode, ResolvedScenario, SandboxLimits, WasmNode,
 };
-use xedgesim::sim::{SandboxMode, Simulation, TraceLevel};
 
 fn peak_rss_bytes() -> u64 {
     status_bytes("VmHWM:")
@@ -127,7 +127,7 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     let start = Instant::now();
     let report = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
-    assert_eq!(report.status, xedgesim::sim::RunStatus::Finished, "{:?}", report.reason);
+    assert_eq!(report.status, xedgesim::run::RunStatus::Finished, "{:?}", report.reason);
     println!("{wall} {} {} {load} {loaded_rss}", report.messages.delivered, peak_rss_bytes());
 }
 

@@ -32,6 +32,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::models::NetworkCreateRequest;
+use xedgesim::run::{RunStatus, Simulation};
 use xedgesim::runtime::docker::image::{ImageInfo, ensure_image_with};
 use xedgesim::runtime::docker::{
     DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions, LABEL_PID, LABEL_RUN, ListContainersOptions,
@@ -39,7 +40,6 @@ use xedgesim::runtime::docker::{
 };
 use xedgesim::runtime::{Address, Message, NodeGroup, StepCall, StepOutput};
 use xedgesim::scenario::{ConfigValue, ContainerProtocol, DockerNode, MqttRole, MqttSettings};
-use xedgesim::sim::{RunStatus, Simulation};
 
 mod common;
 use common::{median, ms, readings, us};

@@ -53,7 +53,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     }
     // A model folder is built first; its component is then compiled below.
     let cache = ArtifactCache::default_dir();
-    if let Err(e) = crate::sim::build_model_folders(&mut loaded.resolved, cache.as_deref(), true, &mut |line| {
+    if let Err(e) = crate::run::build_model_folders(&mut loaded.resolved, cache.as_deref(), true, &mut |line| {
         println!("  build | {}", super::for_terminal(line))
     }) {
         eprintln!("error: {}", super::for_terminal(&e.to_string()));

@@ -15,12 +15,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Args, ValueEnum};
 
+use crate::atomic_file::write_atomic;
 use crate::equiv::{
     CanonicalRun, EquivOptions, MetricTrials, PayloadMatch, StatedMargin, TrialRules, TrialTest, Verdict, canonical,
     compare, compare_trials,
 };
+use crate::run::{RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin};
-use crate::sim::{RunStatus, SandboxMode, Simulation, TraceLevel, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PayloadArg {
@@ -376,9 +377,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         let cache = crate::runtime::wasm::ArtifactCache::default_dir();
         let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
         let had = if allowance.builds() {
-            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), true, log)
+            crate::run::build_model_folders(&mut resolved, cache.as_deref(), true, log)
         } else {
-            crate::sim::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
+            crate::run::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
         };
         if let Err(e) = had {
             return user_error(e.to_string());
@@ -545,7 +546,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             (side, if trials == 1 { out.join(name) } else { out.join(format!("{name}{trial}")) })
         })
         .collect();
-    let mut series: [Vec<crate::sim::Series>; 2] = [Vec::new(), Vec::new()];
+    let mut series: [Vec<crate::engine::Series>; 2] = [Vec::new(), Vec::new()];
     let mut unreadable = None;
     for (side, dir) in &dirs {
         match crate::report::read_series(dir) {

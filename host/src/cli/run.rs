@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
+use crate::run::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::runtime::LogLevel;
 use crate::shell::quote as shell_quote;
-use crate::sim::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -208,7 +208,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .trace(args.trace.into())
         .sandbox(args.sandbox)
         .threads(threads)
-        .report(!args.no_report)
+        .report_page(!args.no_report)
         .fault_free(args.fault_free);
 
     sim = sim
