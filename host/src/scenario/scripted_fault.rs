@@ -1,6 +1,6 @@
 //! [`ScriptedFault`]: one entry of the `faults:` section as the runner
 //! takes it (times in µs, legacy type names mapped, node lists sorted).
-//! `sim/fault_schedule.rs` turns these into the instants the engine
+//! `engine/fault_schedule.rs` turns these into the instants the engine
 //! applies; random crashes are drawn there, from the run's seed, so
 //! `--seed` moves them too.
 
