@@ -125,10 +125,10 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
         other => panic!("unknown mode {other}"),
     };
     let start = Instant::now();
-    let report = sim.run().unwrap();
+    let summary = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
-    assert_eq!(report.status, xedgesim::run::RunStatus::Finished, "{:?}", report.reason);
-    println!("{wall} {} {} {load} {loaded_rss}", report.messages.delivered, peak_rss_bytes());
+    assert_eq!(summary.status, xedgesim::run::RunStatus::Finished, "{:?}", summary.reason);
+    println!("{wall} {} {} {load} {loaded_rss}", summary.messages.delivered, peak_rss_bytes());
 }
 
 /// Runs `--child MODE N SECONDS` in a fresh process: `(run wall s,

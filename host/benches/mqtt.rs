@@ -508,12 +508,12 @@ fn ml_through_simulation(have_image: bool) {
     }
     let out = dir.path().join("out");
     let start = Instant::now();
-    let report = simulation.out_dir(&out).cache_dir(Some(dir.path().join("cache"))).run();
+    let ran = simulation.out_dir(&out).cache_dir(Some(dir.path().join("cache"))).run();
     let wall = start.elapsed();
-    match report {
-        Ok(report) if report.status == RunStatus::Finished && report.faults.is_empty() => {}
-        Ok(report) => {
-            return not_measured(label, &format!("{:?}: {:?} {:?}", report.status, report.reason, report.faults));
+    match ran {
+        Ok(summary) if summary.status == RunStatus::Finished && summary.faults.is_empty() => {}
+        Ok(summary) => {
+            return not_measured(label, &format!("{:?}: {:?} {:?}", summary.status, summary.reason, summary.faults));
         }
         Err(e) => return not_measured(label, &e.to_string()),
     }

@@ -238,26 +238,26 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     match result {
         Err(e) => report_error(&e, Some(args.reproduce(seed))),
-        Ok(report) => {
+        Ok(summary) => {
             if !args.quiet {
-                println!("{report}");
+                println!("{summary}");
                 println!("outputs       {}", out_dir.display());
                 if !args.no_report {
                     println!("report        {}", out_dir.join("report.html").display());
                 }
             }
-            match report.status {
+            match summary.status {
                 RunStatus::Finished => ExitCode::SUCCESS,
                 RunStatus::Interrupted => {
                     eprintln!(
                         "interrupted at t = {:.6} s; outputs so far are in {}",
-                        report.virtual_time_reached_s,
+                        summary.virtual_time_reached_s,
                         out_dir.display()
                     );
                     ExitCode::from(super::signals::exit_code())
                 }
                 RunStatus::Failed => {
-                    eprintln!("error: {}", super::for_terminal(report.reason.as_deref().unwrap_or("the run failed")));
+                    eprintln!("error: {}", super::for_terminal(summary.reason.as_deref().unwrap_or("the run failed")));
                     eprintln!("reproduce with: {}", args.reproduce(seed));
                     ExitCode::from(super::EXIT_USER_ERROR)
                 }

@@ -81,6 +81,17 @@ impl Simulation {
         }
     }
 
+    /// How the scenario will run, as the builder methods have set it.
+    pub fn options(&self) -> &RunOptions {
+        &self.options
+    }
+
+    /// Sets every option at once (the hooks stay as they are).
+    pub fn with_options(mut self, options: RunOptions) -> Self {
+        self.options = RunOptions { threads: options.threads.max(1), ..options };
+        self
+    }
+
     pub fn scenario(&self) -> &ResolvedScenario {
         &self.scenario
     }
