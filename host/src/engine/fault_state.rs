@@ -407,7 +407,7 @@ impl FaultState {
                         recovery_us: r.recovered_at_us.map(|t| t - r.ended_us),
                     })
                     .collect();
-                let report = SinkSummary {
+                let summary = SinkSummary {
                     deliveries: watch.deliveries,
                     longest_gap_us: gap,
                     longest_gap_from_us: from,
@@ -415,7 +415,7 @@ impl FaultState {
                     recovery,
                     more_recoveries: watch.more_recoveries,
                 };
-                (id(sink), report)
+                (id(sink), summary)
             })
             .collect();
         Some(ScriptedFaultSummary {

@@ -153,7 +153,7 @@ impl Outcome {
         ]
     }
 
-    /// The report's series: what was counted while running, and every
+    /// The series the report page is drawn from: what was counted while running, and every
     /// node's totals (the busiest listed, all summed by type).
     pub fn series(&mut self, scenario: &ResolvedScenario, placement: &Placement) -> Series {
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();

@@ -58,7 +58,7 @@ pub struct RunOptions {
     /// Bound on the bytes of messages in flight.
     pub max_queued_payload_bytes: u64,
     /// Whether the run writes `report.html`.
-    pub write_report: bool,
+    pub report_page: bool,
     /// Whether the run leaves out the scenario's scripted faults.
     pub fault_free: bool,
 }
@@ -82,7 +82,7 @@ impl RunOptions {
             build_models: false,
             record_deliveries: false,
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
-            write_report: true,
+            report_page: true,
             fault_free: false,
         }
     }

@@ -62,7 +62,7 @@ pub(super) fn write(
     placement: &Placement,
     outcome: &mut Outcome,
     summary: &RunSummary,
-    write_report: bool,
+    report_page: bool,
 ) -> Result<(), RunError> {
     let metrics_path = out_dir.join("metrics.csv");
     write_atomic(&metrics_path, metrics_csv(scenario, placement, outcome).as_bytes())
@@ -80,7 +80,7 @@ pub(super) fn write(
     let mut summary_json = serde_json::to_string_pretty(summary).expect("summaries serialise");
     summary_json.push('\n');
     write_atomic(&summary_path, summary_json.as_bytes()).map_err(output_error(&summary_path))?;
-    if write_report {
+    if report_page {
         // Drawn from the files' contents, as `xedgesim report` redraws it.
         let summary: serde_json::Value = serde_json::from_str(&summary_json).expect("a summary just written parses");
         let report_path = out_dir.join("report.html");

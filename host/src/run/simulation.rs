@@ -193,7 +193,7 @@ impl Simulation {
     /// Whether the run writes `report.html` (default yes); `series.json`,
     /// which it is drawn from, is written either way.
     pub fn report_page(mut self, write: bool) -> Self {
-        self.options.write_report = write;
+        self.options.report_page = write;
         self
     }
 
@@ -352,7 +352,7 @@ impl Simulation {
             options: &self.options,
         };
         let summary = summarize(&facts, placed, &mut outcome, (prepare_s, wall_s));
-        outputs::write(&out_dir, &self.scenario, &placed.placement, &mut outcome, &summary, self.options.write_report)?;
+        outputs::write(&out_dir, &self.scenario, &placed.placement, &mut outcome, &summary, self.options.report_page)?;
         Ok(summary)
     }
 }
