@@ -1,7 +1,8 @@
 //! The layers of `host/src` (docs/architecture.md), kept by a test, not by
 //! memory: each module may name only the modules below it (`crate::X`
 //! outside tests and comments), only `cli` knows clap and the process's
-//! environment. What breaks a rule today is listed in `KNOWN`, each a debt
+//! environment, the engine names no file system and no backend, and in the
+//! run layer only `run/placement.rs` chooses Docker or native nodes. What breaks a rule today is listed in `KNOWN`, each a debt
 //! of #24: a new violation fails, and so does a listed one that is gone
 //! (so the list only shrinks).
 
@@ -54,6 +55,9 @@ const NOT_IN_ENGINE: &[(&str, &str)] = &[
     ("a backend", "runtime::native"),
 ];
 
+/// In the run layer, the one file that chooses a backend for each node.
+const PLACEMENT: &str = "run/placement.rs";
+
 /// Today's violations, (file under host/src, what it names): #24 removes them.
 const KNOWN: &[(&str, &str)] = &[
     // The cache folder and a build context's `~` are read from the environment below the CLI.
@@ -105,6 +109,9 @@ fn violations(file: &str, source: &str) -> Vec<(String, String)> {
             }
         }
     }
+    if top == "run" && file != PLACEMENT && (code.contains("runtime::docker") || code.contains("runtime::native")) {
+        found.insert((file.to_string(), "a backend".to_string()));
+    }
     found.into_iter().collect()
 }
 
@@ -154,4 +161,8 @@ fn a_planted_violation_is_found() {
         vec![("engine/z.rs".to_string(), "run".to_string())]
     );
     assert!(violations("run/placement.rs", backend).is_empty());
+    // Only placement chooses Docker or native nodes.
+    let docker = "use crate::runtime::docker::DockerEngine;\n";
+    assert_eq!(violations("run/outputs.rs", docker), vec![("run/outputs.rs".to_string(), "a backend".to_string())]);
+    assert!(violations("run/placement.rs", docker).is_empty());
 }

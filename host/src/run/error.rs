@@ -88,3 +88,26 @@ impl RunError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_its_phase_and_what_the_cli_does_with_it() {
+        let prepare: RunError = PrepareError::Unsound("a link to nowhere".into()).into();
+        assert!(prepare.to_string().starts_with("the scenario cannot run: a link to nowhere"), "{prepare}");
+        assert!(matches!(prepare, RunError::Prepare(_)) && prepare.is_user_error() && !prepare.came_from_the_run());
+        let interrupted: RunError = PrepareError::Interrupted { component: "x.wasm".into() }.into();
+        assert!(interrupted.is_interrupt() && interrupted.is_user_error());
+        let engine: RunError =
+            EngineError::Livelock { time: "0 s".into(), rounds: 1, events: 1, nodes: "'a'".into() }.into();
+        assert!(engine.came_from_the_run() && engine.is_user_error() && !engine.is_interrupt());
+        let bug: RunError = EngineError::ResultCount { nodes: "a".into(), calls: 2, results: 1 }.into();
+        assert!(bug.came_from_the_run() && !bug.is_user_error());
+        let output =
+            RunError::Output { path: "out/summary.json".into(), source: std::io::ErrorKind::StorageFull.into() };
+        assert!(output.to_string().starts_with("cannot write out/summary.json: "), "{output}");
+        assert!(!output.is_user_error() && !output.came_from_the_run());
+    }
+}
