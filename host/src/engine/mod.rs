@@ -1,7 +1,7 @@
 //! The discrete-event engine: virtual time, the event queue, delivery and
 //! inbox bounds, the network (links, partitions, degrades), scripted fault
 //! state and the recording hooks (trace, series, counts). It steps
-//! [`NodeGroup`]s it is handed ([`Placement`]) and knows no backend, no
+//! [`NodeGroup`](crate::runtime::NodeGroup)s it is handed ([`Placement`]) and knows no backend, no
 //! file system and no page: the run layer (`crate::run`) makes the groups
 //! and writes the outputs.
 //!

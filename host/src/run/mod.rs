@@ -15,7 +15,7 @@ mod simulation;
 mod summary;
 
 pub use error::{PrepareError, RunError};
-pub use options::{BuildLog, Hooks, RunOptions, SandboxMode};
+pub use options::{RunOptions, SandboxMode};
 pub use prepare::{Unbuilt, build_model_folders, check_declared_configs, check_models, check_runtime, use_kept_builds};
 pub use simulation::Simulation;
 pub use summary::{Percentiles, RunStatus, RunSummary};

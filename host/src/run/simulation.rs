@@ -1,7 +1,8 @@
 //! [`Simulation`]: a scenario run end to end, the public entry point. The
-//! builder sets [`RunOptions`] and [`Hooks`]; [`Simulation::run`] prepares
-//! the run (`prepare.rs`), places its nodes (`placement.rs`), hands them to
-//! the engine (`crate::engine`) and writes the outputs (`outputs.rs`).
+//! builder sets [`RunOptions`] and the hooks that hear the run;
+//! [`Simulation::run`] prepares the run (`prepare.rs`), places its nodes
+//! (`placement.rs`), hands them to the engine (`crate::engine`) and writes
+//! the outputs (`outputs.rs`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use crate::runtime::LogLevel;
 use crate::scenario::{self, ResolvedScenario};
 
 /// A scenario, ready to run; configure it with the builder methods (each
-/// sets one of its [`RunOptions`] or [`Hooks`]).
+/// sets one of its [`RunOptions`] or a hook that hears the run).
 pub struct Simulation {
     scenario: ResolvedScenario,
     /// SHA-256 of the scenario file, when it came from one.
