@@ -24,11 +24,11 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use xedgesim::run::{SandboxMode, Simulation, TraceLevel};
 use xedgesim::scenario::{
     ComponentSource, ConfigValue, FaultPolicy, Implementation, LinkParams, NetworkModel, NodeKind, ResolvedNetwork,
     ResolvedNode, ResolvedScenario, SandboxLimits, WasmNode,
 };
-use xedgesim::sim::{SandboxMode, Simulation, TraceLevel};
 
 fn peak_rss_bytes() -> u64 {
     status_bytes("VmHWM:")
@@ -131,10 +131,10 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
         other => panic!("unknown mode {other}"),
     };
     let start = Instant::now();
-    let report = sim.run().unwrap();
+    let summary = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
-    assert_eq!(report.status, xedgesim::sim::RunStatus::Finished, "{:?}", report.reason);
-    println!("{wall} {} {} {load} {loaded_rss}", report.messages.delivered, peak_rss_bytes());
+    assert_eq!(summary.status, xedgesim::run::RunStatus::Finished, "{:?}", summary.reason);
+    println!("{wall} {} {} {load} {loaded_rss}", summary.messages.delivered, peak_rss_bytes());
 }
 
 /// Runs `--child MODE N SECONDS` in a fresh process: `(run wall s,

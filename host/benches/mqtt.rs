@@ -32,6 +32,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bollard::models::NetworkCreateRequest;
+use xedgesim::run::{RunStatus, Simulation};
 use xedgesim::runtime::docker::image::{ImageInfo, ensure_image_with};
 use xedgesim::runtime::docker::{
     DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions, LABEL_PID, LABEL_RUN, ListContainersOptions,
@@ -39,7 +40,6 @@ use xedgesim::runtime::docker::{
 };
 use xedgesim::runtime::{Address, Message, NodeGroup, StepCall, StepOutput};
 use xedgesim::scenario::{ConfigValue, ContainerProtocol, DockerNode, MqttRole, MqttSettings};
-use xedgesim::sim::{RunStatus, Simulation};
 
 mod common;
 use common::{median, ms, readings, us};
@@ -508,12 +508,12 @@ fn ml_through_simulation(have_image: bool) {
     }
     let out = dir.path().join("out");
     let start = Instant::now();
-    let report = simulation.out_dir(&out).cache_dir(Some(dir.path().join("cache"))).run();
+    let ran = simulation.out_dir(&out).cache_dir(Some(dir.path().join("cache"))).run();
     let wall = start.elapsed();
-    match report {
-        Ok(report) if report.status == RunStatus::Finished && report.faults.is_empty() => {}
-        Ok(report) => {
-            return not_measured(label, &format!("{:?}: {:?} {:?}", report.status, report.reason, report.faults));
+    match ran {
+        Ok(summary) if summary.status == RunStatus::Finished && summary.faults.is_empty() => {}
+        Ok(summary) => {
+            return not_measured(label, &format!("{:?}: {:?} {:?}", summary.status, summary.reason, summary.faults));
         }
         Err(e) => return not_measured(label, &e.to_string()),
     }

@@ -4,12 +4,14 @@
 //! ([`scenario`]); each node runs as a sandboxed WebAssembly component or
 //! a Docker container behind one contract (`wit/node.wit`).
 
+mod atomic_file;
 pub mod cli;
+pub mod engine;
 pub mod equiv;
 pub mod report;
+pub mod run;
 pub mod runtime;
 pub mod scaffold;
 pub mod scenario;
 pub mod seed;
-pub mod sim;
 pub mod text;

@@ -1,7 +1,8 @@
 //! The layers of `host/src` (docs/architecture.md), kept by a test, not by
 //! memory: each module may name only the modules below it (`crate::X`
 //! outside tests and comments), only `cli` knows clap and the process's
-//! environment. What breaks a rule today is listed in `KNOWN`, each a debt
+//! environment, the engine names no file system and no backend, and in the
+//! run layer only `run/placement.rs` chooses Docker or native nodes. What breaks a rule today is listed in `KNOWN`, each a debt
 //! of #24: a new violation fails, and so does a listed one that is gone
 //! (so the list only shrinks).
 
@@ -12,23 +13,37 @@ use std::path::Path;
 const LAYERS: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("seed", &[]),
+    ("atomic_file", &[]),
     ("scenario", &["text", "seed"]),
     ("runtime", &["scenario", "text", "seed"]),
-    ("sim", &["runtime", "scenario", "text", "seed"]),
-    ("equiv", &["sim", "runtime", "scenario", "text", "seed"]),
-    ("report", &["sim", "runtime", "scenario", "text", "seed"]),
+    // Knows no backend and no file system either: NOT_IN_ENGINE.
+    ("engine", &["runtime", "scenario", "text", "seed"]),
+    ("report", &["engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
+    ("run", &["report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
+    // `report`: the comparison page of two runs' series.
+    ("equiv", &["run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     ("scaffold", &["scenario", "runtime", "text"]),
-    ("cli", &["equiv", "report", "sim", "runtime", "scenario", "scaffold", "text", "seed"]),
+    ("cli", &["equiv", "run", "report", "engine", "runtime", "scenario", "scaffold", "text", "seed", "atomic_file"]),
 ];
 
 /// What only `cli` may use: (what, the text that uses it).
 const CLI_ONLY: &[(&str, &str)] = &[("clap", "clap::"), ("the environment", "env::var")];
 
-/// Today's violations, (file under host/src, what it names): #24 removes them.
-const KNOWN: &[(&str, &str)] = &[
-    // The engine writes the HTML page itself.
-    ("sim/simulation.rs", "report"),
+/// What the engine may not use, whoever else does: it steps the groups it
+/// is handed and writes through the sinks it is handed (what, the text).
+const NOT_IN_ENGINE: &[(&str, &str)] = &[
+    ("the file system", "std::fs"),
+    ("the file system", "fs::"),
+    ("a backend", "runtime::wasm"),
+    ("a backend", "runtime::docker"),
+    ("a backend", "runtime::native"),
 ];
+
+/// In the run layer, the one file that chooses a backend for each node.
+const PLACEMENT: &str = "run/placement.rs";
+
+/// Today's violations, (file under host/src, what it names): #24 removes them.
+const KNOWN: &[(&str, &str)] = &[];
 
 /// `source` without its test module and its comments: what the module's code names.
 fn code(source: &str) -> String {
@@ -65,6 +80,16 @@ fn violations(file: &str, source: &str) -> Vec<(String, String)> {
                 found.insert((file.to_string(), what.to_string()));
             }
         }
+    }
+    if top == "engine" {
+        for (what, text) in NOT_IN_ENGINE {
+            if code.contains(text) {
+                found.insert((file.to_string(), what.to_string()));
+            }
+        }
+    }
+    if top == "run" && file != PLACEMENT && (code.contains("runtime::docker") || code.contains("runtime::native")) {
+        found.insert((file.to_string(), "a backend".to_string()));
     }
     found.into_iter().collect()
 }
@@ -104,8 +129,21 @@ fn a_planted_violation_is_found() {
         "//! A runtime file.\nuse crate::scenario::X;\nfn f() { crate::cli::run(); }\n// crate::report in a comment\n";
     assert_eq!(violations("runtime/wasm/x.rs", planted), vec![("runtime/wasm/x.rs".to_string(), "cli".to_string())]);
     let env = "fn f() { std::env::var(\"HOME\"); }\n#[cfg(test)]\nmod tests { use clap::Parser; }\n";
-    assert_eq!(violations("sim/y.rs", env), vec![("sim/y.rs".to_string(), "the environment".to_string())]);
-    assert!(violations("cli/z.rs", "use clap::Parser;\nuse crate::sim::X;\n").is_empty());
+    assert_eq!(violations("engine/y.rs", env), vec![("engine/y.rs".to_string(), "the environment".to_string())]);
+    assert!(violations("cli/z.rs", "use clap::Parser;\nuse crate::run::X;\n").is_empty());
+    // The engine knows no file system and no backend; the run layer may name both.
+    let backend = "use crate::runtime::wasm::WasmNodeGroup;\nfn f() { std::fs::write(\"x\", b\"\"); }\n";
+    let named = |what: &str| ("engine/step.rs".to_string(), what.to_string());
+    assert_eq!(violations("engine/step.rs", backend), vec![named("a backend"), named("the file system")]);
+    assert_eq!(
+        violations("engine/z.rs", "use crate::run::Simulation;\n"),
+        vec![("engine/z.rs".to_string(), "run".to_string())]
+    );
+    assert!(violations("run/placement.rs", backend).is_empty());
+    // Only placement chooses Docker or native nodes.
+    let docker = "use crate::runtime::docker::DockerEngine;\n";
+    assert_eq!(violations("run/outputs.rs", docker), vec![("run/outputs.rs".to_string(), "a backend".to_string())]);
+    assert!(violations("run/placement.rs", docker).is_empty());
     // The bottom names nothing, not even its neighbour.
     assert_eq!(
         violations("text/mod.rs", "use crate::seed::X;\n"),

@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{output_text, xedgesim};
-use xedgesim::sim::{Bucket, Series};
+use xedgesim::engine::{Bucket, Series};
 
 /// Two sensors at 1 Hz send to the cloud over 2 ms links for 10 s; a third
 /// publishes on a topic, and there is no broker.
@@ -203,7 +203,7 @@ fn a_large_run_lists_its_busiest_nodes_and_sums_the_rest() {
     assert!(output.status.success(), "{}", output_text(&output.stderr));
     let series = series_of(&out);
     assert_eq!(series.node_count, 251);
-    assert_eq!(series.nodes.len(), xedgesim::sim::MAX_NODE_ROWS);
+    assert_eq!(series.nodes.len(), xedgesim::engine::MAX_NODE_ROWS);
     // The cloud (most messages), all 125 fast sensors, then the first 74 slow ones, in node order.
     let ids: Vec<&str> = series.nodes.iter().map(|n| n.id.as_str()).collect();
     assert_eq!(ids[0], "s0");

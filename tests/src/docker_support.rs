@@ -20,7 +20,7 @@ pub fn docker_engine() -> Option<xedgesim::runtime::docker::DockerEngine> {
 
 /// `XEDGESIM_RUN_LABEL`, which `.ci/test` sets to an id of its own: the
 /// tests put it on every container and volume they make
-/// ([`Simulation::run_label`](xedgesim::sim::Simulation::run_label)), and
+/// ([`Simulation::run_label`](xedgesim::run::Simulation::run_label)), and
 /// the leftover check counts only those, not another run's on the machine.
 pub fn run_label() -> Option<String> {
     std::env::var("XEDGESIM_RUN_LABEL").ok().filter(|l| !l.is_empty())

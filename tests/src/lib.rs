@@ -56,10 +56,10 @@ pub fn fixture_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// Runs the scenario `yaml` (written to `dir/scenario.yaml`), outputs in `dir/out`.
-pub fn run_yaml(dir: &Path, yaml: &str) -> xedgesim::sim::RunReport {
+pub fn run_yaml(dir: &Path, yaml: &str) -> xedgesim::run::RunSummary {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml).expect("writable temp dir");
-    xedgesim::sim::Simulation::from_file(&file)
+    xedgesim::run::Simulation::from_file(&file)
         .unwrap_or_else(|e| panic!("{e}"))
         .out_dir(dir.join("out"))
         .cache_dir(Some(dir.join("cache")))

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use xedgesim::sim::{RunReport, RunStatus, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, RunSummary, Simulation, TraceLevel};
 use xedgesim_tests::{
     containers_of_node, docker_engine, first_divergence, read_metrics, read_usage, repo_root, run_label,
 };
@@ -19,7 +19,7 @@ fn gateway_node_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Runs `yaml` (with `{root}` replaced by the workspace root) from `dir`.
-fn run(dir: &Path, yaml: &str) -> RunReport {
+fn run(dir: &Path, yaml: &str) -> RunSummary {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml.replace("{root}", &repo_root().to_string_lossy())).unwrap();
     Simulation::from_file(&file)
@@ -33,11 +33,11 @@ fn run(dir: &Path, yaml: &str) -> RunReport {
 }
 
 /// The fault `report` records for `node` (the test fails without one).
-fn fault_of<'a>(report: &'a RunReport, node: &str) -> &'a xedgesim::sim::FaultRecord {
+fn fault_of<'a>(report: &'a RunSummary, node: &str) -> &'a xedgesim::run::FaultRecord {
     report.faults.iter().find(|f| f.node == node).unwrap_or_else(|| panic!("no fault for {node}: {:?}", report.faults))
 }
 
-fn run_file(file: &str, out: &Path) -> RunReport {
+fn run_file(file: &str, out: &Path) -> RunSummary {
     Simulation::from_file(repo_root().join(file))
         .unwrap_or_else(|e| panic!("{e}"))
         .out_dir(out)
@@ -354,7 +354,7 @@ fn xedgesims_m2d_docker_file_runs_verbatim() {
 /// `faults` appended, and `wasm_yaml`, into `dir/docker` and `dir/wasm`;
 /// asserts the container's run finished with the WASM run's trace, byte
 /// for byte. Returns (container, wasm).
-fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (RunReport, RunReport) {
+fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (RunSummary, RunSummary) {
     let docker = std::fs::read_to_string(repo_root().join("scenarios/docker_gateway.yaml"))
         .unwrap()
         .replace("build_context: ../containers/gateway", "build_context: {root}/containers/gateway")
@@ -419,7 +419,7 @@ fn hostile_node(id: &str, mode: &str, extra: &str) -> String {
 
 /// Runs `yaml` as [`run`] does, on a thread: a run that has not ended
 /// within `limit` fails the test (a hang guard, not a timing).
-fn run_guarded(dir: &Path, yaml: &str, limit: std::time::Duration) -> RunReport {
+fn run_guarded(dir: &Path, yaml: &str, limit: std::time::Duration) -> RunSummary {
     let (dir, yaml) = (dir.to_path_buf(), yaml.to_string());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use xedgesim::equiv::{CanonicalRun, EquivOptions, Runs, Side, canonical, compare, run_sides};
-use xedgesim::sim::{RunStatus, SandboxMode, Simulation};
+use xedgesim::run::{RunStatus, SandboxMode, Simulation};
 use xedgesim_tests::{docker_engine, repo_root, run_label};
 
 fn canonical_run(file: &Path, out: &Path) -> CanonicalRun {

@@ -8,11 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
-use xedgesim::sim::{RunReport, RunStatus, SandboxMode, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, RunSummary, SandboxMode, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, read_metrics, repo_root};
 
 /// Runs `yaml` with every trace event, outputs in `dir/out`.
-fn run(dir: &Path, yaml: &str, configure: impl FnOnce(Simulation) -> Simulation) -> RunReport {
+fn run(dir: &Path, yaml: &str, configure: impl FnOnce(Simulation) -> Simulation) -> RunSummary {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml).unwrap();
     let sim = Simulation::from_file(&file).unwrap_or_else(|e| panic!("{e}"));
@@ -32,7 +32,7 @@ fn of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["event"] == kind).collect()
 }
 
-fn dropped(report: &RunReport, reason: &str) -> u64 {
+fn dropped(report: &RunSummary, reason: &str) -> u64 {
     report.messages.dropped_by_reason.get(reason).copied().unwrap_or(0)
 }
 
@@ -211,7 +211,7 @@ fn every_fault_kind_gives_the_same_bytes_whatever_the_packing_and_threads() {
     let other = dir.path().join("other");
     std::fs::create_dir_all(&other).unwrap();
     let moved = run(&other, EVERY_KIND, |s| s.seed(6));
-    let randoms = |r: &RunReport| -> Vec<(u64, String)> {
+    let randoms = |r: &RunSummary| -> Vec<(u64, String)> {
         let s = r.scripted_faults.as_ref().unwrap();
         s.applied
             .iter()

@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use xedgesim::run::{RunStatus, RunSummary, Simulation};
 use xedgesim::runtime::NodeGroup;
 use xedgesim::runtime::docker::image::ensure_image;
 use xedgesim::runtime::docker::prune::{LeftoverKind, prune};
@@ -15,7 +16,6 @@ use xedgesim::runtime::docker::{
     DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions, InspectContainerOptions, LABEL_RUN_LABEL,
 };
 use xedgesim::scenario::{self, DEFAULT_DOCKER_PIDS_LIMIT, DockerNode, Implementation, ResolvedScenario};
-use xedgesim::sim::{RunReport, RunStatus, Simulation};
 use xedgesim_tests::{containers_of_node, docker_engine, read_metrics, repo_root, run_label};
 
 /// A hostile test container in `mode`, its `docker:` section ending with `extra` keys.
@@ -32,7 +32,7 @@ fn load(dir: &Path, yaml: &str) -> Result<ResolvedScenario, String> {
     scenario::load_str(Path::new("scenario.yaml"), &file, yaml).map(|l| l.resolved).map_err(|e| e.to_string())
 }
 
-fn run(dir: &Path, yaml: &str) -> RunReport {
+fn run(dir: &Path, yaml: &str) -> RunSummary {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml).unwrap();
     Simulation::from_file(&file)

@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 
 use sha2::{Digest, Sha256};
 use xedgesim::equiv::{EquivOptions, canonical, compare};
-use xedgesim::sim::{FaultRecord, RunReport, RunStatus, SandboxMode, Simulation};
+use xedgesim::run::{FaultRecord, RunStatus, RunSummary, SandboxMode, Simulation};
 use xedgesim_tests::polyglot::{componentize_py, polyglot_dir, run_tool};
 use xedgesim_tests::{first_divergence, repo_root};
 
@@ -130,7 +130,7 @@ fn cache() -> PathBuf {
     polyglot_dir().join("wasm-cache")
 }
 
-fn run(file: &Path, out: &Path, seed: u64, duration_s: f64, packing: SandboxMode) -> RunReport {
+fn run(file: &Path, out: &Path, seed: u64, duration_s: f64, packing: SandboxMode) -> RunSummary {
     let report = Simulation::from_file(file)
         .unwrap_or_else(|e| panic!("{e}"))
         .seed(seed)
@@ -139,7 +139,7 @@ fn run(file: &Path, out: &Path, seed: u64, duration_s: f64, packing: SandboxMode
         .sandbox(packing)
         .out_dir(out)
         .cache_dir(Some(cache()))
-        .trace(xedgesim::sim::TraceLevel::All)
+        .trace(xedgesim::run::TraceLevel::All)
         .record_deliveries(true)
         .run()
         .unwrap_or_else(|e| panic!("{e}"));

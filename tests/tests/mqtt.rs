@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde_json::Value;
+use xedgesim::run::{FaultRecord, RunStatus, RunSummary, Simulation, TraceLevel};
 use xedgesim::runtime::docker::{DockerEngine, LABEL_PID, ListContainersOptions};
-use xedgesim::sim::{FaultRecord, RunReport, RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{docker_engine, read_metrics, repo_root, run_label, yaml_files};
 
 /// Every fixture, and the test that runs it.
@@ -44,7 +44,7 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 
 /// A fixture's run, with every trace event and its outputs.
 struct Run {
-    report: RunReport,
+    report: RunSummary,
     dir: tempfile::TempDir,
 }
 

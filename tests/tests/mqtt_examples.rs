@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use xedgesim::sim::{RunReport, RunStatus, Simulation};
+use xedgesim::run::{RunStatus, RunSummary, Simulation};
 use xedgesim_tests::{containers_of_node, docker_engine, read_metrics, read_usage, repo_root, run_label};
 
 /// Fails loudly, naming the fix, when a base image the examples build on is missing.
@@ -23,7 +23,7 @@ fn require_base_images(engine: &xedgesim::runtime::docker::DockerEngine) {
     }
 }
 
-fn run_example(file: &str, out: &Path) -> RunReport {
+fn run_example(file: &str, out: &Path) -> RunSummary {
     Simulation::from_file(repo_root().join(file))
         .unwrap_or_else(|e| panic!("{e}"))
         .out_dir(out)

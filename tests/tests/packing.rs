@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use sha2::Digest;
-use xedgesim::sim::{RunStatus, SandboxMode, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, SandboxMode, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, fixture_file, repo_root};
 
 const PACKINGS: [SandboxMode; 3] = [

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use proptest::prelude::*;
+use xedgesim::run::{RunStatus, Simulation, TraceLevel};
 use xedgesim::scenario;
-use xedgesim::sim::{RunStatus, Simulation, TraceLevel};
 
 /// Text that looks like a scenario some of the time: keys of the format,
 /// numbers at and past the edges, odd strings, broken structure.

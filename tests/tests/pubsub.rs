@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use xedgesim::sim::{RunStatus, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, fixture_file, read_metrics, run_yaml};
 
 /// Runs `yaml` (written to `dir`) as components, or natively, with payloads in the trace.
-fn run(dir: &Path, yaml: &str, native: bool) -> xedgesim::sim::RunReport {
+fn run(dir: &Path, yaml: &str, native: bool) -> xedgesim::run::RunSummary {
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml).unwrap();
     let side = if native { "native" } else { "wasm" };

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use xedgesim::sim::{RunStatus, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, fixture_file, read_metrics, repo_root, run_yaml};
 
-fn run_example(name: &str, dir: &Path, seed: Option<u64>, trace: TraceLevel) -> xedgesim::sim::RunReport {
+fn run_example(name: &str, dir: &Path, seed: Option<u64>, trace: TraceLevel) -> xedgesim::run::RunSummary {
     let mut sim = Simulation::from_file(repo_root().join("scenarios").join(name)).unwrap();
     if let Some(seed) = seed {
         sim = sim.seed(seed);
@@ -315,7 +315,7 @@ fn a_message_to_a_stopped_node_is_a_drop_naming_that_node() {
 }
 
 /// Runs `yaml` (with `{hostile}` the hostile fixture's path) through `configure`.
-fn run_hostile(dir: &Path, yaml: &str, configure: impl FnOnce(Simulation) -> Simulation) -> xedgesim::sim::RunReport {
+fn run_hostile(dir: &Path, yaml: &str, configure: impl FnOnce(Simulation) -> Simulation) -> xedgesim::run::RunSummary {
     let hostile = fixture_file(dir, "hostile");
     let file = dir.join("scenario.yaml");
     std::fs::write(&file, yaml.replace("{hostile}", &hostile.display().to_string())).unwrap();

@@ -2,8 +2,8 @@
 //! golden file. Wall-clock fields vary between runs, and component hashes
 //! with every change to a model or the toolchain: both are redacted.
 
+use xedgesim::run::Simulation;
 use xedgesim::scenario::Implementation;
-use xedgesim::sim::Simulation;
 use xedgesim_tests::{normalise_paths, repo_root, yaml_files};
 
 #[test]

@@ -55,7 +55,7 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     let cache = super::env::cache_dir();
     let cargo = super::env::cargo();
     if let Err(e) =
-        crate::sim::build_model_folders(&mut loaded.resolved, cache.as_deref(), cargo.as_deref(), true, &mut |line| {
+        crate::run::build_model_folders(&mut loaded.resolved, cache.as_deref(), cargo.as_deref(), true, &mut |line| {
             println!("  build | {}", super::for_terminal(line))
         })
     {

@@ -14,12 +14,13 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use crate::atomic_file::write_atomic;
 use crate::equiv::{
     EquivOptions, PayloadMatch, Runs, Side, StatedMargin, TrialRules, TrialTest, Verdict, compare, compare_trials,
     run_dir, run_order, run_sides,
 };
+use crate::run::{SandboxMode, Simulation};
 use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin};
-use crate::sim::{SandboxMode, Simulation, write_atomic};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PayloadArg {
@@ -355,9 +356,9 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         let mut resolved = loaded.resolved;
         let log = &mut |line: &str| eprintln!("  build | {}", super::for_terminal(line));
         let had = if allowance.builds() {
-            crate::sim::build_model_folders(&mut resolved, cache.as_deref(), cargo.as_deref(), true, log)
+            crate::run::build_model_folders(&mut resolved, cache.as_deref(), cargo.as_deref(), true, log)
         } else {
-            crate::sim::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
+            crate::run::use_kept_builds(&mut resolved, cache.as_deref(), log).map(|_| ())
         };
         if let Err(e) = had {
             return user_error(e.to_string());
@@ -506,7 +507,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         .into_iter()
         .map(|(trial, side)| (side, run_dir(&out, sides[side].name, trial, trials)))
         .collect();
-    let mut series: [Vec<crate::sim::Series>; 2] = [Vec::new(), Vec::new()];
+    let mut series: [Vec<crate::engine::Series>; 2] = [Vec::new(), Vec::new()];
     let mut unreadable = None;
     for (side, dir) in &dirs {
         match crate::report::read_series(dir) {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
 
+use crate::run::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::runtime::LogLevel;
-use crate::sim::{LiveLog, Progress, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::text::shell::quote as shell_quote;
 
 #[derive(Debug, Args)]
@@ -208,7 +208,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
         .trace(args.trace.into())
         .sandbox(args.sandbox)
         .threads(threads)
-        .report(!args.no_report)
+        .report_page(!args.no_report)
         .fault_free(args.fault_free);
 
     sim = sim
@@ -240,26 +240,26 @@ pub fn run(args: &RunArgs) -> ExitCode {
     }
     match result {
         Err(e) => report_error(&e, Some(args.reproduce(seed))),
-        Ok(report) => {
+        Ok(summary) => {
             if !args.quiet {
-                println!("{report}");
+                println!("{summary}");
                 println!("outputs       {}", out_dir.display());
                 if !args.no_report {
                     println!("report        {}", out_dir.join("report.html").display());
                 }
             }
-            match report.status {
+            match summary.status {
                 RunStatus::Finished => ExitCode::SUCCESS,
                 RunStatus::Interrupted => {
                     eprintln!(
                         "interrupted at t = {:.6} s; outputs so far are in {}",
-                        report.virtual_time_reached_s,
+                        summary.virtual_time_reached_s,
                         out_dir.display()
                     );
                     ExitCode::from(super::signals::exit_code())
                 }
                 RunStatus::Failed => {
-                    eprintln!("error: {}", super::for_terminal(report.reason.as_deref().unwrap_or("the run failed")));
+                    eprintln!("error: {}", super::for_terminal(summary.reason.as_deref().unwrap_or("the run failed")));
                     eprintln!("reproduce with: {}", args.reproduce(seed));
                     ExitCode::from(super::EXIT_USER_ERROR)
                 }

@@ -1,7 +1,7 @@
 //! `--sandbox per-node | shared | shared:N`: how WASM nodes are packed into
 //! sandboxes, as `run` and `equiv` take it.
 
-use crate::sim::SandboxMode;
+use crate::run::SandboxMode;
 
 /// Nodes per instance under plain `shared`.
 pub const DEFAULT_NODES_PER_INSTANCE: usize = 1_000;

@@ -101,7 +101,7 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
 /// Prints what the file asks of the host, each at its line with what
 /// allows it, and a note for each model folder without a build (on
 /// stderr when stdout carries the resolved YAML).
-fn print_capabilities(file: &Path, asked: &[scenario::Capability], unbuilt: &[crate::sim::Unbuilt], quiet: bool) {
+fn print_capabilities(file: &Path, asked: &[scenario::Capability], unbuilt: &[crate::run::Unbuilt], quiet: bool) {
     let mut lines = Vec::new();
     for c in asked {
         let needs = match (&c.kind, c.kind.allow_word()) {
@@ -140,22 +140,22 @@ fn print_capabilities(file: &Path, asked: &[scenario::Capability], unbuilt: &[cr
 /// each model's constructor on its config, all through one runtime; prints
 /// what is wrong. The folders without a build (their nodes are not
 /// checked), or `None` when something failed.
-fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate::sim::Unbuilt>> {
+fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate::run::Unbuilt>> {
     let fail = |e: &dyn std::fmt::Display| {
         eprintln!("{}: error: {}\n", file.display(), super::for_terminal(&e.to_string()));
         None
     };
     let cache = super::env::cache_dir();
-    let unbuilt = match crate::sim::use_kept_builds(&mut loaded.resolved, cache.as_deref(), &mut |_| {}) {
+    let unbuilt = match crate::run::use_kept_builds(&mut loaded.resolved, cache.as_deref(), &mut |_| {}) {
         Ok(unbuilt) => unbuilt,
         Err(e) => return fail(&e),
     };
-    let mut runtime = match crate::sim::check_runtime(cache, None) {
+    let mut runtime = match crate::run::check_runtime(cache, None) {
         Ok(runtime) => runtime,
         Err(e) => return fail(&e),
     };
     if let Some(source) = &loaded.source {
-        match crate::sim::check_declared_configs(&loaded.resolved, source, &mut runtime) {
+        match crate::run::check_declared_configs(&loaded.resolved, source, &mut runtime) {
             Ok(diagnostics) if diagnostics.has_errors() => {
                 let n = diagnostics.error_count();
                 eprintln!("{}\n", ScenarioError::Invalid { diagnostics });
@@ -167,7 +167,7 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate
         }
     }
     // The models' own checks: a config key the model does not take, a bad value.
-    match crate::sim::check_models(&loaded.resolved, &mut runtime) {
+    match crate::run::check_models(&loaded.resolved, &mut runtime) {
         Err(e) => fail(&e),
         Ok(faults) if faults.is_empty() => Some(unbuilt),
         Ok(faults) => {

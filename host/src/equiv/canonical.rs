@@ -1,12 +1,12 @@
 //! [`CanonicalRun`]: what a run did, in the form two implementations are
-//! compared in. Built from a [`RunReport`] of a run that recorded its
-//! deliveries ([`Simulation::record_deliveries`](crate::sim::Simulation::record_deliveries)).
+//! compared in. Built from a [`RunSummary`] of a run that recorded its
+//! deliveries ([`Simulation::record_deliveries`](crate::run::Simulation::record_deliveries)).
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::sim::RunReport;
+use crate::run::RunSummary;
 
 /// Per-node counters of the engine that belong in a canonical run: what
 /// went in and out, not how often a node was stepped (a container under
@@ -49,11 +49,11 @@ pub struct CanonicalRun {
     pub drops: BTreeMap<String, u64>,
 }
 
-/// The canonical form of `report`. Its deliveries are empty unless the
+/// The canonical form of `summary`. Its deliveries are empty unless the
 /// run recorded them.
-pub fn canonical(report: &RunReport) -> CanonicalRun {
+pub fn canonical(summary: &RunSummary) -> CanonicalRun {
     let mut deliveries: BTreeMap<String, Vec<CanonicalDelivery>> = BTreeMap::new();
-    for d in &report.deliveries {
+    for d in &summary.deliveries {
         let (payload, payload_hex) = match std::str::from_utf8(&d.payload) {
             Ok(text) => (Some(text.to_string()), None),
             Err(_) => (None, Some(crate::text::hex(&d.payload))),
@@ -66,7 +66,7 @@ pub fn canonical(report: &RunReport) -> CanonicalRun {
             payload_hex,
         });
     }
-    let metrics = report
+    let metrics = summary
         .node_metrics
         .iter()
         .map(|(node, metrics)| {
@@ -81,5 +81,5 @@ pub fn canonical(report: &RunReport) -> CanonicalRun {
             (node.clone(), kept)
         })
         .collect();
-    CanonicalRun { deliveries, metrics, drops: report.messages.dropped_by_reason.clone() }
+    CanonicalRun { deliveries, metrics, drops: summary.messages.dropped_by_reason.clone() }
 }

@@ -13,8 +13,8 @@ use std::sync::{Arc, Mutex};
 use super::canonical::{CanonicalRun, canonical};
 use super::swap::{SwapError, swap};
 use super::trials::trial_seed;
+use crate::run::{RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::scenario::ScenarioError;
-use crate::sim::{RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 
 /// One side of a comparison: a scenario file, maybe with one node's
 /// implementation swapped.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::html::{self, count, escape, figure, micros, table};
 use super::{plot, text};
-use crate::sim::Series;
+use crate::engine::Series;
 
 /// The comparison page: `result` is what `equiv --json` writes; `a` and
 /// `b` are each side's series, one per trial.

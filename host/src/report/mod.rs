@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::sim::Series;
+use crate::engine::Series;
 use html::{count, escape, figure, micros, table};
 
 /// Why a run's page could not be drawn from its folder.
@@ -35,7 +35,7 @@ pub fn rebuild(run_dir: &Path) -> Result<PathBuf, ReportError> {
     let summary: Value = read_json(run_dir, "summary.json", "summary")?;
     let series = read_series(run_dir)?;
     let path = run_dir.join("report.html");
-    crate::sim::write_atomic(&path, run_page(&summary, &series).as_bytes())
+    crate::atomic_file::write_atomic(&path, run_page(&summary, &series).as_bytes())
         .map_err(|source| ReportError::Write { path: path.clone(), source })?;
     Ok(path)
 }
@@ -209,7 +209,7 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     out.push_str("<h2>Steps over virtual time</h2>\n");
     let steps: Vec<(String, Vec<(f64, f64)>)> =
         series.steps.iter().map(|(name, v)| (name.clone(), over_time(v))).collect();
-    let by = if series.node_count as usize <= crate::sim::MAX_STEP_LINES { "per node" } else { "per node type" };
+    let by = if series.node_count as usize <= crate::engine::MAX_STEP_LINES { "per node" } else { "per node type" };
     figure(
         &mut out,
         "plot-steps",
@@ -272,11 +272,11 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
         &["from", "to", "delivered", "dropped", "drops by reason", "bytes delivered"],
         &rows,
     );
-    if series.link_count as usize > crate::sim::MAX_LINK_ROWS {
+    if series.link_count as usize > crate::engine::MAX_LINK_ROWS {
         let _ = writeln!(
             out,
             "<p class=\"note\">The {} busiest of {} links are listed; the last row sums the rest.</p>",
-            crate::sim::MAX_LINK_ROWS,
+            crate::engine::MAX_LINK_ROWS,
             count(series.link_count)
         );
     }
@@ -289,7 +289,7 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
         keys.dedup();
         keys
     };
-    let node_row = |r: &crate::sim::NodeRow| {
+    let node_row = |r: &crate::engine::NodeRow| {
         let mut row = vec![
             escape(&r.id),
             escape(&r.kind),

@@ -2,7 +2,7 @@
 //! takes it (times in µs, legacy type names mapped, node lists sorted),
 //! and [`ScriptedFaultKind`], the one list of the kinds' names: the
 //! checks, the messages and the trace take them from it.
-//! `sim/fault_schedule.rs` turns these into the instants the engine
+//! `engine/fault_schedule.rs` turns these into the instants the engine
 //! applies; random crashes are drawn there, from the run's seed, so
 //! `--seed` moves them too.
 

@@ -411,7 +411,7 @@ impl Checker<'_> {
 
     /// Each explicit restart follows a crash of its node, each heal a
     /// partition of the same nodes; a node is not crashed twice. Looked at
-    /// in the order the engine applies them (`sim/fault_schedule.rs`): by
+    /// in the order the engine applies them (`engine/fault_schedule.rs`): by
     /// time; at one instant the ends of intervals before the starts; then
     /// by place in the file. So the verdict does not depend on the order
     /// the file lists them in when the run's would not.

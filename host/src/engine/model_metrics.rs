@@ -17,16 +17,22 @@ pub const HOST_PREFIX: &str = "host.";
 /// Most metric names kept per type; more are counted, not kept.
 pub const MAX_METRICS_PER_TYPE: usize = 64;
 
+/// A JSON number, or `"NaN"`, `"inf"` or `"-inf"`: JSON has none of them,
+/// and a value the run measured is never dropped.
+pub(crate) fn number_or_name<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+    if value.is_finite() { s.serialize_f64(*value) } else { s.serialize_str(&value.to_string()) }
+}
+
 /// One metric over the nodes of a type that reported it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricTotals {
     /// Nodes that reported it.
     pub nodes: usize,
-    #[serde(serialize_with = "super::report::number_or_name")]
+    #[serde(serialize_with = "number_or_name")]
     pub sum: f64,
-    #[serde(serialize_with = "super::report::number_or_name")]
+    #[serde(serialize_with = "number_or_name")]
     pub min: f64,
-    #[serde(serialize_with = "super::report::number_or_name")]
+    #[serde(serialize_with = "number_or_name")]
     pub max: f64,
     /// The last node that reported it: a node reporting a name twice
     /// counts once in `nodes` (the engine refuses such a list; a caller

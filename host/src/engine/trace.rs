@@ -7,9 +7,7 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
 
-use super::atomic_file::AtomicFile;
 use crate::runtime::{LogLevel, LogStream};
 
 /// How much of a run the trace records.
@@ -67,13 +65,25 @@ impl DropReason {
     }
 }
 
+/// Where the trace's lines go: the run's `trace.jsonl` (written whole or
+/// not at all), a test's buffer. The engine never opens a file itself.
+pub trait TraceSink: Write {
+    /// The trace is complete: the sink makes it visible (a file takes its real name).
+    fn commit(self: Box<Self>) -> std::io::Result<()>;
+}
+
 /// Writes the trace, or nothing at level `off`.
-#[derive(Debug)]
 pub struct Trace {
     level: TraceLevel,
-    file: Option<AtomicFile>,
+    sink: Option<Box<dyn TraceSink>>,
     line: String,
     error: Option<std::io::Error>,
+}
+
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Trace").field("level", &self.level).finish_non_exhaustive()
+    }
 }
 
 fn json_str(out: &mut String, s: &str) {
@@ -81,16 +91,18 @@ fn json_str(out: &mut String, s: &str) {
 }
 
 impl Trace {
-    pub fn create(path: &Path, level: TraceLevel) -> std::io::Result<Self> {
-        let file = if level == TraceLevel::Off { None } else { Some(AtomicFile::create(path)?) };
-        Ok(Trace { level, file, line: String::with_capacity(256), error: None })
+    /// A trace at `level` into `sink`; at level `off` nothing is written
+    /// (the caller need not make a sink).
+    pub fn new(level: TraceLevel, sink: Option<Box<dyn TraceSink>>) -> Self {
+        let sink = if level == TraceLevel::Off { None } else { sink };
+        Trace { level, sink, line: String::with_capacity(256), error: None }
     }
 
     fn emit(&mut self) {
         self.line.push_str("}\n");
-        if let Some(file) = &mut self.file
+        if let Some(sink) = &mut self.sink
             && self.error.is_none()
-            && let Err(e) = file.writer().write_all(self.line.as_bytes())
+            && let Err(e) = sink.write_all(self.line.as_bytes())
         {
             self.error = Some(e);
         }
@@ -98,7 +110,7 @@ impl Trace {
     }
 
     fn start(&mut self, time_us: u64, event: &str) -> bool {
-        if self.file.is_none() {
+        if self.sink.is_none() {
             return false;
         }
         let _ = write!(self.line, "{{\"t_us\":{time_us},\"event\":\"{event}\"");
@@ -193,13 +205,13 @@ impl Trace {
         }
     }
 
-    /// Renames the trace to its real name; the first write error, if any.
+    /// Commits the sink (a file takes its real name); the first write error, if any.
     pub fn commit(self) -> std::io::Result<()> {
         if let Some(e) = self.error {
             return Err(e);
         }
-        match self.file {
-            Some(file) => file.commit(),
+        match self.sink {
+            Some(sink) => sink.commit(),
             None => Ok(()),
         }
     }

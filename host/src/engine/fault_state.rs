@@ -14,8 +14,11 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde::Serialize;
 
-use super::fault_schedule::{FaultSchedule, Scheduled};
+use rustc_hash::FxHashMap;
+
+use super::fault_schedule::{FaultSchedule, ScheduleError, Scheduled};
 use crate::runtime::Message;
+use crate::scenario::{NodeKind, ResolvedScenario, ScriptedFault};
 
 /// A stalled node's steps, each with the time it is released and its inbox.
 type Held = VecDeque<(u64, Vec<HeldMessage>)>;
@@ -53,7 +56,7 @@ pub struct FaultState {
     more_applied: u64,
     /// The kinds in the scenario, for the lost-message counts.
     kinds: Vec<&'static str>,
-    /// Scheduled faults that changed nothing (see [`ScriptedFaultReport::skipped`]).
+    /// Scheduled faults that changed nothing (see [`ScriptedFaultSummary::skipped`]).
     pub skipped: u64,
 }
 
@@ -93,7 +96,7 @@ pub struct AppliedFault {
 
 /// The summary's `scripted_faults`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScriptedFaultReport {
+pub struct ScriptedFaultSummary {
     /// Every scripted fault that took effect, in order.
     pub applied: Vec<AppliedFault>,
     /// Fault events past the first [`MAX_RECOVERIES`], counted only.
@@ -107,12 +110,12 @@ pub struct ScriptedFaultReport {
     /// held when the node crashed), `partition`, `degrade`.
     pub messages_lost: BTreeMap<String, u64>,
     /// For each sink (`cloud` node), by id.
-    pub sinks: BTreeMap<String, SinkReport>,
+    pub sinks: BTreeMap<String, SinkSummary>,
 }
 
 /// What a sink saw of the faults.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SinkReport {
+pub struct SinkSummary {
     pub deliveries: u64,
     /// The longest time without a delivery: between two deliveries, or
     /// from the last one to the end of the run (from the start, when there
@@ -144,6 +147,35 @@ pub struct Recovery {
 }
 
 impl FaultState {
+    /// The scripted faults of a run of `scenario` (`faults`: its
+    /// `faults:` section, or none for a fault-free run), scheduled from the
+    /// run's seed and length.
+    pub fn for_scenario(
+        scenario: &ResolvedScenario,
+        faults: &[ScriptedFault],
+        seed: u64,
+        duration_us: u64,
+    ) -> Result<Self, ScheduleError> {
+        if faults.is_empty() {
+            // No map of a million node ids for a run without faults.
+            return Ok(FaultState::default());
+        }
+        let index_of: FxHashMap<&str, usize> =
+            scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+        let schedule = FaultSchedule::new(
+            faults,
+            seed,
+            duration_us,
+            |id| index_of.get(id).copied(),
+            |kind| scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind.name() == kind).map(|(i, _)| i).collect(),
+        )?;
+        let sinks = scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Cloud).map(|(i, _)| i);
+        let mut kinds: Vec<&'static str> = faults.iter().map(|f| f.action.kind()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        Ok(FaultState::new(schedule, scenario.nodes.len(), sinks.collect(), kinds))
+    }
+
     /// The state of a run with `schedule` and `nodes` nodes, whose sinks
     /// are `sinks`; `kinds` are the fault kinds the scenario has.
     pub fn new(schedule: FaultSchedule, nodes: usize, sinks: Vec<usize>, kinds: Vec<&'static str>) -> Self {
@@ -331,12 +363,12 @@ impl FaultState {
 
     /// The summary's section, for a run that ended at `end_us` with these
     /// drops by reason; `None` for a scenario without scripted faults.
-    pub fn report(
+    pub fn summary(
         &self,
         end_us: u64,
         dropped_by_reason: &BTreeMap<String, u64>,
         id: impl Fn(usize) -> String,
-    ) -> Option<ScriptedFaultReport> {
+    ) -> Option<ScriptedFaultSummary> {
         if !self.present {
             return None;
         }
@@ -375,7 +407,7 @@ impl FaultState {
                         recovery_us: r.recovered_at_us.map(|t| t - r.ended_us),
                     })
                     .collect();
-                let report = SinkReport {
+                let summary = SinkSummary {
                     deliveries: watch.deliveries,
                     longest_gap_us: gap,
                     longest_gap_from_us: from,
@@ -383,10 +415,10 @@ impl FaultState {
                     recovery,
                     more_recoveries: watch.more_recoveries,
                 };
-                (id(sink), report)
+                (id(sink), summary)
             })
             .collect();
-        Some(ScriptedFaultReport {
+        Some(ScriptedFaultSummary {
             applied: self.applied.clone(),
             more_applied: self.more_applied,
             skipped: self.skipped,

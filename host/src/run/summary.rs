@@ -1,13 +1,19 @@
-//! [`RunReport`]: what a run did, written as `summary.json` and printed as
-//! the results table.
+//! [`RunSummary`]: what a run did, written as `summary.json` and printed
+//! as the results table (the HTML page, `report.html`, is `crate::report`'s).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::Serialize;
 
-use super::histogram::Histogram;
-use crate::scenario::NodeKind;
+use super::options::RunOptions;
+use super::placement::Placed;
+use crate::engine::{
+    Delivery, FaultRecord, Histogram, MessageCounts, ModelMetrics, Outcome, ScriptedFaultSummary, Stop,
+    gather_model_metrics, model_metrics_line, number_or_name,
+};
+use crate::scenario::{NodeKind, ResolvedScenario};
+use crate::text::format_time;
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -19,19 +25,6 @@ pub enum RunStatus {
     Failed,
     /// Stopped by the user (Ctrl-C).
     Interrupted,
-}
-
-/// Counts of messages by fate.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct MessageCounts {
-    pub sent: u64,
-    pub delivered: u64,
-    pub dropped: u64,
-    /// Sent but neither delivered nor dropped when the run ended: due
-    /// after its end, or held by a stall past it.
-    pub in_flight: u64,
-    pub dropped_by_reason: BTreeMap<String, u64>,
-    pub bytes_delivered: u64,
 }
 
 /// Percentiles in µs.
@@ -56,32 +49,6 @@ impl From<&Histogram> for Percentiles {
             mean: h.mean(),
         }
     }
-}
-
-/// A message as it reached its destination; recorded only when asked for
-/// ([`Simulation::record_deliveries`](super::Simulation::record_deliveries)).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Delivery {
-    pub time_us: u64,
-    pub src: String,
-    pub dst: String,
-    pub topic: String,
-    pub payload: Vec<u8>,
-}
-
-/// A fault that stopped a node.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FaultRecord {
-    pub node: String,
-    pub time_us: u64,
-    pub kind: String,
-    pub message: String,
-}
-
-/// A JSON number, or `"NaN"`, `"inf"` or `"-inf"`: JSON has none of them,
-/// and a value the run measured is never dropped.
-pub(crate) fn number_or_name<S: serde::Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if value.is_finite() { s.serialize_f64(*value) } else { s.serialize_str(&value.to_string()) }
 }
 
 /// Writes each value as [`number_or_name`] does.
@@ -118,12 +85,12 @@ impl Versions {
     };
 }
 
-/// Everything a run reports. Fields whose names start with `wall_` vary
+/// Everything a run did, as `summary.json` says it. Fields whose names start with `wall_` vary
 /// between runs, and `sandbox` with the packing; without Docker nodes
 /// (`deterministic: true`) everything else is determined by scenario, seed
 /// and models.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RunReport {
+pub struct RunSummary {
     pub status: RunStatus,
     /// Why the run failed or was interrupted.
     pub reason: Option<String>,
@@ -180,11 +147,11 @@ pub struct RunReport {
     /// What the models reported at the end, per node type: each metric's
     /// sum, minimum and maximum over the type's nodes (`metrics.csv` has
     /// every node's).
-    pub model_metrics: super::ModelMetrics,
+    pub model_metrics: ModelMetrics,
     /// The scenario's scripted faults: what took effect, the messages lost
     /// to each kind, and what the sinks saw; only when it has any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scripted_faults: Option<super::fault_state::ScriptedFaultReport>,
+    pub scripted_faults: Option<ScriptedFaultSummary>,
     /// The run left out the scenario's `faults:` section (`--fault-free`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub fault_free: bool,
@@ -214,7 +181,7 @@ fn status_reason(reason: &str) -> String {
     shown
 }
 
-impl fmt::Display for RunReport {
+impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.messages;
         let l = &self.message_latency_us;
@@ -313,8 +280,108 @@ impl fmt::Display for RunReport {
         for (i, (node_type, metrics)) in custom.enumerate() {
             let label = if i == 0 { "model metrics" } else { "" };
             let nodes = if metrics.nodes == 1 { "1 node".to_string() } else { format!("{} nodes", metrics.nodes) };
-            write!(f, "\n{label:<14}{node_type} ({nodes}): {}", super::model_metrics::table_line(metrics))?;
+            write!(f, "\n{label:<14}{node_type} ({nodes}): {}", model_metrics_line(metrics))?;
         }
         Ok(())
+    }
+}
+
+/// What the summary says of a run besides what the engine counted.
+pub(super) struct RunFacts<'a> {
+    pub scenario: &'a ResolvedScenario,
+    /// The scenario's path as the caller gave it.
+    pub scenario_label: String,
+    pub scenario_sha256: String,
+    pub options: &'a RunOptions,
+}
+
+/// The summary of a run from what the engine counted (`outcome`; the
+/// recorded deliveries are moved out of it) and how long preparing and
+/// running took, in wall-clock seconds.
+pub(super) fn summarize(
+    facts: &RunFacts<'_>,
+    placed: &Placed,
+    outcome: &mut Outcome,
+    (prepare_s, wall_s): (f64, f64),
+) -> RunSummary {
+    let RunFacts { scenario, options, .. } = *facts;
+    let (status, reason) = match &outcome.end {
+        Ok(()) => (RunStatus::Finished, None),
+        Err(Stop::Interrupted) => (RunStatus::Interrupted, Some("interrupted by the user".to_string())),
+        Err(Stop::Error(e)) => (RunStatus::Failed, Some(e.to_string())),
+    };
+    let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
+    let placement = &placed.placement;
+    let duration_s = options.duration_us as f64 / 1e6;
+    let docker: Vec<usize> = (0..ids.len()).filter(|&n| scenario.nodes[n].implementation.is_docker()).collect();
+    let docker_nodes: Vec<&str> = docker.iter().map(|&n| ids[n]).collect();
+    // Virtual time that MQTT containers' wall time became (docs/running.md).
+    let from_wall_us: Option<u64> =
+        docker.iter().filter_map(|&n| placement.usage(scenario, n).wall_to_virtual_us).reduce(u64::saturating_add);
+    let counts = outcome.counts.clone();
+    // End-to-end latency as the sinks measured it: the worst over cloud nodes.
+    let mut e2e: BTreeMap<String, f64> = BTreeMap::new();
+    for (node, metrics) in outcome.node_metrics.iter().enumerate() {
+        if scenario.nodes[node].kind != NodeKind::Cloud {
+            continue;
+        }
+        for m in metrics {
+            if let Some(key) = m.name.strip_prefix("latency_").and_then(|k| k.strip_suffix("_us")) {
+                let slot = e2e.entry(key.to_string()).or_insert(f64::NEG_INFINITY);
+                // NaN is kept, not lost to `max`: a cloud reported it.
+                *slot = if slot.is_nan() || m.value.is_nan() { f64::NAN } else { slot.max(m.value) };
+            }
+        }
+    }
+    RunSummary {
+        status,
+        reason,
+        scenario: facts.scenario_label.clone(),
+        scenario_sha256: facts.scenario_sha256.clone(),
+        sandbox: options.sandbox.to_string(),
+        versions: Versions::THIS,
+        seed: options.seed,
+        components: placed.components.clone(),
+        images: placed.images.clone(),
+        deterministic: docker_nodes.is_empty(),
+        nondeterminism: (!docker_nodes.is_empty()).then(|| {
+            let from_wall = from_wall_us.map_or(String::new(), |us| {
+                format!("; {} of virtual time came from MQTT containers' wall time", format_time(us))
+            });
+            format!("Docker nodes took part ({}): containers run on the real clock{from_wall}", docker_nodes.join(", "))
+        }),
+        shutdown_errors: outcome.shutdown_errors.clone(),
+        // Only for runs that record (equivalence): a million nodes' metrics
+        // as a map would cost hundreds of MiB that `metrics.csv` already holds.
+        node_metrics: (0..if outcome.deliveries.is_some() { ids.len() } else { 0 })
+            .map(|node| {
+                let host =
+                    outcome.host_metrics(node, placement).into_iter().map(|(n, v)| (format!("host.{n}"), v as f64));
+                let model = outcome.node_metrics[node].iter().map(|m| (m.name.clone(), m.value));
+                (ids[node].to_string(), host.chain(model).collect())
+            })
+            .collect(),
+        deliveries: outcome.deliveries.take().unwrap_or_default(),
+        nodes: ids.len(),
+        virtual_duration_s: duration_s,
+        virtual_time_reached_s: outcome.reached_us as f64 / 1e6,
+        events: outcome.events,
+        steps: outcome.steps,
+        drop_rate: if counts.sent == 0 { 0.0 } else { counts.dropped as f64 / counts.sent as f64 },
+        // Over the time reached: an interrupted run covered less than asked.
+        throughput_msgs_per_s: {
+            let reached_s = outcome.reached_us as f64 / 1e6;
+            if reached_s > 0.0 { counts.delivered as f64 / reached_s } else { 0.0 }
+        },
+        messages: counts,
+        message_latency_us: Percentiles::from(&outcome.latency),
+        end_to_end_latency_us: (!e2e.is_empty()).then_some(e2e),
+        scripted_faults: outcome.scripted_faults.take(),
+        fault_free: options.fault_free && !scenario.faults.is_empty(),
+        faults: outcome.faults.clone(),
+        model_metrics: gather_model_metrics(&outcome.node_metrics, |node| scenario.nodes[node].kind.name()),
+        wall_prepare_s: prepare_s,
+        wall_duration_s: wall_s,
+        wall_events_per_s: if wall_s > 0.0 { outcome.events as f64 / wall_s } else { 0.0 },
     }
 }

@@ -2,13 +2,17 @@
 //! index. Built once, before the run starts: a component that does not
 //! load stops the run here, before any container starts; a Docker node
 //! whose engine, image or container cannot be had gets a startup fault.
+//! The one file of the run layer that chooses a backend (WASM, Docker,
+//! native) for a node: the engine only steps what it is handed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::error::RunError;
+use super::SandboxMode;
+use super::error::PrepareError;
+use crate::engine::Placement;
 use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{
     DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
@@ -19,25 +23,7 @@ use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{
     ComponentSource, DockerNode, Implementation, MqttRole, ResolvedScenario, SandboxLimits, WasmNode,
 };
-
-/// How wasm nodes are packed into sandboxes; see docs/sandbox.md.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SandboxMode {
-    /// One store per node: faults are isolated (the default).
-    PerNode,
-    /// Up to this many nodes of one component (and one set of limits) per
-    /// instance, stepped in one call: far less memory, shared fate.
-    Shared { nodes_per_instance: usize },
-}
-
-impl std::fmt::Display for SandboxMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SandboxMode::PerNode => write!(f, "per-node"),
-            SandboxMode::Shared { nodes_per_instance } => write!(f, "shared:{nodes_per_instance}"),
-        }
-    }
-}
+use crate::text::hex;
 
 /// Stores at or above this count use wasmtime's pooling allocator: one
 /// reservation for all of them and faster instantiation.
@@ -51,11 +37,11 @@ const MAPPINGS_BASELINE: u64 = 2_000;
 /// Refuses, before anything starts, more stores than the kernel's
 /// `vm.max_map_count` allows: each store's memory and tables are separate
 /// mappings, and past the limit instantiation fails with ENOMEM.
-pub fn check_map_count(stores: usize, max_map_count: Option<u64>) -> Result<(), RunError> {
+pub fn check_map_count(stores: usize, max_map_count: Option<u64>) -> Result<(), PrepareError> {
     let Some(limit) = max_map_count else { return Ok(()) };
     let needed = stores as u64 * MAPPINGS_PER_STORE + MAPPINGS_BASELINE;
     if needed > limit {
-        return Err(RunError::TooManySandboxes { stores, needed, limit });
+        return Err(PrepareError::TooManySandboxes { stores, needed, limit });
     }
     Ok(())
 }
@@ -84,14 +70,9 @@ pub struct PlaceOptions<'a> {
     pub build_log: &'a mut dyn FnMut(&str),
 }
 
-pub struct Placement {
-    pub groups: Vec<Box<dyn NodeGroup>>,
-    /// For each group, the scenario index of each of its nodes.
-    pub members: Vec<Vec<usize>>,
-    /// For each node, its (group, index in group); `None` if its sandbox could not be made.
-    pub slot: Vec<Option<(usize, usize)>>,
-    /// Faults raised while making nodes (a constructor refusing its config).
-    pub startup_faults: Vec<(usize, NodeFault)>,
+/// A run's nodes placed: the groups the engine steps, and what they run.
+pub struct Placed {
+    pub placement: Placement,
     /// SHA-256 of each component that runs, by name.
     pub components: BTreeMap<String, String>,
     /// The image id each Docker node runs, by node.
@@ -102,7 +83,7 @@ pub struct Placement {
 /// does not load stops the run before any container starts; then Docker
 /// nodes, whose problems (no engine, a failed build) are node faults under
 /// the node's fault policy.
-pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placement, RunError> {
+pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placed, PrepareError> {
     let PlaceOptions { seed, mode, native, cache_dir, docker_host, offline, interrupt, run_id, run_label, build_log } =
         options;
     let engine = (docker_host, offline);
@@ -110,7 +91,9 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
         match &node.implementation {
-            Implementation::Docker(_) if native => return Err(RunError::NativeUnavailable { node: node.id.clone() }),
+            Implementation::Docker(_) if native => {
+                return Err(PrepareError::NativeUnavailable { node: node.id.clone() });
+            }
             Implementation::Docker(d) => docker_nodes.push((index, d)),
             Implementation::Wasm(w) => wasm_nodes.push((index, w)),
         }
@@ -137,11 +120,8 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             }
         }
     }
-    let mut placement = Placement {
-        groups: Vec::new(),
-        members: Vec::new(),
-        slot: vec![None; scenario.nodes.len()],
-        startup_faults: Vec::new(),
+    let mut placed = Placed {
+        placement: Placement::new(scenario.nodes.len()),
         components: BTreeMap::new(),
         images: BTreeMap::new(),
     };
@@ -154,13 +134,13 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
                 ComponentSource::Builtin(name) => name.clone(),
                 ComponentSource::File(_) | ComponentSource::Folder(_) | ComponentSource::Built { .. } => {
                     let node = scenario.nodes[members[0]].id.clone();
-                    return Err(RunError::NativeUnavailable { node });
+                    return Err(PrepareError::NativeUnavailable { node });
                 }
             };
             let made = builtin_native(&name, seed, &specs(&members)).expect("every built-in model has a native build");
-            add(&mut placement, scenario, members, made);
+            placed.placement.add(scenario, members, made);
         }
-        return Ok(placement);
+        return Ok(placed);
     }
 
     // Memory is the one limit nodes in an instance share (fuel and the log
@@ -173,8 +153,8 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     let stores = batches.len();
     check_map_count(stores, max_map_count())?;
     if stores == 0 {
-        place_docker(&mut placement, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
-        return Ok(placement);
+        place_docker(&mut placed, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
+        return Ok(placed);
     }
     let options = RuntimeOptions {
         cache_dir,
@@ -182,30 +162,30 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         max_memory_mb,
         interrupt: interrupt.clone(),
     };
-    let mut runtime = WasmRuntime::new(&options).map_err(RunError::Runtime)?;
+    let mut runtime = WasmRuntime::new(&options).map_err(PrepareError::Runtime)?;
     for (source, limits, members) in batches {
         if interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
-            return Err(RunError::Interrupted { component: source.to_string() });
+            return Err(PrepareError::Interrupted { component: source.to_string() });
         }
         let component = runtime.component(&source).map_err(|source| match source {
-            WasmError::Interrupted { component } => RunError::Interrupted { component },
-            source => RunError::Component { node: scenario.nodes[members[0]].id.clone(), source },
+            WasmError::Interrupted { component } => PrepareError::Interrupted { component },
+            source => PrepareError::Component { node: scenario.nodes[members[0]].id.clone(), source },
         })?;
-        placement.components.entry(component.name.clone()).or_insert_with(|| hex(&component.sha256));
+        placed.components.entry(component.name.clone()).or_insert_with(|| hex(&component.sha256));
         let limits = shared_limits(limits, members.len());
         let made = WasmNodeGroup::new(&runtime, &component, seed, &specs(&members), limits)
             .map(|g| Box::new(g) as Box<dyn NodeGroup>);
-        add(&mut placement, scenario, members, made);
+        placed.placement.add(scenario, members, made);
     }
-    place_docker(&mut placement, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
-    Ok(placement)
+    place_docker(&mut placed, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
+    Ok(placed)
 }
 
 /// Builds or finds every Docker node's image and starts the containers, in
 /// one group. A node whose engine, image or container cannot be had gets a
 /// startup fault.
 fn place_docker(
-    placement: &mut Placement,
+    placed: &mut Placed,
     scenario: &ResolvedScenario,
     nodes: &[(usize, &DockerNode)],
     (docker_host, offline): (Option<String>, bool),
@@ -228,7 +208,7 @@ fn place_docker(
             };
             for &(index, _) in nodes {
                 let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
-                placement.startup_faults.push(fault(index, kind, e.to_string()));
+                placed.placement.startup_faults.push(fault(index, kind, e.to_string()));
             }
             return;
         }
@@ -242,7 +222,7 @@ fn place_docker(
         });
         match built {
             Ok(info) => {
-                placement.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
+                placed.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
                 ready.push((index, info.id.clone()));
             }
             Err(detail) => {
@@ -250,7 +230,7 @@ fn place_docker(
                     (None, Some(image)) => FaultKind::ImageMissing { image: image.clone() },
                     _ => FaultKind::ImageBuild,
                 };
-                placement.startup_faults.push(fault(index, kind, detail.clone()));
+                placed.placement.startup_faults.push(fault(index, kind, detail.clone()));
             }
         }
     }
@@ -291,56 +271,10 @@ fn place_docker(
             }
         };
         for (i, fault) in faults {
-            placement.startup_faults.push((members[i], fault));
+            placed.placement.startup_faults.push((members[i], fault));
         }
-        add(placement, scenario, members, Ok(group));
+        placed.placement.add(scenario, members, Ok(group));
     }
-}
-
-impl Placement {
-    /// Shuts every group down; what could not be released, by group order.
-    pub fn shutdown(&mut self) -> Vec<crate::runtime::ShutdownError> {
-        self.groups.iter_mut().flat_map(|g| g.shutdown()).collect()
-    }
-}
-
-fn add(
-    placement: &mut Placement,
-    scenario: &ResolvedScenario,
-    members: Vec<usize>,
-    made: Result<Box<dyn NodeGroup>, NodeFault>,
-) {
-    match made {
-        Ok(group) => {
-            let g = placement.groups.len();
-            for (i, &node) in members.iter().enumerate() {
-                placement.slot[node] = Some((g, i));
-            }
-            placement.groups.push(group);
-            placement.members.push(members);
-        }
-        Err(fault) => {
-            // The culprit keeps its fault; its sandbox mates are stopped with it.
-            for node in members {
-                let id = &scenario.nodes[node].id;
-                let f = if *id == fault.node {
-                    fault.clone()
-                } else {
-                    NodeFault {
-                        node: id.clone(),
-                        time_us: fault.time_us,
-                        kind: FaultKind::SharedSandbox { culprit: fault.node.clone() },
-                        detail: String::new(),
-                    }
-                };
-                placement.startup_faults.push((node, f));
-            }
-        }
-    }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

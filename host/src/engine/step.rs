@@ -1,0 +1,145 @@
+//! Stepping the nodes due at one instant: one call per group, on threads
+//! when many are due, results applied in node order whatever group each
+//! node lives in; and the log lines the groups made, into the trace.
+
+use super::event_queue::EventKind;
+use super::{Engine, EngineError, LiveLog, Stop};
+use crate::runtime::{Interrupted, LogLine, Message, NodeFault, StepCall, StepOutput};
+
+/// Fewer calls than this at one instant are stepped on the engine's own
+/// thread: handing work to another thread costs more than a few steps.
+const PARALLEL_MIN_CALLS: usize = 32;
+
+impl Engine<'_> {
+    /// Steps the due nodes (in node order), one call per sandbox: every
+    /// group is submitted to before any is collected from, the last group
+    /// (containers, placed last) first, so container round trips overlap
+    /// the WASM work. Results are applied in node order whatever the group.
+    pub(super) fn step_due(&mut self, now: u64, due: Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
+        let mut calls: Vec<(usize, StepCall)> = due
+            .into_iter()
+            .map(|(node, inbox)| {
+                let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
+                (group, StepCall { index, now_us: now, inbox })
+            })
+            .collect();
+        // Stable: within a group, calls stay in node order.
+        calls.sort_by_key(|(group, _)| *group);
+        let mut batches: Vec<(usize, Vec<StepCall>)> = Vec::new();
+        for (group, call) in calls {
+            match batches.last_mut() {
+                Some((g, batch)) if *g == group => batch.push(call),
+                _ => batches.push((group, vec![call])),
+            }
+        }
+        let submitted: Vec<(usize, Vec<usize>)> =
+            batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
+        let total_calls: usize = submitted.iter().map(|(_, indexes)| indexes.len()).sum();
+        let busy = self.threads > 1 && batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS;
+        if busy {
+            let threads = self.threads;
+            // The main thread's stack size: guest calls run on these threads' stacks.
+            self.pool.get_or_insert_with(|| {
+                rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
+            });
+        }
+        let pool = self.pool.as_ref().and_then(Option::as_ref).filter(|_| busy);
+        match pool {
+            Some(pool) => {
+                if self.interrupted() {
+                    return Err(Stop::Interrupted);
+                }
+                // Each due group, mutably and once, in group order: the groups are
+                // independent (own store, streams, log), so which thread steps
+                // which changes nothing of what they return.
+                let mut due_groups = Vec::with_capacity(batches.len());
+                let mut batches = batches.into_iter().peekable();
+                for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
+                    if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
+                        due_groups.push((node_group, calls));
+                    }
+                }
+                pool.install(|| {
+                    use rayon::prelude::*;
+                    due_groups.into_par_iter().for_each(|(node_group, calls)| node_group.submit(calls));
+                });
+            }
+            _ => {
+                // Last group first: the container group (placed last) starts its
+                // round trips before the WASM groups do their work.
+                for (group, calls) in batches.into_iter().rev() {
+                    // A call begun after the user's stop would only be cut short.
+                    if self.interrupted() {
+                        return Err(Stop::Interrupted);
+                    }
+                    self.placement.groups[group].submit(calls);
+                }
+            }
+        }
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
+        let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
+        for (group, indexes) in submitted {
+            let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
+            if outputs.len() != indexes.len() {
+                // A runtime broke the NodeGroup contract: no result can be matched to its node.
+                let nodes = indexes.iter().map(|&i| self.ids[self.placement.members[group][i]]).collect::<Vec<_>>();
+                return Err(Stop::Error(EngineError::ResultCount {
+                    nodes: nodes.join(", "),
+                    calls: indexes.len(),
+                    results: outputs.len(),
+                }));
+            }
+            for (index, result) in indexes.into_iter().zip(outputs) {
+                results.push((self.placement.members[group][index], result));
+            }
+        }
+        self.trace_logs(groups);
+        // Outputs in node order, whatever sandbox each node lives in.
+        results.sort_unstable_by_key(|(node, _)| *node);
+        for (node, result) in results {
+            self.steps += 1;
+            self.series.step(now, node);
+            match result {
+                Ok(output) => self.apply(node, now, output)?,
+                Err(fault) => self.fault(node, fault)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the lines `groups` logged since they were last asked, in
+    /// node order (each node's lines in the order written), whichever
+    /// group each node lives in: packing must not reorder the trace.
+    pub(super) fn trace_logs(&mut self, groups: impl IntoIterator<Item = usize>) {
+        let mut lines: Vec<(usize, LogLine)> = Vec::new();
+        for group in groups {
+            let members = &self.placement.members[group];
+            lines.extend(self.placement.groups[group].take_logs().into_iter().map(|l| (members[l.index], l)));
+        }
+        lines.sort_by_key(|(node, _)| *node);
+        for (node, line) in lines {
+            let id = self.ids[node];
+            self.trace.log(line.time_us, id, line.level, line.stream, &line.text);
+            if let Some((min_level, tap)) = &mut self.log_tap
+                && line.level >= *min_level
+            {
+                tap(LiveLog { time_us: line.time_us, node: id, level: line.level, text: &line.text });
+            }
+        }
+    }
+
+    /// Sends a step's messages and schedules its wake-up.
+    pub(super) fn apply(&mut self, node: usize, now: u64, output: StepOutput) -> Result<(), Stop> {
+        for message in output.outbox {
+            self.send(node, now, message)?;
+        }
+        self.generation[node] += 1;
+        if let Some(at) = output.wake_at_us
+            && at <= self.duration_us
+        {
+            let generation = self.generation[node];
+            self.queue.push(at, EventKind::Wake { node, generation }).map_err(|why| self.queue_full(node, why))?;
+        }
+        Ok(())
+    }
+}

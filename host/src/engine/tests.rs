@@ -1,0 +1,416 @@
+//! The engine on its own, with fake node groups: each step answers from a
+//! script and is written down, so the order the engine steps nodes in,
+//! what their inboxes hold, and what faults and bounds do are seen
+//! directly. No component is compiled and no file is written.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use super::{
+    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, Engine, EngineError, EngineOptions, FaultState, MAX_EVENTS_PER_INSTANT,
+    MAX_ROUNDS_PER_INSTANT, Outcome, Placement, Stop, Trace, TraceLevel, TraceSink,
+};
+use crate::runtime::{
+    Address, FaultKind, Interrupted, LogLine, Message, Metric, NodeFault, NodeGroup, NodeUsage, Outgoing, StepCall,
+    StepOutput,
+};
+use crate::scenario::{ConfigValue, FaultPolicy, Implementation, ResolvedScenario};
+
+/// What a node answers to a step: (its id, the time, its inbox) → its output, or a fault.
+type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
+
+/// A node group that answers from a script and writes down every call.
+struct FakeGroup {
+    ids: Vec<String>,
+    script: Script,
+    pending: Vec<StepCall>,
+    steps: Vec<u64>,
+    calls: Arc<Mutex<Vec<String>>>,
+    /// Answers one result too few: a runtime breaking the contract.
+    short: bool,
+}
+
+impl NodeGroup for FakeGroup {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        self.pending = calls;
+    }
+
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        let FakeGroup { ids, script, pending, steps, calls, short } = self;
+        let mut results: Vec<_> = std::mem::take(pending)
+            .into_iter()
+            .map(|call| {
+                let id = &ids[call.index];
+                steps[call.index] += 1;
+                let inbox: Vec<String> = call
+                    .inbox
+                    .iter()
+                    .map(|m| format!("{}:{}", m.source, String::from_utf8_lossy(&m.payload)))
+                    .collect();
+                calls.lock().unwrap().push(format!("{} {id} [{}]", call.now_us, inbox.join(" ")));
+                script(id, call.now_us, &call.inbox).map_err(|kind| NodeFault {
+                    node: id.clone(),
+                    time_us: call.now_us,
+                    kind,
+                    detail: String::new(),
+                })
+            })
+            .collect();
+        if *short {
+            results.pop();
+        }
+        Ok(results)
+    }
+
+    fn finish(&mut self, indexes: &[usize], now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        let ids: Vec<&str> = indexes.iter().map(|&i| self.ids[i].as_str()).collect();
+        self.calls.lock().unwrap().push(format!("finish {} at {now_us}", ids.join(",")));
+        indexes.iter().map(|_| Ok(vec![Metric::new("seen", 1.0)])).collect()
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        Vec::new()
+    }
+
+    fn usage(&self, index: usize) -> NodeUsage {
+        NodeUsage { steps: self.steps[index], ..NodeUsage::default() }
+    }
+
+    fn crash(&mut self, index: usize, now_us: u64) {
+        self.calls.lock().unwrap().push(format!("crash {} at {now_us}", self.ids[index]));
+    }
+
+    fn restart(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        _config: &BTreeMap<String, ConfigValue>,
+        restarts: u32,
+    ) -> Result<(), NodeFault> {
+        self.calls.lock().unwrap().push(format!("restart {} at {now_us} ({restarts})", self.ids[index]));
+        Ok(())
+    }
+}
+
+/// The trace, kept in memory.
+#[derive(Clone, Default)]
+struct Buffer(Rc<RefCell<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl TraceSink for Buffer {
+    fn commit(self: Box<Self>) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A scenario of built-in node types (never compiled here: the fake groups stand in for them).
+fn scenario(network: &str, nodes: &str, faults: &str) -> ResolvedScenario {
+    let yaml = format!("simulation: {{duration_s: 1, seed: 1}}\nnetwork: {network}\nnodes:\n{nodes}{faults}");
+    let loaded = crate::scenario::load_str(Path::new("t.yaml"), Path::new("/t/t.yaml"), &yaml);
+    loaded.unwrap_or_else(|e| panic!("{e}\n{yaml}")).resolved
+}
+
+/// A message to `dst` with `payload` as text.
+fn to(dst: &str, payload: &str) -> Outgoing {
+    Outgoing { destination: Address::Node(dst.to_string()), topic: String::new(), payload: payload.as_bytes().to_vec() }
+}
+
+fn send(outbox: Vec<Outgoing>) -> Result<StepOutput, FaultKind> {
+    Ok(StepOutput { outbox, wake_at_us: None })
+}
+
+/// What a run of `scenario` did: its outcome, the calls its groups saw
+/// (each group holding the nodes `groups` lists, by index, answering
+/// from `script`), and the trace at level `all`.
+struct Ran {
+    outcome: Outcome,
+    calls: Vec<String>,
+    trace: String,
+}
+
+fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool) -> Ran {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let script = Arc::new(Mutex::new(script));
+    let mut placement = Placement::new(scenario.nodes.len());
+    for members in groups {
+        let shared = Arc::clone(&script);
+        let group = FakeGroup {
+            ids: members.iter().map(|&i| scenario.nodes[i].id.clone()).collect(),
+            script: Box::new(move |id, now, inbox| (shared.lock().unwrap())(id, now, inbox)),
+            pending: Vec::new(),
+            steps: vec![0; members.len()],
+            calls: Arc::clone(&calls),
+            short,
+        };
+        placement.add(scenario, members, Ok(Box::new(group)));
+    }
+    let buffer = Buffer::default();
+    let trace = Trace::new(TraceLevel::All, Some(Box::new(buffer.clone())));
+    let faults = FaultState::for_scenario(scenario, &scenario.faults, scenario.seed, scenario.duration_us).unwrap();
+    let options = EngineOptions {
+        seed: scenario.seed,
+        duration_us: scenario.duration_us,
+        max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
+        threads: 1,
+        interrupt: None,
+        record_deliveries: true,
+        log_tap: None,
+        faults,
+    };
+    let mut outcome = Engine::new(scenario, &mut placement, trace, options).run(None);
+    outcome.commit_trace().unwrap();
+    let trace = String::from_utf8(buffer.0.borrow().clone()).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    Ran { outcome, calls, trace }
+}
+
+/// A run with every node in one group.
+fn run(scenario: &ResolvedScenario, script: Script) -> Ran {
+    run_groups(scenario, vec![(0..scenario.nodes.len()).collect()], script, false)
+}
+
+/// The steps among `calls`, without the groups' finish calls.
+fn steps(calls: &[String]) -> Vec<&str> {
+    calls.iter().map(String::as_str).filter(|c| !c.starts_with("finish")).collect()
+}
+
+const LATENCY: &str = "{model: latency, default_latency_us: 2000}";
+
+#[test]
+fn every_node_steps_at_zero_in_file_order_then_when_it_asked_to_wake() {
+    let s = scenario(LATENCY, "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n", "");
+    let ran = run(
+        &s,
+        Box::new(|id, now, _| {
+            // `a` asks for 1 ms, then for 5 ms, then for 3 ms: each request replaces the last.
+            let wake_at_us = match (id, now) {
+                ("a", 0) => Some(1_000),
+                ("a", 1_000) => Some(5_000),
+                ("b", 0) => Some(3_000),
+                _ => None,
+            };
+            Ok(StepOutput { outbox: Vec::new(), wake_at_us })
+        }),
+    );
+    assert_eq!(steps(&ran.calls), ["0 a []", "0 b []", "1000 a []", "3000 b []", "5000 a []"]);
+    assert_eq!(ran.calls.last().unwrap(), "finish a,b at 1000000");
+    assert!(ran.outcome.end.is_ok());
+    assert_eq!((ran.outcome.steps, ran.outcome.events), (5, 5));
+    assert!(ran.trace.contains(r#"{"t_us":1000,"event":"wake","node":"a"}"#), "{}", ran.trace);
+}
+
+#[test]
+fn messages_due_at_one_instant_arrive_in_one_step_in_the_order_they_were_sent() {
+    let nodes = "  - {id: s1, type: sensor}\n  - {id: s2, type: sensor}\n  - {id: gw, type: gateway}\n";
+    let s = scenario(LATENCY, nodes, "");
+    let ran = run(
+        &s,
+        Box::new(|id, now, _| match (id, now) {
+            ("s1", 0) => send(vec![to("gw", "x")]),
+            ("s2", 0) => send(vec![to("gw", "y"), to("gw", "z")]),
+            _ => send(Vec::new()),
+        }),
+    );
+    assert_eq!(steps(&ran.calls), ["0 s1 []", "0 s2 []", "0 gw []", "2000 gw [s1:x s2:y s2:z]"]);
+    let counts = &ran.outcome.counts;
+    assert_eq!((counts.sent, counts.delivered, counts.dropped, counts.in_flight), (3, 3, 0, 0));
+    let order: Vec<&str> = ran.outcome.deliveries.as_ref().unwrap().iter().map(|d| d.src.as_str()).collect();
+    assert_eq!(order, ["s1", "s2", "s2"]);
+    assert_eq!(ran.outcome.latency.max(), 2_000);
+}
+
+#[test]
+fn results_are_applied_in_node_order_whatever_group_each_node_is_in() {
+    let nodes = "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - {id: c, type: sensor}\n  - {id: gw, type: gateway}\n";
+    let s = scenario(LATENCY, nodes, "");
+    // `b` lives in a group of its own, placed before the others' group.
+    let script: Script =
+        Box::new(|id, now, _| if now == 0 && id != "gw" { send(vec![to("gw", id)]) } else { send(vec![]) });
+    let ran = run_groups(&s, vec![vec![1], vec![0, 2, 3]], script, false);
+    assert_eq!(steps(&ran.calls).last().unwrap(), &"2000 gw [a:a b:b c:c]");
+}
+
+#[test]
+fn zero_latency_messages_are_delivered_in_a_later_round_at_the_same_instant() {
+    let s = scenario("{model: direct}", "  - {id: a, type: sensor}\n  - {id: b, type: cloud}\n", "");
+    let ran = run(
+        &s,
+        Box::new(|id, _, inbox| match id {
+            "a" if inbox.is_empty() => send(vec![to("b", "ping")]),
+            "b" if !inbox.is_empty() => send(vec![to("a", "pong")]),
+            _ => send(Vec::new()),
+        }),
+    );
+    assert_eq!(steps(&ran.calls), ["0 a []", "0 b []", "0 b [a:ping]", "0 a [b:pong]"]);
+}
+
+#[test]
+fn an_inbox_past_its_byte_bound_is_handed_over_in_further_steps_at_that_instant() {
+    let mut s = scenario(LATENCY, "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n", "");
+    // Each message takes 1 (source) + 10 (payload) + 32 (header) bytes: two fit.
+    let Implementation::Wasm(wasm) = &mut s.nodes[1].implementation else { unreachable!() };
+    wasm.limits.max_inbox_bytes = 2 * 43;
+    let ran = run(
+        &s,
+        Box::new(|id, now, _| match (id, now) {
+            ("s", 0) => send((0..5).map(|i| to("gw", &format!("message-{i}"))).collect()),
+            _ => send(Vec::new()),
+        }),
+    );
+    assert_eq!(
+        steps(&ran.calls)[2..],
+        ["2000 gw [s:message-0 s:message-1]", "2000 gw [s:message-2 s:message-3]", "2000 gw [s:message-4]"]
+    );
+    // A split inbox is not a node stepping without end: 5 deliveries, one wake-up each at t = 0.
+    assert_eq!((ran.outcome.events, ran.outcome.counts.delivered), (7, 5));
+}
+
+#[test]
+fn a_stall_hands_a_node_its_messages_late_and_in_order() {
+    let s = scenario(
+        LATENCY,
+        "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n",
+        "faults:\n  - {stall: gw, at_s: 0.001, until_s: 0.01, delay_us: 500}\n",
+    );
+    let ran = run(
+        &s,
+        Box::new(|id, now, _| match (id, now) {
+            ("s", 0) => send(vec![to("gw", "x"), to("gw", "y")]),
+            _ => send(Vec::new()),
+        }),
+    );
+    // Due at 2 ms, handed over 0.5 ms later: the delivery is counted then.
+    assert_eq!(steps(&ran.calls), ["0 s []", "0 gw []", "2500 gw [s:x s:y]"]);
+    assert!(
+        ran.trace.contains(r#"{"t_us":2500,"event":"deliver","id":0,"dst":"gw","latency_us":2500}"#),
+        "{}",
+        ran.trace
+    );
+    let scripted = ran.outcome.scripted_faults.as_ref().expect("a scenario with faults is summarised");
+    assert_eq!(scripted.applied.len(), 2, "{scripted:?}");
+}
+
+#[test]
+fn a_crashed_node_misses_what_comes_while_it_is_down_and_is_stepped_afresh_at_its_restart() {
+    let s = scenario(
+        LATENCY,
+        "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n",
+        "faults:\n  - {crash: gw, at_s: 0.001}\n  - {restart: gw, at_s: 0.003}\n",
+    );
+    let ran = run(
+        &s,
+        Box::new(|id, now, _| match (id, now) {
+            // One message reaches it while down (at 2 ms), one after the restart (at 4 ms).
+            ("s", 0) => Ok(StepOutput { outbox: vec![to("gw", "lost")], wake_at_us: Some(2_000) }),
+            ("s", 2_000) => send(vec![to("gw", "kept")]),
+            // Its wake-up dies with it.
+            ("gw", 0) => Ok(StepOutput { outbox: Vec::new(), wake_at_us: Some(1_500) }),
+            _ => send(Vec::new()),
+        }),
+    );
+    assert_eq!(
+        steps(&ran.calls),
+        [
+            "0 s []",
+            "0 gw []",
+            "crash gw at 1000",
+            "2000 s []",
+            "restart gw at 3000 (1)",
+            "3000 gw []",
+            "4000 gw [s:kept]"
+        ]
+    );
+    assert_eq!(ran.outcome.counts.dropped_by_reason.get("node_down"), Some(&1));
+    assert!(ran.trace.contains(r#""event":"drop","id":0,"dst":"gw","reason":"node_down""#), "{}", ran.trace);
+}
+
+/// A gateway that faults at its first message, under `policy`.
+fn faulting_gateway(policy: FaultPolicy) -> Ran {
+    let mut s = scenario(LATENCY, "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n", "");
+    s.nodes[1].on_fault = policy;
+    run(
+        &s,
+        Box::new(|id, now, inbox| match id {
+            "s" if now < 10_000 => Ok(StepOutput { outbox: vec![to("gw", "x")], wake_at_us: Some(now + 5_000) }),
+            "gw" if !inbox.is_empty() => Err(FaultKind::ModelError),
+            _ => send(Vec::new()),
+        }),
+    )
+}
+
+#[test]
+fn a_node_fault_stops_the_node_and_under_abort_the_run() {
+    let isolated = faulting_gateway(FaultPolicy::Isolate);
+    assert!(isolated.outcome.end.is_ok(), "isolate: the run goes on");
+    assert_eq!(isolated.outcome.faults.len(), 1);
+    assert_eq!((isolated.outcome.faults[0].node.as_str(), isolated.outcome.faults[0].time_us), ("gw", 2_000));
+    // It is stepped no more: what it is sent later is dropped, and it is not finished.
+    assert_eq!(steps(&isolated.calls).iter().filter(|c| c.contains(" gw ")).count(), 2);
+    assert_eq!(isolated.outcome.counts.dropped_by_reason.get("node_stopped"), Some(&1));
+    assert_eq!(isolated.calls.last().unwrap(), "finish s at 1000000");
+    assert_eq!(isolated.outcome.node_metrics[1], Vec::new());
+    assert!(isolated.outcome.stopped[1]);
+
+    let aborted = faulting_gateway(FaultPolicy::Abort);
+    match &aborted.outcome.end {
+        Err(Stop::Error(EngineError::Fault(fault))) => assert_eq!((fault.node.as_str(), fault.time_us), ("gw", 2_000)),
+        other => panic!("abort: the run stops at the fault, not {other:?}"),
+    }
+    assert_eq!((aborted.outcome.reached_us, aborted.outcome.faults.len()), (2_000, 1));
+}
+
+#[test]
+fn a_node_that_never_lets_time_move_is_stopped_after_max_rounds() {
+    let s = scenario("{model: direct}", "  - {id: a, type: sensor}\n", "");
+    let ran = run(&s, Box::new(|_, _, _| send(vec![to("a", "again")])));
+    match &ran.outcome.end {
+        Err(Stop::Error(EngineError::Livelock { rounds, nodes, .. })) => {
+            assert_eq!((*rounds, nodes.as_str()), (MAX_ROUNDS_PER_INSTANT + 1, "'a'"));
+        }
+        other => panic!("expected a livelock, not {other:?}"),
+    }
+    assert_eq!(ran.outcome.steps, MAX_ROUNDS_PER_INSTANT as u64);
+}
+
+#[test]
+fn a_node_that_floods_one_instant_is_stopped_after_max_events() {
+    let s = scenario("{model: direct}", "  - {id: a, type: sensor}\n", "");
+    // 400 messages a round: the events bound is reached long before the rounds bound.
+    let ran = run(&s, Box::new(|_, _, _| send((0..400).map(|_| to("a", "")).collect())));
+    match &ran.outcome.end {
+        Err(Stop::Error(EngineError::Livelock { rounds, events, .. })) => {
+            assert!(*events > MAX_EVENTS_PER_INSTANT && *rounds < MAX_ROUNDS_PER_INSTANT, "{rounds} {events}");
+        }
+        other => panic!("expected a livelock, not {other:?}"),
+    }
+}
+
+#[test]
+fn a_group_that_answers_too_few_results_fails_the_run_naming_its_nodes() {
+    let s = scenario(LATENCY, "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n", "");
+    let ran = run_groups(&s, vec![vec![0, 1]], Box::new(|_, _, _| send(Vec::new())), true);
+    match &ran.outcome.end {
+        Err(Stop::Error(e @ EngineError::ResultCount { calls: 2, results: 1, .. })) => {
+            assert!(e.to_string().contains("(nodes a, b)"), "{e}");
+        }
+        other => panic!("expected a result count error, not {other:?}"),
+    }
+}
