@@ -14,7 +14,7 @@
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::scenario::{FaultAction, LinkOverride, ScriptedFault};
+use crate::scenario::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};
 use crate::seed::{Stream, derive_seed};
 
 /// What happens at one scheduled instant. `fault` is the entry's index
@@ -70,13 +70,13 @@ impl Scheduled {
     /// The trace's name for it.
     pub fn kind(&self) -> &'static str {
         match self {
-            Scheduled::Crash { .. } => "crash",
-            Scheduled::Restart { .. } => "restart",
-            Scheduled::Cut { .. } => "partition",
-            Scheduled::Heal { .. } => "heal",
-            Scheduled::DegradeStart { .. } => "degrade",
+            Scheduled::Crash { .. } => ScriptedFaultKind::Crash.name(),
+            Scheduled::Restart { .. } => ScriptedFaultKind::Restart.name(),
+            Scheduled::Cut { .. } => ScriptedFaultKind::Partition.name(),
+            Scheduled::Heal { .. } => ScriptedFaultKind::Heal.name(),
+            Scheduled::DegradeStart { .. } => ScriptedFaultKind::Degrade.name(),
             Scheduled::DegradeEnd { .. } => "degrade_end",
-            Scheduled::StallStart { .. } => "stall",
+            Scheduled::StallStart { .. } => ScriptedFaultKind::Stall.name(),
             Scheduled::StallEnd { .. } => "stall_end",
         }
     }

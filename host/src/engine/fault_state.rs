@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 
 use super::fault_schedule::{FaultSchedule, ScheduleError, Scheduled};
 use crate::runtime::Message;
-use crate::scenario::{NodeKind, ResolvedScenario, ScriptedFault};
+use crate::scenario::{NodeKind, ResolvedScenario, ScriptedFault, ScriptedFaultKind};
 
 /// A stalled node's steps, each with the time it is released and its inbox.
 type Held = VecDeque<(u64, Vec<HeldMessage>)>;
@@ -55,7 +55,7 @@ pub struct FaultState {
     applied: Vec<AppliedFault>,
     more_applied: u64,
     /// The kinds in the scenario, for the lost-message counts.
-    kinds: Vec<&'static str>,
+    kinds: Vec<ScriptedFaultKind>,
     /// Scheduled faults that changed nothing (see [`ScriptedFaultSummary::skipped`]).
     pub skipped: u64,
 }
@@ -170,7 +170,7 @@ impl FaultState {
             |kind| scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind.name() == kind).map(|(i, _)| i).collect(),
         )?;
         let sinks = scenario.nodes.iter().enumerate().filter(|(_, n)| n.kind == NodeKind::Cloud).map(|(i, _)| i);
-        let mut kinds: Vec<&'static str> = faults.iter().map(|f| f.action.kind()).collect();
+        let mut kinds: Vec<ScriptedFaultKind> = faults.iter().map(|f| f.action.scripted_kind()).collect();
         kinds.sort_unstable();
         kinds.dedup();
         Ok(FaultState::new(schedule, scenario.nodes.len(), sinks.collect(), kinds))
@@ -178,7 +178,7 @@ impl FaultState {
 
     /// The state of a run with `schedule` and `nodes` nodes, whose sinks
     /// are `sinks`; `kinds` are the fault kinds the scenario has.
-    pub fn new(schedule: FaultSchedule, nodes: usize, sinks: Vec<usize>, kinds: Vec<&'static str>) -> Self {
+    pub fn new(schedule: FaultSchedule, nodes: usize, sinks: Vec<usize>, kinds: Vec<ScriptedFaultKind>) -> Self {
         let present = !kinds.is_empty();
         FaultState {
             schedule,
@@ -374,15 +374,17 @@ impl FaultState {
         }
         let mut messages_lost = BTreeMap::new();
         for kind in &self.kinds {
-            let reasons: &[&str] = match *kind {
-                "crash" | "random" => &["node_down", "crashed_while_held"],
-                "partition" => &["partition"],
-                "degrade" => &["degrade"],
-                _ => continue,
+            // Random crashes are counted as crashes.
+            let (key, reasons): (_, &[&str]) = match kind {
+                ScriptedFaultKind::Crash | ScriptedFaultKind::Random => {
+                    (ScriptedFaultKind::Crash, &["node_down", "crashed_while_held"])
+                }
+                ScriptedFaultKind::Partition => (ScriptedFaultKind::Partition, &["partition"]),
+                ScriptedFaultKind::Degrade => (ScriptedFaultKind::Degrade, &["degrade"]),
+                ScriptedFaultKind::Restart | ScriptedFaultKind::Heal | ScriptedFaultKind::Stall => continue,
             };
-            let key = if *kind == "random" { "crash" } else { kind };
             let lost = reasons.iter().map(|r| dropped_by_reason.get(*r).copied().unwrap_or(0)).sum();
-            messages_lost.insert(key.to_string(), lost);
+            messages_lost.insert(key.name().to_string(), lost);
         }
         let sinks = self
             .sinks
