@@ -40,17 +40,7 @@ pub fn validate(
     origins: &[usize],
     scenario: &Scenario,
 ) -> Diagnostics {
-    let mut checker = Checker {
-        file,
-        base_dir,
-        home_dir,
-        source,
-        spans,
-        origins,
-        found: Vec::new(),
-        unreported_errors: 0,
-        unreported_warnings: 0,
-    };
+    let mut checker = Checker::new(file, base_dir, home_dir, source, spans, origins);
     checker.simulation(scenario);
     checker.network(scenario);
     checker.nodes(scenario);
@@ -78,17 +68,7 @@ pub fn validate_declared<'d>(
     scenario: &Scenario,
     declared: DeclarationOf<'_, 'd>,
 ) -> Diagnostics {
-    let mut checker = Checker {
-        file,
-        base_dir: Path::new("/"),
-        home_dir: None,
-        source,
-        spans,
-        origins,
-        found: Vec::new(),
-        unreported_errors: 0,
-        unreported_warnings: 0,
-    };
+    let mut checker = Checker::new(file, Path::new("/"), None, source, spans, origins);
     let ids: BTreeMap<&str, usize> = scenario.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
     checker.declared_configs(scenario, &ids, declared);
     checker.into_diagnostics()
@@ -111,6 +91,29 @@ struct Checker<'a> {
     found: Vec<Diagnostic>,
     unreported_errors: usize,
     unreported_warnings: usize,
+}
+
+impl<'a> Checker<'a> {
+    fn new(
+        file: &'a Path,
+        base_dir: &'a Path,
+        home_dir: Option<&'a Path>,
+        source: &'a str,
+        spans: &'a SpanMap,
+        origins: &'a [usize],
+    ) -> Self {
+        Checker {
+            file,
+            base_dir,
+            home_dir,
+            source,
+            spans,
+            origins,
+            found: Vec::new(),
+            unreported_errors: 0,
+            unreported_warnings: 0,
+        }
+    }
 }
 
 impl Checker<'_> {
