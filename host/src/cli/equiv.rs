@@ -20,7 +20,7 @@ use crate::equiv::{
     run_dir, run_order, run_sides,
 };
 use crate::run::{SandboxMode, Simulation};
-use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin};
+use crate::scenario::{EquivalenceRules, MIN_TRIALS_FLOOR, Margin, PayloadTolerance};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum PayloadArg {
@@ -74,6 +74,11 @@ pub struct EquivArgs {
     /// With `--payloads json`: numbers may differ by this fraction (default 0).
     #[arg(long, value_name = "FRACTION")]
     json_tolerance: Option<f64>,
+    /// Numbers of this JSON payload field (keys joined by '.') may differ
+    /// by ABS, or by the fraction REL of the larger; payloads then compare
+    /// as JSON (repeatable).
+    #[arg(long, value_name = "FIELD=ABS[,REL]")]
+    payload_tolerance: Vec<String>,
     /// Metrics may differ by this fraction of the larger value (default 0).
     #[arg(long, value_name = "FRACTION")]
     metric_tolerance: Option<f64>,
@@ -145,6 +150,7 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         ignore_timing: false,
         time_tolerance_us: 0,
         json_tolerance: None,
+        payload_tolerance: Default::default(),
         metric_tolerance: 0.0,
         ignore_nodes: Vec::new(),
         ignore_topics: Vec::new(),
@@ -160,14 +166,24 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         ));
     }
     let json_tolerance = args.json_tolerance.map(|f| fraction(f, "--json-tolerance")).transpose()?;
-    if json_tolerance.is_some() && args.payloads != Some(PayloadArg::Json) && rules.json_tolerance.is_none() {
+    // The file's fields, each overridden by a flag naming it.
+    let mut fields = rules.payload_tolerance.clone();
+    for spec in &args.payload_tolerance {
+        let (field, tolerance) = PayloadTolerance::parse_flag(spec).map_err(|e| {
+            format!("--payload-tolerance '{spec}': {e}\n  = help: e.g. --payload-tolerance prediction=1e-6,1e-5")
+        })?;
+        fields.insert(field, tolerance);
+    }
+    if args.payloads == Some(PayloadArg::Exact) && !args.payload_tolerance.is_empty() {
+        return Err("--payload-tolerance with --payloads exact: byte-for-byte payloads have no tolerance\n  = help: drop --payloads exact (a tolerance compares payloads as JSON)".into());
+    }
+    let json = args.payloads == Some(PayloadArg::Json) || !args.payload_tolerance.is_empty();
+    if json_tolerance.is_some() && !json && rules.json_tolerance.is_none() {
         return Err("--json-tolerance needs --payloads json: byte-for-byte payloads have no tolerance".into());
     }
-    let payloads = match (args.payloads, rules.json_tolerance) {
-        (Some(PayloadArg::Exact), _) | (None, None) => PayloadMatch::Exact,
-        (Some(PayloadArg::Json), file) | (None, file @ Some(_)) => {
-            PayloadMatch::Json { relative_tolerance: json_tolerance.or(file).unwrap_or(0.0) }
-        }
+    let payloads = match (args.payloads, json || rules.json_tolerance.is_some()) {
+        (Some(PayloadArg::Exact), _) | (None, false) => PayloadMatch::Exact,
+        _ => PayloadMatch::Json { relative_tolerance: json_tolerance.or(rules.json_tolerance).unwrap_or(0.0), fields },
     };
     Ok(EquivOptions {
         ignore_timing: args.ignore_timing || rules.ignore_timing,
@@ -191,8 +207,14 @@ fn trial_rules(
     options: &EquivOptions,
     a_file: &std::path::Path,
 ) -> Result<TrialRules, String> {
-    if args.payloads.is_some() || args.json_tolerance.is_some() {
-        let flag = if args.payloads.is_some() { "--payloads" } else { "--json-tolerance" };
+    if args.payloads.is_some() || args.json_tolerance.is_some() || !args.payload_tolerance.is_empty() {
+        let flag = if args.payloads.is_some() {
+            "--payloads"
+        } else if args.json_tolerance.is_some() {
+            "--json-tolerance"
+        } else {
+            "--payload-tolerance"
+        };
         return Err(format!(
             "{flag} compares the payloads of one run; with --trials the runs' metrics and message counts are compared, not payloads\n  = help: drop {flag}, or compare one run (no --trials)"
         ));

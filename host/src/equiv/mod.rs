@@ -29,7 +29,7 @@ mod trials;
 mod welch;
 
 pub use canonical::{CanonicalDelivery, CanonicalRun, canonical};
-pub use compare::{Difference, EquivOptions, PayloadMatch, compare};
+pub use compare::{Difference, EquivOptions, PayloadMatch, compare, payload_differences};
 pub use schedule::{Runs, Side, SideError, run_dir, run_order, run_sides};
 pub use swap::{SwapError, swap};
 pub use trials::{

@@ -39,6 +39,10 @@ pub struct EquivalenceSection {
     /// `exact` or `json`.
     pub payloads: Option<String>,
     pub json_tolerance: Option<f64>,
+    /// Per payload field (keys joined by `.`): how far its numbers may be
+    /// apart; implies JSON payloads.
+    #[serde(default)]
+    pub payload_tolerance: BTreeMap<String, PayloadToleranceEntry>,
     pub metric_tolerance: Option<f64>,
     #[serde(default)]
     pub ignore_nodes: Vec<String>,
@@ -52,6 +56,14 @@ pub struct EquivalenceSection {
     pub margin_default: Option<ConfigValue>,
     /// With `--trials`: the fewest trials per side to decide on (at least 5).
     pub min_trials: Option<u32>,
+}
+
+/// One field's bounds in `equivalence.payload_tolerance`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PayloadToleranceEntry {
+    pub abs: Option<f64>,
+    pub rel: Option<f64>,
 }
 
 /// `simulation:`: how long, which seed, and what happens on a node fault.

@@ -41,6 +41,7 @@ mod manifest;
 mod margin;
 mod mqtt;
 mod parse;
+mod payload_tolerance;
 mod resolve;
 mod resolved;
 mod scripted_fault;
@@ -65,6 +66,7 @@ pub use suggest::did_you_mean;
 pub use validate::ModelName;
 
 pub use parse::MAX_SCENARIO_BYTES;
+pub use payload_tolerance::{PayloadTolerance, PayloadToleranceError};
 pub use resolved::*;
 pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};
 

@@ -14,6 +14,7 @@ use super::mqtt::{
     DEFAULT_ANSWER_DEADLINE_MS, DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_HOST_ENV, DEFAULT_PORT_ENV, DEFAULT_QUIET_MS,
     MqttRole, MqttSettings,
 };
+use super::payload_tolerance::PayloadTolerance;
 use super::resolved::*;
 use super::scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
 use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
@@ -46,7 +47,14 @@ pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> Resolve
         equivalence: scenario.equivalence.as_ref().map(|e| EquivalenceRules {
             ignore_timing: e.ignore_timing.unwrap_or(false),
             time_tolerance_us: e.time_tolerance_us.unwrap_or(0),
-            json_tolerance: (e.payloads.as_deref() == Some("json")).then(|| e.json_tolerance.unwrap_or(0.0)),
+            json_tolerance: (e.payloads.as_deref() == Some("json") || !e.payload_tolerance.is_empty())
+                .then(|| e.json_tolerance.unwrap_or(0.0)),
+            // Checked by validate: a bad tolerance never gets here.
+            payload_tolerance: e
+                .payload_tolerance
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), PayloadTolerance::new(v.abs, v.rel).ok()?)))
+                .collect(),
             metric_tolerance: e.metric_tolerance.unwrap_or(0.0),
             ignore_nodes: e.ignore_nodes.clone(),
             ignore_topics: e.ignore_topics.clone(),

@@ -99,6 +99,8 @@ pub struct EquivalenceRules {
     pub time_tolerance_us: u64,
     /// Payloads compared as JSON with this relative tolerance; `None`: byte for byte.
     pub json_tolerance: Option<f64>,
+    /// Per payload field: its numbers' bounds (payloads then compare as JSON).
+    pub payload_tolerance: BTreeMap<String, super::PayloadTolerance>,
     pub metric_tolerance: f64,
     pub ignore_nodes: Vec<String>,
     pub ignore_topics: Vec<String>,

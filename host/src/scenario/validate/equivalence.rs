@@ -3,6 +3,7 @@
 use super::Checker;
 use crate::scenario::manifest::Scenario;
 use crate::scenario::margin::{MIN_TRIALS_FLOOR, Margin};
+use crate::scenario::payload_tolerance::{PayloadTolerance, PayloadToleranceError};
 use crate::scenario::resolved::PAYLOAD_MATCHES;
 use crate::scenario::suggest;
 
@@ -27,13 +28,46 @@ impl Checker<'_> {
                 "remove one of the two",
             );
         }
-        if e.json_tolerance.is_some() && e.payloads.as_deref() != Some("json") {
+        if e.json_tolerance.is_some() && e.payloads.as_deref() != Some("json") && e.payload_tolerance.is_empty() {
             self.key_error(
                 "equivalence.json_tolerance",
                 None,
                 "`json_tolerance` without `payloads: json`",
                 "add `payloads: json`; byte-for-byte payloads have no tolerance",
             );
+        }
+        if !e.payload_tolerance.is_empty() && e.payloads.as_deref() == Some("exact") {
+            self.key_error(
+                "equivalence.payload_tolerance",
+                None,
+                "`payload_tolerance` with `payloads: exact`: byte-for-byte payloads have no tolerance",
+                "drop `payloads: exact` (a tolerance compares payloads as JSON)",
+            );
+        }
+        for (field, entry) in &e.payload_tolerance {
+            let path = format!("equivalence.payload_tolerance.{field}");
+            if let Err(error) = PayloadTolerance::check_field(field) {
+                self.key_error(&path, None, error.to_string(), "e.g. `prediction: {abs: 1e-6, rel: 1e-5}`");
+                continue;
+            }
+            let bounds = [("abs", entry.abs), ("rel", entry.rel)];
+            if bounds.iter().all(|(_, v)| v.is_none()) {
+                self.error(&path, None, PayloadToleranceError::NoBound.to_string(), "e.g. `{abs: 1e-6, rel: 1e-5}`");
+            }
+            for (bound, value) in bounds {
+                if let Some(v) = value
+                    && !(v.is_finite() && v >= 0.0)
+                {
+                    self.error(
+                        &format!("{path}.{bound}"),
+                        None,
+                        format!(
+                            "payload_tolerance of '{field}': the {bound} tolerance must be a number >= 0; found {v}"
+                        ),
+                        "0 or omitted: that bound allows no difference",
+                    );
+                }
+            }
         }
         for key in ["json_tolerance", "metric_tolerance"] {
             let value = if key == "json_tolerance" { e.json_tolerance } else { e.metric_tolerance };
