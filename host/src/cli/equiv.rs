@@ -200,25 +200,13 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
 }
 
 /// What trials test, from side A's `equivalence:` section and the flags
-/// (flags win), and the options that do not apply to trials refused.
+/// (flags win).
 fn trial_rules(
     args: &EquivArgs,
     rules: Option<&EquivalenceRules>,
     options: &EquivOptions,
     a_file: &std::path::Path,
 ) -> Result<TrialRules, String> {
-    if args.payloads.is_some() || args.json_tolerance.is_some() || !args.payload_tolerance.is_empty() {
-        let flag = if args.payloads.is_some() {
-            "--payloads"
-        } else if args.json_tolerance.is_some() {
-            "--json-tolerance"
-        } else {
-            "--payload-tolerance"
-        };
-        return Err(format!(
-            "{flag} compares the payloads of one run; with --trials the runs' metrics and message counts are compared, not payloads\n  = help: drop {flag}, or compare one run (no --trials)"
-        ));
-    }
     let alpha = args.alpha.unwrap_or(0.05);
     if !(alpha > 0.0 && alpha < 0.5) {
         return Err(format!("--alpha must be between 0 and 0.5 (e.g. 0.05); found {alpha}"));
@@ -259,6 +247,12 @@ fn trial_rules(
         margins,
         margin_default,
         time_margin: (options.time_tolerance_us > 0).then_some(Margin::Absolute(options.time_tolerance_us as f64)),
+        // Asked for by a flag or the file (whose `payloads: json` or
+        // `payload_tolerance` leaves a JSON tolerance).
+        compare_payloads: args.payloads.is_some()
+            || args.json_tolerance.is_some()
+            || !args.payload_tolerance.is_empty()
+            || rules.is_some_and(|r| r.json_tolerance.is_some()),
     })
 }
 
@@ -306,22 +300,16 @@ fn refuse_trial_flags(args: &EquivArgs) -> Result<(), String> {
 /// comparison asked for does not use (the section serves both kinds).
 fn unused_keys(rules: Option<&EquivalenceRules>, trials: bool, a_file: &std::path::Path) {
     let Some(r) = rules else { return };
-    let unused: Vec<&str> = if trials {
-        [("payloads", r.json_tolerance.is_some())].iter().filter(|(_, u)| *u).map(|(k, _)| *k).collect()
-    } else {
-        [
-            ("margins", !r.margins.is_empty()),
-            ("margin_default", r.margin_default.is_some()),
-            ("min_trials", r.min_trials.is_some()),
-        ]
-        .iter()
-        .filter(|(_, u)| *u)
-        .map(|(k, _)| *k)
-        .collect()
-    };
-    for key in unused {
-        let why = if trials { "compares one run's payloads" } else { "applies with --trials only" };
-        eprintln!("note: equivalence.{key} in {} {why}; not used here", a_file.display());
+    if trials {
+        return; // every key applies to trials
+    }
+    let unused = [
+        ("margins", !r.margins.is_empty()),
+        ("margin_default", r.margin_default.is_some()),
+        ("min_trials", r.min_trials.is_some()),
+    ];
+    for (key, _) in unused.iter().filter(|(_, u)| *u) {
+        eprintln!("note: equivalence.{key} in {} applies with --trials only; not used here", a_file.display());
     }
 }
 
@@ -512,7 +500,16 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             Err(e) => return user_error(e.to_string()),
         };
         super::trials_table::print_trials(&outcome.metrics, rules);
-        let (summary, help) = super::trials_table::trials_summary(&outcome.metrics, outcome.verdict, rules);
+        let (mut summary, help) = super::trials_table::trials_summary(&outcome.metrics, outcome.verdict, rules);
+        if let Some(payloads) = &outcome.payloads {
+            super::trials_table::print_payloads(payloads);
+            if payloads.differing > 0 {
+                summary.push_str(&format!(
+                    "; the messages of {} of {} trial pairs differ",
+                    payloads.differing, payloads.pairs
+                ));
+            }
+        }
         println!("{summary} (over {trials} trials per side, seeds derived from {seed}; outputs in {})", out.display());
         if let Some(help) = help {
             println!("  = help: {help}");
@@ -520,7 +517,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         let json = serde_json::json!({
             "equivalent": outcome.verdict == Verdict::Equivalent, "verdict": outcome.verdict, "seed": seed,
             "trials": trials, "a": args.a, "b": b_file, "swap": args.swap, "options": options, "rules": rules,
-            "metrics": outcome.metrics,
+            "metrics": outcome.metrics, "payloads": outcome.payloads,
         });
         (outcome.verdict, json)
     };

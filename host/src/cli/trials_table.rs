@@ -2,7 +2,7 @@
 //! row per metric (both sides, the margin, B − A's interval, the tests'
 //! p values, the verdict), then what the verdict means and what to do.
 
-use crate::equiv::{MetricTrials, TrialRules, TrialTest, Verdict};
+use crate::equiv::{MetricTrials, PayloadTrials, TrialRules, TrialTest, Verdict};
 use crate::scenario::Margin;
 
 /// A number for the table: 4 decimals, or "-" when there is none.
@@ -53,6 +53,23 @@ pub(super) fn print_trials(metrics: &[MetricTrials], rules: &TrialRules) {
         if let Some(problem) = &m.problem {
             println!("    {}", super::for_terminal(problem));
         }
+    }
+}
+
+/// Whether the pairs of trials received the same messages, and the first
+/// differences when they did not.
+pub(super) fn print_payloads(payloads: &PayloadTrials) {
+    if payloads.differing == 0 {
+        println!("messages: every pair of trials (trial i of A and of B) received the same ({} pairs)", payloads.pairs);
+        return;
+    }
+    println!(
+        "messages: {} of {} pairs of trials received different ones; first differences (A expected, B found):",
+        payloads.differing, payloads.pairs
+    );
+    for d in &payloads.first {
+        let t = d.trial;
+        println!("  trials a{t} and b{t}: {}", super::for_terminal(&d.difference.to_string()));
     }
 }
 

@@ -33,7 +33,7 @@ pub use compare::{Difference, EquivOptions, PayloadMatch, compare, payload_diffe
 pub use schedule::{Runs, Side, SideError, run_dir, run_order, run_sides};
 pub use swap::{SwapError, swap};
 pub use trials::{
-    COUNT_METRIC, MEAN_TIME_METRIC, MetricTrials, NETWORK, StatedMargin, TrialRules, TrialTest, TrialsError,
-    TrialsOutcome, Verdict, compare_trials, trial_seed,
+    COUNT_METRIC, MEAN_TIME_METRIC, MetricTrials, NETWORK, PayloadTrials, StatedMargin, TrialDifference, TrialRules,
+    TrialTest, TrialsError, TrialsOutcome, Verdict, compare_trials, trial_seed,
 };
 pub use welch::{Sample, Tost, Welch, holm, tost, welch};

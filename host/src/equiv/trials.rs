@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::canonical::CanonicalRun;
-use super::compare::EquivOptions;
+use super::compare::{Difference, EquivOptions, payload_differences};
 use super::welch::{Sample, Tost, Welch, holm, tost, welch};
 use crate::scenario::{MIN_TRIALS_FLOOR, Margin};
 
@@ -56,6 +56,9 @@ pub struct TrialRules {
     /// The margin of [`MEAN_TIME_METRIC`] when `margins` does not name it
     /// (the time tolerance: arrival times may differ by this much).
     pub time_margin: Option<Margin>,
+    /// Compare the messages of each pair of trials (trial i of A with
+    /// trial i of B, which share a seed) under the options' payload rule.
+    pub compare_payloads: bool,
 }
 
 impl Default for TrialRules {
@@ -67,6 +70,7 @@ impl Default for TrialRules {
             margins: BTreeMap::new(),
             margin_default: None,
             time_margin: None,
+            compare_payloads: false,
         }
     }
 }
@@ -133,13 +137,53 @@ pub struct MetricTrials {
     pub verdict: Verdict,
 }
 
+/// The messages of the pairs of trials compared ([`TrialRules::compare_payloads`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PayloadTrials {
+    /// Pairs compared: the trials both sides finished.
+    pub pairs: usize,
+    /// Pairs whose messages differ.
+    pub differing: usize,
+    /// The first differences, with the trial they were found in.
+    pub first: Vec<TrialDifference>,
+}
+
+/// A difference between the messages of trial `trial` of A and of B.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialDifference {
+    /// From 0, as the trials' folders are numbered.
+    pub trial: usize,
+    #[serde(flatten)]
+    pub difference: Difference,
+}
+
 /// Every metric's comparison and the verdict over all of them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TrialsOutcome {
     pub metrics: Vec<MetricTrials>,
-    /// Equivalent (or NoDifference) only when every metric is; one
-    /// NotEquivalent (Differ) decides; else Undecided if any metric is.
+    /// With [`TrialRules::compare_payloads`]: the pairs' messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payloads: Option<PayloadTrials>,
+    /// Equivalent (or NoDifference) only when every metric is and no
+    /// pair's messages differ; one NotEquivalent (Differ) metric or one
+    /// pair whose messages differ decides; else Undecided if any metric is.
     pub verdict: Verdict,
+}
+
+/// Trial i of `a` against trial i of `b`, messages only.
+fn compare_pairs(a: &[CanonicalRun], b: &[CanonicalRun], options: &EquivOptions) -> PayloadTrials {
+    let mut outcome = PayloadTrials { pairs: a.len().min(b.len()), differing: 0, first: Vec::new() };
+    for (trial, (x, y)) in a.iter().zip(b).enumerate() {
+        let differences = payload_differences(x, y, options);
+        if !differences.is_empty() {
+            outcome.differing += 1;
+        }
+        let room = options.max_differences.saturating_sub(outcome.first.len());
+        outcome
+            .first
+            .extend(differences.into_iter().take(room).map(|difference| TrialDifference { trial, difference }));
+    }
+    outcome
 }
 
 /// The per-trial values of `run` that trials compare, by (node, metric):
@@ -156,7 +200,7 @@ fn trial_values(
     let mut values = BTreeMap::new();
     for (node, metrics) in run.metrics.iter().filter(|(n, _)| !options.ignore_nodes.contains(*n)) {
         for (name, value) in metrics {
-            if !(ignoring && name.starts_with("host.") && name != "host.faulted") {
+            if !(ignoring && name.starts_with("host.") && name != "host.faulted") && options.counts_metric(name) {
                 values.insert((node.clone(), name.clone()), *value);
             }
         }
@@ -292,15 +336,17 @@ pub fn compare_trials(
             m.verdict = Verdict::Differ;
         }
     }
+    let payloads = rules.compare_payloads.then(|| compare_pairs(a, b, options));
+    let messages_differ = payloads.as_ref().is_some_and(|p| p.differing > 0);
     let any = |v: Verdict| metrics.iter().any(|m| m.verdict == v);
     let verdict = match rules.test {
-        TrialTest::Equivalence if any(Verdict::NotEquivalent) => Verdict::NotEquivalent,
-        TrialTest::Difference if any(Verdict::Differ) => Verdict::Differ,
+        TrialTest::Equivalence if messages_differ || any(Verdict::NotEquivalent) => Verdict::NotEquivalent,
+        TrialTest::Difference if messages_differ || any(Verdict::Differ) => Verdict::Differ,
         _ if any(Verdict::Undecided) => Verdict::Undecided,
         TrialTest::Equivalence => Verdict::Equivalent,
         TrialTest::Difference => Verdict::NoDifference,
     };
-    Ok(TrialsOutcome { metrics, verdict })
+    Ok(TrialsOutcome { metrics, payloads, verdict })
 }
 
 #[cfg(test)]
@@ -442,5 +488,59 @@ mod tests {
         let time = outcome.metrics.iter().find(|m| m.metric == MEAN_TIME_METRIC).unwrap();
         // 1,000 against 1,250 µs in every trial: exactly the margin.
         assert_eq!((time.margin, time.verdict), (Some(Margin::Absolute(250.0)), Verdict::Equivalent));
+    }
+
+    #[test]
+    fn pairs_of_trials_whose_messages_differ_decide_the_verdict() {
+        use crate::equiv::PayloadMatch;
+        use crate::scenario::PayloadTolerance;
+        // Trial i of each side: one prediction, 1e-7 apart on B in trial 3.
+        let trial = |i: usize, side_b: bool| CanonicalRun {
+            deliveries: BTreeMap::from([(
+                "cloud".to_string(),
+                vec![CanonicalDelivery {
+                    time_us: 1_000,
+                    src: "ml".into(),
+                    topic: "result".into(),
+                    payload: Some(format!(
+                        r#"{{"prediction":{}}}"#,
+                        0.25 + i as f64 + if side_b && i == 3 { 1e-7 } else { 0.0 }
+                    )),
+                    payload_hex: None,
+                }],
+            )]),
+            metrics: BTreeMap::new(),
+            drops: BTreeMap::new(),
+        };
+        let (a, b): (Vec<_>, Vec<_>) =
+            ((0..5).map(|i| trial(i, false)).collect(), (0..5).map(|i| trial(i, true)).collect());
+        let margins = TrialRules { margin_default: Some(Margin::Absolute(10.0)), ..TrialRules::default() };
+        // Payloads not asked for: only the counts and times.
+        let outcome = compare_trials(&a, &b, &EquivOptions::default(), &margins).unwrap();
+        assert_eq!((outcome.verdict, outcome.payloads), (Verdict::Equivalent, None));
+        let asked = TrialRules { compare_payloads: true, ..margins };
+        let fields = |abs: f64| BTreeMap::from([("prediction".to_string(), PayloadTolerance { abs, rel: 0.0 })]);
+        let json = |abs| EquivOptions {
+            payloads: PayloadMatch::Json { relative_tolerance: 0.0, fields: fields(abs) },
+            ..EquivOptions::default()
+        };
+        let outcome = compare_trials(&a, &b, &json(1e-6), &asked).unwrap();
+        assert_eq!(outcome.verdict, Verdict::Equivalent, "{outcome:#?}");
+        assert_eq!(outcome.payloads.as_ref().map(|p| (p.pairs, p.differing)), Some((5, 0)));
+        // Without the tolerance, trial 3 differs: not equivalent, and with
+        // the difference test, they differ, whatever the metrics say.
+        let outcome = compare_trials(&a, &b, &json(0.0), &asked).unwrap();
+        assert_eq!(outcome.verdict, Verdict::NotEquivalent);
+        assert!(outcome.metrics.iter().all(|m| m.verdict == Verdict::Equivalent), "{outcome:#?}");
+        let payloads = outcome.payloads.unwrap();
+        assert_eq!((payloads.pairs, payloads.differing, payloads.first.len()), (5, 1, 1));
+        assert_eq!(payloads.first[0].trial, 3);
+        assert_eq!(
+            payloads.first[0].difference.what,
+            "message 1 from 'ml' received: another payload: field 'prediction' is 3.25 against 3.2500001 (tolerance abs 0e0)"
+        );
+        let differ = TrialRules { test: TrialTest::Difference, ..asked };
+        assert_eq!(compare_trials(&a, &b, &json(0.0), &differ).unwrap().verdict, Verdict::Differ);
+        assert_eq!(compare_trials(&a, &b, &json(1e-6), &differ).unwrap().verdict, Verdict::NoDifference);
     }
 }
