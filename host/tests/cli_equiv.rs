@@ -348,3 +348,90 @@ fn equiv_names_side_bs_equivalence_section_as_unused() {
         "{stderr}"
     );
 }
+
+/// wasm_gateway.yaml with sensor3's readings 1e-7 higher (its `base`),
+/// no alerts, and `equivalence` appended when given: two deterministic
+/// scenarios whose payload numbers differ in the seventh decimal.
+fn nudged_sensor(dir: &std::path::Path, name: &str, base: &str, equivalence: &str) -> String {
+    let text = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    assert!(text.contains("base: 22.5,") && text.contains("alert_threshold: 25.0"), "the example is as it was");
+    let text = text
+        .replace("base: 22.5,", &format!("base: {base},"))
+        .replace("alert_threshold: 25.0", "alert_threshold: 99.0");
+    let file = dir.join(name);
+    std::fs::write(&file, format!("{text}{equivalence}")).unwrap();
+    file.to_str().unwrap().to_string()
+}
+
+#[test]
+fn equiv_compares_payload_numbers_within_a_tolerance_per_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cache, out) = (dir.path().join("cache"), dir.path().join("out"));
+    let equiv = |args: &[&str]| {
+        let mut all = vec!["equiv"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        let o = xedgesim(&all, Some(&cache));
+        (o.status.code(), output_text(&o.stdout), output_text(&o.stderr))
+    };
+    // The readings' and the aggregates' numbers, within 1e-6.
+    let tolerance = "\nequivalence:\n  payload_tolerance:\n    temperature: {abs: 1.0e-6}\n    \
+                     mean: {abs: 1.0e-6, rel: 1.0e-9}\n    min: {abs: 1.0e-6}\n    max: {rel: 1.0e-7}\n";
+    let a = nudged_sensor(dir.path(), "a.yaml", "22.5", "");
+    let tolerant = nudged_sensor(dir.path(), "tolerant.yaml", "22.5", tolerance);
+    let b = nudged_sensor(dir.path(), "b.yaml", "22.5000001", "");
+
+    // Byte for byte, the first of sensor3's readings differs.
+    let (code, stdout, stderr) = equiv(&[&a, &b]);
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(stdout.contains("received: another payload\n"), "{stdout}");
+    // As JSON without a tolerance, the field, both numbers and the rule are named.
+    let (code, stdout, _) = equiv(&[&a, &b, "--payloads", "json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let named = stdout.lines().find(|l| l.contains("another payload: field '")).unwrap_or_default();
+    assert!(named.contains(" against ") && named.ends_with("(no tolerance)"), "{stdout}");
+    // The readings alone within the tolerance: an aggregate's number is next.
+    let (code, stdout, _) = equiv(&[&a, &b, "--payload-tolerance", "temperature=1e-6"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(!stdout.contains("field 'temperature'"), "{stdout}");
+    assert!(stdout.contains("node 'cloud' at t = "), "{stdout}");
+    // Every number within the file's tolerance: equivalent, as with the flags.
+    let (code, stdout, stderr) = equiv(&[&tolerant, &b]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("equivalent: 122 deliveries"), "{stdout}");
+    let flags = ["--payload-tolerance", "temperature=1e-6", "--payload-tolerance", "mean=1e-6,1e-9"];
+    let more = ["--payload-tolerance", "min=1e-6", "--payload-tolerance", "max=0,1e-7"];
+    let (code, stdout, _) = equiv(&[&[a.as_str(), &b], &flags[..], &more[..]].concat());
+    assert_eq!(code, Some(0), "{stdout}");
+    // A flag overrides the file's bound for its field.
+    let (code, stdout, _) = equiv(&[&tolerant, &b, "--payload-tolerance", "temperature=0"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("field 'temperature'") && stdout.contains("(tolerance abs 0e0)"), "{stdout}");
+
+    // Trials: each pair's messages within the tolerance, the metrics (the
+    // cloud's latencies among them) as distributions.
+    let (code, stdout, stderr) = equiv(&[&tolerant, &b, "--trials", "5", "--test", "difference"]);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("messages: every pair of trials (trial i of A and of B) received the same (5 pairs)"));
+    assert!(stdout.lines().any(|l| l.starts_with("cloud") && l.contains("latency_p50_us")), "{stdout}");
+    let (code, stdout, _) = equiv(&[&a, &b, "--trials", "5", "--test", "difference", "--payloads", "json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("messages: 5 of 5 pairs of trials received different ones"), "{stdout}");
+    assert!(stdout.contains("; the messages of 5 of 5 trial pairs differ"), "{stdout}");
+    assert!(stdout.contains("  trials a0 and b0: node '"), "{stdout}");
+
+    // Bad tolerances are user errors, before anything runs.
+    for (flags, named) in [
+        (
+            vec!["--payload-tolerance", "mean=-1"],
+            "--payload-tolerance 'mean=-1': the abs tolerance must be a number >= 0",
+        ),
+        (vec!["--payload-tolerance", "mean=0,NaN"], "the rel tolerance must be a number >= 0; found NaN"),
+        (vec!["--payload-tolerance", "mean"], "--payload-tolerance 'mean': a payload field is named by its keys"),
+        (vec!["--payloads", "exact", "--payload-tolerance", "mean=1"], "--payload-tolerance with --payloads exact"),
+    ] {
+        let (code, _, stderr) = equiv(&[&[a.as_str(), &b], &flags[..]].concat());
+        assert_eq!(code, Some(2), "{flags:?}: {stderr}");
+        assert!(stderr.contains(named), "{flags:?}: {stderr}");
+    }
+}
