@@ -7,7 +7,9 @@
 //! metric is compared as a distribution: equivalent within its margin by
 //! two one-sided tests (exit 0), not shown equivalent (1), or too few
 //! trials to decide ([`EXIT_UNDECIDED`]); or, with `--test difference`,
-//! whether they differ (1) by Welch's test.
+//! whether they differ (1) by Welch's test. Payloads compare byte for
+//! byte, or as JSON with numbers within `--json-tolerance` and
+//! `--payload-tolerance` (per field); with trials, pair by pair.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -9,7 +9,7 @@
 //!   trips, and how many times a node was stepped).
 //! - [`compare`]: two canonical runs compared under [`EquivOptions`],
 //!   giving the first differences in words (node, virtual time, expected
-//!   versus found).
+//!   versus found); JSON payloads' numbers within a tolerance per field.
 //! - [`swap`]: one node's implementation swapped, for comparing a
 //!   scenario with itself.
 //! - [`run_sides`]: the runs of both sides, once or N trials each,
@@ -17,7 +17,8 @@
 //! - [`compare_trials`]: N runs per side with derived seeds, every metric
 //!   compared as a distribution — equivalent within a stated margin by
 //!   two one-sided tests ([`welch`]), or different by Welch's test — for
-//!   runs with containers, which are only statistically reproducible.
+//!   runs with containers, which are only statistically reproducible;
+//!   and, when asked, each pair of trials' messages ([`payload_differences`]).
 //! - [`student_t`]: the t distribution those tests need.
 
 mod canonical;
