@@ -419,6 +419,10 @@ fn equiv_compares_payload_numbers_within_a_tolerance_per_field() {
     assert!(stdout.contains("messages: 5 of 5 pairs of trials received different ones"), "{stdout}");
     assert!(stdout.contains("; the messages of 5 of 5 trial pairs differ"), "{stdout}");
     assert!(stdout.contains("  trials a0 and b0: node '"), "{stdout}");
+    // The comparison's page lists them too.
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<h2>Messages of each pair of trials</h2>\n<p>5 of 5 pairs"), "the page says how many");
+    assert!(page.contains("<table id=\"payload-differences\"") && page.contains("another payload: field"));
 
     // Bad tolerances are user errors, before anything runs.
     for (flags, named) in [

@@ -115,6 +115,34 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
             );
         }
     }
+    if let Some(payloads) = result["payloads"].as_object() {
+        // Trials with payloads compared: each pair's messages.
+        out.push_str("<h2>Messages of each pair of trials</h2>\n");
+        let (pairs, differing) = (text(&payloads["pairs"]), text(&payloads["differing"]));
+        out.push_str(&format!(
+            "<p>{} of {pairs} pairs (trial i of A and of B) received different messages.</p>\n",
+            escape(&differing)
+        ));
+        let rows: Vec<Vec<String>> = payloads["first"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| {
+                let trial = text(&d["trial"]);
+                vec![
+                    escape(&format!("a{trial}, b{trial}")),
+                    escape(&text(&d["node"])),
+                    escape(&text(&d["what"])),
+                    escape(&text(&d["expected"])),
+                    escape(&text(&d["found"])),
+                ]
+            })
+            .collect();
+        if !rows.is_empty() {
+            let header = ["trials", "node", "what", "A (expected)", "B (found)"];
+            table(&mut out, "payload-differences", false, &header, &rows);
+        }
+    }
     if let Some(metrics) = result["metrics"].as_array() {
         let alpha = result["rules"]["alpha"].as_f64().unwrap_or(0.05);
         let interval = format!("{}% interval of B − A", (100.0 * (1.0 - 2.0 * alpha) * 1e6).round() / 1e6);
