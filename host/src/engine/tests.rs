@@ -529,3 +529,26 @@ fn what_waits_for_a_node_computing_at_the_end_is_in_flight_and_a_crash_drops_it(
     assert_eq!(ran.outcome.counts.dropped_by_reason.get("crashed_while_held"), Some(&1));
     assert_eq!(ran.outcome.counts.in_flight, 0);
 }
+
+#[test]
+fn what_waited_for_a_busy_node_that_a_stall_then_delays_is_handed_over_by_the_stall_in_order() {
+    let s = scenario(
+        LATENCY,
+        "  - {id: s, type: sensor}\n  - {id: gw, type: gateway, cpu: {instructions_per_us: 1}}\n",
+        "faults:\n  - {stall: gw, at_s: 0.004, until_s: 0.02, delay_us: 500}\n",
+    );
+    let script: Script = Box::new(|id, now, _| match (id, now) {
+        ("s", 0) => Ok(StepOutput { outbox: vec![to("gw", "x")], wake_at_us: Some(2_000) }),
+        ("s", 2_000) => Ok(StepOutput { outbox: vec![to("gw", "y")], wake_at_us: Some(3_200) }),
+        ("s", 3_200) => send(vec![to("gw", "z")]),
+        _ => send(Vec::new()),
+    });
+    // Busy from 2 ms to 5 ms; "y" waits for it, then the stall (from 4 ms) holds it 0.5 ms more.
+    let fuel: Fuel = Arc::new(|id, now| if (id, now) == ("gw", 2_000) { 3_000 } else { 0 });
+    let ran = run_fueled(&s, vec![vec![0, 1]], script, false, fuel);
+    assert_eq!(
+        steps(&ran.calls),
+        ["0 s []", "0 gw []", "2000 s []", "2000 gw [s:x]", "3200 s []", "5500 gw [s:y]", "5700 gw [s:z]"]
+    );
+    assert_eq!((ran.outcome.counts.delivered, ran.outcome.counts.in_flight), (3, 0));
+}
