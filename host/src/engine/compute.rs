@@ -38,12 +38,15 @@ pub struct Compute {
 
 impl Compute {
     pub fn for_scenario(scenario: &ResolvedScenario) -> Self {
-        if scenario.nodes.iter().all(|n| n.cpu.is_none()) {
+        // A node swapped into a container (`equiv --swap`) keeps its `cpu:`
+        // for the way back, but a container's time is measured, not counted.
+        let speed = |n: &crate::scenario::ResolvedNode| n.cpu.clone().filter(|_| !n.implementation.is_docker());
+        if scenario.nodes.iter().all(|n| speed(n).is_none()) {
             return Compute::default();
         }
         Compute {
             present: true,
-            speeds: scenario.nodes.iter().map(|n| n.cpu.clone()).collect(),
+            speeds: scenario.nodes.iter().map(speed).collect(),
             busy: BTreeMap::new(),
             total_us: vec![0; scenario.nodes.len()],
         }
