@@ -80,6 +80,7 @@ fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
         on_fault: FaultPolicy::Abort,
         port: None,
         alternative: None,
+        cpu: None,
     };
     ResolvedScenario {
         source: PathBuf::from("relay-ring.yaml"),

@@ -227,3 +227,65 @@ fn the_number_of_threads_changes_nothing() {
         }
     }
 }
+
+/// The result files of a run of `file` packed as `mode` on `threads`
+/// threads: trace, metrics and the `compute_us` rows of usage.csv (the
+/// other usage rows are costs, which packing moves).
+fn run_computed(file: &Path, mode: SandboxMode, threads: usize, out: &Path) -> [String; 3] {
+    let report = Simulation::from_file(file)
+        .unwrap()
+        .sandbox(mode)
+        .threads(threads)
+        .out_dir(out)
+        .cache_dir(Some(out.join("cache")))
+        .trace(TraceLevel::All)
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
+    let usage = read("usage.csv");
+    let compute: String = usage.lines().filter(|l| l.contains(",compute_us,")).map(|l| format!("{l}\n")).collect();
+    [read("trace.jsonl"), read("metrics.csv"), compute]
+}
+
+#[test]
+fn gateways_with_a_cpu_give_the_same_bytes_at_every_packing_and_thread_count() {
+    // 60 sensors at once (enough for the threads to step them), two real
+    // gateways that compute (one slow enough to queue), a cloud at cloud speed.
+    let dir = tempfile::tempdir().unwrap();
+    let mut yaml = String::from(
+        "simulation: {duration_s: 3, seed: 5}\nnetwork: {model: latency, default_latency_us: 2000, default_jitter_us: 500}\nnodes:\n  - {id: 's{i}', count: 60, type: sensor, config: {destination: 'gw{i % 2}', sample_rate_hz: 5}}\n",
+    );
+    yaml.push_str("  - {id: gw0, type: gateway, cpu: edge_gateway, config: {window_s: 1}}\n");
+    yaml.push_str("  - {id: gw1, type: gateway, cpu: {instructions_per_us: 20}, config: {window_s: 1}}\n");
+    yaml.push_str("  - {id: cloud, type: cloud, cpu: cloud_vm}\n");
+    let file = dir.path().join("computed.yaml");
+    std::fs::write(&file, &yaml).unwrap();
+    let first = run_computed(&file, SandboxMode::PerNode, 1, &dir.path().join("per-node-1"));
+    let runs = [
+        (SandboxMode::Shared { nodes_per_instance: 1_000 }, 1),
+        (SandboxMode::Shared { nodes_per_instance: 7 }, 2),
+        (SandboxMode::PerNode, 2),
+    ];
+    for (mode, threads) in runs {
+        let other = run_computed(&file, mode, threads, &dir.path().join(format!("{}-{threads}", flag(mode))));
+        for (a, b) in first.iter().zip(&other) {
+            assert!(a == b, "{mode:?}, {threads} threads: first divergence {:?}", first_divergence(a, b));
+        }
+    }
+    // The compute is counted from the real code, and it moves the run.
+    let compute: Vec<(&str, u64)> = first[2]
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            (cells[0], cells[2].parse().unwrap())
+        })
+        .collect();
+    assert_eq!(compute.iter().map(|(node, _)| *node).collect::<Vec<_>>(), ["gw0", "gw1", "cloud"]);
+    assert!(compute.iter().all(|(_, us)| *us > 0), "{compute:?}");
+    assert!(compute[1].1 > 20 * compute[0].1, "a 25x slower CPU: {compute:?}");
+    std::fs::write(&file, yaml.replace(", cpu: edge_gateway", "").replace(", cpu: {instructions_per_us: 20}", ""))
+        .unwrap();
+    let uncomputed = run_computed(&file, SandboxMode::PerNode, 1, &dir.path().join("uncomputed"));
+    assert!(uncomputed[0] != first[0], "compute time changes when messages leave");
+}

@@ -903,3 +903,22 @@ fn hostile_nodes_fault_alike_on_worker_threads() {
     assert!(serial.iter().any(|f| f.ends_with("stack_overflow")), "{serial:?}");
     assert_eq!(faults(2), serial);
 }
+
+#[test]
+fn the_native_baseline_refuses_a_node_with_a_cpu_it_could_not_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("computed.yaml");
+    std::fs::write(&file, "nodes:\n  - {id: s, type: sensor}\n  - {id: gw, type: gateway, cpu: edge_gateway}\n")
+        .unwrap();
+    let run = |native: bool| {
+        Simulation::from_file(&file)
+            .unwrap()
+            .native_models(native)
+            .out_dir(dir.path().join(if native { "native" } else { "wasm" }))
+            .cache_dir(Some(dir.path().join("cache")))
+            .run()
+    };
+    let e = run(true).expect_err("refused").to_string();
+    assert!(e.contains("node 'gw' has `cpu:`") && e.contains("without `--native`"), "{e}");
+    assert_eq!(run(false).unwrap().status, RunStatus::Finished);
+}

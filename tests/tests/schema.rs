@@ -381,3 +381,45 @@ fn a_build_network_needs_a_build_context() {
     let text = error_text(&mqtt_node("gateway", ", build_network: true"));
     assert!(text.contains("`build_network` without `build_context`"), "{text}");
 }
+
+#[test]
+fn a_cpu_is_a_profile_or_a_speed_kept_exactly_and_a_count_entry_gives_it_to_every_member() {
+    let r = load(
+        "nodes:\n  - {id: s, type: sensor, cpu: edge_gateway}\n  - {id: 'g{i}', count: 2, type: gateway, cpu: {instructions_per_us: 2.5}}\n  - {id: c, type: cloud}\n",
+    )
+    .unwrap();
+    let edge = scenario::CpuSpeed::profile("edge_gateway").unwrap();
+    assert_eq!(r.nodes[0].cpu.as_ref(), Some(&edge));
+    assert_eq!(edge.profile.as_deref(), Some("edge_gateway"));
+    for member in &r.nodes[1..3] {
+        assert_eq!(member.cpu, Some(scenario::CpuSpeed { profile: None, instructions_per_ms: 2_500 }));
+    }
+    assert_eq!(r.nodes[3].cpu, None, "no `cpu:`: steps take no virtual time");
+    let yaml = scenario::resolved_to_yaml(&r);
+    assert!(yaml.contains("cpu:\n    instructions_per_ms: 2500"), "{yaml}");
+}
+
+#[test]
+fn a_wrong_cpu_is_an_error_at_its_line_with_the_fix() {
+    let text = error_text("nodes:\n  - {id: s, type: sensor, cpu: edge_gatway}\n");
+    assert!(text.starts_with("scenarios/inline.yaml:2:32: error: unknown cpu profile 'edge_gatway'"), "{text}");
+    assert!(text.contains("did you mean 'edge_gateway'?"), "{text}");
+    let text = error_text("nodes:\n  - id: s\n    type: sensor\n    cpu: {instructions_per_s: 5}\n");
+    assert!(
+        text.starts_with("scenarios/inline.yaml:4:11: error: unknown key 'instructions_per_s' in `cpu:`"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean 'instructions_per_us'?"), "{text}");
+    for bad in ["0", "-2", "0.0005", "'fast'", "2000000000"] {
+        let text = error_text(&format!("nodes:\n  - {{id: s, type: sensor, cpu: {{instructions_per_us: {bad}}}}}\n"));
+        assert!(text.contains("error: cpu.instructions_per_us must be a positive number"), "{bad}: {text}");
+        assert!(text.contains("at most three decimals"), "{text}");
+    }
+    let text = error_text("nodes:\n  - {id: s, type: sensor, cpu: [1]}\n");
+    assert!(text.contains("`cpu:` must be a profile name or a mapping"), "{text}");
+    let text = error_text(
+        "nodes:\n  - id: g\n    type: gateway\n    implementation: docker\n    docker: {image: x}\n    cpu: cloud_vm\n",
+    );
+    assert!(text.starts_with("scenarios/inline.yaml:6:5: error: `cpu:` on a docker node"), "{text}");
+    assert!(text.contains("a container's time is measured"), "{text}");
+}

@@ -18,6 +18,9 @@ pub enum EventKind {
     Wake { node: usize, generation: u64 },
     /// Steps a stall held back for node `node` are due (scripted faults).
     Release { node: usize },
+    /// Node `node`'s step is computed (`cpu:`): what it sent leaves, and
+    /// what waited for it is handed over (`compute.rs`).
+    Computed { node: usize },
 }
 
 /// What a heap entry holds: a message waits in the slab, so entries stay
@@ -28,6 +31,7 @@ enum Entry {
     Deliver { src: u32, dst: u32, slot: u32, id: u64 },
     Wake { node: u32, generation: u64 },
     Release { node: u32 },
+    Computed { node: u32 },
 }
 
 #[derive(Debug)]
@@ -137,6 +141,7 @@ impl EventQueue {
             }
             EventKind::Wake { node, generation } => Entry::Wake { node: node as u32, generation },
             EventKind::Release { node } => Entry::Release { node: node as u32 },
+            EventKind::Computed { node } => Entry::Computed { node: node as u32 },
         };
         self.heap.push(Queued { time_us, seq: self.next_seq, entry });
         self.next_seq += 1;
@@ -159,6 +164,7 @@ impl EventQueue {
             }
             Entry::Wake { node, generation } => EventKind::Wake { node: node as usize, generation },
             Entry::Release { node } => EventKind::Release { node: node as usize },
+            Entry::Computed { node } => EventKind::Computed { node: node as usize },
         };
         Some(kind)
     }
@@ -201,7 +207,7 @@ mod tests {
         let order: Vec<usize> = std::iter::from_fn(|| q.pop())
             .map(|kind| match kind {
                 EventKind::Wake { node, .. } => node,
-                EventKind::Deliver { .. } | EventKind::Release { .. } => unreachable!(),
+                EventKind::Deliver { .. } | EventKind::Release { .. } | EventKind::Computed { .. } => unreachable!(),
             })
             .collect();
         let mut expected = vec![99];

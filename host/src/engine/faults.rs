@@ -61,6 +61,9 @@ impl Engine<'_> {
                     // What a stall held for it is lost with it: no step received it.
                     let held = self.scripted.take_held(node);
                     self.drop_held(now, node, held);
+                    // So is what waited for its compute, and what it computed does not leave.
+                    let held = self.compute.abandon(node);
+                    self.drop_held(now, node, held);
                     self.scripted.set_down(node, Some((fault, draw)));
                     // Its wake-ups die with it.
                     self.generation[node] += 1;
@@ -183,6 +186,10 @@ impl Engine<'_> {
         if self.scripted.present {
             // What a stall held for it goes with it: no step received it.
             let held = self.scripted.take_held(node);
+            self.drop_held(fault.time_us, node, held);
+        }
+        if self.compute.present {
+            let held = self.compute.abandon(node);
             self.drop_held(fault.time_us, node, held);
         }
         match self.scenario.nodes[node].on_fault {

@@ -38,6 +38,9 @@ pub struct Outcome {
     pub reached_us: u64,
     /// What the groups could not release.
     pub shutdown_errors: Vec<String>,
+    /// Each node's compute time over the run in virtual µs (`cpu:`):
+    /// `None` for nodes without one; empty when no node has one.
+    pub compute_us: Vec<Option<u64>>,
     series: SeriesRecorder,
 }
 
@@ -60,8 +63,9 @@ impl<'a> Engine<'a> {
         let ids = &self.ids;
         let scripted_faults = self.scripted.summary(reached_us, &self.counts.dropped_by_reason, |n| ids[n].to_string());
         let mut counts = self.counts;
-        // Still on the wire, or at a stalled node no step of which received them.
-        counts.in_flight += self.queue.deliveries() as u64 + self.scripted.held_messages();
+        // Still on the wire, or at a stalled or busy node no step of which received them.
+        counts.in_flight +=
+            self.queue.deliveries() as u64 + self.scripted.held_messages() + self.compute.held_messages();
         Outcome {
             end,
             trace: self.trace,
@@ -77,6 +81,7 @@ impl<'a> Engine<'a> {
             steps: self.steps,
             reached_us,
             shutdown_errors,
+            compute_us: self.compute.totals(),
             series: self.series,
         }
     }

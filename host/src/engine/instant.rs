@@ -6,7 +6,7 @@ use super::event_queue::EventKind;
 use super::fault_state::HeldMessage;
 use super::trace::DropReason;
 use super::{Engine, EngineError, MAX_EVENTS_PER_INSTANT, MAX_ROUNDS_PER_INSTANT, Progress, Stop};
-use crate::runtime::Message;
+use crate::runtime::{Message, Outgoing};
 use crate::text::format_time;
 
 impl Engine<'_> {
@@ -86,6 +86,8 @@ impl Engine<'_> {
             // now), with the sender and id of each message those steps
             // held: their inbox this round, in order.
             let mut released: Vec<(usize, Vec<(usize, u64)>)> = Vec::new();
+            // What nodes whose compute ended now send, sent once the round's events are taken.
+            let mut departing: Vec<(usize, Vec<Outgoing>)> = Vec::new();
             while self.queue.peek_time() == Some(now) {
                 match self.queue.pop().expect("peeked") {
                     EventKind::Deliver { src, dst, id, message } => {
@@ -120,24 +122,13 @@ impl Engine<'_> {
                                 continue;
                             }
                         }
-                        let slot = self.due_slot(&mut due, dst);
-                        inbox_bytes.resize(due.len(), 0);
-                        // What the step is handed: payload, sender id and topic, and its header.
-                        let size = inbox_size(&message);
-                        let held = &mut inbox_bytes[slot];
-                        if *held > 0
-                            && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes()
-                        {
-                            // A full inbox: the rest arrives in a further step at this instant.
-                            *held = u64::MAX;
-                            self.events -= 1;
-                            waiting.push((src, dst, id, message));
+                        if self.compute.is_busy(dst) {
+                            // It computes: the message waits for the end, in arrival order.
+                            self.compute.hold(dst, HeldMessage { src, id, message });
                             continue;
                         }
-                        *held += size;
-                        // Counted here, once: a message a full inbox made wait comes round again.
-                        self.delivered(now, src, dst, id, &message);
-                        due[slot].1.push(message);
+                        let mut round = Round { due: &mut due, inbox_bytes: &mut inbox_bytes, waiting: &mut waiting };
+                        self.accept(now, &mut round, dst, HeldMessage { src, id, message });
                     }
                     EventKind::Release { node } => {
                         // A stall's held steps. What reached the node since
@@ -149,6 +140,13 @@ impl Engine<'_> {
                         if self.stopped[node] || self.scripted.is_down(node) {
                             // Never so (they go at the stop), but never silently either.
                             self.drop_held(now, node, held);
+                            continue;
+                        }
+                        if self.compute.is_busy(node) {
+                            // Released while it computes: they wait for the end.
+                            for h in held {
+                                self.compute.hold(node, h);
+                            }
                             continue;
                         }
                         let slot = self.due_slot(&mut due, node);
@@ -170,13 +168,49 @@ impl Engine<'_> {
                             self.events += 1;
                             let id = self.ids[node];
                             self.trace.wake(now, id);
-                            self.due_slot(&mut due, node);
+                            if self.compute.is_busy(node) {
+                                self.compute.wake(node);
+                            } else {
+                                self.due_slot(&mut due, node);
+                            }
+                        }
+                    }
+                    EventKind::Computed { node } => {
+                        // A crash or a fault since ended it: nothing leaves.
+                        let Some(busy) = self.compute.finish(node, now) else { continue };
+                        departing.push((node, busy.outbox));
+                        if busy.held.is_empty() && !busy.woken {
+                            continue;
+                        }
+                        // One step now with what waited, unless a stall holds it further.
+                        if self.scripted.present
+                            && let Some(release) = self.held_until(node, now, &released)
+                        {
+                            if self.scripted.hold(node, release, busy.held) {
+                                self.queue
+                                    .push(release, EventKind::Release { node })
+                                    .map_err(|why| self.queue_full(node, why))?;
+                            }
+                            continue;
+                        }
+                        self.due_slot(&mut due, node);
+                        for held in busy.held {
+                            let mut round =
+                                Round { due: &mut due, inbox_bytes: &mut inbox_bytes, waiting: &mut waiting };
+                            self.accept(now, &mut round, node, held);
                         }
                     }
                 }
             }
             for &(node, _) in &due {
                 self.due_at[node] = u32::MAX;
+            }
+            // In node order, before this round's steps send: their zero-latency messages arrive next round.
+            departing.sort_unstable_by_key(|(node, _)| *node);
+            for (node, outbox) in departing {
+                for message in outbox {
+                    self.send(node, now, message)?;
+                }
             }
             // The next round hands over what waits (the events bound still
             // stops a real livelock hiding behind it).
@@ -205,6 +239,30 @@ impl Engine<'_> {
         Ok(())
     }
 
+    /// Puts `h` in its node's inbox this round, counted as delivered, or,
+    /// past the node's inbox byte bound, in `waiting` for a further step at
+    /// this instant (what comes later for that node waits too, so arrival
+    /// order holds).
+    fn accept(&mut self, now: u64, round: &mut Round<'_>, dst: usize, h: HeldMessage) {
+        let HeldMessage { src, id, message } = h;
+        let slot = self.due_slot(round.due, dst);
+        round.inbox_bytes.resize(round.due.len(), 0);
+        // What the step is handed: payload, sender id and topic, and its header.
+        let size = inbox_size(&message);
+        let held = &mut round.inbox_bytes[slot];
+        if *held > 0 && held.saturating_add(size) > self.scenario.nodes[dst].implementation.max_inbox_bytes() {
+            // A full inbox: the rest arrives in a further step at this instant.
+            *held = u64::MAX;
+            self.events -= 1;
+            round.waiting.push((src, dst, id, message));
+            return;
+        }
+        *held += size;
+        // Counted here, once: a message a full inbox made wait comes round again.
+        self.delivered(now, src, dst, id, &message);
+        round.due[slot].1.push(message);
+    }
+
     /// Position of `node` in this round's `due` list, adding it if new.
     pub(super) fn due_slot(&mut self, due: &mut Vec<(usize, Vec<Message>)>, node: usize) -> usize {
         if self.due_at[node] == u32::MAX {
@@ -213,6 +271,14 @@ impl Engine<'_> {
         }
         self.due_at[node] as usize
     }
+}
+
+/// A round's due nodes with their inboxes, the bytes in each, and the
+/// messages a full inbox left for a further round.
+struct Round<'r> {
+    due: &'r mut Vec<(usize, Vec<Message>)>,
+    inbox_bytes: &'r mut Vec<u64>,
+    waiting: &'r mut Vec<(usize, usize, u64, Message)>,
 }
 
 /// What a message costs an inbox beyond its payload, id and topic: its

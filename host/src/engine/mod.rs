@@ -9,7 +9,8 @@
 //! the wake-up time it asked for comes; idle nodes cost nothing. Every node
 //! is stepped once at t = 0. All messages due for a node at one instant
 //! arrive in one step, in the order they were sent (over several steps at
-//! that instant when they exceed its inbox byte bound). Events at the same
+//! that instant when they exceed its inbox byte bound). A node with `cpu:`
+//! is busy for its steps' compute time (`compute.rs`). Events at the same
 //! virtual time are handled in rounds: a step's zero-latency messages are
 //! delivered in the next round at the same instant.
 //!
@@ -18,6 +19,7 @@
 //! not, and messages due after the end are counted as in flight. A
 //! node's requested wake-up replaces its earlier one; `none` cancels it.
 
+mod compute;
 mod delivery;
 mod error;
 mod event_queue;
@@ -42,6 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustc_hash::FxHashMap;
 
+use compute::Compute;
 pub use error::EngineError;
 use event_queue::EventQueue;
 pub use fault_schedule::ScheduleError;
@@ -148,6 +151,8 @@ pub struct Engine<'a> {
     pool: Option<Option<rayon::ThreadPool>>,
     stopped: Vec<bool>,
     scripted: FaultState,
+    /// Compute time of nodes with `cpu:` (`compute.rs`).
+    compute: Compute,
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
     due_at: Vec<u32>,
@@ -205,6 +210,7 @@ impl<'a> Engine<'a> {
             pool: None,
             stopped: vec![false; n],
             scripted: faults,
+            compute: Compute::for_scenario(scenario),
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
             stats: vec![NodeStats::default(); n],

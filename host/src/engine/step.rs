@@ -76,7 +76,8 @@ impl Engine<'_> {
                 }
             }
         }
-        let mut results: Vec<(usize, Result<StepOutput, NodeFault>)> = Vec::new();
+        // Each result with its compute time (`cpu:` nodes; 0 for the rest).
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>, u64)> = Vec::new();
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
             let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
@@ -90,16 +91,25 @@ impl Engine<'_> {
                 }));
             }
             for (index, result) in indexes.into_iter().zip(outputs) {
-                results.push((self.placement.members[group][index], result));
+                let node = self.placement.members[group][index];
+                let cost_us = match &result {
+                    Ok(_) if self.compute.has_speed(node) => {
+                        let fuel = self.placement.groups[group].last_step_fuel(index).unwrap_or(0);
+                        self.compute.cost_us(node, fuel)
+                    }
+                    _ => 0,
+                };
+                results.push((node, result, cost_us));
             }
         }
         self.trace_logs(groups);
         // Outputs in node order, whatever sandbox each node lives in.
-        results.sort_unstable_by_key(|(node, _)| *node);
-        for (node, result) in results {
+        results.sort_unstable_by_key(|(node, _, _)| *node);
+        for (node, result, cost_us) in results {
             self.steps += 1;
             self.series.step(now, node);
             match result {
+                Ok(output) if cost_us > 0 => self.apply_computed(node, now, cost_us, output)?,
                 Ok(output) => self.apply(node, now, output)?,
                 Err(fault) => self.fault(node, fault)?,
             }
@@ -133,8 +143,32 @@ impl Engine<'_> {
         for message in output.outbox {
             self.send(node, now, message)?;
         }
+        self.schedule_wake(node, output.wake_at_us)
+    }
+
+    /// A step that takes `cost_us` of compute: the node is busy until
+    /// `now + cost_us`, and its messages leave then (a step whose compute
+    /// ends after the run's end sends nothing). Its wake-up is scheduled as
+    /// asked; one due while it is busy waits for the end.
+    pub(super) fn apply_computed(
+        &mut self,
+        node: usize,
+        now: u64,
+        cost_us: u64,
+        output: StepOutput,
+    ) -> Result<(), Stop> {
+        let until_us = now.saturating_add(cost_us);
+        self.compute.start(node, cost_us, until_us, output.outbox);
+        if until_us <= self.duration_us {
+            self.queue.push(until_us, EventKind::Computed { node }).map_err(|why| self.queue_full(node, why))?;
+        }
+        self.schedule_wake(node, output.wake_at_us)
+    }
+
+    /// Replaces `node`'s wake-up with the one its last step asked for.
+    fn schedule_wake(&mut self, node: usize, wake_at_us: Option<u64>) -> Result<(), Stop> {
         self.generation[node] += 1;
-        if let Some(at) = output.wake_at_us
+        if let Some(at) = wake_at_us
             && at <= self.duration_us
         {
             let generation = self.generation[node];

@@ -23,10 +23,15 @@ use crate::scenario::{ConfigValue, FaultPolicy, Implementation, ResolvedScenario
 /// What a node answers to a step: (its id, the time, its inbox) → its output, or a fault.
 type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
 
+/// The fuel a node's step uses: (its id, the time) → fuel.
+type Fuel = Arc<dyn Fn(&str, u64) -> u64 + Send + Sync>;
+
 /// A node group that answers from a script and writes down every call.
 struct FakeGroup {
     ids: Vec<String>,
     script: Script,
+    fuel: Fuel,
+    last_fuel: Vec<u64>,
     pending: Vec<StepCall>,
     steps: Vec<u64>,
     calls: Arc<Mutex<Vec<String>>>,
@@ -44,12 +49,13 @@ impl NodeGroup for FakeGroup {
     }
 
     fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
-        let FakeGroup { ids, script, pending, steps, calls, short } = self;
+        let FakeGroup { ids, script, fuel, last_fuel, pending, steps, calls, short } = self;
         let mut results: Vec<_> = std::mem::take(pending)
             .into_iter()
             .map(|call| {
                 let id = &ids[call.index];
                 steps[call.index] += 1;
+                last_fuel[call.index] = fuel(id, call.now_us);
                 let inbox: Vec<String> = call
                     .inbox
                     .iter()
@@ -82,6 +88,10 @@ impl NodeGroup for FakeGroup {
 
     fn usage(&self, index: usize) -> NodeUsage {
         NodeUsage { steps: self.steps[index], ..NodeUsage::default() }
+    }
+
+    fn last_step_fuel(&self, index: usize) -> Option<u64> {
+        Some(self.last_fuel[index])
     }
 
     fn crash(&mut self, index: usize, now_us: u64) {
@@ -147,6 +157,11 @@ struct Ran {
 }
 
 fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool) -> Ran {
+    run_fueled(scenario, groups, script, short, Arc::new(|_, _| 0))
+}
+
+/// [`run_groups`] with each step using the fuel `fuel` says.
+fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool, fuel: Fuel) -> Ran {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(script));
     let mut placement = Placement::new(scenario.nodes.len());
@@ -155,6 +170,8 @@ fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
         let group = FakeGroup {
             ids: members.iter().map(|&i| scenario.nodes[i].id.clone()).collect(),
             script: Box::new(move |id, now, inbox| (shared.lock().unwrap())(id, now, inbox)),
+            fuel: Arc::clone(&fuel),
+            last_fuel: vec![0; members.len()],
             pending: Vec::new(),
             steps: vec![0; members.len()],
             calls: Arc::clone(&calls),
@@ -413,4 +430,125 @@ fn a_group_that_answers_too_few_results_fails_the_run_naming_its_nodes() {
         }
         other => panic!("expected a result count error, not {other:?}"),
     }
+}
+
+/// When the message a sensor with `cpu` sends at t = 0, after a step of
+/// `fuel`, leaves (its `send` in the trace), and the compute time counted.
+fn sent_after_compute(cpu: &str, fuel: u64) -> (u64, Option<u64>) {
+    let s = scenario(LATENCY, &format!("  - {{id: s, type: sensor, cpu: {cpu}}}\n  - {{id: c, type: cloud}}\n"), "");
+    let script: Script = Box::new(|id, now, _| match (id, now) {
+        ("s", 0) => send(vec![to("c", "x")]),
+        _ => send(Vec::new()),
+    });
+    let fuel: Fuel = Arc::new(move |id, now| if (id, now) == ("s", 0) { fuel } else { 0 });
+    let ran = run_fueled(&s, vec![vec![0, 1]], script, false, fuel);
+    let send = ran.trace.lines().find(|l| l.contains(r#""event":"send""#)).expect("it sent");
+    let at: serde_json::Value = serde_json::from_str(send).unwrap();
+    assert_eq!(ran.outcome.compute_us[1], None, "no `cpu:`: no compute time");
+    // It leaves at the end of the compute and crosses the 2 ms link as usual.
+    let sent_us = at["t_us"].as_u64().unwrap();
+    assert_eq!(steps(&ran.calls).last().unwrap(), &format!("{} c [s:x]", sent_us + 2_000));
+    (sent_us, ran.outcome.compute_us[0])
+}
+
+#[test]
+fn a_steps_compute_time_is_its_fuel_over_the_speed_rounded_up_and_its_messages_leave_after_it() {
+    assert_eq!(sent_after_compute("{instructions_per_us: 1000}", 2_500_000), (2_500, Some(2_500)));
+    assert_eq!(sent_after_compute("{instructions_per_us: 1000}", 2_500_001), (2_501, Some(2_501)), "rounded up");
+    assert_eq!(sent_after_compute("{instructions_per_us: 0.5}", 3), (6, Some(6)), "a fraction, exactly");
+    assert_eq!(sent_after_compute("{instructions_per_us: 1000}", 0), (0, Some(0)), "no work, no time");
+}
+
+#[test]
+fn a_doubled_speed_halves_the_compute_time() {
+    let (slow, _) = sent_after_compute("{instructions_per_us: 250}", 1_000_000);
+    let (fast, _) = sent_after_compute("{instructions_per_us: 500}", 1_000_000);
+    assert_eq!((slow, fast), (4_000, 2_000));
+}
+
+#[test]
+fn a_busy_nodes_inbox_and_wake_ups_wait_and_are_handed_over_at_the_end_in_order() {
+    let nodes = "  - {id: s1, type: sensor}\n  - {id: s2, type: sensor}\n  - {id: gw, type: gateway, cpu: {instructions_per_us: 1}}\n";
+    let s = scenario(LATENCY, nodes, "");
+    let script: Script = Box::new(|id, now, _| match (id, now) {
+        ("s1", 0) => Ok(StepOutput { outbox: vec![to("gw", "x")], wake_at_us: Some(3_000) }),
+        ("s1", 3_000) => send(vec![to("gw", "y")]),
+        ("s2", 0) => Ok(StepOutput { outbox: Vec::new(), wake_at_us: Some(4_000) }),
+        ("s2", 4_000) => Ok(StepOutput { outbox: vec![to("gw", "z")], wake_at_us: Some(5_000) }),
+        // Due exactly when the compute ends: behind what waited.
+        ("s2", 5_000) => send(vec![to("gw", "w")]),
+        // Its wake-up falls while it computes.
+        ("gw", 2_000) => Ok(StepOutput { outbox: Vec::new(), wake_at_us: Some(3_000) }),
+        _ => send(Vec::new()),
+    });
+    // The step at 2 ms computes 5 ms: busy until 7 ms.
+    let fuel: Fuel = Arc::new(|id, now| if (id, now) == ("gw", 2_000) { 5_000 } else { 0 });
+    let ran = run_fueled(&s, vec![vec![0, 1, 2]], script, false, fuel);
+    assert_eq!(
+        steps(&ran.calls),
+        [
+            "0 s1 []",
+            "0 s2 []",
+            "0 gw []",
+            "2000 gw [s1:x]",
+            "3000 s1 []",
+            "4000 s2 []",
+            "5000 s2 []",
+            "7000 gw [s1:y s2:z s2:w]"
+        ]
+    );
+    // Delivered when handed over: the wait is in the latency.
+    assert!(
+        ran.trace.contains(r#"{"t_us":7000,"event":"deliver","id":1,"dst":"gw","latency_us":4000}"#),
+        "{}",
+        ran.trace
+    );
+    assert!(ran.trace.contains(r#"{"t_us":3000,"event":"wake","node":"gw"}"#), "{}", ran.trace);
+    assert_eq!(ran.outcome.compute_us, [None, None, Some(5_000)]);
+    assert_eq!((ran.outcome.counts.delivered, ran.outcome.counts.in_flight), (4, 0));
+}
+
+#[test]
+fn what_waits_for_a_node_computing_at_the_end_is_in_flight_and_a_crash_drops_it() {
+    let nodes = "  - {id: s, type: sensor}\n  - {id: gw, type: gateway, cpu: {instructions_per_us: 1}}\n";
+    let script = || -> Script {
+        Box::new(|id, now, _| match (id, now) {
+            ("s", 0) => Ok(StepOutput { outbox: vec![to("gw", "a")], wake_at_us: Some(5_000) }),
+            ("s", 5_000) => send(vec![to("gw", "b")]),
+            ("gw", 2_000) => send(vec![to("s", "never")]),
+            _ => send(Vec::new()),
+        })
+    };
+    // The step at 2 ms computes past the end (1 s): "b" waits, and "never" never leaves.
+    let fuel: Fuel = Arc::new(|id, now| if (id, now) == ("gw", 2_000) { 2_000_000 } else { 0 });
+    let ran = run_fueled(&scenario(LATENCY, nodes, ""), vec![vec![0, 1]], script(), false, Arc::clone(&fuel));
+    assert_eq!((ran.outcome.counts.sent, ran.outcome.counts.in_flight), (2, 1));
+    assert_eq!(ran.outcome.compute_us[1], Some(2_000_000));
+    let crash = "faults:\n  - {crash: gw, at_s: 0.01}\n";
+    let ran = run_fueled(&scenario(LATENCY, nodes, crash), vec![vec![0, 1]], script(), false, fuel);
+    assert_eq!(ran.outcome.counts.dropped_by_reason.get("crashed_while_held"), Some(&1));
+    assert_eq!(ran.outcome.counts.in_flight, 0);
+}
+
+#[test]
+fn what_waited_for_a_busy_node_that_a_stall_then_delays_is_handed_over_by_the_stall_in_order() {
+    let s = scenario(
+        LATENCY,
+        "  - {id: s, type: sensor}\n  - {id: gw, type: gateway, cpu: {instructions_per_us: 1}}\n",
+        "faults:\n  - {stall: gw, at_s: 0.004, until_s: 0.02, delay_us: 500}\n",
+    );
+    let script: Script = Box::new(|id, now, _| match (id, now) {
+        ("s", 0) => Ok(StepOutput { outbox: vec![to("gw", "x")], wake_at_us: Some(2_000) }),
+        ("s", 2_000) => Ok(StepOutput { outbox: vec![to("gw", "y")], wake_at_us: Some(3_200) }),
+        ("s", 3_200) => send(vec![to("gw", "z")]),
+        _ => send(Vec::new()),
+    });
+    // Busy from 2 ms to 5 ms; "y" waits for it, then the stall (from 4 ms) holds it 0.5 ms more.
+    let fuel: Fuel = Arc::new(|id, now| if (id, now) == ("gw", 2_000) { 3_000 } else { 0 });
+    let ran = run_fueled(&s, vec![vec![0, 1]], script, false, fuel);
+    assert_eq!(
+        steps(&ran.calls),
+        ["0 s []", "0 gw []", "2000 s []", "2000 gw [s:x]", "3200 s []", "5500 gw [s:y]", "5700 gw [s:z]"]
+    );
+    assert_eq!((ran.outcome.counts.delivered, ran.outcome.counts.in_flight), (3, 0));
 }

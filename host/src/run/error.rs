@@ -37,6 +37,10 @@ pub enum PrepareError {
         "node '{node}' uses its own component or a container, which has no native build\n  = help: the native path runs only the built-in models"
     )]
     NativeUnavailable { node: String },
+    #[error(
+        "node '{node}' has `cpu:`: its compute time is counted from WASM fuel, which the native path does not count\n  = help: run it without `--native` (a benchmark mode), or remove `cpu:`"
+    )]
+    NativeCompute { node: String },
     #[error("node '{node}': {source}")]
     Component { node: String, source: WasmError },
     #[error(

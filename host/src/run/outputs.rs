@@ -68,7 +68,7 @@ pub(super) fn write(
     write_atomic(&metrics_path, metrics_csv(scenario, placement, outcome).as_bytes())
         .map_err(output_error(&metrics_path))?;
     let usage_path = out_dir.join("usage.csv");
-    write_atomic(&usage_path, usage_csv(scenario, placement).as_bytes()).map_err(output_error(&usage_path))?;
+    write_atomic(&usage_path, usage_csv(scenario, placement, outcome).as_bytes()).map_err(output_error(&usage_path))?;
     let trace_path = out_dir.join("trace.jsonl");
     outcome.commit_trace().map_err(output_error(&trace_path))?;
     let series = outcome.series(scenario, placement);
@@ -90,12 +90,16 @@ pub(super) fn write(
     Ok(())
 }
 
-/// `usage.csv`: what running each node cost, as its runtime measured it.
-fn usage_csv(scenario: &ResolvedScenario, placement: &Placement) -> String {
+/// `usage.csv`: what running each node cost, as its runtime measured it,
+/// and, for a node with `cpu:`, the virtual time its steps computed.
+fn usage_csv(scenario: &ResolvedScenario, placement: &Placement, outcome: &Outcome) -> String {
     let mut csv = String::from("node,metric,value\n");
     for (node, n) in scenario.nodes.iter().enumerate() {
         for (name, value) in placement.usage(scenario, node).measured() {
             csv.push_str(&format!("{},{name},{value}\n", csv_field(&n.id)));
+        }
+        if let Some(compute_us) = outcome.compute_us.get(node).copied().flatten() {
+            csv.push_str(&format!("{},compute_us,{compute_us}\n", csv_field(&n.id)));
         }
     }
     csv

@@ -95,6 +95,9 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
                 return Err(PrepareError::NativeUnavailable { node: node.id.clone() });
             }
             Implementation::Docker(d) => docker_nodes.push((index, d)),
+            Implementation::Wasm(_) if native && node.cpu.is_some() => {
+                return Err(PrepareError::NativeCompute { node: node.id.clone() });
+            }
             Implementation::Wasm(w) => wasm_nodes.push((index, w)),
         }
     }
@@ -112,6 +115,13 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     };
     for (index, wasm) in &wasm_nodes {
         let key = (&wasm.component, wasm.limits);
+        if scenario.nodes[*index].cpu.is_some() {
+            // A node with `cpu:` runs alone: its compute time is its fuel,
+            // and in a shared instance the allocator's work for its
+            // neighbours could move that (docs/running.md, "Compute time").
+            batches.push((wasm.component.clone(), wasm.limits, vec![*index]));
+            continue;
+        }
         match open.get(&key) {
             Some(&batch) if batches[batch].2.len() < per_instance => batches[batch].2.push(*index),
             _ => {

@@ -134,6 +134,16 @@ pub trait NodeGroup: Send {
 
     fn usage(&self, index: usize) -> NodeUsage;
 
+    /// The fuel node `index`'s last step used: the WASM instructions its
+    /// own code executed, the same whatever else shares its sandbox. The
+    /// engine asks it after a step of a node with `cpu:` (its compute
+    /// time). `None`, the default: not counted here (a container's time
+    /// is measured; native models are not counted).
+    fn last_step_fuel(&self, index: usize) -> Option<u64> {
+        let _ = index;
+        None
+    }
+
     /// A scripted crash of node `index` at `now_us`: whatever it holds is
     /// lost (a container is killed and removed), and the engine steps it no
     /// more until [`restart`](NodeGroup::restart). Not a fault: it happens

@@ -120,6 +120,9 @@ pub struct NodeEntry {
     pub on_fault: Option<String>,
     pub wasm: Option<WasmSection>,
     pub docker: Option<DockerSection>,
+    /// How fast the node's CPU is: a profile name or `{instructions_per_us: N}`
+    /// (checked in `validate/cpu.rs`, which names what is wrong at its line).
+    pub cpu: Option<ConfigValue>,
     /// xEdgeSim's Renode firmware nodes: not supported yet.
     pub platform: Option<ConfigValue>,
     /// xEdgeSim's Renode firmware nodes: not supported yet.

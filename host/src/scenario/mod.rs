@@ -21,7 +21,7 @@
 //! (with `mqtt`, the resolved `docker.mqtt:`, and `scripted_fault`, the
 //! resolved `faults:` entries and [`ScriptedFaultKind`], the one list of
 //! the fault kinds' names), and names no stage itself. Helpers below them
-//! all: `config_value`, `declaration`, `diagnostic`, `duration`,
+//! all: `config_value`, `cpu` (the resolved `cpu:`), `declaration`, `diagnostic`, `duration`,
 //! `margin`, `suggest`, `build_context`, `error`.
 //!
 //! "Fault" here means a scripted fault (`faults:`, asked for); a node
@@ -32,6 +32,7 @@
 mod build_context;
 mod capability;
 mod config_value;
+mod cpu;
 mod declaration;
 mod diagnostic;
 mod duration;
@@ -55,6 +56,7 @@ use sha2::{Digest, Sha256};
 
 pub use capability::{ALLOW_WORDS, Allowance, Capability, CapabilityKind};
 pub use config_value::ConfigValue;
+pub use cpu::{CPU_PROFILES, CpuSpeed, MAX_INSTRUCTIONS_PER_US};
 pub use declaration::{Declaration, DeclaredKey, MAX_DECLARED_KEYS, ValueKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use duration::{DurationError, MAX_DURATION_S, duration_us};

@@ -189,6 +189,7 @@ fn node(
             ImplementationName::Docker => None,
             _ => entry.docker.as_ref().map(|d| Box::new(docker(base, home, Some(d), &entry.node_type))),
         },
+        cpu: super::validate::resolved_cpu(entry),
     }
 }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use super::config_value::ConfigValue;
+use super::cpu::CpuSpeed;
 use super::scripted_fault::{LinkOverride, ScriptedFault};
 
 /// Default fuel per guest call: about a tenth of a second of guest work on
@@ -308,6 +309,9 @@ pub struct ResolvedNode {
     /// `xedgesim equiv --swap NODE=docker` asks for it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternative: Option<Box<DockerNode>>,
+    /// `cpu:`: a WASM node's steps take virtual time (`cpu.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu: Option<CpuSpeed>,
 }
 
 /// How a node runs.

@@ -43,6 +43,8 @@ struct Slot {
     /// Messages it has been handed over the run: `finish` may have to go
     /// over all of them (a sink's percentiles), so its budget grows with them.
     messages_in: u64,
+    /// Fuel its last step's own code used (its compute time, `cpu:`).
+    last_step_fuel: u64,
 }
 
 /// Nodes of one component in one store.
@@ -141,6 +143,7 @@ impl WasmNodeGroup {
                 usage: NodeUsage { fuel_used: Some(0), ..NodeUsage::default() },
                 stopped: false,
                 messages_in: 0,
+                last_step_fuel: 0,
             });
         }
         Ok(group)
@@ -351,6 +354,10 @@ impl NodeGroup for WasmNodeGroup {
         self.slots[index].usage
     }
 
+    fn last_step_fuel(&self, index: usize) -> Option<u64> {
+        Some(self.slots[index].last_step_fuel)
+    }
+
     fn restart(
         &mut self,
         index: usize,
@@ -456,9 +463,10 @@ impl WasmNodeGroup {
         result: CallResult<super::bindings::xedgesim::node::types::StepOutput>,
     ) -> Result<StepOutput, NodeFault> {
         let (output, fuel) = result?;
-        let usage = &mut self.slots[index].usage;
-        usage.steps += 1;
-        *usage.fuel_used.get_or_insert(0) += fuel;
+        let slot = &mut self.slots[index];
+        slot.last_step_fuel = fuel;
+        slot.usage.steps += 1;
+        *slot.usage.fuel_used.get_or_insert(0) += fuel;
         let sent = self.take_outbox(index);
         let checked = match output {
             Ok(out) => self.check_output(index, now_us, StepOutput { outbox: sent, wake_at_us: out.wake_at_us }),

@@ -3,12 +3,13 @@
 //!
 //! One [`Checker`] collects the diagnostics; each section of the file is
 //! checked by its own file here (`simulation`, `network`, `nodes`, whose
-//! `wasm:` and `docker:` sections have files of their own, `mqtt` for
+//! `wasm:`, `docker:` and `cpu:` sections have files of their own, `mqtt` for
 //! `docker.mqtt:`, `equivalence`, `faults`), each adding `impl Checker`
 //! methods. The checks read the file as written (`manifest`) and the
 //! names, defaults and limits of the resolved form (`resolved`); nothing
 //! here names `resolve`, which comes after.
 
+mod cpu;
 mod docker;
 mod equivalence;
 mod faults;
@@ -21,6 +22,7 @@ mod wasm;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use cpu::resolved_cpu;
 pub use docker::{is_named_volume, port_number};
 pub use nodes::{DeclarationOf, ImplementationName, ModelName, builtin_config_keys, implementation_name};
 

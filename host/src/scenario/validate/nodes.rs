@@ -252,6 +252,7 @@ impl Checker<'_> {
             }
         }
         self.fault_policy(&format!("{path}.on_fault"), id, node.on_fault.as_deref());
+        self.cpu(path, node);
 
         let is_docker = matches!(implementation, ImplementationName::Docker);
         let has_component = node.wasm.as_ref().is_some_and(|w| w.component.is_some());
