@@ -132,6 +132,9 @@ fn trials_pool_the_latencies_and_expect_differ_tests_difference() {
         ),
         "{stdout}"
     );
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("<table id=\"latency-per-trial\""), "each trial's figures on the page");
+    assert!(page.contains("40.000 ms [40.000 ms, 40.000 ms]"), "B's p95 over its trials");
     let (code, stdout, _) =
         equiv(&[a.as_str(), "--trials", "5", "--expect-differ", "--out", out.to_str().unwrap()], &cache);
     assert_eq!(code, Some(1), "no difference shown: {stdout}");
