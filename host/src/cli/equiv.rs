@@ -9,7 +9,9 @@
 //! trials to decide ([`EXIT_UNDECIDED`]); or, with `--test difference`,
 //! whether they differ (1) by Welch's test. Payloads compare byte for
 //! byte, or as JSON with numbers within `--json-tolerance` and
-//! `--payload-tolerance` (per field); with trials, pair by pair.
+//! `--payload-tolerance` (per field); with trials, pair by pair. After the
+//! verdict, both sides' end-to-end latency at the sinks; `--expect-differ`
+//! swaps exit 0 and 1 ([`super::equiv_latency`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
