@@ -9,7 +9,9 @@
 //! trials to decide ([`EXIT_UNDECIDED`]); or, with `--test difference`,
 //! whether they differ (1) by Welch's test. Payloads compare byte for
 //! byte, or as JSON with numbers within `--json-tolerance` and
-//! `--payload-tolerance` (per field); with trials, pair by pair.
+//! `--payload-tolerance` (per field); with trials, pair by pair. After the
+//! verdict, both sides' end-to-end latency at the sinks; `--expect-differ`
+//! swaps exit 0 and 1 ([`super::equiv_latency`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -136,6 +138,8 @@ pub struct EquivArgs {
     offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
+    #[command(flatten)]
+    latency: super::equiv_latency::LatencyArgs,
 }
 
 fn fraction(value: f64, flag: &str) -> Result<f64, String> {
@@ -159,6 +163,8 @@ fn options(args: &EquivArgs, rules: Option<&EquivalenceRules>) -> Result<EquivOp
         margins: Default::default(),
         margin_default: None,
         min_trials: None,
+        deadline_ms: None,
+        latency_at: Vec::new(),
     };
     let rules = rules.unwrap_or(&defaults);
     if args.time_tolerance_us.is_some() && (args.ignore_timing || rules.ignore_timing) {
@@ -240,9 +246,10 @@ fn trial_rules(
         .or((options.metric_relative_tolerance > 0.0)
             .then_some(Margin::Percent(options.metric_relative_tolerance * 100.0)));
     Ok(TrialRules {
-        test: match args.test {
-            Some(TestArg::Difference) => TrialTest::Difference,
-            Some(TestArg::Equivalence) | None => TrialTest::Equivalence,
+        test: match (args.test, args.latency.expect_differ) {
+            (Some(TestArg::Equivalence), true) => return Err("--expect-differ with --test equivalence: not shown equivalent is no evidence of a difference\n  = help: drop --test equivalence (--expect-differ with trials tests difference)".into()),
+            (Some(TestArg::Difference), _) | (None, true) => TrialTest::Difference,
+            (Some(TestArg::Equivalence) | None, false) => TrialTest::Equivalence,
         },
         alpha,
         min_trials: args.min_trials.or(rules.and_then(|r| r.min_trials)).unwrap_or(MIN_TRIALS_FLOOR) as usize,
@@ -378,7 +385,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     }
     // Every problem with either side, and with the options, before anything runs.
     let trials = args.trials as u64;
-    let (seed, options, rules) = match (sides[0].simulation(), sides[1].simulation()) {
+    let (seed, options, rules, latency) = match (sides[0].simulation(), sides[1].simulation()) {
         (Ok(a), Ok(b)) => {
             let file_rules = a.scenario().equivalence.as_ref();
             let checked = ignored_nodes_exist(args, &a, &b, b_file).and_then(|()| options(args, file_rules)).and_then(
@@ -394,6 +401,10 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             );
             match checked {
                 Ok((options, rules)) => {
+                    let latency = match super::equiv_latency::spec(&args.latency, file_rules, &a, &b) {
+                        Ok(latency) => latency,
+                        Err(e) => return user_error(e),
+                    };
                     unused_keys(file_rules, trials > 1, &args.a);
                     if b_file != &args.a && b.scenario().equivalence.is_some() {
                         eprintln!(
@@ -402,7 +413,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
                             args.a.display()
                         );
                     }
-                    (args.seed.unwrap_or_else(|| a.current_seed()), options, rules)
+                    (args.seed.unwrap_or_else(|| a.current_seed()), options, rules, latency)
                 }
                 Err(e) => return user_error(e),
             }
@@ -475,7 +486,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         Ok(runs) => runs,
         Err(e) => return user_error(e.to_string()),
     };
-    let (verdict, json) = if trials == 1 {
+    let (verdict, mut json) = if trials == 1 {
         let differences = compare(&runs[0][0], &runs[1][0], &options);
         let deliveries: usize = runs[0][0].deliveries.values().map(Vec::len).sum();
         if differences.is_empty() {
@@ -523,6 +534,10 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         });
         (outcome.verdict, json)
     };
+    let latency = latency.compare(&runs, &options);
+    super::equiv_latency::print(&latency, trials);
+    json["latency"] = serde_json::to_value(&latency).expect("figures serialise");
+    json["expect_differ"] = args.latency.expect_differ.into();
     // The comparison's page, next to the sides' folders.
     let dirs: Vec<(usize, PathBuf)> = run_order(trials)
         .into_iter()
@@ -548,11 +563,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     if let Err(code) = write_json(args.json.as_ref(), &json) {
         return code;
     }
-    match verdict {
-        Verdict::Equivalent | Verdict::NoDifference => ExitCode::SUCCESS,
-        Verdict::NotEquivalent | Verdict::Differ => ExitCode::FAILURE,
-        Verdict::Undecided => ExitCode::from(EXIT_UNDECIDED),
-    }
+    super::equiv_latency::exit_code(verdict, args.latency.expect_differ)
 }
 
 /// `--json FILE`, written whole or not at all.

@@ -9,6 +9,7 @@ mod build;
 mod cache;
 mod env;
 mod equiv;
+mod equiv_latency;
 mod models;
 mod new;
 mod prune;

@@ -30,6 +30,7 @@ impl Engine<'_> {
         if let Some(record) = &mut self.deliveries {
             record.push(Delivery {
                 time_us: now,
+                sent_us: message.sent_us,
                 src: message.source.clone(),
                 dst: dst_id.to_string(),
                 topic: message.topic.clone(),

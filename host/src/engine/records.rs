@@ -23,6 +23,8 @@ pub struct MessageCounts {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
     pub time_us: u64,
+    /// When its sender sent it (its end-to-end latency's last resort).
+    pub sent_us: u64,
     pub src: String,
     pub dst: String,
     pub topic: String,

@@ -18,6 +18,10 @@ pub const CANONICAL_HOST_METRICS: &[&str] =
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CanonicalDelivery {
     pub time_us: u64,
+    /// When its sender sent it: for end-to-end latency only
+    /// ([`latency`](super::latency)); not compared, not serialised.
+    #[serde(skip)]
+    pub sent_us: u64,
     pub src: String,
     pub topic: String,
     /// The payload as text, when it is UTF-8.
@@ -60,6 +64,7 @@ pub fn canonical(summary: &RunSummary) -> CanonicalRun {
         };
         deliveries.entry(d.dst.clone()).or_default().push(CanonicalDelivery {
             time_us: d.time_us,
+            sent_us: d.sent_us,
             src: d.src.clone(),
             topic: d.topic.clone(),
             payload,

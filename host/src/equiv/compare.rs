@@ -382,6 +382,7 @@ mod tests {
             .iter()
             .map(|(t, p)| CanonicalDelivery {
                 time_us: *t,
+                sent_us: 0,
                 src: "s".into(),
                 topic: "reading".into(),
                 payload: Some(p.to_string()),
@@ -410,6 +411,7 @@ mod tests {
     fn with_a_time_tolerance_senders_may_interleave_differently() {
         let msg = |t: u64, src: &str| CanonicalDelivery {
             time_us: t,
+            sent_us: 0,
             src: src.into(),
             topic: "r".into(),
             payload: Some("x".into()),

@@ -20,9 +20,12 @@
 //!   runs with containers, which are only statistically reproducible;
 //!   and, when asked, each pair of trials' messages ([`payload_differences`]).
 //! - [`student_t`]: the t distribution those tests need.
+//! - [`latency`]: end-to-end latency at the sinks, side by side (nearest-rank
+//!   percentiles, the share of deadline misses), for placement studies.
 
 mod canonical;
 mod compare;
+pub mod latency;
 mod schedule;
 pub mod student_t;
 mod swap;

@@ -439,6 +439,7 @@ mod tests {
     fn deliveries_and_drops_are_compared_with_the_ignores_applied() {
         let delivery = |time_us: u64, topic: &str| CanonicalDelivery {
             time_us,
+            sent_us: 0,
             src: "s".into(),
             topic: topic.into(),
             payload: Some("x".into()),
@@ -500,6 +501,7 @@ mod tests {
                 "cloud".to_string(),
                 vec![CanonicalDelivery {
                     time_us: 1_000,
+                    sent_us: 0,
                     src: "ml".into(),
                     topic: "result".into(),
                     payload: Some(format!(

@@ -40,6 +40,9 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
         vec!["B (found)".to_string(), escape(&text(&result["b"]))],
         vec!["seed".to_string(), escape(&text(&result["seed"]))],
     ];
+    if result["expect_differ"].as_bool() == Some(true) {
+        rows.push(vec!["expected".to_string(), "a difference (--expect-differ)".to_string()]);
+    }
     if !result["swap"].is_null() {
         rows.push(vec!["swapped on B".to_string(), escape(&text(&result["swap"]))]);
     }
@@ -55,6 +58,7 @@ pub fn comparison_page(result: &Value, a: &[Series], b: &[Series]) -> String {
     }
     rows.push(vec!["options".to_string(), format!("<code>{}</code>", escape(&result["options"].to_string()))]);
     table(&mut out, "comparison", false, &["", "value"], &rows);
+    super::comparison_latency::latency_section(&mut out, &result["latency"]);
 
     // --- Distributions on shared axes ----------------------------------------------------
     out.push_str("<h2>Delivery latency, A and B</h2>\n");

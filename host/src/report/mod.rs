@@ -5,6 +5,7 @@
 //! `xedgesim report RUN_DIR` draws the same page from the same files.
 
 mod comparison;
+mod comparison_latency;
 mod html;
 mod plot;
 

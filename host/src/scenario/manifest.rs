@@ -56,6 +56,11 @@ pub struct EquivalenceSection {
     pub margin_default: Option<ConfigValue>,
     /// With `--trials`: the fewest trials per side to decide on (at least 5).
     pub min_trials: Option<u32>,
+    /// End-to-end latency at the sinks held against this many ms (> 0).
+    pub deadline_ms: Option<f64>,
+    /// The sinks whose end-to-end latency is shown (default: the cloud nodes).
+    #[serde(default)]
+    pub latency_at: Vec<String>,
 }
 
 /// One field's bounds in `equivalence.payload_tolerance`.

@@ -62,6 +62,8 @@ pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> Resolve
             margins: e.margins.iter().filter_map(|(k, v)| Some((k.clone(), Margin::from_config(v).ok()?))).collect(),
             margin_default: e.margin_default.as_ref().and_then(|v| Margin::from_config(v).ok()),
             min_trials: e.min_trials,
+            deadline_ms: e.deadline_ms,
+            latency_at: e.latency_at.clone(),
         }),
         faults: scenario.faults.iter().map(|f| scripted_fault(f, duration_us)).collect(),
     }

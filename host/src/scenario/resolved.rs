@@ -109,6 +109,10 @@ pub struct EquivalenceRules {
     pub margins: BTreeMap<String, super::margin::Margin>,
     pub margin_default: Option<super::margin::Margin>,
     pub min_trials: Option<u32>,
+    /// End-to-end latency at the sinks held against this deadline.
+    pub deadline_ms: Option<f64>,
+    /// The sinks whose end-to-end latency is shown; empty: the default.
+    pub latency_at: Vec<String>,
 }
 
 /// How `equivalence.payloads` may read.

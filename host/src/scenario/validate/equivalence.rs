@@ -98,7 +98,27 @@ impl Checker<'_> {
                 format!("omit it ({MIN_TRIALS_FLOOR} trials per side) or ask for more"),
             );
         }
+        if let Some(ms) = e.deadline_ms
+            && !(ms.is_finite() && ms > 0.0)
+        {
+            self.error(
+                "equivalence.deadline_ms",
+                None,
+                format!("deadline_ms must be a number of milliseconds > 0; found {ms}"),
+                "e.g. `deadline_ms: 50`, or omit it (no deadline)",
+            );
+        }
         let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
+        for (i, node) in e.latency_at.iter().enumerate() {
+            if !ids.contains(&node.as_str()) {
+                self.error(
+                    &format!("equivalence.latency_at.{i}"),
+                    None,
+                    format!("no node '{node}' to measure latency at"),
+                    suggest::did_you_mean(node, &ids),
+                );
+            }
+        }
         for (i, node) in e.ignore_nodes.iter().enumerate() {
             if !ids.contains(&node.as_str()) {
                 self.error(
