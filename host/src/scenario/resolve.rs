@@ -167,6 +167,7 @@ fn node(
                     max_inbox_bytes: wasm.max_inbox_bytes.unwrap_or(defaults.max_inbox_bytes),
                     max_log_bytes: wasm.max_log_bytes.unwrap_or(defaults.max_log_bytes),
                 },
+                files: wasm.files.iter().map(|(name, path)| (name.clone(), absolute(base, path))).collect(),
             })
         }
     };

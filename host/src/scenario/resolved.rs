@@ -340,7 +340,18 @@ impl Implementation {
 pub struct WasmNode {
     pub component: ComponentSource,
     pub limits: SandboxLimits,
+    /// `wasm.files`: each name the guest reads at `/data/<name>`, and the
+    /// host file (absolute path) it is a read-only copy of.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, PathBuf>,
 }
+
+/// Where a node's `wasm.files` appear in its sandbox.
+pub const DATA_DIR: &str = "/data";
+
+/// The most bytes of `wasm.files` one node may have, whatever its memory
+/// cap: the files are copied for every sandbox that reads them.
+pub const MAX_DATA_FILES_BYTES: u64 = 256 << 20;
 
 /// The file that makes a folder a model's source, in the order they are
 /// looked for: a Rust crate, a Python model, a JavaScript model.
