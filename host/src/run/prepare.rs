@@ -68,7 +68,9 @@ pub fn build_model_folders(
             Some(component) => component.clone(),
             None => {
                 let component_error = |source| PrepareError::Component { node: node.id.clone(), source };
-                let component = if build {
+                // xedgesim's own model folder is built without the user's
+                // yes: it runs no code but xedgesim's.
+                let component = if build || *dir == crate::scenario::ml_inference_folder() {
                     let runs = FolderLanguage::of(dir).map_or("its build tool", FolderLanguage::what_building_runs);
                     log(&format!("building the model in {} ({runs})", dir.display()));
                     let component = build_folder(dir, cache_dir, cargo, log).map_err(component_error)?;

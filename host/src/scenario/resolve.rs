@@ -156,6 +156,7 @@ fn node(
                 component: match &wasm.component {
                     Some(path) if base.join(path).is_dir() => ComponentSource::Folder(absolute(base, path)),
                     Some(path) => ComponentSource::File(absolute(base, path)),
+                    None if entry.node_type == ML_INFERENCE_TYPE => ComponentSource::Folder(ml_inference_folder()),
                     None => ComponentSource::Builtin(kind.name().to_string()),
                 },
                 limits: SandboxLimits {

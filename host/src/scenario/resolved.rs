@@ -346,6 +346,19 @@ pub struct WasmNode {
     pub files: BTreeMap<String, PathBuf>,
 }
 
+/// The node type whose WASM model is xedgesim's own `models/ml-inference`
+/// (tract, an ONNX model from `wasm.files`): too heavy to build with the
+/// host, it is built from xedgesim's source tree, through the model folder
+/// path and its cache, the first time a scenario names it.
+pub const ML_INFERENCE_TYPE: &str = "ml_inference";
+
+/// The folder of the `ml_inference` model: in the source tree xedgesim
+/// was built from.
+pub fn ml_inference_folder() -> PathBuf {
+    let host = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    host.parent().unwrap_or(host).join("models/ml-inference")
+}
+
 /// Where a node's `wasm.files` appear in its sandbox.
 pub const DATA_DIR: &str = "/data";
 
