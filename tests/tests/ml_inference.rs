@@ -307,3 +307,26 @@ fn an_oversized_model_file_is_refused_before_the_node_starts() {
     let staged = DataFiles::stage(&files, 1000).expect_err("past the bound");
     assert!(staged.to_string().contains("over 1000 bytes together"), "{staged}");
 }
+
+/// `type: ml_inference` without a component is xedgesim's own model
+/// folder, which needs no yes to build; with `implementation: docker` it
+/// is a container's type as before.
+#[test]
+fn the_type_resolves_to_xedgesims_own_folder() {
+    use xedgesim::scenario::{CapabilityKind, ComponentSource, Implementation};
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(model_onnx(), dir.path().join("model.onnx")).unwrap();
+    let yaml = "nodes:\n  - {id: ml, type: ml_inference, wasm: {files: {model.onnx: model.onnx}}}\n";
+    let Ok(loaded) = xedgesim::scenario::load_str(Path::new("s.yaml"), &dir.path().join("s.yaml"), yaml) else {
+        panic!("refused")
+    };
+    let Implementation::Wasm(wasm) = &loaded.resolved.nodes[0].implementation else { panic!("not wasm") };
+    assert_eq!(wasm.component, ComponentSource::Folder(ml_inference_folder()));
+    assert!(ml_inference_folder().join("Cargo.toml").is_file());
+    assert!(!loaded.capabilities.iter().any(|c| c.kind == CapabilityKind::ModelBuild), "{:?}", loaded.capabilities);
+    let docker = "nodes:\n  - {id: ml, type: ml_inference, implementation: docker, docker: {image: x}}\n";
+    let Ok(loaded) = xedgesim::scenario::load_str(Path::new("s.yaml"), &dir.path().join("s.yaml"), docker) else {
+        panic!("refused")
+    };
+    assert!(loaded.resolved.nodes[0].implementation.is_docker());
+}

@@ -300,7 +300,10 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
         let (docker, alternative) = match &node.implementation {
             Implementation::Docker(d) => (Some(d.as_ref()), false),
             Implementation::Wasm(w) => {
-                if let ComponentSource::Folder(dir) = &w.component {
+                // xedgesim's own ml_inference folder runs only xedgesim's code.
+                if let ComponentSource::Folder(dir) = &w.component
+                    && *dir != super::resolved::ml_inference_folder()
+                {
                     let what = format!("builds its model from source in {}: {}", dir.display(), build_runs(dir));
                     add(CapabilityKind::ModelBuild, what, ".wasm.component", false);
                 }

@@ -92,7 +92,11 @@ impl NodeModel for MlInference {
                 "cannot read its model {path} ({e}); give the file with `wasm: {{files: {{{model}: path/to/{model}}}}}`"
             )
         })?;
-        let (plan, width) = load(&bytes).map_err(|e| format!("{path} is not a model it can run: {e}"))?;
+        let (plan, width) = load(&bytes).map_err(|e| {
+            format!(
+                "{path} is not a model it can run: {e}; give an ONNX model with one float32 input [batch, N] and one output"
+            )
+        })?;
         xedgesim_model::log(LogLevel::Info, &format!("{id}: model {path} ({} bytes), {width:?} features", bytes.len()));
         Ok(MlInference {
             plan,
