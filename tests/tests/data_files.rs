@@ -123,3 +123,30 @@ fn a_file_outside_the_scenarios_folder_needs_read_allowed() {
     assert_eq!(read.kind, CapabilityKind::LocalRead);
     assert!(scenario::Allowance::default().permits(read));
 }
+
+/// A guest that reads its file over and over runs out of fuel instead of
+/// holding the host. (The host charges each read a unit of fuel a byte;
+/// a Rust guest's own copying of what it reads costs it more than that,
+/// so this holds without the charge too: the charge is for a component
+/// that reads through WASI's calls directly.)
+#[test]
+fn reading_a_file_again_and_again_costs_fuel() {
+    let dir = tempfile::tempdir().unwrap();
+    fixture_file(dir.path(), "files");
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/table.bin"), vec![7u8; 1 << 20]).unwrap();
+    let yaml = reader_yaml()
+        .replace("config: {read: table.bin}", "config: {read: table.bin, rereads: 200}")
+        .replace("files:", "fuel_per_step: 100000000\n      files:");
+    let file = dir.path().join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let summary = xedgesim::run::Simulation::from_file(&file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .out_dir(dir.path().join("out"))
+        .cache_dir(Some(dir.path().join("cache")))
+        .run()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let faults = format!("{:?} {:?}", summary.reason, summary.faults);
+    assert_eq!(summary.status, xedgesim::run::RunStatus::Failed, "{faults}");
+    assert!(faults.contains("reader") && faults.contains("out_of_fuel"), "{faults}");
+}
