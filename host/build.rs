@@ -23,6 +23,7 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
     ("xedgesim-fixture-probe", "xedgesim_fixture_probe", "FIXTURE_PROBE"),
     ("xedgesim-fixture-rawbatch", "xedgesim_fixture_rawbatch", "FIXTURE_RAWBATCH"),
     ("xedgesim-fixture-declared", "xedgesim_fixture_declared", "FIXTURE_DECLARED"),
+    ("xedgesim-fixture-files", "xedgesim_fixture_files", "FIXTURE_FILES"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";

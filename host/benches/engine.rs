@@ -72,6 +72,7 @@ fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
         implementation: Implementation::Wasm(WasmNode {
             component: ComponentSource::Builtin("relay".into()),
             limits: SandboxLimits::default(),
+            files: BTreeMap::new(),
         }),
         config: BTreeMap::from([
             ("destination".into(), ConfigValue::Text(format!("r{}", (i + 1) % nodes))),

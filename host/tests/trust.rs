@@ -193,7 +193,11 @@ fn binds_outside_the_folder_and_ports_need_the_users_yes() {
     // A word that is not one is a usage error naming the words there are.
     let bad = xedgesim(&["run", "s.yaml", "--allow", "everything"], &scenario_dir, &cache);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(text(&bad.stderr).contains("build-command, build, bind:PATH, bind, port, network"), "{}", both(&bad));
+    assert!(
+        text(&bad.stderr).contains("build-command, build, bind:PATH, bind, read:PATH, port, network"),
+        "{}",
+        both(&bad)
+    );
 }
 
 #[test]

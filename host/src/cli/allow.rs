@@ -13,7 +13,8 @@ use crate::scenario::{ALLOW_WORDS, Allowance, Capability, CapabilityKind};
 pub struct AllowArgs {
     /// Say yes to what the scenario asks of the host (repeatable, or
     /// comma-separated): build-command, build (model folders), bind:PATH
-    /// (binds at or below PATH), bind (any bind), port, network.
+    /// (binds at or below PATH), bind (any bind), read:PATH (`wasm.files`
+    /// at or below PATH), port, network.
     /// `xedgesim validate FILE` lists what a file asks, with its lines.
     #[arg(long, value_name = "WHAT", value_delimiter = ',')]
     pub allow: Vec<String>,

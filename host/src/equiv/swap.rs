@@ -38,11 +38,11 @@ pub fn swap(scenario: &mut ResolvedScenario, spec: &str, cwd: &Path) -> Result<(
     };
     let entry = &mut scenario.nodes[index];
     // A wasm node keeps its own sandbox limits; a container becomes a wasm node with the defaults.
-    let limits = match &entry.implementation {
-        Implementation::Wasm(w) => w.limits,
-        Implementation::Docker(_) => SandboxLimits::default(),
+    let (limits, files) = match &entry.implementation {
+        Implementation::Wasm(w) => (w.limits, w.files.clone()),
+        Implementation::Docker(_) => (SandboxLimits::default(), Default::default()),
     };
-    let wasm = |component| Implementation::Wasm(WasmNode { component, limits });
+    let wasm = |component| Implementation::Wasm(WasmNode { component, limits, files });
     entry.implementation = match target.split_once(':') {
         None if target == "docker" => match &entry.implementation {
             Implementation::Docker(_) => return Ok(()),

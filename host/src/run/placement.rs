@@ -18,10 +18,11 @@ use crate::runtime::docker::{
     DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
 };
 use crate::runtime::native::builtin_native;
-use crate::runtime::wasm::{NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
+use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{
-    ComponentSource, DockerNode, Implementation, MqttRole, ResolvedScenario, SandboxLimits, WasmNode,
+    ComponentSource, DockerNode, Implementation, MAX_DATA_FILES_BYTES, MqttRole, ResolvedScenario, SandboxLimits,
+    WasmNode,
 };
 use crate::text::hex;
 
@@ -77,6 +78,26 @@ pub struct Placed {
     pub components: BTreeMap<String, String>,
     /// The image id each Docker node runs, by node.
     pub images: BTreeMap<String, String>,
+    /// SHA-256 of each `wasm.files` file, by node and name (nodes with files only).
+    pub files: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// The `wasm.files` of node `index` (and its store's other nodes, which
+/// have the same), staged for its sandbox; `None` when it has none.
+pub(super) fn stage_files(
+    scenario: &ResolvedScenario,
+    index: usize,
+    limits: SandboxLimits,
+) -> Result<Option<DataFiles>, PrepareError> {
+    let node = &scenario.nodes[index];
+    let Implementation::Wasm(wasm) = &node.implementation else { return Ok(None) };
+    if wasm.files.is_empty() {
+        return Ok(None);
+    }
+    let max_bytes = (limits.memory_limit_mb << 20).min(MAX_DATA_FILES_BYTES);
+    DataFiles::stage(&wasm.files, max_bytes)
+        .map(Some)
+        .map_err(|source| PrepareError::Component { node: node.id.clone(), source })
 }
 
 /// Makes every node of `scenario`: WASM nodes first, so a component that
@@ -107,14 +128,16 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     // it must be the same on every machine.
     // The batch still open for each (component, limits): looked up, not
     // searched, so placing 10,000,000 nodes is linear.
+    // Nodes with `wasm.files` share only with nodes of the same files: a
+    // store has one `/data`.
     let mut batches: Vec<(ComponentSource, SandboxLimits, Vec<usize>)> = Vec::new();
-    let mut open: BTreeMap<(&ComponentSource, SandboxLimits), usize> = BTreeMap::new();
+    let mut open: BTreeMap<(&ComponentSource, SandboxLimits, &BTreeMap<String, PathBuf>), usize> = BTreeMap::new();
     let per_instance = match mode {
         SandboxMode::PerNode => 1,
         SandboxMode::Shared { nodes_per_instance } => nodes_per_instance.max(1),
     };
     for (index, wasm) in &wasm_nodes {
-        let key = (&wasm.component, wasm.limits);
+        let key = (&wasm.component, wasm.limits, &wasm.files);
         if scenario.nodes[*index].cpu.is_some() {
             // A node with `cpu:` runs alone: its compute time is its fuel,
             // and in a shared instance the allocator's work for its
@@ -134,6 +157,7 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         placement: Placement::new(scenario.nodes.len()),
         components: BTreeMap::new(),
         images: BTreeMap::new(),
+        files: BTreeMap::new(),
     };
     let specs = |members: &[usize]| -> Vec<NodeSpec<'_>> {
         members.iter().map(|&i| NodeSpec { id: &scenario.nodes[i].id, config: &scenario.nodes[i].config }).collect()
@@ -182,8 +206,15 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             source => PrepareError::Component { node: scenario.nodes[members[0]].id.clone(), source },
         })?;
         placed.components.entry(component.name.clone()).or_insert_with(|| hex(&component.sha256));
+        let data = stage_files(scenario, members[0], limits)?;
+        if let Some(data) = &data {
+            let hashes: BTreeMap<String, String> = data.sha256.iter().map(|(n, h)| (n.clone(), hex(h))).collect();
+            for &member in &members {
+                placed.files.insert(scenario.nodes[member].id.clone(), hashes.clone());
+            }
+        }
         let limits = shared_limits(limits, members.len());
-        let made = WasmNodeGroup::new(&runtime, &component, seed, &specs(&members), limits)
+        let made = WasmNodeGroup::with_data(&runtime, &component, seed, &specs(&members), limits, data)
             .map(|g| Box::new(g) as Box<dyn NodeGroup>);
         placed.placement.add(scenario, members, made);
     }

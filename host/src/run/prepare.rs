@@ -68,7 +68,9 @@ pub fn build_model_folders(
             Some(component) => component.clone(),
             None => {
                 let component_error = |source| PrepareError::Component { node: node.id.clone(), source };
-                let component = if build {
+                // xedgesim's own model folder is built without the user's
+                // yes: it runs no code but xedgesim's.
+                let component = if build || *dir == crate::scenario::ml_inference_folder() {
                     let runs = FolderLanguage::of(dir).map_or("its build tool", FolderLanguage::what_building_runs);
                     log(&format!("building the model in {} ({runs})", dir.display()));
                     let component = build_folder(dir, cache_dir, cargo, log).map_err(component_error)?;
@@ -144,13 +146,15 @@ pub fn use_kept_builds(
 /// sensors of one group have a few distinct configs), so its fault is
 /// reported for the first such node only. Docker nodes are not started.
 pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> Result<Vec<NodeFault>, PrepareError> {
-    let mut seen: BTreeSet<(&ComponentSource, SandboxLimits, &BTreeMap<String, ConfigValue>)> = BTreeSet::new();
+    type Seen<'a> =
+        (&'a ComponentSource, SandboxLimits, &'a BTreeMap<String, ConfigValue>, &'a BTreeMap<String, PathBuf>);
+    let mut seen: BTreeSet<Seen<'_>> = BTreeSet::new();
     let mut faults = Vec::new();
-    for node in &scenario.nodes {
+    for (index, node) in scenario.nodes.iter().enumerate() {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };
         // A model folder not built yet: nothing to check (building it is the user's call).
         if matches!(wasm.component, ComponentSource::Folder(_))
-            || !seen.insert((&wasm.component, wasm.limits, &node.config))
+            || !seen.insert((&wasm.component, wasm.limits, &node.config, &wasm.files))
         {
             continue;
         }
@@ -158,7 +162,8 @@ pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> R
             .component(&wasm.component)
             .map_err(|source| PrepareError::Component { node: node.id.clone(), source })?;
         let spec = NodeSpec { id: &node.id, config: &node.config };
-        if let Err(fault) = WasmNodeGroup::new(runtime, &component, scenario.seed, &[spec], wasm.limits) {
+        let data = super::placement::stage_files(scenario, index, wasm.limits)?;
+        if let Err(fault) = WasmNodeGroup::with_data(runtime, &component, scenario.seed, &[spec], wasm.limits, data) {
             faults.push(fault);
         }
     }

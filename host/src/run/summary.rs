@@ -106,6 +106,10 @@ pub struct RunSummary {
     /// The image id each Docker node ran, by node.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub images: BTreeMap<String, String>,
+    /// SHA-256 of each `wasm.files` file a node read, by node and name
+    /// (only nodes with files).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, BTreeMap<String, String>>,
     /// Whether the same scenario and seed give the same bytes: false as
     /// soon as a Docker node took part.
     pub deterministic: bool,
@@ -342,6 +346,7 @@ pub(super) fn summarize(
         versions: Versions::THIS,
         seed: options.seed,
         components: placed.components.clone(),
+        files: placed.files.clone(),
         images: placed.images.clone(),
         deterministic: docker_nodes.is_empty(),
         nondeterminism: (!docker_nodes.is_empty()).then(|| {

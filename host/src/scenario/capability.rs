@@ -42,6 +42,9 @@ pub enum CapabilityKind {
     /// A host path outside the scenario's folder (its real path) that a
     /// container or an image build sees: a bind, or a build context.
     HostBind(PathBuf),
+    /// A host file outside the scenario's folder (its real path) that a
+    /// WASM node reads through `wasm.files`.
+    HostRead(PathBuf),
     /// A port published on 127.0.0.1.
     PublishedPort,
     /// `network_mode: bridge` without ports: the container can reach out.
@@ -52,6 +55,9 @@ pub enum CapabilityKind {
     LocalBind,
     /// A named Docker volume: allowed by default.
     NamedVolume,
+    /// A `wasm.files` file below the scenario's folder, read-only in the
+    /// node's sandbox: allowed by default.
+    LocalRead,
     /// An image built from a build context (Dockerfile steps run in
     /// Docker's build sandbox): allowed by default.
     ImageBuild,
@@ -67,9 +73,11 @@ impl CapabilityKind {
             CapabilityKind::BuildCommand => Some("build-command".into()),
             CapabilityKind::ModelBuild => Some("build".into()),
             CapabilityKind::HostBind(path) => Some(format!("bind:{}", path.display())),
+            CapabilityKind::HostRead(path) => Some(format!("read:{}", path.display())),
             CapabilityKind::PublishedPort => Some("port".into()),
             CapabilityKind::Network | CapabilityKind::BuildNetwork => Some("network".into()),
             CapabilityKind::LocalBind
+            | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
             | CapabilityKind::ImageBuild
             | CapabilityKind::LocalImage => None,
@@ -122,14 +130,16 @@ pub struct Allowance {
     any_bind: bool,
     /// Binds at or below these real paths.
     binds: BTreeSet<PathBuf>,
+    /// `wasm.files` at or below these real paths.
+    reads: BTreeSet<PathBuf>,
 }
 
 /// The words `--allow` takes.
-pub const ALLOW_WORDS: &[&str] = &["build-command", "build", "bind:PATH", "bind", "port", "network"];
+pub const ALLOW_WORDS: &[&str] = &["build-command", "build", "bind:PATH", "bind", "read:PATH", "port", "network"];
 
 impl Allowance {
     /// Adds one word (`build-command`, `build`, `bind:/data`, `bind`,
-    /// `port`, `network`); a bind path is made absolute from the current
+    /// `read:/models`, `port`, `network`); a bind or read path is made absolute from the current
     /// folder and resolved (symlinks, `..`) as binds are. An error names the word and the words there are.
     pub fn add(&mut self, word: &str) -> Result<(), String> {
         let word = word.trim();
@@ -140,12 +150,19 @@ impl Allowance {
             "network" => self.network = true,
             "bind" => self.any_bind = true,
             _ => {
-                let Some(path) = word.strip_prefix("bind:") else {
-                    return Err(format!("'{word}' is not something to allow; use one of {}", ALLOW_WORDS.join(", ")));
+                let (paths, path) = match (word.strip_prefix("bind:"), word.strip_prefix("read:")) {
+                    (Some(path), _) => (&mut self.binds, path),
+                    (None, Some(path)) => (&mut self.reads, path),
+                    (None, None) => {
+                        return Err(format!(
+                            "'{word}' is not something to allow; use one of {}",
+                            ALLOW_WORDS.join(", ")
+                        ));
+                    }
                 };
                 // A relative path is the user's, from where they stand.
                 let path = std::path::absolute(path).map_err(|e| format!("'{word}': {e}"))?;
-                self.binds.insert(real_path(&path));
+                paths.insert(real_path(&path));
             }
         }
         Ok(())
@@ -181,7 +198,9 @@ impl Allowance {
             CapabilityKind::PublishedPort => self.port,
             CapabilityKind::Network | CapabilityKind::BuildNetwork => self.network,
             CapabilityKind::HostBind(path) => self.any_bind || self.binds.iter().any(|b| path.starts_with(b)),
+            CapabilityKind::HostRead(path) => self.reads.iter().any(|r| path.starts_with(r)),
             CapabilityKind::LocalBind
+            | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
             | CapabilityKind::ImageBuild
             | CapabilityKind::LocalImage => true,
@@ -281,9 +300,19 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
         let (docker, alternative) = match &node.implementation {
             Implementation::Docker(d) => (Some(d.as_ref()), false),
             Implementation::Wasm(w) => {
-                if let ComponentSource::Folder(dir) = &w.component {
+                // xedgesim's own ml_inference folder runs only xedgesim's code.
+                if let ComponentSource::Folder(dir) = &w.component
+                    && *dir != super::resolved::ml_inference_folder()
+                {
                     let what = format!("builds its model from source in {}: {}", dir.display(), build_runs(dir));
                     add(CapabilityKind::ModelBuild, what, ".wasm.component", false);
+                }
+                for (name, file) in &w.files {
+                    let real = real_path(file);
+                    let what = format!("reads the host file {} (read-only, as /data/{name})", real.display());
+                    let kind =
+                        if inside(&real, base) { CapabilityKind::LocalRead } else { CapabilityKind::HostRead(real) };
+                    add(kind, what, &format!(".wasm.files.{name}"), false);
                 }
                 (node.alternative.as_deref(), true)
             }

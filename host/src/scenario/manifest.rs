@@ -147,6 +147,10 @@ pub struct WasmSection {
     pub max_outbox_bytes: Option<u64>,
     pub max_inbox_bytes: Option<u64>,
     pub max_log_bytes: Option<u64>,
+    /// Read-only data for the model: a name (the file the guest opens as
+    /// `/data/<name>`) to a host file, relative to the scenario file.
+    #[serde(default)]
+    pub files: BTreeMap<String, String>,
 }
 
 /// `docker:` on a node with `implementation: docker`.

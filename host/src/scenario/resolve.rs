@@ -166,6 +166,7 @@ fn node(
                 component: match &wasm.component {
                     Some(path) if base.join(path).is_dir() => ComponentSource::Folder(absolute(base, path)),
                     Some(path) => ComponentSource::File(absolute(base, path)),
+                    None if entry.node_type == ML_INFERENCE_TYPE => ComponentSource::Folder(ml_inference_folder()),
                     None => ComponentSource::Builtin(kind.name().to_string()),
                 },
                 limits: SandboxLimits {
@@ -177,6 +178,7 @@ fn node(
                     max_inbox_bytes: wasm.max_inbox_bytes.unwrap_or(defaults.max_inbox_bytes),
                     max_log_bytes: wasm.max_log_bytes.unwrap_or(defaults.max_log_bytes),
                 },
+                files: wasm.files.iter().map(|(name, path)| (name.clone(), absolute(base, path))).collect(),
             })
         }
     };

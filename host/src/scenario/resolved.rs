@@ -350,7 +350,31 @@ impl Implementation {
 pub struct WasmNode {
     pub component: ComponentSource,
     pub limits: SandboxLimits,
+    /// `wasm.files`: each name the guest reads at `/data/<name>`, and the
+    /// host file (absolute path) it is a read-only copy of.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub files: BTreeMap<String, PathBuf>,
 }
+
+/// The node type whose WASM model is xedgesim's own `models/ml-inference`
+/// (tract, an ONNX model from `wasm.files`): too heavy to build with the
+/// host, it is built from xedgesim's source tree, through the model folder
+/// path and its cache, the first time a scenario names it.
+pub const ML_INFERENCE_TYPE: &str = "ml_inference";
+
+/// The folder of the `ml_inference` model: in the source tree xedgesim
+/// was built from.
+pub fn ml_inference_folder() -> PathBuf {
+    let host = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    host.parent().unwrap_or(host).join("models/ml-inference")
+}
+
+/// Where a node's `wasm.files` appear in its sandbox.
+pub const DATA_DIR: &str = "/data";
+
+/// The most bytes of `wasm.files` one node may have, whatever its memory
+/// cap: the files are copied for every sandbox that reads them.
+pub const MAX_DATA_FILES_BYTES: u64 = 256 << 20;
 
 /// The file that makes a folder a model's source, in the order they are
 /// looked for: a Rust crate, a Python model, a JavaScript model.

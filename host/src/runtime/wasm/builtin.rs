@@ -22,7 +22,7 @@ pub(super) fn builtin_with_hash(name: &str) -> Option<(&'static [u8], [u8; 32])>
     }
 }
 
-/// Test fixtures built with the models, by name (`hostile`, `probe`, `rawbatch`, `declared`).
+/// Test fixtures built with the models, by name (`hostile`, `probe`, `rawbatch`, `declared`, `files`).
 #[doc(hidden)]
 pub fn fixture_component(name: &str) -> Option<&'static [u8]> {
     match name {
@@ -30,6 +30,7 @@ pub fn fixture_component(name: &str) -> Option<&'static [u8]> {
         "probe" => Some(embedded::FIXTURE_PROBE),
         "rawbatch" => Some(embedded::FIXTURE_RAWBATCH),
         "declared" => Some(embedded::FIXTURE_DECLARED),
+        "files" => Some(embedded::FIXTURE_FILES),
         _ => None,
     }
 }

@@ -44,6 +44,8 @@ pub enum WasmError {
     Build { dir: PathBuf, reason: String },
     #[error("{component}'s declaration of its config is unusable: {reason}")]
     Declaration { component: String, reason: String },
+    #[error("cannot give the node its data file {}: {reason}", path.display())]
+    DataFile { path: PathBuf, reason: String },
     #[error("cannot prepare {component}: {reason}")]
     Link { component: String, reason: String },
 }

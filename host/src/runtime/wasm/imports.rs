@@ -1,7 +1,8 @@
 //! The host functions a model's imports resolve to, beyond WASI's own:
 //! `xedgesim:node/log`, `xedgesim:node/sandbox`, WASI randomness served per
-//! node, WASI timers that trap, and WASI's clocks and output streams
-//! charged per call.
+//! node, WASI timers that trap, and WASI's clocks, output streams and
+//! reads (input streams, a file's `read`: the node's `wasm.files`)
+//! charged per call and per byte.
 //!
 //! These take the whole store, not just its data, because each charges
 //! fuel for the host work it does — a guest must not get host work for
@@ -10,11 +11,15 @@
 
 use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{StoreContextMut, Trap};
+use wasmtime_wasi::filesystem::WasiFilesystemView;
 use wasmtime_wasi::p2::bindings::clocks::wall_clock::Datetime;
-use wasmtime_wasi::p2::bindings::sync::io::streams::{
-    Host as StreamsHost, HostOutputStream, StreamError as WitStreamError,
+use wasmtime_wasi::p2::bindings::sync::filesystem::types::{
+    Descriptor, ErrorCode, Host as FilesystemHost, HostDescriptor,
 };
-use wasmtime_wasi::p2::{DynOutputStream, StreamResult};
+use wasmtime_wasi::p2::bindings::sync::io::streams::{
+    Host as StreamsHost, HostInputStream, HostOutputStream, StreamError as WitStreamError,
+};
+use wasmtime_wasi::p2::{DynInputStream, DynOutputStream, StreamResult};
 
 use super::bindings::xedgesim::node::{log, types};
 use super::component::CONTRACT_VERSION;
@@ -208,6 +213,7 @@ pub fn add_to_linker(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
         Ok((Datetime { seconds: 0, nanoseconds: 1_000 },))
     })?;
     add_output_streams(linker)?;
+    add_reads(linker)?;
     linker.allow_shadowing(false);
     Ok(())
 }
@@ -267,6 +273,62 @@ fn add_output_streams(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
         let r = HostOutputStream::blocking_flush(table, stream);
         Ok((stream_result(table, r)?,))
     })?;
+    Ok(())
+}
+
+/// Shadows WASI's reads with ones that charge fuel: a call costs
+/// [`HOST_CALL_FUEL`] and each byte it returns (or skips) one unit, as a
+/// copied message does. Without it, a guest could read its data files
+/// over and over on next to no fuel. The work itself is WASI's own.
+fn add_reads(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
+    type Stream = Resource<DynInputStream>;
+    let mut streams = linker.instance(&format!("wasi:io/streams@{WASI_VERSION}"))?;
+    streams.func_wrap("[method]input-stream.read", |mut store: Store<'_>, (stream, len): (Stream, u64)| {
+        charge_copy(&mut store, 0)?;
+        let table = &mut store.data_mut().table;
+        let r = HostInputStream::read(table, stream, len);
+        let r = stream_result(table, r)?;
+        charge_copy(&mut store, r.as_ref().map_or(0, |b| b.len() as u64))?;
+        Ok((r,))
+    })?;
+    streams.func_wrap("[method]input-stream.blocking-read", |mut store: Store<'_>, (stream, len): (Stream, u64)| {
+        charge_copy(&mut store, 0)?;
+        let table = &mut store.data_mut().table;
+        let r = HostInputStream::blocking_read(table, stream, len);
+        let r = stream_result(table, r)?;
+        charge_copy(&mut store, r.as_ref().map_or(0, |b| b.len() as u64))?;
+        Ok((r,))
+    })?;
+    streams.func_wrap("[method]input-stream.skip", |mut store: Store<'_>, (stream, len): (Stream, u64)| {
+        charge_copy(&mut store, 0)?;
+        let table = &mut store.data_mut().table;
+        let r = HostInputStream::skip(table, stream, len);
+        let r = stream_result(table, r)?;
+        charge_copy(&mut store, *r.as_ref().unwrap_or(&0))?;
+        Ok((r,))
+    })?;
+    streams.func_wrap("[method]input-stream.blocking-skip", |mut store: Store<'_>, (stream, len): (Stream, u64)| {
+        charge_copy(&mut store, 0)?;
+        let table = &mut store.data_mut().table;
+        let r = HostInputStream::blocking_skip(table, stream, len);
+        let r = stream_result(table, r)?;
+        charge_copy(&mut store, *r.as_ref().unwrap_or(&0))?;
+        Ok((r,))
+    })?;
+    let mut files = linker.instance(&format!("wasi:filesystem/types@{WASI_VERSION}"))?;
+    files.func_wrap(
+        "[method]descriptor.read",
+        |mut store: Store<'_>, (fd, len, offset): (Resource<Descriptor>, u64, u64)| {
+            charge_copy(&mut store, 0)?;
+            let mut view = store.data_mut().filesystem();
+            let r: Result<(Vec<u8>, bool), ErrorCode> = match HostDescriptor::read(&mut view, fd, len, offset) {
+                Ok(read) => Ok(read),
+                Err(e) => Err(FilesystemHost::convert_error_code(&mut view, e)?),
+            };
+            charge_copy(&mut store, r.as_ref().map_or(0, |(b, _)| b.len() as u64))?;
+            Ok((r,))
+        },
+    )?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ mod cache;
 mod clock;
 mod component;
 mod convert;
+mod data_files;
 mod declaration;
 mod error;
 mod imports;
@@ -41,6 +42,7 @@ pub use component::{
     CONTRACT_VERSION, MAX_CODE_BYTES, MAX_COMPONENT_WORK, MAX_FUNCTION_BYTES, MAX_FUNCTION_WORK, ModelComponent,
     compile_work,
 };
+pub use data_files::DataFiles;
 pub use error::WasmError;
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};

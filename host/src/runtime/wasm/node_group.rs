@@ -16,6 +16,7 @@ use wasmtime::{Store, Trap};
 use super::bindings::NodeModel;
 use super::component::ModelComponent;
 use super::convert;
+use super::data_files::DataFiles;
 use super::imports::HostCallRefused;
 use super::interrupt;
 use super::limiter::{MAX_TABLE_ELEMENTS, MemoryCapExceeded, TableCapExceeded};
@@ -65,6 +66,8 @@ pub struct WasmNodeGroup {
     interrupted: bool,
     /// The run's seed: a restarted node's streams are derived from it.
     scenario_seed: u64,
+    /// The folder its guest sees as `/data`, kept while the store lives.
+    _data: Option<DataFiles>,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -85,9 +88,28 @@ impl WasmNodeGroup {
         nodes: &[NodeSpec<'_>],
         limits: SandboxLimits,
     ) -> Result<Self, NodeFault> {
+        Self::with_data(runtime, component, scenario_seed, nodes, limits, None)
+    }
+
+    /// As [`WasmNodeGroup::new`], the guest seeing `data` read-only at
+    /// `/data` (the nodes' `wasm.files`; nodes of one store share them).
+    pub fn with_data(
+        runtime: &WasmRuntime,
+        component: &ModelComponent,
+        scenario_seed: u64,
+        nodes: &[NodeSpec<'_>],
+        limits: SandboxLimits,
+        data: Option<DataFiles>,
+    ) -> Result<Self, NodeFault> {
         let first = nodes.first().expect("a group has at least one node").id;
         let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
-        let mut state = NodeState::new(scenario_seed, memory);
+        let mut state =
+            NodeState::with_data(scenario_seed, memory, data.as_ref().map(DataFiles::dir)).map_err(|e| NodeFault {
+                node: first.to_string(),
+                time_us: 0,
+                kind: FaultKind::Config,
+                detail: format!("cannot open its data files: {e:#}"),
+            })?;
         state.outbox_limits = (u64::from(limits.max_outbox_messages), limits.max_outbox_bytes);
         for spec in nodes {
             state.add_node(scenario_seed, spec.id, limits.max_log_bytes);
@@ -120,6 +142,7 @@ impl WasmNodeGroup {
             finished: false,
             interrupted: false,
             scenario_seed,
+            _data: data,
         };
         for (index, spec) in nodes.iter().enumerate() {
             let config = convert::config(spec.config);

@@ -1,11 +1,12 @@
 //! [`NodeState`]: what a `Store` holds for its guest — the WASI context
-//! (virtual clock, no files, no network, no environment), the resource
+//! (virtual clock, no files but its `wasm.files` read-only at `/data`, no
+//! network, no environment), the resource
 //! limits, the log sink, each node's random streams, and which node runs.
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{Rng, SeedableRng};
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use super::clock::VirtualClock;
 use super::limiter::StoreLimiter;
@@ -88,12 +89,24 @@ impl NodeState {
     /// A sandbox with no nodes yet (see [`NodeState::add_node`]) in a run
     /// seeded with `scenario_seed`.
     pub fn new(scenario_seed: u64, memory_limit_bytes: usize) -> Self {
+        Self::with_data(scenario_seed, memory_limit_bytes, None)
+            .expect("a context without a preopened directory opens nothing")
+    }
+
+    /// As [`NodeState::new`], with `data` (a folder of the host, see
+    /// `data_files.rs`) preopened read-only as `/data`.
+    pub fn with_data(
+        scenario_seed: u64,
+        memory_limit_bytes: usize,
+        data: Option<&std::path::Path>,
+    ) -> wasmtime::Result<Self> {
         let clock = VirtualClock::default();
         let log = LogSink::default();
         // Randomness is served per node by `imports.rs`, which shadows WASI's;
         // these fixed streams are never read (a test checks each node's draws).
         let unused = || ChaCha20Rng::from_seed([0; 32]);
-        let wasi = WasiCtxBuilder::new()
+        let mut builder = WasiCtxBuilder::new();
+        builder
             .wall_clock(clock.clone())
             .monotonic_clock(clock.clone())
             .secure_random(unused())
@@ -108,9 +121,16 @@ impl NodeState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
-            .build();
+            // File reads on the calling thread: no helper thread, nothing async.
+            .allow_blocking_current_thread(true);
+        if let Some(dir) = data {
+            // Neither the folder nor its files may be changed: no write,
+            // create, rename or remove reaches the host.
+            builder.preopened_dir(dir, crate::scenario::DATA_DIR, FsPerms::ReadOnly)?;
+        }
+        let wasi = builder.build();
         let limits = StoreLimiter::new(memory_limit_bytes);
-        NodeState {
+        Ok(NodeState {
             wasi,
             table: ResourceTable::new(),
             limits,
@@ -123,7 +143,7 @@ impl NodeState {
             // Node ids are never empty.
             instance_streams: NodeStreams::new(scenario_seed, ""),
             running: Running::default(),
-        }
+        })
     }
 
     /// Adds node `id`: its random streams and its log budget.

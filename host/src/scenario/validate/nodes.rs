@@ -8,7 +8,7 @@ use super::Checker;
 use crate::scenario::config_value::ConfigValue;
 use crate::scenario::declaration::{self, Declaration};
 use crate::scenario::manifest::{NodeEntry, Scenario};
-use crate::scenario::resolved::{Implementation, NodeKind};
+use crate::scenario::resolved::{Implementation, ML_INFERENCE_TYPE, NodeKind};
 use crate::scenario::suggest;
 
 /// Longest accepted node id: ids name run files and container labels.
@@ -256,7 +256,8 @@ impl Checker<'_> {
 
         let is_docker = matches!(implementation, ImplementationName::Docker);
         let has_component = node.wasm.as_ref().is_some_and(|w| w.component.is_some());
-        if NodeKind::builtin(&node.node_type).is_none() && !is_docker && !has_component {
+        let own_model = node.node_type == ML_INFERENCE_TYPE;
+        if NodeKind::builtin(&node.node_type).is_none() && !is_docker && !has_component && !own_model {
             let mut names: Vec<&str> = NodeKind::BUILTIN_NAMES.to_vec();
             names.extend(NodeKind::LEGACY_NAMES.iter().map(|(legacy, _)| *legacy));
             let help = match suggest::closest(&node.node_type, &names) {

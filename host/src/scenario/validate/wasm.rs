@@ -1,8 +1,12 @@
-//! `wasm:` on a node: its component and its sandbox limits.
+//! `wasm:` on a node: its component, its sandbox limits and its
+//! read-only data files (`files:`).
 
 use super::Checker;
 use crate::scenario::manifest::WasmSection;
-use crate::scenario::resolved::MODEL_FOLDER_FILES;
+use crate::scenario::resolved::{DEFAULT_MEMORY_LIMIT_MB, MAX_DATA_FILES_BYTES, MODEL_FOLDER_FILES};
+
+/// Longest name of a data file (a file name on every common file system).
+const MAX_FILE_NAME_BYTES: usize = 255;
 
 impl Checker<'_> {
     pub(super) fn wasm(&mut self, path: &str, id: &str, wasm: &WasmSection) {
@@ -46,6 +50,59 @@ impl Checker<'_> {
                 Some(id),
                 format!("wasm.memory_limit_mb is {mb}; a 32-bit component can address at most 4096"),
                 "use at most 4096",
+            );
+        }
+        self.data_files(path, id, wasm);
+    }
+
+    /// `wasm.files`: each name one plain file name, each file a regular
+    /// file, and all of them together within the node's memory cap (the
+    /// model reads them into its memory) and [`MAX_DATA_FILES_BYTES`].
+    /// Where a file lies is a capability (`capability.rs`), not an error.
+    fn data_files(&mut self, path: &str, id: &str, wasm: &WasmSection) {
+        let mut total = 0u64;
+        for (name, file) in &wasm.files {
+            let key = format!("{path}.wasm.files.{name}");
+            let plain = !name.is_empty()
+                && name.len() <= MAX_FILE_NAME_BYTES
+                && name != "."
+                && name != ".."
+                && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !plain {
+                self.error(
+                    &key,
+                    Some(id),
+                    format!("wasm.files: '{}' is not a file name", crate::text::escape_controls(name)),
+                    format!(
+                        "a name is one file name of letters, digits, '.', '_' and '-' (at most {MAX_FILE_NAME_BYTES} bytes); the model opens /data/NAME"
+                    ),
+                );
+            }
+            let full = self.base_dir.join(file);
+            match std::fs::metadata(&full) {
+                Ok(meta) if meta.is_file() => total = total.saturating_add(meta.len()),
+                Ok(_) => self.error(
+                    &key,
+                    Some(id),
+                    format!("wasm.files: '{file}' is not a regular file"),
+                    "give a file (a model, a table); a folder or a device cannot be read-only data",
+                ),
+                Err(_) => {
+                    self.existing_path(&key, id, file, false);
+                }
+            }
+        }
+        let cap_bytes = wasm.memory_limit_mb.unwrap_or(DEFAULT_MEMORY_LIMIT_MB).saturating_mul(1 << 20);
+        let limit = cap_bytes.min(MAX_DATA_FILES_BYTES);
+        if total > limit {
+            self.error(
+                &format!("{path}.wasm.files"),
+                Some(id),
+                format!(
+                    "wasm.files hold {total} bytes; a node may have at most {limit} (its memory_limit_mb, and at most {} MiB): the model reads them into its memory",
+                    MAX_DATA_FILES_BYTES >> 20
+                ),
+                "raise wasm.memory_limit_mb, or give smaller files",
             );
         }
     }
