@@ -13,7 +13,7 @@
 //!    and `expand` makes the nodes of each `count:` entry.
 //! 2. `validate`: one checker, a file per section, every problem at its line.
 //! 3. `resolve`: a valid manifest to the resolved form, defaults filled in.
-//! 4. `resolved`: what the runner consumes.
+//! 4. `resolved`: what the runner consumes (a WASM node's part in `wasm_node`).
 //! 5. `capability`: what a resolved scenario asks of the host.
 //!
 //! A module names those before it, never one after, but for `resolved`:
@@ -48,6 +48,7 @@ mod resolved;
 mod scripted_fault;
 mod suggest;
 mod validate;
+mod wasm_node;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
