@@ -69,8 +69,8 @@ fn edge_and_cloud_placements_differ_by_the_cloud_links_round_trip() {
     // on the cloud side the 599th's too (59.9 s + 100.607 ms): 599 and 598
     // deliveries. Nearest rank: p99 is the 594th (edge) and 593rd (cloud)
     // latency, and 594 requests cost the common figure (four 2 µs more at
-    // the edge and 1 µs in the cloud, the first 7 µs and 4 µs more: tract's
-    // first inference grows its memory). A deadline of 10 ms (xEdgeSim's
+    // the edge and 1 µs in the cloud, the first, 7 µs and 4 µs more: it
+    // uses more fuel than the rest). A deadline of 10 ms (xEdgeSim's
     // "p95 < 10 ms" real-time check) is met by every edge answer and by no
     // cloud answer.
     for line in [
