@@ -91,3 +91,48 @@ fn edge_and_cloud_placements_differ_by_the_cloud_links_round_trip() {
     let again = xedgesim(&args, Some(&cache()));
     assert!(stdout == output_text(&again.stdout), "equiv printed other bytes the second time");
 }
+
+#[test]
+fn the_sweep_prints_one_row_a_point_the_same_bytes_each_run() {
+    // Two points: the gateway at half edge_gateway's speed, the cloud 2 ms
+    // and 50 ms away. Half speed (4,875 a µs) makes a request 21 µs (the
+    // first 36): 821 µs at the edge. The cloud side is 600 µs + 2 × the
+    // link + 7 µs: 4,607 µs within 10 ms, 100,607 µs past it.
+    let sweep = || {
+        let out = std::process::Command::new(root().join("scripts/ml_placement_sweep.sh"))
+            .env("XEDGESIM", env!("CARGO_BIN_EXE_xedgesim"))
+            .env("XEDGESIM_CACHE_DIR", cache())
+            .env("CLOUD_MS", "2 50")
+            .env("GATEWAY_CPU", "4875")
+            .output()
+            .expect("the script runs (it needs sh and jq)");
+        assert_eq!(out.status.code(), Some(0), "{}", output_text(&out.stderr));
+        output_text(&out.stdout)
+    };
+    let table = sweep();
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "a header and a row a point:\n{table}");
+    let figures = |row: &str| row.split_whitespace().filter(|w| *w != "|").map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        figures(rows[1]),
+        ["4875", "2", "821", "821", "821", "836", "0%(0/599)", "4607", "4607", "4607", "4611", "0%(0/599)"]
+    );
+    assert_eq!(
+        figures(rows[2]),
+        [
+            "4875",
+            "50",
+            "821",
+            "821",
+            "821",
+            "836",
+            "0%(0/599)",
+            "100607",
+            "100607",
+            "100607",
+            "100611",
+            "100%(598/598)"
+        ]
+    );
+    assert!(table == sweep(), "the sweep printed other bytes the second time");
+}
