@@ -3,6 +3,10 @@
 //! printed figure worked out by hand from the links and the compute time,
 //! and the same bytes on a second run.
 //!
+//! And the WASM model against the container it stands for
+//! (containers/ml-inference, ONNX Runtime, over MQTT, against a real
+//! Docker engine): the same messages, predictions within 1e-6.
+//!
 //! The `ml_inference` component is built (cargo, in its own folder) and
 //! compiled once into a cache under cargo's temporary folder for tests.
 
@@ -10,7 +14,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{output_text, root, xedgesim};
+use common::{docker_engine, output_text, root, xedgesim};
 
 /// The cache this file's runs share: compiling tract's component takes tens of seconds.
 fn cache() -> PathBuf {
@@ -135,4 +139,68 @@ fn the_sweep_prints_one_row_a_point_the_same_bytes_each_run() {
         ]
     );
     assert!(table == sweep(), "the sweep printed other bytes the second time");
+}
+
+/// The edge placement with its inference node swapped for the container
+/// (`equiv --swap inference=docker`): every message the sink gets is the
+/// same, predictions within 1e-6 (tract in WASM against ONNX Runtime in
+/// the container); what differs is time (the container's is measured on
+/// the wall clock), the JSON's spacing (the sink's byte count) and the
+/// container's own MQTT counters: metrics only, never a message.
+#[test]
+fn the_wasm_model_answers_as_the_container_does_within_the_tolerance() {
+    let Some(_engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let edge = std::fs::read_to_string(root().join("scenarios/ml_placement/edge.yaml")).unwrap();
+    let context = root().join("containers/ml-inference");
+    let docker =
+        format!("    docker: {{build_context: '{}', build_network: true, protocol: mqtt}}\n", context.display());
+    let files = "    wasm: {files: {model.onnx: model.onnx}}\n";
+    assert!(edge.contains(files) && edge.contains("duration_s: 60"), "edge.yaml changed: update this test");
+    let scenario = edge.replace(files, &format!("{files}{docker}")).replace("duration_s: 60", "duration_s: 5");
+    std::fs::write(dir.path().join("edge.yaml"), scenario).unwrap();
+    std::fs::copy(root().join("scenarios/ml_placement/model.onnx"), dir.path().join("model.onnx")).unwrap();
+    let file = dir.path().join("edge.yaml");
+    let out = dir.path().join("out");
+    let allow = format!("network,bind:{}", root().join("containers").display());
+    let args = [
+        "equiv",
+        file.to_str().unwrap(),
+        file.to_str().unwrap(),
+        "--swap",
+        "inference=docker",
+        "--ignore-timing",
+        "--ignore-topic",
+        "$subscribe",
+        "--payload-tolerance",
+        "prediction=1e-6",
+        "--payload-tolerance",
+        "inference_time_ms=1e9",
+        "--allow",
+        &allow,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let run = xedgesim(&args, Some(&cache()));
+    let stdout = output_text(&run.stdout);
+    let stderr = output_text(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "metrics differ (time, bytes): {stdout}{stderr}");
+    let differences: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  node '")).collect();
+    assert!(!differences.is_empty(), "{stdout}");
+    for line in &differences {
+        assert!(line.contains(": metric "), "only metrics may differ, never a message: {line}\n{stdout}");
+    }
+    // The predictions the sink saw: their largest and mean within 1e-6.
+    for metric in ["prediction_max", "prediction_mean"] {
+        let at = stdout.find(&format!("node 'app': metric {metric}\n")).expect(metric);
+        let values: Vec<f64> = stdout[at..]
+            .lines()
+            .skip(1)
+            .take(2)
+            .map(|l| l.split(':').nth(1).unwrap().trim().parse().unwrap())
+            .collect();
+        assert!((values[0] - values[1]).abs() <= 1e-6, "{metric}: {values:?}");
+    }
+    assert!(stdout.contains("  A    app                  49 "), "every request answered on both sides: {stdout}");
+    assert!(stdout.contains("  B    app                  49 "), "{stdout}");
 }
