@@ -203,4 +203,23 @@ fn the_wasm_model_answers_as_the_container_does_within_the_tolerance() {
     }
     assert!(stdout.contains("  A    app                  49 "), "every request answered on both sides: {stdout}");
     assert!(stdout.contains("  B    app                  49 "), "{stdout}");
+
+    // Five trials a side: each pair (one seed, other sensor noise) gets the
+    // same messages; the container's latency differs as a distribution.
+    let trials = dir.path().join("trials");
+    let mut args: Vec<&str> = args[..args.len() - 2].iter().copied().filter(|a| *a != "--ignore-timing").collect();
+    args.extend(["--trials", "5", "--test", "difference", "--out", trials.to_str().unwrap()]);
+    let run = xedgesim(&args, Some(&cache()));
+    let stdout = output_text(&run.stdout);
+    assert!(
+        stdout.contains("messages: every pair of trials (trial i of A and of B) received the same (5 pairs)"),
+        "{stdout}{}",
+        output_text(&run.stderr)
+    );
+    let verdict = |metric: &str| {
+        let row = stdout.lines().find(|l| l.starts_with("app ") && l.contains(&format!(" {metric} "))).expect(metric);
+        row.trim_end().rsplit("  ").next().unwrap().trim().to_string()
+    };
+    assert_eq!(verdict("latency_p50_us"), "DIFFERS", "{stdout}");
+    assert_eq!(verdict("prediction_mean"), "no difference shown", "{stdout}");
 }
