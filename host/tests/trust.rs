@@ -248,3 +248,30 @@ fn an_image_build_reaches_the_network_only_with_the_users_yes() {
         assert!(said.contains("nothing was run"), "{command}: {said}");
     }
 }
+
+/// `validate` runs no model on a file outside the scenario's folder: a
+/// model's constructor reads its `wasm.files`, and what it says back is
+/// printed, so validate would show a host file the user never allowed.
+#[test]
+fn validate_never_hands_a_model_a_host_file_outside_the_scenarios_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("scenario");
+    std::fs::create_dir(&folder).unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "the user's secret").unwrap();
+    std::fs::write(folder.join("files.wasm"), xedgesim::runtime::wasm::fixture_component("files").unwrap()).unwrap();
+    let yaml = format!(
+        "simulation: {{duration_s: 1, seed: 7}}\nnodes:\n  - id: reader\n    type: reader\n    config: {{read: secret.txt}}\n    wasm:\n      component: files.wasm\n      files: {{secret.txt: {}}}\n",
+        secret.display()
+    );
+    let file = folder.join("scenario.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let out = xedgesim(&["validate", file.to_str().unwrap()], &folder, &dir.path().join("cache"));
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("[needs your yes: --allow read:"), "{stdout}");
+    assert!(
+        stderr.contains("note: the models' own config checks were not run: node 'reader' reads a file outside"),
+        "{stderr}"
+    );
+}

@@ -166,6 +166,17 @@ fn models_accept(file: &Path, loaded: &mut scenario::Loaded) -> Option<Vec<crate
             Err(e) => return fail(&e),
         }
     }
+    // The models' constructors read their `wasm.files`: never a host file
+    // outside the scenario's folder, which only `run --allow read:PATH` may
+    // read (and a model could print what it read).
+    if let Some(read) = loaded.capabilities.iter().find(|c| matches!(c.kind, scenario::CapabilityKind::HostRead(_))) {
+        eprintln!(
+            "{}: note: the models' own config checks were not run: node '{}' reads a file outside the scenario's folder, which validate never reads; `xedgesim run` with your yes checks them\n",
+            file.display(),
+            read.node
+        );
+        return Some(unbuilt);
+    }
     // The models' own checks: a config key the model does not take, a bad value.
     match crate::run::check_models(&loaded.resolved, &mut runtime) {
         Err(e) => fail(&e),

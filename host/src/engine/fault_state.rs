@@ -295,6 +295,21 @@ impl FaultState {
         }
     }
 
+    /// Holds what waited for busy `node` (`inbox`, older than anything a
+    /// stall held since) ahead of everything the stall still holds, with
+    /// its first release; at `release` when it holds nothing. True when
+    /// the engine must schedule a release event then (none is yet).
+    pub fn hold_ahead(&mut self, node: usize, release: u64, inbox: Vec<HeldMessage>) -> bool {
+        match self.held.get_mut(&node).and_then(|queue| queue.front_mut()) {
+            Some((_, held)) => {
+                let later = std::mem::replace(held, inbox);
+                held.extend(later);
+                false
+            }
+            None => self.hold(node, release, inbox),
+        }
+    }
+
     /// Puts `inbox` back before everything `node` still holds, due at
     /// `now`: the part of a released step its inbox bound left over.
     pub fn hold_first(&mut self, node: usize, now: u64, inbox: Vec<HeldMessage>) {

@@ -186,7 +186,7 @@ impl Engine<'_> {
                         if self.scripted.present
                             && let Some(release) = self.held_until(node, now, &released)
                         {
-                            if self.scripted.hold(node, release, busy.held) {
+                            if self.scripted.hold_ahead(node, release, busy.held) {
                                 self.queue
                                     .push(release, EventKind::Release { node })
                                     .map_err(|why| self.queue_full(node, why))?;

@@ -32,6 +32,7 @@ impl DataFiles {
         let failed = |path: &Path, reason: String| WasmError::DataFile { path: path.to_path_buf(), reason };
         let dir = tempfile::Builder::new()
             .prefix("xedgesim-data-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .tempdir()
             .map_err(|e| failed(Path::new("/data"), format!("cannot make a folder for it: {e}")))?;
         let mut sha256 = BTreeMap::new();
