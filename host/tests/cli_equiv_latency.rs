@@ -173,3 +173,22 @@ fn bad_deadlines_and_sinks_are_refused() {
     assert_eq!(code, Some(0));
     assert!(stdout.contains("  A    cloud                38"), "{stdout}");
 }
+
+/// A sink named twice is one sink: its deliveries are counted once.
+#[test]
+fn a_sink_named_twice_is_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = root().join("scenarios/wasm_gateway.yaml");
+    let file = file.to_str().unwrap();
+    let out = dir.path().join("out");
+    let (once_code, once, _) =
+        equiv(&[file, file, "--latency-at", "cloud", "--out", out.to_str().unwrap()], dir.path());
+    let args = [file, file, "--latency-at", "cloud", "--latency-at", "cloud", "--out", out.to_str().unwrap()];
+    let (twice_code, twice, stderr) = equiv(&args, dir.path());
+    assert_eq!((once_code, twice_code), (Some(0), Some(0)), "{twice}{stderr}");
+    let rows = |text: &str| {
+        text.lines().filter(|l| l.starts_with("  A ") || l.starts_with("  B ")).map(String::from).collect::<Vec<_>>()
+    };
+    assert_eq!(rows(&twice), rows(&once), "{twice}");
+    assert!(rows(&once)[0].contains("  cloud                 5 "), "{once}");
+}

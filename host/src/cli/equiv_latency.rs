@@ -64,11 +64,14 @@ pub fn spec(
             ));
         }
     }
-    let named = if args.latency_at.is_empty() {
+    let mut named = if args.latency_at.is_empty() {
         rules.map(|r| r.latency_at.clone()).unwrap_or_default()
     } else {
         args.latency_at.clone()
     };
+    // A sink named twice is one sink: its deliveries count once.
+    let mut seen = std::collections::BTreeSet::new();
+    named.retain(|sink| seen.insert(sink.clone()));
     let clouds =
         sims.map(|s| s.scenario().nodes.iter().filter(|n| n.kind == NodeKind::Cloud).map(|n| n.id.clone()).collect());
     Ok(LatencySpec { deadline_ms, named, clouds })
