@@ -220,6 +220,17 @@ fn the_wasm_model_answers_as_the_container_does_within_the_tolerance() {
         let row = stdout.lines().find(|l| l.starts_with("app ") && l.contains(&format!(" {metric} "))).expect(metric);
         row.trim_end().rsplit("  ").next().unwrap().trim().to_string()
     };
-    assert_eq!(verdict("latency_p50_us"), "DIFFERS", "{stdout}");
+    // Whether Welch calls the latency different over five trials depends on
+    // how noisy the machine's clock is (CI once saw p Holm 0.059), so the
+    // test asserts what holds on any machine: the WASM side's latency is
+    // exact (sd 0) and the container's wall-clock round trip is slower.
+    let means = |metric: &str| {
+        let row = stdout.lines().find(|l| l.starts_with("app ") && l.contains(&format!(" {metric} "))).expect(metric);
+        let columns: Vec<&str> = row.split_whitespace().collect();
+        (columns[2].parse::<f64>().unwrap(), columns[4].parse::<f64>().unwrap(), columns[5].parse::<f64>().unwrap())
+    };
+    let (a_p50, a_sd, b_p50) = means("latency_p50_us");
+    assert_eq!(a_sd, 0.0, "the WASM side's latency is the same every trial: {stdout}");
+    assert!(b_p50 > a_p50, "the container's round trip takes wall-clock time: {stdout}");
     assert_eq!(verdict("prediction_mean"), "no difference shown", "{stdout}");
 }
