@@ -16,7 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("seed", &[]),
     ("atomic_file", &[]),
     ("scenario", &["text", "seed"]),
-    ("runtime", &["scenario", "text", "seed"]),
+    ("runtime", &["scenario", "text", "seed", "atomic_file"]),
     // Knows no backend and no file system either: NOT_IN_ENGINE.
     ("engine", &["runtime", "scenario", "text", "seed"]),
     ("report", &["engine", "runtime", "scenario", "text", "seed", "atomic_file"]),

@@ -192,6 +192,10 @@ impl Engine<'_> {
             let held = self.compute.abandon(node);
             self.drop_held(fault.time_us, node, held);
         }
+        // A replay that left its recording has nothing more to answer with.
+        if fault.kind == crate::runtime::FaultKind::ReplayDiverged {
+            return Err(Stop::Error(EngineError::Fault(fault)));
+        }
         match self.scenario.nodes[node].on_fault {
             FaultPolicy::Abort => Err(Stop::Error(EngineError::Fault(fault))),
             FaultPolicy::Isolate => Ok(()),

@@ -68,6 +68,10 @@ pub enum FaultKind {
     /// The user stopped the run (Ctrl-C, SIGTERM) while the node's code ran:
     /// the call was cut short, so its sandbox can run nothing more.
     Interrupted,
+    /// A node answered from a recording (strict replay) was called with
+    /// another time or inbox than when it was recorded. Stops the run
+    /// whatever the node's `on_fault`: nothing after it is the recording's.
+    ReplayDiverged,
 }
 
 /// A node fault at a virtual time.
@@ -110,6 +114,7 @@ impl FaultKind {
             FaultKind::NotConnected { .. } => "not_connected",
             FaultKind::Mqtt => "mqtt",
             FaultKind::Interrupted => "interrupted",
+            FaultKind::ReplayDiverged => "replay_diverged",
         }
     }
 
@@ -152,6 +157,7 @@ impl FaultKind {
             }
             FaultKind::Mqtt => "broke MQTT 3.1.1 as the host speaks it".into(),
             FaultKind::Interrupted => "was running when the run was interrupted; it has no final metrics".into(),
+            FaultKind::ReplayDiverged => "diverged from its recording".into(),
         }
     }
 
@@ -208,6 +214,9 @@ impl FaultKind {
                 "the container must speak MQTT 3.1.1 with QoS 0 or 1, over one connection, in packets of at most `docker.max_frame_bytes`: see docs/container-protocol.md"
             }
             FaultKind::Interrupted => "nothing to fix: the run was stopped by the user",
+            FaultKind::ReplayDiverged => {
+                "another node now sends it something else than when it was recorded: record again (`xedgesim run FILE --record`), or answer from the recording by time and count what differs with `--replay-mode lenient`"
+            }
             FaultKind::DuplicateMetric => {
                 "give each value `finish` returns a name of its own; none of this node's metrics are kept, since no one value is the metric's"
             }
@@ -221,7 +230,10 @@ impl FaultKind {
 impl fmt::Display for NodeFault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "node '{}' {} at t = {}", self.node, self.kind.summary(), format_time(self.time_us))?;
-        if !self.detail.is_empty() {
+        if self.kind == FaultKind::ReplayDiverged {
+            // Our own words over several lines, each message in them escaped already.
+            write!(f, ":\n{}", self.detail)?;
+        } else if !self.detail.is_empty() {
             // The detail is the guest's words (its error, its stderr): escaped.
             write!(f, ": {}", escape_controls(&self.detail))?;
         }

@@ -12,6 +12,7 @@ pub(crate) mod fault;
 mod group;
 pub mod native;
 pub(crate) mod output_tail;
+pub mod record;
 #[doc(hidden)]
 pub mod relay;
 pub mod wasm;
