@@ -13,8 +13,9 @@ pub enum RecordError {
     )]
     NotARecording { path: PathBuf },
     #[error(
-        "{}: recording format {found}, this xedgesim reads format {supported}\n  = help: record again with this version (`xedgesim run FILE --record`)",
-        path.display()
+        "{}: at byte {}: recording format {found}, this xedgesim reads format {supported}\n  = help: record again with this version (`xedgesim run FILE --record`)",
+        path.display(),
+        super::file::VERSION_OFFSET
     )]
     Version { path: PathBuf, found: u32, supported: u32 },
     #[error(

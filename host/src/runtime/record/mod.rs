@@ -6,15 +6,19 @@
 //! replay").
 //!
 //! - `event.rs`: what is recorded ([`Event`], [`RecordedNode`], [`Recording`]).
-//! - `codec.rs`: events as bytes, read back with the offset of any damage.
+//! - `codec.rs`: events as bytes; `decoder.rs` reads them back with the
+//!   offset of any damage.
 //! - `file.rs`: the file `recording.xrec` (a readable header, then
 //!   checksummed compressed chunks), written atomically.
 //! - `recorder.rs`: [`RecordingGroup`], which wraps any group and records
 //!   what passes, within a [`RecordBudget`].
 //! - `replayer.rs`: [`ReplayGroup`], which answers from a recording,
 //!   [`ReplayMode::Strict`] or [`ReplayMode::Lenient`].
+//! - `divergence.rs`: the words of a strict replay's divergence.
 
 mod codec;
+mod decoder;
+mod divergence;
 mod error;
 mod event;
 mod file;
@@ -26,3 +30,6 @@ pub use event::{Event, RecordedLog, RecordedNode, Recording, RecordingHeader};
 pub use file::{FILE_NAME, FORMAT_VERSION, Written, read, write};
 pub use recorder::{RecordBudget, RecordTap, RecordingGroup};
 pub use replayer::{ReplayGroup, ReplayMode, ReplayReport, ReplayStats};
+
+#[cfg(test)]
+mod tests;
