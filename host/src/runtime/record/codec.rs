@@ -285,4 +285,4 @@ pub(super) fn put_node_head(out: &mut Vec<u8>, node: &RecordedNode) {
 
 #[cfg(test)]
 #[path = "codec_tests.rs"]
-mod tests;
+pub(super) mod tests;

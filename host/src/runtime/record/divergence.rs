@@ -50,10 +50,18 @@ pub(super) fn fault(
             detail.push_str(&match next {
                 Some(event) => {
                     let (kind, t) = kind_and_time(event);
-                    if kind == asked {
+                    let next = if kind == asked {
                         format!("next recorded at t = {}", format_time(t))
                     } else {
                         format!("next recorded: a {kind} at t = {}", format_time(t))
+                    };
+                    match t.cmp(&now_us) {
+                        std::cmp::Ordering::Less => format!("{next}, which never came"),
+                        // Only a restart can differ at its own time: by its count.
+                        std::cmp::Ordering::Equal if kind == asked => {
+                            format!("the {kind} recorded at this time is another (its restart count differs)")
+                        }
+                        _ => next,
                     }
                 }
                 None => match last_recorded_us {

@@ -299,4 +299,4 @@ impl<'a> FileReader<'a> {
 
 #[cfg(test)]
 #[path = "file_tests.rs"]
-mod tests;
+pub(super) mod tests;

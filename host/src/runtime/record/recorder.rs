@@ -166,6 +166,12 @@ impl RecordingGroup {
         }
     }
 
+    /// The bytes held for every member (tests: what passing the budget drops).
+    #[cfg(test)]
+    pub(super) fn held_bytes(&self) -> usize {
+        self.held.lock().unwrap_or_else(PoisonError::into_inner).events.iter().map(Vec::len).sum()
+    }
+
     fn encoded(event: &Event) -> Vec<u8> {
         let mut bytes = Vec::new();
         codec::put_event(&mut bytes, event);
