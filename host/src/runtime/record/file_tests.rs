@@ -86,8 +86,14 @@ fn first_chunk_at(bytes: &[u8]) -> usize {
 
 /// A file of `bytes`' header then `raw` in one chunk, and an end marker counting `nodes`, `events`.
 fn with_raw(bytes: &[u8], raw: &[u8], nodes: u64, events: u64) -> Vec<u8> {
+    let chunks: &[&[u8]] = if raw.is_empty() { &[] } else { &[raw] };
+    with_chunks(bytes, chunks, nodes, events)
+}
+
+/// A file of `bytes`' header then one chunk per `chunks`, and an end marker.
+fn with_chunks(bytes: &[u8], chunks: &[&[u8]], nodes: u64, events: u64) -> Vec<u8> {
     let mut file = bytes[..first_chunk_at(bytes)].to_vec();
-    if !raw.is_empty() {
+    for raw in chunks {
         let compressed = deflate(raw).unwrap();
         file.extend((compressed.len() as u32).to_le_bytes());
         file.extend((raw.len() as u32).to_le_bytes());
@@ -140,6 +146,36 @@ fn a_recording_bigger_than_a_chunk_spans_several_and_reads_back() {
     let raw_len = u32::from_le_bytes(bytes[chunk_at + 4..chunk_at + 8].try_into().unwrap()) as usize;
     assert_eq!(raw_len, CHUNK_RAW_BYTES, "the first chunk is full");
     assert_eq!(read(&path).unwrap().0, recording);
+    // Damage in the second chunk is named at the second chunk.
+    let compressed_len = u32::from_le_bytes(bytes[chunk_at..chunk_at + 4].try_into().unwrap()) as usize;
+    let second_at = chunk_at + 12 + compressed_len;
+    let mut edited = bytes.clone();
+    edited[second_at + 20] ^= 0x04;
+    let e = parse(&path, &edited).unwrap_err();
+    assert!(matches!(e, RecordError::Corrupt { offset, .. } if offset == second_at as u64), "{e:?}");
+}
+
+#[test]
+fn undecodable_bytes_in_a_later_chunk_are_named_at_that_chunk() {
+    let (_dir, path, bytes) = written(&small());
+    let mut head = Vec::new();
+    let mut node = small().nodes.remove(0);
+    node.events.truncate(1);
+    codec::put_node_head(&mut head, &node);
+    let file = with_chunks(&bytes, &[&head, &[9]], 1, 1);
+    let second_at = first_chunk_at(&bytes) + 12 + deflate(&head).unwrap().len();
+    let text = named(&parse(&path, &file).unwrap_err(), &path);
+    assert!(
+        text.contains(&format!("at byte {second_at}: event kind 9 (0 to 4) (byte 0 of the chunk once decompressed)")),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_same_recording_is_the_same_bytes() {
+    let (_dir, _, first) = written(&small());
+    let (_dir, _, again) = written(&small());
+    assert_eq!(first, again);
 }
 
 #[test]

@@ -103,7 +103,8 @@ pub struct RecordTap {
 }
 
 impl RecordTap {
-    /// Each member's events, by index in the group; `Err` when the budget was passed.
+    /// Each member's events, by index in the group; `Err` when the budget
+    /// was passed. They stay held: taking them again gives them again.
     pub fn take(&self) -> Result<Vec<Vec<Event>>, RecordError> {
         if let Some(e) = self.budget.exceeded() {
             return Err(e);

@@ -277,6 +277,7 @@ fn a_budget_counts_exactly_the_bytes_it_holds() {
     }
     assert_eq!(budget.used_bytes(), bytes.len() as u64);
     assert!(budget.exceeded().is_none());
+    assert_eq!(tap.take().unwrap(), tap.take().unwrap(), "taking leaves the events in place");
 }
 
 #[test]
