@@ -45,11 +45,21 @@ pub struct ReplayStats {
 #[derive(Debug, Clone)]
 pub struct ReplayReport {
     stats: Arc<Mutex<Vec<ReplayStats>>>,
+    first_divergence: Arc<Mutex<Option<NodeFault>>>,
 }
 
 impl ReplayReport {
     pub fn stats(&self) -> Vec<ReplayStats> {
         self.stats.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// A strict replay's first divergence in this group, if any. Each is
+    /// also returned to the engine as the node's fault, but a crash answers
+    /// nothing: one at an unrecorded time reaches the engine only at the
+    /// node's next call, and a node never called again after it diverged
+    /// silently but for this.
+    pub fn divergence(&self) -> Option<NodeFault> {
+        self.first_divergence.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 
@@ -158,6 +168,7 @@ pub struct ReplayGroup {
     /// The answers of the last `submit`, until `collect`.
     results: Vec<Result<StepOutput, NodeFault>>,
     stats: Arc<Mutex<Vec<ReplayStats>>>,
+    first_divergence: Arc<Mutex<Option<NodeFault>>>,
 }
 
 impl ReplayGroup {
@@ -202,8 +213,10 @@ impl ReplayGroup {
             calls: 0,
             results: Vec::new(),
             stats: Arc::clone(&stats),
+            first_divergence: Arc::default(),
         };
-        (group, ReplayReport { stats })
+        let first_divergence = Arc::clone(&group.first_divergence);
+        (group, ReplayReport { stats, first_divergence })
     }
 
     fn stats_of(&self, index: usize, update: impl FnOnce(&mut ReplayStats)) {
@@ -219,6 +232,7 @@ impl ReplayGroup {
         let fault =
             divergence::fault(&self.recording, &node.id, node.taken + 1, now_us, node.last_recorded_us, expected);
         self.nodes[index].diverged = Some(fault.clone());
+        self.first_divergence.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(|| fault.clone());
         fault
     }
 

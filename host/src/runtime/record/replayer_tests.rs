@@ -80,10 +80,13 @@ fn strict_names_a_step_at_an_unrecorded_time_and_one_past_the_recording() {
 
 #[test]
 fn strict_returns_a_crash_that_was_not_recorded_at_the_nodes_next_call() {
-    let mut group = strict();
+    let (mut group, report) = ReplayGroup::new(recorded_gateways(), ReplayMode::Strict, "r".into(), true);
+    assert_eq!(report.divergence(), None);
     group.crash(0, 700);
+    let reported = report.divergence().expect("the report has it at once");
     let fault = group.restart(0, 900, &config(&[]), 1).unwrap_err();
     assert_eq!(fault.time_us, 700);
+    assert_eq!(fault, reported);
     assert!(
         fault
             .detail
