@@ -106,26 +106,37 @@ fn a_recorded_wasm_gateway_replays_to_the_same_bytes_without_docker() {
 fn strict_replay_in_a_changed_scenario_names_the_first_divergence() {
     let dir = tempfile::tempdir().unwrap();
     let rec = record_wasm_gateway(dir.path());
-    let file = changed_rate(dir.path());
     let replay = format!("gateway={}", rec.display());
-    let out_dir = dir.path().join("strict");
-    let out = xedgesim_without_docker(&[
-        "run",
-        file.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--replay",
-        &replay,
-    ]);
-    assert_eq!(out.status.code(), Some(2), "a divergence stops the run as a fault that aborts it does");
-    let err = stderr(&out);
-    assert!(err.contains("node 'gateway' diverged from its recording at t = "), "{err}");
-    assert!(err.contains("sensor2"), "the inboxes name the sender: {err}");
-    assert!(err.contains("recording.xrec"), "names the recording: {err}");
-    assert!(err.contains("--replay-mode lenient"), "says what to do: {err}");
-    let s = summary(&out_dir);
-    assert_eq!(s["status"], "failed", "the outputs are written as for an aborted run");
-    assert_eq!(s["faults"][0]["kind"], "replay_diverged", "{}", s["faults"]);
+    // sensor2 at another rate: a step at a time the recording has none;
+    // sensor3 at another temperature: a step whose inbox differs.
+    let payload = dir.path().join("payload.yaml");
+    let yaml = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    std::fs::write(&payload, yaml.replace("base: 22.5", "base: 30.5")).unwrap();
+    for (file, says) in [
+        (changed_rate(dir.path()), &["no recorded step at this time"][..]),
+        (payload, &["expected (recorded) inbox", "received inbox", "from 'sensor3'", "t = 1.000000 s"][..]),
+    ] {
+        let out_dir = dir.path().join("strict");
+        let out = xedgesim_without_docker(&[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--replay",
+            &replay,
+        ]);
+        assert_eq!(out.status.code(), Some(2), "a divergence stops the run as a fault that aborts it does");
+        let err = stderr(&out);
+        assert!(err.contains("node 'gateway' diverged from its recording at t = "), "{err}");
+        assert!(err.contains("recording.xrec"), "names the recording: {err}");
+        assert!(err.contains("--replay-mode lenient"), "says what to do: {err}");
+        for words in says {
+            assert!(err.contains(words), "{words}: {err}");
+        }
+        let s = summary(&out_dir);
+        assert_eq!(s["status"], "failed", "the outputs are written as for an aborted run");
+        assert_eq!(s["faults"][0]["kind"], "replay_diverged", "{}", s["faults"]);
+    }
 }
 
 #[test]
