@@ -304,3 +304,40 @@ fn the_report_marks_replayed_nodes_from_the_summary() {
     );
     assert!(page.contains("<h3>Replayed nodes</h3>") && page.contains("runs/rec/recording.xrec"));
 }
+
+#[test]
+fn equiv_replays_a_node_on_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_wasm_gateway(dir.path());
+    let replay = format!("gateway={}", rec.display());
+    let out = dir.path().join("equiv");
+    let same = xedgesim_without_docker(&[
+        "equiv",
+        "scenarios/wasm_gateway.yaml",
+        "--out",
+        out.to_str().unwrap(),
+        "--replay",
+        &replay,
+    ]);
+    assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
+    for side in ["a", "b"] {
+        let s = summary(&out.join(side));
+        assert_eq!(s["replayed"]["gateway"]["mode"], "strict", "side {side} replays the gateway");
+    }
+    let file = changed_rate(dir.path());
+    let differs = xedgesim_without_docker(&[
+        "equiv",
+        "scenarios/wasm_gateway.yaml",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--replay",
+        &replay,
+        "--replay-mode",
+        "lenient",
+    ]);
+    assert_eq!(differs.status.code(), Some(1), "{}{}", stdout(&differs), stderr(&differs));
+    let bad = xedgesim(&["equiv", "scenarios/wasm_gateway.yaml", "--replay", "gateway"], None);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("expected NODE=RUN_DIR"), "{}", stderr(&bad));
+}

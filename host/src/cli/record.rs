@@ -1,6 +1,7 @@
-//! The flags of `xedgesim run` that record nodes (`--record`) or answer
-//! them from a recording (`--replay NODE=RUN_DIR`), and what the terminal
-//! says of both after the run (docs/running.md, "Record and replay").
+//! The flags of `xedgesim run` that record nodes (`--record`), those of
+//! `run` and `equiv` that answer nodes from a recording (`--replay
+//! NODE=RUN_DIR`), and what the terminal says of both after a run
+//! (docs/running.md, "Record and replay").
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use clap::{Args, ValueEnum};
 use crate::run::{
     DEFAULT_RECORD_MAX_BYTES, LoadedRecording, RecordOptions, ReplayFrom, ReplayMode, RunSummary, Simulation,
 };
-use crate::scenario::{Capability, CapabilityKind};
+use crate::scenario::{Capability, CapabilityKind, ResolvedScenario};
 use crate::text::shell::quote as shell_quote;
 
 #[derive(Debug, Args)]
@@ -30,6 +31,13 @@ pub struct RecordArgs {
     /// (repeatable; a WASM node too, in a sandbox of its own).
     #[arg(long, value_name = "NODE", requires = "record")]
     record_node: Vec<String>,
+    #[command(flatten)]
+    replay: ReplayArgs,
+}
+
+/// `--replay NODE=RUN_DIR` and `--replay-mode`.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
     /// Answer NODE from the recording in RUN_DIR (a run folder of `run
     /// --record`, or its recording.xrec) instead of running it; no Docker
     /// engine, image or component is needed for it (repeatable).
@@ -60,6 +68,31 @@ impl From<ReplayModeArg> for ReplayMode {
 }
 
 impl RecordArgs {
+    /// The nodes `--replay` names.
+    pub fn replayed_nodes(&self) -> Vec<String> {
+        self.replay.replayed_nodes()
+    }
+
+    /// `sim` recording and replaying as the flags say; `Err`: a bad
+    /// `--replay`, or a recording that cannot be read (the message).
+    pub fn apply(&self, mut sim: Simulation) -> Result<Simulation, String> {
+        if self.record {
+            let max_bytes = self.record_max_mb.map_or(DEFAULT_RECORD_MAX_BYTES, |mb| mb << 20);
+            sim = sim.record(Some(RecordOptions { nodes: self.record_node.clone(), max_bytes }));
+        }
+        for from in self.replay.read()? {
+            sim = sim.replay(from);
+        }
+        Ok(sim)
+    }
+
+    /// The flags that change results, for the command that reproduces a run.
+    pub fn reproduce(&self) -> String {
+        self.replay.reproduce()
+    }
+}
+
+impl ReplayArgs {
     /// Each `--replay` as (node, run folder), or the error naming the bad one.
     fn replays(&self) -> Result<Vec<(&str, &str)>, String> {
         self.replay
@@ -79,13 +112,10 @@ impl RecordArgs {
         self.replays().unwrap_or_default().into_iter().map(|(node, _)| node.to_string()).collect()
     }
 
-    /// `sim` recording and replaying as the flags say; `Err`: a bad
-    /// `--replay`, or a recording that cannot be read (the message).
-    pub fn apply(&self, mut sim: Simulation) -> Result<Simulation, String> {
-        if self.record {
-            let max_bytes = self.record_max_mb.map_or(DEFAULT_RECORD_MAX_BYTES, |mb| mb << 20);
-            sim = sim.record(Some(RecordOptions { nodes: self.record_node.clone(), max_bytes }));
-        }
+    /// Each `--replay`, its recording read; `Err`: a bad `--replay`, or a
+    /// recording that cannot be read (the message).
+    pub fn read(&self) -> Result<Vec<ReplayFrom>, String> {
+        let mut replays = Vec::new();
         let mode = self.replay_mode.map_or(ReplayMode::Strict, ReplayMode::from);
         // A folder named by several --replay is read once.
         let mut read: BTreeMap<PathBuf, Arc<LoadedRecording>> = BTreeMap::new();
@@ -98,9 +128,9 @@ impl RecordArgs {
                     loaded
                 }
             };
-            sim = sim.replay(ReplayFrom { recording, nodes: Some(vec![node.to_string()]), mode });
+            replays.push(ReplayFrom { recording, nodes: Some(vec![node.to_string()]), mode });
         }
-        Ok(sim)
+        Ok(replays)
     }
 
     /// The flags that change results, for the command that reproduces a run.
@@ -116,12 +146,12 @@ impl RecordArgs {
     }
 }
 
-/// What `sim`'s scenario asks of the host, without what only its
-/// containers ask when none of them runs (each is `replayed`): a replayed
-/// container builds, binds and publishes nothing.
-pub fn asked(sim: &Simulation, replayed: &[String]) -> Vec<Capability> {
-    let live_container = sim.scenario().nodes.iter().any(|n| n.implementation.is_docker() && !replayed.contains(&n.id));
-    sim.capabilities()
+/// What `scenario` asks of the host (`capabilities`), without what only
+/// its containers ask when none of them runs (each is `replayed`): a
+/// replayed container builds, binds and publishes nothing.
+pub fn asked(scenario: &ResolvedScenario, capabilities: &[Capability], replayed: &[String]) -> Vec<Capability> {
+    let live_container = scenario.nodes.iter().any(|n| n.implementation.is_docker() && !replayed.contains(&n.id));
+    capabilities
         .iter()
         .filter(|c| {
             live_container

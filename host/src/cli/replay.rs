@@ -50,7 +50,7 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         .iter()
         .flat_map(|r| r.recording.node_ids().into_iter().map(str::to_string).collect::<Vec<_>>())
         .collect();
-    let asked = super::record::asked(&sim, &replayed);
+    let asked = super::record::asked(sim.scenario(), sim.capabilities(), &replayed);
     if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }

@@ -186,7 +186,7 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if args.build {
         allowance.allow_builds();
     }
-    let asked = super::record::asked(&sim, &args.record.replayed_nodes());
+    let asked = super::record::asked(sim.scenario(), sim.capabilities(), &args.record.replayed_nodes());
     if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
@@ -250,6 +250,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprint!("\r\x1b[2K");
     }
     match result {
+        Err(e @ RunError::Recording(_)) => {
+            let code = report_error(&e, None);
+            eprintln!("the run's other outputs are in {}", out_dir.display());
+            code
+        }
         Err(e) => report_error(&e, Some(args.reproduce(seed))),
         Ok(summary) => {
             if !args.quiet {

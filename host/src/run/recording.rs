@@ -13,10 +13,10 @@ use super::options::{RecordOptions, ReplayFrom, RunOptions};
 use super::placement::Placed;
 use super::summary::RecordingSummary;
 use crate::engine::TraceLevel;
-use crate::runtime::NodeFault;
 use crate::runtime::record::{
     self, FILE_NAME, FORMAT_VERSION, RecordBudget, RecordError, RecordedNode, Recording, RecordingHeader, ReplayMode,
 };
+use crate::runtime::{FaultKind, NodeFault};
 use crate::scenario::ResolvedScenario;
 use crate::text::hex;
 
@@ -159,8 +159,22 @@ pub(super) fn plan_replay(scenario: &ResolvedScenario, from: &[ReplayFrom]) -> R
             if plans.replayed.insert(index, source.clone()).is_some() {
                 return Err(PrepareError::ReplayedTwice { node: node.id.clone() });
             }
-            if let Some(fault) = &node.startup_fault {
-                plans.startup_faults.push((index, fault.clone()));
+            match (&node.startup_fault, node.group) {
+                (Some(fault), _) => plans.startup_faults.push((index, fault.clone())),
+                // Neither ran nor failed to start: nothing to answer with, and no node left to step.
+                (None, None) => plans.startup_faults.push((
+                    index,
+                    NodeFault {
+                        node: node.id.clone(),
+                        time_us: 0,
+                        kind: FaultKind::ReplayDiverged,
+                        detail: format!(
+                            "  {recording} holds nothing of node '{}': it never ran when recorded",
+                            node.id
+                        ),
+                    },
+                )),
+                (None, Some(_)) => {}
             }
             if let Some(group) = node.group {
                 let key = if replay.nodes.is_none() { (group, 0) } else { (group, k) };
