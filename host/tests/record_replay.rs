@@ -341,3 +341,20 @@ fn equiv_replays_a_node_on_both_sides() {
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
     assert!(stderr(&bad).contains("expected NODE=RUN_DIR"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_container_that_could_not_start_is_recorded_with_its_fault_and_replayed_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    let args = ["run", "scenarios/docker_gateway.yaml", "--out", rec.to_str().unwrap(), "--record"];
+    let out = xedgesim_without_docker(&[&args[..], &["--allow", "build-command,bind:containers"]].concat());
+    assert_eq!(out.status.code(), Some(2), "no engine: the gateway's startup fault aborts the run: {}", stderr(&out));
+    let recorded = summary(&rec);
+    assert_eq!(recorded["faults"][0]["kind"], "engine_unreachable", "{}", recorded["faults"]);
+    assert_eq!(recorded["recording"]["nodes"], serde_json::json!(["gateway"]), "recorded, with its fault");
+
+    let out = xedgesim_without_docker(&["replay", rec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical"), "{}", stdout(&out));
+    assert_eq!(summary(&rec.join("replay"))["faults"], recorded["faults"]);
+}
