@@ -3,9 +3,12 @@
 //! recorded with `--record-node` replays to the same bytes with the Docker
 //! socket pointing nowhere; replayed in a scenario whose sensor sends at
 //! another rate, strict mode names the first divergence and lenient mode
-//! finishes and counts; the summary and the report mark replayed nodes; a
-//! cut, edited or foreign recording, a changed scenario, an unknown node,
-//! nothing to record and a passed cap are each a clear error.
+//! finishes and counts; `equiv --replay` answers it on both sides; a
+//! container that could not start replays with its startup fault; the
+//! summary and the report mark replayed nodes; a cut, edited or foreign
+//! recording, a changed scenario, an unknown node, nothing to record and a
+//! passed cap are each a clear error; an earlier run's recording never
+//! passes for a later run's.
 
 mod common;
 
@@ -357,4 +360,16 @@ fn a_container_that_could_not_start_is_recorded_with_its_fault_and_replayed_with
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("identical"), "{}", stdout(&out));
     assert_eq!(summary(&rec.join("replay"))["faults"], recorded["faults"]);
+}
+
+#[test]
+fn a_run_into_a_folder_removes_an_earlier_runs_recording() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    std::fs::write(out_dir.join("recording.xrec"), b"an earlier run's").unwrap();
+    let out = xedgesim(&["run", "scenarios/wasm_gateway.yaml", "--out", out_dir.to_str().unwrap(), "--quiet"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!out_dir.join("recording.xrec").exists(), "it is not this run's");
+    assert!(summary(&out_dir).get("recording").is_none());
 }
