@@ -373,3 +373,41 @@ fn a_run_into_a_folder_removes_an_earlier_runs_recording() {
     assert!(!out_dir.join("recording.xrec").exists(), "it is not this run's");
     assert!(summary(&out_dir).get("recording").is_none());
 }
+
+#[test]
+fn a_passed_cap_on_the_command_line_is_exit_2_with_the_outputs_written() {
+    let dir = tempfile::tempdir().unwrap();
+    // About 24,000 messages of 76-byte payloads into the gateway: past 1 MiB recorded.
+    let sensors: String = (0..20)
+        .map(|i| format!("  - {{id: s{i}, type: sensor, config: {{destination: gateway, sample_rate_hz: 20}}}}\n"))
+        .collect();
+    let file = dir.path().join("busy.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 60, seed: 1}}\nnetwork: {{model: latency, default_latency_us: 2000}}\nnodes:\n{sensors}  - {{id: gateway, type: gateway}}\n  - {{id: cloud, type: cloud}}\n"
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.path().join("out");
+    let out = xedgesim(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--record",
+            "--record-node",
+            "gateway",
+            "--record-max-mb",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("passed its cap of 1048576 bytes") && err.contains("'gateway'"), "{err}");
+    assert!(err.contains("other outputs are in"), "{err}");
+    assert_eq!(summary(&out_dir)["status"], "finished", "the run itself finished");
+    assert!(!out_dir.join("recording.xrec").exists());
+}
