@@ -306,6 +306,7 @@ fn the_report_marks_replayed_nodes_from_the_summary() {
         page.contains("gateway <span class=\"replayed\">replayed from recording.xrec (sha256 0123456789ab)</span>")
     );
     assert!(page.contains("<h3>Replayed nodes</h3>") && page.contains("runs/rec/recording.xrec"));
+    assert!(page.contains(" --replay gateway=runs/rec/recording.xrec --replay-mode lenient</code>"), "run it again");
 }
 
 #[test]

@@ -40,7 +40,8 @@ pub struct RecordArgs {
 pub struct ReplayArgs {
     /// Answer NODE from the recording in RUN_DIR (a run folder of `run
     /// --record`, or its recording.xrec) instead of running it; no Docker
-    /// engine, image or component is needed for it (repeatable).
+    /// engine, image or component is needed for it (repeatable; `equiv`
+    /// answers it on both sides).
     #[arg(long, value_name = "NODE=RUN_DIR")]
     replay: Vec<String>,
     /// With --replay: `strict` (the default) stops the run at the first

@@ -88,6 +88,15 @@ fn reproduce(summary: &Value) -> String {
     if !sandbox.is_empty() && sandbox != "per-node" {
         let _ = write!(cmd, " --sandbox {sandbox}");
     }
+    if let Some(replayed) = summary["replayed"].as_object() {
+        for (node, r) in replayed {
+            let spec = format!("{node}={}", text(&r["recording"]));
+            let _ = write!(cmd, " --replay {}", crate::text::shell::quote(&spec));
+        }
+        if replayed.values().any(|r| r["mode"] == "lenient") {
+            cmd.push_str(" --replay-mode lenient");
+        }
+    }
     cmd
 }
 
