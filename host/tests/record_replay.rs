@@ -226,6 +226,10 @@ fn replay_refuses_a_scenario_changed_since_it_was_recorded_and_an_unrecorded_nod
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(err.contains("'sensor1' is not in this recording") && err.contains("'gateway'"), "{err}");
+    let replay = format!("gateway={}", rec.display());
+    let out = xedgesim(&["run", "scenarios/wasm_gateway.yaml", "--replay", &replay, "--replay", &replay], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("node 'gateway' is named by two --replay"), "{}", stderr(&out));
 }
 
 #[test]

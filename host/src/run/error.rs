@@ -72,7 +72,7 @@ pub enum PrepareError {
         "{}: node '{node}' is not in this recording (it holds {recorded})\n  = help: replay one of those, or record the node: `xedgesim run FILE --record --record-node {node}`", recording.display()
     )]
     NotRecorded { node: String, recording: PathBuf, recorded: String },
-    #[error("node '{node}' is replayed from two recordings\n  = help: give one --replay for each node")]
+    #[error("node '{node}' is named by two --replay\n  = help: give one --replay for each node")]
     ReplayedTwice { node: String },
     #[error(
         "node '{node}' is answered from a recording in this run, so it cannot be recorded\n  = help: drop it from --record-node: the recording it is replayed from holds it already"

@@ -131,47 +131,52 @@ pub(super) struct ReplayPlans {
     pub replayed: BTreeMap<usize, ReplaySource>,
 }
 
-/// The groups that answer for the nodes `from` names in `scenario`.
-pub(super) fn plan_replay(scenario: &ResolvedScenario, from: &[ReplayFrom]) -> Result<ReplayPlans, PrepareError> {
+/// The groups that answer for the nodes `from` names in `scenario`. A
+/// recording no one else holds is moved into its groups, not copied: a
+/// replay holds it once.
+pub(super) fn plan_replay(scenario: &ResolvedScenario, from: Vec<ReplayFrom>) -> Result<ReplayPlans, PrepareError> {
     let mut plans = ReplayPlans::default();
     for replay in from {
-        let loaded = &replay.recording;
-        let recording = loaded.path.display().to_string();
-        let source = ReplaySource { recording: recording.clone(), sha256: hex(&loaded.sha256), mode: replay.mode };
-        let recorded = &loaded.recording.nodes;
-        let chosen: Vec<&RecordedNode> = match &replay.nodes {
-            None => recorded.iter().collect(),
-            Some(ids) => ids
+        let (path, sha256) = (replay.recording.path.clone(), replay.recording.sha256);
+        let recording = path.display().to_string();
+        let source = ReplaySource { recording: recording.clone(), sha256: hex(&sha256), mode: replay.mode };
+        let ids: Vec<String> = replay.recording.node_ids().into_iter().map(str::to_string).collect();
+        let mut recorded: Vec<Option<RecordedNode>> = match Arc::try_unwrap(replay.recording) {
+            Ok(owned) => owned.recording.nodes.into_iter().map(Some).collect(),
+            Err(shared) => shared.recording.nodes.iter().cloned().map(Some).collect(),
+        };
+        let chosen: Vec<usize> = match &replay.nodes {
+            None => (0..ids.len()).collect(),
+            Some(wanted) => wanted
                 .iter()
                 .map(|id| {
-                    recorded.iter().find(|n| n.id == *id).ok_or_else(|| PrepareError::NotRecorded {
+                    ids.iter().position(|n| n == id).ok_or_else(|| PrepareError::NotRecorded {
                         node: id.clone(),
-                        recording: loaded.path.clone(),
-                        recorded: listed(loaded.node_ids().into_iter()),
+                        recording: path.clone(),
+                        recorded: listed(ids.iter().map(String::as_str)),
                     })
                 })
                 .collect::<Result<_, _>>()?,
         };
         // Grouped as recorded (a whole run), or each node alone.
-        let mut groups: BTreeMap<(u32, usize), Vec<(usize, &RecordedNode)>> = BTreeMap::new();
-        for (k, node) in chosen.into_iter().enumerate() {
-            let index = node_index(scenario, &node.id, "replay")?;
-            if plans.replayed.insert(index, source.clone()).is_some() {
-                return Err(PrepareError::ReplayedTwice { node: node.id.clone() });
-            }
+        let mut groups: BTreeMap<(u32, usize), Vec<(usize, RecordedNode)>> = BTreeMap::new();
+        for (k, position) in chosen.into_iter().enumerate() {
+            let id = &ids[position];
+            let index = node_index(scenario, id, "replay")?;
+            let node = match recorded[position].take() {
+                Some(node) if plans.replayed.insert(index, source.clone()).is_none() => node,
+                _ => return Err(PrepareError::ReplayedTwice { node: id.clone() }),
+            };
             match (&node.startup_fault, node.group) {
                 (Some(fault), _) => plans.startup_faults.push((index, fault.clone())),
                 // Neither ran nor failed to start: nothing to answer with, and no node left to step.
                 (None, None) => plans.startup_faults.push((
                     index,
                     NodeFault {
-                        node: node.id.clone(),
+                        node: id.clone(),
                         time_us: 0,
                         kind: FaultKind::ReplayDiverged,
-                        detail: format!(
-                            "  {recording} holds nothing of node '{}': it never ran when recorded",
-                            node.id
-                        ),
+                        detail: format!("  {recording} holds nothing of node '{id}': it never ran when recorded"),
                     },
                 )),
                 (None, Some(_)) => {}
@@ -182,9 +187,10 @@ pub(super) fn plan_replay(scenario: &ResolvedScenario, from: &[ReplayFrom]) -> R
             }
         }
         for members in groups.into_values() {
+            let (members, nodes) = members.into_iter().unzip();
             plans.groups.push(ReplayPlan {
-                members: members.iter().map(|(index, _)| *index).collect(),
-                nodes: members.iter().map(|(_, node)| (*node).clone()).collect(),
+                members,
+                nodes,
                 mode: replay.mode,
                 recording: recording.clone(),
                 same_group: replay.nodes.is_none(),

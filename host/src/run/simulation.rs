@@ -303,7 +303,10 @@ impl Simulation {
         // Building, compiling and starting are timed apart from the run
         // itself: a first compile can take longer than the whole run.
         let preparing = Instant::now();
-        let replay = recording::plan_replay(&self.scenario, &self.options.replay)?;
+        // Moved out: a replay holds each recording once, in its groups.
+        let replays = std::mem::take(&mut self.options.replay);
+        let replayed_files: Vec<PathBuf> = replays.iter().map(|r| r.recording.path.clone()).collect();
+        let replay = recording::plan_replay(&self.scenario, replays)?;
         let record = recording::plan_record(&self.scenario, self.options.record.as_ref(), &replay.replayed)?;
         let (cache_dir, cargo, build) =
             (self.options.cache_dir.clone(), self.options.cargo.clone(), self.options.build_models);
@@ -315,7 +318,7 @@ impl Simulation {
         self.scenario.check().map_err(PrepareError::Unsound)?;
         let faults = self.fault_state()?;
         outputs::remove_earlier(&self.output_dir())?;
-        self.remove_earlier_recording()?;
+        self.remove_earlier_recording(&replayed_files)?;
         let mut build_log = self.hooks.build_log.take();
         let mut ignore = |_: &str| {};
         // A component's declared config is checked before anything starts:
@@ -358,12 +361,12 @@ impl Simulation {
     }
 
     /// Removes an earlier run's `recording.xrec` from the output folder,
-    /// unless this run replays it: no earlier recording passes for this
-    /// run's, which may not make one (its cap passed).
-    fn remove_earlier_recording(&self) -> Result<(), RunError> {
+    /// unless this run replays it (one of `replayed`): no earlier recording
+    /// passes for this run's, which may not make one (its cap passed).
+    fn remove_earlier_recording(&self, replayed: &[PathBuf]) -> Result<(), RunError> {
         let path = self.output_dir().join(crate::runtime::record::FILE_NAME);
-        let replayed = |p: &Path| std::fs::canonicalize(p).ok() == std::fs::canonicalize(&path).ok();
-        if !path.exists() || self.options.replay.iter().any(|r| replayed(&r.recording.path)) {
+        let same = |p: &PathBuf| std::fs::canonicalize(p).ok() == std::fs::canonicalize(&path).ok();
+        if !path.exists() || replayed.iter().any(same) {
             return Ok(());
         }
         std::fs::remove_file(&path).map_err(|source| RunError::Output { path, source })
