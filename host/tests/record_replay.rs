@@ -290,6 +290,17 @@ fn record_and_replay_flags_are_checked_before_anything_runs() {
 }
 
 #[test]
+fn a_replay_never_writes_over_the_run_it_is_compared_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_wasm_gateway(dir.path());
+    let trace = std::fs::read(rec.join("trace.jsonl")).unwrap();
+    let out = xedgesim_without_docker(&["replay", rec.to_str().unwrap(), "--out", rec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("is the recorded run's folder"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(rec.join("trace.jsonl")).unwrap(), trace, "untouched");
+}
+
+#[test]
 fn the_report_marks_replayed_nodes_from_the_summary() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("out");

@@ -61,6 +61,12 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         args.run_dir.parent().map_or_else(|| PathBuf::from("."), PathBuf::from)
     };
     let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
+    if std::fs::canonicalize(&out_dir).ok() == std::fs::canonicalize(&recorded_dir).ok() {
+        return user_error(&format!(
+            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
+            out_dir.display()
+        ));
+    }
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     sim = sim
         .out_dir(&out_dir)
