@@ -142,6 +142,7 @@ fn trials_give_the_same_runs_on_one_thread_or_many_each_trial_with_its_own_seed(
         sandbox: SandboxMode::PerNode,
         fault_free: false,
         load: Default::default(),
+        replay: Vec::new(),
     };
     let sides = [side("a"), side("b")];
     let runs = |threads, out: &str| Runs {

@@ -140,6 +140,9 @@ pub struct EquivArgs {
     allow: super::allow::AllowArgs,
     #[command(flatten)]
     latency: super::equiv_latency::LatencyArgs,
+    // `--replay` applies to both sides (docs/running.md, "Record and replay").
+    #[command(flatten)]
+    replay: super::record::ReplayArgs,
 }
 
 fn fraction(value: f64, flag: &str) -> Result<f64, String> {
@@ -329,6 +332,10 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
     let swap_base = std::env::current_dir().unwrap_or_default();
+    let replay = match args.replay.read() {
+        Ok(replay) => replay,
+        Err(e) => return user_error(e),
+    };
     let sides = [
         Side {
             name: "a",
@@ -338,6 +345,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             sandbox: args.sandbox_a,
             fault_free: false,
             load: super::load_options(),
+            replay: replay.clone(),
         },
         Side {
             name: "b",
@@ -347,6 +355,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
             sandbox: args.sandbox_b,
             fault_free: args.fault_free_b,
             load: super::load_options(),
+            replay,
         },
     ];
     // What either side asks of the host, refused without the user's yes.
@@ -368,7 +377,8 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         }
         let acting =
             if side.swap.is_some() { super::allow::Acting::RunningSwapped } else { super::allow::Acting::Running };
-        if !super::allow::permitted(&loaded.capabilities, &allowance, acting) {
+        let asked = super::record::asked(&loaded.resolved, &loaded.capabilities, &args.replay.replayed_nodes());
+        if !super::allow::permitted(&asked, &allowance, acting) {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
         // Built once here, not by each trial; either way, said.

@@ -13,6 +13,8 @@ mod equiv_latency;
 mod models;
 mod new;
 mod prune;
+mod record;
+mod replay;
 mod report;
 mod run;
 mod sandbox;
@@ -62,6 +64,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Build every image and WASM component a scenario needs.
     Build(build::BuildArgs),
+    /// Rerun a recorded run (`run --record`) with every recorded node answered from its recording, and say whether the outputs are the same.
+    Replay(replay::ReplayArgs),
     /// Run two scenarios with one seed and say whether they behave the same.
     Equiv(Box<equiv::EquivArgs>),
     /// Draw a run's report.html again from its output folder.
@@ -92,6 +96,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Validate(args) => validate::run(&args),
         Command::Build(args) => build::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Equiv(args) => equiv::run(&args),
         Command::Report(args) => report::run(&args),
         Command::New(args) => new::run(&args),

@@ -64,6 +64,8 @@ pub struct RunArgs {
     offline: bool,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
+    #[command(flatten)]
+    record: super::record::RecordArgs,
     /// Refuse to run a scenario that has warnings (a config key the model
     /// does not take, a build context found above the scenario's folder, …).
     #[arg(long)]
@@ -154,6 +156,7 @@ impl RunArgs {
         if let Some(file) = &self.allow.allow_file {
             cmd.push_str(&format!(" --allow-file {}", shell_quote(&file.display().to_string())));
         }
+        cmd.push_str(&self.record.reproduce());
         cmd
     }
 }
@@ -183,9 +186,17 @@ pub fn run(args: &RunArgs) -> ExitCode {
     if args.build {
         allowance.allow_builds();
     }
-    if !super::allow::permitted(sim.capabilities(), &allowance, super::allow::Acting::Running) {
+    let asked = super::record::asked(sim.scenario(), sim.capabilities(), &args.record.replayed_nodes());
+    if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
+    sim = match args.record.apply(sim) {
+        Ok(sim) => sim,
+        Err(e) => {
+            eprintln!("error: {}", super::for_terminal(&e));
+            return ExitCode::from(super::EXIT_USER_ERROR);
+        }
+    };
     sim = sim.build_models(allowance.builds());
     if let Some(seed) = args.seed {
         sim = sim.seed(seed);
@@ -239,10 +250,16 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprint!("\r\x1b[2K");
     }
     match result {
+        Err(e @ RunError::Recording(_)) => {
+            let code = report_error(&e, None);
+            eprintln!("the run's other outputs are in {}", out_dir.display());
+            code
+        }
         Err(e) => report_error(&e, Some(args.reproduce(seed))),
         Ok(summary) => {
             if !args.quiet {
                 println!("{summary}");
+                super::record::print(&summary, &out_dir);
                 println!("outputs       {}", out_dir.display());
                 if !args.no_report {
                     println!("report        {}", out_dir.join("report.html").display());

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use super::canonical::{CanonicalRun, canonical};
 use super::swap::{SwapError, swap};
 use super::trials::trial_seed;
-use crate::run::{RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
+use crate::run::{ReplayFrom, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
 use crate::scenario::ScenarioError;
 
 /// One side of a comparison: a scenario file, maybe with one node's
@@ -33,6 +33,8 @@ pub struct Side {
     pub fault_free: bool,
     /// What the loader knows of the machine (the home folder).
     pub load: crate::scenario::LoadOptions,
+    /// Nodes of this side answered from recordings (`--replay`).
+    pub replay: Vec<ReplayFrom>,
 }
 
 /// Why a side could not be run, or did not finish.
@@ -51,14 +53,17 @@ pub enum SideError {
 }
 
 impl Side {
-    /// The side's simulation, its swap made.
+    /// The side's simulation, its swap made, its replayed nodes answered from their recordings.
     pub fn simulation(&self) -> Result<Simulation, SideError> {
-        let Some(spec) = &self.swap else {
-            return Ok(Simulation::from_file_with(&self.file, &self.load)?.fault_free(self.fault_free));
+        let sim = match &self.swap {
+            None => Simulation::from_file_with(&self.file, &self.load)?,
+            Some(spec) => {
+                let mut resolved = crate::scenario::load_with(&self.file, &self.load)?.resolved;
+                swap(&mut resolved, spec, &self.swap_base)?;
+                Simulation::new(resolved)
+            }
         };
-        let mut resolved = crate::scenario::load_with(&self.file, &self.load)?.resolved;
-        swap(&mut resolved, spec, &self.swap_base)?;
-        Ok(Simulation::new(resolved).fault_free(self.fault_free))
+        Ok(self.replay.iter().cloned().fold(sim.fault_free(self.fault_free), Simulation::replay))
     }
 }
 

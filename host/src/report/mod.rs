@@ -88,6 +88,15 @@ fn reproduce(summary: &Value) -> String {
     if !sandbox.is_empty() && sandbox != "per-node" {
         let _ = write!(cmd, " --sandbox {sandbox}");
     }
+    if let Some(replayed) = summary["replayed"].as_object() {
+        for (node, r) in replayed {
+            let spec = format!("{node}={}", text(&r["recording"]));
+            let _ = write!(cmd, " --replay {}", crate::text::shell::quote(&spec));
+        }
+        if replayed.values().any(|r| r["mode"] == "lenient") {
+            cmd.push_str(" --replay-mode lenient");
+        }
+    }
     cmd
 }
 
@@ -168,6 +177,24 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     // Absent from summaries written before it was measured apart.
     if let Some(prepare_s) = summary["wall_prepare_s"].as_f64() {
         rows.push(vec!["preparing (builds, compiling, containers)".into(), format!("{prepare_s:.3} s")]);
+    }
+    if let Some(recording) = summary["recording"].as_object() {
+        let nodes: Vec<String> =
+            recording["nodes"].as_array().map(|a| a.iter().map(|n| escape(&text(n))).collect()).unwrap_or_default();
+        rows.push(vec![
+            "recording".into(),
+            format!(
+                "{} ({} bytes, sha256 {}): {}",
+                escape(&text(&recording["file"])),
+                count(u(&recording["bytes"])),
+                escape(&sha_prefix(&recording["sha256"])),
+                nodes.join(", ")
+            ),
+        ]);
+    }
+    if let Some(replayed) = summary["replayed"].as_object() {
+        let nodes: Vec<String> = replayed.keys().map(|n| escape(n)).collect();
+        rows.push(vec!["replayed from recordings".into(), nodes.join(", ")]);
     }
     table(&mut out, "summary", false, &["", "value"], &rows);
 
@@ -292,7 +319,7 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
     };
     let node_row = |r: &crate::engine::NodeRow| {
         let mut row = vec![
-            escape(&r.id),
+            format!("{}{}", escape(&r.id), replayed_mark(summary, &r.id)),
             escape(&r.kind),
             count(r.steps),
             count(r.messages_in),
@@ -341,6 +368,7 @@ pub fn run_page(summary: &Value, series: &Series) -> String {
         .collect();
     table(&mut out, "node-types", true, &header_types, &rows);
 
+    replayed_nodes(&mut out, &summary["replayed"]);
     out.push_str("<p class=\"note\">Usage columns (fuel, container round trips) are costs, not results: they depend on packing and the real clock.</p>\n");
     out.push_str(html::SORT_SCRIPT);
     out.push_str("\n</body></html>\n");
@@ -392,6 +420,48 @@ fn scripted_faults(out: &mut String, scripted: &Value) {
         })
         .collect();
     table(out, "scripted-sinks", false, &["sink", "deliveries", "longest gap", "recovery"], &rows);
+}
+
+/// The first 12 hex digits of a SHA-256.
+fn sha_prefix(sha256: &Value) -> String {
+    text(sha256).chars().take(12).collect()
+}
+
+/// After a node's id: that it was answered from a recording, which, and
+/// its hash (the recording's file name and the first 12 hex digits).
+fn replayed_mark(summary: &Value, node: &str) -> String {
+    let Some(r) = summary["replayed"].get(node) else { return String::new() };
+    let recording = text(&r["recording"]);
+    let file = Path::new(&recording).file_name().map_or(recording.clone(), |f| f.to_string_lossy().into_owned());
+    format!(
+        " <span class=\"replayed\">replayed from {} (sha256 {})</span>",
+        escape(&file),
+        escape(&sha_prefix(&r["sha256"]))
+    )
+}
+
+/// Every replayed node, with its recording and how its calls matched it.
+fn replayed_nodes(out: &mut String, replayed: &Value) {
+    let Some(replayed) = replayed.as_object() else { return };
+    out.push_str("<h3>Replayed nodes</h3>\n<p>Answered from a recording instead of run: their steps are the recorded ones.</p>\n");
+    let rows: Vec<Vec<String>> = replayed
+        .iter()
+        .map(|(node, r)| {
+            vec![
+                escape(node),
+                escape(&text(&r["recording"])),
+                escape(&sha_prefix(&r["sha256"])),
+                escape(&text(&r["mode"])),
+                count(u(&r["calls"])),
+                count(u(&r["inputs_differed"])),
+                count(u(&r["calls_unrecorded"])),
+                count(u(&r["recorded_unused"])),
+            ]
+        })
+        .collect();
+    let header =
+        ["node", "recording", "sha256", "mode", "calls", "inputs differed", "calls unrecorded", "recorded unused"];
+    table(out, "replayed", false, &header, &rows);
 }
 
 /// Most faults listed on the page; all are in `summary.json`.

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::engine::EngineError;
+use crate::runtime::record::RecordError;
 use crate::runtime::wasm::WasmError;
 use crate::scenario::{DurationError, ScenarioError};
 
@@ -20,6 +21,10 @@ pub enum RunError {
     /// Writing an output file.
     #[error("cannot write {}: {source}", path.display())]
     Output { path: PathBuf, source: std::io::Error },
+    /// The recording (`--record`): its cap passed, or the file not written.
+    /// The other outputs were written.
+    #[error(transparent)]
+    Recording(RecordError),
 }
 
 /// Why a run could not start.
@@ -56,6 +61,35 @@ pub enum PrepareError {
     /// The user stopped the run before it started (during a compile).
     #[error("interrupted while compiling {component}, before the run started; nothing was written")]
     Interrupted { component: String },
+    /// A recording to replay could not be read.
+    #[error(transparent)]
+    Recording(#[from] RecordError),
+    #[error(
+        "cannot {what} node '{node}': {} has no such node (its nodes: {known})\n  = help: name one of its nodes", scenario.display()
+    )]
+    UnknownNode { what: &'static str, node: String, scenario: PathBuf, known: String },
+    #[error(
+        "{}: node '{node}' is not in this recording (it holds {recorded})\n  = help: replay one of those, or record the node: `xedgesim run FILE --record --record-node {node}`", recording.display()
+    )]
+    NotRecorded { node: String, recording: PathBuf, recorded: String },
+    #[error("node '{node}' is named by two --replay\n  = help: give one --replay for each node")]
+    ReplayedTwice { node: String },
+    #[error(
+        "node '{node}' is answered from a recording in this run, so it cannot be recorded\n  = help: drop it from --record-node: the recording it is replayed from holds it already"
+    )]
+    RecordingReplayed { node: String },
+    #[error(
+        "nothing to record: {} has no Docker node, and --record records the Docker nodes by default\n  = help: name nodes with --record-node NODE (a WASM node's answers can be recorded too)", scenario.display()
+    )]
+    NothingToRecord { scenario: PathBuf },
+    #[error(
+        "{}: not the scenario {} was recorded with: its SHA-256 is {found}, the recording's {recorded}\n  = help: replay with the file as it was recorded (`--scenario FILE` names another copy of it), or record again with this one", scenario.display(), recording.display()
+    )]
+    ScenarioChanged { scenario: PathBuf, recording: PathBuf, found: String, recorded: String },
+    #[error(
+        "{}: the recording's header names trace level '{found}', which this xedgesim does not know\n  = help: record again with this version", recording.display()
+    )]
+    UnknownTraceLevel { recording: PathBuf, found: String },
 }
 
 impl From<ScenarioError> for RunError {
@@ -89,6 +123,7 @@ impl RunError {
             RunError::Prepare(e) => !matches!(e, PrepareError::Runtime(_)),
             RunError::Engine(e) => e.is_user_error(),
             RunError::Output { .. } => false,
+            RunError::Recording(e) => !matches!(e, RecordError::Io { .. }),
         }
     }
 }

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use super::recording::LoadedRecording;
 use crate::engine::{DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, LogTap, Progress, TraceLevel};
+use crate::runtime::record::ReplayMode;
 
 /// How wasm nodes are packed into sandboxes; see docs/sandbox.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +67,37 @@ pub struct RunOptions {
     pub report_page: bool,
     /// Whether the run leaves out the scenario's scripted faults.
     pub fault_free: bool,
+    /// What to record into `recording.xrec` in the output folder; `None`
+    /// (the default): nothing.
+    pub record: Option<RecordOptions>,
+    /// Nodes answered from recordings instead of run (empty by default).
+    pub replay: Vec<ReplayFrom>,
+}
+
+/// What a run records (`xedgesim run --record`; docs/running.md, "Record
+/// and replay").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordOptions {
+    /// The nodes to record, by id; empty: every Docker node. A node is
+    /// recorded with the nodes it steps with (the run's stdio containers
+    /// are one group); a WASM node named here gets a sandbox of its own.
+    pub nodes: Vec<String>,
+    /// Most bytes the recording may take: past it the outputs are written,
+    /// no recording is, and the run ends in an error.
+    pub max_bytes: u64,
+}
+
+/// The default of [`RecordOptions::max_bytes`]: 256 MiB.
+pub const DEFAULT_RECORD_MAX_BYTES: u64 = 256 << 20;
+
+/// Nodes answered from a recording.
+#[derive(Debug, Clone)]
+pub struct ReplayFrom {
+    pub recording: Arc<LoadedRecording>,
+    /// Which of its nodes, each alone in a group of its own; `None`: every
+    /// recorded node, in the groups they were recorded in (`xedgesim replay`).
+    pub nodes: Option<Vec<String>>,
+    pub mode: ReplayMode,
 }
 
 impl RunOptions {
@@ -89,6 +122,8 @@ impl RunOptions {
             max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
             report_page: true,
             fault_free: false,
+            record: None,
+            replay: Vec::new(),
         }
     }
 }

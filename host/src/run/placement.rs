@@ -3,21 +3,24 @@
 //! load stops the run here, before any container starts; a Docker node
 //! whose engine, image or container cannot be had gets a startup fault.
 //! The one file of the run layer that chooses a backend (WASM, Docker,
-//! native) for a node: the engine only steps what it is handed.
+//! native, or a recording answering for the node) for a node, and wraps
+//! the groups of recorded nodes: the engine only steps what it is handed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use super::SandboxMode;
 use super::error::PrepareError;
+use super::recording::{RecordPlan, ReplayPlans, ReplaySource};
 use crate::engine::Placement;
 use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{
     DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
 };
 use crate::runtime::native::builtin_native;
+use crate::runtime::record::{RecordTap, RecordingGroup, ReplayGroup, ReplayReport};
 use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{
@@ -69,6 +72,10 @@ pub struct PlaceOptions<'a> {
     pub run_label: Option<String>,
     /// Hears image builds' output.
     pub build_log: &'a mut dyn FnMut(&str),
+    /// The nodes whose groups are recorded, and their budget.
+    pub record: Option<RecordPlan>,
+    /// The nodes answered from recordings.
+    pub replay: ReplayPlans,
 }
 
 /// A run's nodes placed: the groups the engine steps, and what they run.
@@ -80,6 +87,18 @@ pub struct Placed {
     pub images: BTreeMap<String, String>,
     /// SHA-256 of each `wasm.files` file, by node and name (nodes with files only).
     pub files: BTreeMap<String, BTreeMap<String, String>>,
+    /// Each recorded group: its number in the placement, its members, and
+    /// what it records.
+    pub recorded: Vec<(u32, Vec<usize>, RecordTap)>,
+    /// Every recorded node, with its startup fault if it had one (the
+    /// engine takes the placement's when the run starts).
+    pub recorded_nodes: BTreeMap<usize, Option<NodeFault>>,
+    /// What each recorded node ran, by id: `image sha256:…` or `component <sha256>`.
+    pub recorded_ran: BTreeMap<String, String>,
+    /// Each replayed node and the recording it is answered from.
+    pub replayed: BTreeMap<usize, ReplaySource>,
+    /// The replayed groups' counts, read when the run is over.
+    pub replays: Vec<ReplayReport>,
 }
 
 /// The `wasm.files` of node `index` (and its store's other nodes, which
@@ -103,14 +122,89 @@ pub(super) fn stage_files(
 /// Makes every node of `scenario`: WASM nodes first, so a component that
 /// does not load stops the run before any container starts; then Docker
 /// nodes, whose problems (no engine, a failed build) are node faults under
-/// the node's fault policy.
-pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<Placed, PrepareError> {
-    let PlaceOptions { seed, mode, native, cache_dir, docker_host, offline, interrupt, run_id, run_label, build_log } =
-        options;
+/// the node's fault policy; then the replayed nodes, from their
+/// recordings (no Docker engine is contacted when no container node is
+/// left to run). The groups of recorded nodes are wrapped last.
+pub fn place(scenario: &ResolvedScenario, mut options: PlaceOptions<'_>) -> Result<Placed, PrepareError> {
+    let record = options.record.take();
+    let replay = std::mem::take(&mut options.replay);
+    let recorded = record.as_ref().map(|r| r.nodes.clone()).unwrap_or_default();
+    let mut placed = place_live(scenario, options, &recorded, &replay.replayed.keys().copied().collect())?;
+    for plan in replay.groups {
+        let (group, report) = ReplayGroup::new(plan.nodes, plan.mode, plan.recording, plan.same_group);
+        placed.replays.push(report);
+        placed.placement.add(scenario, plan.members, Ok(Box::new(group)));
+    }
+    placed.placement.startup_faults.extend(replay.startup_faults);
+    placed.replayed = replay.replayed;
+    if let Some(record) = record {
+        wrap_recorded(scenario, &mut placed, record);
+    }
+    Ok(placed)
+}
+
+/// Wraps each group holding a recorded node in a [`RecordingGroup`]: the
+/// whole group is recorded (its nodes stepped together).
+fn wrap_recorded(scenario: &ResolvedScenario, placed: &mut Placed, record: RecordPlan) {
+    let placement = &mut placed.placement;
+    let groups = std::mem::take(&mut placement.groups);
+    for (g, group) in groups.into_iter().enumerate() {
+        let members = &placement.members[g];
+        if !members.iter().any(|m| record.nodes.contains(m)) {
+            placement.groups.push(group);
+            continue;
+        }
+        let (group, tap) = RecordingGroup::new(group, record.budget.clone());
+        placement.groups.push(Box::new(group));
+        placed.recorded.push((u32::try_from(g).unwrap_or(u32::MAX), members.clone(), tap));
+        for &m in members {
+            placed.recorded_nodes.insert(m, None);
+        }
+    }
+    // A recorded node that could not start is recorded with its fault.
+    for (node, fault) in &placement.startup_faults {
+        if record.nodes.contains(node) || placed.recorded_nodes.contains_key(node) {
+            placed.recorded_nodes.entry(*node).or_default().get_or_insert_with(|| fault.clone());
+        }
+    }
+    for (&node, fault) in &placed.recorded_nodes {
+        let id = &scenario.nodes[node].id;
+        if let Some(image) = placed.images.get(id) {
+            placed.recorded_ran.insert(id.clone(), format!("image {image}"));
+        }
+        let nothing = if fault.is_some() { "nothing: it did not start" } else { "a native build" };
+        placed.recorded_ran.entry(id.clone()).or_insert_with(|| nothing.into());
+    }
+}
+
+/// [`place`] for the nodes that run (not replayed); the nodes of `alone`
+/// (recorded WASM nodes) each get a sandbox of their own.
+fn place_live(
+    scenario: &ResolvedScenario,
+    options: PlaceOptions<'_>,
+    alone: &BTreeSet<usize>,
+    replayed: &BTreeSet<usize>,
+) -> Result<Placed, PrepareError> {
+    let PlaceOptions {
+        seed,
+        mode,
+        native,
+        cache_dir,
+        docker_host,
+        offline,
+        interrupt,
+        run_id,
+        run_label,
+        build_log,
+        ..
+    } = options;
     let engine = (docker_host, offline);
     let mut wasm_nodes: Vec<(usize, &WasmNode)> = Vec::new();
     let mut docker_nodes: Vec<(usize, &DockerNode)> = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
+        if replayed.contains(&index) {
+            continue;
+        }
         match &node.implementation {
             Implementation::Docker(_) if native => {
                 return Err(PrepareError::NativeUnavailable { node: node.id.clone() });
@@ -138,10 +232,11 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
     };
     for (index, wasm) in &wasm_nodes {
         let key = (&wasm.component, wasm.limits, &wasm.files);
-        if scenario.nodes[*index].cpu.is_some() {
+        if scenario.nodes[*index].cpu.is_some() || alone.contains(index) {
             // A node with `cpu:` runs alone: its compute time is its fuel,
             // and in a shared instance the allocator's work for its
             // neighbours could move that (docs/running.md, "Compute time").
+            // A recorded node too: its recording is its own calls only.
             batches.push((wasm.component.clone(), wasm.limits, vec![*index]));
             continue;
         }
@@ -158,6 +253,11 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
         components: BTreeMap::new(),
         images: BTreeMap::new(),
         files: BTreeMap::new(),
+        recorded: Vec::new(),
+        recorded_nodes: BTreeMap::new(),
+        recorded_ran: BTreeMap::new(),
+        replayed: BTreeMap::new(),
+        replays: Vec::new(),
     };
     let specs = |members: &[usize]| -> Vec<NodeSpec<'_>> {
         members.iter().map(|&i| NodeSpec { id: &scenario.nodes[i].id, config: &scenario.nodes[i].config }).collect()
@@ -206,6 +306,11 @@ pub fn place(scenario: &ResolvedScenario, options: PlaceOptions<'_>) -> Result<P
             source => PrepareError::Component { node: scenario.nodes[members[0]].id.clone(), source },
         })?;
         placed.components.entry(component.name.clone()).or_insert_with(|| hex(&component.sha256));
+        for &member in members.iter().filter(|m| alone.contains(m)) {
+            placed
+                .recorded_ran
+                .insert(scenario.nodes[member].id.clone(), format!("component {}", hex(&component.sha256)));
+        }
         let data = stage_files(scenario, members[0], limits)?;
         if let Some(data) = &data {
             let hashes: BTreeMap<String, String> = data.sha256.iter().map(|(n, h)| (n.clone(), hex(h))).collect();

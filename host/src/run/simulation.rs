@@ -12,8 +12,9 @@ use std::time::Instant;
 use sha2::{Digest, Sha256};
 
 use super::error::{PrepareError, RunError};
-use super::options::{Hooks, RunOptions, SandboxMode};
+use super::options::{Hooks, RecordOptions, ReplayFrom, RunOptions, SandboxMode};
 use super::placement::{PlaceOptions, Placed, place};
+use super::recording;
 use super::summary::{RunFacts, RunSummary, summarize};
 use super::{outputs, prepare};
 use crate::engine::{Engine, EngineOptions, FaultState, LiveLog, Progress, TraceLevel};
@@ -219,6 +220,22 @@ impl Simulation {
         self
     }
 
+    /// Records what nodes exchange with the host into `recording.xrec` in
+    /// the output folder (`None`, the default: nothing); see
+    /// docs/running.md, "Record and replay".
+    pub fn record(mut self, record: Option<RecordOptions>) -> Self {
+        self.options.record = record;
+        self
+    }
+
+    /// Answers nodes from a recording instead of running them (each call
+    /// adds one recording). A replayed node needs no Docker engine, image
+    /// or component.
+    pub fn replay(mut self, from: ReplayFrom) -> Self {
+        self.options.replay.push(from);
+        self
+    }
+
     /// Hears each line of image and model builds' output, and what each
     /// model folder's component was built or taken from.
     pub fn on_build_output(mut self, f: impl FnMut(&str) + 'static) -> Self {
@@ -286,6 +303,11 @@ impl Simulation {
         // Building, compiling and starting are timed apart from the run
         // itself: a first compile can take longer than the whole run.
         let preparing = Instant::now();
+        // Moved out: a replay holds each recording once, in its groups.
+        let replays = std::mem::take(&mut self.options.replay);
+        let replayed_files: Vec<PathBuf> = replays.iter().map(|r| r.recording.path.clone()).collect();
+        let replay = recording::plan_replay(&self.scenario, replays)?;
+        let record = recording::plan_record(&self.scenario, self.options.record.as_ref(), &replay.replayed)?;
         let (cache_dir, cargo, build) =
             (self.options.cache_dir.clone(), self.options.cargo.clone(), self.options.build_models);
         let (cache_dir, cargo) = (cache_dir.as_deref(), cargo.as_deref());
@@ -296,6 +318,7 @@ impl Simulation {
         self.scenario.check().map_err(PrepareError::Unsound)?;
         let faults = self.fault_state()?;
         outputs::remove_earlier(&self.output_dir())?;
+        self.remove_earlier_recording(&replayed_files)?;
         let mut build_log = self.hooks.build_log.take();
         let mut ignore = |_: &str| {};
         // A component's declared config is checked before anything starts:
@@ -322,6 +345,8 @@ impl Simulation {
                 Some(f) => f.as_mut(),
                 None => &mut ignore,
             },
+            record,
+            replay,
         };
         let mut placed = place(&self.scenario, options)?;
         let prepare_s = preparing.elapsed().as_secs_f64();
@@ -333,6 +358,35 @@ impl Simulation {
                 Err(e)
             }
         }
+    }
+
+    /// Removes an earlier run's `recording.xrec` from the output folder,
+    /// unless this run replays it (one of `replayed`): no earlier recording
+    /// passes for this run's, which may not make one (its cap passed).
+    fn remove_earlier_recording(&self, replayed: &[PathBuf]) -> Result<(), RunError> {
+        let path = self.output_dir().join(crate::runtime::record::FILE_NAME);
+        let same = |p: &PathBuf| std::fs::canonicalize(p).ok() == std::fs::canonicalize(&path).ok();
+        if !path.exists() || replayed.iter().any(same) {
+            return Ok(());
+        }
+        std::fs::remove_file(&path).map_err(|source| RunError::Output { path, source })
+    }
+
+    /// The recording of the run `placed` made, written into `out_dir`, in
+    /// the summary; `Err`: its cap passed or it could not be written (the
+    /// other outputs are still written).
+    fn write_recording(
+        &self,
+        out_dir: &Path,
+        placed: &Placed,
+        summary: &mut RunSummary,
+    ) -> Result<(), crate::runtime::record::RecordError> {
+        let scenario_path = self.scenario_path.as_deref().unwrap_or(&self.scenario.source);
+        let header =
+            recording::header(&self.options, scenario_path, self.scenario_sha256(), placed.recorded_ran.clone());
+        let made = recording::build(header, &self.scenario, placed)?;
+        summary.recording = Some(recording::write(out_dir, &made)?);
+        Ok(())
     }
 
     /// The scripted faults of this run: scheduled from the run's seed and
@@ -367,8 +421,13 @@ impl Simulation {
             scenario_sha256: self.scenario_sha256(),
             options: &self.options,
         };
-        let summary = summarize(&facts, placed, &mut outcome, (prepare_s, wall_s));
+        let mut summary = summarize(&facts, placed, &mut outcome, (prepare_s, wall_s));
+        let recorded = match self.options.record {
+            Some(_) => self.write_recording(&out_dir, placed, &mut summary),
+            None => Ok(()),
+        };
         outputs::write(&out_dir, &self.scenario, &placed.placement, &mut outcome, &summary, self.options.report_page)?;
+        recorded.map_err(RunError::Recording)?;
         Ok(summary)
     }
 }

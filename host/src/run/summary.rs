@@ -12,6 +12,7 @@ use crate::engine::{
     Delivery, FaultRecord, Histogram, MessageCounts, ModelMetrics, Outcome, ScriptedFaultSummary, Stop,
     gather_model_metrics, model_metrics_line, number_or_name,
 };
+use crate::runtime::record::{ReplayMode, ReplayStats};
 use crate::scenario::{NodeKind, ResolvedScenario};
 use crate::text::format_time;
 
@@ -111,7 +112,7 @@ pub struct RunSummary {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub files: BTreeMap<String, BTreeMap<String, String>>,
     /// Whether the same scenario and seed give the same bytes: false as
-    /// soon as a Docker node took part.
+    /// soon as a Docker node ran live (one answered from a recording does not count).
     pub deterministic: bool,
     /// Why the run is not deterministic.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -168,6 +169,42 @@ pub struct RunSummary {
     pub wall_duration_s: f64,
     /// Events per second of `wall_duration_s`.
     pub wall_events_per_s: f64,
+    /// The run's recording (`--record`), when it made one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording: Option<RecordingSummary>,
+    /// The nodes answered from recordings, by node: which recording and
+    /// how their calls matched it.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub replayed: BTreeMap<String, ReplayedNode>,
+}
+
+/// A run's recording, as `summary.json` says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecordingSummary {
+    /// In the run's folder.
+    pub file: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    pub bytes: u64,
+    /// The recorded nodes.
+    pub nodes: Vec<String>,
+}
+
+/// A node answered from a recording, as `summary.json` says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplayedNode {
+    pub recording: String,
+    pub sha256: String,
+    /// `strict` or `lenient`.
+    pub mode: &'static str,
+    /// Steps the run asked of it.
+    pub calls: u64,
+    /// Calls at a recorded time whose inbox differed from the recorded one (lenient).
+    pub inputs_differed: u64,
+    /// Calls at a time with no recorded step, answered with nothing (lenient).
+    pub calls_unrecorded: u64,
+    /// Recorded steps no call came for.
+    pub recorded_unused: u64,
 }
 
 /// Most characters of the reason on the status line (the reason may quote
@@ -317,7 +354,10 @@ pub(super) fn summarize(
     let ids: Vec<&str> = scenario.nodes.iter().map(|n| n.id.as_str()).collect();
     let placement = &placed.placement;
     let duration_s = options.duration_us as f64 / 1e6;
-    let docker: Vec<usize> = (0..ids.len()).filter(|&n| scenario.nodes[n].implementation.is_docker()).collect();
+    // Replayed nodes answer from their recordings: only live containers make a run nondeterministic.
+    let docker: Vec<usize> = (0..ids.len())
+        .filter(|&n| scenario.nodes[n].implementation.is_docker() && !placed.replayed.contains_key(&n))
+        .collect();
     let docker_nodes: Vec<&str> = docker.iter().map(|&n| ids[n]).collect();
     // Virtual time that MQTT containers' wall time became (docs/running.md).
     let from_wall_us: Option<u64> =
@@ -388,5 +428,35 @@ pub(super) fn summarize(
         wall_prepare_s: prepare_s,
         wall_duration_s: wall_s,
         wall_events_per_s: if wall_s > 0.0 { outcome.events as f64 / wall_s } else { 0.0 },
+        recording: None,
+        replayed: replayed(scenario, placed),
     }
+}
+
+/// Each replayed node's recording and counts.
+fn replayed(scenario: &ResolvedScenario, placed: &Placed) -> BTreeMap<String, ReplayedNode> {
+    let stats: BTreeMap<String, ReplayStats> =
+        placed.replays.iter().flat_map(|r| r.stats()).map(|s| (s.node.clone(), s)).collect();
+    placed
+        .replayed
+        .iter()
+        .map(|(&node, source)| {
+            let id = scenario.nodes[node].id.clone();
+            let s = stats.get(&id).cloned().unwrap_or_default();
+            let mode = match source.mode {
+                ReplayMode::Strict => "strict",
+                ReplayMode::Lenient => "lenient",
+            };
+            let replayed = ReplayedNode {
+                recording: source.recording.clone(),
+                sha256: source.sha256.clone(),
+                mode,
+                calls: s.calls,
+                inputs_differed: s.inputs_differed,
+                calls_unrecorded: s.calls_unrecorded,
+                recorded_unused: s.recorded_unused,
+            };
+            (id, replayed)
+        })
+        .collect()
 }

@@ -1,0 +1,123 @@
+//! `xedgesim replay RUN_DIR`: reruns a recorded run with every recorded
+//! node answered from its recording (no Docker engine is contacted when
+//! every container node was recorded), then says whether `trace.jsonl`,
+//! `metrics.csv` and the summary's results are the recorded run's. Exit 0
+//! when they are, 1 when they differ (the first difference is printed), 2
+//! on a user error (an unreadable or foreign recording, a changed scenario).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::run::{RunStatus, compare_outputs, replay_of};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The recorded run's folder (of `xedgesim run FILE --record`), or its recording.xrec.
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Output folder (default: RUN_DIR/replay).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The scenario file, when it is no longer where it was recorded; it
+    /// must be the same file (its SHA-256 is checked).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Print nothing but errors and the verdict.
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    allow: super::allow::AllowArgs,
+}
+
+pub fn run(args: &ReplayArgs) -> ExitCode {
+    let user_error = |e: &dyn std::fmt::Display| {
+        eprintln!("error: {}", super::for_terminal(&e.to_string()));
+        ExitCode::from(super::EXIT_USER_ERROR)
+    };
+    let mut sim = match replay_of(&args.run_dir, args.scenario.as_deref(), &super::load_options()) {
+        Ok(sim) => sim,
+        Err(e) => return user_error(&e),
+    };
+    let allowance = match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
+        Ok(allowance) => allowance,
+        Err(e) => return user_error(&e),
+    };
+    let replayed: Vec<String> = sim
+        .options()
+        .replay
+        .iter()
+        .flat_map(|r| r.recording.node_ids().into_iter().map(str::to_string).collect::<Vec<_>>())
+        .collect();
+    let asked = super::record::asked(sim.scenario(), sim.capabilities(), &replayed);
+    if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
+        return ExitCode::from(super::EXIT_USER_ERROR);
+    }
+    // The run folder holds the recording, or the recording is in the folder.
+    let recorded_dir = if args.run_dir.is_dir() {
+        args.run_dir.clone()
+    } else {
+        args.run_dir.parent().map_or_else(|| PathBuf::from("."), PathBuf::from)
+    };
+    let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
+    if std::fs::canonicalize(&out_dir).ok() == std::fs::canonicalize(&recorded_dir).ok() {
+        return user_error(&format!(
+            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
+            out_dir.display()
+        ));
+    }
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    sim = sim
+        .out_dir(&out_dir)
+        .threads(threads)
+        .build_models(allowance.builds())
+        .interrupt_flag(super::signals::install())
+        .cache_dir(super::env::cache_dir())
+        .cargo(super::env::cargo())
+        .docker_host(super::docker_host())
+        .run_label(super::run_label());
+    if !args.quiet {
+        sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
+        println!("replaying {} → {}", args.run_dir.display(), out_dir.display());
+    }
+    let summary = match sim.run() {
+        Ok(summary) => summary,
+        Err(e) => {
+            eprintln!("{}", super::for_terminal(&e.to_string()));
+            if e.is_interrupt() {
+                return ExitCode::from(super::signals::exit_code());
+            }
+            return ExitCode::from(if e.is_user_error() { super::EXIT_USER_ERROR } else { 1 });
+        }
+    };
+    if !args.quiet {
+        println!("{summary}");
+        super::record::print(&summary, &out_dir);
+        println!("outputs       {}", out_dir.display());
+    }
+    match summary.status {
+        RunStatus::Interrupted => {
+            eprintln!("interrupted at t = {:.6} s; nothing was compared", summary.virtual_time_reached_s);
+            return ExitCode::from(super::signals::exit_code());
+        }
+        RunStatus::Failed => {
+            eprintln!("the replay failed: {}", super::for_terminal(summary.reason.as_deref().unwrap_or("")));
+        }
+        RunStatus::Finished => {}
+    }
+    match compare_outputs(&recorded_dir, &out_dir) {
+        Ok(None) => {
+            println!("identical: trace.jsonl, metrics.csv and the summary's results are the recorded run's");
+            ExitCode::SUCCESS
+        }
+        Ok(Some(difference)) => {
+            println!("differs from the recorded run: {}", super::for_terminal(&difference.to_string()));
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("error: {}", super::for_terminal(&e.to_string()));
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! Record and replay with real containers (needs a Docker engine; without
+//! one these tests fail loudly, see `docker_engine`): `docker_gateway.yaml`
+//! and `hybrid.yaml` recorded with `run --record` (every container node),
+//! then replayed with the engine's socket pointing nowhere: the same
+//! trace.jsonl and metrics.csv bytes and summary results, `deterministic:
+//! true`, and no container started.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{docker_engine, output_text, root};
+use serde_json::Value;
+
+fn run_with(args: &[&str], docker_host: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xedgesim"));
+    command.args(args).current_dir(root());
+    if let Some(host) = docker_host {
+        command.env("DOCKER_HOST", host);
+    }
+    command.output().expect("the binary runs")
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).unwrap()
+}
+
+/// Records `scenario` (its container `node`), replays it without an
+/// engine, and checks the replay is the recorded run, byte for byte.
+fn record_then_replay_without_docker(scenario: &str, node: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("rec");
+    let out = run_with(
+        &[
+            "run",
+            scenario,
+            "--out",
+            rec.to_str().unwrap(),
+            "--record",
+            "--quiet",
+            "--allow",
+            "build-command,bind:containers",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "recording {scenario} failed: {}", output_text(&out.stderr));
+    let recorded = summary(&rec);
+    assert_eq!(recorded["deterministic"], false, "a live container ran");
+    assert_eq!(recorded["recording"]["nodes"], serde_json::json!([node]), "every container node is recorded");
+
+    let out = run_with(&["replay", rec.to_str().unwrap()], Some("unix:///nonexistent/docker.sock"));
+    let (stdout, stderr) = (output_text(&out.stdout), output_text(&out.stderr));
+    assert!(out.status.success(), "replay of {scenario} failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("identical"), "{stdout}");
+    let replay = rec.join("replay");
+    for file in ["trace.jsonl", "metrics.csv"] {
+        assert_eq!(
+            std::fs::read(rec.join(file)).unwrap(),
+            std::fs::read(replay.join(file)).unwrap(),
+            "{scenario}: {file} is the recorded run's"
+        );
+    }
+    let replayed = summary(&replay);
+    assert_eq!(replayed["deterministic"], true, "no container ran");
+    assert!(replayed.get("nondeterminism").is_none());
+    assert!(replayed.get("images").is_none(), "no image was looked for");
+    assert_eq!(replayed["replayed"][node]["mode"], "strict");
+    assert_eq!(replayed["replayed"][node]["sha256"], recorded["recording"]["sha256"]);
+    for key in xedgesim::run::RESULT_KEYS {
+        assert_eq!(recorded.get(key), replayed.get(key), "{scenario}: summary's {key}");
+    }
+}
+
+#[test]
+fn a_recorded_docker_gateway_replays_byte_for_byte_without_an_engine() {
+    let Some(_engine) = docker_engine() else { return };
+    record_then_replay_without_docker("scenarios/docker_gateway.yaml", "gateway");
+}
+
+#[test]
+fn a_recorded_hybrid_run_replays_byte_for_byte_without_an_engine() {
+    let Some(_engine) = docker_engine() else { return };
+    record_then_replay_without_docker("scenarios/hybrid.yaml", "edge-gw");
+}
