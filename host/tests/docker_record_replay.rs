@@ -3,11 +3,12 @@
 //! and `hybrid.yaml` recorded with `run --record` (every container node),
 //! then replayed with the engine's socket pointing nowhere: the same
 //! trace.jsonl and metrics.csv bytes and summary results, `deterministic:
-//! true`, and no container started.
+//! true`, and no container started; and the recorded container compared
+//! with its WASM model by `equiv RUN_DIR wasm_gateway.yaml`, no engine needed.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::{docker_engine, output_text, root};
@@ -26,11 +27,10 @@ fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).unwrap()
 }
 
-/// Records `scenario` (its container `node`), replays it without an
-/// engine, and checks the replay is the recorded run, byte for byte.
-fn record_then_replay_without_docker(scenario: &str, node: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let rec = dir.path().join("rec");
+/// Records `scenario` (its container `node`) into `dir/rec`, replays it
+/// without an engine, and checks the replay is the recorded run, byte for byte.
+fn record_then_replay_without_docker(dir: &Path, scenario: &str, node: &str) -> PathBuf {
+    let rec = dir.join("rec");
     let out = run_with(
         &[
             "run",
@@ -70,16 +70,28 @@ fn record_then_replay_without_docker(scenario: &str, node: &str) {
     for key in xedgesim::run::RESULT_KEYS {
         assert_eq!(recorded.get(key), replayed.get(key), "{scenario}: summary's {key}");
     }
+    rec
 }
 
 #[test]
 fn a_recorded_docker_gateway_replays_byte_for_byte_without_an_engine() {
     let Some(_engine) = docker_engine() else { return };
-    record_then_replay_without_docker("scenarios/docker_gateway.yaml", "gateway");
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_then_replay_without_docker(dir.path(), "scenarios/docker_gateway.yaml", "gateway");
+    // Does the WASM model behave as the container did when it was recorded? No engine needed.
+    let eq = dir.path().join("eq");
+    let out = run_with(
+        &["equiv", rec.to_str().unwrap(), "scenarios/wasm_gateway.yaml", "--out", eq.to_str().unwrap()],
+        Some("unix:///nonexistent/docker.sock"),
+    );
+    let stdout = output_text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", output_text(&out.stderr));
+    assert!(stdout.contains("equivalent: "), "{stdout}");
 }
 
 #[test]
 fn a_recorded_hybrid_run_replays_byte_for_byte_without_an_engine() {
     let Some(_engine) = docker_engine() else { return };
-    record_then_replay_without_docker("scenarios/hybrid.yaml", "edge-gw");
+    let dir = tempfile::tempdir().unwrap();
+    record_then_replay_without_docker(dir.path(), "scenarios/hybrid.yaml", "edge-gw");
 }

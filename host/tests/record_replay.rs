@@ -427,3 +427,53 @@ fn a_passed_cap_on_the_command_line_is_exit_2_with_the_outputs_written() {
     assert_eq!(summary(&out_dir)["status"], "finished", "the run itself finished");
     assert!(!out_dir.join("recording.xrec").exists());
 }
+
+/// `equiv RUN_DIR B.yaml`: the recorded run is one side, replayed with its
+/// own scenario and seed, no Docker. Against the scenario it was recorded
+/// from it is equivalent; against one whose sensor sends at another rate
+/// it is not; what a recording cannot do (trials, another seed, a swap in
+/// it) is refused before anything runs.
+#[test]
+fn equiv_compares_a_recorded_run_with_a_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_wasm_gateway(dir.path());
+    let rec_arg = rec.to_str().unwrap();
+    let out = dir.path().join("eq");
+    let same =
+        xedgesim_without_docker(&["equiv", rec_arg, "scenarios/wasm_gateway.yaml", "--out", out.to_str().unwrap()]);
+    assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
+    assert!(stdout(&same).contains("with seed 42"), "the recording's seed: {}", stdout(&same));
+    assert!(stdout(&same).contains("equivalent: "), "{}", stdout(&same));
+    assert_eq!(summary(&out.join("a"))["replayed"]["gateway"]["mode"], "strict", "side A is the replay");
+    // Its recording file names the run as well as its folder does, on either side.
+    let xrec = rec.join("recording.xrec");
+    let flipped = xedgesim_without_docker(&[
+        "equiv",
+        "scenarios/wasm_gateway.yaml",
+        xrec.to_str().unwrap(),
+        "--out",
+        dir.path().join("eq2").to_str().unwrap(),
+    ]);
+    assert_eq!(flipped.status.code(), Some(0), "{}{}", stdout(&flipped), stderr(&flipped));
+
+    let changed = changed_rate(dir.path());
+    let other = dir.path().join("eq3");
+    let differ =
+        xedgesim_without_docker(&["equiv", rec_arg, changed.to_str().unwrap(), "--out", other.to_str().unwrap()]);
+    assert_eq!(differ.status.code(), Some(1), "{}{}", stdout(&differ), stderr(&differ));
+    let text = stdout(&differ);
+    assert!(text.contains("NOT equivalent") && text.contains("from 'sensor2'"), "the sensor's rate differs: {text}");
+
+    for (args, expected) in
+        [(vec!["--trials", "3"], "a recording is one run"), (vec!["--seed", "7"], "was recorded with seed 42")]
+    {
+        let mut all = vec!["equiv", rec_arg, "scenarios/wasm_gateway.yaml"];
+        all.extend(args);
+        let refused = xedgesim_without_docker(&all);
+        assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+        assert!(stderr(&refused).contains(expected) && stderr(&refused).contains(rec_arg), "{}", stderr(&refused));
+    }
+    let swapped = xedgesim_without_docker(&["equiv", "scenarios/wasm_gateway.yaml", rec_arg, "--swap", "gateway=wasm"]);
+    assert_eq!(swapped.status.code(), Some(2), "{}", stderr(&swapped));
+    assert!(stderr(&swapped).contains("is a recorded run"), "{}", stderr(&swapped));
+}

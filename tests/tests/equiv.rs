@@ -143,6 +143,7 @@ fn trials_give_the_same_runs_on_one_thread_or_many_each_trial_with_its_own_seed(
         fault_free: false,
         load: Default::default(),
         replay: Vec::new(),
+        recorded: None,
     };
     let sides = [side("a"), side("b")];
     let runs = |threads, out: &str| Runs {

@@ -48,11 +48,14 @@ enum TestArg {
 
 #[derive(Debug, Args)]
 pub struct EquivArgs {
-    /// The expected side.
+    /// The expected side: a scenario file, or a recorded run (a run folder
+    /// of `run --record`, or its recording.xrec), replayed with its own
+    /// scenario, seed and options.
     #[arg(value_name = "A")]
     a: PathBuf,
-    /// The side compared with it (default: A again: with `--swap` or
-    /// another `--sandbox-b`, or as it is, a determinism check).
+    /// The side compared with it, a scenario file or a recorded run
+    /// (default: A again: with `--swap` or another `--sandbox-b`, or as it
+    /// is, a determinism check).
     #[arg(value_name = "B")]
     b: Option<PathBuf>,
     /// Swap one node's implementation on side B: NODE=docker (the node's
@@ -60,7 +63,7 @@ pub struct EquivArgs {
     /// NODE=wasm:FILE.
     #[arg(long, value_name = "NODE=TARGET")]
     swap: Option<String>,
-    /// Seed for both runs (default: A's).
+    /// Seed for both runs (default: a recorded side's, else A's).
     #[arg(long)]
     seed: Option<u64>,
     /// Output folder: `a/` and `b/` inside it (default: runs/equiv-<A>-<B>-seed<seed>).
@@ -331,33 +334,23 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         ExitCode::from(super::EXIT_USER_ERROR)
     };
     let b_file = args.b.as_ref().unwrap_or(&args.a);
-    let swap_base = std::env::current_dir().unwrap_or_default();
     let replay = match args.replay.read() {
         Ok(replay) => replay,
         Err(e) => return user_error(e),
     };
-    let sides = [
-        Side {
-            name: "a",
-            file: args.a.clone(),
-            swap: None,
-            swap_base: swap_base.clone(),
-            sandbox: args.sandbox_a,
-            fault_free: false,
-            load: super::load_options(),
-            replay: replay.clone(),
-        },
-        Side {
-            name: "b",
-            file: b_file.clone(),
-            swap: args.swap.clone(),
-            swap_base,
-            sandbox: args.sandbox_b,
-            fault_free: args.fault_free_b,
-            load: super::load_options(),
-            replay,
-        },
-    ];
+    let sides = match super::equiv_sides::sides(&super::equiv_sides::SideArgs {
+        a: &args.a,
+        b: b_file,
+        swap: args.swap.as_ref(),
+        seed: args.seed,
+        trials: args.trials as u64,
+        sandbox: [args.sandbox_a, args.sandbox_b],
+        fault_free_b: args.fault_free_b,
+        replay,
+    }) {
+        Ok(sides) => sides,
+        Err(e) => return user_error(e),
+    };
     // What either side asks of the host, refused without the user's yes.
     let mut allowance = match args.allow.allowance() {
         Ok(allowance) => allowance,
@@ -377,7 +370,8 @@ pub fn run(args: &EquivArgs) -> ExitCode {
         }
         let acting =
             if side.swap.is_some() { super::allow::Acting::RunningSwapped } else { super::allow::Acting::Running };
-        let asked = super::record::asked(&loaded.resolved, &loaded.capabilities, &args.replay.replayed_nodes());
+        let replayed = super::equiv_sides::replayed_nodes(side, args.replay.replayed_nodes());
+        let asked = super::record::asked(&loaded.resolved, &loaded.capabilities, &replayed);
         if !super::allow::permitted(&asked, &allowance, acting) {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
@@ -423,7 +417,7 @@ pub fn run(args: &EquivArgs) -> ExitCode {
                             args.a.display()
                         );
                     }
-                    (args.seed.unwrap_or_else(|| a.current_seed()), options, rules, latency)
+                    (super::equiv_sides::seed(args.seed, &sides, a.current_seed()), options, rules, latency)
                 }
                 Err(e) => return user_error(e),
             }

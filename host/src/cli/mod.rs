@@ -10,6 +10,7 @@ mod cache;
 mod env;
 mod equiv;
 mod equiv_latency;
+mod equiv_sides;
 mod models;
 mod new;
 mod prune;

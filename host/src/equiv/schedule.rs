@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use super::canonical::{CanonicalRun, canonical};
 use super::swap::{SwapError, swap};
 use super::trials::trial_seed;
-use crate::run::{ReplayFrom, RunError, RunStatus, SandboxMode, Simulation, TraceLevel};
+use crate::run::{
+    LoadedRecording, ReplayFrom, RunError, RunStatus, SandboxMode, Simulation, TraceLevel, replay_of_recording,
+};
 use crate::scenario::ScenarioError;
 
 /// One side of a comparison: a scenario file, maybe with one node's
-/// implementation swapped.
+/// implementation swapped, or a recorded run replayed.
 #[derive(Debug, Clone)]
 pub struct Side {
     /// `a` or `b`: names the side's output folders and its errors.
@@ -35,6 +37,9 @@ pub struct Side {
     pub load: crate::scenario::LoadOptions,
     /// Nodes of this side answered from recordings (`--replay`).
     pub replay: Vec<ReplayFrom>,
+    /// The recorded run this side replays (`equiv RUN_DIR B.yaml`), with its
+    /// own seed and options; `file` is then its scenario.
+    pub recorded: Option<Arc<LoadedRecording>>,
 }
 
 /// Why a side could not be run, or did not finish.
@@ -55,6 +60,10 @@ pub enum SideError {
 impl Side {
     /// The side's simulation, its swap made, its replayed nodes answered from their recordings.
     pub fn simulation(&self) -> Result<Simulation, SideError> {
+        if let Some(recorded) = &self.recorded {
+            let sim = replay_of_recording(recorded.clone(), Some(&self.file), &self.load)?;
+            return Ok(self.replay.iter().cloned().fold(sim, Simulation::replay));
+        }
         let sim = match &self.swap {
             None => Simulation::from_file_with(&self.file, &self.load)?,
             Some(spec) => {
@@ -141,9 +150,11 @@ pub fn run_sides(
 
 /// Runs one side with `seed`, outputs in `dir`, deliveries recorded.
 fn run_side(side: &Side, seed: u64, dir: PathBuf, runs: &Runs) -> Result<CanonicalRun, SideError> {
-    let report = side
-        .simulation()?
-        .seed(seed)
+    let sim = side.simulation()?;
+    // A recorded run is replayed with the seed it was recorded with.
+    let sim = if side.recorded.is_some() { sim } else { sim.seed(seed) };
+    let seed = sim.current_seed();
+    let report = sim
         .out_dir(dir)
         .trace(TraceLevel::Messages)
         .sandbox(side.sandbox)

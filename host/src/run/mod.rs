@@ -23,7 +23,7 @@ pub use error::{PrepareError, RunError};
 pub use options::{DEFAULT_RECORD_MAX_BYTES, RecordOptions, ReplayFrom, RunOptions, SandboxMode};
 pub use prepare::{Unbuilt, build_model_folders, check_declared_configs, check_models, check_runtime, use_kept_builds};
 pub use recording::{LoadedRecording, ReplaySource};
-pub use replay::{CompareError, OutputDifference, RESULT_KEYS, compare_outputs, replay_of};
+pub use replay::{CompareError, OutputDifference, RESULT_KEYS, compare_outputs, replay_of, replay_of_recording};
 pub use simulation::Simulation;
 pub use summary::{Percentiles, RecordingSummary, ReplayedNode, RunStatus, RunSummary};
 

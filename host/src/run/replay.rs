@@ -53,7 +53,17 @@ const MAX_SHOWN_BYTES: usize = 300;
 /// the recorded run's seed, duration, trace level, fault-free flag and
 /// queue bound. The caller sets where its outputs go.
 pub fn replay_of(run_dir: &Path, scenario: Option<&Path>, load: &LoadOptions) -> Result<Simulation, RunError> {
-    let loaded = LoadedRecording::read(run_dir).map_err(PrepareError::from)?;
+    let loaded = Arc::new(LoadedRecording::read(run_dir).map_err(PrepareError::from)?);
+    replay_of_recording(loaded, scenario, load)
+}
+
+/// [`replay_of`] a recording already read (`equiv` reads it to know the
+/// side's scenario before it runs).
+pub fn replay_of_recording(
+    loaded: Arc<LoadedRecording>,
+    scenario: Option<&Path>,
+    load: &LoadOptions,
+) -> Result<Simulation, RunError> {
     let header = &loaded.recording.header;
     let path = scenario.map_or_else(|| PathBuf::from(&header.scenario_path), Path::to_path_buf);
     let sim = Simulation::from_file_with(&path, load)?;
@@ -73,7 +83,7 @@ pub fn replay_of(run_dir: &Path, scenario: Option<&Path>, load: &LoadOptions) ->
     options.trace_level = trace_level;
     options.fault_free = header.fault_free;
     options.max_queued_payload_bytes = header.max_queued_payload_bytes;
-    options.replay = vec![ReplayFrom { recording: Arc::new(loaded), nodes: None, mode: ReplayMode::Strict }];
+    options.replay = vec![ReplayFrom { recording: loaded, nodes: None, mode: ReplayMode::Strict }];
     Ok(sim.with_options(options))
 }
 

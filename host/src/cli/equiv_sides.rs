@@ -1,0 +1,94 @@
+//! The two sides of `xedgesim equiv A B`: each a scenario file, or a
+//! recorded run (a run folder of `run --record`, or its `recording.xrec`),
+//! which is replayed with its own scenario, seed and options: "does my
+//! WASM model behave like the container did that day" is then one command
+//! and needs no Docker (docs/running.md, "Record and replay").
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::equiv::Side;
+use crate::run::{LoadedRecording, ReplayFrom, SandboxMode};
+
+/// What `equiv` was given for its sides.
+pub struct SideArgs<'a> {
+    pub a: &'a Path,
+    pub b: &'a Path,
+    pub swap: Option<&'a String>,
+    pub seed: Option<u64>,
+    pub trials: u64,
+    pub sandbox: [SandboxMode; 2],
+    pub fault_free_b: bool,
+    pub replay: Vec<ReplayFrom>,
+}
+
+/// The recorded run `path` names, when it names one (a folder, or a
+/// `.xrec` file) rather than a scenario file.
+fn recorded_run(path: &Path) -> Result<Option<Arc<LoadedRecording>>, String> {
+    if !path.is_dir() && path.extension().is_none_or(|e| e != "xrec") {
+        return Ok(None);
+    }
+    LoadedRecording::read(path).map(|loaded| Some(Arc::new(loaded))).map_err(|e| e.to_string())
+}
+
+/// Both sides, a recorded one checked against what a recording cannot do:
+/// run several trials (it is one run), run with another seed than its own,
+/// or have a node swapped.
+pub fn sides(args: &SideArgs<'_>) -> Result<[Side; 2], String> {
+    let recorded = [recorded_run(args.a)?, recorded_run(args.b)?];
+    for (path, recorded) in [args.a, args.b].into_iter().zip(&recorded) {
+        let Some(recorded) = recorded else { continue };
+        let seed = recorded.recording.header.seed;
+        if args.trials > 1 {
+            return Err(format!(
+                "--trials {}: {} is a recorded run, and a recording is one run\n  = help: compare it once (leave --trials out), or record a run per trial",
+                args.trials,
+                path.display()
+            ));
+        }
+        if let Some(asked) = args.seed.filter(|&s| s != seed) {
+            return Err(format!(
+                "--seed {asked}: {} was recorded with seed {seed}, and a replay keeps it\n  = help: leave --seed out (the comparison then uses {seed}), or record a run with seed {asked}",
+                path.display()
+            ));
+        }
+    }
+    if args.swap.is_some() && recorded[1].is_some() {
+        return Err(format!(
+            "--swap: side B ({}) is a recorded run, whose nodes are answered from its recording\n  = help: swap on a scenario file, or replay one node in it with --replay NODE={}",
+            args.b.display(),
+            args.b.display()
+        ));
+    }
+    let swap_base = std::env::current_dir().unwrap_or_default();
+    let side = |name: &'static str, path: &Path, recorded: Option<Arc<LoadedRecording>>, index: usize| Side {
+        name,
+        // A recorded side's scenario is the file its recording names (its hash is checked when it runs).
+        file: recorded
+            .as_ref()
+            .map_or_else(|| path.to_path_buf(), |r| PathBuf::from(&r.recording.header.scenario_path)),
+        swap: if index == 1 { args.swap.cloned() } else { None },
+        swap_base: swap_base.clone(),
+        sandbox: args.sandbox[index],
+        fault_free: index == 1 && args.fault_free_b,
+        load: super::load_options(),
+        replay: args.replay.clone(),
+        recorded,
+    };
+    let [recorded_a, recorded_b] = recorded;
+    Ok([side("a", args.a, recorded_a, 0), side("b", args.b, recorded_b, 1)])
+}
+
+/// The nodes of `side` answered from a recording: its `--replay` nodes and
+/// every node of the run it replays (none of them builds, binds or publishes).
+pub fn replayed_nodes(side: &Side, replay: Vec<String>) -> Vec<String> {
+    let recorded = side.recorded.iter().flat_map(|r| r.node_ids().into_iter().map(str::to_string));
+    replay.into_iter().chain(recorded).collect()
+}
+
+/// The comparison's seed: `--seed`, else the recorded side's (A's when
+/// both are recorded), else A's file's.
+pub fn seed(asked: Option<u64>, sides: &[Side; 2], a_seed: u64) -> u64 {
+    let recorded = sides.iter().find_map(|s| s.recorded.as_ref().map(|r| r.recording.header.seed));
+    asked.or(recorded).unwrap_or(a_seed)
+}
