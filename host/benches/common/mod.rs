@@ -5,6 +5,7 @@ use std::time::Duration;
 use xedgesim::runtime::{Address, Message};
 
 /// `n` sensor readings addressed to the gateway `gw`, as its inbox.
+#[allow(dead_code)]
 pub fn readings(n: usize) -> Vec<Message> {
     (0..n)
         .map(|i| Message {
