@@ -287,4 +287,16 @@ proptest! {
         }
         prop_assert_eq!(Reader::new(&bytes).events_to_end().unwrap(), events);
     }
+
+    /// What a writer counts of a node's memory is what a reader charges for it.
+    #[test]
+    fn a_node_costs_a_reader_what_the_writer_counts(events in proptest::collection::vec(event(), 0..8)) {
+        let node = RecordedNode { id: "n".into(), group: None, startup_fault: None, usage: NodeUsage::default(), events };
+        let mut bytes = Vec::new();
+        put_node_head(&mut bytes, &node);
+        node.events.iter().for_each(|e| put_event(&mut bytes, e));
+        let mut reader = Reader::new(&bytes);
+        prop_assert_eq!(&reader.node(|_| Ok(()), u64::MAX).unwrap(), &node);
+        prop_assert_eq!(reader.decoded_bytes(), decoded_bytes(std::slice::from_ref(&node)));
+    }
 }

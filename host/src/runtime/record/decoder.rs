@@ -29,13 +29,32 @@ const MAX_RESERVE: usize = 1024;
 pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Memory the lists read so far take (each element's fixed size), and
+    /// the most they may: see [`Reader::bounded`].
+    decoded: u64,
+    max_decoded: u64,
 }
 
 type Read<T> = Result<T, DecodeError>;
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
+        Self::bounded(bytes, u64::MAX)
+    }
+
+    /// A reader whose lists together may take at most `max_decoded` bytes
+    /// of fixed-size elements (an event, a message, a log line, … each
+    /// [`size_of`](std::mem::size_of) its type): a list past it is refused
+    /// at its count, before its elements are read. Text and payloads are
+    /// not counted: they are at most the bytes read.
+    pub fn bounded(bytes: &'a [u8], max_decoded: u64) -> Self {
+        Reader { bytes, pos: 0, decoded: 0, max_decoded }
+    }
+
+    /// What the lists read so far take, as [`Reader::bounded`] counts it.
+    #[cfg(test)]
+    pub fn decoded_bytes(&self) -> u64 {
+        self.decoded
     }
 
     pub fn at_end(&self) -> bool {
@@ -131,8 +150,24 @@ impl<'a> Reader<'a> {
     }
 
     fn list<T>(&mut self, what: &str, read: impl FnMut(&mut Self) -> Read<T>) -> Read<Vec<T>> {
+        let at = self.pos;
         let count = self.count(what)?;
+        self.charge::<T>(at, what, count)?;
         self.items(count, read)
+    }
+
+    /// Counts a list of `count` elements of `T` (its count read at `at`)
+    /// against the memory the lists may take.
+    fn charge<T>(&mut self, at: usize, what: &str, count: u64) -> Read<()> {
+        self.decoded = self.decoded.saturating_add(count.saturating_mul(std::mem::size_of::<T>() as u64));
+        if self.decoded > self.max_decoded {
+            let max = self.max_decoded;
+            return self.fail(
+                at,
+                format!("{what} of {count} brings what the recording decodes to past {max} bytes in memory, the most this build holds"),
+            );
+        }
+        Ok(())
     }
 
     /// `count` elements, each read by `read`.
@@ -349,6 +384,7 @@ impl<'a> Reader<'a> {
         if count > max_events {
             return self.fail(count_at, format!("a node of {count} events where {max_events} are left to count"));
         }
+        self.charge::<Event>(count_at, "an event count", count)?;
         let events = self.items(count, Self::event)?;
         Ok(RecordedNode { id, group, startup_fault, usage, events })
     }

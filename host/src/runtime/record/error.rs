@@ -29,7 +29,7 @@ pub enum RecordError {
     )]
     Corrupt { path: PathBuf, part: &'static str, offset: u64 },
     #[error(
-        "{}: at byte {offset}: the chunks from the first to the one at this byte decompress to more than {max_bytes} bytes; this build reads at most 1 GiB uncompressed (xedgesim never records more)\n  = help: the file was forged or damaged: record again",
+        "{}: at byte {offset}: the chunks from the first to the one at this byte decompress to more than {max_bytes} bytes, the most this build reads uncompressed (1 GiB: xedgesim never records more)\n  = help: the file was forged or damaged: record again",
         path.display()
     )]
     TooLarge { path: PathBuf, offset: u64, max_bytes: u64 },

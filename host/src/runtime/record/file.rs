@@ -15,7 +15,9 @@
 //! them (a node may span chunks), each node one the header names, once.
 //! The end marker's counts catch a file cut at a chunk boundary or a chunk
 //! taken out. A reader checks every chunk's framing and checksum, and that
-//! together they hold at most [`MAX_RAW_BYTES`], before it inflates any.
+//! together they hold at most [`MAX_RAW_BYTES`], before it inflates any;
+//! their lists may decode to at most [`MAX_DECODED_BYTES`]. The writer
+//! writes nothing a reader would refuse.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -54,6 +56,22 @@ pub(super) const CHUNK_RAW_BYTES: usize = 1 << 20;
 /// `--record-max-mb` is capped to it.
 pub const MAX_RAW_BYTES: usize = 1 << 30;
 
+/// Most memory a recording's decoded lists may take (each event, message,
+/// log line, metric at its fixed size; text is at most the raw bytes): a
+/// reader refuses a list that would pass it at the list's count, so 1 GiB
+/// of tiny events (about 20 times their size once decoded) cannot be
+/// forged either. The writer writes nothing past it.
+pub const MAX_DECODED_BYTES: u64 = 2 << 30;
+
+/// What a reader reads and a writer writes at most.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    raw_bytes: usize,
+    decoded_bytes: u64,
+}
+
+const LIMITS: Limits = Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes: MAX_DECODED_BYTES };
+
 /// A recording on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
@@ -66,7 +84,7 @@ pub struct Written {
 pub fn write(path: &Path, recording: &Recording) -> Result<Written, RecordError> {
     let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let file = AtomicFile::create(path).map_err(io)?;
-    let mut out = HashingWriter { file, sha: Sha256::new(), bytes: 0, raw_bytes: 0, max_raw_bytes: MAX_RAW_BYTES };
+    let mut out = HashingWriter { file, sha: Sha256::new(), bytes: 0, raw_bytes: 0, limits: LIMITS };
     write_to(&mut out, recording).map_err(io)?;
     let HashingWriter { file, sha, bytes, .. } = out;
     file.commit().map_err(io)?;
@@ -78,9 +96,10 @@ struct HashingWriter {
     file: AtomicFile,
     sha: Sha256,
     bytes: u64,
-    /// Raw bytes put in chunks so far, and the most a reader reads back.
+    /// Raw bytes put in chunks so far.
     raw_bytes: usize,
-    max_raw_bytes: usize,
+    /// What a reader reads back: nothing past it is written.
+    limits: Limits,
 }
 
 impl HashingWriter {
@@ -91,7 +110,17 @@ impl HashingWriter {
     }
 }
 
+/// The error of a recording a reader would refuse; nothing is written.
+fn past_what_reads_back(what: &str) -> std::io::Error {
+    std::io::Error::other(format!(
+        "the recording comes to more than {what}, more than xedgesim reads back; nothing was written (record fewer nodes with --record-node, or a shorter run)"
+    ))
+}
+
 fn write_to(out: &mut HashingWriter, recording: &Recording) -> std::io::Result<()> {
+    if codec::decoded_bytes(&recording.nodes) > out.limits.decoded_bytes {
+        return Err(past_what_reads_back(&format!("{} bytes in memory once decoded", out.limits.decoded_bytes)));
+    }
     let mut header = serde_json::to_vec_pretty(&recording.header).map_err(std::io::Error::other)?;
     header.push(b'\n');
     let header_len = u32::try_from(header.len()).map_err(std::io::Error::other)?;
@@ -138,11 +167,9 @@ fn flush_full_chunks(out: &mut HashingWriter, raw: &mut Vec<u8>) -> std::io::Res
 
 fn put_chunk(out: &mut HashingWriter, raw: &[u8]) -> std::io::Result<()> {
     out.raw_bytes += raw.len();
-    if out.raw_bytes > out.max_raw_bytes {
-        return Err(std::io::Error::other(format!(
-            "the recording comes to more than {} bytes uncompressed, more than xedgesim reads back; nothing was written (record fewer nodes with --record-node, or a shorter run)",
-            out.max_raw_bytes
-        )));
+    if out.raw_bytes > out.limits.raw_bytes {
+        let what = format!("{} bytes uncompressed", out.limits.raw_bytes);
+        return Err(past_what_reads_back(&what));
     }
     let compressed = deflate(raw)?;
     let len = |n: usize| u32::try_from(n).map_err(std::io::Error::other);
@@ -179,6 +206,10 @@ pub fn read(path: &Path) -> Result<(Recording, [u8; 32]), RecordError> {
 
 /// Reads `bytes`, the content of `path` (which names it in errors).
 pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Recording, RecordError> {
+    parse_within(path, bytes, LIMITS)
+}
+
+fn parse_within(path: &Path, bytes: &[u8], limits: Limits) -> Result<Recording, RecordError> {
     let mut file = FileReader { path, bytes, pos: 0 };
     if !bytes.starts_with(MAGIC) {
         return Err(if !bytes.is_empty() && MAGIC.starts_with(bytes) {
@@ -205,7 +236,7 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Recording, RecordError>
         let what = format!("the header says format {}, the file's start says {FORMAT_VERSION}", header.format);
         return Err(file.malformed(header_at, what));
     }
-    let (chunks, end) = scan_chunks(&mut file)?;
+    let (chunks, end) = scan_chunks(&mut file, limits.raw_bytes)?;
     if file.pos < bytes.len() {
         let what = format!("{} bytes follow the end of the recording", bytes.len() - file.pos);
         return Err(file.malformed(file.pos, what));
@@ -232,7 +263,7 @@ pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Recording, RecordError>
     // marker counts: a forged file is refused before it is decoded into more.
     let mut unseen: BTreeSet<&str> = header.nodes.keys().map(String::as_str).collect();
     let mut events_left = end.events;
-    let mut reader = Reader::new(&raw);
+    let mut reader = Reader::bounded(&raw, limits.decoded_bytes);
     let mut nodes: Vec<RecordedNode> = Vec::with_capacity(header.nodes.len());
     while !reader.at_end() {
         if unseen.is_empty() {
@@ -280,8 +311,8 @@ struct End {
 
 /// Reads every chunk's framing and checksum, and the end marker, inflating
 /// nothing: what the chunks claim to decompress to is bounded (at most
-/// [`MAX_RAW_BYTES`] together) before any of it is made.
-fn scan_chunks<'a>(file: &mut FileReader<'a>) -> Result<(Vec<Chunk<'a>>, End), RecordError> {
+/// `max_raw_bytes` together) before any of it is made.
+fn scan_chunks<'a>(file: &mut FileReader<'a>, max_raw_bytes: usize) -> Result<(Vec<Chunk<'a>>, End), RecordError> {
     let mut chunks = Vec::new();
     let mut raw_total = 0usize;
     loop {
@@ -304,11 +335,11 @@ fn scan_chunks<'a>(file: &mut FileReader<'a>) -> Result<(Vec<Chunk<'a>>, End), R
             return Err(file.malformed(at, what));
         }
         raw_total += raw_len;
-        if raw_total > MAX_RAW_BYTES {
+        if raw_total > max_raw_bytes {
             return Err(RecordError::TooLarge {
                 path: file.path(),
                 offset: at as u64,
-                max_bytes: MAX_RAW_BYTES as u64,
+                max_bytes: max_raw_bytes as u64,
             });
         }
         let compressed = file.take(compressed_len)?;

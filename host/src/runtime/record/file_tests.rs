@@ -385,7 +385,7 @@ fn a_compression_bomb_past_a_gib_uncompressed_is_refused_before_any_chunk_is_inf
     assert!(matches!(e, RecordError::TooLarge { offset, .. } if offset == last_at), "{e:?}");
     let text = named(&e, &path);
     assert!(
-        text.contains(&format!("at byte {last_at}: the chunks from the first to the one at this byte decompress to more than 1073741824 bytes; this build reads at most 1 GiB uncompressed")),
+        text.contains(&format!("at byte {last_at}: the chunks from the first to the one at this byte decompress to more than 1073741824 bytes, the most this build reads uncompressed (1 GiB")),
         "{text}"
     );
 }
@@ -457,15 +457,63 @@ fn the_nodes_must_be_the_headers_each_once_and_no_more_events_than_counted() {
 fn the_writer_writes_nothing_past_what_a_reader_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE_NAME);
-    let file = AtomicFile::create(&path).unwrap();
-    let mut out = HashingWriter { file, sha: Sha256::new(), bytes: 0, raw_bytes: 0, max_raw_bytes: 64 };
+    let writer = |limits| HashingWriter {
+        file: AtomicFile::create(&path).unwrap(),
+        sha: Sha256::new(),
+        bytes: 0,
+        raw_bytes: 0,
+        limits,
+    };
+    let mut out = writer(Limits { raw_bytes: 64, decoded_bytes: u64::MAX });
     let e = write_to(&mut out, &small()).unwrap_err();
+    let text = e.to_string();
     assert!(
-        e.to_string().contains(
+        text.contains(
             "the recording comes to more than 64 bytes uncompressed, more than xedgesim reads back; nothing was written"
         ),
-        "{e}"
+        "{text}"
     );
     drop(out);
+    // Past the memory its lists take once decoded: refused before a byte is written.
+    let decoded = codec::decoded_bytes(&small().nodes);
+    let mut out = writer(Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes: decoded - 1 });
+    let e = write_to(&mut out, &small()).unwrap_err();
+    assert!(e.to_string().contains(&format!("more than {} bytes in memory once decoded", decoded - 1)), "{e}");
+    assert_eq!(out.bytes, 0);
+    drop(out);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file, no temporary file");
+}
+
+#[test]
+fn a_reader_charges_what_the_writer_counts_and_refuses_a_list_past_it_at_its_count() {
+    let (_dir, path, bytes) = written(&small());
+    let decoded = codec::decoded_bytes(&small().nodes);
+    let within = |decoded_bytes| parse_within(&path, &bytes, Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes });
+    assert_eq!(within(decoded).unwrap(), small());
+    let text = named(&within(decoded - 1).unwrap_err(), &path);
+    assert!(text.contains(&format!("past {} bytes in memory, the most this build holds", decoded - 1)), "{text}");
+}
+
+#[test]
+fn a_forged_run_of_tiny_events_is_refused_at_its_count_before_they_are_decoded() {
+    let (_dir, path, _) = written(&small());
+    let head = head_naming(&["gw"]);
+    // One node claiming the events of 2 GiB once decoded (about 15 million,
+    // 7 bytes each in the file): refused at its event count.
+    let count = MAX_DECODED_BYTES / std::mem::size_of::<Event>() as u64 + 1;
+    let mut node = small().nodes.remove(0);
+    node.events.clear();
+    let mut raw = Vec::new();
+    codec::put_node_head(&mut raw, &node);
+    raw.pop();
+    codec::put_varint(&mut raw, count);
+    raw.resize(count as usize + raw.len(), 0);
+    let chunks: Vec<&[u8]> = raw.chunks(CHUNK_RAW_BYTES).collect();
+    let e = parse(&path, &with_chunks(&head, &chunks, 1, count)).unwrap_err();
+    let text = named(&e, &path);
+    let chunk_at = first_chunk_at(&head);
+    assert!(
+        text.contains(&format!("at byte {chunk_at}: an event count of {count} brings what the recording decodes to past 2147483648 bytes in memory")),
+        "{text}"
+    );
 }
