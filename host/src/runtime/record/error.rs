@@ -33,6 +33,11 @@ pub enum RecordError {
         path.display()
     )]
     TooLarge { path: PathBuf, offset: u64, max_bytes: u64 },
+    #[error(
+        "{}: the recording comes to more than {what}, more than xedgesim reads back; nothing was written\n  = help: record fewer nodes (--record-node) or shorten the run",
+        path.display()
+    )]
+    Unreadable { path: PathBuf, what: String },
     #[error("{}: at byte {offset}: {what}\n  = help: record again with this version", path.display())]
     Malformed { path: PathBuf, offset: u64, what: String },
     #[error(

@@ -82,10 +82,17 @@ pub struct Written {
 
 /// Writes `recording` to `path` atomically.
 pub fn write(path: &Path, recording: &Recording) -> Result<Written, RecordError> {
+    write_within(path, recording, LIMITS)
+}
+
+fn write_within(path: &Path, recording: &Recording, limits: Limits) -> Result<Written, RecordError> {
     let io = |source| RecordError::Io { path: path.to_path_buf(), source };
     let file = AtomicFile::create(path).map_err(io)?;
-    let mut out = HashingWriter { file, sha: Sha256::new(), bytes: 0, raw_bytes: 0, limits: LIMITS };
-    write_to(&mut out, recording).map_err(io)?;
+    let mut out = HashingWriter { file, sha: Sha256::new(), bytes: 0, raw_bytes: 0, limits };
+    write_to(&mut out, recording).map_err(|e| match e.get_ref().and_then(|e| e.downcast_ref::<PastReadable>()) {
+        Some(PastReadable(what)) => RecordError::Unreadable { path: path.to_path_buf(), what: what.clone() },
+        None => io(e),
+    })?;
     let HashingWriter { file, sha, bytes, .. } = out;
     file.commit().map_err(io)?;
     Ok(Written { bytes, sha256: sha.finalize().into() })
@@ -110,11 +117,21 @@ impl HashingWriter {
     }
 }
 
-/// The error of a recording a reader would refuse; nothing is written.
+/// A recording a reader would refuse, by what it passes: written as an
+/// I/O error through the writer, said as [`RecordError::Unreadable`].
+#[derive(Debug)]
+struct PastReadable(String);
+
+impl std::fmt::Display for PastReadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the recording comes to more than {}", self.0)
+    }
+}
+
+impl std::error::Error for PastReadable {}
+
 fn past_what_reads_back(what: &str) -> std::io::Error {
-    std::io::Error::other(format!(
-        "the recording comes to more than {what}, more than xedgesim reads back; nothing was written (record fewer nodes with --record-node, or a shorter run)"
-    ))
+    std::io::Error::other(PastReadable(what.to_string()))
 }
 
 fn write_to(out: &mut HashingWriter, recording: &Recording) -> std::io::Result<()> {

@@ -464,24 +464,20 @@ fn the_writer_writes_nothing_past_what_a_reader_reads_back() {
         raw_bytes: 0,
         limits,
     };
-    let mut out = writer(Limits { raw_bytes: 64, decoded_bytes: u64::MAX });
-    let e = write_to(&mut out, &small()).unwrap_err();
-    let text = e.to_string();
-    assert!(
-        text.contains(
-            "the recording comes to more than 64 bytes uncompressed, more than xedgesim reads back; nothing was written"
-        ),
-        "{text}"
-    );
-    drop(out);
+    let e = write_within(&path, &small(), Limits { raw_bytes: 64, decoded_bytes: u64::MAX }).unwrap_err();
+    assert!(matches!(&e, RecordError::Unreadable { what, .. } if what == "64 bytes uncompressed"), "{e:?}");
     // Past the memory its lists take once decoded: refused before a byte is written.
     let decoded = codec::decoded_bytes(&small().nodes);
     let mut out = writer(Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes: decoded - 1 });
     let e = write_to(&mut out, &small()).unwrap_err();
-    assert!(e.to_string().contains(&format!("more than {} bytes in memory once decoded", decoded - 1)), "{e}");
+    assert_eq!(e.to_string(), format!("the recording comes to more than {} bytes in memory once decoded", decoded - 1));
     assert_eq!(out.bytes, 0);
     drop(out);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file, no temporary file");
+    // Said as what it is, naming the file, with the fix.
+    let e = RecordError::Unreadable { path: path.clone(), what: "1073741824 bytes uncompressed".into() };
+    assert!(e.to_string().ends_with("recording.xrec: the recording comes to more than 1073741824 bytes uncompressed, more than xedgesim reads back; nothing was written\n  = help: record fewer nodes (--record-node) or shorten the run"), "{e}");
+    write(&path, &small()).unwrap();
 }
 
 #[test]
