@@ -9,7 +9,9 @@
 //! byte read is checked, so damage that a checksum missed still stops here.
 
 use super::{Event, RecordedLog, RecordedNode};
-use crate::runtime::{Address, FaultKind, LogLevel, LogStream, Message, Metric, NodeFault, NodeUsage, StepOutput};
+use crate::runtime::{
+    Address, FaultKind, LogLevel, LogStream, Message, Metric, NodeFault, NodeUsage, Outgoing, StepOutput,
+};
 
 // ---------------------------------------------------------------- writing
 
@@ -281,6 +283,32 @@ pub(super) fn put_node_head(out: &mut Vec<u8>, node: &RecordedNode) {
     }
     put_usage(out, &node.usage);
     put_varint(out, node.events.len() as u64);
+}
+
+/// The memory `nodes` take as a reader counts it when it decodes them
+/// ([`Reader::bounded`](super::decoder::Reader::bounded)): each list's
+/// elements at their fixed size. A writer checks it, so what it writes
+/// reads back.
+pub(super) fn decoded_bytes(nodes: &[RecordedNode]) -> u64 {
+    fn of<T>(count: usize) -> u64 {
+        (count as u64).saturating_mul(std::mem::size_of::<T>() as u64)
+    }
+    let mut total = 0u64;
+    for node in nodes {
+        total = total.saturating_add(of::<Event>(node.events.len()));
+        for event in &node.events {
+            let lists = match event {
+                Event::Step { inbox, result, .. } => {
+                    of::<Message>(inbox.len()) + result.as_ref().map_or(0, |out| of::<Outgoing>(out.outbox.len()))
+                }
+                Event::Finish { result: Ok(metrics), .. } => of::<Metric>(metrics.len()),
+                Event::Logs { lines, .. } => of::<RecordedLog>(lines.len()),
+                Event::Finish { result: Err(_), .. } | Event::Crash { .. } | Event::Restart { .. } => 0,
+            };
+            total = total.saturating_add(lists);
+        }
+    }
+    total
 }
 
 #[cfg(test)]

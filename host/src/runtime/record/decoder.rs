@@ -29,17 +29,41 @@ const MAX_RESERVE: usize = 1024;
 pub(super) struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Memory the lists read so far take (each element's fixed size), and
+    /// the most they may: see [`Reader::bounded`].
+    decoded: u64,
+    max_decoded: u64,
 }
 
 type Read<T> = Result<T, DecodeError>;
 
 impl<'a> Reader<'a> {
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
+        Self::bounded(bytes, u64::MAX)
+    }
+
+    /// A reader whose lists together may take at most `max_decoded` bytes
+    /// of fixed-size elements (an event, a message, a log line, … each
+    /// [`size_of`](std::mem::size_of) its type): a list past it is refused
+    /// at its count, before its elements are read. Text and payloads are
+    /// not counted: they are at most the bytes read.
+    pub fn bounded(bytes: &'a [u8], max_decoded: u64) -> Self {
+        Reader { bytes, pos: 0, decoded: 0, max_decoded }
+    }
+
+    /// What the lists read so far take, as [`Reader::bounded`] counts it.
+    #[cfg(test)]
+    pub fn decoded_bytes(&self) -> u64 {
+        self.decoded
     }
 
     pub fn at_end(&self) -> bool {
         self.pos >= self.bytes.len()
+    }
+
+    /// Where the next read starts.
+    pub fn offset(&self) -> usize {
+        self.pos
     }
 
     fn fail<T>(&self, at: usize, what: impl Into<String>) -> Read<T> {
@@ -92,9 +116,16 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// A list's element count: any number (each element is read and checked in turn).
+    /// A list's element count: at most the bytes left, since every element
+    /// takes at least one (each is then read and checked in turn).
     fn count(&mut self, what: &str) -> Read<u64> {
-        self.varint(what)
+        let start = self.pos;
+        let count = self.varint(what)?;
+        let left = self.bytes.len() - self.pos;
+        if count > left as u64 {
+            return self.fail(start, format!("{what} claims {count}; {left} bytes are left"));
+        }
+        Ok(count)
     }
 
     fn bytes(&mut self, what: &str) -> Read<Vec<u8>> {
@@ -118,8 +149,29 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list<T>(&mut self, what: &str, mut read: impl FnMut(&mut Self) -> Read<T>) -> Read<Vec<T>> {
+    fn list<T>(&mut self, what: &str, read: impl FnMut(&mut Self) -> Read<T>) -> Read<Vec<T>> {
+        let at = self.pos;
         let count = self.count(what)?;
+        self.charge::<T>(at, what, count)?;
+        self.items(count, read)
+    }
+
+    /// Counts a list of `count` elements of `T` (its count read at `at`)
+    /// against the memory the lists may take.
+    fn charge<T>(&mut self, at: usize, what: &str, count: u64) -> Read<()> {
+        self.decoded = self.decoded.saturating_add(count.saturating_mul(std::mem::size_of::<T>() as u64));
+        if self.decoded > self.max_decoded {
+            let max = self.max_decoded;
+            return self.fail(
+                at,
+                format!("{what} of {count} brings what the recording decodes to past {max} bytes in memory, the most this build holds"),
+            );
+        }
+        Ok(())
+    }
+
+    /// `count` elements, each read by `read`.
+    fn items<T>(&mut self, count: u64, mut read: impl FnMut(&mut Self) -> Read<T>) -> Read<Vec<T>> {
         let mut items = Vec::with_capacity(usize::try_from(count).unwrap_or(usize::MAX).min(MAX_RESERVE));
         for _ in 0..count {
             items.push(read(self)?);
@@ -302,9 +354,16 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// One node and its events, as `codec::put_node_head` and `codec::put_event` wrote them.
-    pub fn node(&mut self) -> Read<RecordedNode> {
+    /// One node and its events, as `codec::put_node_head` and `codec::put_event`
+    /// wrote them. `check_id` refuses an id that is not expected here (`Err`:
+    /// why), before anything else of the node is read; a node claiming more
+    /// than `max_events` events is refused before they are read.
+    pub fn node(&mut self, check_id: impl FnOnce(&str) -> Result<(), String>, max_events: u64) -> Read<RecordedNode> {
+        let id_at = self.pos;
         let id = self.string("a node id")?;
+        if let Err(what) = check_id(&id) {
+            return self.fail(id_at, what);
+        }
         let group_at = self.pos;
         let group = match self.opt("a group number")? {
             None => None,
@@ -320,7 +379,13 @@ impl<'a> Reader<'a> {
             tag => return self.fail(at, format!("a startup fault: presence tag {tag} (0 or 1)")),
         };
         let usage = self.usage()?;
-        let events = self.list("an event count", Self::event)?;
+        let count_at = self.pos;
+        let count = self.count("an event count")?;
+        if count > max_events {
+            return self.fail(count_at, format!("a node of {count} events where {max_events} are left to count"));
+        }
+        self.charge::<Event>(count_at, "an event count", count)?;
+        let events = self.items(count, Self::event)?;
         Ok(RecordedNode { id, group, startup_fault, usage, events })
     }
 

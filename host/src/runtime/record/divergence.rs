@@ -18,8 +18,9 @@ pub(super) enum Expected<'a> {
     /// A step at the recorded time, with another inbox.
     Inbox { recorded: &'a [Message], received: &'a [Message] },
     /// A call (`asked`: step, finish, crash, restart) where the recording's
-    /// next call is `next` (`None`: the recording ended).
-    Call { asked: &'static str, next: Option<&'a Event> },
+    /// next call is `next` (`None`: the recording ended); a step's
+    /// `received` inbox is listed after.
+    Call { asked: &'static str, next: Option<&'a Event>, received: Option<&'a [Message]> },
 }
 
 /// The fault of node `node`, at its `step`-th step (1 for the first), at
@@ -45,7 +46,7 @@ pub(super) fn fault(
             detail.push_str(&inbox("received inbox", received));
             detail.push_str(&format!("  first difference: {}", first_difference(recorded, received)));
         }
-        Expected::Call { asked, next } => {
+        Expected::Call { asked, next, received } => {
             detail.push_str(&format!("no recorded {asked} at this time; "));
             detail.push_str(&match next {
                 Some(event) => {
@@ -69,6 +70,10 @@ pub(super) fn fault(
                     None => "the recording holds no call to it".to_string(),
                 },
             });
+            if let Some(received) = received {
+                detail.push('\n');
+                detail.push_str(inbox("received inbox", received).trim_end_matches('\n'));
+            }
         }
     }
     NodeFault { node: node.to_string(), time_us: now_us, kind: FaultKind::ReplayDiverged, detail }
@@ -185,9 +190,23 @@ mod tests {
     #[test]
     fn a_call_divergence_says_where_the_recording_goes_next() {
         let next = Event::Step { now_us: 3_000_000, inbox: Vec::new(), result: Ok(Default::default()), fuel: None };
-        let say = |asked, next, last| fault("r.xrec", "gw", 2, 2_500_000, last, Expected::Call { asked, next }).detail;
+        let say = |asked, next, last| {
+            fault("r.xrec", "gw", 2, 2_500_000, last, Expected::Call { asked, next, received: None }).detail
+        };
         assert!(
             say("step", Some(&next), None).ends_with("no recorded step at this time; next recorded at t = 3.000000 s")
+        );
+        // A step's received inbox is listed after where the recording goes.
+        let received = [message("s\n1", b"{\"t\":22.5}", 7)];
+        let expected = Expected::Call { asked: "step", next: Some(&next), received: Some(&received) };
+        let detail = fault("r.xrec", "gw", 2, 2_500_000, None, expected).detail;
+        assert!(
+            detail.ends_with(concat!(
+                "no recorded step at this time; next recorded at t = 3.000000 s\n",
+                "  received inbox, 1 message:\n",
+                "    1. from 's\\n1' to 'gw', topic \"sensors/\\u{1b}t\", 10 bytes, sent at t = 0.000007 s: \"{\\\"t\\\":22.5}\"",
+            )),
+            "{detail}"
         );
         assert!(
             say("finish", Some(&next), None)

@@ -24,10 +24,20 @@ pub enum RecordError {
     )]
     Truncated { path: PathBuf, offset: u64, wanted: u64 },
     #[error(
-        "{}: the chunk at byte {offset} fails its checksum: the file was edited or damaged after it was written\n  = help: record again, or restore the file from where it is kept",
+        "{}: the {part} at byte {offset} fails its checksum: the file was edited or damaged after it was written\n  = help: record again, or restore the file from where it is kept",
         path.display()
     )]
-    Corrupt { path: PathBuf, offset: u64 },
+    Corrupt { path: PathBuf, part: &'static str, offset: u64 },
+    #[error(
+        "{}: at byte {offset}: the chunks from the first to the one at this byte decompress to more than {max_bytes} bytes, the most this build reads uncompressed (1 GiB: xedgesim never records more)\n  = help: the file was forged or damaged: record again",
+        path.display()
+    )]
+    TooLarge { path: PathBuf, offset: u64, max_bytes: u64 },
+    #[error(
+        "{}: the recording comes to more than {what}, more than xedgesim reads back; nothing was written\n  = help: record fewer nodes (--record-node) or shorten the run",
+        path.display()
+    )]
+    Unreadable { path: PathBuf, what: String },
     #[error("{}: at byte {offset}: {what}\n  = help: record again with this version", path.display())]
     Malformed { path: PathBuf, offset: u64, what: String },
     #[error(

@@ -15,8 +15,19 @@ pub(in crate::runtime::record) fn header() -> RecordingHeader {
         trace_level: "messages".into(),
         fault_free: false,
         max_queued_payload_bytes: 1 << 30,
-        nodes: BTreeMap::from([("gw".to_string(), "image sha256:00".to_string())]),
+        nodes: BTreeMap::from([
+            ("dead".to_string(), "nothing: it did not start".to_string()),
+            ("gw".to_string(), "image sha256:00".to_string()),
+        ]),
     }
+}
+
+/// The start of a file (magic, version, header) whose header names `ids`.
+fn head_naming(ids: &[&str]) -> Vec<u8> {
+    let mut named = header();
+    named.nodes = ids.iter().map(|id| (id.to_string(), "image sha256:00".to_string())).collect();
+    let (_dir, _, bytes) = written(&Recording { header: named, nodes: Vec::new() });
+    bytes[..first_chunk_at(&bytes)].to_vec()
 }
 
 fn message(i: u64, payload: Vec<u8>) -> Message {
@@ -157,7 +168,8 @@ fn a_recording_bigger_than_a_chunk_spans_several_and_reads_back() {
 
 #[test]
 fn undecodable_bytes_in_a_later_chunk_are_named_at_that_chunk() {
-    let (_dir, path, bytes) = written(&small());
+    let (_dir, path, _) = written(&small());
+    let bytes = head_naming(&["gw"]);
     let mut head = Vec::new();
     let mut node = small().nodes.remove(0);
     node.events.truncate(1);
@@ -252,6 +264,13 @@ fn an_edited_chunk_fails_its_checksum_at_the_chunks_offset() {
     bytes[MAGIC.len() + 20] ^= 0x01;
     let e = parse(&path, &bytes).unwrap_err();
     assert!(matches!(e, RecordError::Corrupt { offset, .. } if offset == MAGIC.len() as u64 + 12), "{e:?}");
+    assert!(named(&e, &path).contains("the header at byte 31 fails its checksum"), "{e}");
+    // And an edited end marker, at the marker's offset.
+    let (_dir, path, mut bytes) = written(&small());
+    let end_at = bytes.len() - 24;
+    bytes[end_at + 5] ^= 0x01;
+    let e = parse(&path, &bytes).unwrap_err();
+    assert!(named(&e, &path).contains(&format!("the end marker at byte {end_at} fails its checksum")), "{e}");
 }
 
 #[test]
@@ -276,6 +295,8 @@ fn lengths_claiming_gigabytes_are_refused_without_allocating_them() {
     assert!(matches!(e, RecordError::Malformed { offset, .. } if offset == chunk_at as u64), "{e:?}");
     assert!(named(&e, &path).contains("claims 4294967295 bytes"), "{e}");
     // Inside a chunk (its checksum right): a node claiming u64::MAX events.
+    let bytes = head_naming(&["dead"]);
+    let chunk_at = first_chunk_at(&bytes);
     let mut raw = Vec::new();
     let mut node = small().nodes.remove(1);
     node.events.clear();
@@ -285,14 +306,15 @@ fn lengths_claiming_gigabytes_are_refused_without_allocating_them() {
     raw.push(0x01);
     let e = parse(&path, &with_raw(&bytes, &raw, 1, 0)).unwrap_err();
     assert!(matches!(e, RecordError::Malformed { offset, .. } if offset == chunk_at as u64), "{e:?}");
-    assert!(named(&e, &path).contains("the data ends where an event should be"), "{e}");
+    assert!(named(&e, &path).contains("an event count claims 18446744073709551615; 0 bytes are left"), "{e}");
 }
 
 #[test]
 fn undecodable_chunks_and_wrong_counts_are_malformed_at_their_chunk() {
     let (_dir, path, bytes) = written(&small());
-    let chunk_at = first_chunk_at(&bytes);
-    let e = parse(&path, &with_raw(&bytes, &[1, b'x', 0, 7], 1, 0)).unwrap_err();
+    let head = head_naming(&["x"]);
+    let chunk_at = first_chunk_at(&head);
+    let e = parse(&path, &with_raw(&head, &[1, b'x', 0, 7], 1, 0)).unwrap_err();
     let text = named(&e, &path);
     assert!(text.contains(&format!("at byte {chunk_at}: a startup fault: presence tag 7")), "{text}");
     assert!(text.contains("byte 3 of the chunk once decompressed"), "{text}");
@@ -305,7 +327,7 @@ fn undecodable_chunks_and_wrong_counts_are_malformed_at_their_chunk() {
     let text = named(&e, &path);
     assert!(text.contains(&format!("at byte {}: the end marker counts 2 nodes", file.len() - 24)), "{text}");
     // A recording of no node at all is fine.
-    assert_eq!(parse(&path, &with_raw(&bytes, &[], 0, 0)).unwrap().nodes, Vec::new());
+    assert_eq!(parse(&path, &with_raw(&head_naming(&[]), &[], 0, 0)).unwrap().nodes, Vec::new());
     // Bytes after the end marker.
     let mut extra = bytes.clone();
     extra.push(0);
@@ -327,4 +349,167 @@ fn a_header_with_an_unknown_key_is_malformed() {
     file.extend(&bytes[first_chunk_at(&bytes)..]);
     let text = named(&parse(&path, &file).unwrap_err(), &path);
     assert!(text.contains("unknown field `colour`"), "{text}");
+}
+
+/// `chunks` whole chunks of `raw`, each compressed once, framed as `put_chunk` frames them.
+fn repeated_chunk(raw: &[u8], chunks: usize) -> Vec<u8> {
+    let compressed = deflate(raw).unwrap();
+    let mut framed = Vec::new();
+    framed.extend((compressed.len() as u32).to_le_bytes());
+    framed.extend((raw.len() as u32).to_le_bytes());
+    framed.extend(crc32fast::hash(&compressed).to_le_bytes());
+    framed.extend(&compressed);
+    framed.repeat(chunks)
+}
+
+/// `head`, then `body` (framed chunks), then an end marker counting `nodes` and `events`.
+fn framed_file(head: &[u8], body: &[u8], nodes: u64, events: u64) -> Vec<u8> {
+    let mut file = with_chunks(head, &[], nodes, events);
+    let end = file.split_off(first_chunk_at(head));
+    file.extend(body);
+    file.extend(end);
+    file
+}
+
+#[test]
+fn a_compression_bomb_past_a_gib_uncompressed_is_refused_before_any_chunk_is_inflated() {
+    let (_dir, path, _) = written(&small());
+    let head = head_naming(&["gw", "dead"]);
+    // 1,025 chunks of 1 MiB of zeros: about 1 MB of file, 1 GiB + 1 MiB once inflated.
+    let chunks = MAX_RAW_BYTES / CHUNK_RAW_BYTES + 1;
+    let body = repeated_chunk(&vec![0; CHUNK_RAW_BYTES], chunks);
+    let file = framed_file(&head, &body, 2, 0);
+    assert!(file.len() < 1_100_000, "{} bytes", file.len());
+    let e = parse(&path, &file).unwrap_err();
+    let last_at = (first_chunk_at(&head) + body.len() / chunks * (chunks - 1)) as u64;
+    assert!(matches!(e, RecordError::TooLarge { offset, .. } if offset == last_at), "{e:?}");
+    let text = named(&e, &path);
+    assert!(
+        text.contains(&format!("at byte {last_at}: the chunks from the first to the one at this byte decompress to more than 1073741824 bytes, the most this build reads uncompressed (1 GiB")),
+        "{text}"
+    );
+}
+
+#[test]
+fn zeros_within_the_bound_are_refused_at_the_first_node_not_decoded_into_millions() {
+    let (_dir, path, _) = written(&small());
+    let head = head_naming(&["gw", "dead"]);
+    // 8 MiB of zeros would decode as about 560,000 empty nodes named "".
+    let file = framed_file(&head, &repeated_chunk(&vec![0; CHUNK_RAW_BYTES], 8), 2, 0);
+    let text = named(&parse(&path, &file).unwrap_err(), &path);
+    let chunk_at = first_chunk_at(&head);
+    assert!(
+        text.contains(&format!(
+            "at byte {chunk_at}: node '' is not one the header names (byte 0 of the chunk once decompressed)"
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_nodes_must_be_the_headers_each_once_and_no_more_events_than_counted() {
+    let (_dir, path, _) = written(&small());
+    let [gw, dead] = <[RecordedNode; 2]>::try_from(small().nodes).unwrap();
+    let mut ghost = dead.clone();
+    ghost.id = "gh\u{1b}ost".into();
+    let events = gw.events.len() as u64;
+    let body = |nodes: &[&RecordedNode]| {
+        let mut raw = Vec::new();
+        for node in nodes {
+            codec::put_node_head(&mut raw, node);
+            node.events.iter().for_each(|e| codec::put_event(&mut raw, e));
+        }
+        raw
+    };
+    let head = head_naming(&["gw", "dead"]);
+    let chunk_at = first_chunk_at(&head);
+    let refused =
+        |raw: &[u8], nodes, events| named(&parse(&path, &with_raw(&head, raw, nodes, events)).unwrap_err(), &path);
+    // The header's two nodes, as counted: fine.
+    assert_eq!(
+        parse(&path, &with_raw(&head, &body(&[&gw, &dead]), 2, events)).unwrap().nodes,
+        vec![gw.clone(), dead.clone()]
+    );
+    // More nodes than the header names, counted so: refused before decoding.
+    let raw = body(&[&gw, &dead, &ghost]);
+    let text = refused(&raw, 3, events);
+    assert!(
+        text.contains(&format!(
+            "at byte {}: the end marker counts 3 nodes, the header names 2",
+            with_raw(&head, &raw, 3, events).len() - 24
+        )),
+        "{text}"
+    );
+    // Counted as the header says: refused at the extra node.
+    let text = refused(&raw, 2, events);
+    assert!(text.contains(&format!("at byte {chunk_at}: bytes follow the last of the header's 2 nodes")), "{text}");
+    // A node the header does not name (escaped), or one twice.
+    let text = refused(&body(&[&gw, &ghost]), 2, events);
+    assert!(text.contains("node 'gh\\u{1b}ost' is not one the header names"), "{text}");
+    let text = refused(&body(&[&dead, &dead]), 2, 0);
+    assert!(text.contains("node 'dead' comes twice"), "{text}");
+    // A node claiming more events than the end marker counts.
+    let text = refused(&body(&[&gw, &dead]), 2, events - 1);
+    assert!(text.contains(&format!("a node of {events} events where {} are left to count", events - 1)), "{text}");
+}
+
+#[test]
+fn the_writer_writes_nothing_past_what_a_reader_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let writer = |limits| HashingWriter {
+        file: AtomicFile::create(&path).unwrap(),
+        sha: Sha256::new(),
+        bytes: 0,
+        raw_bytes: 0,
+        limits,
+    };
+    let e = write_within(&path, &small(), Limits { raw_bytes: 64, decoded_bytes: u64::MAX }).unwrap_err();
+    assert!(matches!(&e, RecordError::Unreadable { what, .. } if what == "64 bytes uncompressed"), "{e:?}");
+    // Past the memory its lists take once decoded: refused before a byte is written.
+    let decoded = codec::decoded_bytes(&small().nodes);
+    let mut out = writer(Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes: decoded - 1 });
+    let e = write_to(&mut out, &small()).unwrap_err();
+    assert_eq!(e.to_string(), format!("the recording comes to more than {} bytes in memory once decoded", decoded - 1));
+    assert_eq!(out.bytes, 0);
+    drop(out);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file, no temporary file");
+    // Said as what it is, naming the file, with the fix.
+    let e = RecordError::Unreadable { path: path.clone(), what: "1073741824 bytes uncompressed".into() };
+    assert!(e.to_string().ends_with("recording.xrec: the recording comes to more than 1073741824 bytes uncompressed, more than xedgesim reads back; nothing was written\n  = help: record fewer nodes (--record-node) or shorten the run"), "{e}");
+    write(&path, &small()).unwrap();
+}
+
+#[test]
+fn a_reader_charges_what_the_writer_counts_and_refuses_a_list_past_it_at_its_count() {
+    let (_dir, path, bytes) = written(&small());
+    let decoded = codec::decoded_bytes(&small().nodes);
+    let within = |decoded_bytes| parse_within(&path, &bytes, Limits { raw_bytes: MAX_RAW_BYTES, decoded_bytes });
+    assert_eq!(within(decoded).unwrap(), small());
+    let text = named(&within(decoded - 1).unwrap_err(), &path);
+    assert!(text.contains(&format!("past {} bytes in memory, the most this build holds", decoded - 1)), "{text}");
+}
+
+#[test]
+fn a_forged_run_of_tiny_events_is_refused_at_its_count_before_they_are_decoded() {
+    let (_dir, path, _) = written(&small());
+    let head = head_naming(&["gw"]);
+    // One node claiming the events of 2 GiB once decoded (about 15 million,
+    // 7 bytes each in the file): refused at its event count.
+    let count = MAX_DECODED_BYTES / std::mem::size_of::<Event>() as u64 + 1;
+    let mut node = small().nodes.remove(0);
+    node.events.clear();
+    let mut raw = Vec::new();
+    codec::put_node_head(&mut raw, &node);
+    raw.pop();
+    codec::put_varint(&mut raw, count);
+    raw.resize(count as usize + raw.len(), 0);
+    let chunks: Vec<&[u8]> = raw.chunks(CHUNK_RAW_BYTES).collect();
+    let e = parse(&path, &with_chunks(&head, &chunks, 1, count)).unwrap_err();
+    let text = named(&e, &path);
+    let chunk_at = first_chunk_at(&head);
+    assert!(
+        text.contains(&format!("at byte {chunk_at}: an event count of {count} brings what the recording decodes to past 2147483648 bytes in memory")),
+        "{text}"
+    );
 }

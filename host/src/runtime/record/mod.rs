@@ -27,7 +27,7 @@ mod replayer;
 
 pub use error::RecordError;
 pub use event::{Event, RecordedLog, RecordedNode, Recording, RecordingHeader};
-pub use file::{FILE_NAME, FORMAT_VERSION, Written, read, write};
+pub use file::{FILE_NAME, FORMAT_VERSION, MAX_DECODED_BYTES, MAX_RAW_BYTES, Written, read, write};
 pub use recorder::{RecordBudget, RecordTap, RecordingGroup};
 pub use replayer::{ReplayGroup, ReplayMode, ReplayReport, ReplayStats};
 

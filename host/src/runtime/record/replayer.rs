@@ -259,9 +259,13 @@ impl ReplayGroup {
             }
             Some((_, event)) => {
                 let event = event.clone();
-                return Err(self.diverge(index, now_us, Expected::Call { asked: "step", next: Some(&event) }));
+                let expected = Expected::Call { asked: "step", next: Some(&event), received: Some(inbox) };
+                return Err(self.diverge(index, now_us, expected));
             }
-            None => return Err(self.diverge(index, now_us, Expected::Call { asked: "step", next: None })),
+            None => {
+                let expected = Expected::Call { asked: "step", next: None, received: Some(inbox) };
+                return Err(self.diverge(index, now_us, expected));
+            }
         };
         self.answer(index, position)
     }
@@ -316,7 +320,7 @@ impl ReplayGroup {
                     Some((position, Event::Finish { now_us: t, .. })) if *t == now_us => position,
                     next => {
                         let next = next.map(|(_, e)| e.clone());
-                        let expected = Expected::Call { asked: "finish", next: next.as_ref() };
+                        let expected = Expected::Call { asked: "finish", next: next.as_ref(), received: None };
                         return Err(self.diverge(index, now_us, expected));
                     }
                 }
@@ -400,7 +404,7 @@ impl NodeGroup for ReplayGroup {
                 next => {
                     // A crash answers nothing: the node's next call returns the divergence.
                     let next = next.map(|(_, e)| e.clone());
-                    self.diverge(index, now_us, Expected::Call { asked: "crash", next: next.as_ref() });
+                    self.diverge(index, now_us, Expected::Call { asked: "crash", next: next.as_ref(), received: None });
                     return;
                 }
             },
@@ -441,7 +445,7 @@ impl NodeGroup for ReplayGroup {
                         return Err(self.diverge(
                             index,
                             now_us,
-                            Expected::Call { asked: "restart", next: next.as_ref() },
+                            Expected::Call { asked: "restart", next: next.as_ref(), received: None },
                         ));
                     }
                 }

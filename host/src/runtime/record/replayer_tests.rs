@@ -44,15 +44,24 @@ fn strict_names_the_first_step_whose_inbox_differs_and_stays_diverged() {
 #[test]
 fn strict_names_a_step_at_an_unrecorded_time_and_one_past_the_recording() {
     let mut group = strict();
-    let fault = step(&mut group, 0, 500, Vec::new()).unwrap_err();
-    assert!(fault.detail.ends_with("step 1, at t = 0.000500 s: no recorded step at this time; next recorded at t = 0.000000 s, which never came"), "{}", fault.detail);
+    let fault = step(&mut group, 0, 500, vec![reading("s1", 25.5, 400)]).unwrap_err();
+    assert!(
+        fault.detail.ends_with(concat!(
+            "step 1, at t = 0.000500 s: no recorded step at this time; next recorded at t = 0.000000 s, which never came\n",
+            "  received inbox, 1 message:\n    1. from 's1' to 'gw1', topic \"sensors/t\", 31 bytes, sent at t = 0.000400 s: \"{\\\"temperature\\\":25.5,\\\"t_us\\\":400}\"",
+        )),
+        "{}",
+        fault.detail
+    );
 
     let mut group = strict();
     let (_, script) = gateways();
     drive(&mut group, &[config(&[]), config(&[])], &script);
     let fault = step(&mut group, 0, 6_000_000, Vec::new()).unwrap_err();
     assert!(
-        fault.detail.ends_with("no recorded step at this time; the recording ends at t = 5.000000 s"),
+        fault.detail.ends_with(
+            "no recorded step at this time; the recording ends at t = 5.000000 s\n  received inbox, 0 messages"
+        ),
         "{}",
         fault.detail
     );

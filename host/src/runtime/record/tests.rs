@@ -187,7 +187,9 @@ fn a_replay_answers_as_the_recorded_wasm_groups_did_through_the_file() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let recording = Recording { header: super::file::tests::header(), nodes: recorded_nodes };
+    let mut header = super::file::tests::header();
+    header.nodes = recorded_nodes.iter().map(|n| (n.id.clone(), "component 00".to_string())).collect();
+    let recording = Recording { header, nodes: recorded_nodes };
     let written = write(&dir.path().join(FILE_NAME), &recording).unwrap();
     let (read_back, sha256) = read(dir.path()).unwrap();
     assert_eq!(read_back, recording);
