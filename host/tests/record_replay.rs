@@ -298,6 +298,19 @@ fn a_replay_never_writes_over_the_run_it_is_compared_with() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("is the recorded run's folder"), "{}", stderr(&out));
     assert_eq!(std::fs::read(rec.join("trace.jsonl")).unwrap(), trace, "untouched");
+    // From inside the folder, the recording named bare (its parent is "")
+    // and the folder as `.`, or as a path through one not made yet.
+    for out_dir in [".", "later/..", "./"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args(["replay", "recording.xrec", "--out", out_dir])
+            .current_dir(&rec)
+            .env("DOCKER_HOST", NO_ENGINE)
+            .output()
+            .expect("the binary runs");
+        assert_eq!(out.status.code(), Some(2), "--out {out_dir}: {}{}", stdout(&out), stderr(&out));
+        assert!(stderr(&out).contains("is the recorded run's folder"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(rec.join("trace.jsonl")).unwrap(), trace, "untouched");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 //! when they are, 1 when they differ (the first difference is printed), 2
 //! on a user error (an unreadable or foreign recording, a changed scenario).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -54,14 +54,9 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
     if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
-    // The run folder holds the recording, or the recording is in the folder.
-    let recorded_dir = if args.run_dir.is_dir() {
-        args.run_dir.clone()
-    } else {
-        args.run_dir.parent().map_or_else(|| PathBuf::from("."), PathBuf::from)
-    };
+    let recorded_dir = recorded_dir(&args.run_dir);
     let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
-    if std::fs::canonicalize(&out_dir).ok() == std::fs::canonicalize(&recorded_dir).ok() {
+    if same_folder(&out_dir, &recorded_dir) {
         return user_error(&format!(
             "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
             out_dir.display()
@@ -119,5 +114,62 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
             eprintln!("error: {}", super::for_terminal(&e.to_string()));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The recorded run's folder: `run_dir` itself, or the folder of the
+/// recording it names (`.` for a bare file name, whose parent is empty).
+fn recorded_dir(run_dir: &Path) -> PathBuf {
+    if run_dir.is_dir() {
+        return run_dir.to_path_buf();
+    }
+    match run_dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether `a` and `b` name one folder, either of which may not exist yet.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    real_path(a).is_some_and(|a| real_path(b) == Some(a))
+}
+
+/// `path` with its links followed and its `.` and `..` resolved: its
+/// longest existing ancestor's real path, then the rest lexically (what
+/// does not exist yet is no link).
+fn real_path(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let parts: Vec<_> = absolute.components().collect();
+    let (mut real, exists) = (0..=parts.len())
+        .rev()
+        .find_map(|n| std::fs::canonicalize(parts[..n].iter().collect::<PathBuf>()).ok().map(|real| (real, n)))?;
+    for part in &parts[exists..] {
+        match part {
+            std::path::Component::ParentDir => {
+                real.pop();
+            }
+            std::path::Component::Normal(name) => real.push(name),
+            _ => {}
+        }
+    }
+    Some(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_recording_file_name_is_in_the_current_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("recording.xrec");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(recorded_dir(Path::new("recording.xrec")), Path::new("."));
+        assert_eq!(recorded_dir(&file), dir.path());
+        assert_eq!(recorded_dir(dir.path()), dir.path());
+        assert!(same_folder(Path::new("."), Path::new("./")));
+        assert!(same_folder(&dir.path().join("not-yet/.."), dir.path()), "made by the replay, then left");
+        assert!(same_folder(&dir.path().join("not-yet/../recording.xrec/.."), dir.path()));
+        assert!(!same_folder(&dir.path().join("replay"), dir.path()));
     }
 }
