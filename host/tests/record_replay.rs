@@ -251,6 +251,14 @@ fn a_passed_cap_writes_the_outputs_and_no_recording() {
     }
     assert!(!out_dir.join("recording.xrec").exists(), "no recording");
     assert!(summary(&out_dir).get("recording").is_none());
+    // A cap past what a replay reads would make a recording no one can replay.
+    let result = Simulation::from_file(root().join("scenarios/wasm_gateway.yaml"))
+        .unwrap()
+        .out_dir(dir.path().join("big"))
+        .record(Some(RecordOptions { nodes: vec!["gateway".into()], max_bytes: (1 << 30) + 1 }))
+        .run();
+    let Err(e) = result else { panic!("a cap past 1 GiB is refused") };
+    assert!(e.to_string().contains("reads at most 1 GiB"), "{e}");
 }
 
 #[test]
@@ -277,6 +285,7 @@ fn record_and_replay_flags_are_checked_before_anything_runs() {
         (&["--record-max-mb", "5"][..], "--record"),
         (&["--replay-mode", "lenient"][..], "--replay"),
         (&["--record", "--record-max-mb", "0"][..], "0"),
+        (&["--record", "--record-max-mb", "1025"][..], "1..=1024"),
         (&["--replay", "gateway"][..], "expected NODE=RUN_DIR"),
         (&["--replay", "=runs/x"][..], "expected NODE=RUN_DIR"),
         (&["--replay", "gateway=x", "--replay-mode", "loose"][..], "loose"),

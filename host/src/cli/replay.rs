@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::run::{RunStatus, compare_outputs, replay_of};
+use crate::run::{Comparison, RunStatus, compare_outputs, replay_of};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -40,6 +40,23 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         Ok(sim) => sim,
         Err(e) => return user_error(&e),
     };
+    let recorded_dir = recorded_dir(&args.run_dir);
+    let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
+    if same_folder(&out_dir, &recorded_dir) {
+        return user_error(&format!(
+            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
+            out_dir.display()
+        ));
+    }
+    if !args.quiet {
+        // The scenario comes from the recording's header: say which file runs.
+        println!(
+            "replaying {} (scenario {}) → {}",
+            super::for_terminal(&args.run_dir.display().to_string()),
+            super::for_terminal(&sim.scenario().source.display().to_string()),
+            super::for_terminal(&out_dir.display().to_string())
+        );
+    }
     let allowance = match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
         Ok(allowance) => allowance,
         Err(e) => return user_error(&e),
@@ -54,14 +71,6 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
     if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
-    let recorded_dir = recorded_dir(&args.run_dir);
-    let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
-    if same_folder(&out_dir, &recorded_dir) {
-        return user_error(&format!(
-            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
-            out_dir.display()
-        ));
-    }
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     sim = sim
         .out_dir(&out_dir)
@@ -74,7 +83,6 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         .run_label(super::run_label());
     if !args.quiet {
         sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
-        println!("replaying {} → {}", args.run_dir.display(), out_dir.display());
     }
     let summary = match sim.run() {
         Ok(summary) => summary,
@@ -102,11 +110,23 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         RunStatus::Finished => {}
     }
     match compare_outputs(&recorded_dir, &out_dir) {
-        Ok(None) => {
+        Ok(Comparison::Identical) => {
             println!("identical: trace.jsonl, metrics.csv and the summary's results are the recorded run's");
             ExitCode::SUCCESS
         }
-        Ok(Some(difference)) => {
+        Ok(Comparison::NothingToCompare) => {
+            // Strict: a node asked what it was not asked when recorded is a fault of its own.
+            if summary.faults.iter().any(|f| f.kind == "replay_diverged") {
+                println!("diverged from the recording (see above); no outputs of the recorded run to compare with");
+                return ExitCode::from(1);
+            }
+            println!(
+                "nothing to compare: {} holds no trace.jsonl, metrics.csv or summary.json of the recorded run; the replay followed the recording without diverging\n  = help: keep trace.jsonl, metrics.csv and summary.json beside the recording to have them compared",
+                recorded_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Comparison::Differs(difference)) => {
             println!("differs from the recorded run: {}", super::for_terminal(&difference.to_string()));
             ExitCode::from(1)
         }

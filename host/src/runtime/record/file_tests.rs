@@ -9,12 +9,15 @@ pub(in crate::runtime::record) fn header() -> RecordingHeader {
         format: FORMAT_VERSION,
         xedgesim_version: "0.0.0-test".into(),
         scenario_path: "/tmp/scenario.yaml".into(),
+        scenario_path_from_recording: Some("../scenario.yaml".into()),
         scenario_sha256: "ab".repeat(32),
         seed: 42,
         duration_us: 10_000_000,
         trace_level: "messages".into(),
         fault_free: false,
         max_queued_payload_bytes: 1 << 30,
+        sandbox: "per-node".into(),
+        native: false,
         nodes: BTreeMap::from([("gw".to_string(), "image sha256:00".to_string())]),
     }
 }
