@@ -2,8 +2,10 @@
 //! node answered from its recording (no Docker engine is contacted when
 //! every container node was recorded), then says whether `trace.jsonl`,
 //! `metrics.csv` and the summary's results are the recorded run's. Exit 0
-//! when they are, 1 when they differ (the first difference is printed), 2
-//! on a user error (an unreadable or foreign recording, a changed scenario).
+//! when they are (or when the recording was kept without them and the
+//! replay did not diverge: nothing to compare), 1 when they differ (the
+//! first difference is printed), 2 on a user error (an unreadable, foreign
+//! or forged recording, a changed or missing scenario).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,6 +13,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::run::{Comparison, RunStatus, compare_outputs, replay_of};
+use crate::text::escape_controls;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -50,11 +53,12 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
     }
     if !args.quiet {
         // The scenario comes from the recording's header: say which file runs.
+        let shown = |path: &Path| escape_controls(&super::for_terminal(&path.display().to_string()));
         println!(
             "replaying {} (scenario {}) → {}",
-            super::for_terminal(&args.run_dir.display().to_string()),
-            super::for_terminal(&sim.scenario().source.display().to_string()),
-            super::for_terminal(&out_dir.display().to_string())
+            shown(&args.run_dir),
+            shown(&sim.scenario().source),
+            shown(&out_dir)
         );
     }
     let allowance = match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
