@@ -95,3 +95,40 @@ fn a_recorded_hybrid_run_replays_byte_for_byte_without_an_engine() {
     let dir = tempfile::tempdir().unwrap();
     record_then_replay_without_docker(dir.path(), "scenarios/hybrid.yaml", "edge-gw");
 }
+
+/// Two containers that cannot start, found in another order than the
+/// scenario's when recorded (a missing image is found before a container
+/// that exits at its start, the later node first) and when replayed (the
+/// recorded startup faults, by node): the engine traces startup faults in
+/// node order, so the replay's trace is the recorded run's.
+#[test]
+fn startup_faults_found_in_another_order_replay_in_the_same_order() {
+    let Some(_engine) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("order.yaml");
+    let yaml = format!(
+        "simulation: {{duration_s: 2, seed: 1}}\nnodes:\n  - {{id: sensor1, type: sensor, config: {{destination: a}}}}\n  - id: a\n    type: hostile\n    implementation: docker\n    on_fault: isolate\n    docker:\n      build_context: {root}/containers/hostile\n      build_command: ../build-static.sh xedgesim-container-hostile hostile\n      environment: {{HOSTILE: exit_at_start}}\n  - id: b\n    type: gateway\n    implementation: docker\n    on_fault: isolate\n    docker: {{image: 'xedgesim-test/no-such-image:1'}}\n  - {{id: cloud, type: cloud}}\n",
+        root = root().display()
+    );
+    std::fs::write(&file, yaml).unwrap();
+    let rec = dir.path().join("rec");
+    let out = run_with(
+        &["run", file.to_str().unwrap(), "--out", rec.to_str().unwrap(), "--record", "--offline", "--quiet"]
+            .into_iter()
+            .chain(["--allow", "build-command,bind"])
+            .collect::<Vec<_>>(),
+        None,
+    );
+    assert!(out.status.success(), "both faults isolate their node: {}", output_text(&out.stderr));
+    let faults = summary(&rec)["faults"].clone();
+    let kinds: Vec<_> = faults.as_array().unwrap().iter().map(|f| (f["node"].clone(), f["kind"].clone())).collect();
+    assert_eq!(
+        kinds,
+        [("a".into(), "container_exited".into()), ("b".into(), "image_missing".into())],
+        "traced in node order: {faults}"
+    );
+    let out = run_with(&["replay", rec.to_str().unwrap()], Some("unix:///nonexistent/docker.sock"));
+    let stdout = output_text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", output_text(&out.stderr));
+    assert!(stdout.contains("identical"), "{stdout}");
+}

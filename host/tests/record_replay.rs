@@ -251,6 +251,14 @@ fn a_passed_cap_writes_the_outputs_and_no_recording() {
     }
     assert!(!out_dir.join("recording.xrec").exists(), "no recording");
     assert!(summary(&out_dir).get("recording").is_none());
+    // A cap past what a replay reads would make a recording no one can replay.
+    let result = Simulation::from_file(root().join("scenarios/wasm_gateway.yaml"))
+        .unwrap()
+        .out_dir(dir.path().join("big"))
+        .record(Some(RecordOptions { nodes: vec!["gateway".into()], max_bytes: (1 << 30) + 1 }))
+        .run();
+    let Err(e) = result else { panic!("a cap past 1 GiB is refused") };
+    assert!(e.to_string().contains("reads at most 1 GiB"), "{e}");
 }
 
 #[test]
@@ -277,6 +285,7 @@ fn record_and_replay_flags_are_checked_before_anything_runs() {
         (&["--record-max-mb", "5"][..], "--record"),
         (&["--replay-mode", "lenient"][..], "--replay"),
         (&["--record", "--record-max-mb", "0"][..], "0"),
+        (&["--record", "--record-max-mb", "1025"][..], "1..=1024"),
         (&["--replay", "gateway"][..], "expected NODE=RUN_DIR"),
         (&["--replay", "=runs/x"][..], "expected NODE=RUN_DIR"),
         (&["--replay", "gateway=x", "--replay-mode", "loose"][..], "loose"),
@@ -298,6 +307,19 @@ fn a_replay_never_writes_over_the_run_it_is_compared_with() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("is the recorded run's folder"), "{}", stderr(&out));
     assert_eq!(std::fs::read(rec.join("trace.jsonl")).unwrap(), trace, "untouched");
+    // From inside the folder, the recording named bare (its parent is "")
+    // and the folder as `.`, or as a path through one not made yet.
+    for out_dir in [".", "later/..", "./"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args(["replay", "recording.xrec", "--out", out_dir])
+            .current_dir(&rec)
+            .env("DOCKER_HOST", NO_ENGINE)
+            .output()
+            .expect("the binary runs");
+        assert_eq!(out.status.code(), Some(2), "--out {out_dir}: {}{}", stdout(&out), stderr(&out));
+        assert!(stderr(&out).contains("is the recorded run's folder"), "{}", stderr(&out));
+        assert_eq!(std::fs::read(rec.join("trace.jsonl")).unwrap(), trace, "untouched");
+    }
 }
 
 #[test]

@@ -95,12 +95,14 @@ pub struct EquivArgs {
     /// Leave messages on this topic out (repeatable).
     #[arg(long, value_name = "TOPIC")]
     ignore_topic: Vec<String>,
-    /// How A's WASM nodes are packed: per-node, shared or shared:N.
-    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node")]
-    sandbox_a: SandboxMode,
-    /// How B's WASM nodes are packed: per-node, shared or shared:N.
-    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse, default_value = "per-node")]
-    sandbox_b: SandboxMode,
+    /// How A's WASM nodes are packed: per-node (the default), shared or
+    /// shared:N; a recorded run keeps its own.
+    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse)]
+    sandbox_a: Option<SandboxMode>,
+    /// How B's WASM nodes are packed: per-node (the default), shared or
+    /// shared:N; a recorded run keeps its own.
+    #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse)]
+    sandbox_b: Option<SandboxMode>,
     /// Run side B without its scenario's `faults:` section: `equiv A.yaml
     /// --fault-free-b` compares a faulty run with the healthy one.
     #[arg(long)]

@@ -17,7 +17,8 @@ pub struct SideArgs<'a> {
     pub swap: Option<&'a String>,
     pub seed: Option<u64>,
     pub trials: u64,
-    pub sandbox: [SandboxMode; 2],
+    /// `--sandbox-a` and `--sandbox-b`, when given.
+    pub sandbox: [Option<SandboxMode>; 2],
     pub fault_free_b: bool,
     pub replay: Vec<ReplayFrom>,
 }
@@ -32,13 +33,21 @@ fn recorded_run(path: &Path) -> Result<Option<Arc<LoadedRecording>>, String> {
 }
 
 /// Both sides, a recorded one checked against what a recording cannot do:
-/// run several trials (it is one run), run with another seed than its own,
-/// or have a node swapped.
+/// run several trials (it is one run), run with another seed or packing
+/// than its own, or have a node swapped.
 pub fn sides(args: &SideArgs<'_>) -> Result<[Side; 2], String> {
     let recorded = [recorded_run(args.a)?, recorded_run(args.b)?];
-    for (path, recorded) in [args.a, args.b].into_iter().zip(&recorded) {
+    for (index, (path, recorded)) in [args.a, args.b].into_iter().zip(&recorded).enumerate() {
         let Some(recorded) = recorded else { continue };
-        let seed = recorded.recording.header.seed;
+        let seed = recorded.options.seed;
+        if let Some(asked) = args.sandbox[index].filter(|&s| s != recorded.options.sandbox) {
+            let flag = ["--sandbox-a", "--sandbox-b"][index];
+            return Err(format!(
+                "{flag} {asked}: {} was recorded with {} packing, and a replay keeps it (packing decides which nodes share a fault)\n  = help: leave {flag} out, or record a run with --sandbox {asked}",
+                path.display(),
+                recorded.options.sandbox
+            ));
+        }
         if args.trials > 1 {
             return Err(format!(
                 "--trials {}: {} is a recorded run, and a recording is one run\n  = help: compare it once (leave --trials out), or record a run per trial",
@@ -60,23 +69,27 @@ pub fn sides(args: &SideArgs<'_>) -> Result<[Side; 2], String> {
             args.b.display()
         ));
     }
+    // A recorded side's scenario is the file its recording names (its hash is checked when it runs).
+    let files = [(args.a, &recorded[0]), (args.b, &recorded[1])].map(|(path, recorded)| match recorded {
+        Some(r) => r.scenario_file().map_err(|e| e.to_string()),
+        None => Ok(path.to_path_buf()),
+    });
+    let [file_a, file_b] = files;
+    let (file_a, file_b) = (file_a?, file_b?);
     let swap_base = std::env::current_dir().unwrap_or_default();
-    let side = |name: &'static str, path: &Path, recorded: Option<Arc<LoadedRecording>>, index: usize| Side {
+    let side = |name: &'static str, file: PathBuf, recorded: Option<Arc<LoadedRecording>>, index: usize| Side {
         name,
-        // A recorded side's scenario is the file its recording names (its hash is checked when it runs).
-        file: recorded
-            .as_ref()
-            .map_or_else(|| path.to_path_buf(), |r| PathBuf::from(&r.recording.header.scenario_path)),
+        file,
         swap: if index == 1 { args.swap.cloned() } else { None },
         swap_base: swap_base.clone(),
-        sandbox: args.sandbox[index],
+        sandbox: recorded.as_ref().map_or(args.sandbox[index].unwrap_or(SandboxMode::PerNode), |r| r.options.sandbox),
         fault_free: index == 1 && args.fault_free_b,
         load: super::load_options(),
         replay: args.replay.clone(),
         recorded,
     };
     let [recorded_a, recorded_b] = recorded;
-    Ok([side("a", args.a, recorded_a, 0), side("b", args.b, recorded_b, 1)])
+    Ok([side("a", file_a, recorded_a, 0), side("b", file_b, recorded_b, 1)])
 }
 
 /// The nodes of `side` answered from a recording: its `--replay` nodes and
@@ -89,6 +102,6 @@ pub fn replayed_nodes(side: &Side, replay: Vec<String>) -> Vec<String> {
 /// The comparison's seed: `--seed`, else the recorded side's (A's when
 /// both are recorded), else A's file's.
 pub fn seed(asked: Option<u64>, sides: &[Side; 2], a_seed: u64) -> u64 {
-    let recorded = sides.iter().find_map(|s| s.recorded.as_ref().map(|r| r.recording.header.seed));
+    let recorded = sides.iter().find_map(|s| s.recorded.as_ref().map(|r| r.options.seed));
     asked.or(recorded).unwrap_or(a_seed)
 }

@@ -23,9 +23,9 @@ pub struct RecordArgs {
     #[arg(long)]
     record: bool,
     /// With --record: the most megabytes the recording may take (default
-    /// 256). Past it the outputs are written, no recording is, and the exit
-    /// code is 2.
-    #[arg(long, value_name = "MB", requires = "record", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    /// 256, at most 1024: a replay reads at most 1 GiB uncompressed). Past
+    /// it the outputs are written, no recording is, and the exit code is 2.
+    #[arg(long, value_name = "MB", requires = "record", value_parser = clap::value_parser!(u64).range(1..=1024))]
     record_max_mb: Option<u64>,
     /// With --record: record this node instead of every Docker node
     /// (repeatable; a WASM node too, in a sandbox of its own).

@@ -2,15 +2,18 @@
 //! node answered from its recording (no Docker engine is contacted when
 //! every container node was recorded), then says whether `trace.jsonl`,
 //! `metrics.csv` and the summary's results are the recorded run's. Exit 0
-//! when they are, 1 when they differ (the first difference is printed), 2
-//! on a user error (an unreadable or foreign recording, a changed scenario).
+//! when they are (or when the recording was kept without them and the
+//! replay did not diverge: nothing to compare), 1 when they differ (the
+//! first difference is printed), 2 on a user error (an unreadable, foreign
+//! or forged recording, a changed or missing scenario).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::run::{RunStatus, compare_outputs, replay_of};
+use crate::run::{Comparison, RunStatus, compare_outputs, replay_of};
+use crate::text::escape_controls;
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -40,6 +43,24 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         Ok(sim) => sim,
         Err(e) => return user_error(&e),
     };
+    let recorded_dir = recorded_dir(&args.run_dir);
+    let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
+    if same_folder(&out_dir, &recorded_dir) {
+        return user_error(&format!(
+            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
+            out_dir.display()
+        ));
+    }
+    if !args.quiet {
+        // The scenario comes from the recording's header: say which file runs.
+        let shown = |path: &Path| escape_controls(&super::for_terminal(&path.display().to_string()));
+        println!(
+            "replaying {} (scenario {}) → {}",
+            shown(&args.run_dir),
+            shown(&sim.scenario().source),
+            shown(&out_dir)
+        );
+    }
     let allowance = match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
         Ok(allowance) => allowance,
         Err(e) => return user_error(&e),
@@ -54,19 +75,6 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
     if !super::allow::permitted(&asked, &allowance, super::allow::Acting::Running) {
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
-    // The run folder holds the recording, or the recording is in the folder.
-    let recorded_dir = if args.run_dir.is_dir() {
-        args.run_dir.clone()
-    } else {
-        args.run_dir.parent().map_or_else(|| PathBuf::from("."), PathBuf::from)
-    };
-    let out_dir = args.out.clone().unwrap_or_else(|| recorded_dir.join("replay"));
-    if std::fs::canonicalize(&out_dir).ok() == std::fs::canonicalize(&recorded_dir).ok() {
-        return user_error(&format!(
-            "--out {} is the recorded run's folder: the replay would replace what it is compared with\n  = help: give another folder, or leave --out out (RUN_DIR/replay)",
-            out_dir.display()
-        ));
-    }
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     sim = sim
         .out_dir(&out_dir)
@@ -79,7 +87,6 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         .run_label(super::run_label());
     if !args.quiet {
         sim = sim.on_build_output(|line| eprintln!("  build | {}", super::for_terminal(line)));
-        println!("replaying {} → {}", args.run_dir.display(), out_dir.display());
     }
     let summary = match sim.run() {
         Ok(summary) => summary,
@@ -107,11 +114,23 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
         RunStatus::Finished => {}
     }
     match compare_outputs(&recorded_dir, &out_dir) {
-        Ok(None) => {
+        Ok(Comparison::Identical) => {
             println!("identical: trace.jsonl, metrics.csv and the summary's results are the recorded run's");
             ExitCode::SUCCESS
         }
-        Ok(Some(difference)) => {
+        Ok(Comparison::NothingToCompare) => {
+            // Strict: a node asked what it was not asked when recorded is a fault of its own.
+            if summary.faults.iter().any(|f| f.kind == "replay_diverged") {
+                println!("diverged from the recording (see above); no outputs of the recorded run to compare with");
+                return ExitCode::from(1);
+            }
+            println!(
+                "nothing to compare: {} holds no trace.jsonl, metrics.csv or summary.json of the recorded run; the replay followed the recording without diverging\n  = help: keep trace.jsonl, metrics.csv and summary.json beside the recording to have them compared",
+                recorded_dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(Comparison::Differs(difference)) => {
             println!("differs from the recorded run: {}", super::for_terminal(&difference.to_string()));
             ExitCode::from(1)
         }
@@ -119,5 +138,62 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
             eprintln!("error: {}", super::for_terminal(&e.to_string()));
             ExitCode::from(1)
         }
+    }
+}
+
+/// The recorded run's folder: `run_dir` itself, or the folder of the
+/// recording it names (`.` for a bare file name, whose parent is empty).
+fn recorded_dir(run_dir: &Path) -> PathBuf {
+    if run_dir.is_dir() {
+        return run_dir.to_path_buf();
+    }
+    match run_dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Whether `a` and `b` name one folder, either of which may not exist yet.
+fn same_folder(a: &Path, b: &Path) -> bool {
+    real_path(a).is_some_and(|a| real_path(b) == Some(a))
+}
+
+/// `path` with its links followed and its `.` and `..` resolved: its
+/// longest existing ancestor's real path, then the rest lexically (what
+/// does not exist yet is no link).
+fn real_path(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let parts: Vec<_> = absolute.components().collect();
+    let (mut real, exists) = (0..=parts.len())
+        .rev()
+        .find_map(|n| std::fs::canonicalize(parts[..n].iter().collect::<PathBuf>()).ok().map(|real| (real, n)))?;
+    for part in &parts[exists..] {
+        match part {
+            std::path::Component::ParentDir => {
+                real.pop();
+            }
+            std::path::Component::Normal(name) => real.push(name),
+            _ => {}
+        }
+    }
+    Some(real)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_recording_file_name_is_in_the_current_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("recording.xrec");
+        std::fs::write(&file, b"").unwrap();
+        assert_eq!(recorded_dir(Path::new("recording.xrec")), Path::new("."));
+        assert_eq!(recorded_dir(&file), dir.path());
+        assert_eq!(recorded_dir(dir.path()), dir.path());
+        assert!(same_folder(Path::new("."), Path::new("./")));
+        assert!(same_folder(&dir.path().join("not-yet/.."), dir.path()), "made by the replay, then left");
+        assert!(same_folder(&dir.path().join("not-yet/../recording.xrec/.."), dir.path()));
+        assert!(!same_folder(&dir.path().join("replay"), dir.path()));
     }
 }

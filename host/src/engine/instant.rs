@@ -13,9 +13,14 @@ impl Engine<'_> {
     /// Runs every instant up to the end time (or the first stop).
     pub(super) fn run_instants(&mut self, mut progress: Option<&mut dyn FnMut(Progress)>) -> Result<(), Stop> {
         // Every startup fault is recorded, even when a signal came while
-        // images were built or containers started (then the run stops).
+        // images were built or containers started (then the run stops). In
+        // node order, whatever order placing found them in (images first,
+        // then containers by kind, then recorded ones): a replay, which
+        // finds them in another order, traces the same lines.
         let mut abort = None;
-        for (node, fault) in std::mem::take(&mut self.placement.startup_faults) {
+        let mut startup_faults = std::mem::take(&mut self.placement.startup_faults);
+        startup_faults.sort_by_key(|(node, _)| *node);
+        for (node, fault) in startup_faults {
             if let Err(stop) = self.fault(node, fault) {
                 abort.get_or_insert(stop);
             }

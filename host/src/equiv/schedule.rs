@@ -29,7 +29,7 @@ pub struct Side {
     pub swap: Option<String>,
     /// The folder a swap's `wasm:FILE` is relative to.
     pub swap_base: PathBuf,
-    /// How the side's WASM nodes are packed.
+    /// How the side's WASM nodes are packed (a recorded side: as recorded).
     pub sandbox: SandboxMode,
     /// Run without the scenario's `faults:` section.
     pub fault_free: bool,
@@ -151,13 +151,12 @@ pub fn run_sides(
 /// Runs one side with `seed`, outputs in `dir`, deliveries recorded.
 fn run_side(side: &Side, seed: u64, dir: PathBuf, runs: &Runs) -> Result<CanonicalRun, SideError> {
     let sim = side.simulation()?;
-    // A recorded run is replayed with the seed it was recorded with.
-    let sim = if side.recorded.is_some() { sim } else { sim.seed(seed) };
+    // A recorded run is replayed with the seed and packing it was recorded with.
+    let sim = if side.recorded.is_some() { sim } else { sim.seed(seed).sandbox(side.sandbox) };
     let seed = sim.current_seed();
     let report = sim
         .out_dir(dir)
         .trace(TraceLevel::Messages)
-        .sandbox(side.sandbox)
         .record_deliveries(true)
         .cache_dir(runs.cache_dir.clone())
         .docker_host(runs.docker_host.clone())

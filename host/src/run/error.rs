@@ -83,13 +83,21 @@ pub enum PrepareError {
     )]
     NothingToRecord { scenario: PathBuf },
     #[error(
+        "a recording capped at {max_bytes} bytes could not be replayed: a replay reads at most 1 GiB uncompressed\n  = help: cap it at 1 GiB or less (--record-max-mb 1024 at most)"
+    )]
+    RecordCapTooLarge { max_bytes: u64 },
+    #[error(
         "{}: not the scenario {} was recorded with: its SHA-256 is {found}, the recording's {recorded}\n  = help: replay with the file as it was recorded (`--scenario FILE` names another copy of it), or record again with this one", scenario.display(), recording.display()
     )]
     ScenarioChanged { scenario: PathBuf, recording: PathBuf, found: String, recorded: String },
     #[error(
-        "{}: the recording's header names trace level '{found}', which this xedgesim does not know\n  = help: record again with this version", recording.display()
+        "{}: the header's `{field}` is {found}, which no run has (expected {expected}); the file was edited or is damaged\n  = help: record again", recording.display()
     )]
-    UnknownTraceLevel { recording: PathBuf, found: String },
+    BadRecordingHeader { recording: PathBuf, field: &'static str, found: String, expected: String },
+    #[error(
+        "{}: cannot find the scenario it was recorded from: not at {}{}\n  = help: pass --scenario FILE (a copy of the file as it was recorded: its SHA-256 is checked)", recording.display(), recorded.display(), moved.as_ref().map_or_else(String::new, |m| format!(" nor at {} (where it was from the recording's folder)", m.display()))
+    )]
+    ScenarioNotFound { recording: PathBuf, recorded: PathBuf, moved: Option<PathBuf> },
 }
 
 impl From<ScenarioError> for RunError {

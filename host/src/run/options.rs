@@ -90,6 +90,10 @@ pub struct RecordOptions {
 /// The default of [`RecordOptions::max_bytes`]: 256 MiB.
 pub const DEFAULT_RECORD_MAX_BYTES: u64 = 256 << 20;
 
+/// The most [`RecordOptions::max_bytes`] may be: 1 GiB, the most a replay
+/// reads uncompressed (a larger recording could be written, not read).
+pub const MAX_RECORD_MAX_BYTES: u64 = 1 << 30;
+
 /// Nodes answered from a recording.
 #[derive(Debug, Clone)]
 pub struct ReplayFrom {

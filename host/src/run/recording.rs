@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::PrepareError;
-use super::options::{RecordOptions, ReplayFrom, RunOptions};
+use super::options::{MAX_RECORD_MAX_BYTES, RecordOptions, ReplayFrom, RunOptions};
 use super::placement::Placed;
+use super::recorded_options::{RecordedOptions, trace_level_name};
 use super::summary::RecordingSummary;
-use crate::engine::TraceLevel;
 use crate::runtime::record::{
     self, FILE_NAME, FORMAT_VERSION, RecordBudget, RecordError, RecordedNode, Recording, RecordingHeader, ReplayMode,
 };
@@ -31,14 +31,34 @@ pub struct LoadedRecording {
     /// SHA-256 of the whole file.
     pub sha256: [u8; 32],
     pub recording: Recording,
+    /// The recorded run's options, from the header, checked.
+    pub options: RecordedOptions,
 }
 
 impl LoadedRecording {
-    /// Reads the recording at `path`: a `recording.xrec` or a run folder holding one.
-    pub fn read(path: &Path) -> Result<Self, RecordError> {
+    /// Reads the recording at `path`: a `recording.xrec` or a run folder
+    /// holding one, its header's run options checked.
+    pub fn read(path: &Path) -> Result<Self, PrepareError> {
         let (recording, sha256) = record::read(path)?;
         let path = if path.is_dir() { path.join(FILE_NAME) } else { path.to_path_buf() };
-        Ok(LoadedRecording { path, sha256, recording })
+        let options = RecordedOptions::of(&recording.header, &path)?;
+        Ok(LoadedRecording { path, sha256, recording, options })
+    }
+
+    /// The scenario file the recorded run ran: at the path it had, else
+    /// where it is from the recording's folder (the two moved together).
+    pub fn scenario_file(&self) -> Result<PathBuf, PrepareError> {
+        let header = &self.recording.header;
+        let recorded = PathBuf::from(&header.scenario_path);
+        if recorded.is_file() {
+            return Ok(recorded);
+        }
+        let folder = self.path.parent().unwrap_or(Path::new(""));
+        let moved = header.scenario_path_from_recording.as_ref().map(|p| folder.join(p));
+        match moved {
+            Some(moved) if moved.is_file() => Ok(moved),
+            _ => Err(PrepareError::ScenarioNotFound { recording: self.path.clone(), recorded, moved }),
+        }
     }
 
     /// The recorded nodes' ids, in the recording's order.
@@ -81,6 +101,9 @@ pub(super) fn plan_record(
     replayed: &BTreeMap<usize, ReplaySource>,
 ) -> Result<Option<RecordPlan>, PrepareError> {
     let Some(options) = options else { return Ok(None) };
+    if options.max_bytes > MAX_RECORD_MAX_BYTES {
+        return Err(PrepareError::RecordCapTooLarge { max_bytes: options.max_bytes });
+    }
     let mut nodes = BTreeSet::new();
     for id in &options.nodes {
         let index = node_index(scenario, id, "record")?;
@@ -200,43 +223,42 @@ pub(super) fn plan_replay(scenario: &ResolvedScenario, from: Vec<ReplayFrom>) ->
     Ok(plans)
 }
 
-/// The name of a trace level in a recording's header.
-pub(super) fn trace_level_name(level: TraceLevel) -> &'static str {
-    match level {
-        TraceLevel::Off => "off",
-        TraceLevel::Messages => "messages",
-        TraceLevel::All => "all",
-    }
-}
-
-/// The trace level a header names.
-pub(super) fn trace_level_named(name: &str) -> Option<TraceLevel> {
-    [TraceLevel::Off, TraceLevel::Messages, TraceLevel::All].into_iter().find(|l| trace_level_name(*l) == name)
-}
-
 /// The header of a recording of a run of `scenario_path` (hash
-/// `scenario_sha256`) with `options`, whose recorded nodes ran `ran`.
+/// `scenario_sha256`) with `options`, whose recorded nodes ran `ran`,
+/// written into `out_dir`.
 pub(super) fn header(
     options: &RunOptions,
     scenario_path: &Path,
     scenario_sha256: String,
     ran: BTreeMap<String, String>,
+    out_dir: &Path,
 ) -> RecordingHeader {
+    let scenario = std::path::absolute(scenario_path).unwrap_or_else(|_| scenario_path.to_path_buf());
     RecordingHeader {
         format: FORMAT_VERSION,
         xedgesim_version: env!("CARGO_PKG_VERSION").to_string(),
-        scenario_path: std::path::absolute(scenario_path)
-            .unwrap_or_else(|_| scenario_path.to_path_buf())
-            .display()
-            .to_string(),
+        scenario_path: scenario.display().to_string(),
+        scenario_path_from_recording: relative_path(&scenario, out_dir).map(|p| p.display().to_string()),
         scenario_sha256,
         seed: options.seed,
         duration_us: options.duration_us,
         trace_level: trace_level_name(options.trace_level).to_string(),
         fault_free: options.fault_free,
         max_queued_payload_bytes: options.max_queued_payload_bytes,
+        sandbox: options.sandbox.to_string(),
+        native: options.native,
         nodes: ran,
     }
+}
+
+/// The path from the folder `from` to the file `to`, both as they really
+/// are (links followed); `None` when either cannot be found.
+fn relative_path(to: &Path, from: &Path) -> Option<PathBuf> {
+    let (to, from) = (std::fs::canonicalize(to).ok()?, std::fs::canonicalize(from).ok()?);
+    let common = to.components().zip(from.components()).take_while(|(a, b)| a == b).count();
+    let up = from.components().skip(common).map(|_| std::path::Component::ParentDir);
+    let relative: PathBuf = up.chain(to.components().skip(common)).collect();
+    Some(relative)
 }
 
 /// The recording of the run `placed` made: each recorded node, in

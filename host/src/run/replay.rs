@@ -2,7 +2,8 @@
 //! [`replay_of`] makes the [`Simulation`] that answers every recorded node
 //! from the recording, with the recorded run's scenario (its hash
 //! checked), seed and options; [`compare_outputs`] says whether the
-//! replay's outputs are the recorded run's, and where they first differ.
+//! replay's outputs are the recorded run's (the same bytes, the same
+//! results), and where they first differ.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use super::error::{PrepareError, RunError};
 use super::options::ReplayFrom;
-use super::recording::{LoadedRecording, trace_level_named};
+use super::recording::LoadedRecording;
 use super::simulation::Simulation;
 use crate::runtime::record::ReplayMode;
 use crate::scenario::LoadOptions;
@@ -40,7 +41,7 @@ pub const RESULT_KEYS: [&str; 17] = [
     "fault_free",
 ];
 
-/// The output files a replay reproduces line for line.
+/// The output files a replay reproduces byte for byte.
 const SAME_FILES: [&str; 2] = ["trace.jsonl", "metrics.csv"];
 
 /// Most bytes of a differing line shown.
@@ -48,12 +49,14 @@ const MAX_SHOWN_BYTES: usize = 300;
 
 /// The run recorded in `run_dir` (a run folder, or its `recording.xrec`),
 /// every recorded node answered from the recording (strict, in the groups
-/// they were recorded in), with the scenario the header names (or
-/// `scenario`, which must be the same file: its SHA-256 is checked) and
-/// the recorded run's seed, duration, trace level, fault-free flag and
-/// queue bound. The caller sets where its outputs go.
+/// they were recorded in), with the scenario the header names (see
+/// [`LoadedRecording::scenario_file`]; or `scenario`, which must be the
+/// same file: its SHA-256 is checked) and the recorded run's options
+/// ([`RecordedOptions`](super::RecordedOptions)): seed, duration, trace
+/// level, fault-free flag, queue bound and packing. The caller sets where
+/// its outputs go.
 pub fn replay_of(run_dir: &Path, scenario: Option<&Path>, load: &LoadOptions) -> Result<Simulation, RunError> {
-    let loaded = Arc::new(LoadedRecording::read(run_dir).map_err(PrepareError::from)?);
+    let loaded = Arc::new(LoadedRecording::read(run_dir)?);
     replay_of_recording(loaded, scenario, load)
 }
 
@@ -65,7 +68,10 @@ pub fn replay_of_recording(
     load: &LoadOptions,
 ) -> Result<Simulation, RunError> {
     let header = &loaded.recording.header;
-    let path = scenario.map_or_else(|| PathBuf::from(&header.scenario_path), Path::to_path_buf);
+    let path = match scenario {
+        Some(path) => path.to_path_buf(),
+        None => loaded.scenario_file()?,
+    };
     let sim = Simulation::from_file_with(&path, load)?;
     let found = sim.scenario_sha256();
     if found != header.scenario_sha256 {
@@ -73,16 +79,8 @@ pub fn replay_of_recording(
         let recorded = header.scenario_sha256.clone();
         return Err(PrepareError::ScenarioChanged { scenario: path, recording, found, recorded }.into());
     }
-    let trace_level = trace_level_named(&header.trace_level).ok_or_else(|| PrepareError::UnknownTraceLevel {
-        recording: loaded.path.clone(),
-        found: header.trace_level.clone(),
-    })?;
     let mut options = sim.options().clone();
-    options.seed = header.seed;
-    options.duration_us = header.duration_us;
-    options.trace_level = trace_level;
-    options.fault_free = header.fault_free;
-    options.max_queued_payload_bytes = header.max_queued_payload_bytes;
+    loaded.options.apply(&mut options);
     options.replay = vec![ReplayFrom { recording: loaded, nodes: None, mode: ReplayMode::Strict }];
     Ok(sim.with_options(options))
 }
@@ -114,58 +112,92 @@ pub enum CompareError {
     Summary { path: PathBuf, source: serde_json::Error },
 }
 
-fn shown(text: Option<&str>) -> String {
-    text.map_or_else(|| "(absent)".to_string(), |t| escape_controls(&truncate(t, MAX_SHOWN_BYTES)))
+/// What a replay's outputs are, next to the recorded run's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Comparison {
+    /// The same bytes, the same results.
+    Identical,
+    /// Where they first differ.
+    Differs(OutputDifference),
+    /// The recorded run's folder holds none of its outputs (the recording
+    /// was kept alone): nothing to compare with.
+    NothingToCompare,
+}
+
+fn shown(text: Option<&[u8]>) -> String {
+    text.map_or_else(
+        || "(absent)".to_string(),
+        |t| escape_controls(&truncate(&String::from_utf8_lossy(t), MAX_SHOWN_BYTES)),
+    )
 }
 
 /// The file `name` of `dir`; `None` when there is none (a run with `--trace off`).
-fn read(dir: &Path, name: &str) -> Result<Option<String>, CompareError> {
+fn read(dir: &Path, name: &str) -> Result<Option<Vec<u8>>, CompareError> {
     let path = dir.join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(text)),
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(CompareError::Read { path, source }),
     }
 }
 
-/// Whether the outputs in `replayed` are those in `recorded`: `trace.jsonl`
-/// and `metrics.csv` line for line, and the results of `summary.json`
-/// ([`RESULT_KEYS`]); `None` when they are, else the first difference.
-pub fn compare_outputs(recorded: &Path, replayed: &Path) -> Result<Option<OutputDifference>, CompareError> {
+/// Where two different files first differ: the line, and each file's
+/// line there, without its `\n` unless that (or a `\r` before it) is all
+/// that differs.
+fn first_difference<'a>(file: &'static str, a: &'a [u8], b: &'a [u8]) -> OutputDifference {
+    let (mut a_lines, mut b_lines) = (a.split_inclusive(|&c| c == b'\n'), b.split_inclusive(|&c| c == b'\n'));
+    for line in 1.. {
+        let (x, y) = (a_lines.next(), b_lines.next());
+        if x == y && x.is_some() {
+            continue;
+        }
+        let content = |l: Option<&'a [u8]>| l.map(|l| l.strip_suffix(b"\n").unwrap_or(l));
+        let (x, y) = if content(x) == content(y) { (x, y) } else { (content(x), content(y)) };
+        return OutputDifference { file, at: format!("line {line}"), recorded: shown(x), replayed: shown(y) };
+    }
+    unreachable!("the files differ, so a line does")
+}
+
+/// Whether the outputs in `replayed` are those in `recorded`: the bytes
+/// of `trace.jsonl` and `metrics.csv`, and the results of `summary.json`
+/// ([`RESULT_KEYS`]); [`Comparison::NothingToCompare`] when `recorded`
+/// holds none of the three.
+pub fn compare_outputs(recorded: &Path, replayed: &Path) -> Result<Comparison, CompareError> {
+    let names = SAME_FILES.iter().chain(["summary.json"].iter());
+    if names.map(|name| recorded.join(name)).all(|path| !path.exists()) {
+        return Ok(Comparison::NothingToCompare);
+    }
     for file in SAME_FILES {
         let (a, b) = (read(recorded, file)?, read(replayed, file)?);
-        let (a, b) = (a.as_deref().unwrap_or(""), b.as_deref().unwrap_or(""));
-        let (mut a_lines, mut b_lines) = (a.lines(), b.lines());
-        for line in 1.. {
-            let (x, y) = (a_lines.next(), b_lines.next());
-            if x.is_none() && y.is_none() {
-                break;
+        let difference = match (a.as_deref(), b.as_deref()) {
+            (a, b) if a == b => continue,
+            (Some(a), Some(b)) => first_difference(file, a, b),
+            (a, b) => {
+                let state = |f: Option<&[u8]>| f.map_or("(no file)".to_string(), |f| format!("{} bytes", f.len()));
+                OutputDifference { file, at: "the file".into(), recorded: state(a), replayed: state(b) }
             }
-            if x != y {
-                let at = format!("line {line}");
-                return Ok(Some(OutputDifference { file, at, recorded: shown(x), replayed: shown(y) }));
-            }
-        }
+        };
+        return Ok(Comparison::Differs(difference));
     }
     let summary = |dir: &Path| -> Result<Value, CompareError> {
         let path = dir.join("summary.json");
-        let text = read(dir, "summary.json")?
+        let bytes = read(dir, "summary.json")?
             .ok_or_else(|| CompareError::Read { path: path.clone(), source: std::io::ErrorKind::NotFound.into() })?;
-        serde_json::from_str(&text).map_err(|source| CompareError::Summary { path, source })
+        serde_json::from_slice(&bytes).map_err(|source| CompareError::Summary { path, source })
     };
     let (a, b) = (summary(recorded)?, summary(replayed)?);
     for key in RESULT_KEYS {
         if a.get(key) != b.get(key) {
             let value = |v: &Value| v.get(key).map(Value::to_string);
-            return Ok(Some(OutputDifference {
+            return Ok(Comparison::Differs(OutputDifference {
                 file: "summary.json",
                 at: format!("key \"{key}\""),
-                recorded: shown(value(&a).as_deref()),
-                replayed: shown(value(&b).as_deref()),
+                recorded: shown(value(&a).as_deref().map(str::as_bytes)),
+                replayed: shown(value(&b).as_deref().map(str::as_bytes)),
             }));
         }
     }
-    Ok(None)
+    Ok(Comparison::Identical)
 }
 
 #[cfg(test)]
@@ -180,19 +212,47 @@ mod tests {
         dir
     }
 
+    fn differs(a: &Path, b: &Path) -> OutputDifference {
+        match compare_outputs(a, b).unwrap() {
+            Comparison::Differs(d) => d,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn at(d: &OutputDifference) -> (&str, &str, &str, &str) {
+        (d.file, d.at.as_str(), d.recorded.as_str(), d.replayed.as_str())
+    }
+
     #[test]
-    fn outputs_compare_by_line_and_by_result_not_by_how_the_run_was_made() {
+    fn outputs_compare_by_bytes_and_by_result_not_by_how_the_run_was_made() {
         let a = folder("1\n2\n", "m\n", r#"{"events": 3, "wall_duration_s": 1.0}"#);
         let same = folder("1\n2\n", "m\n", r#"{"events": 3, "wall_duration_s": 9.0, "replayed": {}}"#);
-        assert_eq!(compare_outputs(a.path(), same.path()).unwrap(), None);
+        assert_eq!(compare_outputs(a.path(), same.path()).unwrap(), Comparison::Identical);
         let longer = folder("1\n2\n3\n", "m\n", r#"{"events": 3}"#);
-        let d = compare_outputs(a.path(), longer.path()).unwrap().unwrap();
-        assert_eq!(
-            (d.file, d.at.as_str(), d.recorded.as_str(), d.replayed.as_str()),
-            ("trace.jsonl", "line 3", "(absent)", "3")
-        );
+        assert_eq!(at(&differs(a.path(), longer.path())), ("trace.jsonl", "line 3", "(absent)", "3"));
         let other = folder("1\n2\n", "m\n", r#"{"events": 4}"#);
-        let d = compare_outputs(a.path(), other.path()).unwrap().unwrap();
+        let d = differs(a.path(), other.path());
         assert_eq!(d.to_string(), "summary.json, key \"events\":\n  recorded: 3\n  replayed: 4");
+        // Lines that differ only in how they end: the bytes differ.
+        let unended = folder("1\n2", "m\n", r#"{"events": 3}"#);
+        assert_eq!(at(&differs(a.path(), unended.path())), ("trace.jsonl", "line 2", "2\\n", "2"));
+        let crlf = folder("1\n2\n", "m\r\n", r#"{"events": 3}"#);
+        assert_eq!(at(&differs(a.path(), crlf.path())), ("metrics.csv", "line 1", "m", "m\\r"));
+        let changed = folder("1\n9\r\n", "m\n", r#"{"events": 3}"#);
+        assert_eq!(at(&differs(a.path(), changed.path())), ("trace.jsonl", "line 2", "2", "9\\r"));
+        let empty = folder("", "m\n", r#"{"events": 3}"#);
+        std::fs::remove_file(a.path().join("trace.jsonl")).unwrap();
+        assert_eq!(at(&differs(a.path(), empty.path())), ("trace.jsonl", "the file", "(no file)", "0 bytes"));
+    }
+
+    #[test]
+    fn a_folder_holding_no_output_has_nothing_to_compare() {
+        let alone = tempfile::tempdir().unwrap();
+        std::fs::write(alone.path().join("recording.xrec"), b"kept alone").unwrap();
+        let replayed = folder("1\n", "m\n", r#"{"events": 3}"#);
+        assert_eq!(compare_outputs(alone.path(), replayed.path()).unwrap(), Comparison::NothingToCompare);
+        // One output kept is compared: the others are missing.
+        std::fs::write(alone.path().join("metrics.csv"), "m\n").unwrap();
+        assert_eq!(at(&differs(alone.path(), replayed.path())), ("trace.jsonl", "the file", "(no file)", "2 bytes"));
     }
 }

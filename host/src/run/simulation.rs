@@ -382,8 +382,8 @@ impl Simulation {
         summary: &mut RunSummary,
     ) -> Result<(), crate::runtime::record::RecordError> {
         let scenario_path = self.scenario_path.as_deref().unwrap_or(&self.scenario.source);
-        let header =
-            recording::header(&self.options, scenario_path, self.scenario_sha256(), placed.recorded_ran.clone());
+        let ran = placed.recorded_ran.clone();
+        let header = recording::header(&self.options, scenario_path, self.scenario_sha256(), ran, out_dir);
         let made = recording::build(header, &self.scenario, placed)?;
         summary.recording = Some(recording::write(out_dir, &made)?);
         Ok(())

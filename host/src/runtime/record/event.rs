@@ -59,6 +59,10 @@ pub struct RecordingHeader {
     pub xedgesim_version: String,
     /// The scenario file as the recording run was given it (made absolute).
     pub scenario_path: String,
+    /// The scenario file's path from the recording's folder, where one
+    /// could be made: found there when both were moved together (a
+    /// checkout at another path).
+    pub scenario_path_from_recording: Option<String>,
     /// SHA-256 of the scenario file, hex.
     pub scenario_sha256: String,
     /// The run options that decide results, as the recorded run had them.
@@ -67,6 +71,11 @@ pub struct RecordingHeader {
     pub trace_level: String,
     pub fault_free: bool,
     pub max_queued_payload_bytes: u64,
+    /// How WASM nodes were packed (`per-node` or `shared:N`): a node that
+    /// faults in a shared instance stops the others in it.
+    pub sandbox: String,
+    /// Whether the built-in models ran as native code rather than WASM.
+    pub native: bool,
     /// What each recorded node ran, by node: `image sha256:…` for a
     /// container, `component <sha256>` for a WASM node.
     pub nodes: BTreeMap<String, String>,

@@ -1,0 +1,200 @@
+//! Replaying a recorded run as its users do, without Docker (the basics
+//! are in `record_replay.rs`): the replay packs WASM nodes as the recorded
+//! run did (`--sandbox shared` is in the header); the CI recipe of
+//! docs/running.md, a recording moved with its scenario to another path
+//! and one kept without the run's outputs; a header holding run options no
+//! run has is refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{output_text, root, xedgesim};
+use serde_json::Value;
+
+/// Where no Docker engine answers: a replay must not need one.
+const NO_ENGINE: &str = "unix:///nonexistent/docker.sock";
+
+/// The binary with `args`, from the workspace root, Docker pointed nowhere.
+fn xedgesim_without_docker(args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(args)
+        .current_dir(root())
+        .env("DOCKER_HOST", NO_ENGINE)
+        .output()
+        .expect("the binary runs")
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    output_text(&out.stderr)
+}
+
+fn stdout(out: &Output) -> String {
+    output_text(&out.stdout)
+}
+
+/// `scenarios/wasm_gateway.yaml` run with its gateway recorded, into `dir/rec`.
+fn record_wasm_gateway(dir: &Path) -> PathBuf {
+    let rec = dir.join("rec");
+    let out = xedgesim(
+        &["run", "scenarios/wasm_gateway.yaml", "--out", rec.to_str().unwrap(), "--record", "--record-node", "gateway"],
+        None,
+    );
+    assert!(out.status.success(), "recording failed: {}", stderr(&out));
+    rec
+}
+
+/// A run packed with `--sandbox shared`, a probe that panics stopping its
+/// instance's other probe: the packing is in the recording's header, so
+/// the replay packs the same way (the fault and its fate are the recorded
+/// run's), and so does `equiv` for a recorded side, whose packing no
+/// `--sandbox-a` changes.
+#[test]
+fn a_replay_packs_wasm_nodes_as_the_recorded_run_did() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile.wasm"), xedgesim::runtime::wasm::fixture_component("hostile").unwrap())
+        .unwrap();
+    let file = dir.path().join("fate.yaml");
+    std::fs::write(
+        &file,
+        "simulation: {duration_s: 5, seed: 3}\nnodes:\n  - {id: sensor1, type: sensor}\n  - {id: h1, type: probe, on_fault: isolate, config: {mode: panic, at_us: 2000000}, wasm: {component: hostile.wasm}}\n  - {id: h2, type: probe, on_fault: isolate, config: {mode: none}, wasm: {component: hostile.wasm}}\n  - {id: cloud, type: cloud}\n",
+    )
+    .unwrap();
+    let rec = dir.path().join("rec");
+    let args = ["run", file.to_str().unwrap(), "--out", rec.to_str().unwrap(), "--sandbox", "shared", "--quiet"];
+    let out = xedgesim(&[&args[..], &["--record", "--record-node", "cloud"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let faults = summary(&rec)["faults"].clone();
+    assert_eq!(faults[1]["kind"], "shared_sandbox", "h2 shares h1's fate: {faults}");
+    let header = String::from_utf8_lossy(&std::fs::read(rec.join("recording.xrec")).unwrap()).to_string();
+    assert!(header.contains("\"sandbox\": \"shared:1000\"") && header.contains("\"native\": false"), "{header}");
+
+    let out = xedgesim_without_docker(&["replay", rec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("identical"), "{}", stdout(&out));
+    assert_eq!(summary(&rec.join("replay"))["faults"], faults);
+
+    let eq = dir.path().join("eq");
+    let args = ["equiv", rec.to_str().unwrap(), file.to_str().unwrap(), "--out", eq.to_str().unwrap()];
+    let same = xedgesim_without_docker(&[&args[..], &["--sandbox-b", "shared"]].concat());
+    assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
+    assert_eq!(summary(&eq.join("a"))["faults"], faults, "side A packed as recorded");
+    let refused = xedgesim_without_docker(&[&args[..], &["--sandbox-a", "per-node"]].concat());
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(stderr(&refused).contains("was recorded with shared:1000 packing"), "{}", stderr(&refused));
+}
+
+/// The CI recipe of docs/running.md: a recording committed beside its
+/// scenario, in a checkout at another path (the header's absolute path is
+/// gone), replays from the scenario's place relative to the recording;
+/// with the run's outputs kept it compares them, without them there is
+/// nothing to compare (exit 0); with the scenario gone too, the error
+/// names both places tried and `--scenario`.
+#[test]
+fn a_recording_moved_with_its_scenario_replays_and_one_kept_alone_has_nothing_to_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkout = dir.path().join("checkout");
+    std::fs::create_dir_all(checkout.join("scenarios")).unwrap();
+    std::fs::copy(root().join("scenarios/wasm_gateway.yaml"), checkout.join("scenarios/gw.yaml")).unwrap();
+    let rec = checkout.join("recordings/gw");
+    let out = xedgesim(
+        &[
+            "run",
+            checkout.join("scenarios/gw.yaml").to_str().unwrap(),
+            "--out",
+            rec.to_str().unwrap(),
+            "--record",
+            "--record-node",
+            "gateway",
+            "--quiet",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let moved = dir.path().join("elsewhere");
+    std::fs::rename(&checkout, &moved).unwrap();
+    let rec = moved.join("recordings/gw");
+    let out = xedgesim_without_docker(&["replay", rec.to_str().unwrap()]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("identical"), "{text}");
+    assert!(text.contains(&format!("(scenario {})", moved.join("scenarios/gw.yaml").display())), "{text}");
+
+    for file in std::fs::read_dir(&rec).unwrap().map(|e| e.unwrap().path()) {
+        if file.file_name().unwrap() != "recording.xrec" {
+            if file.is_dir() { std::fs::remove_dir_all(&file) } else { std::fs::remove_file(&file) }.unwrap();
+        }
+    }
+    let out = xedgesim_without_docker(&["replay", rec.join("recording.xrec").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("nothing to compare") && text.contains("keep trace.jsonl, metrics.csv and summary.json"));
+
+    std::fs::rename(moved.join("scenarios/gw.yaml"), moved.join("gw.yaml")).unwrap();
+    let out = xedgesim_without_docker(&["replay", rec.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    let recorded = checkout.join("scenarios/gw.yaml");
+    assert!(err.contains(&format!("not at {}", recorded.display())), "the recorded path: {err}");
+    assert!(err.contains(&rec.join("../../scenarios/gw.yaml").display().to_string()), "the relative one: {err}");
+    assert!(err.contains("--scenario FILE"), "{err}");
+    let out = xedgesim_without_docker(&[
+        "replay",
+        rec.to_str().unwrap(),
+        "--scenario",
+        moved.join("gw.yaml").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+}
+
+/// A header whose run options no run has (edited, or forged with a valid
+/// checksum) is refused before anything runs, naming the file and field.
+#[test]
+fn a_recording_whose_header_holds_impossible_options_is_refused() {
+    use xedgesim::runtime::record;
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_wasm_gateway(dir.path());
+    let (recording, _) = record::read(&rec.join("recording.xrec")).unwrap();
+    type Edit = fn(&mut record::RecordingHeader);
+    let edits: [(&str, Edit); 4] = [
+        ("duration_us", |h| h.duration_us = u64::MAX),
+        ("duration_us", |h| h.duration_us = 0),
+        ("max_queued_payload_bytes", |h| h.max_queued_payload_bytes = 0),
+        ("sandbox", |h| h.sandbox = "shared:0".into()),
+    ];
+    for (n, (field, edit)) in edits.into_iter().enumerate() {
+        let mut forged = recording.clone();
+        edit(&mut forged.header);
+        let folder = dir.path().join(format!("forged{n}"));
+        std::fs::create_dir_all(&folder).unwrap();
+        record::write(&folder.join("recording.xrec"), &forged).unwrap();
+        // A hang guard: a run of u64::MAX µs would never end.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+            .args(["replay", folder.to_str().unwrap(), "--quiet"])
+            .current_dir(root())
+            .env("DOCKER_HOST", NO_ENGINE)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > std::time::Duration::from_secs(120) {
+                let _ = child.kill();
+                panic!("{field}: the replay ran instead of being refused");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{field}: {}{}", stdout(&out), stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(folder.join("recording.xrec").to_str().unwrap()), "{err}");
+        assert!(err.contains(&format!("`{field}`")) && err.contains("record again"), "{err}");
+        assert!(!folder.join("replay").exists(), "nothing ran");
+    }
+}
