@@ -116,7 +116,7 @@ fn strict_replay_in_a_changed_scenario_names_the_first_divergence() {
     let yaml = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
     std::fs::write(&payload, yaml.replace("base: 22.5", "base: 30.5")).unwrap();
     for (file, says) in [
-        (changed_rate(dir.path()), &["no recorded step at this time"][..]),
+        (changed_rate(dir.path()), &["no recorded step at this time", "received inbox", "from 'sensor2'"][..]),
         (payload, &["expected (recorded) inbox", "received inbox", "from 'sensor3'", "t = 1.000000 s"][..]),
     ] {
         let out_dir = dir.path().join("strict");
