@@ -152,6 +152,33 @@ fn a_recording_moved_with_its_scenario_replays_and_one_kept_alone_has_nothing_to
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
 }
 
+/// Two checkouts on one machine: the one the recording was made in has an
+/// edited scenario at the recorded absolute path; a copy of the checkout
+/// replays with the scenario beside its recording, not the edited one.
+#[test]
+fn a_copy_of_a_checkout_replays_with_its_own_scenario_not_an_edited_one_at_the_old_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first");
+    std::fs::create_dir_all(first.join("scenarios")).unwrap();
+    std::fs::copy(root().join("scenarios/wasm_gateway.yaml"), first.join("scenarios/gw.yaml")).unwrap();
+    let rec = first.join("recordings/gw");
+    let scenario = first.join("scenarios/gw.yaml");
+    let args = ["run", scenario.to_str().unwrap(), "--out", rec.to_str().unwrap(), "--quiet"];
+    let out = xedgesim(&[&args[..], &["--record", "--record-node", "gateway"]].concat(), None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let second = dir.path().join("second");
+    std::fs::create_dir_all(second.join("scenarios")).unwrap();
+    std::fs::create_dir_all(second.join("recordings")).unwrap();
+    std::fs::copy(&scenario, second.join("scenarios/gw.yaml")).unwrap();
+    std::fs::rename(&rec, second.join("recordings/gw")).unwrap();
+    std::fs::write(&scenario, std::fs::read_to_string(&scenario).unwrap() + "# edited since\n").unwrap();
+    let out = xedgesim_without_docker(&["replay", second.join("recordings/gw").to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!("(scenario {})", second.join("scenarios/gw.yaml").display())), "{text}");
+    assert!(text.contains("identical"), "{text}");
+}
+
 /// A header whose run options no run has (edited, or forged with a valid
 /// checksum) is refused before anything runs, naming the file and field.
 #[test]
@@ -197,4 +224,47 @@ fn a_recording_whose_header_holds_impossible_options_is_refused() {
         assert!(err.contains(&format!("`{field}`")) && err.contains("record again"), "{err}");
         assert!(!folder.join("replay").exists(), "nothing ran");
     }
+}
+
+/// A run with `--record` stopped by Ctrl-C writes no recording (one would
+/// end where the run stopped, and its replay diverge there with nothing
+/// changed), and says so; the run's other outputs are kept as ever.
+#[test]
+fn ctrl_c_during_a_recorded_run_writes_no_recording_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long enough (2,000 sensors for an hour of virtual time) never to finish first.
+    let mut yaml = String::from("simulation: {duration_s: 3600}\nnodes:\n  - {id: c, type: cloud}\n");
+    for i in 0..2_000 {
+        yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{sample_rate_hz: 10}}}}\n"));
+    }
+    let scenario = dir.path().join("long.yaml");
+    std::fs::write(&scenario, yaml).unwrap();
+    let out = dir.path().join("out");
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
+        .args(["--record", "--record-node", "c"])
+        .env("XEDGESIM_CACHE_DIR", dir.path().join("cache"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the run is under way (its trace is being written), Ctrl-C.
+    let partial = || {
+        std::fs::read_dir(&out).is_ok_and(|entries| {
+            entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        })
+    };
+    let started = std::time::Instant::now();
+    while !partial() && started.elapsed() < std::time::Duration::from_secs(60) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(sent.success());
+    let done = child.wait_with_output().unwrap();
+    let err = output_text(&done.stderr);
+    assert_eq!(done.status.code(), Some(130), "{err}");
+    assert!(err.contains("no recording was written"), "{err}");
+    assert!(!out.join("recording.xrec").exists(), "no recording of an interrupted run");
+    assert_eq!(summary(&out)["status"], "interrupted");
+    assert!(summary(&out).get("recording").is_none(), "the summary names no recording");
 }

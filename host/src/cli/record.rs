@@ -69,6 +69,11 @@ impl From<ReplayModeArg> for ReplayMode {
 }
 
 impl RecordArgs {
+    /// Whether `--record` was given.
+    pub fn records(&self) -> bool {
+        self.record
+    }
+
     /// The nodes `--replay` names.
     pub fn replayed_nodes(&self) -> Vec<String> {
         self.replay.replayed_nodes()

@@ -273,6 +273,11 @@ pub fn run(args: &RunArgs) -> ExitCode {
                         summary.virtual_time_reached_s,
                         out_dir.display()
                     );
+                    if args.record.records() {
+                        eprintln!(
+                            "no recording was written: one of an interrupted run would end where it stopped, and its replay diverge there; record a run that finishes"
+                        );
+                    }
                     ExitCode::from(super::signals::exit_code())
                 }
                 RunStatus::Failed => {

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use sha2::{Digest, Sha256};
+
 use super::error::PrepareError;
 use super::options::{MAX_RECORD_MAX_BYTES, RecordOptions, ReplayFrom, RunOptions};
 use super::placement::Placed;
@@ -45,19 +47,24 @@ impl LoadedRecording {
         Ok(LoadedRecording { path, sha256, recording, options })
     }
 
-    /// The scenario file the recorded run ran: at the path it had, else
-    /// where it is from the recording's folder (the two moved together).
+    /// The scenario file the recorded run ran: the first of where it is from
+    /// the recording's folder (the two kept together, as in a repository)
+    /// and the path it had whose SHA-256 is the recorded one. Another
+    /// checkout's edited copy at the old path never hides the one beside
+    /// the recording; when neither is the file as recorded, the first found
+    /// (refused by its hash, with the fix) or an error naming both.
     pub fn scenario_file(&self) -> Result<PathBuf, PrepareError> {
         let header = &self.recording.header;
         let recorded = PathBuf::from(&header.scenario_path);
-        if recorded.is_file() {
-            return Ok(recorded);
-        }
         let folder = self.path.parent().unwrap_or(Path::new(""));
         let moved = header.scenario_path_from_recording.as_ref().map(|p| folder.join(p));
-        match moved {
-            Some(moved) if moved.is_file() => Ok(moved),
-            _ => Err(PrepareError::ScenarioNotFound { recording: self.path.clone(), recorded, moved }),
+        let found: Vec<&PathBuf> = moved.iter().chain([&recorded]).filter(|p| p.is_file()).collect();
+        let same = |path: &PathBuf| {
+            std::fs::read(path).is_ok_and(|bytes| hex(&Sha256::digest(&bytes)) == header.scenario_sha256)
+        };
+        match found.iter().find(|p| same(p)).or(found.first()) {
+            Some(path) => Ok((*path).clone()),
+            None => Err(PrepareError::ScenarioNotFound { recording: self.path.clone(), recorded, moved }),
         }
     }
 

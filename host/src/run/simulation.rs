@@ -423,6 +423,10 @@ impl Simulation {
         };
         let mut summary = summarize(&facts, placed, &mut outcome, (prepare_s, wall_s));
         let recorded = match self.options.record {
+            // An interrupted run's recording would end where the run stopped,
+            // and every replay of it diverge there for no fault of anything's:
+            // none is written (docs/running.md, "Record and replay").
+            Some(_) if summary.status == super::RunStatus::Interrupted => Ok(()),
             Some(_) => self.write_recording(&out_dir, placed, &mut summary),
             None => Ok(()),
         };
