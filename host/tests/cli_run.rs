@@ -390,3 +390,20 @@ fn a_faulty_scenario_prints_what_its_faults_cost_and_runs_without_them_on_reques
         text(&bad.stderr)
     );
 }
+
+/// A reader that closes the output early (`| head`) ends the command as it
+/// ends any Unix tool (141, 128 + SIGPIPE), never in a panic.
+#[test]
+fn a_closed_output_ends_the_command_quietly_not_in_a_panic() {
+    // Far more than a pipe holds (390 kB), so writing goes on after `head` is gone.
+    let script =
+        r#"set -o pipefail; "$0" validate --resolved --no-models scenarios/many_sensors.yaml | head -c 1 >/dev/null"#;
+    let out = Command::new("bash")
+        .args(["-c", script, env!("CARGO_BIN_EXE_xedgesim")])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -486,9 +486,12 @@ fn equiv_compares_a_recorded_run_with_a_scenario() {
     let text = stdout(&differ);
     assert!(text.contains("NOT equivalent") && text.contains("from 'sensor2'"), "the sensor's rate differs: {text}");
 
-    for (args, expected) in
-        [(vec!["--trials", "3"], "a recording is one run"), (vec!["--seed", "7"], "was recorded with seed 42")]
-    {
+    let replay_too = format!("gateway={rec_arg}");
+    for (args, expected) in [
+        (vec!["--trials", "3"], "a recording is one run"),
+        (vec!["--seed", "7"], "was recorded with seed 42"),
+        (vec!["--replay", &replay_too], "is answered from its own recording already"),
+    ] {
         let mut all = vec!["equiv", rec_arg, "scenarios/wasm_gateway.yaml"];
         all.extend(args);
         let refused = xedgesim_without_docker(&all);

@@ -84,6 +84,10 @@ fn a_replay_packs_wasm_nodes_as_the_recorded_run_did() {
     let same = xedgesim_without_docker(&[&args[..], &["--sandbox-b", "shared"]].concat());
     assert_eq!(same.status.code(), Some(0), "{}{}", stdout(&same), stderr(&same));
     assert_eq!(summary(&eq.join("a"))["faults"], faults, "side A packed as recorded");
+    // Side B, a scenario, packs as the recorded side did unless told otherwise.
+    let inherited = xedgesim_without_docker(&args);
+    assert_eq!(inherited.status.code(), Some(0), "{}{}", stdout(&inherited), stderr(&inherited));
+    assert_eq!(summary(&eq.join("b"))["faults"], faults, "side B packed as side A was recorded");
     let refused = xedgesim_without_docker(&[&args[..], &["--sandbox-a", "per-node"]].concat());
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("was recorded with shared:1000 packing"), "{}", stderr(&refused));

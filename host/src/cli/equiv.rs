@@ -95,12 +95,12 @@ pub struct EquivArgs {
     /// Leave messages on this topic out (repeatable).
     #[arg(long, value_name = "TOPIC")]
     ignore_topic: Vec<String>,
-    /// How A's WASM nodes are packed: per-node (the default), shared or
-    /// shared:N; a recorded run keeps its own.
+    /// How A's WASM nodes are packed: per-node (the default, or a recorded
+    /// B's packing), shared or shared:N; a recorded run keeps its own.
     #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse)]
     sandbox_a: Option<SandboxMode>,
-    /// How B's WASM nodes are packed: per-node (the default), shared or
-    /// shared:N; a recorded run keeps its own.
+    /// How B's WASM nodes are packed: per-node (the default, or a recorded
+    /// A's packing), shared or shared:N; a recorded run keeps its own.
     #[arg(long, value_name = "PACKING", value_parser = super::sandbox::parse)]
     sandbox_b: Option<SandboxMode>,
     /// Run side B without its scenario's `faults:` section: `equiv A.yaml

@@ -48,6 +48,14 @@ pub fn sides(args: &SideArgs<'_>) -> Result<[Side; 2], String> {
                 recorded.options.sandbox
             ));
         }
+        let answered = args.replay.iter().flat_map(|r| r.nodes.iter().flatten());
+        if let Some(node) = answered.into_iter().find(|n| recorded.node_ids().contains(&n.as_str())) {
+            return Err(format!(
+                "--replay {node}=…: {} is a recorded run whose node '{node}' is answered from its own recording already (equiv's --replay applies to both sides)
+  = help: leave --replay out, or compare with a scenario file on both sides",
+                path.display()
+            ));
+        }
         if args.trials > 1 {
             return Err(format!(
                 "--trials {}: {} is a recorded run, and a recording is one run\n  = help: compare it once (leave --trials out), or record a run per trial",
@@ -77,12 +85,19 @@ pub fn sides(args: &SideArgs<'_>) -> Result<[Side; 2], String> {
     let [file_a, file_b] = files;
     let (file_a, file_b) = (file_a?, file_b?);
     let swap_base = std::env::current_dir().unwrap_or_default();
+    // A scenario side packs as a recorded other side did unless told
+    // otherwise: compared with its own file, a recording made under
+    // `--sandbox shared` is then the same run.
+    let recorded_packing = recorded.iter().flatten().map(|r| r.options.sandbox).next();
     let side = |name: &'static str, file: PathBuf, recorded: Option<Arc<LoadedRecording>>, index: usize| Side {
         name,
         file,
         swap: if index == 1 { args.swap.cloned() } else { None },
         swap_base: swap_base.clone(),
-        sandbox: recorded.as_ref().map_or(args.sandbox[index].unwrap_or(SandboxMode::PerNode), |r| r.options.sandbox),
+        sandbox: recorded.as_ref().map_or_else(
+            || args.sandbox[index].or(recorded_packing).unwrap_or(SandboxMode::PerNode),
+            |r| r.options.sandbox,
+        ),
         fault_free: index == 1 && args.fault_free_b,
         load: super::load_options(),
         replay: args.replay.clone(),

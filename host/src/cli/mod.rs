@@ -85,6 +85,7 @@ enum Command {
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
 pub fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -106,4 +107,23 @@ pub fn main() -> ExitCode {
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
     }
+}
+
+/// Exit code of a command whose reader closed its output (`xedgesim … |
+/// head`): 128 + SIGPIPE, what a shell reports for any Unix tool so stopped.
+pub const EXIT_CLOSED_OUTPUT: i32 = 141;
+
+/// A reader that closed our standard output ends the command quietly, as
+/// it ends any Unix tool, rather than in a panic: `println!` panics on a
+/// broken pipe. SIGPIPE itself stays ignored (Rust's default), so a
+/// container whose stdin closes never kills a run.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>().map_or("", String::as_str);
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_CLOSED_OUTPUT);
+        }
+        default(info);
+    }));
 }

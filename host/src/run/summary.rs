@@ -213,7 +213,8 @@ const MAX_STATUS_REASON_CHARS: usize = 200;
 
 /// The reason's first line, at most [`MAX_STATUS_REASON_CHARS`] of it.
 fn status_reason(reason: &str) -> String {
-    let line = reason.lines().next().unwrap_or("");
+    // A reason whose details follow on the next lines ends its first in ':'.
+    let line = reason.lines().next().unwrap_or("").trim_end_matches(':');
     let mut chars = line.chars();
     let mut shown: String = chars.by_ref().take(MAX_STATUS_REASON_CHARS).collect();
     if chars.next().is_some() {
