@@ -13,48 +13,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
-use common::{output_text, root, xedgesim};
-use serde_json::Value;
+use common::recorded::{NO_ENGINE, record_wasm_gateway, stderr, stdout, summary, xedgesim_without_docker};
+use common::{root, xedgesim};
 use sha2::{Digest, Sha256};
-
-/// Where no Docker engine answers: a replay must not need one.
-const NO_ENGINE: &str = "unix:///nonexistent/docker.sock";
-
-/// The binary with `args`, from the workspace root, Docker pointed nowhere.
-fn xedgesim_without_docker(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(args)
-        .current_dir(root())
-        .env("DOCKER_HOST", NO_ENGINE)
-        .output()
-        .expect("the binary runs")
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    output_text(&out.stderr)
-}
-
-fn stdout(out: &Output) -> String {
-    output_text(&out.stdout)
-}
-
-/// `scenarios/wasm_gateway.yaml` run with its gateway recorded, into `dir/rec`.
-fn record_wasm_gateway(dir: &Path) -> PathBuf {
-    let rec = dir.join("rec");
-    let out = xedgesim(
-        &["run", "scenarios/wasm_gateway.yaml", "--out", rec.to_str().unwrap(), "--record", "--record-node", "gateway"],
-        None,
-    );
-    assert!(out.status.success(), "recording failed: {}", stderr(&out));
-    assert!(stdout(&out).contains("recording     "), "the terminal says where the recording is: {}", stdout(&out));
-    rec
-}
 
 /// wasm_gateway.yaml with sensor2 sampling at 3 Hz instead of 2, in `dir`.
 fn changed_rate(dir: &Path) -> PathBuf {

@@ -7,47 +7,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-
+use common::recorded::{
+    NO_ENGINE, long_scenario, record_wasm_gateway, signal_once_under_way, stderr, stdout, summary,
+    xedgesim_without_docker,
+};
 use common::{output_text, root, xedgesim};
-use serde_json::Value;
-
-/// Where no Docker engine answers: a replay must not need one.
-const NO_ENGINE: &str = "unix:///nonexistent/docker.sock";
-
-/// The binary with `args`, from the workspace root, Docker pointed nowhere.
-fn xedgesim_without_docker(args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
-        .args(args)
-        .current_dir(root())
-        .env("DOCKER_HOST", NO_ENGINE)
-        .output()
-        .expect("the binary runs")
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json")).unwrap()
-}
-
-fn stderr(out: &Output) -> String {
-    output_text(&out.stderr)
-}
-
-fn stdout(out: &Output) -> String {
-    output_text(&out.stdout)
-}
-
-/// `scenarios/wasm_gateway.yaml` run with its gateway recorded, into `dir/rec`.
-fn record_wasm_gateway(dir: &Path) -> PathBuf {
-    let rec = dir.join("rec");
-    let out = xedgesim(
-        &["run", "scenarios/wasm_gateway.yaml", "--out", rec.to_str().unwrap(), "--record", "--record-node", "gateway"],
-        None,
-    );
-    assert!(out.status.success(), "recording failed: {}", stderr(&out));
-    rec
-}
 
 /// A run packed with `--sandbox shared`, a probe that panics stopping its
 /// instance's other probe: the packing is in the recording's header, so
@@ -236,13 +200,7 @@ fn a_recording_whose_header_holds_impossible_options_is_refused() {
 #[test]
 fn ctrl_c_during_a_recorded_run_writes_no_recording_and_says_so() {
     let dir = tempfile::tempdir().unwrap();
-    // Long enough (2,000 sensors for an hour of virtual time) never to finish first.
-    let mut yaml = String::from("simulation: {duration_s: 3600}\nnodes:\n  - {id: c, type: cloud}\n");
-    for i in 0..2_000 {
-        yaml.push_str(&format!("  - {{id: s{i}, type: sensor, config: {{sample_rate_hz: 10}}}}\n"));
-    }
-    let scenario = dir.path().join("long.yaml");
-    std::fs::write(&scenario, yaml).unwrap();
+    let scenario = long_scenario(dir.path());
     let out = dir.path().join("out");
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
         .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet"])
@@ -251,19 +209,7 @@ fn ctrl_c_during_a_recorded_run_writes_no_recording_and_says_so() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Once the run is under way (its trace is being written), Ctrl-C.
-    let partial = || {
-        std::fs::read_dir(&out).is_ok_and(|entries| {
-            entries.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with(".partial"))
-        })
-    };
-    let started = std::time::Instant::now();
-    while !partial() && started.elapsed() < std::time::Duration::from_secs(60) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let sent = std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
-    assert!(sent.success());
+    signal_once_under_way(&child, &out, "-INT");
     let done = child.wait_with_output().unwrap();
     let err = output_text(&done.stderr);
     assert_eq!(done.status.code(), Some(130), "{err}");

@@ -101,6 +101,8 @@ pub fn output_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+pub mod recorded;
+
 #[path = "../../../tests/src/docker_support.rs"]
 mod docker_support;
 #[allow(unused_imports, reason = "each test binary uses a different subset")]
