@@ -39,8 +39,9 @@ impl DataFiles {
         let mut left = max_bytes;
         for (name, path) in files {
             let mut bytes = Vec::new();
-            std::fs::File::open(path)
-                .and_then(|file| file.take(left.saturating_add(1)).read_to_end(&mut bytes))
+            let file = open_regular(path).map_err(|e| failed(path, e))?;
+            file.take(left.saturating_add(1))
+                .read_to_end(&mut bytes)
                 .map_err(|e| failed(path, format!("cannot read it: {e}")))?;
             if bytes.len() as u64 > left {
                 return Err(failed(
@@ -62,10 +63,52 @@ impl DataFiles {
     }
 }
 
+/// `path` opened for reading, if it is (still) a regular file: what was
+/// checked at load may have been swapped since for a FIFO or a device,
+/// whose opening or reading would wait forever. Opened without blocking,
+/// then asked what it is through the open handle, so nothing swapped in
+/// between the two is read.
+fn open_regular(path: &Path) -> Result<std::fs::File, String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    let kind = file.metadata().map_err(|e| format!("cannot read it: {e}"))?.file_type();
+    if !kind.is_file() {
+        return Err(
+            "it is no longer a regular file (a FIFO, a device or a folder was put there since the scenario was loaded)"
+                .into(),
+        );
+    }
+    Ok(file)
+}
+
 fn write_read_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o400);
     std::io::Write::write_all(&mut options.open(path)?, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fifo_put_where_a_data_file_was_is_refused_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("model.onnx");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        let files = BTreeMap::from([("model.onnx".to_string(), fifo.clone())]);
+        // A blocking open of a FIFO with no writer never returns: a hang here fails the test by timeout.
+        let e = DataFiles::stage(&files, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("no longer a regular file") && e.contains("model.onnx"), "{e}");
+
+        let plain = dir.path().join("table.csv");
+        std::fs::write(&plain, "a,b\n").unwrap();
+        let staged = DataFiles::stage(&BTreeMap::from([("table.csv".to_string(), plain)]), 1 << 20).unwrap();
+        assert_eq!(std::fs::read(staged.dir().join("table.csv")).unwrap(), b"a,b\n");
+    }
 }
