@@ -141,6 +141,12 @@ pub fn print(latency: &LatencyComparison, trials: u64) {
         println!("{}", super::for_terminal(&row(name, side, latency.deadline_ms.is_some())));
     }
     for (name, side) in sides {
+        if side.origin_after_arrival > 0 {
+            println!(
+                "  {name}: {} deliveries left out: their payload's time is after their arrival, so not the simulation's clock (a container's wall clock?)",
+                side.origin_after_arrival
+            );
+        }
         if let Some(p) = &side.per_trial {
             let misses = p.miss_share.map_or(String::new(), |s| {
                 format!("; over the deadline {} [{}, {}]", percent(s.mean), percent(s.min), percent(s.max))

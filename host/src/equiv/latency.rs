@@ -65,6 +65,15 @@ pub struct SideLatency {
     pub pooled: Option<LatencyFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub per_trial: Option<PerTrial>,
+    /// Deliveries left out of the figures: their payload's time is after
+    /// their arrival, so it is no time of the simulation's clock (a
+    /// container's wall clock, say), and their latency would be negative.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub origin_after_arrival: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Both sides' end-to-end latency, and the deadline it was held against.
@@ -127,18 +136,25 @@ pub fn default_sinks(run: &CanonicalRun, clouds: &[String]) -> Vec<String> {
 }
 
 /// End-to-end latencies (µs, sorted) of what `sinks` received in `run`,
-/// leaving out the nodes and topics `options` ignore.
-pub fn sink_latencies(run: &CanonicalRun, sinks: &[String], options: &EquivOptions) -> Vec<u64> {
+/// leaving out the nodes and topics `options` ignore, and how many
+/// deliveries were left out because their origin is after their arrival
+/// (never counted as a latency of 0).
+pub fn sink_latencies(run: &CanonicalRun, sinks: &[String], options: &EquivOptions) -> (Vec<u64>, u64) {
+    let mut after_arrival = 0;
     let mut latencies: Vec<u64> = sinks
         .iter()
         .filter(|sink| !options.ignore_nodes.contains(*sink))
         .filter_map(|sink| run.deliveries.get(sink))
         .flatten()
         .filter(|d| !options.ignore_nodes.contains(&d.src) && !options.ignore_topics.contains(&d.topic))
-        .map(|d| d.time_us.saturating_sub(origin_us(d)))
+        .filter_map(|d| {
+            let latency = d.time_us.checked_sub(origin_us(d));
+            after_arrival += u64::from(latency.is_none());
+            latency
+        })
         .collect();
     latencies.sort_unstable();
-    latencies
+    (latencies, after_arrival)
 }
 
 fn spread(values: impl Iterator<Item = f64> + Clone) -> Spread {
@@ -157,7 +173,8 @@ pub fn side_latency(
     options: &EquivOptions,
     deadline_ms: Option<f64>,
 ) -> SideLatency {
-    let each: Vec<Vec<u64>> = runs.iter().map(|run| sink_latencies(run, &sinks, options)).collect();
+    let (each, left_out): (Vec<Vec<u64>>, Vec<u64>) =
+        runs.iter().map(|run| sink_latencies(run, &sinks, options)).unzip();
     let mut pooled: Vec<u64> = each.iter().flatten().copied().collect();
     pooled.sort_unstable();
     let per_trial = (runs.len() > 1).then(|| each.iter().filter_map(|l| figures(l, deadline_ms)).collect::<Vec<_>>());
@@ -169,7 +186,7 @@ pub fn side_latency(
         max_us: spread(f.iter().map(|x| x.max_us as f64)),
         miss_share: deadline_ms.map(|_| spread(f.iter().filter_map(|x| x.misses).map(|m| m.share))),
     });
-    SideLatency { sinks, pooled: figures(&pooled, deadline_ms), per_trial }
+    SideLatency { sinks, pooled: figures(&pooled, deadline_ms), per_trial, origin_after_arrival: left_out.iter().sum() }
 }
 
 #[cfg(test)]
@@ -258,5 +275,24 @@ mod tests {
         assert_eq!(per.miss_share, Some(Spread { mean: 1.0 / 3.0, min: 0.0, max: 2.0 / 3.0 }));
         // One run: no per-trial figures.
         assert_eq!(side_latency(&[at(&[1_000])], vec!["c".into()], &options, None).per_trial, None);
+    }
+
+    #[test]
+    fn a_payload_time_after_the_arrival_is_left_out_and_counted_never_a_latency_of_0() {
+        let options = EquivOptions::default();
+        // A wall-clock t_us (µs since 1970) at a virtual arrival of 9 ms, beside one that fits.
+        let runs = [run(&[
+            ("c", delivery(9_000, 8_000, "s", r#"{"t_us":1765000000000000}"#)),
+            ("c", delivery(9_000, 8_000, "s", r#"{"t_us":5000}"#)),
+        ])];
+        let side = side_latency(&runs, vec!["c".into()], &options, None);
+        assert_eq!(side.origin_after_arrival, 1);
+        let pooled = side.pooled.unwrap();
+        assert_eq!((pooled.deliveries, pooled.p50_us), (1, 4_000), "only the delivery whose origin fits");
+        let json = serde_json::to_value(&side).unwrap();
+        assert_eq!(json["origin_after_arrival"], 1);
+        let fitting =
+            side_latency(&[run(&[("c", delivery(9_000, 8_000, "s", "{}"))])], vec!["c".into()], &options, None);
+        assert!(serde_json::to_value(&fitting).unwrap().get("origin_after_arrival").is_none(), "kept out when 0");
     }
 }
