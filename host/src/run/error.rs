@@ -52,6 +52,11 @@ pub enum PrepareError {
         "node '{node}': the model in {} is not built from its current sources, and building it runs code from the folder: {runs}; nothing was run\n  = help: if you trust the folder, build it with `xedgesim build {}`, or run with `--build`", folder.display(), file.display()
     )]
     Unbuilt { node: String, folder: PathBuf, runs: &'static str, file: PathBuf },
+    #[error(
+        "node '{node}' (type ml_inference): its model is built from xedgesim's own sources in {}, which are not there: this xedgesim was installed without the tree it was built from
+  = help: run xedgesim from a checkout of its repository, or give the node `wasm: {{component: FILE}}`, an ml-inference component built in one (`cargo build --release --target wasm32-wasip2 --manifest-path models/ml-inference/Cargo.toml`)", folder.display()
+    )]
+    MlInferenceSourceMissing { node: String, folder: PathBuf },
     #[error("cannot set up the WebAssembly runtime: {0}")]
     Runtime(WasmError),
     #[error(

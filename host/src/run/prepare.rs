@@ -70,7 +70,11 @@ pub fn build_model_folders(
                 let component_error = |source| PrepareError::Component { node: node.id.clone(), source };
                 // xedgesim's own model folder is built without the user's
                 // yes: it runs no code but xedgesim's.
-                let component = if build || *dir == crate::scenario::ml_inference_folder() {
+                let own = *dir == crate::scenario::ml_inference_folder();
+                if own {
+                    own_sources_present(&node.id, dir)?;
+                }
+                let component = if build || own {
                     let runs = FolderLanguage::of(dir).map_or("its build tool", FolderLanguage::what_building_runs);
                     log(&format!("building the model in {} ({runs})", dir.display()));
                     let component = build_folder(dir, cache_dir, cargo, log).map_err(component_error)?;
@@ -219,5 +223,27 @@ fn component_name(source: &ComponentSource) -> String {
             path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
         }
         ComponentSource::Builtin(name) => format!("builtin:{name}"),
+    }
+}
+
+/// xedgesim's own model folder (`ml_inference`'s, where the build put it)
+/// is there: an installed binary whose source tree is gone says so.
+fn own_sources_present(node: &str, dir: &Path) -> Result<(), PrepareError> {
+    if dir.join("Cargo.toml").is_file() {
+        return Ok(());
+    }
+    Err(PrepareError::MlInferenceSourceMissing { node: node.to_string(), folder: dir.to_path_buf() })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_installed_binary_without_its_sources_says_so_for_ml_inference() {
+        let own = crate::scenario::ml_inference_folder();
+        assert!(super::own_sources_present("inference", &own).is_ok(), "this checkout has them");
+        let gone = tempfile::tempdir().unwrap();
+        let e = super::own_sources_present("inference", gone.path()).unwrap_err().to_string();
+        assert!(e.contains("node 'inference' (type ml_inference)") && e.contains("installed without the tree"), "{e}");
+        assert!(e.contains("wasm: {component: FILE}"), "says the way out: {e}");
     }
 }
