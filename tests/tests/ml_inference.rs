@@ -47,7 +47,8 @@ fn node(model: &Path, limits: SandboxLimits) -> Result<WasmNodeGroup, NodeFault>
     let files = BTreeMap::from([("model.onnx".to_string(), model.to_path_buf())]);
     let data = DataFiles::stage(&files, limits.memory_limit_mb << 20).unwrap();
     let config = BTreeMap::new();
-    WasmNodeGroup::with_data(runtime, component, 1, &[NodeSpec { id: "ml", config: &config }], limits, Some(data))
+    let data = Some(std::sync::Arc::new(data));
+    WasmNodeGroup::with_data(runtime, component, 1, &[NodeSpec { id: "ml", config: &config }], limits, data)
 }
 
 fn request(device_id: &str, features: &[f32]) -> Message {

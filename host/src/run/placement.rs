@@ -101,22 +101,38 @@ pub struct Placed {
     pub replays: Vec<ReplayReport>,
 }
 
-/// The `wasm.files` of node `index` (and its store's other nodes, which
-/// have the same), staged for its sandbox; `None` when it has none.
-pub(super) fn stage_files(
-    scenario: &ResolvedScenario,
-    index: usize,
-    limits: SandboxLimits,
-) -> Result<Option<DataFiles>, PrepareError> {
-    let node = &scenario.nodes[index];
-    let Implementation::Wasm(wasm) = &node.implementation else { return Ok(None) };
-    if wasm.files.is_empty() {
-        return Ok(None);
+/// Each distinct set of `wasm.files` staged once, its read-only folder
+/// shared by every sandbox that reads it: a `count:` of nodes with `cpu:`
+/// (a sandbox each) would otherwise copy the files once a node, and could
+/// fill the temporary folder.
+#[derive(Default)]
+pub(super) struct StagedFiles(BTreeMap<(BTreeMap<String, PathBuf>, u64), Arc<DataFiles>>);
+
+impl StagedFiles {
+    /// The `wasm.files` of node `index` (and its store's other nodes, which
+    /// have the same), staged for its sandbox; `None` when it has none.
+    pub(super) fn for_node(
+        &mut self,
+        scenario: &ResolvedScenario,
+        index: usize,
+        limits: SandboxLimits,
+    ) -> Result<Option<Arc<DataFiles>>, PrepareError> {
+        let node = &scenario.nodes[index];
+        let Implementation::Wasm(wasm) = &node.implementation else { return Ok(None) };
+        if wasm.files.is_empty() {
+            return Ok(None);
+        }
+        let max_bytes = (limits.memory_limit_mb << 20).min(MAX_DATA_FILES_BYTES);
+        let key = (wasm.files.clone(), max_bytes);
+        if let Some(staged) = self.0.get(&key) {
+            return Ok(Some(staged.clone()));
+        }
+        let staged = DataFiles::stage(&wasm.files, max_bytes)
+            .map(Arc::new)
+            .map_err(|source| PrepareError::Component { node: node.id.clone(), source })?;
+        self.0.insert(key, staged.clone());
+        Ok(Some(staged))
     }
-    let max_bytes = (limits.memory_limit_mb << 20).min(MAX_DATA_FILES_BYTES);
-    DataFiles::stage(&wasm.files, max_bytes)
-        .map(Some)
-        .map_err(|source| PrepareError::Component { node: node.id.clone(), source })
 }
 
 /// Makes every node of `scenario`: WASM nodes first, so a component that
@@ -297,6 +313,7 @@ fn place_live(
         interrupt: interrupt.clone(),
     };
     let mut runtime = WasmRuntime::new(&options).map_err(PrepareError::Runtime)?;
+    let mut staged = StagedFiles::default();
     for (source, limits, members) in batches {
         if interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(PrepareError::Interrupted { component: source.to_string() });
@@ -311,7 +328,7 @@ fn place_live(
                 .recorded_ran
                 .insert(scenario.nodes[member].id.clone(), format!("component {}", hex(&component.sha256)));
         }
-        let data = stage_files(scenario, members[0], limits)?;
+        let data = staged.for_node(scenario, members[0], limits)?;
         if let Some(data) = &data {
             let hashes: BTreeMap<String, String> = data.sha256.iter().map(|(n, h)| (n.clone(), hex(h))).collect();
             for &member in &members {
@@ -426,6 +443,24 @@ fn place_docker(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sandboxes_of_the_same_files_share_one_staged_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.csv"), "1,2\n").unwrap();
+        std::fs::write(dir.path().join("b.csv"), "3,4\n").unwrap();
+        let yaml = "simulation: {duration_s: 1}\nnodes:\n  - {id: s1, type: sensor, wasm: {files: {t.csv: a.csv}}}\n  - {id: s2, type: sensor, wasm: {files: {t.csv: a.csv}}}\n  - {id: s3, type: sensor, wasm: {files: {t.csv: b.csv}}}\n  - {id: s4, type: sensor}\n";
+        std::fs::write(dir.path().join("s.yaml"), yaml).unwrap();
+        let scenario = crate::scenario::load_with(&dir.path().join("s.yaml"), &Default::default()).unwrap().resolved;
+        let limits = SandboxLimits::default();
+        let mut staged = StagedFiles::default();
+        let [s1, s2, s3, s4] = [0, 1, 2, 3].map(|i| staged.for_node(&scenario, i, limits).unwrap());
+        let (s1, s2, s3) = (s1.unwrap(), s2.unwrap(), s3.unwrap());
+        assert!(Arc::ptr_eq(&s1, &s2), "one copy for the same files");
+        assert!(!Arc::ptr_eq(&s1, &s3) && s4.is_none());
+        assert_eq!(std::fs::read(s3.dir().join("t.csv")).unwrap(), b"3,4\n");
+        assert_eq!(staged.0.len(), 2);
+    }
 
     #[test]
     fn too_many_stores_for_the_kernel_are_refused_with_the_fixes() {

@@ -153,6 +153,7 @@ pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> R
     type Seen<'a> =
         (&'a ComponentSource, SandboxLimits, &'a BTreeMap<String, ConfigValue>, &'a BTreeMap<String, PathBuf>);
     let mut seen: BTreeSet<Seen<'_>> = BTreeSet::new();
+    let mut staged = super::placement::StagedFiles::default();
     let mut faults = Vec::new();
     for (index, node) in scenario.nodes.iter().enumerate() {
         let Implementation::Wasm(wasm) = &node.implementation else { continue };
@@ -166,7 +167,7 @@ pub fn check_models(scenario: &ResolvedScenario, runtime: &mut WasmRuntime) -> R
             .component(&wasm.component)
             .map_err(|source| PrepareError::Component { node: node.id.clone(), source })?;
         let spec = NodeSpec { id: &node.id, config: &node.config };
-        let data = super::placement::stage_files(scenario, index, wasm.limits)?;
+        let data = staged.for_node(scenario, index, wasm.limits)?;
         if let Err(fault) = WasmNodeGroup::with_data(runtime, &component, scenario.seed, &[spec], wasm.limits, data) {
             faults.push(fault);
         }

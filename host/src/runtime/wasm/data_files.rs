@@ -2,9 +2,10 @@
 //! its sandbox sees read-only at `/data` (`scenario::DATA_DIR`), and
 //! nothing else of the host.
 //!
-//! WASI preopens a directory, not files: each sandbox gets a folder of its
-//! own (a temporary folder, mode 0700, removed when the sandbox is
-//! dropped) holding a copy of each file under its name, mode 0400. A copy,
+//! WASI preopens a directory, not files: the files are copied into a folder
+//! (a temporary folder, mode 0700, removed when the last sandbox holding it
+//! is dropped) under their names, mode 0400, which every sandbox of the
+//! same files sees read-only (the run layer stages each set once). A copy,
 //! not a link, so the guest reads exactly the bytes hashed here, whatever
 //! happens to the host file during the run, and no link leads out.
 

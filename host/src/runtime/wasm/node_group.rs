@@ -9,6 +9,7 @@
 //! budget and blame. See docs/sandbox.md.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use wasmtime::component::ResourceAny;
 use wasmtime::{Store, Trap};
@@ -66,8 +67,9 @@ pub struct WasmNodeGroup {
     interrupted: bool,
     /// The run's seed: a restarted node's streams are derived from it.
     scenario_seed: u64,
-    /// The folder its guest sees as `/data`, kept while the store lives.
-    _data: Option<DataFiles>,
+    /// The folder its guest sees as `/data`, kept while the store lives
+    /// (shared, read-only, by every sandbox of the same files).
+    _data: Option<Arc<DataFiles>>,
 }
 
 impl std::fmt::Debug for WasmNodeGroup {
@@ -99,16 +101,18 @@ impl WasmNodeGroup {
         scenario_seed: u64,
         nodes: &[NodeSpec<'_>],
         limits: SandboxLimits,
-        data: Option<DataFiles>,
+        data: Option<Arc<DataFiles>>,
     ) -> Result<Self, NodeFault> {
         let first = nodes.first().expect("a group has at least one node").id;
         let memory = usize::try_from(limits.memory_limit_mb << 20).unwrap_or(usize::MAX);
         let mut state =
-            NodeState::with_data(scenario_seed, memory, data.as_ref().map(DataFiles::dir)).map_err(|e| NodeFault {
-                node: first.to_string(),
-                time_us: 0,
-                kind: FaultKind::Config,
-                detail: format!("cannot open its data files: {e:#}"),
+            NodeState::with_data(scenario_seed, memory, data.as_deref().map(DataFiles::dir)).map_err(|e| {
+                NodeFault {
+                    node: first.to_string(),
+                    time_us: 0,
+                    kind: FaultKind::Config,
+                    detail: format!("cannot open its data files: {e:#}"),
+                }
             })?;
         state.outbox_limits = (u64::from(limits.max_outbox_messages), limits.max_outbox_bytes);
         for spec in nodes {
