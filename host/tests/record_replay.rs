@@ -464,3 +464,32 @@ fn equiv_compares_a_recorded_run_with_a_scenario() {
     assert_eq!(swapped.status.code(), Some(2), "{}", stderr(&swapped));
     assert!(stderr(&swapped).contains("is a recorded run"), "{}", stderr(&swapped));
 }
+
+/// What the terminal says names what was done: `equiv` of two recordings
+/// of other seeds says each replays its own; a replay of a run without a
+/// trace says it compared the metrics and results, not a trace.
+#[test]
+fn the_terminal_names_a_recordings_own_seed_and_only_the_files_compared() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = record_wasm_gateway(dir.path());
+    let rec7 = dir.path().join("rec7");
+    let args = ["run", "scenarios/wasm_gateway.yaml", "--seed", "7", "--trace", "off", "--quiet"];
+    let out = xedgesim(
+        &[&args[..], &["--out", rec7.to_str().unwrap(), "--record", "--record-node", "gateway"]].concat(),
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let eq = xedgesim_without_docker(&[
+        "equiv",
+        rec.to_str().unwrap(),
+        rec7.to_str().unwrap(),
+        "--out",
+        dir.path().join("eq").to_str().unwrap(),
+    ]);
+    assert!(stdout(&eq).contains("with seed 42 (B replays its recording's seed 7)"), "{}", stdout(&eq));
+    assert_eq!(summary(&dir.path().join("eq/b"))["seed"], 7);
+
+    let replay = xedgesim_without_docker(&["replay", rec7.to_str().unwrap()]);
+    assert!(replay.status.success(), "{}{}", stdout(&replay), stderr(&replay));
+    assert!(stdout(&replay).contains("identical: metrics.csv, the summary's results"), "{}", stdout(&replay));
+}

@@ -465,10 +465,11 @@ pub fn run(args: &EquivArgs) -> ExitCode {
     let interrupt = super::signals::install();
 
     println!(
-        "running {} and {}{} with seed {seed}{}",
+        "running {} and {}{} with seed {seed}{}{}",
         args.a.display(),
         b_file.display(),
         args.swap.as_deref().map(|s| format!(" (swapped: {s})")).unwrap_or_default(),
+        super::equiv_sides::own_seeds(&sides, seed),
         if trials > 1 { format!(", {trials} trials each") } else { String::new() }
     );
     // Every (trial, side) run, in parallel up to the cores available.

@@ -114,6 +114,17 @@ pub fn replayed_nodes(side: &Side, replay: Vec<String>) -> Vec<String> {
     replay.into_iter().chain(recorded).collect()
 }
 
+/// What a recorded side runs with when its seed is not the comparison's
+/// (two recordings of other seeds): ` (B replays its recording's seed 7)`.
+pub fn own_seeds(sides: &[Side; 2], seed: u64) -> String {
+    sides
+        .iter()
+        .filter_map(|s| s.recorded.as_ref().map(|r| (s.name, r.options.seed)))
+        .filter(|&(_, own)| own != seed)
+        .map(|(name, own)| format!(" ({} replays its recording's seed {own})", name.to_uppercase()))
+        .collect()
+}
+
 /// The comparison's seed: `--seed`, else the recorded side's (A's when
 /// both are recorded), else A's file's.
 pub fn seed(asked: Option<u64>, sides: &[Side; 2], a_seed: u64) -> u64 {

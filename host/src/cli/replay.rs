@@ -115,7 +115,11 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
     }
     match compare_outputs(&recorded_dir, &out_dir) {
         Ok(Comparison::Identical) => {
-            println!("identical: trace.jsonl, metrics.csv and the summary's results are the recorded run's");
+            // A run with `--trace off` has no trace: say only what was compared.
+            let files: Vec<&str> =
+                ["trace.jsonl", "metrics.csv"].into_iter().filter(|f| recorded_dir.join(f).is_file()).collect();
+            let files = files.iter().map(|f| format!("{f}, ")).collect::<String>();
+            println!("identical: {files}the summary's results are the recorded run's");
             ExitCode::SUCCESS
         }
         Ok(Comparison::NothingToCompare) => {
