@@ -3,8 +3,10 @@
 //! and `hybrid.yaml` recorded with `run --record` (every container node),
 //! then replayed with the engine's socket pointing nowhere: the same
 //! trace.jsonl and metrics.csv bytes and summary results, `deterministic:
-//! true`, and no container started; and the recorded container compared
-//! with its WASM model by `equiv RUN_DIR wasm_gateway.yaml`, no engine needed.
+//! true`, and no container started; the recorded container compared
+//! with its WASM model by `equiv RUN_DIR wasm_gateway.yaml`, and replayed
+//! inside it with a sensor at another rate (strict names the divergence,
+//! lenient counts), no engine needed.
 
 mod common;
 
@@ -87,6 +89,37 @@ fn a_recorded_docker_gateway_replays_byte_for_byte_without_an_engine() {
     let stdout = output_text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", output_text(&out.stderr));
     assert!(stdout.contains("equivalent: "), "{stdout}");
+
+    // The recorded container inside wasm_gateway.yaml with sensor2 at another
+    // rate: strict stops at the first divergence and names it; lenient
+    // finishes and counts. No engine either way.
+    let yaml = std::fs::read_to_string(root().join("scenarios/wasm_gateway.yaml")).unwrap();
+    let changed = dir.path().join("changed.yaml");
+    std::fs::write(&changed, yaml.replace("{sample_rate_hz: 2}", "{sample_rate_hz: 3}")).unwrap();
+    let replay = format!("gateway={}", rec.display());
+    let strict_dir = dir.path().join("strict");
+    let args = ["run", changed.to_str().unwrap(), "--replay", &replay, "--out", strict_dir.to_str().unwrap()];
+    let strict = run_with(&args, Some("unix:///nonexistent/docker.sock"));
+    let err = output_text(&strict.stderr);
+    assert_eq!(strict.status.code(), Some(2), "{err}");
+    assert!(err.contains("node 'gateway' diverged from its recording at t = "), "{err}");
+    assert!(err.contains("received inbox") && err.contains("--replay-mode lenient"), "{err}");
+    let lenient_dir = dir.path().join("lenient");
+    let args = [
+        "run",
+        changed.to_str().unwrap(),
+        "--replay",
+        &replay,
+        "--replay-mode",
+        "lenient",
+        "--out",
+        lenient_dir.to_str().unwrap(),
+    ];
+    let lenient = run_with(&args, Some("unix:///nonexistent/docker.sock"));
+    assert!(lenient.status.success(), "{}", output_text(&lenient.stderr));
+    let counts = &summary(&lenient_dir)["replayed"]["gateway"];
+    assert!(counts["calls_unrecorded"].as_u64().unwrap() > 0, "{counts}");
+    assert_eq!(summary(&lenient_dir)["deterministic"], true, "no container ran");
 }
 
 #[test]
