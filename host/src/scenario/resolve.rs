@@ -178,7 +178,16 @@ fn node(
                     max_inbox_bytes: wasm.max_inbox_bytes.unwrap_or(defaults.max_inbox_bytes),
                     max_log_bytes: wasm.max_log_bytes.unwrap_or(defaults.max_log_bytes),
                 },
-                files: wasm.files.iter().map(|(name, path)| (name.clone(), absolute(base, path))).collect(),
+                // Real paths, as the host-read check sees them: staging opens
+                // exactly these, refusing any link put in them since.
+                files: wasm
+                    .files
+                    .iter()
+                    .map(|(name, path)| {
+                        let joined = absolute(base, path);
+                        (name.clone(), std::fs::canonicalize(&joined).unwrap_or(joined))
+                    })
+                    .collect(),
             })
         }
     };

@@ -64,16 +64,29 @@ impl DataFiles {
     }
 }
 
-/// `path` opened for reading, if it is (still) a regular file: what was
-/// checked at load may have been swapped since for a FIFO or a device,
-/// whose opening or reading would wait forever. Opened without blocking,
-/// then asked what it is through the open handle, so nothing swapped in
-/// between the two is read.
+/// `path` (the real path checked at load) opened for reading, if it is
+/// (still) that regular file: a link put anywhere in the path since could
+/// lead outside what was allowed, and a FIFO or a device would make the
+/// open or the read wait forever. Opened without following any link and
+/// without blocking, then asked what it is through the open handle, so
+/// nothing swapped in between the two is read.
 fn open_regular(path: &Path) -> Result<std::fs::File, String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path).map_err(|e| format!("cannot read it: {e}"))?;
+    use rustix::fs::{CWD, Mode, OFlags, ResolveFlags, openat2};
+    let flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+    let file = match openat2(CWD, path, flags, Mode::empty(), ResolveFlags::NO_SYMLINKS) {
+        Ok(fd) => std::fs::File::from(fd),
+        Err(rustix::io::Errno::LOOP) => {
+            return Err("a link was put in its path since the scenario was loaded; it is not read".into());
+        }
+        // A kernel before openat2 (Linux 5.6): its last component at least is no link.
+        Err(rustix::io::Errno::NOSYS) => {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true);
+            std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK | libc::O_NOFOLLOW);
+            options.open(path).map_err(|e| format!("cannot read it: {e}"))?
+        }
+        Err(e) => return Err(format!("cannot read it: {}", std::io::Error::from(e))),
+    };
     let kind = file.metadata().map_err(|e| format!("cannot read it: {e}"))?.file_type();
     if !kind.is_file() {
         return Err(
@@ -96,10 +109,40 @@ fn write_read_only(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 mod tests {
     use super::*;
 
+    /// A temporary folder by its real path, as the loader resolves data files.
+    fn real_dir() -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap();
+        (dir, real)
+    }
+
+    #[test]
+    fn a_link_put_in_a_data_files_path_since_it_was_checked_is_refused() {
+        let (_dir, root) = real_dir();
+        std::fs::create_dir(root.join("models")).unwrap();
+        std::fs::write(root.join("models/model.onnx"), "the model").unwrap();
+        std::fs::write(root.join("secret"), "not the model").unwrap();
+        let files = BTreeMap::from([("model.onnx".to_string(), root.join("models/model.onnx"))]);
+        assert!(DataFiles::stage(&files, 1 << 20).is_ok(), "as checked at load");
+        // The file itself swapped for a link to another.
+        std::fs::remove_file(root.join("models/model.onnx")).unwrap();
+        std::os::unix::fs::symlink(root.join("secret"), root.join("models/model.onnx")).unwrap();
+        let e = DataFiles::stage(&files, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("a link was put in its path"), "{e}");
+        // A folder on the way swapped for a link to another folder.
+        std::fs::remove_file(root.join("models/model.onnx")).unwrap();
+        std::fs::create_dir(root.join("elsewhere")).unwrap();
+        std::fs::write(root.join("elsewhere/model.onnx"), "not the model").unwrap();
+        std::fs::remove_dir(root.join("models")).unwrap();
+        std::os::unix::fs::symlink(root.join("elsewhere"), root.join("models")).unwrap();
+        let e = DataFiles::stage(&files, 1 << 20).unwrap_err().to_string();
+        assert!(e.contains("a link was put in its path"), "{e}");
+    }
+
     #[test]
     fn a_fifo_put_where_a_data_file_was_is_refused_without_waiting() {
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("model.onnx");
+        let (_dir, root) = real_dir();
+        let fifo = root.join("model.onnx");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
         assert!(made.success());
         let files = BTreeMap::from([("model.onnx".to_string(), fifo.clone())]);
@@ -107,7 +150,7 @@ mod tests {
         let e = DataFiles::stage(&files, 1 << 20).unwrap_err().to_string();
         assert!(e.contains("no longer a regular file") && e.contains("model.onnx"), "{e}");
 
-        let plain = dir.path().join("table.csv");
+        let plain = root.join("table.csv");
         std::fs::write(&plain, "a,b\n").unwrap();
         let staged = DataFiles::stage(&BTreeMap::from([("table.csv".to_string(), plain)]), 1 << 20).unwrap();
         assert_eq!(std::fs::read(staged.dir().join("table.csv")).unwrap(), b"a,b\n");
