@@ -245,11 +245,14 @@ fn ends_its_connection_after_three_answers(run: &Run, why: &str) {
     let unsubscribed: Vec<String> =
         run.sends_from("svc").into_iter().filter(|(_, t, _)| t == "$unsubscribe").map(|(_, _, p)| p).collect();
     assert_eq!(unsubscribed, ["in/s1", "in/s2"]);
-    // The readings of 1.5 s on (s1's 2, 3, 4 s; s2's 1.5 … 4.5 s) reach
-    // nobody: counted by the host as undelivered, or (once the broker
-    // honours $unsubscribe) by the broker as unrouted.
-    let nobody = run.metric("svc", "mqtt_undelivered") + run.metric("broker", "unrouted");
-    assert!(nobody >= 10.0, "{nobody}");
+    // The readings of 1.5 s on (s1's 2, 3, 4 s; s2's 1.5 … 4.5 s) get no
+    // answer: counted by the host as undelivered, or (once the broker
+    // honours $unsubscribe) by the broker as unrouted, or, when the
+    // disconnect comes a little later on the wall clock (a loaded machine),
+    // delivered to the container before it left and never answered.
+    let delivered_unanswered = run.metric("svc", "mqtt_delivered") - 3.0;
+    let nobody = run.metric("svc", "mqtt_undelivered") + run.metric("broker", "unrouted") + delivered_unanswered;
+    assert!(nobody >= 10.0, "{nobody}: {:?}", read_metrics(&run.out()));
 }
 
 #[test]
