@@ -236,6 +236,28 @@ impl ReplayGroup {
         fault
     }
 
+    /// Strict: where the node's next recorded call is, if it is the one
+    /// `asked` now (`fits` it); else its divergence (an earlier one stays).
+    fn strict_next(
+        &mut self,
+        index: usize,
+        now_us: u64,
+        asked: &'static str,
+        fits: impl Fn(&Event) -> bool,
+    ) -> Result<usize, NodeFault> {
+        let node = &self.nodes[index];
+        if let Some(fault) = &node.diverged {
+            return Err(fault.clone());
+        }
+        match node.next_call() {
+            Some((position, event)) if fits(event) => Ok(position),
+            next => {
+                let next = next.map(|(_, e)| e.clone());
+                Err(self.diverge(index, now_us, Expected::Call { asked, next: next.as_ref(), received: None }))
+            }
+        }
+    }
+
     fn step_one(&mut self, index: usize, now_us: u64, inbox: &[Message]) -> Result<StepOutput, NodeFault> {
         self.stats_of(index, |s| s.calls += 1);
         match self.mode {
@@ -310,28 +332,22 @@ impl ReplayGroup {
     }
 
     fn finish_one(&mut self, index: usize, now_us: u64) -> Result<Vec<Metric>, NodeFault> {
-        let node = &mut self.nodes[index];
         let position = match self.mode {
-            ReplayMode::Strict => {
-                if let Some(fault) = &node.diverged {
-                    return Err(fault.clone());
-                }
-                match node.next_call() {
-                    Some((position, Event::Finish { now_us: t, .. })) if *t == now_us => position,
-                    next => {
-                        let next = next.map(|(_, e)| e.clone());
-                        let expected = Expected::Call { asked: "finish", next: next.as_ref(), received: None };
-                        return Err(self.diverge(index, now_us, expected));
-                    }
+            ReplayMode::Strict => self.strict_next(
+                index,
+                now_us,
+                "finish",
+                |e| matches!(e, Event::Finish { now_us: t, .. } if *t == now_us),
+            )?,
+            // The recorded finish, whenever it was: a node that never finished reports nothing.
+            ReplayMode::Lenient => {
+                match self.nodes[index].events.iter().position(|e| matches!(e, Event::Finish { .. })) {
+                    Some(position) => position,
+                    None => return Ok(Vec::new()),
                 }
             }
-            // The recorded finish, whenever it was: a node that never finished reports nothing.
-            ReplayMode::Lenient => match node.events.iter().position(|e| matches!(e, Event::Finish { .. })) {
-                Some(position) => position,
-                None => return Ok(Vec::new()),
-            },
         };
-        let Event::Finish { result, .. } = node.take(position) else { unreachable!("a finish") };
+        let Event::Finish { result, .. } = self.nodes[index].take(position) else { unreachable!("a finish") };
         result
     }
 }
@@ -396,19 +412,21 @@ impl NodeGroup for ReplayGroup {
 
     fn crash(&mut self, index: usize, now_us: u64) {
         self.calls += 1;
-        let node = &mut self.nodes[index];
         let position = match self.mode {
-            ReplayMode::Strict if node.diverged.is_some() => return,
-            ReplayMode::Strict => match node.next_call() {
-                Some((position, Event::Crash { now_us: t })) if *t == now_us => position,
-                next => {
-                    // A crash answers nothing: the node's next call returns the divergence.
-                    let next = next.map(|(_, e)| e.clone());
-                    self.diverge(index, now_us, Expected::Call { asked: "crash", next: next.as_ref(), received: None });
-                    return;
+            // A crash answers nothing: the node's next call returns the divergence.
+            ReplayMode::Strict => {
+                match self.strict_next(
+                    index,
+                    now_us,
+                    "crash",
+                    |e| matches!(e, Event::Crash { now_us: t } if *t == now_us),
+                ) {
+                    Ok(position) => position,
+                    Err(_) => return,
                 }
-            },
+            }
             ReplayMode::Lenient => {
+                let node = &mut self.nodes[index];
                 node.pass_before(now_us);
                 match node.find_at(now_us, |e| matches!(e, Event::Crash { now_us: t } if *t == now_us)) {
                     Some(position) => position,
@@ -416,7 +434,7 @@ impl NodeGroup for ReplayGroup {
                 }
             }
         };
-        node.take(position);
+        self.nodes[index].take(position);
     }
 
     fn restart(
@@ -428,29 +446,15 @@ impl NodeGroup for ReplayGroup {
     ) -> Result<(), NodeFault> {
         let _ = config;
         self.calls += 1;
-        let node = &mut self.nodes[index];
         let position = match self.mode {
-            ReplayMode::Strict => {
-                if let Some(fault) = &node.diverged {
-                    return Err(fault.clone());
-                }
-                match node.next_call() {
-                    Some((position, Event::Restart { now_us: t, restarts: r, .. }))
-                        if *t == now_us && *r == restarts =>
-                    {
-                        position
-                    }
-                    next => {
-                        let next = next.map(|(_, e)| e.clone());
-                        return Err(self.diverge(
-                            index,
-                            now_us,
-                            Expected::Call { asked: "restart", next: next.as_ref(), received: None },
-                        ));
-                    }
-                }
-            }
+            ReplayMode::Strict => self.strict_next(
+                index,
+                now_us,
+                "restart",
+                |e| matches!(e, Event::Restart { now_us: t, restarts: r, .. } if *t == now_us && *r == restarts),
+            )?,
             ReplayMode::Lenient => {
+                let node = &mut self.nodes[index];
                 node.pass_before(now_us);
                 match node.find_at(now_us, |e| matches!(e, Event::Restart { now_us: t, .. } if *t == now_us)) {
                     Some(position) => position,
@@ -458,7 +462,7 @@ impl NodeGroup for ReplayGroup {
                 }
             }
         };
-        let Event::Restart { result, .. } = node.take(position) else { unreachable!("a restart") };
+        let Event::Restart { result, .. } = self.nodes[index].take(position) else { unreachable!("a restart") };
         result
     }
 }
