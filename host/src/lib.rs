@@ -14,4 +14,5 @@ pub mod runtime;
 pub mod scaffold;
 pub mod scenario;
 pub mod seed;
+pub mod sweep;
 pub mod text;

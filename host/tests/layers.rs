@@ -24,7 +24,24 @@ const LAYERS: &[(&str, &[&str])] = &[
     // `report`: the comparison page of two runs' series.
     ("equiv", &["run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     ("scaffold", &["scenario", "runtime", "text"]),
-    ("cli", &["equiv", "run", "report", "engine", "runtime", "scenario", "scaffold", "text", "seed", "atomic_file"]),
+    // Many runs of one scenario: plans them, hands them out, collects them.
+    ("sweep", &["run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
+    (
+        "cli",
+        &[
+            "sweep",
+            "equiv",
+            "run",
+            "report",
+            "engine",
+            "runtime",
+            "scenario",
+            "scaffold",
+            "text",
+            "seed",
+            "atomic_file",
+        ],
+    ),
 ];
 
 /// What only `cli` may use: (what, the text that uses it).

@@ -1,0 +1,9 @@
+//! Parameter sweeps: many runs of one scenario, a grid or list of
+//! parameter points times seeds, handed to an executor made for many
+//! jobs (every local core, a Slurm job array, a Kubernetes Indexed Job)
+//! rather than a scheduler of our own, then collected into one table.
+//!
+//! A sweep lives in one folder whose shape is [`layout`]: the plan
+//! (`sweep.json`), one folder per point, and what `collect` writes.
+
+pub mod layout;
