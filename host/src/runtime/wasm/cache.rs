@@ -199,6 +199,10 @@ impl ArtifactCache {
         let mut key = Sha256::new();
         key.update(component_hash);
         key.update(engine_fingerprint(engine));
+        // An entry skips the compile-work check (it was compiled): other
+        // limits, another entry.
+        use super::component::{MAX_CODE_BYTES, MAX_COMPONENT_WORK, MAX_FUNCTION_BYTES, MAX_FUNCTION_WORK};
+        key.update(format!("limits {MAX_FUNCTION_BYTES} {MAX_CODE_BYTES} {MAX_FUNCTION_WORK} {MAX_COMPONENT_WORK}"));
         crate::text::hex(&key.finalize()[..20])
     }
 
@@ -216,10 +220,28 @@ impl ArtifactCache {
         component_hash: &[u8; 32],
         interrupt: Option<&Arc<AtomicBool>>,
     ) -> wasmtime::Result<(Component, CacheOutcome)> {
-        let key = Self::entry_key(engine, component_hash);
-        if let Some(component) = self.read_entry(engine, &key) {
+        if let Some(component) = self.load(engine, component_hash) {
             return Ok((component, CacheOutcome::Hit));
         }
+        self.compile(engine, bytes, component_hash, interrupt)
+    }
+
+    /// The compiled form of the component with SHA-256 `component_hash`,
+    /// when a valid entry exists.
+    pub fn load(&self, engine: &Engine, component_hash: &[u8; 32]) -> Option<Component> {
+        self.read_entry(engine, &Self::entry_key(engine, component_hash))
+    }
+
+    /// Compiles `bytes` and stores the result (`Compiled`; `Uncached` when
+    /// it could not be written).
+    pub fn compile(
+        &self,
+        engine: &Engine,
+        bytes: &[u8],
+        component_hash: &[u8; 32],
+        interrupt: Option<&Arc<AtomicBool>>,
+    ) -> wasmtime::Result<(Component, CacheOutcome)> {
+        let key = Self::entry_key(engine, component_hash);
         let artifact = super::interrupt::compile_unless_set(interrupt, engine, bytes, Engine::precompile_component)?;
         let component = deserialize(engine, &artifact)?;
         let outcome = match self.write_entry(&key, &artifact) {

@@ -120,50 +120,40 @@ impl ModelComponent {
                 limit: MAX_COMPONENT_BYTES,
             });
         }
-        let survey = survey(bytes).map_err(not_a_component)?;
-        for import in &survey.imports {
+        // Read without the operators: the imports, exports and sizes.
+        let outline = survey(bytes, false).map_err(not_a_component)?;
+        for import in &outline.imports {
             check_import(import, &name)?;
         }
-        for export in &survey.exports {
+        for export in &outline.exports {
             check_version(export, &name)?;
         }
-        if survey.largest_function > MAX_FUNCTION_BYTES {
+        if outline.largest_function > MAX_FUNCTION_BYTES {
             return Err(WasmError::TooLarge {
                 component: name.clone(),
                 what: "its largest function",
-                bytes: survey.largest_function,
+                bytes: outline.largest_function,
                 limit: MAX_FUNCTION_BYTES,
             });
         }
-        if survey.code_bytes > MAX_CODE_BYTES {
+        if outline.code_bytes > MAX_CODE_BYTES {
             return Err(WasmError::TooMuchCode {
                 component: name.clone(),
-                what: format!("its code is {} bytes", survey.code_bytes),
+                what: format!("its code is {} bytes", outline.code_bytes),
                 limit: format!("{MAX_CODE_BYTES} bytes"),
             });
         }
-        if let Some(f) = &survey.hardest_function
-            && f.work > MAX_FUNCTION_WORK
-        {
-            return Err(WasmError::TooMuchCode {
-                component: name.clone(),
-                what: format!(
-                    "function {} ({} bytes, {} control-flow operators, {} locals) needs compile work {}",
-                    f.index, f.bytes, f.control, f.locals, f.work
-                ),
-                limit: format!("{MAX_FUNCTION_WORK} per function (control-flow operators², more with many locals)"),
-            });
-        }
-        if survey.work > MAX_COMPONENT_WORK {
-            return Err(WasmError::TooMuchCode {
-                component: name.clone(),
-                what: format!("its functions need compile work {} in all", survey.work),
-                limit: format!("{MAX_COMPONENT_WORK} (the sum over its functions)"),
-            });
-        }
         let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
+        // The compile work is what a compile would cost: read from every
+        // operator (a fifth of an M0 run's whole process), so only before
+        // compiling. A compiled entry in the cache was checked when it was
+        // compiled: its key holds the limits it was checked against.
+        if let Some(component) = cache.and_then(|cache| cache.load(engine, &sha256)) {
+            return Self::checked(engine, linker, name, sha256, component, CacheOutcome::Hit);
+        }
+        check_compile_work(&survey(bytes, true).map_err(not_a_component)?, &name)?;
         let (component, cache_outcome) = match cache {
-            Some(cache) => cache.load_or_compile(engine, bytes, &sha256, interrupt),
+            Some(cache) => cache.compile(engine, bytes, &sha256, interrupt),
             None => {
                 interrupt::compile_unless_set(interrupt, engine, bytes, |engine, bytes| Component::new(engine, bytes))
                     .map(|c| (c, CacheOutcome::Uncached))
@@ -177,6 +167,18 @@ impl ModelComponent {
             }
             None => not_a_component(format!("{e:#}")),
         })?;
+        Self::checked(engine, linker, name, sha256, component, cache_outcome)
+    }
+
+    /// `component` once its contract is checked and it is linked.
+    fn checked(
+        engine: &Engine,
+        linker: &Linker<NodeState>,
+        name: String,
+        sha256: [u8; 32],
+        component: Component,
+        cache_outcome: CacheOutcome,
+    ) -> Result<Self, WasmError> {
         check_contract(engine, &component, &name)?;
         let instance_pre = linker
             .instantiate_pre(&component)
@@ -243,9 +245,35 @@ fn shape(index: usize, body: &wasmparser::FunctionBody<'_>) -> Result<FunctionSh
     Ok(FunctionShape { index, bytes: body.range().len(), control, locals, work })
 }
 
+/// Refuses a component whose compile would cost more than the limits
+/// allow (`survey` with its operators read).
+fn check_compile_work(survey: &Survey, name: &str) -> Result<(), WasmError> {
+    if let Some(f) = &survey.hardest_function
+        && f.work > MAX_FUNCTION_WORK
+    {
+        return Err(WasmError::TooMuchCode {
+            component: name.to_string(),
+            what: format!(
+                "function {} ({} bytes, {} control-flow operators, {} locals) needs compile work {}",
+                f.index, f.bytes, f.control, f.locals, f.work
+            ),
+            limit: format!("{MAX_FUNCTION_WORK} per function (control-flow operators², more with many locals)"),
+        });
+    }
+    if survey.work > MAX_COMPONENT_WORK {
+        return Err(WasmError::TooMuchCode {
+            component: name.to_string(),
+            what: format!("its functions need compile work {} in all", survey.work),
+            limit: format!("{MAX_COMPONENT_WORK} (the sum over its functions)"),
+        });
+    }
+    Ok(())
+}
+
 /// Reads a component's top-level imports and exports and the size of its
-/// functions, without compiling it.
-fn survey(bytes: &[u8]) -> Result<Survey, String> {
+/// functions, without compiling it; with `operators`, each function's
+/// compile work too (every operator read).
+fn survey(bytes: &[u8], operators: bool) -> Result<Survey, String> {
     use wasmparser::{Parser, Payload};
     let mut survey = Survey {
         imports: Vec::new(),
@@ -278,7 +306,7 @@ fn survey(bytes: &[u8]) -> Result<Survey, String> {
                 survey.largest_function = survey.largest_function.max(bytes);
                 survey.code_bytes = survey.code_bytes.saturating_add(bytes);
                 // Oversized code is refused without reading its operators.
-                if survey.largest_function <= MAX_FUNCTION_BYTES && survey.code_bytes <= MAX_CODE_BYTES {
+                if operators && survey.largest_function <= MAX_FUNCTION_BYTES && survey.code_bytes <= MAX_CODE_BYTES {
                     let f = shape(functions, &body)?;
                     survey.work = survey.work.saturating_add(f.work);
                     if survey.hardest_function.as_ref().is_none_or(|h| f.work > h.work) {
