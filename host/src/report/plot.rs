@@ -206,11 +206,13 @@ pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Me
             }
             MeansAxis::Labels(labels) => {
                 let n = labels.len().max(1);
+                // `0..k` segmented has k + 1 segments: one per label, no empty one after.
+                let last = (n - 1).max(1);
                 let mut chart = ChartBuilder::on(root)
                     .margin(12)
                     .x_label_area_size(55)
                     .y_label_area_size(80)
-                    .build_cartesian_2d((0..n).into_segmented(), y_range)?;
+                    .build_cartesian_2d((0..last).into_segmented(), y_range)?;
                 chart
                     .configure_mesh()
                     .x_desc(x_desc)
