@@ -64,30 +64,41 @@ pub fn value_of<'a>(row: &'a PointRow, path: &str) -> &'a Value {
     row.entry.values.get(path).unwrap_or(&Value::Null)
 }
 
-/// The distinct values of `values`, in the order they first come.
-fn distinct<T: PartialEq + Clone>(values: impl IntoIterator<Item = T>) -> Vec<T> {
-    let mut out: Vec<T> = Vec::new();
-    for v in values {
-        if !out.contains(&v) {
-            out.push(v);
+/// The rows grouped by `key`, groups in the order their keys first come
+/// (plan order): each group's key and every metric's interval over its
+/// finished rows. Each row's key is made once.
+fn grouped<K: PartialEq>(table: &Table, key: impl Fn(&PointRow) -> K) -> Vec<(K, Vec<Interval>)> {
+    let mut keys: Vec<K> = Vec::new();
+    let mut members: Vec<Vec<&PointRow>> = Vec::new();
+    for row in &table.rows {
+        let k = key(row);
+        let group = match keys.iter().position(|known| *known == k) {
+            Some(group) => group,
+            None => {
+                keys.push(k);
+                members.push(Vec::new());
+                keys.len() - 1
+            }
+        };
+        if row.status == PointStatus::Finished {
+            members[group].push(row);
         }
     }
-    out
-}
-
-/// Each metric's interval over the finished rows that `member` keeps.
-fn intervals(table: &Table, member: impl Fn(&PointRow) -> bool) -> Vec<Interval> {
-    let members: Vec<&PointRow> =
-        table.rows.iter().filter(|r| r.status == PointStatus::Finished && member(r)).collect();
-    (0..table.metrics.len()).map(|m| Interval::of(members.iter().filter_map(|r| r.values[m]))).collect()
+    keys.into_iter()
+        .zip(members)
+        .map(|(k, rows)| {
+            let intervals =
+                (0..table.metrics.len()).map(|m| Interval::of(rows.iter().filter_map(|r| r.values[m]))).collect();
+            (k, intervals)
+        })
+        .collect()
 }
 
 /// For each parameter, for each of its values in plan order.
 pub fn by_parameter(table: &Table) -> Vec<ParameterGroup> {
     let mut groups = Vec::new();
     for (parameter, path) in table.parameters.iter().enumerate() {
-        for value in distinct(table.rows.iter().map(|r| value_of(r, path).clone())) {
-            let intervals = intervals(table, |r| *value_of(r, path) == value);
+        for (value, intervals) in grouped(table, |r| value_of(r, path).clone()) {
             groups.push(ParameterGroup { parameter, value, intervals });
         }
     }
@@ -98,10 +109,7 @@ pub fn by_parameter(table: &Table) -> Vec<ParameterGroup> {
 /// nothing is swept but the seed).
 pub fn by_point(table: &Table) -> Vec<PointGroup> {
     let point = |r: &PointRow| table.parameters.iter().map(|p| value_of(r, p).clone()).collect::<Vec<_>>();
-    distinct(table.rows.iter().map(point))
-        .into_iter()
-        .map(|values| PointGroup { intervals: intervals(table, |r| point(r) == values), values })
-        .collect()
+    grouped(table, point).into_iter().map(|(values, intervals)| PointGroup { values, intervals }).collect()
 }
 
 #[cfg(test)]
