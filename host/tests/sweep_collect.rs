@@ -402,3 +402,49 @@ fn the_page_is_self_contained_with_a_plot_per_metric_per_parameter() {
     assert!(page.contains(">\ndirect\n</text>") && page.contains(">\nlatency\n</text>"), "labelled by names");
     assert!(page.contains(">\n5.0\n</text>"), "numbered axis");
 }
+
+#[test]
+fn unreadable_and_hostile_point_files_are_failures_that_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path();
+    let points = (0..6).map(|i| PointEntry { index: i, seed: 7, values: BTreeMap::new() }).collect();
+    let plan = SweepPlan {
+        version: 1,
+        scenario: PathBuf::from("hand.yaml"),
+        scenario_sha256: String::new(),
+        parameters: Vec::new(),
+        points,
+    };
+    std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
+    let write = |index: usize, name: &str, text: &str| {
+        let dir = point_dir(sweep, index);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(name), text).unwrap();
+    };
+    // 0: finished, with a node whose metric is named as a summary number.
+    hand_point(sweep, 0, 3.0, "1");
+    write(0, "metrics.csv", "node,source,metric,value\nevents,model,x,5\n\"a,b\",model,\"say \"\"hi\"\"\",6\n");
+    write(0, "summary.json", "{\"status\": \"finished\", \"events\": 3, \"events.x\": 4}");
+    write(1, "summary.json", "{\"status\": \"fini");
+    write(2, "summary.json", "{\"status\": \"failed\", \"reason\": \"node gw faulted at 1.000000 s\", \"events\": 9}");
+    write(3, "failed.json", "[1, 2");
+    let long = "x".repeat(100_000);
+    write(4, "failed.json", &serde_json::json!({"exit_code": 1, "error": format!("\n  {long}\nsecond")}).to_string());
+    // 5: finished, but its metrics.csv is gone.
+    write(5, "summary.json", "{\"status\": \"finished\", \"events\": 4}");
+    let output = collect(&[path(sweep)]);
+    let stdout = output_text(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}{}", output_text(&output.stderr));
+    assert!(stdout.starts_with("6 points: 2 finished, 4 failed, 0 missing\n"), "{stdout}");
+    let text = std::fs::read_to_string(sweep.join("collect/points.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "index,seed,status,events,events.x,events.x (node),\"a,b.say \"\"hi\"\"\",note");
+    assert_eq!(lines[1], "0,7,finished,3,4,5,6,");
+    assert!(lines[2].starts_with("1,7,failed,,,,,summary.json is not JSON: "), "{}", lines[2]);
+    assert_eq!(lines[3], "2,7,failed,,,,,the run ended failed: node gw faulted at 1.000000 s");
+    assert!(lines[4].starts_with("3,7,failed,,,,,\"failed.json is not a point failure: "), "{}", lines[4]);
+    assert!(lines[5].starts_with("4,7,failed,,,,,xxxx") && lines[5].ends_with("… (100000 bytes)"), "{}", lines[5]);
+    assert!(lines[5].len() < 600);
+    assert!(lines[6].starts_with("5,7,finished,4,,,,cannot read metrics.csv: "), "{}", lines[6]);
+    assert_eq!(lines.len(), 7);
+}

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::csv;
 use super::{CollectError, Metric, PointRow, Table};
 use crate::sweep::layout::{FAILURE_FILE, PLAN_FILE, PointFailure, PointStatus, SUMMARY_FILE, SweepPlan, point_dir};
+use crate::text::truncate;
 
 /// A run's metrics file, one row per node and metric.
 const METRICS_FILE: &str = "metrics.csv";
@@ -61,6 +62,17 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
     for (i, metric) in metrics.iter().enumerate() {
         column.insert(metric.clone(), i);
     }
+    // A node's metric named as a summary number (node `messages`, metric
+    // `sent`) keeps a column of its own, under a name that says whose.
+    let summary_names: std::collections::BTreeSet<String> =
+        metrics.iter().filter(|m| !m.of_node).map(|m| m.name.clone()).collect();
+    let shown: Vec<Metric> = metrics
+        .iter()
+        .map(|m| match m.of_node && summary_names.contains(&m.name) {
+            true => Metric { of_node: true, name: format!("{} (node)", m.name) },
+            false => m.clone(),
+        })
+        .collect();
     let rows = read
         .into_iter()
         .map(|(entry, status, note, numbers)| {
@@ -71,7 +83,7 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
             PointRow { entry, status, note, values }
         })
         .collect();
-    Table { parameters: plan.parameters.clone(), metrics, rows }
+    Table { parameters: plan.parameters.clone(), metrics: shown, rows }
 }
 
 /// Where the point in `folder` stands, a note on it (a failure's first
@@ -87,7 +99,7 @@ fn point(folder: &Path) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
         Some(Ok(summary)) if summary["status"] == "finished" => {
             let mut numbers = Vec::new();
             flatten(&summary, "", &mut numbers);
-            let note = node_metrics(folder, &mut numbers).err();
+            let note = node_metrics(folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
             (PointStatus::Finished, note, numbers)
         }
         // The run wrote its summary but did not finish: failed, with the
@@ -111,8 +123,13 @@ fn point(folder: &Path) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
     }
 }
 
+/// Most bytes of a note: a failure's first line, which a hostile model's
+/// words may make as long as they like (`failed.json` keeps all of it).
+const MAX_NOTE_BYTES: usize = 500;
+
 fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
-    let note = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim().to_string();
+    let first = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim();
+    let note = truncate(first, MAX_NOTE_BYTES);
     (PointStatus::Failed(failure), Some(note), Vec::new())
 }
 
