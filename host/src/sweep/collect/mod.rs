@@ -16,7 +16,8 @@
 //!   n, mean, sd and the 95% interval over the finished points with that
 //!   value.
 //! - `by_point.csv` / `.json`: the same per whole parameter point, over its seeds.
-//! - `report.html`: [`page`].
+//! - `report.html`: the page (`page.rs`): every point's status, and each
+//!   varying metric plotted against each swept parameter.
 //!
 //! A failed or missing point is a row with empty metrics, listed, never
 //! left out. Nothing written depends on where the folder is or when it
