@@ -14,5 +14,6 @@ pub mod runtime;
 pub mod scaffold;
 pub mod scenario;
 pub mod seed;
+pub mod student_t;
 pub mod sweep;
 pub mod text;

@@ -15,6 +15,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("seed", &[]),
     ("atomic_file", &[]),
+    // Student's t: the equivalence tests' and the sweep's intervals.
+    ("student_t", &[]),
     ("scenario", &["text", "seed"]),
     ("runtime", &["scenario", "text", "seed", "atomic_file"]),
     // Knows no backend and no file system either: NOT_IN_ENGINE.
@@ -22,14 +24,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("report", &["engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     ("run", &["report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     // `report`: the comparison page of two runs' series.
-    ("equiv", &["run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
+    ("equiv", &["student_t", "run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     ("scaffold", &["scenario", "runtime", "text"]),
     // Many runs of one scenario: plans them, hands them out, collects them.
-    ("sweep", &["run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
+    ("sweep", &["student_t", "run", "report", "engine", "runtime", "scenario", "text", "seed", "atomic_file"]),
     (
         "cli",
         &[
             "sweep",
+            "student_t",
             "equiv",
             "run",
             "report",

@@ -21,6 +21,8 @@ mod run;
 mod sandbox;
 mod sdk;
 mod signals;
+mod sweep;
+mod sweep_collect;
 mod trials_table;
 mod validate;
 
@@ -81,6 +83,8 @@ enum Command {
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
     Cache(cache::CacheArgs),
+    /// Many runs of one scenario (parameter points × seeds), and their results in one table.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -106,6 +110,7 @@ pub fn main() -> ExitCode {
         Command::Models(args) => models::run(&args),
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     }
 }
 

@@ -27,7 +27,7 @@ mod canonical;
 mod compare;
 pub mod latency;
 mod schedule;
-pub mod student_t;
+pub use crate::student_t;
 mod swap;
 mod trials;
 mod welch;

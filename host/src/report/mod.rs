@@ -6,8 +6,8 @@
 
 mod comparison;
 mod comparison_latency;
-mod html;
-mod plot;
+pub mod html;
+pub mod plot;
 
 pub use comparison::comparison_page;
 

@@ -153,3 +153,92 @@ fn legend<'a, 'b: 'a, CT: CoordTranslate>(
         .draw()?;
     Ok(())
 }
+
+/// Where a plot of means puts its x values.
+pub enum MeansAxis<'a> {
+    /// A numeric axis, one number per mean.
+    Numbers(&'a [f64]),
+    /// One labelled category per mean, in order.
+    Labels(&'a [String]),
+}
+
+/// One mean with its interval; `low` = `high` = `mean` when there is none.
+#[derive(Debug, Clone, Copy)]
+pub struct Mean {
+    pub mean: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// Means against x values with their intervals as whiskers, joined by a
+/// line (a sweep's metric against one parameter). `None`: no mean there.
+/// The y axis spans the whiskers, not from zero: differences matter here.
+pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Mean>]) -> String {
+    svg(|root| {
+        let finite = |m: &&Mean| m.mean.is_finite() && m.low.is_finite() && m.high.is_finite();
+        let shown: Vec<&Mean> = means.iter().flatten().filter(finite).collect();
+        if shown.is_empty() {
+            return Err("no finished point has a finite value".into());
+        }
+        let (low, high) = shown.iter().fold((f64::MAX, f64::MIN), |(l, h), m| (l.min(m.low), h.max(m.high)));
+        let pad = if high > low { (high - low) * 0.08 } else { (low.abs() * 0.05).max(1.0) };
+        let y_range = (low - pad)..(high + pad);
+        let color = BLUE.mix(0.8);
+        match axis {
+            MeansAxis::Numbers(xs) => {
+                let points: Vec<(f64, Mean)> =
+                    xs.iter().zip(means).filter_map(|(&x, m)| m.filter(|m| finite(&m)).map(|m| (x, m))).collect();
+                let (x_low, x_high) = points.iter().fold((f64::MAX, f64::MIN), |(l, h), (x, _)| (l.min(*x), h.max(*x)));
+                let x_pad = if x_high > x_low { (x_high - x_low) * 0.05 } else { (x_low.abs() * 0.5).max(1.0) };
+                let mut chart = ChartBuilder::on(root)
+                    .margin(12)
+                    .x_label_area_size(40)
+                    .y_label_area_size(80)
+                    .build_cartesian_2d((x_low - x_pad)..(x_high + x_pad), y_range)?;
+                chart.configure_mesh().x_desc(x_desc).y_desc(y_desc).light_line_style(WHITE.mix(0.0)).draw()?;
+                chart.draw_series(LineSeries::new(points.iter().map(|(x, m)| (*x, m.mean)), color.stroke_width(2)))?;
+                chart.draw_series(
+                    points
+                        .iter()
+                        .map(|(x, m)| PathElement::new(vec![(*x, m.low), (*x, m.high)], color.stroke_width(2))),
+                )?;
+                chart.draw_series(points.iter().map(|(x, m)| Circle::new((*x, m.mean), 4, color.filled())))?;
+            }
+            MeansAxis::Labels(labels) => {
+                let n = labels.len().max(1);
+                // `0..k` segmented has k + 1 segments: one per label, no empty one after.
+                let last = (n - 1).max(1);
+                let mut chart = ChartBuilder::on(root)
+                    .margin(12)
+                    .x_label_area_size(55)
+                    .y_label_area_size(80)
+                    .build_cartesian_2d((0..last).into_segmented(), y_range)?;
+                chart
+                    .configure_mesh()
+                    .x_desc(x_desc)
+                    .y_desc(y_desc)
+                    .x_labels(n)
+                    .x_label_formatter(&|v| match v {
+                        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
+                        _ => String::new(),
+                    })
+                    .light_line_style(WHITE.mix(0.0))
+                    .draw()?;
+                let points: Vec<(SegmentValue<usize>, Mean)> = means
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, m)| m.filter(|m| finite(&m)).map(|m| (SegmentValue::CenterOf(k), m)))
+                    .collect();
+                chart.draw_series(LineSeries::new(
+                    points.iter().map(|(x, m)| (x.clone(), m.mean)),
+                    color.stroke_width(2),
+                ))?;
+                chart.draw_series(points.iter().map(|(x, m)| {
+                    PathElement::new(vec![(x.clone(), m.low), (x.clone(), m.high)], color.stroke_width(2))
+                }))?;
+                chart.draw_series(points.iter().map(|(x, m)| Circle::new((x.clone(), m.mean), 4, color.filled())))?;
+            }
+        }
+        Ok(())
+    })
+}

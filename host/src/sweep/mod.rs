@@ -6,4 +6,5 @@
 //! A sweep lives in one folder whose shape is [`layout`]: the plan
 //! (`sweep.json`), one folder per point, and what `collect` writes.
 
+pub mod collect;
 pub mod layout;

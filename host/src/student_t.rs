@@ -1,5 +1,6 @@
 //! Student's t distribution for any positive (also non-integer) degrees
-//! of freedom, as Welch's test needs: its CDF through the regularized
+//! of freedom, as Welch's test (`equiv`) and a sweep's 95% intervals
+//! (`sweep::collect`) need: its CDF through the regularized
 //! incomplete beta function, and its quantiles by bisection on the CDF.
 //! Infinite degrees of freedom give the standard normal.
 

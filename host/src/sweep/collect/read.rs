@@ -1,0 +1,188 @@
+//! Reading a sweep folder: its plan, and where each point stands with the
+//! numbers its run left (`summary.json` and `metrics.csv`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::csv;
+use super::{CollectError, Metric, PointRow, Table};
+use crate::sweep::layout::{FAILURE_FILE, PLAN_FILE, PointFailure, PointStatus, SUMMARY_FILE, SweepPlan, point_dir};
+use crate::text::truncate;
+
+/// A run's metrics file, one row per node and metric.
+const METRICS_FILE: &str = "metrics.csv";
+
+/// Top-level keys of `summary.json` that are not results of the run: its
+/// inputs (`seed`), wall-clock figures (any `wall_*`, at any depth), the
+/// per-type model totals (every node's metric is a column of its own, from
+/// `metrics.csv`) and what a recording cost.
+const NOT_RESULTS: [&str; 4] = ["seed", "model_metrics", "recording", "replayed"];
+
+/// The plan in `dir`, or why `dir` is not a sweep folder.
+pub fn plan(dir: &Path) -> Result<SweepPlan, CollectError> {
+    let path = dir.join(PLAN_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CollectError::NotASweep { dir: dir.to_path_buf() });
+        }
+        Err(source) => return Err(CollectError::Read { path, source }),
+    };
+    let plan: SweepPlan = serde_json::from_str(&text)
+        .map_err(|e| CollectError::BadPlan { path: path.clone(), problem: e.to_string() })?;
+    if let Some((position, point)) = plan.points.iter().enumerate().find(|(i, p)| p.index != *i) {
+        let problem =
+            format!("the point at position {position} has index {} (indexes run 0, 1, 2, … in order)", point.index);
+        return Err(CollectError::BadPlan { path, problem });
+    }
+    Ok(plan)
+}
+
+/// Every point of `plan` as its folder in `dir` shows it, with the union of
+/// their metrics: the summary's first, then the nodes', each in the order
+/// the points first report them.
+pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
+    let mut metrics: Vec<Metric> = Vec::new();
+    let mut column: BTreeMap<Metric, usize> = BTreeMap::new();
+    let mut read = Vec::new();
+    for entry in &plan.points {
+        let (status, note, numbers) = point(&point_dir(dir, entry.index));
+        for (metric, _) in &numbers {
+            if !column.contains_key(metric) {
+                column.insert(metric.clone(), usize::MAX);
+                metrics.push(metric.clone());
+            }
+        }
+        read.push((entry.clone(), status, note, numbers));
+    }
+    // Summary metrics before node metrics, each kind in first-seen order.
+    metrics.sort_by_key(|m| m.of_node);
+    for (i, metric) in metrics.iter().enumerate() {
+        column.insert(metric.clone(), i);
+    }
+    // A node's metric named as a summary number (node `messages`, metric
+    // `sent`) keeps a column of its own, under a name that says whose.
+    let summary_names: std::collections::BTreeSet<String> =
+        metrics.iter().filter(|m| !m.of_node).map(|m| m.name.clone()).collect();
+    let shown: Vec<Metric> = metrics
+        .iter()
+        .map(|m| match m.of_node && summary_names.contains(&m.name) {
+            true => Metric { of_node: true, name: format!("{} (node)", m.name) },
+            false => m.clone(),
+        })
+        .collect();
+    let rows = read
+        .into_iter()
+        .map(|(entry, status, note, numbers)| {
+            let mut values = vec![None; metrics.len()];
+            for (metric, value) in numbers {
+                values[column[&metric]] = Some(value);
+            }
+            PointRow { entry, status, note, values }
+        })
+        .collect();
+    Table { parameters: plan.parameters.clone(), metrics: shown, rows }
+}
+
+/// Where the point in `folder` stands, a note on it (a failure's first
+/// line, a file that could not be read) and its numbers if it finished.
+fn point(folder: &Path) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
+    let summary = match std::fs::read_to_string(folder.join(SUMMARY_FILE)) {
+        Ok(text) => Some(serde_json::from_str::<Value>(&text).map_err(|e| format!("{SUMMARY_FILE} is not JSON: {e}"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(Err(format!("cannot read {SUMMARY_FILE}: {e}"))),
+    };
+    let failure = failure(folder);
+    match summary {
+        Some(Ok(summary)) if summary["status"] == "finished" => {
+            let mut numbers = Vec::new();
+            flatten(&summary, "", &mut numbers);
+            let note = node_metrics(folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
+            (PointStatus::Finished, note, numbers)
+        }
+        // The run wrote its summary but did not finish: failed, with the
+        // point's own account of it when there is one.
+        Some(Ok(summary)) => {
+            let failure = failure.unwrap_or_else(|| PointFailure {
+                exit_code: 1,
+                error: format!(
+                    "the run ended {}: {}",
+                    summary["status"].as_str().unwrap_or("unfinished"),
+                    summary["reason"].as_str().unwrap_or("no reason given")
+                ),
+            });
+            failed(failure)
+        }
+        Some(Err(problem)) => failed(failure.unwrap_or(PointFailure { exit_code: 1, error: problem })),
+        None => match failure {
+            Some(failure) => failed(failure),
+            None => (PointStatus::Missing, None, Vec::new()),
+        },
+    }
+}
+
+/// Most bytes of a note: a failure's first line, which a hostile model's
+/// words may make as long as they like (`failed.json` keeps all of it).
+const MAX_NOTE_BYTES: usize = 500;
+
+fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
+    let first = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim();
+    let note = truncate(first, MAX_NOTE_BYTES);
+    (PointStatus::Failed(failure), Some(note), Vec::new())
+}
+
+/// The point's `failed.json`, if it has one; one it cannot read is a
+/// failure too, saying so.
+fn failure(folder: &Path) -> Option<PointFailure> {
+    let path = folder.join(FAILURE_FILE);
+    match std::fs::read_to_string(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(PointFailure { exit_code: 1, error: format!("cannot read {FAILURE_FILE}: {e}") }),
+        Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| PointFailure {
+            exit_code: 1,
+            error: format!("{FAILURE_FILE} is not a point failure: {e}"),
+        })),
+    }
+}
+
+/// The numbers of a summary, named by their paths (`messages.delivered`):
+/// JSON numbers and the names `summary.json` writes for NaN and infinities.
+fn flatten(value: &Value, path: &str, out: &mut Vec<(Metric, f64)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                let top = path.is_empty();
+                if key.starts_with("wall_") || (top && NOT_RESULTS.contains(&key.as_str())) {
+                    continue;
+                }
+                let name = if top { key.clone() } else { format!("{path}.{key}") };
+                flatten(value, &name, out);
+            }
+        }
+        Value::Number(n) => out.extend(n.as_f64().map(|v| (Metric::summary(path), v))),
+        Value::String(s) if matches!(s.as_str(), "NaN" | "inf" | "-inf") => {
+            out.push((Metric::summary(path), s.parse().expect("NaN and infinities parse")))
+        }
+        _ => {}
+    }
+}
+
+/// Every node's metrics from the point's `metrics.csv`: the model's as
+/// `NODE.metric`, the host's counts as `NODE.host.metric` (as `RunSummary`
+/// names them). A file that cannot be read whole says so.
+fn node_metrics(folder: &Path, out: &mut Vec<(Metric, f64)>) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(folder.join(METRICS_FILE)).map_err(|e| format!("cannot read {METRICS_FILE}: {e}"))?;
+    for (line, record) in csv::records(&text).into_iter().enumerate().skip(1) {
+        let [node, source, metric, value] = record.as_slice() else {
+            return Err(format!("{METRICS_FILE} record {}: expected node,source,metric,value", line + 1));
+        };
+        let value: f64 =
+            value.parse().map_err(|_| format!("{METRICS_FILE} record {}: {value:?} is not a number", line + 1))?;
+        let name = if source == "host" { format!("{node}.host.{metric}") } else { format!("{node}.{metric}") };
+        out.push((Metric::node(&name), value));
+    }
+    Ok(())
+}
