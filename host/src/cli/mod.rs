@@ -21,6 +21,7 @@ mod run;
 mod sandbox;
 mod sdk;
 mod signals;
+mod sweep;
 mod trials_table;
 mod validate;
 
@@ -81,6 +82,8 @@ enum Command {
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
     Cache(cache::CacheArgs),
+    /// Run a scenario over seeds × parameter values (its `sweep:` section, --seeds, --set) on this machine, Slurm or Kubernetes.
+    Sweep(sweep::SweepArgs),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -106,6 +109,7 @@ pub fn main() -> ExitCode {
         Command::Models(args) => models::run(&args),
         Command::Prune(args) => prune::run(&args),
         Command::Cache(args) => cache::run(&args),
+        Command::Sweep(args) => sweep::run(&args),
     }
 }
 
