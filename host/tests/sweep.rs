@@ -68,6 +68,13 @@ fn a_grid_varies_its_first_parameter_slowest_and_the_seeds_innermost() {
         ]
     );
     assert!(!out.join("points").exists(), "a dry run runs nothing");
+    let o = xedgesim(&["validate", s(&file)], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stdout).contains("sweep: 8 points (4 parameter points × 2 seeds), each valid"),
+        "{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]

@@ -300,6 +300,15 @@ fn load_inner(
     Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source, capabilities, sweep })
 }
 
+/// Whether `message` names `key` as a whole word.
+fn names(message: &str, key: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    message.match_indices(key).any(|(i, _)| {
+        !message[..i].chars().next_back().is_some_and(word)
+            && !message[i + key.len()..].chars().next().is_some_and(word)
+    })
+}
+
 /// `found` (in the file with `overrides` set) with every error, and every
 /// warning the file as written does not have, made an error at the overrides.
 fn caused_by(file: &Path, source: &str, overrides: &[Override], found: Diagnostics, base: &Diagnostics) -> Diagnostics {
@@ -314,7 +323,7 @@ fn caused_by(file: &Path, source: &str, overrides: &[Override], found: Diagnosti
             // The overrides the message names, when it names some: the culprits.
             let named: Vec<Override> = overrides
                 .iter()
-                .filter(|o| o.path.rsplit('.').next().is_some_and(|key| d.message.contains(&format!("'{key}'"))))
+                .filter(|o| o.path.rsplit('.').next().is_some_and(|key| names(&d.message, key)))
                 .cloned()
                 .collect();
             let culprits = if named.is_empty() { overrides } else { &named[..] };
