@@ -424,3 +424,99 @@ fn run_set_changes_one_run_and_a_bad_set_is_a_user_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is not PATH=VALUE"), "{}", text(&o.stderr));
 }
+
+/// The pids of the `sweep point DIR --index I` processes now running.
+fn point_processes(dir: &Path, index: Option<usize>) -> Vec<i32> {
+    let mut wanted = format!("sweep\0point\0{}\0--index\0", dir.display());
+    if let Some(i) = index {
+        wanted.push_str(&format!("{i}\0"));
+    }
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
+        })
+        .collect()
+}
+
+/// Waits (a hang guard, far above what it takes) until `done` holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "waited 120 s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_point_killed_is_a_failed_point_and_ctrl_c_kills_the_running_ones_leaving_them_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Long points: a sensor sampling at 1 kHz for an hour of virtual time.
+    let file = scenario(
+        dir.path(),
+        "sweep:\n  seeds: 1..3\n  parameters:\n    sensor.config.sample_rate_hz: [1000]\n    simulation.duration_s: [3600]\n",
+    );
+    let out = dir.path().join("sw");
+    let stdout_path = dir.path().join("stdout");
+    let stderr_path = dir.path().join("stderr");
+    let mut sweep = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", s(&file), "--out", s(&out), "--jobs", "2"])
+        .env("XEDGESIM_CACHE_DIR", dir.path())
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let out = std::fs::canonicalize(dir.path()).unwrap().join("sw");
+    // Point 1's process killed as the system kills one out of memory.
+    wait_until("point 1 to start", || !point_processes(&out, Some(1)).is_empty());
+    for pid in point_processes(&out, Some(1)) {
+        assert!(std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap().success());
+    }
+    // The sweep goes on with point 2; then Ctrl-C.
+    wait_until("point 2 to start", || !point_processes(&out, Some(2)).is_empty());
+    assert!(std::process::Command::new("kill").args(["-INT", &sweep.id().to_string()]).status().unwrap().success());
+    let mut status = None;
+    wait_until("the sweep to stop", || {
+        status = sweep.try_wait().unwrap();
+        status.is_some()
+    });
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert_eq!(status.unwrap().code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("point 0001 (seed 2, sensor.config.sample_rate_hz = 1000, simulation.duration_s = 3600): failed: the point's process was killed by signal 9 (out of memory?)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("3 points: 0 done, 0 skipped (finished before), 1 failed, 2 missing"), "{stdout}");
+    assert!(stderr.contains("interrupted: the points not finished are missing"), "{stderr}");
+    assert!(point_processes(&out, None).is_empty(), "no point outlives the sweep");
+    let failed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("points/0001/failed.json")).unwrap()).unwrap();
+    assert_eq!(failed["exit_code"], 137);
+    for i in [0, 2] {
+        let point = out.join(format!("points/{i:04}"));
+        assert!(!point.join("summary.json").exists() && !point.join("failed.json").exists(), "point {i} is missing");
+    }
+}
+
+#[test]
+fn a_point_of_a_folder_that_is_no_sweep_or_of_no_such_index_is_a_user_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = xedgesim(&["sweep", "point", s(dir.path()), "--index", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("is not a sweep folder: it has no sweep.json"), "{}", text(&o.stderr));
+    std::fs::write(dir.path().join("sweep.json"), "{\"version\": 1}").unwrap();
+    let o = xedgesim(&["sweep", "point", s(dir.path()), "--index", "0"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("sweep.json is not a sweep plan"), "{}", text(&o.stderr));
+    let file = scenario(dir.path(), "sweep:\n  seeds: 1..2\n");
+    let out = dir.path().join("sw");
+    assert_eq!(xedgesim(&["sweep", s(&file), "--out", s(&out), "--dry-run"], dir.path()).status.code(), Some(0));
+    let o = xedgesim(&["sweep", "point", s(&out), "--index", "2"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("has 2 points (0 to 1); there is no point 2"), "{}", text(&o.stderr));
+    let o = xedgesim(&["sweep"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("say what to sweep"), "{}", text(&o.stderr));
+}
