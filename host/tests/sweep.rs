@@ -345,6 +345,25 @@ fn a_slurm_dry_run_writes_a_job_array_of_the_unfinished_points_and_submits_nothi
         assert!(script.contains(line), "{line:?} in:\n{script}");
     }
     assert!(!out.join("points/0001/summary.json").exists(), "nothing ran");
+    // Without Slurm's client: a user error that points at --dry-run.
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", s(&file), "--out", s(&out), "--on", "slurm"])
+        .env("PATH", dir.path())
+        .env("XEDGESIM_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("sbatch was not found: this machine has no Slurm client; --dry-run"),
+        "{}",
+        text(&o.stderr)
+    );
+    // A line break in an option would start a line of its own in the script.
+    let o = xedgesim(
+        &["sweep", s(&file), "--out", s(&out), "--on", "slurm", "--dry-run", "--slurm-time", "5:00\nrm -rf /"],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
 }
 
 #[test]

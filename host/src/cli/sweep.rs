@@ -54,16 +54,16 @@ pub struct PlanArgs {
     #[arg(long)]
     dry_run: bool,
     /// Slurm: the partition (#SBATCH --partition).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = one_line)]
     slurm_partition: Option<String>,
     /// Slurm: each task's time limit (#SBATCH --time), e.g. 10:00.
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = one_line)]
     slurm_time: Option<String>,
     /// Slurm: each task's memory (#SBATCH --mem), e.g. 2G.
-    #[arg(long, value_name = "MEM")]
+    #[arg(long, value_name = "MEM", value_parser = one_line)]
     slurm_mem: Option<String>,
     /// Slurm: one more #SBATCH option, as sbatch takes it (repeatable), e.g. --slurm-arg=--account=proj.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = one_line)]
     slurm_arg: Vec<String>,
     /// Slurm: wait until the job array is done (sbatch --wait); exit 1 if any point failed.
     #[arg(long)]
@@ -79,6 +79,14 @@ pub struct PlanArgs {
     scenario_in_pod: Option<PathBuf>,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
+}
+
+/// A value that becomes one `#SBATCH` line: no line break may start another.
+fn one_line(text: &str) -> Result<String, String> {
+    if text.chars().any(char::is_control) {
+        return Err("a control character (a line break) would end the #SBATCH line".to_string());
+    }
+    Ok(text.to_string())
 }
 
 /// `--seeds`: one argument holding many seeds (clap would take a `Vec` for many arguments).
