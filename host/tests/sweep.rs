@@ -358,6 +358,13 @@ fn a_slurm_dry_run_writes_a_job_array_of_the_unfinished_points_and_submits_nothi
         "{}",
         text(&o.stderr)
     );
+    // An option the executor does not use is refused, never ignored.
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--dry-run", "--slurm-time", "5:00"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--slurm-time is not used with --on local"), "{}", text(&o.stderr));
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--on", "slurm", "--dry-run", "--jobs", "2"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o.stderr).contains("--jobs is not used with --on slurm"), "{}", text(&o.stderr));
     // A line break in an option would start a line of its own in the script.
     let o = xedgesim(
         &["sweep", s(&file), "--out", s(&out), "--on", "slurm", "--dry-run", "--slurm-time", "5:00\nrm -rf /"],

@@ -150,6 +150,10 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         );
         return ExitCode::from(EXIT_USER_ERROR);
     };
+    if let Err(e) = check_options(args) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_USER_ERROR);
+    }
     if let Err(e) = args.allow.allowance() {
         eprintln!("error: {}", super::for_terminal(&e));
         return ExitCode::from(EXIT_USER_ERROR);
@@ -189,6 +193,41 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         println!("collect with: xedgesim sweep collect {}", quote(&dir.display().to_string()));
     }
     code
+}
+
+/// Refuses an option the chosen executor would not use, naming it.
+fn check_options(args: &PlanArgs) -> Result<(), String> {
+    let given = |flag: &'static str, is: bool| is.then_some(flag);
+    let slurm = [
+        given("--slurm-partition", args.slurm_partition.is_some()),
+        given("--slurm-time", args.slurm_time.is_some()),
+        given("--slurm-mem", args.slurm_mem.is_some()),
+        given("--slurm-arg", !args.slurm_arg.is_empty()),
+        given("--wait", args.wait),
+    ];
+    let kubernetes = [
+        given("--image", args.image.is_some()),
+        given("--pvc", args.pvc.is_some()),
+        given("--scenario-in-pod", args.scenario_in_pod.is_some()),
+    ];
+    let unused: Vec<&str> = match args.on {
+        Executor::Local => slurm.iter().chain(&kubernetes).flatten().copied().collect(),
+        Executor::Slurm => {
+            kubernetes.iter().chain(&[given("--jobs", args.jobs.is_some())]).flatten().copied().collect()
+        }
+        Executor::Kubernetes => slurm.iter().flatten().copied().collect(),
+    };
+    if unused.is_empty() {
+        return Ok(());
+    }
+    let on = args.on.to_possible_value().map_or_else(String::new, |v| v.get_name().to_string());
+    Err(format!(
+        "{} {} not used with --on {on}: remove {}, or choose the executor {} for",
+        unused.join(", "),
+        if unused.len() == 1 { "is" } else { "are" },
+        if unused.len() == 1 { "it" } else { "them" },
+        if unused.len() == 1 { "it is" } else { "they are" }
+    ))
 }
 
 /// The `--allow` a point needs, as `sweep point` takes it.
