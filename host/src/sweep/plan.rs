@@ -19,7 +19,7 @@ pub const PLAN_VERSION: u32 = 1;
 
 /// Memory a point's process takes beside its sandboxes (the host, the
 /// engine, wasmtime's code), an estimate: one point of
-/// scenarios/sweep_gateway.yaml peaked at 29.5 MiB resident (debug build,
+/// scenarios/sweep_gateway.yaml peaked at 29.2-29.9 MiB resident (3 points, debug build,
 /// `/usr/bin/time -f %M`), rounded up to leave room (docs/sweeps.md).
 pub const PROCESS_BASE_MB: u64 = 64;
 
