@@ -82,7 +82,13 @@ fn every_wasm_example_scenario_gives_the_same_bytes_at_every_packing() {
     let names: Vec<_> = examples.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert_eq!(
         names,
-        ["gateway_reboot.yaml", "many_sensors.yaml", "wasm_gateway.yaml", "xedgesim_m0_baseline.yaml"],
+        [
+            "gateway_reboot.yaml",
+            "many_sensors.yaml",
+            "sweep_gateway.yaml",
+            "wasm_gateway.yaml",
+            "xedgesim_m0_baseline.yaml"
+        ],
         "every WASM-only example"
     );
     for file in examples {

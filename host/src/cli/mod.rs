@@ -83,7 +83,7 @@ enum Command {
     Prune(prune::PruneArgs),
     /// Manage the compiled-component cache.
     Cache(cache::CacheArgs),
-    /// Many runs of one scenario (parameter points × seeds), and their results in one table.
+    /// Many runs of one scenario (seeds × parameter values, its `sweep:` section, --seeds, --set) on this machine, Slurm or Kubernetes, and their results in one table (`sweep collect`).
     Sweep(sweep::SweepArgs),
 }
 

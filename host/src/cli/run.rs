@@ -23,6 +23,10 @@ pub struct RunArgs {
     /// Virtual seconds to run (default: the scenario's).
     #[arg(long, value_name = "SECONDS", value_parser = positive_seconds)]
     duration_s: Option<f64>,
+    /// Set PATH to VALUE before the file is read (repeatable), as a sweep's
+    /// point does: NODE_ID.config.KEY, NODE_ID.FIELD, simulation.KEY, ...
+    #[arg(long, value_name = "PATH=VALUE", value_parser = crate::sweep::spec::parse_set_one)]
+    set: Vec<crate::scenario::Override>,
     /// Output folder (default: runs/<scenario>-seed<seed>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -140,6 +144,12 @@ impl RunArgs {
     /// The command that reproduces this run, paths quoted for a shell.
     fn reproduce(&self, seed: u64) -> String {
         let mut cmd = format!("xedgesim run {} --seed {seed}", shell_quote(&self.file.display().to_string()));
+        for o in &self.set {
+            cmd.push_str(&format!(
+                " --set {}",
+                shell_quote(&format!("{}={}", o.path, crate::scenario::scalar_text(&o.value)))
+            ));
+        }
         if let Some(d) = self.duration_s {
             cmd.push_str(&format!(" --duration-s {d}"));
         }
@@ -162,7 +172,7 @@ impl RunArgs {
 }
 
 pub fn run(args: &RunArgs) -> ExitCode {
-    let mut sim = match Simulation::from_file_with(&args.file, &super::load_options()) {
+    let mut sim = match Simulation::from_file_overridden(&args.file, &super::load_options(), &args.set) {
         Ok(sim) => sim,
         Err(e) => return report_error(&e, None),
     };

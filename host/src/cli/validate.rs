@@ -48,6 +48,22 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                     );
                     continue;
                 }
+                // Each point of a `sweep:` section, as the sweep would run it.
+                let sweep = match loaded.sweep.is_some().then(|| {
+                    crate::sweep::plan::make(file, &super::load_options(), &crate::sweep::spec::SweepRequest::default())
+                }) {
+                    Some(Err(e)) => {
+                        invalid += 1;
+                        eprintln!(
+                            "{}
+",
+                            super::for_terminal(&e.to_string())
+                        );
+                        continue;
+                    }
+                    Some(Ok(planned)) => Some(planned),
+                    None => None,
+                };
                 let unbuilt = if args.no_models {
                     Vec::new()
                 } else {
@@ -74,6 +90,14 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                         r.duration_us as f64 / 1e6,
                         r.seed
                     );
+                    if let Some(planned) = &sweep {
+                        println!(
+                            "sweep: {} points ({} parameter points × {} seeds), each valid",
+                            planned.plan.points.len(),
+                            planned.expanded.points.len(),
+                            planned.expanded.seeds.len()
+                        );
+                    }
                     let docker: Vec<&str> =
                         r.nodes.iter().filter(|n| n.implementation.is_docker()).map(|n| n.id.as_str()).collect();
                     if !docker.is_empty() {

@@ -59,14 +59,29 @@ impl Simulation {
 
     /// [`Simulation::from_file`] with the loader's `options`.
     pub fn from_file_with(path: impl AsRef<Path>, options: &scenario::LoadOptions) -> Result<Self, RunError> {
-        let loaded = scenario::load_with(path.as_ref(), options)?;
+        Self::from_file_overridden(path, options, &[])
+    }
+
+    /// [`Simulation::from_file_with`] with `overrides` set in the file
+    /// first (`run --set`, a sweep's point).
+    pub fn from_file_overridden(
+        path: impl AsRef<Path>,
+        options: &scenario::LoadOptions,
+        overrides: &[scenario::Override],
+    ) -> Result<Self, RunError> {
+        let loaded = scenario::load_overridden(path.as_ref(), options, overrides)?;
+        Ok(Self::from_loaded(loaded, path.as_ref()))
+    }
+
+    /// A simulation of a scenario loaded from the file at `path`.
+    pub fn from_loaded(loaded: scenario::Loaded, path: &Path) -> Self {
         let mut sim = Simulation::new(loaded.resolved);
         sim.file_sha256 = Some(loaded.source_sha256);
         sim.warnings = loaded.warnings;
         sim.source = loaded.source;
         sim.capabilities = loaded.capabilities;
-        sim.scenario_path = Some(path.as_ref().to_path_buf());
-        Ok(sim)
+        sim.scenario_path = Some(path.to_path_buf());
+        sim
     }
 
     /// What loading the scenario file warned about; empty for a scenario

@@ -28,6 +28,8 @@ pub struct Scenario {
     /// Scripted faults: crashes, partitions, degraded links, stalls.
     #[serde(default)]
     pub faults: Vec<FaultEntry>,
+    /// Many runs of this file: seeds × parameter points (`crate::sweep`).
+    pub sweep: Option<super::sweep_section::SweepSection>,
 }
 
 /// `equivalence:`: what `xedgesim equiv` counts when this file is side A.

@@ -47,6 +47,7 @@ mod resolve;
 mod resolved;
 mod scripted_fault;
 mod suggest;
+mod sweep_section;
 mod validate;
 mod wasm_node;
 
@@ -66,9 +67,10 @@ pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
 pub use mqtt::{MqttRole, MqttSettings};
 pub use suggest::did_you_mean;
+pub use sweep_section::{MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, scalar_text};
 pub use validate::ModelName;
 
-pub use parse::MAX_SCENARIO_BYTES;
+pub use parse::{MAX_SCENARIO_BYTES, parse_scalar};
 pub use payload_tolerance::{PayloadTolerance, PayloadToleranceError};
 pub use resolved::*;
 pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};
@@ -87,6 +89,8 @@ pub struct Loaded {
     /// What the scenario asks to do to the host, each at its line: listed
     /// by `validate`, refused by `run` without the user's yes.
     pub capabilities: Vec<Capability>,
+    /// The file's `sweep:` section, read; `run` runs the file as written.
+    pub sweep: Option<SweepSpec>,
 }
 
 /// A scenario file's text, positions and entries, for checks made after it loaded.
@@ -135,6 +139,25 @@ pub fn load(path: &Path) -> Result<Loaded, ScenarioError> {
 
 /// [`load`] with `options`.
 pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ScenarioError> {
+    let (source, absolute) = read(path)?;
+    load_str_with(path, &absolute, &source, options)
+}
+
+/// [`load_with`] with `overrides` set in the file first (`run --set`):
+/// the file's own problems are reported as [`load`] reports them, those
+/// the overrides cause at the overrides.
+pub fn load_overridden(path: &Path, options: &LoadOptions, overrides: &[Override]) -> Result<Loaded, ScenarioError> {
+    let (source, absolute) = read(path)?;
+    let base = load_str_with(path, &absolute, &source, options)?;
+    if overrides.is_empty() {
+        return Ok(base);
+    }
+    load_point(path, &absolute, &source, options, overrides, &base.warnings)
+}
+
+/// The scenario file at `path`: its text (checked to be UTF-8 within
+/// [`MAX_SCENARIO_BYTES`]) and its absolute path.
+pub fn read(path: &Path) -> Result<(String, PathBuf), ScenarioError> {
     let read_error = |source| ScenarioError::Read { path: path.to_path_buf(), source };
     let meta = std::fs::metadata(path).map_err(read_error)?;
     if meta.len() > MAX_SCENARIO_BYTES as u64 {
@@ -159,7 +182,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, ScenarioE
     // symlink resolves its relative paths against the folder it really is
     // in, where its author wrote them, in `validate` and `run` alike.
     let absolute = std::fs::canonicalize(path).map_err(read_error)?;
-    load_str_with(path, &absolute, &source, options)
+    Ok((source, absolute))
 }
 
 /// Validates and resolves `source`, the text of the file shown as `shown_path`
@@ -176,9 +199,36 @@ pub fn load_str_with(
     source: &str,
     options: &LoadOptions,
 ) -> Result<Loaded, ScenarioError> {
+    load_inner(shown_path, absolute_path, source, options, &[], None)
+}
+
+/// The file (`source`, as [`load_str_with`] takes it) with `overrides` set
+/// in it: one point of a sweep. Every problem the overrides cause is an
+/// error at them (their line in `sweep:`, or `--set`), including a warning
+/// the file as written (`base_warnings`) does not have: a config key the
+/// model does not take is a key that does not exist.
+pub fn load_point(
+    shown_path: &Path,
+    absolute_path: &Path,
+    source: &str,
+    options: &LoadOptions,
+    overrides: &[Override],
+    base_warnings: &Diagnostics,
+) -> Result<Loaded, ScenarioError> {
+    load_inner(shown_path, absolute_path, source, options, overrides, Some(base_warnings))
+}
+
+fn load_inner(
+    shown_path: &Path,
+    absolute_path: &Path,
+    source: &str,
+    options: &LoadOptions,
+    overrides: &[Override],
+    base_warnings: Option<&Diagnostics>,
+) -> Result<Loaded, ScenarioError> {
     let home_dir = options.home_dir.as_deref();
     let invalid = |d: Diagnostic| ScenarioError::Invalid { diagnostics: Diagnostics(vec![d]) };
-    let mut parsed = parse::parse(shown_path, source).map_err(invalid)?;
+    let mut parsed = parse::parse_overridden(shown_path, source, overrides).map_err(invalid)?;
     let origins = expand::expand(&mut parsed.scenario).map_err(|errors| {
         let diagnostics = errors
             .into_iter()
@@ -195,6 +245,31 @@ pub fn load_str_with(
     let base_dir = absolute_path.parent().unwrap_or(Path::new("/"));
     let mut diagnostics =
         validate::validate(shown_path, base_dir, home_dir, source, &parsed.spans, &origins, &parsed.scenario);
+    if let Some(base) = base_warnings {
+        diagnostics = caused_by(shown_path, source, overrides, diagnostics, base);
+    }
+    let sweep = match &parsed.scenario.sweep {
+        Some(section) if !diagnostics.has_errors() => {
+            let spec = SweepSpec::of(section, &|path| parsed.spans.key(path).map(|(p, _)| p));
+            if base_warnings.is_none() {
+                // Each value alone; a path that fails once is not tried again.
+                let mut failed = std::collections::BTreeSet::new();
+                for o in spec.each_value() {
+                    if failed.contains(&o.path) {
+                        continue;
+                    }
+                    if let Err(ScenarioError::Invalid { diagnostics: found }) =
+                        load_point(shown_path, absolute_path, source, options, std::slice::from_ref(&o), &diagnostics)
+                    {
+                        failed.insert(o.path.clone());
+                        diagnostics.0.extend(found.0);
+                    }
+                }
+            }
+            Some(spec)
+        }
+        _ => None,
+    };
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
@@ -203,6 +278,9 @@ pub fn load_str_with(
     let never = capability::forbidden(&resolved, &at, source);
     if !never.is_empty() {
         diagnostics.0.extend(never);
+        if let Some(base) = base_warnings {
+            diagnostics = caused_by(shown_path, source, overrides, diagnostics, base);
+        }
         return Err(ScenarioError::Invalid { diagnostics });
     }
     let capabilities = capability::capabilities(&resolved, &at);
@@ -219,7 +297,43 @@ pub fn load_str_with(
             scenario: parsed.scenario,
         })
     });
-    Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source, capabilities })
+    Ok(Loaded { resolved, warnings: diagnostics, source_sha256, source, capabilities, sweep })
+}
+
+/// Whether `message` names `key` as a whole word.
+fn names(message: &str, key: &str) -> bool {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    message.match_indices(key).any(|(i, _)| {
+        !message[..i].chars().next_back().is_some_and(word)
+            && !message[i + key.len()..].chars().next().is_some_and(word)
+    })
+}
+
+/// `found` (in the file with `overrides` set) with every error, and every
+/// warning the file as written does not have, made an error at the overrides.
+fn caused_by(file: &Path, source: &str, overrides: &[Override], found: Diagnostics, base: &Diagnostics) -> Diagnostics {
+    let before: std::collections::BTreeSet<String> = base.0.iter().map(ToString::to_string).collect();
+    let attributed = found
+        .0
+        .into_iter()
+        .map(|d| {
+            if !d.is_error() && before.contains(&d.to_string()) {
+                return d;
+            }
+            // The overrides the message names, when it names some: the culprits.
+            let named: Vec<Override> = overrides
+                .iter()
+                .filter(|o| o.path.rsplit('.').next().is_some_and(|key| names(&d.message, key)))
+                .cloned()
+                .collect();
+            let culprits = if named.is_empty() { overrides } else { &named[..] };
+            let mut out = parse::override_error(file, source, culprits, d.message);
+            out.help = d.help;
+            out.node = d.node;
+            out
+        })
+        .collect();
+    Diagnostics(attributed)
 }
 
 /// The resolved form as YAML, for `xedgesim validate --resolved`.

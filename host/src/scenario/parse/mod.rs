@@ -8,16 +8,21 @@
 //! syntax, a wrong type, an unknown key) is reported alone; semantic checks
 //! in `validate/` then report every remaining problem at once.
 
+mod overrides;
 mod spans;
 
 use std::path::Path;
 
+use serde::Deserialize;
+
 use spans::RootKind;
 pub use spans::SpanMap;
 
+use super::config_value::ConfigValue;
 use super::diagnostic::{Diagnostic, Position};
 use super::manifest::Scenario;
 use super::suggest;
+use super::sweep_section::Override;
 
 /// Files larger than this are refused before parsing: no real scenario is
 /// anywhere near it, and it bounds the memory a hostile file can claim.
@@ -67,6 +72,53 @@ pub fn parse(file: &Path, source: &str) -> Result<Parsed, Diagnostic> {
     }
     let scenario: Scenario = serde_yaml::from_str(source).map_err(|e| structural_error(file, source, &spans, &e))?;
     Ok(Parsed { scenario, spans })
+}
+
+/// [`parse`], then `overrides` set in the file's tree and the result
+/// parsed again. Problems of the file itself are reported as [`parse`]
+/// reports them; problems the overrides cause, at each override's origin
+/// (its line in `sweep:`, or none for `--set`).
+pub fn parse_overridden(file: &Path, source: &str, overrides: &[Override]) -> Result<Parsed, Diagnostic> {
+    let mut parsed = parse(file, source)?;
+    if overrides.is_empty() {
+        return Ok(parsed);
+    }
+    let mut tree: serde_yaml::Value =
+        serde_yaml::from_str(source).map_err(|e| structural_error(file, source, &parsed.spans, &e))?;
+    for o in overrides {
+        overrides::apply(&mut tree, &o.path, &o.value)
+            .map_err(|e| override_error(file, source, std::slice::from_ref(o), e.message).help(e.help))?;
+    }
+    parsed.scenario = Scenario::deserialize(tree).map_err(|e| {
+        let d = structural_error(file, source, &parsed.spans, &e);
+        let mut out = override_error(file, source, overrides, d.message);
+        out.help = d.help;
+        out
+    })?;
+    Ok(parsed)
+}
+
+/// A problem `overrides` cause, at the first one's origin, naming them all.
+pub fn override_error(file: &Path, source: &str, overrides: &[Override], message: String) -> Diagnostic {
+    let shown: Vec<String> = overrides.iter().map(Override::shown).collect();
+    let d = Diagnostic::error(file, format!("with {}: {message}", shown.join(", ")));
+    match overrides.iter().find_map(|o| o.origin.map(|p| (p, o.path.chars().count()))) {
+        Some((position, width)) => d.at(source, position, width),
+        None => d,
+    }
+}
+
+/// A value as a YAML scalar reads it (`5` a number, `true` a boolean,
+/// `abc` text), for values given on the command line.
+pub fn parse_scalar(text: &str) -> Result<ConfigValue, String> {
+    if text.trim().is_empty() {
+        return Err("no value given".to_string());
+    }
+    match serde_yaml::from_str::<ConfigValue>(text) {
+        Ok(ConfigValue::List(_) | ConfigValue::Map(_)) => Err(format!("'{text}' is not a single value")),
+        Ok(value) => Ok(value),
+        Err(_) => Ok(ConfigValue::Text(text.to_string())),
+    }
 }
 
 /// Turns a serde_yaml error into a diagnostic with a position, a readable

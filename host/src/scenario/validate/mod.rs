@@ -17,6 +17,7 @@ mod mqtt;
 mod network;
 mod nodes;
 mod simulation;
+mod sweep;
 mod wasm;
 
 use std::collections::BTreeMap;
@@ -48,6 +49,7 @@ pub fn validate(
     checker.nodes(scenario);
     checker.equivalence(scenario);
     checker.faults(scenario);
+    checker.sweep(scenario);
     if scenario.ml_inference.is_some() {
         checker.key_error(
             "ml_inference",

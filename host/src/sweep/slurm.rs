@@ -1,0 +1,158 @@
+//! The `slurm` executor: a job-array script over the unfinished points,
+//! one task per point running `xedgesim sweep point DIR --index
+//! $SLURM_ARRAY_TASK_ID`, submitted with `sbatch --parsable`. Every path
+//! in it is absolute, so it works from any folder.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::error::{SweepError, io_error};
+use super::layout::{SUMMARY_FILE, SweepPlan, point_dir};
+use crate::atomic_file::write_atomic;
+use crate::text::shell::quote;
+
+/// The script's folder in the sweep folder, and its name.
+pub const SLURM_DIR: &str = "slurm";
+pub const SCRIPT_FILE: &str = "sweep.sbatch";
+
+/// What the script asks of Slurm.
+#[derive(Debug, Clone, Default)]
+pub struct SlurmOptions {
+    /// This xedgesim, absolute.
+    pub binary: PathBuf,
+    pub partition: Option<String>,
+    /// `--time` (e.g. `10:00`).
+    pub time: Option<String>,
+    /// `--mem` (e.g. `2G`).
+    pub mem: Option<String>,
+    /// More `#SBATCH` lines, each an option as sbatch takes it.
+    pub args: Vec<String>,
+    /// More arguments for each `sweep point` (`--allow WHAT`).
+    pub point_args: Vec<String>,
+}
+
+/// The points of `plan` (in `dir`) without a `summary.json`.
+pub fn unfinished(dir: &Path, plan: &SweepPlan) -> Vec<usize> {
+    plan.points.iter().map(|p| p.index).filter(|i| !point_dir(dir, *i).join(SUMMARY_FILE).exists()).collect()
+}
+
+/// `indices` (ascending) as a Slurm array: `3,5,7-19`.
+pub fn array_ranges(indices: &[usize]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < indices.len() {
+        let start = indices[i];
+        let mut end = start;
+        while i + 1 < indices.len() && indices[i + 1] == end + 1 {
+            i += 1;
+            end = indices[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+/// The job-array script for the points `indices` of the sweep in `dir` (absolute).
+pub fn script(dir: &Path, indices: &[usize], options: &SlurmOptions) -> String {
+    let name = dir.file_name().map_or_else(|| "sweep".into(), |n| n.to_string_lossy().into_owned());
+    let mut s = String::from("#!/bin/bash\n");
+    s.push_str(&format!("#SBATCH --job-name=xedgesim-{}\n", sbatch_word(&name)));
+    s.push_str(&format!("#SBATCH --array={}\n", array_ranges(indices)));
+    s.push_str(&format!("#SBATCH --output={}\n", dir.join(SLURM_DIR).join("%A_%a.out").display()));
+    s.push_str("#SBATCH --cpus-per-task=1\n");
+    if let Some(p) = &options.partition {
+        s.push_str(&format!("#SBATCH --partition={p}\n"));
+    }
+    if let Some(t) = &options.time {
+        s.push_str(&format!("#SBATCH --time={t}\n"));
+    }
+    if let Some(m) = &options.mem {
+        s.push_str(&format!("#SBATCH --mem={m}\n"));
+    }
+    for arg in &options.args {
+        s.push_str(&format!("#SBATCH {arg}\n"));
+    }
+    s.push_str(&format!(
+        "# Written by xedgesim: one task per unfinished point of the sweep in\n# {}; each runs the point as `xedgesim sweep point` does.\n",
+        dir.display()
+    ));
+    s.push_str(&format!(
+        "exec {} sweep point {} --index \"$SLURM_ARRAY_TASK_ID\"{}\n",
+        quote(&options.binary.display().to_string()),
+        quote(&dir.display().to_string()),
+        options.point_args.iter().map(|a| format!(" {}", quote(a))).collect::<String>()
+    ));
+    s
+}
+
+/// `text` with only characters safe in an `#SBATCH` word.
+fn sbatch_word(text: &str) -> String {
+    text.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).collect()
+}
+
+/// Writes the script into `dir/slurm/`, returning its path.
+pub fn write_script(dir: &Path, text: &str) -> Result<PathBuf, SweepError> {
+    let folder = dir.join(SLURM_DIR);
+    std::fs::create_dir_all(&folder).map_err(io_error(&folder))?;
+    let path = folder.join(SCRIPT_FILE);
+    write_atomic(&path, text.as_bytes()).map_err(io_error(&path))?;
+    Ok(path)
+}
+
+/// The sbatch command that submits `script`.
+pub fn submit_command(script: &Path, wait: bool) -> Vec<String> {
+    let mut cmd = vec!["sbatch".to_string(), "--parsable".to_string()];
+    if wait {
+        cmd.push("--wait".to_string());
+    }
+    cmd.push(script.display().to_string());
+    cmd
+}
+
+/// What a submission came to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub job_id: String,
+    /// With `--wait`: whether every task succeeded.
+    pub all_succeeded: bool,
+}
+
+/// Submits `script` with sbatch (waiting for the array with `wait`).
+pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
+    let cmd = submit_command(script, wait);
+    let output = Command::new(&cmd[0]).args(&cmd[1..]).output().map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            SweepError::Usage(
+                "sbatch was not found: this machine has no Slurm client; --dry-run writes the script without submitting it (submit it where Slurm is)"
+                    .to_string(),
+            )
+        } else {
+            SweepError::Failed(format!("could not run sbatch: {e}"))
+        }
+    })?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // --parsable prints `JOBID` or `JOBID;CLUSTER`.
+    let job_id = stdout.lines().find(|l| !l.trim().is_empty()).unwrap_or("").split(';').next().unwrap_or("").trim();
+    if job_id.is_empty() {
+        return Err(SweepError::Failed(format!(
+            "sbatch submitted nothing (exit {}): {}",
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(Submitted { job_id: job_id.to_string(), all_succeeded: output.status.success() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_array_is_its_indices_in_runs() {
+        assert_eq!(array_ranges(&[3, 5, 7, 8, 9, 10]), "3,5,7-10");
+        assert_eq!(array_ranges(&[0, 1, 2]), "0-2");
+        assert_eq!(array_ranges(&[4]), "4");
+        assert_eq!(array_ranges(&[]), "");
+    }
+}

@@ -1,0 +1,136 @@
+//! A sweep on a real Slurm (Debian's slurm-wlm, started by
+//! `.ci/start-slurm`): the 20 points of scenarios/sweep_gateway.yaml (4
+//! windows × 5 seeds) submitted as a job array and waited for, then the
+//! same sweep on this machine: every point's outputs are the same bytes,
+//! and so is what `sweep collect` makes of each folder.
+//! Without Slurm the test says SKIPPED loudly and passes, unless
+//! `XEDGESIM_REQUIRE_SLURM=1` (CI sets it): then it fails.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::output_text as text;
+
+/// Hang guard for the whole array (a node that never comes up would
+/// leave it pending for ever); far above the seconds it takes.
+const ARRAY_DEADLINE: Duration = Duration::from_secs(600);
+
+fn slurm_is_here() -> bool {
+    Command::new("sbatch")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs xedgesim with `args` from the workspace root, killing it past `deadline`.
+fn xedgesim_within(args: &[&str], cache: &Path, deadline: Duration) -> (Option<i32>, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out_path, err_path) = (dir.path().join("out"), dir.path().join("err"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(args)
+        .current_dir(common::root())
+        .env("XEDGESIM_CACHE_DIR", cache)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let queue = Command::new("squeue").output().map(|o| text(&o.stdout)).unwrap_or_default();
+            panic!("`xedgesim {}` still running after {deadline:?}; squeue:\n{queue}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    (status.code(), std::fs::read_to_string(out_path).unwrap(), std::fs::read_to_string(err_path).unwrap())
+}
+
+/// `summary.json` without its wall-clock figures (the one part that differs run to run).
+fn summary_without_wall_times(point: &Path) -> serde_json::Value {
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(point.join("summary.json")).unwrap()).unwrap();
+    summary.as_object_mut().unwrap().retain(|key, _| !key.starts_with("wall_"));
+    summary
+}
+
+#[test]
+fn a_sweep_run_by_slurm_gives_every_point_the_bytes_of_the_same_sweep_run_here() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let on_slurm = dir.path().join("on-slurm");
+    let here = dir.path().join("here");
+    let scenario = "scenarios/sweep_gateway.yaml";
+
+    let (code, stdout, stderr) = xedgesim_within(
+        &["sweep", scenario, "--out", on_slurm.to_str().unwrap(), "--on", "slurm", "--wait"],
+        dir.path(),
+        ARRAY_DEADLINE,
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("20 of 20 points to run"), "{stdout}");
+    assert!(stdout.contains("done: 20 finished, 0 failed, 0 missing"), "{stdout}");
+    // Slurm ran them: one task output per point, of one job.
+    let task_outputs: Vec<String> = std::fs::read_dir(on_slurm.join("slurm"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".out"))
+        .collect();
+    assert_eq!(task_outputs.len(), 20, "{task_outputs:?}");
+
+    let (code, stdout, stderr) = xedgesim_within(
+        &["sweep", scenario, "--out", here.to_str().unwrap(), "--jobs", "2"],
+        dir.path(),
+        ARRAY_DEADLINE,
+    );
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("20 points: 20 done"), "{stdout}");
+
+    assert_eq!(std::fs::read(on_slurm.join("sweep.json")).unwrap(), std::fs::read(here.join("sweep.json")).unwrap());
+    for i in 0..20 {
+        let (a, b) = (on_slurm.join(format!("points/{i:04}")), here.join(format!("points/{i:04}")));
+        for file in ["point.json", "metrics.csv", "trace.jsonl"] {
+            assert_eq!(std::fs::read(a.join(file)).unwrap(), std::fs::read(b.join(file)).unwrap(), "point {i}: {file}");
+        }
+        assert_eq!(summary_without_wall_times(&a), summary_without_wall_times(&b), "point {i}: summary.json");
+    }
+    // Collected, the two sweeps are one table and one page, byte for byte.
+    let mut collected = Vec::new();
+    for folder in [&on_slurm, &here] {
+        let (code, stdout, stderr) =
+            xedgesim_within(&["sweep", "collect", folder.to_str().unwrap()], dir.path(), ARRAY_DEADLINE);
+        assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+        assert!(stdout.contains("20 points: 20 finished, 0 failed, 0 missing"), "{stdout}");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(folder.join("collect"))
+            .unwrap()
+            .map(|e| e.unwrap())
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+            .collect();
+        files.sort();
+        collected.push(files);
+    }
+    let names: Vec<&str> = collected[0].iter().map(|(name, _)| name.as_str()).collect();
+    for table in ["points.csv", "points.json", "by_parameter.csv", "by_parameter.json", "by_point.csv", "report.html"] {
+        assert!(names.contains(&table), "{table} not collected: {names:?}");
+    }
+    assert_eq!(collected[0].len(), collected[1].len(), "{names:?}");
+    for ((name, slurm_bytes), (_, local_bytes)) in collected[0].iter().zip(&collected[1]) {
+        assert!(slurm_bytes == local_bytes, "collect/{name} differs between the Slurm and the local sweep");
+    }
+    let points = String::from_utf8(collected[0].iter().find(|(n, _)| n == "points.csv").unwrap().1.clone()).unwrap();
+    assert_eq!(points.lines().count(), 21, "a header and a row per point:\n{points}");
+}
