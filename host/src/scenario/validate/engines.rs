@@ -134,7 +134,10 @@ impl Checker<'_> {
                  the default engine"
                     .to_string()
             } else {
-                format!("{}; remove `engine:` to run on the default engine", suggest::did_you_mean(name, &names))
+                format!(
+                    "{} (without `engine:`, the node runs on the default engine)",
+                    suggest::did_you_mean(name, &names)
+                )
             };
             self.error(&epath, Some(id), format!("engine '{name}' is not in `engines:`"), help);
             return;
