@@ -2,8 +2,8 @@
 //! second `dockerd` reached over TCP with TLS (`common/second_engine.rs`),
 //! through the CLI. The same results as with every container on one
 //! engine; each container's engine and its round trip in usage.csv and
-//! summary.json; nothing left on either engine after a normal end, a
-//! container that dies, Ctrl-C, or SIGKILL followed by `xedgesim prune
+//! summary.json; a recording of both that replays with no engine;
+//! nothing left on either engine after a normal end, a container that dies, Ctrl-C, or SIGKILL followed by `xedgesim prune
 //! FILE` (which prunes both, each under its name). One second engine for
 //! the whole binary: the cases run in sequence in one test.
 
@@ -170,6 +170,20 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
         "an unused entry is not connected"
     );
     assert_clean(&engines, "a normal end");
+
+    // Recorded on two engines, replayed with no engine at all: the recording does not need them.
+    let rec = dir.path().join("rec");
+    let args = ["run", two.to_str().unwrap(), "--out", rec.to_str().unwrap(), "--quiet", "--record", "--allow", ALLOW];
+    let o = command(&args, &cache).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    let replayed = command(&["replay", rec.to_str().unwrap()], &cache)
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let stdout = output_text(&replayed.stdout);
+    assert!(replayed.status.success() && stdout.contains("identical"), "{stdout}{}", output_text(&replayed.stderr));
+    assert_eq!(read(rec.join("replay/trace.jsonl")), read(rec.join("trace.jsonl")));
+    assert_clean(&engines, "a recorded run");
 
     // A container on the second engine dies: its node is isolated, the rest runs, nothing is left.
     let dies = scenario_file(dir.path(), "dies.yaml", &hostile(&second, "exit_on_step"));
