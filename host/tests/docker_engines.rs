@@ -5,12 +5,16 @@
 //! summary.json; a recording of both that replays with no engine;
 //! nothing left on either engine after a normal end, a container that dies, Ctrl-C, or SIGKILL followed by `xedgesim prune
 //! FILE` (which prunes both, each under its name). One second engine for
-//! the whole binary: the cases run in sequence in one test.
+//! the whole binary: the cases run in sequence in one test. And an engine
+//! reached through the system's `ssh` (an `sshd` on 127.0.0.1 forwarding
+//! the machine's own engine socket).
 
 mod common;
 
 #[path = "common/second_engine.rs"]
 mod second_engine;
+#[path = "common/ssh_server.rs"]
+mod ssh_server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -319,4 +323,51 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
         check(dir.path(), &yaml, &["run", "--out", dir.path().join("out").to_str().unwrap(), "--allow", "engine"]);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("tcp://127.0.0.1:1") && out.contains("ca.pem"), "{out}");
+}
+
+#[test]
+fn an_engine_over_ssh_is_reached_through_the_systems_ssh_and_its_forwarder_stopped() {
+    let Some(local) = docker_engine() else { return };
+    let Some(sshd) = ssh_server::SshServer::start() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "simulation: {{duration_s: 3, seed: 5}}\nengines:\n  lab: {{endpoint: 'ssh://root@127.0.0.1:{}'}}\nnodes:\n  - {{id: s1, type: sensor, config: {{destination: gw_ssh}}}}\n{}  - {{id: cloud, type: cloud}}\n",
+        sshd.port,
+        container("gw_ssh", "gateway", "gateway", ", engine: lab"),
+    );
+    let file = scenario_file(dir.path(), "ssh.yaml", &yaml);
+    let out = dir.path().join("out");
+    let args = [
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+        "--allow",
+        "build-command,bind,engine:lab",
+    ];
+    let o = command(&args, &dir.path().join("cache")).env("PATH", sshd.path_env()).output().unwrap();
+    assert!(o.status.success(), "{}\nsshd: {}", output_text(&o.stderr), sshd.log());
+    let summary: serde_json::Value = serde_json::from_str(&read(out.join("summary.json"))).unwrap();
+    assert_eq!(summary["engines"]["lab"]["endpoint"], format!("ssh://root@127.0.0.1:{}", sshd.port));
+    assert_eq!(summary["engines"]["lab"]["nodes"], serde_json::json!(["gw_ssh"]));
+    assert!(sshd.log().contains("Accepted publickey for root"), "{}", sshd.log());
+    assert!(read(out.join("metrics.csv")).contains("gw_ssh,"), "the container ran");
+    assert_clean(&[("default", &local)], "a run over ssh");
+    // The forwarder is gone: no ssh of the run's runs.
+    let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
+    let port = format!("-p {}", sshd.port);
+    assert!(
+        !output_text(&ps.stdout).lines().any(|l| l.starts_with("/usr/bin/ssh") && l.contains(&port)),
+        "an ssh of the run outlived it"
+    );
+
+    // An ssh that cannot log in is that engine's fault, in ssh's words.
+    std::fs::write(sshd.dir().join("authorized_keys"), "").unwrap();
+    let o = command(&args, &dir.path().join("cache")).env("PATH", sshd.path_env()).output().unwrap();
+    let stderr = output_text(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    let said = format!("ssh to root@127.0.0.1:{} ended", sshd.port);
+    assert!(stderr.contains("node 'gw_ssh' found no Docker engine at ssh://") && stderr.contains(&said), "{stderr}");
+    assert!(stderr.contains("Permission denied"), "{stderr}");
 }
