@@ -175,6 +175,13 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     );
     assert_clean(&engines, "a normal end");
 
+    // `build` builds (here: finds built) each image on the engine its node runs on.
+    let built = command(&["build", two.to_str().unwrap(), "--allow", ALLOW], &cache).output().unwrap();
+    let stdout = output_text(&built.stdout);
+    assert!(built.status.success(), "{stdout}{}", output_text(&built.stderr));
+    assert!(stdout.contains("image for node 'gw_edge' on engine 'edge':"), "{stdout}");
+    assert!(stdout.contains("image for node 'gw_local':") && stdout.matches("up to date:").count() == 2, "{stdout}");
+
     // Recorded on two engines, replayed with no engine at all: the recording does not need them.
     let rec = dir.path().join("rec");
     let args = ["run", two.to_str().unwrap(), "--out", rec.to_str().unwrap(), "--quiet", "--record", "--allow", ALLOW];
@@ -310,6 +317,8 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
             && out.contains("--allow engine:edge-box"),
         "{out}"
     );
+    let real = std::fs::canonicalize(dir.path()).unwrap();
+    assert!(out.contains(&format!("reading the host files {}/ca.pem,", real.display())), "relative to the file: {out}");
     assert!(!out.contains("unused"), "an entry no node names asks nothing: {out}");
     let (code, out) = check(dir.path(), &yaml, &["run", "--out", dir.path().join("out").to_str().unwrap()]);
     assert_eq!(code, Some(2), "{out}");
