@@ -204,6 +204,22 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     assert!(summary.contains("\"status\": \"finished\"") && summary.contains("node 'bad'"), "{summary}");
     assert_clean(&engines, "a container that died");
 
+    // An engine that does not answer faults its own nodes, naming it; the other engine's run.
+    let gone = gateways(&second, true)
+        .replace(&second.tcp_endpoint(), "tcp://127.0.0.1:1")
+        .replace("simulation: {duration_s: 5, seed: 11}", "simulation: {duration_s: 5, seed: 11, on_fault: isolate}");
+    let gone = scenario_file(dir.path(), "gone.yaml", &gone);
+    let o = run(&gone, &dir.path().join("gone"), &cache);
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    let summary: serde_json::Value = serde_json::from_str(&read(dir.path().join("gone/summary.json"))).unwrap();
+    let faults = summary["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert_eq!(faults[0]["node"], "gw_edge");
+    assert!(faults[0]["message"].as_str().unwrap().contains("tcp://127.0.0.1:1"), "{faults:?}");
+    assert_eq!(summary["engines"]["default"]["nodes"], serde_json::json!(["gw_local"]));
+    assert!(read(dir.path().join("gone/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
+    assert_clean(&engines, "an engine that did not answer");
+
     // Ctrl-C while the second engine's container hangs in a step.
     let hangs = scenario_file(dir.path(), "hangs.yaml", &hostile(&second, "hang_on_step"));
     let mut child = spawn(&hangs, &dir.path().join("hangs"), &cache);
