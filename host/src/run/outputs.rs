@@ -96,8 +96,12 @@ pub(super) fn write(
 /// container the round trip of its engine (`summary.json` names the engine).
 fn usage_csv(scenario: &ResolvedScenario, placement: &Placement, outcome: &Outcome, summary: &RunSummary) -> String {
     let mut csv = String::from("node,metric,value\n");
-    let engine_round_trip_us: std::collections::BTreeMap<&str, u64> =
-        summary.engines.values().flat_map(|e| e.nodes.iter().map(move |n| (n.as_str(), e.round_trip_us))).collect();
+    let engine_round_trip_us: std::collections::BTreeMap<&str, u64> = summary
+        .engines
+        .values()
+        .filter_map(|e| Some((e, e.round_trip_us?)))
+        .flat_map(|(e, us)| e.nodes.iter().map(move |n| (n.as_str(), us)))
+        .collect();
     for (node, n) in scenario.nodes.iter().enumerate() {
         if let Some(us) = engine_round_trip_us.get(n.id.as_str()) {
             csv.push_str(&format!("{},engine_round_trip_us,{us}\n", csv_field(&n.id)));

@@ -355,8 +355,9 @@ fn place_live(
 pub struct EngineUsed {
     pub endpoint: String,
     pub api_version: String,
-    /// The median of a few `/_ping` round trips when connected, in µs of wall time.
-    pub round_trip_us: u64,
+    /// The median of a few `/_ping` round trips when connected, in µs of
+    /// wall time; `None` when a ping failed.
+    pub round_trip_us: Option<u64>,
 }
 
 /// Places every Docker node on its engine (the default one first, then the

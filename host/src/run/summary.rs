@@ -187,8 +187,10 @@ pub struct RunSummary {
 pub struct EngineSummary {
     pub endpoint: String,
     pub api_version: String,
-    /// The median of 5 `/_ping` round trips when connected, wall µs.
-    pub round_trip_us: u64,
+    /// The median of 5 `/_ping` round trips when connected, wall µs
+    /// (left out when a ping failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_us: Option<u64>,
     /// The Docker nodes placed on it.
     pub nodes: Vec<String>,
 }

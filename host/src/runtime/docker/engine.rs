@@ -25,18 +25,16 @@ const REQUEST_TIMEOUT_S: u64 = 600;
 const PINGS: usize = 5;
 
 /// The median of [`PINGS`] `/_ping` round trips to `docker`, in µs (at
-/// least 1); 0 when a ping fails.
-async fn round_trip_us(docker: &Docker) -> u64 {
+/// least 1); `None` when a ping fails (not measured, never 0).
+async fn round_trip_us(docker: &Docker) -> Option<u64> {
     let mut times = Vec::with_capacity(PINGS);
     for _ in 0..PINGS {
         let started = std::time::Instant::now();
-        if docker.ping().await.is_err() {
-            return 0;
-        }
+        docker.ping().await.ok()?;
         times.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
     }
     times.sort_unstable();
-    times[PINGS / 2]
+    Some(times[PINGS / 2])
 }
 
 /// A connected engine. Cheap to clone; the runtime's two worker threads
@@ -47,7 +45,7 @@ pub struct DockerEngine {
     docker: Docker,
     runtime: Arc<tokio::runtime::Runtime>,
     endpoint: String,
-    round_trip_us: u64,
+    round_trip_us: Option<u64>,
     /// The ssh forwarder an `ssh://` engine goes through; stopped with the last clone.
     _forward: Option<Arc<SshForward>>,
 }
@@ -101,7 +99,7 @@ impl DockerEngine {
 
     /// The median of [`PINGS`] `/_ping` round trips made right after
     /// connecting, in µs (wall clock: the engine's distance, not the run's).
-    pub fn round_trip_us(&self) -> u64 {
+    pub fn round_trip_us(&self) -> Option<u64> {
         self.round_trip_us
     }
 
