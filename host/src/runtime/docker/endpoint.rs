@@ -66,22 +66,22 @@ impl SshForward {
             .tempdir()
             .map_err(|e| format!("cannot make a folder for the forwarded socket: {e}"))?;
         let socket = dir.path().join("docker.sock");
+        // A file, not a pipe: what ssh says over a long run never fills a
+        // buffer no one reads, which would stop it.
+        let log_path = dir.path().join("ssh.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| format!("cannot make ssh's log: {e}"))?;
         let child = ssh_command(destination, &socket)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(log)
             .spawn()
             .map_err(|e| format!("cannot run ssh: {e}"))?;
         let mut forward = SshForward { child, socket, _dir: dir };
         let started = Instant::now();
         while !forward.socket.exists() {
             if let Ok(Some(status)) = forward.child.try_wait() {
-                let mut stderr = String::new();
-                if let Some(mut err) = forward.child.stderr.take() {
-                    use std::io::Read;
-                    let _ = err.read_to_string(&mut stderr);
-                }
-                return Err(format!("ssh to {destination} ended ({status}): {}", stderr.trim()));
+                let said = std::fs::read_to_string(&log_path).unwrap_or_default();
+                return Err(format!("ssh to {destination} ended ({status}): {}", said.trim()));
             }
             if started.elapsed() > SSH_READY_TIMEOUT {
                 return Err(format!("ssh to {destination} opened no socket within {} s", SSH_READY_TIMEOUT.as_secs()));
