@@ -2,9 +2,13 @@
 //! own `dockerd` (own data root, exec root, pid file, socket and managed
 //! containerd) listening on a unix socket and on TCP 127.0.0.1 with TLS
 //! certificates made here by `openssl` (a CA, the engine's certificate for
-//! IP 127.0.0.1, a client's). No bridge, no iptables: the tests' containers
-//! use `network_mode: none`. Stopped, and its folder removed, on drop
-//! (also when the test panics).
+//! IP 127.0.0.1, a client's). Its default bridge is an interface of its own
+//! (`--bridge=NAME`, made here), never `--bridge=none`: with that, dockerd
+//! deletes the interface `docker0` at start, which is the machine's engine's
+//! bridge (one network namespace), and every container of that engine with
+//! ports or a bridge network then fails to start. No iptables: the tests'
+//! containers use `network_mode: none`. Stopped, its bridge deleted and its
+//! folder removed on drop (also when the test panics).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,8 +23,20 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct SecondEngine {
     dir: tempfile::TempDir,
-    dockerd: Child,
+    dockerd: Option<Child>,
+    /// Its default bridge, made for it and deleted after it.
+    bridge: String,
     pub port: u16,
+}
+
+/// Runs `ip ARGS`; whether it succeeded.
+fn ip(args: &[&str]) -> bool {
+    Command::new("ip").args(args).status().is_ok_and(|s| s.success())
+}
+
+/// Whether the network interface `name` exists.
+fn interface_exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
 }
 
 impl SecondEngine {
@@ -45,6 +61,19 @@ impl SecondEngine {
         make_certificates(dir.path());
         let port = free_port();
         let d = dir.path();
+        let pid = std::process::id();
+        let bridge = format!("xe2br{}", pid % 100_000);
+        let address = format!("10.251.{}.1/24", pid % 250);
+        // One a killed earlier test of the same pid may have left.
+        ip(&["link", "del", &bridge]);
+        assert!(
+            ip(&["link", "add", "name", &bridge, "type", "bridge"])
+                && ip(&["addr", "add", &address, "dev", &bridge])
+                && ip(&["link", "set", &bridge, "up"]),
+            "cannot make the bridge {bridge} for the second engine"
+        );
+        let docker0 = interface_exists("docker0");
+
         let log = std::fs::File::create(d.join("dockerd.log")).expect("the log file");
         let dockerd = Command::new("dockerd")
             .arg("--data-root")
@@ -64,13 +93,14 @@ impl SecondEngine {
             .arg(d.join("server-cert.pem"))
             .arg("--tlskey")
             .arg(d.join("server-key.pem"))
-            .args(["--bridge=none", "--iptables=false", "--ip-masq=false", "--log-level=warn"])
+            .arg(format!("--bridge={bridge}"))
+            .args(["--iptables=false", "--ip-masq=false", "--log-level=warn"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
             .expect("dockerd starts");
-        let engine = SecondEngine { dir, dockerd, port };
+        let engine = SecondEngine { dir, dockerd: Some(dockerd), bridge, port };
         let started = Instant::now();
         while engine.connect_unix().is_err() {
             assert!(
@@ -80,6 +110,10 @@ impl SecondEngine {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        assert!(
+            !docker0 || interface_exists("docker0"),
+            "starting the second engine removed docker0, the machine's engine's bridge"
+        );
         Some(engine)
     }
 
@@ -106,17 +140,19 @@ impl SecondEngine {
 
 impl Drop for SecondEngine {
     fn drop(&mut self) {
-        let pid = self.dockerd.id().to_string();
-        let _ = Command::new("kill").args(["-TERM", &pid]).status();
-        let started = Instant::now();
-        while self.dockerd.try_wait().ok().flatten().is_none() {
-            if started.elapsed() > STOP_TIMEOUT {
-                let _ = self.dockerd.kill();
-                let _ = self.dockerd.wait();
-                break;
+        if let Some(mut dockerd) = self.dockerd.take() {
+            let _ = Command::new("kill").args(["-TERM", &dockerd.id().to_string()]).status();
+            let started = Instant::now();
+            while dockerd.try_wait().ok().flatten().is_none() {
+                if started.elapsed() > STOP_TIMEOUT {
+                    let _ = dockerd.kill();
+                    let _ = dockerd.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
             }
-            std::thread::sleep(Duration::from_millis(100));
         }
+        ip(&["link", "del", &self.bridge]);
         // What a killed engine left mounted would keep the folder.
         let data = self.dir.path().join("data");
         if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
