@@ -98,6 +98,7 @@ fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
         nodes: (0..nodes).map(node).collect(),
         equivalence: None,
         faults: Vec::new(),
+        engines: Default::default(),
     }
 }
 

@@ -14,7 +14,8 @@ pub struct AllowArgs {
     /// Say yes to what the scenario asks of the host (repeatable, or
     /// comma-separated): build-command, build (model folders), bind:PATH
     /// (binds at or below PATH), bind (any bind), read:PATH (`wasm.files`
-    /// at or below PATH), port, network.
+    /// at or below PATH), port, network, engine:NAME (the scenario's Docker
+    /// engine NAME), engine (any of its engines).
     /// `xedgesim validate FILE` lists what a file asks, with its lines.
     #[arg(long, value_name = "WHAT", value_delimiter = ',')]
     pub allow: Vec<String>,
@@ -77,7 +78,10 @@ pub fn permitted(asked: &[Capability], allowance: &Allowance, acting: Acting) ->
         .filter(|c| c.kind != CapabilityKind::ModelBuild)
         .filter(|c| match acting {
             Acting::Building => {
-                matches!(c.kind, CapabilityKind::BuildCommand | CapabilityKind::BuildNetwork) && !c.alternative
+                matches!(
+                    c.kind,
+                    CapabilityKind::BuildCommand | CapabilityKind::BuildNetwork | CapabilityKind::Engine(_)
+                ) && !c.alternative
             }
             Acting::Running => !c.alternative,
             Acting::RunningSwapped => true,

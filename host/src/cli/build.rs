@@ -100,23 +100,33 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             Implementation::Wasm(_) => None,
         })
         .collect();
-    if !docker.is_empty() {
-        let engine = match DockerEngine::connect(super::docker_host().as_deref()) {
+    // Each image is built on the engine its node runs on (the default one first).
+    let mut by_engine: std::collections::BTreeMap<Option<&str>, Vec<_>> = std::collections::BTreeMap::new();
+    for (id, d) in docker {
+        by_engine.entry(d.engine.as_deref()).or_default().push((id, d));
+    }
+    for (name, docker) in by_engine {
+        let connected = match name.and_then(|n| loaded.resolved.engines.get(n)) {
+            Some(endpoint) => DockerEngine::connect_to(endpoint),
+            None => DockerEngine::connect(super::docker_host().as_deref()),
+        };
+        let engine = match connected {
             Ok(engine) => engine,
             Err(e) => {
                 eprintln!("error: {}", super::for_terminal(&e.to_string()));
                 return ExitCode::from(super::EXIT_USER_ERROR);
             }
         };
+        let on = name.map_or(String::new(), |n| format!(" on engine '{n}'"));
         let interrupt = super::signals::install();
         let mut seen = std::collections::BTreeSet::new();
         for (id, d) in docker {
             if !seen.insert(recipe(d)) {
-                println!("image for node '{id}': as above");
+                println!("image for node '{id}'{on}: as above");
                 continue;
             }
             let started = Instant::now();
-            println!("image for node '{id}':");
+            println!("image for node '{id}'{on}:");
             let mut show = |line: &str| println!("  build | {}", super::for_terminal(line));
             match ensure_image_with(&engine, d, args.offline, &mut show, Some(&interrupt)) {
                 Ok(image) => println!(

@@ -68,7 +68,8 @@ pub(super) fn write(
     write_atomic(&metrics_path, metrics_csv(scenario, placement, outcome).as_bytes())
         .map_err(output_error(&metrics_path))?;
     let usage_path = out_dir.join("usage.csv");
-    write_atomic(&usage_path, usage_csv(scenario, placement, outcome).as_bytes()).map_err(output_error(&usage_path))?;
+    write_atomic(&usage_path, usage_csv(scenario, placement, outcome, summary).as_bytes())
+        .map_err(output_error(&usage_path))?;
     let trace_path = out_dir.join("trace.jsonl");
     outcome.commit_trace().map_err(output_error(&trace_path))?;
     let series = outcome.series(scenario, placement);
@@ -91,10 +92,20 @@ pub(super) fn write(
 }
 
 /// `usage.csv`: what running each node cost, as its runtime measured it,
-/// and, for a node with `cpu:`, the virtual time its steps computed.
-fn usage_csv(scenario: &ResolvedScenario, placement: &Placement, outcome: &Outcome) -> String {
+/// for a node with `cpu:` the virtual time its steps computed, and for a
+/// container the round trip of its engine (`summary.json` names the engine).
+fn usage_csv(scenario: &ResolvedScenario, placement: &Placement, outcome: &Outcome, summary: &RunSummary) -> String {
     let mut csv = String::from("node,metric,value\n");
+    let engine_round_trip_us: std::collections::BTreeMap<&str, u64> = summary
+        .engines
+        .values()
+        .filter_map(|e| Some((e, e.round_trip_us?)))
+        .flat_map(|(e, us)| e.nodes.iter().map(move |n| (n.as_str(), us)))
+        .collect();
     for (node, n) in scenario.nodes.iter().enumerate() {
+        if let Some(us) = engine_round_trip_us.get(n.id.as_str()) {
+            csv.push_str(&format!("{},engine_round_trip_us,{us}\n", csv_field(&n.id)));
+        }
         for (name, value) in placement.usage(scenario, node).measured() {
             csv.push_str(&format!("{},{name},{value}\n", csv_field(&n.id)));
         }

@@ -24,8 +24,8 @@ use crate::runtime::record::{RecordTap, RecordingGroup, ReplayGroup, ReplayRepor
 use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{
-    ComponentSource, DockerNode, Implementation, MAX_DATA_FILES_BYTES, MqttRole, ResolvedScenario, SandboxLimits,
-    WasmNode,
+    ComponentSource, DEFAULT_ENGINE_NAME, DockerNode, Implementation, MAX_DATA_FILES_BYTES, MqttRole, ResolvedScenario,
+    SandboxLimits, WasmNode,
 };
 use crate::text::hex;
 
@@ -99,6 +99,10 @@ pub struct Placed {
     pub replayed: BTreeMap<usize, ReplaySource>,
     /// The replayed groups' counts, read when the run is over.
     pub replays: Vec<ReplayReport>,
+    /// Each Docker engine connected to, by name ([`DEFAULT_ENGINE_NAME`] or an `engines:` name).
+    pub engines: BTreeMap<String, EngineUsed>,
+    /// The engine each Docker node that runs was placed on, by node.
+    pub node_engines: BTreeMap<String, String>,
 }
 
 /// Each distinct set of `wasm.files` staged once, its read-only folder
@@ -274,6 +278,8 @@ fn place_live(
         recorded_ran: BTreeMap::new(),
         replayed: BTreeMap::new(),
         replays: Vec::new(),
+        engines: BTreeMap::new(),
+        node_engines: BTreeMap::new(),
     };
     let specs = |members: &[usize]| -> Vec<NodeSpec<'_>> {
         members.iter().map(|&i| NodeSpec { id: &scenario.nodes[i].id, config: &scenario.nodes[i].config }).collect()
@@ -344,9 +350,22 @@ fn place_live(
     Ok(placed)
 }
 
-/// Builds or finds every Docker node's image and starts the containers, in
-/// one group. A node whose engine, image or container cannot be had gets a
-/// startup fault.
+/// A Docker engine a run used, as usage.csv and summary.json show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineUsed {
+    pub endpoint: String,
+    pub api_version: String,
+    /// The median of a few `/_ping` round trips when connected, in µs of
+    /// wall time; `None` when a ping failed.
+    pub round_trip_us: Option<u64>,
+}
+
+/// Places every Docker node on its engine (the default one first, then the
+/// scenario's `engines:` by name): each engine connected once, each image
+/// built on the engine that runs it (once per recipe there), and each
+/// engine's containers started in groups of their own. A node whose
+/// engine, image or container cannot be had gets a startup fault; the
+/// nodes of other engines run.
 fn place_docker(
     placed: &mut Placed,
     scenario: &ResolvedScenario,
@@ -356,32 +375,82 @@ fn place_docker(
     (run_id, run_label): (String, Option<String>),
     build_log: &mut dyn FnMut(&str),
 ) {
-    if nodes.is_empty() {
-        return;
+    let mut by_engine: BTreeMap<Option<&str>, Vec<(usize, &DockerNode)>> = BTreeMap::new();
+    for &(index, docker) in nodes {
+        by_engine.entry(docker.engine.as_deref()).or_default().push((index, docker));
     }
+    for (name, nodes) in by_engine {
+        if interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
+            return;
+        }
+        let engine = match name {
+            None => DockerEngine::connect(docker_host.as_deref()),
+            Some(name) => match scenario.engines.get(name) {
+                Some(endpoint) => DockerEngine::connect_to(endpoint),
+                None => Err(DockerError::Unreachable {
+                    endpoint: format!("engine '{name}'"),
+                    detail: "the scenario's `engines:` has no such entry".into(),
+                }),
+            },
+        };
+        let name = name.unwrap_or(DEFAULT_ENGINE_NAME);
+        for &(index, _) in &nodes {
+            placed.node_engines.insert(scenario.nodes[index].id.clone(), name.to_string());
+        }
+        let engine = match engine {
+            Ok(engine) => engine,
+            Err(e) => {
+                let endpoint = match &e {
+                    DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
+                    _ => docker_host.clone().unwrap_or_default(),
+                };
+                for &(index, _) in &nodes {
+                    let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
+                    let fault =
+                        NodeFault { node: scenario.nodes[index].id.clone(), time_us: 0, kind, detail: e.to_string() };
+                    placed.placement.startup_faults.push((index, fault));
+                }
+                continue;
+            }
+        };
+        placed.engines.insert(
+            name.to_string(),
+            EngineUsed {
+                endpoint: engine.endpoint().to_string(),
+                api_version: engine.api_version(),
+                round_trip_us: engine.round_trip_us(),
+            },
+        );
+        let options = DockerOptions {
+            run_id: run_id.clone(),
+            run_label: run_label.clone(),
+            time_quantum_us: scenario.time_quantum_us,
+            interrupt: interrupt.clone(),
+        };
+        place_on_engine(placed, scenario, &engine, &nodes, offline, options, build_log);
+    }
+}
+
+/// [`place_docker`] for the nodes of one connected engine.
+fn place_on_engine(
+    placed: &mut Placed,
+    scenario: &ResolvedScenario,
+    engine: &DockerEngine,
+    nodes: &[(usize, &DockerNode)],
+    offline: bool,
+    options: DockerOptions,
+    build_log: &mut dyn FnMut(&str),
+) {
     let fault = |index: usize, kind: FaultKind, detail: String| {
         (index, NodeFault { node: scenario.nodes[index].id.clone(), time_us: 0, kind, detail })
     };
-    let engine = match DockerEngine::connect(docker_host.as_deref()) {
-        Ok(engine) => engine,
-        Err(e) => {
-            let endpoint = match &e {
-                DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
-                _ => docker_host.unwrap_or_default(),
-            };
-            for &(index, _) in nodes {
-                let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
-                placed.placement.startup_faults.push(fault(index, kind, e.to_string()));
-            }
-            return;
-        }
-    };
+    let interrupt = options.interrupt.clone();
     // One build per distinct image recipe, however many nodes share it.
     let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
         let built = images.entry(recipe(docker)).or_insert_with(|| {
-            ensure_image_with(&engine, docker, offline, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
+            ensure_image_with(engine, docker, offline, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
         });
         match built {
             Ok(info) => {
@@ -410,7 +479,6 @@ fn place_docker(
             DockerNodeSpec { id: &node.id, config: &node.config, docker, image_id }
         })
         .collect();
-    let options = DockerOptions { run_id, run_label, time_quantum_us: scenario.time_quantum_us, interrupt };
     // Containers that speak stdio, MQTT clients and MQTT brokers: a group each.
     let role = |spec: &DockerNodeSpec<'_>| spec.docker.mqtt.as_ref().map(|m| m.role);
     for kind in [None, Some(MqttRole::Client), Some(MqttRole::Broker)] {
@@ -421,15 +489,15 @@ fn place_docker(
         }
         let (group, faults): (Box<dyn NodeGroup>, _) = match kind {
             None => {
-                let (group, faults) = DockerNodeGroup::start(&engine, &specs, options.clone());
+                let (group, faults) = DockerNodeGroup::start(engine, &specs, options.clone());
                 (Box::new(group), faults)
             }
             Some(MqttRole::Client) => {
-                let (group, faults) = MqttClientGroup::start(&engine, &specs, options.clone());
+                let (group, faults) = MqttClientGroup::start(engine, &specs, options.clone());
                 (Box::new(group), faults)
             }
             Some(MqttRole::Broker) => {
-                let (group, faults) = MqttBrokerGroup::start(&engine, &specs, options.clone());
+                let (group, faults) = MqttBrokerGroup::start(engine, &specs, options.clone());
                 (Box::new(group), faults)
             }
         };

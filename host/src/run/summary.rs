@@ -176,6 +176,23 @@ pub struct RunSummary {
     /// how their calls matched it.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub replayed: BTreeMap<String, ReplayedNode>,
+    /// Each Docker engine the run connected to, by name (`default` or an
+    /// `engines:` name). Wall-clock facts, not results.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub engines: BTreeMap<String, EngineSummary>,
+}
+
+/// A Docker engine a run used, as `summary.json` says it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EngineSummary {
+    pub endpoint: String,
+    pub api_version: String,
+    /// The median of 5 `/_ping` round trips when connected, wall µs
+    /// (left out when a ping failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub round_trip_us: Option<u64>,
+    /// The Docker nodes placed on it.
+    pub nodes: Vec<String>,
 }
 
 /// A run's recording, as `summary.json` says it.
@@ -431,6 +448,20 @@ pub(super) fn summarize(
         wall_events_per_s: if wall_s > 0.0 { outcome.events as f64 / wall_s } else { 0.0 },
         recording: None,
         replayed: replayed(scenario, placed),
+        engines: placed
+            .engines
+            .iter()
+            .map(|(name, used)| {
+                let nodes = placed.node_engines.iter().filter(|(_, e)| *e == name).map(|(n, _)| n.clone()).collect();
+                let summary = EngineSummary {
+                    endpoint: used.endpoint.clone(),
+                    api_version: used.api_version.clone(),
+                    round_trip_us: used.round_trip_us,
+                    nodes,
+                };
+                (name.clone(), summary)
+            })
+            .collect(),
     }
 }
 

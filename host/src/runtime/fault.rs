@@ -199,7 +199,7 @@ impl FaultKind {
                 "put the image in the engine (`docker load` or `docker import`, `docker pull` where a registry answers, or build it) or give `docker.build_context`; the pull failed (see why above) or --offline forbade it"
             }
             FaultKind::EngineUnreachable { .. } => {
-                "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one"
+                "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one; for an `engines:` entry, check its endpoint, its TLS files or your ssh access to it"
             }
             FaultKind::ContainerStart => {
                 "the engine's message says why: check the node's `docker:` volumes, ports, cpus and memory_mb"

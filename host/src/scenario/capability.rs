@@ -14,7 +14,7 @@
 //!   flag, or an allow file the user names; never a key in the scenario,
 //!   whose author is not the user): a build command, a model folder's
 //!   build, a bind outside the scenario's folder, a published port, a
-//!   bridge network;
+//!   bridge network, a Docker engine other than the default one;
 //! - never allowed ([`forbidden`]): a bind of `/`, of anything under
 //!   `/proc`, `/sys`, `/dev`, `/run` or `/var/run`, or of a socket or a
 //!   device file (the Docker socket is root on the host, even read-only).
@@ -26,6 +26,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Position};
+use super::engines::EngineEndpoint;
 use super::manifest::Scenario;
 use super::parse::SpanMap;
 use super::resolved::{ComponentSource, DockerNode, Implementation, ResolvedScenario};
@@ -64,6 +65,10 @@ pub enum CapabilityKind {
     /// A named image: the engine's own, or pulled through the engine when
     /// it is missing (not with `--offline`); run hardened, allowed by default.
     LocalImage,
+    /// `docker.engine: NAME`: containers on an engine other than the
+    /// default one (a socket, a machine on the network, ssh with the
+    /// user's keys), and the reading of its TLS files.
+    Engine(String),
 }
 
 impl CapabilityKind {
@@ -76,6 +81,7 @@ impl CapabilityKind {
             CapabilityKind::HostRead(path) => Some(format!("read:{}", path.display())),
             CapabilityKind::PublishedPort => Some("port".into()),
             CapabilityKind::Network | CapabilityKind::BuildNetwork => Some("network".into()),
+            CapabilityKind::Engine(name) => Some(format!("engine:{name}")),
             CapabilityKind::LocalBind
             | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
@@ -132,10 +138,15 @@ pub struct Allowance {
     binds: BTreeSet<PathBuf>,
     /// `wasm.files` at or below these real paths.
     reads: BTreeSet<PathBuf>,
+    /// Every engine the file names.
+    any_engine: bool,
+    /// The engines of these names.
+    engines: BTreeSet<String>,
 }
 
 /// The words `--allow` takes.
-pub const ALLOW_WORDS: &[&str] = &["build-command", "build", "bind:PATH", "bind", "read:PATH", "port", "network"];
+pub const ALLOW_WORDS: &[&str] =
+    &["build-command", "build", "bind:PATH", "bind", "read:PATH", "port", "network", "engine:NAME", "engine"];
 
 impl Allowance {
     /// Adds one word (`build-command`, `build`, `bind:/data`, `bind`,
@@ -149,6 +160,14 @@ impl Allowance {
             "port" => self.port = true,
             "network" => self.network = true,
             "bind" => self.any_bind = true,
+            "engine" => self.any_engine = true,
+            _ if word.starts_with("engine:") => {
+                let name = &word["engine:".len()..];
+                if !super::engines::is_engine_name(name) {
+                    return Err(format!("'{word}': an engine's name is letters, digits, `-` and `_`"));
+                }
+                self.engines.insert(name.to_string());
+            }
             _ => {
                 let (paths, path) = match (word.strip_prefix("bind:"), word.strip_prefix("read:")) {
                     (Some(path), _) => (&mut self.binds, path),
@@ -190,6 +209,11 @@ impl Allowance {
         self.build
     }
 
+    /// Whether the engine `name` of a scenario's `engines:` may be reached.
+    pub fn permits_engine(&self, name: &str) -> bool {
+        self.any_engine || self.engines.contains(name)
+    }
+
     /// Whether `capability` may go ahead.
     pub fn permits(&self, capability: &Capability) -> bool {
         match &capability.kind {
@@ -199,6 +223,7 @@ impl Allowance {
             CapabilityKind::Network | CapabilityKind::BuildNetwork => self.network,
             CapabilityKind::HostBind(path) => self.any_bind || self.binds.iter().any(|b| path.starts_with(b)),
             CapabilityKind::HostRead(path) => self.reads.iter().any(|r| path.starts_with(r)),
+            CapabilityKind::Engine(name) => self.permits_engine(name),
             CapabilityKind::LocalBind
             | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
@@ -322,10 +347,33 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
         for (kind, what, path) in docker_capabilities(docker, base, &keys) {
             add(kind, what, &path, alternative);
         }
+        if let Some((name, endpoint)) = docker.engine.as_ref().and_then(|n| Some((n, scenario.engines.get(n)?))) {
+            add(CapabilityKind::Engine(name.clone()), engine_use(name, endpoint), ".docker.engine", alternative);
+        }
     }
     // In file order (stable: an entry's members stay in node order).
     found.sort_by_key(|c| c.position.map_or((usize::MAX, 0), |p| (p.line, p.column)));
     found
+}
+
+/// What running on engine `name` does, in words.
+fn engine_use(name: &str, endpoint: &EngineEndpoint) -> String {
+    let how = match endpoint {
+        EngineEndpoint::Unix { path } => format!("the socket {} on this machine", path.display()),
+        EngineEndpoint::Tcp { address, tls: None } => {
+            format!("tcp://{address} without TLS: anyone between here and there sees and can change what is sent")
+        }
+        EngineEndpoint::Tcp { address, tls: Some(tls) } => format!(
+            "tcp://{address} over TLS, reading the host files {}, {} and {}",
+            tls.ca.display(),
+            tls.cert.display(),
+            tls.key.display()
+        ),
+        EngineEndpoint::Ssh { destination } => {
+            format!("ssh://{destination}, through the system's ssh with your keys and ssh configuration")
+        }
+    };
+    format!("runs its container (and builds its image) on the Docker engine '{name}': {how}")
 }
 
 /// What building the folder `dir` runs, in words.

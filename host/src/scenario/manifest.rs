@@ -30,6 +30,20 @@ pub struct Scenario {
     pub faults: Vec<FaultEntry>,
     /// Many runs of this file: seeds × parameter points (`crate::sweep`).
     pub sweep: Option<super::sweep_section::SweepSection>,
+    /// Docker engines besides the default one, by name (`docker.engine`).
+    #[serde(default)]
+    pub engines: BTreeMap<String, EngineEntry>,
+}
+
+/// One `engines:` entry: where the engine listens and how it is reached.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineEntry {
+    pub endpoint: String,
+    /// `{ca, cert, key}` (files relative to the scenario file) or `false`
+    /// (plain TCP); checked by hand in `validate/engines.rs`, which names
+    /// a misspelt key at its line.
+    pub tls: Option<ConfigValue>,
 }
 
 /// `equivalence:`: what `xedgesim equiv` counts when this file is side A.
@@ -191,6 +205,8 @@ pub struct DockerSection {
     pub max_frame_bytes: Option<u64>,
     /// With `protocol: mqtt`: how the host meets the container.
     pub mqtt: Option<MqttSection>,
+    /// The `engines:` entry the container runs on; none: the default engine.
+    pub engine: Option<String>,
 }
 
 /// One `volumes:` entry, docker-py style: `host_path: {bind, mode}`.

@@ -22,6 +22,7 @@
 //! resolved `faults:` entries and [`ScriptedFaultKind`], the one list of
 //! the fault kinds' names), and names no stage itself. Helpers below them
 //! all: `config_value`, `cpu` (the resolved `cpu:`), `declaration`, `diagnostic`, `duration`,
+//! `engines` (the resolved `engines:`, and how an endpoint reads),
 //! `margin`, `suggest`, `build_context`, `error`.
 //!
 //! "Fault" here means a scripted fault (`faults:`, asked for); a node
@@ -36,6 +37,7 @@ mod cpu;
 mod declaration;
 mod diagnostic;
 mod duration;
+mod engines;
 mod error;
 mod expand;
 mod manifest;
@@ -62,6 +64,7 @@ pub use cpu::{CPU_PROFILES, CpuSpeed, MAX_INSTRUCTIONS_PER_US};
 pub use declaration::{Declaration, DeclaredKey, MAX_DECLARED_KEYS, ValueKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use duration::{DurationError, MAX_DURATION_S, duration_us};
+pub use engines::{DEFAULT_ENGINE_NAME, EngineEndpoint, TlsFiles};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use super::build_context;
 use super::config_value::ConfigValue;
 use super::duration::whole_us;
-use super::manifest::{DockerSection, FaultEntry, MqttSection, NetworkSection, NodeEntry, Scenario};
+use super::engines::{EngineEndpoint, TlsFiles};
+use super::manifest::{DockerSection, EngineEntry, FaultEntry, MqttSection, NetworkSection, NodeEntry, Scenario};
 use super::margin::Margin;
 use super::mqtt::{
     DEFAULT_ANSWER_DEADLINE_MS, DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_HOST_ENV, DEFAULT_PORT_ENV, DEFAULT_QUIET_MS,
@@ -66,7 +67,19 @@ pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> Resolve
             latency_at: e.latency_at.clone(),
         }),
         faults: scenario.faults.iter().map(|f| scripted_fault(f, duration_us)).collect(),
+        engines: scenario.engines.iter().filter_map(|(name, e)| Some((name.clone(), engine(base, e)?))).collect(),
     }
+}
+
+/// An `engines:` entry, its TLS files made absolute (checked by validate:
+/// a bad endpoint never gets here).
+fn engine(base: &Path, entry: &EngineEntry) -> Option<EngineEndpoint> {
+    let mut endpoint = EngineEndpoint::parse(&entry.endpoint).ok()?;
+    if let (EngineEndpoint::Tcp { tls, .. }, Some(ConfigValue::Map(files))) = (&mut endpoint, &entry.tls) {
+        let file = |key: &str| files.get(key).and_then(ConfigValue::as_scalar_string).map(|f| absolute(base, &f));
+        *tls = Some(TlsFiles { ca: file("ca")?, cert: file("cert")?, key: file("key")? });
+    }
+    Some(endpoint)
 }
 
 fn fault_policy(name: Option<&str>, default: FaultPolicy) -> FaultPolicy {
@@ -255,6 +268,7 @@ fn docker(base: &Path, home: Option<&Path>, section: Option<&DockerSection>, nod
         network_mode,
         mqtt: (protocol == ContainerProtocol::Mqtt)
             .then(|| MqttSettings::resolve(d.mqtt.as_ref(), MqttSettings::role_of(node_type))),
+        engine: d.engine.clone(),
     }
 }
 

@@ -43,6 +43,9 @@ pub struct ResolvedScenario {
     /// The `faults:` section, in file order.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub faults: Vec<ScriptedFault>,
+    /// The `engines:` section: Docker engines besides the default, by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub engines: BTreeMap<String, super::engines::EngineEndpoint>,
 }
 
 impl ResolvedScenario {
@@ -409,6 +412,9 @@ pub struct DockerNode {
     pub network_mode: String,
     /// With `protocol: mqtt`: how the host meets the container.
     pub mqtt: Option<super::mqtt::MqttSettings>,
+    /// The engine it runs on, an `engines:` name; `None`: the default engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl DockerNode {
@@ -436,6 +442,7 @@ impl DockerNode {
             user: None,
             network_mode: "none".to_string(),
             mqtt: None,
+            engine: None,
         }
     }
 

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use bollard::Docker;
 
+use super::endpoint::SshForward;
 use super::error::DockerError;
 use crate::runtime::Interrupted;
+use crate::scenario::EngineEndpoint;
 
-/// Where the engine listens when `DOCKER_HOST` is not set.
+/// Where the engine listens when `DOCKER_HOST` is not set (and, over
+/// ssh, on the engine's machine).
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// How long to wait for the engine to answer its first request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -18,6 +21,21 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 /// Seconds bollard waits for any one request (an image build can be long).
 const REQUEST_TIMEOUT_S: u64 = 600;
+/// `/_ping`s timed to measure an engine's round trip.
+const PINGS: usize = 5;
+
+/// The median of [`PINGS`] `/_ping` round trips to `docker`, in µs (at
+/// least 1); `None` when a ping fails (not measured, never 0).
+async fn round_trip_us(docker: &Docker) -> Option<u64> {
+    let mut times = Vec::with_capacity(PINGS);
+    for _ in 0..PINGS {
+        let started = std::time::Instant::now();
+        docker.ping().await.ok()?;
+        times.push(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX).max(1));
+    }
+    times.sort_unstable();
+    Some(times[PINGS / 2])
+}
 
 /// A connected engine. Cheap to clone; the runtime's two worker threads
 /// read containers' output while the engine steps WASM nodes (two measured
@@ -27,6 +45,9 @@ pub struct DockerEngine {
     docker: Docker,
     runtime: Arc<tokio::runtime::Runtime>,
     endpoint: String,
+    round_trip_us: Option<u64>,
+    /// The ssh forwarder an `ssh://` engine goes through; stopped with the last clone.
+    _forward: Option<Arc<SshForward>>,
 }
 
 impl std::fmt::Debug for DockerEngine {
@@ -36,30 +57,50 @@ impl std::fmt::Debug for DockerEngine {
 }
 
 impl DockerEngine {
-    /// Connects to `endpoint` (`unix://…`, `tcp://…`; `None`: the local
-    /// socket) and negotiates the API version, so older engines work.
+    /// Connects to the default engine: `endpoint` as `DOCKER_HOST` writes
+    /// it (`unix://…`, `tcp://…` without TLS, `ssh://…`; `None`: the local
+    /// socket), as [`connect_to`](Self::connect_to) does.
     pub fn connect(endpoint: Option<&str>) -> Result<Self, DockerError> {
-        let endpoint = endpoint.unwrap_or(DEFAULT_ENDPOINT).to_string();
-        let unreachable = |detail: String| DockerError::Unreachable { endpoint: endpoint.clone(), detail };
+        let text = endpoint.unwrap_or(DEFAULT_ENDPOINT);
+        let endpoint = EngineEndpoint::parse(text)
+            .map_err(|detail| DockerError::Unreachable { endpoint: text.to_string(), detail })?;
+        Self::connect_to(&endpoint)
+    }
+
+    /// Connects to `endpoint`, negotiates the API version (so older
+    /// engines work), and measures its round trip ([`round_trip_us`](Self::round_trip_us)).
+    pub fn connect_to(endpoint: &EngineEndpoint) -> Result<Self, DockerError> {
+        let url = endpoint.url();
+        let unreachable = |detail: String| DockerError::Unreachable { endpoint: url.clone(), detail };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("xedgesim-docker")
             .enable_all()
             .build()
             .map_err(|e| unreachable(format!("cannot start the I/O runtime: {e}")))?;
-        let docker = match endpoint.strip_prefix("unix://") {
-            Some(path) => Docker::connect_with_unix(path, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION),
-            None if endpoint.starts_with('/') => {
-                Docker::connect_with_unix(&endpoint, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION)
-            }
-            None => Docker::connect_with_http(&endpoint, REQUEST_TIMEOUT_S, bollard::API_DEFAULT_VERSION),
-        }
-        .map_err(|e| unreachable(e.to_string()))?;
+        let (docker, forward) = {
+            // bollard's hyper clients need the runtime to be made.
+            let _entered = runtime.enter();
+            super::endpoint::client(endpoint, REQUEST_TIMEOUT_S).map_err(&unreachable)?
+        };
         let docker = runtime
             .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await })
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(e.to_string()))?;
-        Ok(DockerEngine { docker, runtime: Arc::new(runtime), endpoint })
+        let round_trip_us = runtime.block_on(round_trip_us(&docker));
+        Ok(DockerEngine {
+            docker,
+            runtime: Arc::new(runtime),
+            endpoint: url,
+            round_trip_us,
+            _forward: forward.map(Arc::new),
+        })
+    }
+
+    /// The median of [`PINGS`] `/_ping` round trips made right after
+    /// connecting, in µs (wall clock: the engine's distance, not the run's).
+    pub fn round_trip_us(&self) -> Option<u64> {
+        self.round_trip_us
     }
 
     pub fn docker(&self) -> &Docker {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum DockerError {
     #[error(
-        "no Docker engine answers at {endpoint}: {detail}\n  = help: start one (`sudo dockerd &`, or `sudo systemctl start docker`) or point DOCKER_HOST at one"
+        "no Docker engine answers at {endpoint}: {detail}\n  = help: start one (`sudo dockerd &`, or `sudo systemctl start docker`) or point DOCKER_HOST at one; for an `engines:` entry, check its endpoint, its TLS files or your ssh access to it (docs/running.md, \"Remote Docker engines\")"
     )]
     Unreachable { endpoint: String, detail: String },
     #[error("build command `{command}` failed ({status}) in {}:\n{output}", dir.display())]

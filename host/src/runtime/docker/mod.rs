@@ -1,9 +1,10 @@
 //! Docker nodes: real containers, driven through `bollard` on one tokio
 //! runtime, taking part in the same virtual timeline as WASM nodes.
 //!
-//! - [`DockerEngine`]: the connection to the local engine (or
-//!   `DOCKER_HOST`), with the API version negotiated, so Debian's Engine
-//!   20.10 (API 1.41) works.
+//! - [`DockerEngine`]: the connection to one engine (the local one,
+//!   `DOCKER_HOST`, or one of the scenario's `engines:`; `endpoint.rs`
+//!   says how each kind is reached), with the API version negotiated, so
+//!   Debian's Engine 20.10 (API 1.41) works, and its round trip measured.
 //! - [`context`]: a build context as the engine receives it (tarred,
 //!   `.dockerignore` honoured) and its content hash.
 //! - [`dockerfile`]: the base images a Dockerfile names.
@@ -27,6 +28,7 @@ mod container;
 mod container_spec;
 pub mod context;
 pub mod dockerfile;
+mod endpoint;
 mod engine;
 mod error;
 pub mod image;

@@ -11,6 +11,7 @@
 
 mod cpu;
 mod docker;
+mod engines;
 mod equivalence;
 mod faults;
 mod mqtt;
@@ -47,6 +48,16 @@ pub fn validate(
     checker.simulation(scenario);
     checker.network(scenario);
     checker.nodes(scenario);
+    checker.engines(scenario);
+    // Once per file entry: a `count:` entry's nodes share its `docker:`.
+    let mut seen = std::collections::BTreeSet::new();
+    for (i, node) in scenario.nodes.iter().enumerate() {
+        if let Some(docker) = &node.docker
+            && seen.insert(origins.get(i).copied().unwrap_or(i))
+        {
+            checker.docker_engine(&format!("nodes[{i}].docker"), &node.id, docker, scenario);
+        }
+    }
     checker.equivalence(scenario);
     checker.faults(scenario);
     checker.sweep(scenario);
