@@ -58,7 +58,7 @@ impl Engine<'_> {
         stats.messages_out += 1;
         stats.bytes_out += out.payload.len() as u64;
         let (dst, reason) = match &out.destination {
-            Address::Node(name) => (self.index_of.get(name.as_str()).copied(), DropReason::UnknownDestination),
+            Address::Node(name) => (self.node_index(src, name), DropReason::UnknownDestination),
             Address::Publish => (self.broker, DropReason::NoBroker),
         };
         // Borrowed, not copied: the ids live as long as the scenario.
@@ -100,6 +100,21 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The index of the node named `name`, which `src` sends to: a node
+    /// mostly sends to the one it sent to last, so that one is compared
+    /// first and the hash lookup is the exception.
+    fn node_index(&mut self, src: usize, name: &str) -> Option<usize> {
+        let last = self.last_destination[src] as usize;
+        if last < self.ids.len() && self.ids[last] == name {
+            return Some(last);
+        }
+        let found = self.index_of.get(name).copied();
+        if let Some(dst) = found {
+            self.last_destination[src] = dst as u32;
+        }
+        found
     }
 
     /// Counts and traces a message dropped on its way to `dst_label`; its

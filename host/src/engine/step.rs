@@ -15,10 +15,12 @@ impl Engine<'_> {
     /// group is submitted to before any is collected from, the last group
     /// (containers, placed last) first, so container round trips overlap
     /// the WASM work. Results are applied in node order whatever the group.
-    pub(super) fn step_due(&mut self, now: u64, due: Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
+    /// `due` is left empty, its capacity kept for the next round.
+    pub(super) fn step_due(&mut self, now: u64, due: &mut Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
         let mut calls: Vec<(usize, StepCall)> = due
-            .into_iter()
+            .drain(..)
             .map(|(node, inbox)| {
+                self.inbox_hint[node] = inbox.len() as u32;
                 let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
                 (group, StepCall { index, now_us: now, inbox })
             })
