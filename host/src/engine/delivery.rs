@@ -26,7 +26,9 @@ impl Engine<'_> {
         stats.messages_in += 1;
         stats.bytes_in += message.payload.len() as u64;
         let dst_id = self.ids[dst];
-        self.trace.deliver(now, id, dst_id, latency);
+        if self.trace.is_on() {
+            self.trace.deliver(now, id, dst_id, latency);
+        }
         if let Some(record) = &mut self.deliveries {
             record.push(Delivery {
                 time_us: now,
@@ -68,7 +70,9 @@ impl Engine<'_> {
             (Address::Publish, None) => "",
         };
         let src_id = self.ids[src];
-        self.trace.send(now, id, src_id, dst_label, &out.topic, &out.payload);
+        if self.trace.is_on() {
+            self.trace.send(now, id, src_id, dst_label, &out.topic, &out.payload);
+        }
         let Some(dst) = dst else {
             self.drop_message(now, id, Some(src), None, dst_label, reason);
             return Ok(());
