@@ -10,7 +10,7 @@
 //! event, is a vector push or read; only a new time or an emptied bucket
 //! touches the map.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 
 use crate::runtime::Message;
 
@@ -152,14 +152,17 @@ impl EventQueue {
 
     /// The bucket of `time_us`, made (from a spare one) if the time has none.
     fn bucket_for(&mut self, time_us: u64) -> u32 {
-        if let Some(&bucket) = self.times.get(&time_us) {
-            return bucket;
-        }
+        // One search of the map, whether the time is there or not.
+        let vacant = match self.times.entry(time_us) {
+            btree_map::Entry::Occupied(at) => return *at.get(),
+            btree_map::Entry::Vacant(vacant) => vacant,
+        };
+        let buckets = &mut self.buckets;
         let bucket = self.spare.pop().unwrap_or_else(|| {
-            self.buckets.push(Bucket::default());
-            (self.buckets.len() - 1) as u32
+            buckets.push(Bucket::default());
+            (buckets.len() - 1) as u32
         });
-        self.times.insert(time_us, bucket);
+        vacant.insert(bucket);
         if self.front.is_none_or(|(front, _)| time_us < front) {
             self.front = Some((time_us, bucket));
         }
@@ -180,7 +183,9 @@ impl EventQueue {
             // Its last event: the bucket goes spare and the next time is the front.
             bucket.entries.clear();
             bucket.next = 0;
-            self.times.remove(&time_us);
+            // The front time is the map's first: no search to remove it.
+            let first = self.times.pop_first();
+            debug_assert_eq!(first, Some((time_us, index)), "the front is the earliest time");
             self.spare.push(index);
             if self.last.is_some_and(|(_, last)| last == index) {
                 self.last = None;
