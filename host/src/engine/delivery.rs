@@ -26,7 +26,9 @@ impl Engine<'_> {
         stats.messages_in += 1;
         stats.bytes_in += message.payload.len() as u64;
         let dst_id = self.ids[dst];
-        self.trace.deliver(now, id, dst_id, latency);
+        if self.trace.is_on() {
+            self.trace.deliver(now, id, dst_id, latency);
+        }
         if let Some(record) = &mut self.deliveries {
             record.push(Delivery {
                 time_us: now,
@@ -58,7 +60,7 @@ impl Engine<'_> {
         stats.messages_out += 1;
         stats.bytes_out += out.payload.len() as u64;
         let (dst, reason) = match &out.destination {
-            Address::Node(name) => (self.index_of.get(name.as_str()).copied(), DropReason::UnknownDestination),
+            Address::Node(name) => (self.node_index(src, name), DropReason::UnknownDestination),
             Address::Publish => (self.broker, DropReason::NoBroker),
         };
         // Borrowed, not copied: the ids live as long as the scenario.
@@ -68,7 +70,9 @@ impl Engine<'_> {
             (Address::Publish, None) => "",
         };
         let src_id = self.ids[src];
-        self.trace.send(now, id, src_id, dst_label, &out.topic, &out.payload);
+        if self.trace.is_on() {
+            self.trace.send(now, id, src_id, dst_label, &out.topic, &out.payload);
+        }
         let Some(dst) = dst else {
             self.drop_message(now, id, Some(src), None, dst_label, reason);
             return Ok(());
@@ -100,6 +104,21 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The index of the node named `name`, which `src` sends to: a node
+    /// mostly sends to the one it sent to last, so that one is compared
+    /// first and the hash lookup is the exception.
+    fn node_index(&mut self, src: usize, name: &str) -> Option<usize> {
+        let last = self.last_destination[src] as usize;
+        if last < self.ids.len() && self.ids[last] == name {
+            return Some(last);
+        }
+        let found = self.index_of.get(name).copied();
+        if let Some(dst) = found {
+            self.last_destination[src] = dst as u32;
+        }
+        found
     }
 
     /// Counts and traces a message dropped on its way to `dst_label`; its

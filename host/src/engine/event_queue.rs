@@ -1,10 +1,16 @@
-//! The event queue: events ordered by (virtual time, sequence number).
-//! The sequence number is the order events were scheduled in, so ties
+//! The event queue: events ordered by (virtual time, scheduling order).
+//! Ties at one time break in the order events were scheduled, so they
 //! break the same way on every run and every machine — and two events at
 //! one instant never need to compare their payloads.
+//!
+//! Bucketed, not a heap: a run's events fall on few distinct times (a
+//! ring of 1 ms links, sensors sampling in step), so each time has a
+//! first-in first-out bucket, and the times are kept in order in a
+//! `BTreeMap`. Scheduling at the time scheduled last, or taking the next
+//! event, is a vector push or read; only a new time or an emptied bucket
+//! touches the map.
 
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, btree_map};
 
 use crate::runtime::Message;
 
@@ -23,8 +29,8 @@ pub enum EventKind {
     Computed { node: usize },
 }
 
-/// What a heap entry holds: a message waits in the slab, so entries stay
-/// 40 bytes with their time and sequence number, cheap to move, and a delivery allocates nothing of its own
+/// What a bucket holds: a message waits in the slab, so entries stay
+/// 24 bytes, cheap to move, and a delivery allocates nothing of its own
 /// once the slab has grown to the messages in flight.
 #[derive(Debug, Clone, Copy)]
 enum Entry {
@@ -34,43 +40,30 @@ enum Entry {
     Computed { node: u32 },
 }
 
-#[derive(Debug)]
-struct Queued {
-    time_us: u64,
-    seq: u64,
-    entry: Entry,
-}
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time_us, self.seq) == (other.time_us, other.seq)
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest first.
-        (other.time_us, other.seq).cmp(&(self.time_us, self.seq))
-    }
+/// The events of one time, in scheduling order; `next` is the first not taken.
+#[derive(Debug, Default)]
+struct Bucket {
+    entries: Vec<Entry>,
+    next: usize,
 }
 
 /// A min-queue of events, bounded in events and in the bytes of the
 /// messages it holds (both bound host memory).
 #[derive(Debug)]
 pub struct EventQueue {
-    heap: BinaryHeap<Queued>,
+    /// Each time with events, earliest first, and its bucket.
+    times: BTreeMap<u64, u32>,
+    buckets: Vec<Bucket>,
+    /// Buckets no time uses (empty, their capacity kept).
+    spare: Vec<u32>,
+    /// The earliest time and its bucket.
+    front: Option<(u64, u32)>,
+    /// The time scheduled last and its bucket, while that bucket is in use.
+    last: Option<(u64, u32)>,
+    len: usize,
     /// Messages in flight, by slot; `free` lists the empty slots.
     slab: Vec<Option<Message>>,
     free: Vec<u32>,
-    next_seq: u64,
     capacity: usize,
     payload_bytes: u64,
     max_payload_bytes: u64,
@@ -106,10 +99,14 @@ impl EventQueue {
     /// slots are 32-bit).
     pub fn new(capacity: usize, max_payload_bytes: u64) -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            times: BTreeMap::new(),
+            buckets: Vec::new(),
+            spare: Vec::new(),
+            front: None,
+            last: None,
+            len: 0,
             slab: Vec::new(),
             free: Vec::new(),
-            next_seq: 0,
             capacity: capacity.min(u32::MAX as usize),
             payload_bytes: 0,
             max_payload_bytes,
@@ -117,7 +114,7 @@ impl EventQueue {
     }
 
     pub fn push(&mut self, time_us: u64, kind: EventKind) -> Result<(), QueueFull> {
-        if self.heap.len() >= self.capacity {
+        if self.len >= self.capacity {
             return Err(QueueFull::Events);
         }
         let entry = match kind {
@@ -143,18 +140,59 @@ impl EventQueue {
             EventKind::Release { node } => Entry::Release { node: node as u32 },
             EventKind::Computed { node } => Entry::Computed { node: node as u32 },
         };
-        self.heap.push(Queued { time_us, seq: self.next_seq, entry });
-        self.next_seq += 1;
+        let bucket = match self.last {
+            Some((time, bucket)) if time == time_us => bucket,
+            _ => self.bucket_for(time_us),
+        };
+        self.buckets[bucket as usize].entries.push(entry);
+        self.last = Some((time_us, bucket));
+        self.len += 1;
         Ok(())
     }
 
+    /// The bucket of `time_us`, made (from a spare one) if the time has none.
+    fn bucket_for(&mut self, time_us: u64) -> u32 {
+        // One search of the map, whether the time is there or not.
+        let vacant = match self.times.entry(time_us) {
+            btree_map::Entry::Occupied(at) => return *at.get(),
+            btree_map::Entry::Vacant(vacant) => vacant,
+        };
+        let buckets = &mut self.buckets;
+        let bucket = self.spare.pop().unwrap_or_else(|| {
+            buckets.push(Bucket::default());
+            (buckets.len() - 1) as u32
+        });
+        vacant.insert(bucket);
+        if self.front.is_none_or(|(front, _)| time_us < front) {
+            self.front = Some((time_us, bucket));
+        }
+        bucket
+    }
+
     pub fn peek_time(&self) -> Option<u64> {
-        self.heap.peek().map(|e| e.time_us)
+        self.front.map(|(time, _)| time)
     }
 
     /// The earliest event (its time is what [`peek_time`](Self::peek_time) said).
     pub fn pop(&mut self) -> Option<EventKind> {
-        let Queued { entry, .. } = self.heap.pop()?;
+        let (time_us, index) = self.front?;
+        let bucket = &mut self.buckets[index as usize];
+        let entry = bucket.entries[bucket.next];
+        bucket.next += 1;
+        if bucket.next == bucket.entries.len() {
+            // Its last event: the bucket goes spare and the next time is the front.
+            bucket.entries.clear();
+            bucket.next = 0;
+            // The front time is the map's first: no search to remove it.
+            let first = self.times.pop_first();
+            debug_assert_eq!(first, Some((time_us, index)), "the front is the earliest time");
+            self.spare.push(index);
+            if self.last.is_some_and(|(_, last)| last == index) {
+                self.last = None;
+            }
+            self.front = self.times.first_key_value().map(|(&time, &bucket)| (time, bucket));
+        }
+        self.len -= 1;
         let kind = match entry {
             Entry::Deliver { src, dst, slot, id } => {
                 let message = self.slab[slot as usize].take().expect("a queued delivery's slot holds its message");
@@ -213,6 +251,53 @@ mod tests {
         let mut expected = vec![99];
         expected.extend(0..50);
         assert_eq!(order, expected);
+    }
+
+    #[test]
+    fn events_come_out_by_time_then_scheduling_order_however_times_interleave() {
+        // What the heap of (time, sequence number) gave: times pushed out
+        // of order, repeated, and pushed again at the front's time while
+        // it is being taken.
+        let mut q = EventQueue::new(1_000, u64::MAX);
+        let times = [5u64, 3, 5, 9, 3, 3, 7, 5, 1, 9, 3, 5];
+        for (node, &time) in times.iter().enumerate() {
+            q.push(time, EventKind::Wake { node, generation: 0 }).unwrap();
+        }
+        let mut order = Vec::new();
+        while let Some(time) = q.peek_time() {
+            let Some(EventKind::Wake { node, .. }) = q.pop() else { unreachable!() };
+            order.push((time, node));
+            // The first event at 3 schedules two more at 3 and one at 4.
+            if node == 1 {
+                q.push(3, EventKind::Wake { node: 100, generation: 0 }).unwrap();
+                q.push(4, EventKind::Wake { node: 101, generation: 0 }).unwrap();
+                q.push(3, EventKind::Wake { node: 102, generation: 0 }).unwrap();
+            }
+            // The last at 5 schedules one at 5: taken after it, not lost.
+            if node == 11 {
+                q.push(5, EventKind::Wake { node: 103, generation: 0 }).unwrap();
+            }
+        }
+        let expected = vec![
+            (1, 8),
+            (3, 1),
+            (3, 4),
+            (3, 5),
+            (3, 10),
+            (3, 100),
+            (3, 102),
+            (4, 101),
+            (5, 0),
+            (5, 2),
+            (5, 7),
+            (5, 11),
+            (5, 103),
+            (7, 6),
+            (9, 3),
+            (9, 9),
+        ];
+        assert_eq!(order, expected);
+        assert!(q.pop().is_none());
     }
 
     #[test]

@@ -84,8 +84,9 @@ impl Engine<'_> {
             // Due nodes, each with its inbox in arrival order, and the bytes
             // in it (`u64::MAX` once full: what comes later for that node
             // waits too, so arrival order holds).
-            let mut due: Vec<(usize, Vec<Message>)> = Vec::new();
-            let mut inbox_bytes: Vec<u64> = Vec::new();
+            let mut due = std::mem::take(&mut self.round_due);
+            let mut inbox_bytes = std::mem::take(&mut self.round_inbox_bytes);
+            inbox_bytes.clear();
             let mut waiting: Vec<(usize, usize, u64, Message)> = Vec::new();
             // Nodes whose held steps a stall released this round (stepped
             // now), with the sender and id of each message those steps
@@ -239,7 +240,9 @@ impl Engine<'_> {
                     due.iter().take(10).map(|(n, _)| format!("'{}'", self.ids[*n])).collect::<Vec<_>>().join(", ");
                 return Err(Stop::Error(EngineError::Livelock { time: format_time(now), rounds, events, nodes }));
             }
-            self.step_due(now, due)?;
+            self.round_inbox_bytes = inbox_bytes;
+            self.step_due(now, &mut due)?;
+            self.round_due = due;
         }
         Ok(())
     }
@@ -272,7 +275,8 @@ impl Engine<'_> {
     pub(super) fn due_slot(&mut self, due: &mut Vec<(usize, Vec<Message>)>, node: usize) -> usize {
         if self.due_at[node] == u32::MAX {
             self.due_at[node] = due.len() as u32;
-            due.push((node, Vec::new()));
+            // As many as last time: one allocation, not one each time it doubles.
+            due.push((node, Vec::with_capacity(self.inbox_hint[node] as usize)));
         }
         self.due_at[node] as usize
     }

@@ -139,6 +139,8 @@ pub struct Engine<'a> {
     ids: Vec<&'a str>,
     // Looked up, never iterated: a fast hash, as it is asked once a message.
     index_of: FxHashMap<&'a str, usize>,
+    /// Each node's last destination (`u32::MAX`: none yet), tried before `index_of`.
+    last_destination: Vec<u32>,
     broker: Option<usize>,
     placement: &'a mut Placement,
     /// Every delivery, when the run records them.
@@ -156,6 +158,11 @@ pub struct Engine<'a> {
     generation: Vec<u64>,
     /// Each node's position in the current round's due list (`u32::MAX`: not due).
     due_at: Vec<u32>,
+    /// The size of each node's last inbox: the next one's starting capacity.
+    inbox_hint: Vec<u32>,
+    /// A round's due list and inbox bytes, kept with their capacity from round to round.
+    round_due: Vec<(usize, Vec<crate::runtime::Message>)>,
+    round_inbox_bytes: Vec<u64>,
     stats: Vec<NodeStats>,
     log_tap: Option<LogTap>,
     queue: EventQueue,
@@ -203,6 +210,7 @@ impl<'a> Engine<'a> {
             scenario,
             ids,
             index_of,
+            last_destination: vec![u32::MAX; n],
             placement,
             deliveries: record_deliveries.then(Vec::new),
             interrupt,
@@ -213,6 +221,9 @@ impl<'a> Engine<'a> {
             compute: Compute::for_scenario(scenario),
             generation: vec![0; n],
             due_at: vec![u32::MAX; n],
+            inbox_hint: vec![0; n],
+            round_due: Vec::new(),
+            round_inbox_bytes: Vec::new(),
             stats: vec![NodeStats::default(); n],
             log_tap,
             queue,

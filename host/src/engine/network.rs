@@ -72,8 +72,13 @@ pub struct Network {
     model: NetworkModel,
     default_link: LinkParams,
     explicit: BTreeMap<(usize, usize), LinkParams>,
+    /// The links used so far, in order of first use.
+    links: Vec<Link>,
     // Looked up, never iterated: its order cannot leak into a run.
-    links: FxHashMap<(usize, usize), Link>,
+    link_at: FxHashMap<(usize, usize), usize>,
+    /// Each sender's last link, `(dst, position in links)`, tried before
+    /// `link_at`: a node mostly sends on the link it used last.
+    last_link: Vec<(usize, usize)>,
     /// Links degraded now, by (src, dst); looked up, never iterated.
     degraded: FxHashMap<(usize, usize), Degrade>,
     seed: u64,
@@ -87,7 +92,9 @@ impl Network {
             model: net.model,
             default_link: net.default_link,
             explicit,
-            links: FxHashMap::default(),
+            links: Vec::new(),
+            link_at: FxHashMap::default(),
+            last_link: Vec::new(),
             degraded: FxHashMap::default(),
             seed,
         }
@@ -107,27 +114,20 @@ impl Network {
 
     /// Sends `bytes` from `src` to `dst` (named `src_id`, `dst_id`) at `now_us`.
     pub fn send(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str, bytes: usize, now_us: u64) -> Transit {
-        let mut degrade = if self.degraded.is_empty() { None } else { self.degraded.get_mut(&(src, dst)) };
-        if degrade.is_none() && (self.model == NetworkModel::Direct || src == dst) {
+        let degraded = !self.degraded.is_empty() && self.degraded.contains_key(&(src, dst));
+        if !degraded && (self.model == NetworkModel::Direct || src == dst) {
             // A direct link that was degraded keeps FIFO: nothing sent now
             // overtakes what the degrade still holds in flight.
-            let behind_us =
-                if self.links.is_empty() { 0 } else { self.links.get(&(src, dst)).map_or(0, |l| l.last_arrival_us) };
+            let behind_us = if self.links.is_empty() {
+                0
+            } else {
+                self.link_at.get(&(src, dst)).map_or(0, |&at| self.links[at].last_arrival_us)
+            };
             return Transit::Arrives(now_us.max(behind_us));
         }
-        let (seed, explicit, default_link) = (self.seed, &self.explicit, self.default_link);
-        let link = self.links.entry((src, dst)).or_insert_with(|| {
-            let params = explicit.get(&(src, dst)).copied().unwrap_or(default_link);
-            let random = params.loss_rate > 0.0 || params.jitter_us > 0;
-            Link {
-                params,
-                rng: random.then(|| {
-                    Box::new(ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)))
-                }),
-                busy_until_us: 0,
-                last_arrival_us: 0,
-            }
-        });
+        let at = self.link_index(src, dst, src_id, dst_id);
+        let mut degrade = if degraded { self.degraded.get_mut(&(src, dst)) } else { None };
+        let link = &mut self.links[at];
         // Both draws happen for every message, lost or not, so one
         // message's fate never shifts another's random numbers.
         let (loss_draw, jitter_draw) = match &mut link.rng {
@@ -172,6 +172,37 @@ impl Network {
         let arrival = departure.saturating_add(params.latency_us).saturating_add(jitter).max(link.last_arrival_us);
         link.last_arrival_us = arrival;
         Transit::Arrives(arrival)
+    }
+}
+
+impl Network {
+    /// Where link `src -> dst` is in `links`, made on its first use.
+    fn link_index(&mut self, src: usize, dst: usize, src_id: &str, dst_id: &str) -> usize {
+        if let Some(&(last_dst, at)) = self.last_link.get(src)
+            && last_dst == dst
+            && at < self.links.len()
+        {
+            return at;
+        }
+        let (seed, explicit, default_link, links) = (self.seed, &self.explicit, self.default_link, &mut self.links);
+        let at = *self.link_at.entry((src, dst)).or_insert_with(|| {
+            let params = explicit.get(&(src, dst)).copied().unwrap_or(default_link);
+            let random = params.loss_rate > 0.0 || params.jitter_us > 0;
+            links.push(Link {
+                params,
+                rng: random.then(|| {
+                    Box::new(ChaCha20Rng::from_seed(derive_seed(seed, &format!("{src_id}->{dst_id}"), Stream::Link)))
+                }),
+                busy_until_us: 0,
+                last_arrival_us: 0,
+            });
+            links.len() - 1
+        });
+        if self.last_link.len() <= src {
+            self.last_link.resize(src + 1, (usize::MAX, usize::MAX));
+        }
+        self.last_link[src] = (dst, at);
+        at
     }
 }
 

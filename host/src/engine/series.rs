@@ -148,8 +148,13 @@ pub struct SeriesRecorder {
     step_line: Vec<usize>,
     step_names: Vec<String>,
     steps: Vec<Vec<u64>>,
-    // Looked up per message, iterated only once, sorted, at the end.
-    links: FxHashMap<(u32, u32), LinkCounts>,
+    /// Every link's counts, in order of first use; sorted once, at the end.
+    links: Vec<((u32, u32), LinkCounts)>,
+    // Looked up, never iterated: where each link is in `links`.
+    link_at: FxHashMap<(u32, u32), u32>,
+    /// Each sender's last link (`u32::MAX`: none), tried before `link_at`:
+    /// a node mostly sends on the link it used last.
+    last_link: Vec<u32>,
 }
 
 /// `dst` of a message whose destination names no node.
@@ -188,7 +193,9 @@ impl SeriesRecorder {
             steps: vec![vec![0; bins]; step_names.len()],
             step_line,
             step_names,
-            links: FxHashMap::default(),
+            links: Vec::new(),
+            link_at: FxHashMap::default(),
+            last_link: vec![u32::MAX; ids.len()],
         }
     }
 
@@ -204,7 +211,7 @@ impl SeriesRecorder {
     pub fn deliver(&mut self, time_us: u64, src: usize, dst: usize, bytes: u64) {
         let bin = self.bin(time_us);
         self.delivered[bin] += 1;
-        let link = self.links.entry((src as u32, dst as u32)).or_default();
+        let link = self.link(src, dst as u32);
         link.delivered += 1;
         link.bytes_delivered += bytes;
     }
@@ -216,10 +223,28 @@ impl SeriesRecorder {
         self.dropped.entry(reason).or_insert_with(|| vec![0; bins])[bin] += 1;
         if let Some(src) = src {
             let dst = dst.map_or(UNKNOWN_NODE, |d| d as u32);
-            let link = self.links.entry((src as u32, dst)).or_default();
+            let link = self.link(src, dst);
             link.dropped += 1;
             *link.dropped_by_reason.entry(reason).or_default() += 1;
         }
+    }
+
+    /// The counts of link `src -> dst`, new ones zero.
+    fn link(&mut self, src: usize, dst: u32) -> &mut LinkCounts {
+        let key = (src as u32, dst);
+        let last = self.last_link[src] as usize;
+        let at = if last < self.links.len() && self.links[last].0 == key {
+            last
+        } else {
+            let next = self.links.len() as u32;
+            let at = *self.link_at.entry(key).or_insert(next) as usize;
+            if at == self.links.len() {
+                self.links.push((key, LinkCounts::default()));
+            }
+            self.last_link[src] = at as u32;
+            at
+        };
+        &mut self.links[at].1
     }
 
     pub fn step(&mut self, time_us: u64, node: usize) {
@@ -244,7 +269,7 @@ impl SeriesRecorder {
     ) -> Series {
         let name =
             |node: u32| if node == UNKNOWN_NODE { "(unknown)".to_string() } else { ids[node as usize].to_string() };
-        let mut links: Vec<((u32, u32), LinkCounts)> = self.links.into_iter().collect();
+        let mut links = self.links;
         // Busiest first; ties in node order, so the listing is the same every run.
         links.sort_by(|(ka, a), (kb, b)| (b.delivered + b.dropped).cmp(&(a.delivered + a.dropped)).then(ka.cmp(kb)));
         let link_count = links.len() as u64;

@@ -15,22 +15,29 @@ impl Engine<'_> {
     /// group is submitted to before any is collected from, the last group
     /// (containers, placed last) first, so container round trips overlap
     /// the WASM work. Results are applied in node order whatever the group.
-    pub(super) fn step_due(&mut self, now: u64, due: Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
+    /// `due` is left empty, its capacity kept for the next round.
+    pub(super) fn step_due(&mut self, now: u64, due: &mut Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
         let mut calls: Vec<(usize, StepCall)> = due
-            .into_iter()
+            .drain(..)
             .map(|(node, inbox)| {
+                self.inbox_hint[node] = inbox.len() as u32;
                 let (group, index) = self.placement.slot[node].expect("only placed nodes are scheduled");
                 (group, StepCall { index, now_us: now, inbox })
             })
             .collect();
         // Stable: within a group, calls stay in node order.
         calls.sort_by_key(|(group, _)| *group);
-        let mut batches: Vec<(usize, Vec<StepCall>)> = Vec::new();
-        for (group, call) in calls {
-            match batches.last_mut() {
-                Some((g, batch)) if *g == group => batch.push(call),
-                _ => batches.push((group, vec![call])),
+        // Each group's calls in one vector of the right size (not grown a doubling at a time).
+        let sizes: Vec<usize> = calls.chunk_by(|a, b| a.0 == b.0).map(<[_]>::len).collect();
+        let mut batches: Vec<(usize, Vec<StepCall>)> = Vec::with_capacity(sizes.len());
+        let mut calls = calls.into_iter();
+        for size in sizes {
+            let (mut group, mut batch) = (0, Vec::with_capacity(size));
+            for (g, call) in calls.by_ref().take(size) {
+                group = g;
+                batch.push(call);
             }
+            batches.push((group, batch));
         }
         let submitted: Vec<(usize, Vec<usize>)> =
             batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
@@ -77,7 +84,7 @@ impl Engine<'_> {
             }
         }
         // Each result with its compute time (`cpu:` nodes; 0 for the rest).
-        let mut results: Vec<(usize, Result<StepOutput, NodeFault>, u64)> = Vec::new();
+        let mut results: Vec<(usize, Result<StepOutput, NodeFault>, u64)> = Vec::with_capacity(total_calls);
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
             let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;

@@ -98,6 +98,13 @@ impl Trace {
         Trace { level, sink, line: String::with_capacity(256), error: None }
     }
 
+    /// Whether events are written at all: the hot paths ask first, so a
+    /// run without a trace does not even make the call.
+    #[inline]
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
     fn emit(&mut self) {
         self.line.push_str("}\n");
         if let Some(sink) = &mut self.sink

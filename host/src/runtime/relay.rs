@@ -29,22 +29,35 @@ impl NodeModel for Relay {
     }
 
     fn step(&mut self, _now_us: u64, inbox: Vec<Message>) -> Result<StepOutput, String> {
-        let mut outbox = Vec::with_capacity(inbox.len());
+        // Each message goes on in the memory it came in: the inbox's
+        // buffer becomes the outbox, and the destination id is written
+        // over the one it arrived with (same length but at 9 → 10, …), so
+        // forwarding allocates nothing.
+        let destination = self.destination.as_str();
+        let mut outbox: Vec<Outgoing> = inbox
+            .into_iter()
+            .map(|m| {
+                let mut to = match m.destination {
+                    Address::Node(id) => id,
+                    Address::Publish => String::new(),
+                };
+                to.clear();
+                to.push_str(destination);
+                Outgoing { destination: Address::Node(to), topic: m.topic, payload: m.payload }
+            })
+            .collect();
         if !self.started {
             self.started = true;
-            for _ in 0..self.initial {
-                outbox.push(Outgoing {
+            let mut first: Vec<Outgoing> = (0..self.initial)
+                .map(|_| Outgoing {
                     destination: Address::Node(self.destination.clone()),
                     topic: "relay".to_string(),
                     payload: vec![0; self.payload_bytes],
-                });
-            }
+                })
+                .collect();
+            first.append(&mut outbox);
+            outbox = first;
         }
-        outbox.extend(inbox.into_iter().map(|m| Outgoing {
-            destination: Address::Node(self.destination.clone()),
-            topic: m.topic,
-            payload: m.payload,
-        }));
         Ok(StepOutput { outbox, wake_at_us: None })
     }
 
