@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::error::{SweepError, io_error};
-use super::layout::{SUMMARY_FILE, SweepPlan, point_dir};
+use super::layout::{SweepPlan, is_finished};
 use crate::atomic_file::write_atomic;
 use crate::text::shell::quote;
 
@@ -31,9 +31,9 @@ pub struct SlurmOptions {
     pub point_args: Vec<String>,
 }
 
-/// The points of `plan` (in `dir`) without a `summary.json`.
+/// The points of `plan` (in `dir`) not finished (see [`is_finished`]).
 pub fn unfinished(dir: &Path, plan: &SweepPlan) -> Vec<usize> {
-    plan.points.iter().map(|p| p.index).filter(|i| !point_dir(dir, *i).join(SUMMARY_FILE).exists()).collect()
+    plan.points.iter().filter(|p| !is_finished(dir, plan, p)).map(|p| p.index).collect()
 }
 
 /// `indices` (ascending) as a Slurm array: `3,5,7-19`.

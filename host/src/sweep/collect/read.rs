@@ -8,17 +8,20 @@ use serde_json::Value;
 
 use super::csv;
 use super::{CollectError, Metric, PointRow, Table};
-use crate::sweep::layout::{FAILURE_FILE, PLAN_FILE, PointFailure, PointStatus, SUMMARY_FILE, SweepPlan, point_dir};
+use crate::sweep::layout::{
+    FAILURE_FILE, PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan, check_summary,
+    point_folder, read_no_follow,
+};
 use crate::text::truncate;
 
 /// A run's metrics file, one row per node and metric.
 const METRICS_FILE: &str = "metrics.csv";
 
 /// Top-level keys of `summary.json` that are not results of the run: its
-/// inputs (`seed`), wall-clock figures (any `wall_*`, at any depth), the
+/// inputs (`seed`, `overrides`), wall-clock figures (any `wall_*`, at any depth), the
 /// per-type model totals (every node's metric is a column of its own, from
 /// `metrics.csv`) and what a recording cost.
-const NOT_RESULTS: [&str; 4] = ["seed", "model_metrics", "recording", "replayed"];
+const NOT_RESULTS: [&str; 5] = ["seed", "overrides", "model_metrics", "recording", "replayed"];
 
 /// The plan in `dir`, or why `dir` is not a sweep folder.
 pub fn plan(dir: &Path) -> Result<SweepPlan, CollectError> {
@@ -48,7 +51,7 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
     let mut column: BTreeMap<Metric, usize> = BTreeMap::new();
     let mut read = Vec::new();
     for entry in &plan.points {
-        let (status, note, numbers) = point(&point_dir(dir, entry.index));
+        let (status, note, numbers) = point(dir, plan, entry);
         for (metric, _) in &numbers {
             if !column.contains_key(metric) {
                 column.insert(metric.clone(), usize::MAX);
@@ -86,37 +89,25 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
     Table { parameters: plan.parameters.clone(), metrics: shown, rows }
 }
 
-/// Where the point in `folder` stands, a note on it (a failure's first
+/// Where point `entry` in `dir` stands, a note on it (a failure's first
 /// line, a file that could not be read) and its numbers if it finished.
-fn point(folder: &Path) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
-    let summary = match std::fs::read_to_string(folder.join(SUMMARY_FILE)) {
-        Ok(text) => Some(serde_json::from_str::<Value>(&text).map_err(|e| format!("{SUMMARY_FILE} is not JSON: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => Some(Err(format!("cannot read {SUMMARY_FILE}: {e}"))),
+fn point(dir: &Path, plan: &SweepPlan, entry: &PointEntry) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
+    let folder = match point_folder(dir, entry.index) {
+        Ok(folder) => folder,
+        Err(problem) => return failed(PointFailure { exit_code: 2, error: problem }),
     };
-    let failure = failure(folder);
-    match summary {
-        Some(Ok(summary)) if summary["status"] == "finished" => {
+    let failure = failure(&folder);
+    match check_summary(&folder, plan, entry) {
+        SummaryCheck::Finished(summary) => {
             let mut numbers = Vec::new();
             flatten(&summary, "", &mut numbers);
-            let note = node_metrics(folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
+            let note = node_metrics(&folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
             (PointStatus::Finished, note, numbers)
         }
-        // The run wrote its summary but did not finish: failed, with the
+        // A summary that is not this point's finished run: failed, with the
         // point's own account of it when there is one.
-        Some(Ok(summary)) => {
-            let failure = failure.unwrap_or_else(|| PointFailure {
-                exit_code: 1,
-                error: format!(
-                    "the run ended {}: {}",
-                    summary["status"].as_str().unwrap_or("unfinished"),
-                    summary["reason"].as_str().unwrap_or("no reason given")
-                ),
-            });
-            failed(failure)
-        }
-        Some(Err(problem)) => failed(failure.unwrap_or(PointFailure { exit_code: 1, error: problem })),
-        None => match failure {
+        SummaryCheck::NotThis(problem) => failed(failure.unwrap_or(PointFailure { exit_code: 1, error: problem })),
+        SummaryCheck::Absent => match failure {
             Some(failure) => failed(failure),
             None => (PointStatus::Missing, None, Vec::new()),
         },
@@ -137,7 +128,7 @@ fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f
 /// failure too, saying so.
 fn failure(folder: &Path) -> Option<PointFailure> {
     let path = folder.join(FAILURE_FILE);
-    match std::fs::read_to_string(&path) {
+    match read_no_follow(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => Some(PointFailure { exit_code: 1, error: format!("cannot read {FAILURE_FILE}: {e}") }),
         Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| PointFailure {
@@ -173,8 +164,7 @@ fn flatten(value: &Value, path: &str, out: &mut Vec<(Metric, f64)>) {
 /// `NODE.metric`, the host's counts as `NODE.host.metric` (as `RunSummary`
 /// names them). A file that cannot be read whole says so.
 fn node_metrics(folder: &Path, out: &mut Vec<(Metric, f64)>) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(folder.join(METRICS_FILE)).map_err(|e| format!("cannot read {METRICS_FILE}: {e}"))?;
+    let text = read_no_follow(&folder.join(METRICS_FILE)).map_err(|e| format!("cannot read {METRICS_FILE}: {e}"))?;
     for (line, record) in csv::records(&text).into_iter().enumerate().skip(1) {
         let [node, source, metric, value] = record.as_slice() else {
             return Err(format!("{METRICS_FILE} record {}: expected node,source,metric,value", line + 1));

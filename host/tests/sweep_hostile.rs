@@ -1,0 +1,140 @@
+//! `xedgesim sweep` against sweep folders someone else left behind or
+//! tampered with, and sweep inputs that are contradictory: a point counts
+//! as done only when its summary is its own finished run, point files are
+//! never written through symbolic links, one sweep per folder at a time,
+//! and the paths, values and sizes a sweep refuses.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::output_text as text;
+
+fn xedgesim(args: &[&str], cache: &Path) -> Output {
+    common::xedgesim(args, Some(cache))
+}
+
+/// A small WASM scenario (2 virtual seconds) with `sweep` as its sweep section.
+fn scenario(dir: &Path, sweep: &str) -> PathBuf {
+    let file = dir.join("s.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "simulation: {{duration_s: 2, seed: 42}}\nnodes:\n  - {{id: sensor, type: sensor}}\n  - id: gateway\n    type: gateway\n    config: {{window_s: 1}}\n  - {{id: cloud, type: cloud}}\n{sweep}"
+        ),
+    )
+    .unwrap();
+    file
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn summary(out: &Path, index: usize) -> serde_json::Value {
+    let path = out.join(format!("points/{index:04}/summary.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn only_a_points_own_finished_summary_counts_as_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path(), "sweep:\n  seeds: 1..2\n  parameters:\n    gateway.config.window_s: [1, 2]\n");
+    let out = dir.path().join("sw");
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "2"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // The run records the values it was made with, and its page repeats them.
+    assert_eq!(summary(&out, 2)["overrides"], serde_json::json!({"gateway.config.window_s": 2}));
+    let page = std::fs::read_to_string(out.join("points/0002/report.html")).unwrap();
+    assert!(page.contains("--seed 1 --set gateway.config.window_s=2"), "the page's reproduce line");
+    // 0: interrupted (what a Ctrl-C can leave); 1: garbage; 2: point 3's
+    // summary (another seed); 3: point 1's (another value, the same seed).
+    let point = |i: usize| out.join(format!("points/{i:04}/summary.json"));
+    let mut interrupted = summary(&out, 0);
+    interrupted["status"] = "interrupted".into();
+    std::fs::write(point(0), interrupted.to_string()).unwrap();
+    let of_1 = std::fs::read(point(1)).unwrap();
+    std::fs::write(point(1), "garbage{").unwrap();
+    std::fs::copy(point(3), point(2)).unwrap();
+    std::fs::write(point(3), &of_1).unwrap();
+    // collect: each a failure that says why.
+    let o = xedgesim(&["sweep", "collect", s(&out)], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let table = std::fs::read_to_string(out.join("collect/points.csv")).unwrap();
+    assert!(table.contains("the run ended interrupted"), "{table}");
+    assert!(table.contains("summary.json is not JSON"), "{table}");
+    assert!(table.contains("summary.json is of seed 2, this point's is 1"), "{table}");
+    assert!(table.contains(r#"summary.json is of the values {""gateway.config.window_s"":1}"#), "{table}");
+    // Slurm's array and a local resume both run all four again.
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--on", "slurm", "--dry-run"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let script = std::fs::read_to_string(out.join("slurm/sweep.sbatch")).unwrap();
+    assert!(script.contains("\n#SBATCH --array=0-3\n"), "{script}");
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "2"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains("4 points: 4 done, 0 skipped"), "{}", text(&o.stdout));
+    for i in 0..4 {
+        assert_eq!(summary(&out, i)["status"], "finished");
+        assert_eq!(summary(&out, i)["seed"], [1, 2][i % 2]);
+    }
+    let o = xedgesim(&["sweep", "collect", s(&out)], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stdout));
+}
+
+#[test]
+fn run_set_is_recorded_in_the_summary_and_the_pages_reproduce_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path(), "");
+    let out = dir.path().join("run");
+    let o = xedgesim(&["run", s(&file), "--set", "gateway.config.window_s=2", "--out", s(&out), "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["overrides"], serde_json::json!({"gateway.config.window_s": 2}));
+    let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(page.contains("--seed 42 --set gateway.config.window_s=2 --duration-s 2"), "reproduce line");
+    // Without --set, no `overrides` at all.
+    let plain = dir.path().join("plain");
+    let o = xedgesim(&["run", s(&file), "--out", s(&plain), "--quiet"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(!std::fs::read_to_string(plain.join("summary.json")).unwrap().contains("overrides"));
+}
+
+#[test]
+fn no_point_file_is_written_through_a_symbolic_link_and_a_bad_point_folder_fails_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = scenario(dir.path(), "sweep:\n  seeds: 1..3\n");
+    let out = dir.path().join("sw");
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "1"], dir.path());
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    // 0: its point.log a link to a file outside; 1: the folder a link to
+    // a folder outside; 2: a file where the folder was.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious").unwrap();
+    let point = |i: usize| out.join(format!("points/{i:04}"));
+    std::fs::remove_file(point(0).join("summary.json")).unwrap();
+    std::fs::remove_file(point(0).join("point.log")).unwrap();
+    std::os::unix::fs::symlink(&victim, point(0).join("point.log")).unwrap();
+    let outside = dir.path().join("outside");
+    std::fs::rename(point(1), &outside).unwrap();
+    std::fs::remove_file(outside.join("summary.json")).unwrap();
+    std::os::unix::fs::symlink(&outside, point(1)).unwrap();
+    std::fs::remove_dir_all(point(2)).unwrap();
+    std::fs::write(point(2), "hi").unwrap();
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "2"], dir.path());
+    let stdout = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{stdout}{}", text(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert!(point(0).join("summary.json").is_file() && !point(0).join("point.log").is_symlink());
+    assert!(stdout.contains("point 0001 (seed 2): failed: ") && stdout.contains("is a symbolic link"), "{stdout}");
+    assert!(stdout.contains("point 0002 (seed 3): failed: ") && stdout.contains("is a file, not a folder"), "{stdout}");
+    assert!(stdout.contains("3 points: 1 done, 0 skipped (finished before), 2 failed, 0 missing"), "{stdout}");
+    assert!(!outside.join("summary.json").exists(), "nothing written outside the sweep");
+    // collect reads nothing through the link either.
+    std::fs::write(outside.join("summary.json"), std::fs::read(point(0).join("summary.json")).unwrap()).unwrap();
+    let o = xedgesim(&["sweep", "collect", s(&out)], dir.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    let table = std::fs::read_to_string(out.join("collect/points.csv")).unwrap();
+    assert!(table.contains("is a symbolic link, not a folder of this sweep"), "{table}");
+}
