@@ -138,3 +138,94 @@ fn no_point_file_is_written_through_a_symbolic_link_and_a_bad_point_folder_fails
     let table = std::fs::read_to_string(out.join("collect/points.csv")).unwrap();
     assert!(table.contains("is a symbolic link, not a folder of this sweep"), "{table}");
 }
+
+/// `args` (after `sweep FILE --out DIR --dry-run`) exit 2 with an error holding every one of `says`.
+fn refused(dir: &Path, file: &Path, args: &[&str], says: &[&str]) {
+    let out = dir.join("refused");
+    let mut all = vec!["sweep", s(file), "--out", s(&out), "--dry-run"];
+    all.extend(args);
+    let o = xedgesim(&all, dir);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {stderr}{}", text(&o.stdout));
+    for say in says {
+        assert!(stderr.contains(say), "{args:?}: {say:?} not in {stderr}");
+    }
+    assert!(!out.join("sweep.json").exists(), "{args:?}: no plan written");
+}
+
+#[test]
+fn contradictory_sweeps_on_the_command_line_are_refused_naming_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = scenario(d, "");
+    let w = "gateway.config.window_s";
+    refused(
+        d,
+        &file,
+        &["--set", &format!("{w}=1,10"), "--set", "nodes.1.config.window_s=2"],
+        &[
+            "sets one value by two paths, gateway.config.window_s and nodes.1.config.window_s (both nodes.1.config.window_s)",
+        ],
+    );
+    refused(
+        d,
+        &file,
+        &["--set", &format!("{w}=1,2"), "--set", &format!("{w}=3")],
+        &["--set gateway.config.window_s is given twice"],
+    );
+    refused(d, &file, &["--set", "simulation.seed=1,2"], &["--seeds"]);
+    refused(d, &file, &["--set", &format!("{w}=1,1,5")], &["gives the value 1 twice"]);
+    refused(d, &file, &["--set", &format!("{w}=1,1.0")], &["window_s gives the value 1 twice"]);
+    let v = (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let mut sets = Vec::new();
+    for p in [
+        "sensor.config.sample_rate_hz",
+        "sensor.config.base",
+        "gateway.config.processing_delay_us",
+        w,
+        "cloud.config.x",
+    ] {
+        sets.extend(["--set".to_string(), format!("{p}={v}")]);
+    }
+    let started = std::time::Instant::now();
+    refused(d, &file, &sets.iter().map(String::as_str).collect::<Vec<_>>(), &["points; at most 100000"]);
+    // A hang guard, not a timing: the old code expanded 10^10 points first.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    // run --set: the same path twice, two paths to one value.
+    for sets in [[w, w], [w, "nodes.gateway.config.window_s"]] {
+        let o = xedgesim(&["run", s(&file), "--set", &format!("{}=2", sets[0]), "--set", &format!("{}=3", sets[1])], d);
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("is set twice") || stderr.contains("set the same value (nodes.1.config.window_s)"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn contradictory_or_empty_sweep_sections_are_refused_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cases = [
+        ("sweep:\n  parameters:\n    simulation.seed: [1, 2]\n", ":10:5:", "the seed cannot be a sweep parameter"),
+        ("sweep:\n  points:\n    - {simulation.seed: 1}\n", ":10:", "the seed cannot be a sweep parameter"),
+        ("sweep:\n  parameters:\n    gateway.config.window_s: [1, 5, 1]\n", ":10:", "has the value 1 twice"),
+        (
+            "sweep:\n  points:\n    - {gateway.config.window_s: 1}\n    - {gateway.config.window_s: 1}\n",
+            ":11:",
+            "sweep point 1 is point 0 again",
+        ),
+        ("sweep: {}\n", ":8:", "`sweep:` is empty"),
+        ("sweep:\n", ":8:", "`sweep:` is empty"),
+        ("sweep:\n  parameters: {}\n", ":9:", "`sweep.parameters:` is empty"),
+        ("sweep:\n  points: [{}]\n", ":9:", "sweep point 0 sets nothing"),
+    ];
+    for (section, at, says) in cases {
+        let file = scenario(d, section);
+        refused(d, &file, &[], &[at, says]);
+        let o = xedgesim(&["validate", s(&file)], d);
+        assert_eq!(o.status.code(), Some(2), "{section}: {}", text(&o.stdout));
+        assert!(text(&o.stderr).contains(says), "{section}: {}", text(&o.stderr));
+    }
+}

@@ -70,10 +70,12 @@ pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
 pub use mqtt::{MqttRole, MqttSettings};
 pub use suggest::did_you_mean;
-pub use sweep_section::{MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, scalar_text};
+pub use sweep_section::{
+    MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, repeated, scalar_text,
+};
 pub use validate::ModelName;
 
-pub use parse::{MAX_SCENARIO_BYTES, parse_scalar};
+pub use parse::{MAX_SCENARIO_BYTES, parse_scalar, targets};
 pub use payload_tolerance::{PayloadTolerance, PayloadToleranceError};
 pub use resolved::*;
 pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};

@@ -135,6 +135,20 @@ pub fn seeds_of(value: &ConfigValue) -> Result<Vec<u64>, String> {
     }
 }
 
+/// The first of `values` given again (numbers compared as numbers: `1` is `1.0`).
+pub fn repeated(values: &[ConfigValue]) -> Option<&ConfigValue> {
+    let number = |v: &ConfigValue| match v {
+        ConfigValue::Integer(n) => Some(*n as f64),
+        ConfigValue::Float(x) => Some(*x),
+        _ => None,
+    };
+    let same = |a: &ConfigValue, b: &ConfigValue| match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    };
+    values.iter().enumerate().find(|(i, v)| values[..*i].iter().any(|w| same(v, w))).map(|(_, v)| v)
+}
+
 /// Whether `value` may be set at a path: a scalar (lists and maps are not swept).
 pub fn is_scalar(value: &ConfigValue) -> bool {
     !matches!(value, ConfigValue::List(_) | ConfigValue::Map(_))

@@ -39,13 +39,21 @@ pub struct Planned {
 pub fn make(file: &Path, options: &LoadOptions, request: &SweepRequest) -> Result<Planned, SweepError> {
     let (source, absolute) = scenario::read(file)?;
     let base = scenario::load_str_with(file, &absolute, &source, options)?;
-    let expanded = spec::expand(base.sweep.as_ref(), request, base.resolved.seed);
-    if expanded.len() > scenario::MAX_SWEEP_POINTS {
-        return Err(SweepError::Usage(format!(
-            "the sweep has {} points; at most {}: split it into sweeps of fewer seeds or values",
-            expanded.len(),
-            scenario::MAX_SWEEP_POINTS
-        )));
+    let expanded = spec::expand(base.sweep.as_ref(), request, base.resolved.seed).map_err(SweepError::Usage)?;
+    let targets = scenario::targets(&source, &expanded.parameters);
+    for (i, target) in targets.iter().enumerate() {
+        if let Some(j) = targets[..i].iter().position(|t| t == target) {
+            return Err(SweepError::Usage(format!(
+                "the sweep sets one value by two paths, {} and {} (both {target}): sweep it once, by one path",
+                expanded.parameters[j], expanded.parameters[i]
+            )));
+        }
+        if target == "simulation.seed" {
+            return Err(SweepError::Usage(format!(
+                "{} is the seed, not a parameter (every point runs its own seed): give the seeds with `seeds:` or --seeds",
+                expanded.parameters[i]
+            )));
+        }
     }
     let mut worst_point_mb = worst_case_mb(&base.resolved);
     for point in &expanded.points {

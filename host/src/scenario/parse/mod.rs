@@ -85,6 +85,15 @@ pub fn parse_overridden(file: &Path, source: &str, overrides: &[Override]) -> Re
     }
     let mut tree: serde_yaml::Value =
         serde_yaml::from_str(source).map_err(|e| structural_error(file, source, &parsed.spans, &e))?;
+    if let Some((a, b, target)) = same_target(&tree, overrides) {
+        let message = if a.path == b.path {
+            format!("{} is set twice", a.path)
+        } else {
+            format!("{} and {} set the same value ({target})", a.path, b.path)
+        };
+        return Err(override_error(file, source, &[a.clone(), b.clone()], message)
+            .help("set each value once: keep one of them"));
+    }
     for o in overrides {
         overrides::apply(&mut tree, &o.path, &o.value)
             .map_err(|e| override_error(file, source, std::slice::from_ref(o), e.message).help(e.help))?;
@@ -96,6 +105,28 @@ pub fn parse_overridden(file: &Path, source: &str, overrides: &[Override]) -> Re
         out
     })?;
     Ok(parsed)
+}
+
+/// The first two of `overrides` that set one value of `tree`, and that value's path.
+fn same_target<'a>(
+    tree: &serde_yaml::Value,
+    overrides: &'a [Override],
+) -> Option<(&'a Override, &'a Override, String)> {
+    let mut seen: std::collections::BTreeMap<String, &Override> = std::collections::BTreeMap::new();
+    for o in overrides {
+        let target = overrides::target(tree, &o.path);
+        if let Some(first) = seen.get(&target) {
+            return Some((first, o, target));
+        }
+        seen.insert(target, o);
+    }
+    None
+}
+
+/// Where each of `paths` leads in the file `source` (see [`overrides::target`]).
+pub fn targets(source: &str, paths: &[String]) -> Vec<String> {
+    let tree: serde_yaml::Value = serde_yaml::from_str(source).unwrap_or(serde_yaml::Value::Null);
+    paths.iter().map(|p| overrides::target(&tree, p)).collect()
 }
 
 /// A problem `overrides` cause, at the first one's origin, naming them all.
