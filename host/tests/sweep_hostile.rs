@@ -229,3 +229,49 @@ fn contradictory_or_empty_sweep_sections_are_refused_at_their_line() {
         assert!(text(&o.stderr).contains(says), "{section}: {}", text(&o.stderr));
     }
 }
+
+#[test]
+fn slurm_options_and_folders_an_sbatch_line_cannot_carry_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = scenario(d, "");
+    for name in ["sp ace", "pct%u", "q'uote", "q\"uote"] {
+        let out = d.join(name);
+        let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--on", "slurm", "--dry-run"], d);
+        let stderr = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("#SBATCH --output line cannot carry") && stderr.contains("--out"), "{stderr}");
+        assert!(!out.exists(), "{name}: nothing written");
+    }
+    // A relative --out is judged where it resolves: the working folder's blank counts.
+    let spaced = d.join("a b");
+    std::fs::create_dir(&spaced).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", s(&file), "--out", "o", "--on", "slurm", "--dry-run"])
+        .current_dir(&spaced)
+        .env("XEDGESIM_CACHE_DIR", d)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    let out = s(&d.join("ok")).to_string();
+    for (option, says) in [
+        ("--slurm-arg=--comment=a b", "cannot be carried by an #SBATCH line"),
+        ("--slurm-arg=nodash", "is not an sbatch option"),
+        ("--slurm-arg=--array=0-3", "--array is set by xedgesim"),
+        ("--slurm-arg=-o/tmp/x", "is set by xedgesim"),
+        ("--slurm-time=abc", "is not a Slurm time"),
+        ("--slurm-time=1-2:3:4:5", "is not a Slurm time"),
+        ("--slurm-mem=lots", "is not a Slurm memory size"),
+        ("--slurm-partition=", "an empty value"),
+    ] {
+        let o = xedgesim(&["sweep", s(&file), "--out", &out, "--on", "slurm", "--dry-run", option], d);
+        assert_eq!(o.status.code(), Some(2), "{option}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{option}: {}", text(&o.stderr));
+    }
+    for option in
+        ["--slurm-time=10:00", "--slurm-time=2-12", "--slurm-time=90", "--slurm-mem=2G", "--slurm-arg=--account=p"]
+    {
+        let o = xedgesim(&["sweep", s(&file), "--out", &out, "--on", "slurm", "--dry-run", option], d);
+        assert_eq!(o.status.code(), Some(0), "{option}: {}", text(&o.stderr));
+    }
+}

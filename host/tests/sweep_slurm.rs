@@ -134,3 +134,34 @@ fn a_sweep_run_by_slurm_gives_every_point_the_bytes_of_the_same_sweep_run_here()
     let points = String::from_utf8(collected[0].iter().find(|(n, _)| n == "points.csv").unwrap().1.clone()).unwrap();
     assert_eq!(points.lines().count(), 21, "a header and a row per point:\n{points}");
 }
+
+#[test]
+fn an_array_sbatch_refuses_is_a_user_error_that_says_why() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("big");
+    // 1200 points: past Debian's default MaxArraySize (1001); sbatch refuses it, submitting nothing.
+    let (code, stdout, stderr) = xedgesim_within(
+        &[
+            "sweep",
+            "scenarios/sweep_gateway.yaml",
+            "--seeds",
+            "1..300",
+            "--out",
+            out.to_str().unwrap(),
+            "--on",
+            "slurm",
+        ],
+        dir.path(),
+        ARRAY_DEADLINE,
+    );
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("sbatch refused the job array") && stderr.contains("MaxArraySize"), "{stderr}");
+    assert!(!stdout.contains("collect with"), "nothing was submitted: {stdout}");
+}

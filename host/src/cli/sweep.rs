@@ -55,16 +55,16 @@ pub struct PlanArgs {
     #[arg(long)]
     dry_run: bool,
     /// Slurm: the partition (#SBATCH --partition).
-    #[arg(long, value_name = "NAME", value_parser = one_line)]
+    #[arg(long, value_name = "NAME", value_parser = sbatch_word)]
     slurm_partition: Option<String>,
-    /// Slurm: each task's time limit (#SBATCH --time), e.g. 10:00.
-    #[arg(long, value_name = "TIME", value_parser = one_line)]
+    /// Slurm: each task's time limit (#SBATCH --time): MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
+    #[arg(long, value_name = "TIME", value_parser = slurm_time)]
     slurm_time: Option<String>,
-    /// Slurm: each task's memory (#SBATCH --mem), e.g. 2G.
-    #[arg(long, value_name = "MEM", value_parser = one_line)]
+    /// Slurm: each task's memory (#SBATCH --mem): a whole number with an optional K, M, G or T, e.g. 2G.
+    #[arg(long, value_name = "MEM", value_parser = slurm_mem)]
     slurm_mem: Option<String>,
     /// Slurm: one more #SBATCH option, as sbatch takes it (repeatable), e.g. --slurm-arg=--account=proj.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = one_line)]
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = slurm_arg)]
     slurm_arg: Vec<String>,
     /// Slurm: wait until the job array is done (sbatch --wait); exit 1 if any point failed.
     #[arg(long)]
@@ -82,12 +82,67 @@ pub struct PlanArgs {
     allow: super::allow::AllowArgs,
 }
 
-/// A value that becomes one `#SBATCH` line: no line break may start another.
-fn one_line(text: &str) -> Result<String, String> {
+/// A value that becomes part of one `#SBATCH` line, which sbatch splits
+/// at blanks and whose quotes it reads: none of those, no line break.
+fn sbatch_word(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("an empty value: give one, or leave the option out".to_string());
+    }
     if text.chars().any(char::is_control) {
         return Err("a control character (a line break) would end the #SBATCH line".to_string());
     }
+    if let Some(c) = text.chars().find(|c| c.is_whitespace() || "'\"\\".contains(*c)) {
+        return Err(format!(
+            "{c:?} cannot be carried by an #SBATCH line (sbatch splits it at blanks and reads quotes)"
+        ));
+    }
     Ok(text.to_string())
+}
+
+/// `--slurm-time`: one of the forms sbatch's --time takes.
+fn slurm_time(text: &str) -> Result<String, String> {
+    let (days, clock) = match text.split_once('-') {
+        Some((days, clock)) => (Some(days), clock),
+        None => (None, text),
+    };
+    let numbers = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let parts: Vec<&str> = clock.split(':').collect();
+    let fits = days.is_none_or(numbers) && parts.iter().all(|p| numbers(p)) && parts.len() <= 3;
+    if fits || matches!(text, "UNLIMITED" | "INFINITE") {
+        return Ok(text.to_string());
+    }
+    Err(format!(
+        "'{text}' is not a Slurm time: write MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (e.g. 10:00)"
+    ))
+}
+
+/// `--slurm-mem`: a whole number with an optional unit.
+fn slurm_mem(text: &str) -> Result<String, String> {
+    let digits = text.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
+    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && text.len() - digits.len() <= 1 {
+        return Ok(text.to_string());
+    }
+    Err(format!("'{text}' is not a Slurm memory size: write a whole number with an optional K, M, G or T (e.g. 2G)"))
+}
+
+/// `--slurm-arg`: one sbatch option; not one the script sets itself.
+fn slurm_arg(text: &str) -> Result<String, String> {
+    let text = sbatch_word(text)?;
+    if !text.starts_with('-') {
+        return Err(format!(
+            "'{text}' is not an sbatch option: write it as sbatch takes it, e.g. --slurm-arg=--account=proj"
+        ));
+    }
+    let name = text.split('=').next().unwrap_or("");
+    if ["--array", "-a", "--output", "-o", "--job-name", "-J"].contains(&name)
+        || text.starts_with("-a")
+        || text.starts_with("-o")
+    {
+        return Err(format!(
+            "{name} is set by xedgesim (the array of unfinished points, the tasks' output files, the job's name): leave it out"
+        ));
+    }
+    Ok(text)
 }
 
 /// `--seeds`: one argument holding many seeds (clap would take a `Vec` for many arguments).
@@ -170,6 +225,11 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         println!("sweep folder: {} (the default; --out DIR chooses another)", dir.display());
         dir
     });
+    if args.on == Executor::Slurm
+        && let Err(e) = slurm::check_folder(&std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()))
+    {
+        return fail(&e);
+    }
     let written = match plan::write(&dir, &planned.plan) {
         Ok(written) => written,
         Err(e) => return fail(&e),
@@ -191,8 +251,8 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         Executor::Slurm => run_slurm(args, &dir, &planned.plan, point_args),
         Executor::Kubernetes => write_kubernetes(args, &dir, &planned.plan, point_args),
     };
-    if args.on != Executor::Kubernetes && !args.dry_run {
-        println!("collect with: xedgesim sweep collect {}", quote(&dir.display().to_string()));
+    if args.on == Executor::Local && !args.dry_run {
+        println!("collect with: {}", collect_command(&dir));
     }
     code
 }
@@ -312,6 +372,10 @@ fn point_label(plan: &SweepPlan, index: usize) -> String {
 }
 
 fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<String>) -> ExitCode {
+    // The folder as the script names it (links resolved) must fit an #SBATCH line too.
+    if let Err(e) = slurm::check_folder(dir) {
+        return fail(&e);
+    }
     let todo = slurm::unfinished(dir, plan);
     if todo.is_empty() {
         println!("every point is finished: nothing to submit");
@@ -352,6 +416,7 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
     println!("submitted job {}", submitted.job_id);
     if !args.wait {
         println!("watch it with: squeue -j {}", submitted.job_id);
+        println!("collect with: {}", collect_command(dir));
         return ExitCode::SUCCESS;
     }
     let failed: Vec<(usize, PointFailure)> = plan
@@ -378,7 +443,13 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
         missing,
         dir.join(slurm::SLURM_DIR).display()
     );
+    println!("collect with: {}", collect_command(dir));
     if failed.is_empty() && missing == 0 && submitted.all_succeeded { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// The command that collects the sweep in `dir`.
+fn collect_command(dir: &Path) -> String {
+    format!("xedgesim sweep collect {}", quote(&dir.display().to_string()))
 }
 
 fn write_kubernetes(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<String>) -> ExitCode {
@@ -403,7 +474,7 @@ fn write_kubernetes(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: V
                 "with the sweep folder on the claim {pvc}: kubectl apply -f {}",
                 quote(&path.display().to_string())
             );
-            println!("then collect the folder: xedgesim sweep collect DIR");
+            println!("then, with the claim's folder here, collect it: {}", collect_command(dir));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

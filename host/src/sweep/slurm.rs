@@ -36,6 +36,20 @@ pub fn unfinished(dir: &Path, plan: &SweepPlan) -> Vec<usize> {
     plan.points.iter().filter(|p| !is_finished(dir, plan, p)).map(|p| p.index).collect()
 }
 
+/// Refuses a sweep folder (absolute) that an `#SBATCH --output` line
+/// cannot carry: sbatch splits those lines at blanks and reads quotes, and
+/// Slurm expands `%` in the file name, none of which can be escaped there.
+pub fn check_folder(dir: &Path) -> Result<(), SweepError> {
+    let text = dir.display().to_string();
+    match text.chars().find(|c| c.is_whitespace() || c.is_control() || "%'\"\\".contains(*c)) {
+        Some(c) => Err(SweepError::Usage(format!(
+            "--on slurm: the sweep folder {} holds {c:?}, which Slurm's #SBATCH --output line cannot carry (blanks, quotes, `%`, line breaks); choose a folder without it with --out",
+            crate::text::shell::quote(&text)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// `indices` (ascending) as a Slurm array: `3,5,7-19`.
 pub fn array_ranges(indices: &[usize]) -> String {
     let mut parts = Vec::new();
@@ -121,7 +135,8 @@ pub struct Submitted {
 /// Submits `script` with sbatch (waiting for the array with `wait`).
 pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
     let cmd = submit_command(script, wait);
-    let output = Command::new(&cmd[0]).args(&cmd[1..]).output().map_err(|e| {
+    // sbatch's own output is this process's to read; its errors are shown whole.
+    let output = Command::new(&cmd[0]).args(&cmd[1..]).stdin(std::process::Stdio::null()).output().map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SweepError::Usage(
                 "sbatch was not found: this machine has no Slurm client; --dry-run writes the script without submitting it (submit it where Slurm is)"
@@ -135,10 +150,19 @@ pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
     // --parsable prints `JOBID` or `JOBID;CLUSTER`.
     let job_id = stdout.lines().find(|l| !l.trim().is_empty()).unwrap_or("").split(';').next().unwrap_or("").trim();
     if job_id.is_empty() {
-        return Err(SweepError::Failed(format!(
-            "sbatch submitted nothing (exit {}): {}",
+        // sbatch refused the script: what is in it is the user's (the
+        // --slurm-* options, the number of points), so it is theirs to fix.
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let hint = if stderr.contains("array") {
+            "; more points than the cluster's MaxArraySize (`scontrol show config | grep MaxArraySize`) need a sweep split into smaller ones (fewer --seeds or values)"
+        } else {
+            "; check the --slurm-* options against the cluster (`sinfo`, `sacctmgr show assoc`)"
+        };
+        return Err(SweepError::Usage(format!(
+            "sbatch refused the job array (exit {}): {}{hint}; the script is {}",
             output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stderr).trim()
+            stderr.trim(),
+            script.display()
         )));
     }
     Ok(Submitted { job_id: job_id.to_string(), all_succeeded: output.status.success() })
@@ -154,5 +178,14 @@ mod tests {
         assert_eq!(array_ranges(&[0, 1, 2]), "0-2");
         assert_eq!(array_ranges(&[4]), "4");
         assert_eq!(array_ranges(&[]), "");
+    }
+
+    #[test]
+    fn a_folder_an_sbatch_line_cannot_carry_is_refused() {
+        assert!(check_folder(Path::new("/work/sweeps/a_b-1.2")).is_ok());
+        for bad in ["/work/sp ace", "/work/pct%u", "/work/q'uote", "/work/q\"uote", "/work/new\nline", "/work/tab\t"] {
+            let e = check_folder(Path::new(bad)).unwrap_err().to_string();
+            assert!(e.contains("cannot carry") && e.contains("--out"), "{bad}: {e}");
+        }
     }
 }
