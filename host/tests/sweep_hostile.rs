@@ -275,3 +275,54 @@ fn slurm_options_and_folders_an_sbatch_line_cannot_carry_are_refused() {
         assert_eq!(o.status.code(), Some(0), "{option}: {}", text(&o.stderr));
     }
 }
+
+/// The pids of the `sweep point DIR ...` processes now running.
+fn point_processes(dir: &Path) -> Vec<i32> {
+    let wanted = format!("sweep\0point\0{}\0", dir.display());
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
+        })
+        .collect()
+}
+
+/// Waits (a hang guard, far above what it takes) until `done` holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(120), "waited 120 s for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn one_sweep_per_folder_and_a_sweep_killed_outright_leaves_no_points_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Points that run for minutes: they are killed long before.
+    let file = scenario(d, "sweep:\n  seeds: 1..4\n");
+    std::fs::write(&file, std::fs::read_to_string(&file).unwrap().replace("duration_s: 2,", "duration_s: 1000000,"))
+        .unwrap();
+    let out = d.canonicalize().unwrap().join("sw");
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", s(&file), "--out", s(&out), "--jobs", "2"])
+        .env("XEDGESIM_CACHE_DIR", d)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("two points running", || point_processes(&out).len() == 2);
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "2"], d);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("another sweep is running in {}", out.display())), "{stderr}");
+    // SIGKILL: no handler runs; the points die with their parent all the same.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    wait_until("the orphaned points to die", || point_processes(&out).is_empty());
+    // The folder is free again.
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--dry-run"], d);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+}

@@ -165,3 +165,47 @@ fn an_array_sbatch_refuses_is_a_user_error_that_says_why() {
     assert!(stderr.contains("sbatch refused the job array") && stderr.contains("MaxArraySize"), "{stderr}");
     assert!(!stdout.contains("collect with"), "nothing was submitted: {stdout}");
 }
+
+#[test]
+fn ctrl_c_while_waiting_for_an_array_leaves_it_to_slurm_and_says_how_to_cancel_it() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A point that runs for minutes: the array is cancelled long before.
+    let file = dir.path().join("slow.yaml");
+    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
+    let slow = text_of.replacen("duration_s:", "duration_s: 1000000 #", 1);
+    std::fs::write(&file, slow).unwrap();
+    let out = dir.path().join("sl");
+    let child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", file.to_str().unwrap(), "--seeds", "1", "--set", "gateway.config.window_s=5"])
+        .args(["--out", out.to_str().unwrap(), "--on", "slurm", "--wait"])
+        .env("XEDGESIM_CACHE_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Submitted once Slurm has made the task's output file.
+    let started = Instant::now();
+    while std::fs::read_dir(out.join("slurm")).map_or(0, |d| d.count()) < 2 {
+        assert!(started.elapsed() < ARRAY_DEADLINE, "the array never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let signalled = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    // A hang guard, not a timing: before, it waited for the whole array.
+    assert!(signalled.elapsed() < Duration::from_secs(60));
+    let id = stderr.split("scancel ").nth(1).and_then(|t| t.split(')').next()).expect(&stderr).trim().to_string();
+    assert!(stderr.contains(&format!("job {id} keeps running in Slurm")), "{stderr}");
+    let queue = Command::new("squeue").args(["-h", "-j", &id]).output().unwrap();
+    assert!(!text(&queue.stdout).trim().is_empty(), "the array is still in Slurm");
+    Command::new("scancel").arg(&id).status().unwrap();
+}

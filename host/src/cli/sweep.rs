@@ -328,6 +328,11 @@ fn run_local(args: &PlanArgs, dir: &Path, planned: &plan::Planned, point_args: V
             return ExitCode::from(1);
         }
     };
+    // One sweep per folder at a time: two would run every point twice into it.
+    let _lock = match local::lock(dir) {
+        Ok(lock) => lock,
+        Err(e) => return fail(&e),
+    };
     let options = local::LocalOptions { binary, jobs, interrupt: super::signals::install(), point_args };
     let plan = &planned.plan;
     let mut on_event = |event: local::Event| match event {
@@ -409,10 +414,24 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
     if args.wait {
         println!("submitting and waiting for the job array to finish: {command}");
     }
-    let submitted = match slurm::submit(&script, args.wait) {
+    let submitted = match slurm::submit(&script, args.wait, &super::signals::install()) {
         Ok(submitted) => submitted,
         Err(e) => return fail(&e),
     };
+    if submitted.interrupted {
+        if submitted.job_id.is_empty() {
+            eprintln!(
+                "interrupted while submitting: see `squeue --me` whether the array was submitted (scancel JOBID cancels it)"
+            );
+        } else {
+            eprintln!(
+                "interrupted: stopped waiting; job {id} keeps running in Slurm (watch it with: squeue -j {id}; cancel it with: scancel {id})",
+                id = submitted.job_id
+            );
+            eprintln!("collect with: {}", collect_command(dir));
+        }
+        return ExitCode::from(super::signals::exit_code());
+    }
     println!("submitted job {}", submitted.job_id);
     if !args.wait {
         println!("watch it with: squeue -j {}", submitted.job_id);

@@ -50,6 +50,33 @@ pub struct Tally {
     pub interrupted: bool,
 }
 
+/// The lock file in a sweep folder, held by the sweep running it locally.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the sweep folder `dir` for this process (an exclusive lock on
+/// `dir/.lock`, released when the returned file is dropped or the process
+/// ends, however it ends); another sweep holding it is a user error.
+pub fn lock(dir: &Path) -> Result<std::fs::File, SweepError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|source| SweepError::Io { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SweepError::Usage(format!(
+            "another sweep is running in {} (it holds {}): wait for it to end, or sweep into another folder with --out",
+            dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(source)) => Err(SweepError::Io { path, source }),
+    }
+}
+
 /// The jobs that fit: at most `asked`, and no more than `available_mb`
 /// holds points of `worst_point_mb` each (at least one).
 pub fn capped_jobs(asked: usize, worst_point_mb: u64, available_mb: Option<u64>) -> usize {

@@ -3,8 +3,13 @@
 //! $SLURM_ARRAY_TASK_ID`, submitted with `sbatch --parsable`. Every path
 //! in it is absolute, so it works from any folder.
 
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use super::error::{SweepError, io_error};
 use super::layout::{SweepPlan, is_finished};
@@ -130,13 +135,16 @@ pub struct Submitted {
     pub job_id: String,
     /// With `--wait`: whether every task succeeded.
     pub all_succeeded: bool,
+    /// With `--wait`: the wait was interrupted (the array runs on in Slurm).
+    pub interrupted: bool,
 }
 
-/// Submits `script` with sbatch (waiting for the array with `wait`).
-pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
+/// Submits `script` with sbatch (waiting for the array with `wait`, until
+/// it is done or `interrupt` is set: then sbatch is stopped and the array
+/// left to Slurm).
+pub fn submit(script: &Path, wait: bool, interrupt: &AtomicBool) -> Result<Submitted, SweepError> {
     let cmd = submit_command(script, wait);
-    // sbatch's own output is this process's to read; its errors are shown whole.
-    let output = Command::new(&cmd[0]).args(&cmd[1..]).stdin(std::process::Stdio::null()).output().map_err(|e| {
+    let not_run = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SweepError::Usage(
                 "sbatch was not found: this machine has no Slurm client; --dry-run writes the script without submitting it (submit it where Slurm is)"
@@ -145,14 +153,62 @@ pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
         } else {
             SweepError::Failed(format!("could not run sbatch: {e}"))
         }
-    })?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    // --parsable prints `JOBID` or `JOBID;CLUSTER`.
-    let job_id = stdout.lines().find(|l| !l.trim().is_empty()).unwrap_or("").split(';').next().unwrap_or("").trim();
+    };
+    // Its own process group: a Ctrl-C at the terminal is ours to handle
+    // (and the array's to survive), not sbatch's.
+    let mut child = Command::new(&cmd[0])
+        .args(&cmd[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(not_run)?;
+    let (stdout, stderr) = (child.stdout.take().expect("piped"), child.stderr.take().expect("piped"));
+    // --parsable prints `JOBID` or `JOBID;CLUSTER` as soon as it submitted.
+    let (id_tx, id_rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            let id = line.split(';').next().unwrap_or("").trim().to_string();
+            if !id.is_empty() {
+                let _ = id_tx.send(id);
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = BufReader::new(stderr).read_to_string(&mut text);
+        text
+    });
+    let mut job_id = String::new();
+    let status = loop {
+        if let Ok(id) = id_rx.try_recv() {
+            job_id = id;
+        }
+        if let Some(status) = child.try_wait().map_err(|e| SweepError::Failed(format!("sbatch: {e}")))? {
+            break Some(status);
+        }
+        if interrupt.load(Ordering::SeqCst) {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = reader.join();
+    let stderr = errors.join().unwrap_or_default();
+    if job_id.is_empty() {
+        job_id = id_rx.try_recv().unwrap_or_default();
+    }
+    let Some(status) = status else {
+        return Ok(Submitted { job_id, all_succeeded: false, interrupted: true });
+    };
     if job_id.is_empty() {
         // sbatch refused the script: what is in it is the user's (the
         // --slurm-* options, the number of points), so it is theirs to fix.
-        let stderr = String::from_utf8_lossy(&output.stderr);
         let hint = if stderr.contains("array") {
             "; more points than the cluster's MaxArraySize (`scontrol show config | grep MaxArraySize`) need a sweep split into smaller ones (fewer --seeds or values)"
         } else {
@@ -160,12 +216,12 @@ pub fn submit(script: &Path, wait: bool) -> Result<Submitted, SweepError> {
         };
         return Err(SweepError::Usage(format!(
             "sbatch refused the job array (exit {}): {}{hint}; the script is {}",
-            output.status.code().unwrap_or(-1),
+            status.code().unwrap_or(-1),
             stderr.trim(),
             script.display()
         )));
     }
-    Ok(Submitted { job_id: job_id.to_string(), all_succeeded: output.status.success() })
+    Ok(Submitted { job_id, all_succeeded: status.success(), interrupted: false })
 }
 
 #[cfg(test)]
