@@ -458,3 +458,77 @@ fn unreadable_and_hostile_point_files_are_failures_that_say_so() {
     assert!(lines[6].starts_with("5,7,finished,4,,,,cannot read metrics.csv: "), "{}", lines[6]);
     assert_eq!(lines.len(), 7);
 }
+
+#[test]
+fn a_plan_too_big_of_another_version_or_with_stray_values_and_an_out_inside_points_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path();
+    let entry = |values: BTreeMap<String, serde_json::Value>| PointEntry { index: 0, seed: 1, values };
+    let plan = |version: u32, values| SweepPlan {
+        version,
+        scenario: PathBuf::from("/nowhere/hand.yaml"),
+        scenario_sha256: String::new(),
+        parameters: vec!["x".into()],
+        points: vec![entry(values)],
+    };
+    let x = BTreeMap::from([("x".to_string(), serde_json::json!(1))]);
+    let refused = |plan: &SweepPlan, says: &str| {
+        std::fs::write(sweep.join("sweep.json"), serde_json::to_string(plan).unwrap()).unwrap();
+        let output = collect(&[path(sweep)]);
+        let stderr = output_text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{says:?} not in {stderr}");
+        assert!(!sweep.join("collect").exists(), "nothing written");
+    };
+    refused(&plan(99, x.clone()), "it is of plan version 99; this xedgesim reads version 1");
+    refused(&plan(1, BTreeMap::from([("y".to_string(), serde_json::json!(1))])), "point 0's values set [y]");
+    refused(&plan(1, BTreeMap::new()), "point 0's values set [], the plan's parameters are [x]");
+    // Over the size cap: refused before it is parsed (zeros are not JSON).
+    let big = std::fs::File::create(sweep.join("sweep.json")).unwrap();
+    big.set_len(64 * 1024 * 1024 + 1).unwrap();
+    let output = collect(&[path(sweep)]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output_text(&output.stderr).contains("it is over 64 MiB"), "{}", output_text(&output.stderr));
+    // A good plan; --out inside points/ would overwrite the point's page.
+    let plan = plan(1, x);
+    std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
+    hand_point(sweep, &plan.points[0], 1.0, "1");
+    let point = point_dir(sweep, 0);
+    std::fs::write(point.join("report.html"), "the run's page").unwrap();
+    for out in [point.clone(), sweep.join("points/new"), sweep.join("./points/../points/0000/x")] {
+        let output = collect(&[path(sweep), "--out", path(&out)]);
+        assert_eq!(output.status.code(), Some(2), "{}", output_text(&output.stderr));
+        assert!(output_text(&output.stderr).contains("is inside the sweep's"), "{}", output_text(&output.stderr));
+    }
+    assert_eq!(std::fs::read_to_string(point.join("report.html")).unwrap(), "the run's page");
+    let output = collect(&[path(sweep), "--out", path(&sweep.join("sweep.json"))]);
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output.stderr));
+    assert!(output_text(&output.stderr).contains("is a file, not a folder"));
+}
+
+#[test]
+fn control_characters_in_a_note_are_escaped_in_the_tables_and_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path();
+    let plan = SweepPlan {
+        version: 1,
+        scenario: PathBuf::from("hand.yaml"),
+        scenario_sha256: String::new(),
+        parameters: Vec::new(),
+        points: vec![PointEntry { index: 0, seed: 7, values: BTreeMap::new() }],
+    };
+    std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
+    let failure = PointFailure { exit_code: 1, error: "bad \u{0}\u{1b}[2J<b>x</b>".into() };
+    std::fs::create_dir_all(point_dir(sweep, 0)).unwrap();
+    std::fs::write(point_dir(sweep, 0).join("failed.json"), serde_json::to_string(&failure).unwrap()).unwrap();
+    let output = collect(&[path(sweep)]);
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output.stderr));
+    let table = std::fs::read_to_string(sweep.join("collect/points.csv")).unwrap();
+    assert!(table.contains(r"bad \0\u{1b}[2J<b>x</b>"), "{table}");
+    let page = std::fs::read_to_string(sweep.join("collect/report.html")).unwrap();
+    assert!(page.contains(r"bad \0\u{1b}[2J&lt;b&gt;x&lt;/b&gt;"), "the page escapes both");
+    for file in ["points.csv", "points.json", "report.html"] {
+        let text = std::fs::read_to_string(sweep.join("collect").join(file)).unwrap();
+        assert!(!text.contains(['\u{0}', '\u{1b}']), "{file} holds a raw control character");
+    }
+}

@@ -31,7 +31,8 @@ pub fn run(args: &CollectArgs) -> ExitCode {
         Ok(collection) => collection,
         Err(e) => {
             eprintln!("error: {}", for_terminal(&e.to_string()));
-            let user_error = matches!(e, CollectError::NotASweep { .. } | CollectError::BadPlan { .. });
+            let user_error =
+                matches!(e, CollectError::NotASweep { .. } | CollectError::BadPlan { .. } | CollectError::BadOut(_));
             return ExitCode::from(if user_error { EXIT_USER_ERROR } else { 1 });
         }
     };

@@ -30,6 +30,9 @@ pub const POINT_FILE: &str = "point.json";
 pub const FAILURE_FILE: &str = "failed.json";
 /// Written last by a finished run.
 pub const SUMMARY_FILE: &str = "summary.json";
+/// Most bytes of a `sweep.json` read: a plan of 100,000 points with a few
+/// parameters is about 20 MiB; a bigger file was not written by xedgesim.
+pub const MAX_PLAN_BYTES: u64 = 64 << 20;
 /// What `sweep collect` writes.
 pub const COLLECT_DIR: &str = "collect";
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::error::{SweepError, io_error};
-use super::layout::{PLAN_FILE, PointEntry, SweepPlan};
+use super::layout::{MAX_PLAN_BYTES, PLAN_FILE, PointEntry, SweepPlan};
 use super::spec::{self, Expanded, SweepRequest};
 use crate::atomic_file::write_atomic;
 use crate::scenario::{self, Implementation, LoadOptions, Override, ResolvedScenario};
@@ -120,6 +120,13 @@ pub fn worst_case_mb(scenario: &ResolvedScenario) -> u64 {
 /// Reads `dir`'s plan.
 pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
     let path = dir.join(PLAN_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_PLAN_BYTES) {
+        return Err(SweepError::Usage(format!(
+            "{} is over {} MiB: not a plan xedgesim wrote",
+            path.display(),
+            MAX_PLAN_BYTES >> 20
+        )));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SweepError::Usage(format!(
@@ -131,7 +138,16 @@ pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
             SweepError::Io { path: path.clone(), source: e }
         }
     })?;
-    serde_json::from_str(&text).map_err(|e| SweepError::Usage(format!("{} is not a sweep plan: {e}", path.display())))
+    let plan: SweepPlan = serde_json::from_str(&text)
+        .map_err(|e| SweepError::Usage(format!("{} is not a sweep plan: {e}", path.display())))?;
+    if plan.version != PLAN_VERSION {
+        return Err(SweepError::Usage(format!(
+            "{} is of plan version {}; this xedgesim reads version {PLAN_VERSION}: plan the sweep again into a new folder",
+            path.display(),
+            plan.version
+        )));
+    }
+    Ok(plan)
 }
 
 /// Whether the plan was written now or found there already.

@@ -17,9 +17,15 @@ use serde_json::Value;
 use super::stats::{Interval, ParameterGroup, PointGroup};
 use super::tables::value_text;
 use super::{Table, status_name};
-use crate::report::html::{self, SORT_SCRIPT, STYLE, escape, figure};
+use crate::report::html::{self, SORT_SCRIPT, STYLE, figure};
 use crate::report::plot::{Mean, MeansAxis, means};
 use crate::sweep::layout::PointStatus;
+
+/// `s` as page text: HTML-escaped, and its control characters written as
+/// visible escapes (a hand-made failed.json may hold any).
+fn escape(s: &str) -> String {
+    html::escape(&crate::text::escape_controls(s))
+}
 
 /// Most plots on one page with the nodes' metrics among them.
 pub const MAX_PLOTS: usize = 60;

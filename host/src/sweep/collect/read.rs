@@ -1,18 +1,21 @@
 //! Reading a sweep folder: its plan, and where each point stands with the
 //! numbers its run left (`summary.json` and `metrics.csv`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::csv;
 use super::{CollectError, Metric, PointRow, Table};
+use crate::scenario::MAX_SWEEP_POINTS;
 use crate::sweep::layout::{
-    FAILURE_FILE, PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan, check_summary,
-    point_folder, read_no_follow,
+    FAILURE_FILE, MAX_PLAN_BYTES, PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan,
+    check_summary, point_folder, read_no_follow,
 };
-use crate::text::truncate;
+use crate::sweep::plan::PLAN_VERSION;
+use crate::text::{escape_controls, truncate};
 
 /// A run's metrics file, one row per node and metric.
 const METRICS_FILE: &str = "metrics.csv";
@@ -23,22 +26,49 @@ const METRICS_FILE: &str = "metrics.csv";
 /// `metrics.csv`) and what a recording cost.
 const NOT_RESULTS: [&str; 5] = ["seed", "overrides", "model_metrics", "recording", "replayed"];
 
-/// The plan in `dir`, or why `dir` is not a sweep folder.
+/// The plan in `dir`, or why `dir` is not a sweep folder (or not one
+/// this xedgesim reads: of another version, over [`MAX_PLAN_BYTES`] or
+/// [`MAX_SWEEP_POINTS`] points, or with points whose values are not the
+/// plan's parameters).
 pub fn plan(dir: &Path) -> Result<SweepPlan, CollectError> {
     let path = dir.join(PLAN_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bad = |problem: String| CollectError::BadPlan { path: path.clone(), problem };
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(CollectError::NotASweep { dir: dir.to_path_buf() });
         }
         Err(source) => return Err(CollectError::Read { path, source }),
     };
-    let plan: SweepPlan = serde_json::from_str(&text)
-        .map_err(|e| CollectError::BadPlan { path: path.clone(), problem: e.to_string() })?;
+    let mut text = String::new();
+    let read = file.take(MAX_PLAN_BYTES + 1).read_to_string(&mut text);
+    read.map_err(|source| CollectError::Read { path: path.clone(), source })?;
+    if text.len() as u64 > MAX_PLAN_BYTES {
+        return Err(bad(format!(
+            "it is over {} MiB, more than any plan of {MAX_SWEEP_POINTS} points",
+            MAX_PLAN_BYTES >> 20
+        )));
+    }
+    let plan: SweepPlan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if plan.version != PLAN_VERSION {
+        return Err(bad(format!("it is of plan version {}; this xedgesim reads version {PLAN_VERSION}", plan.version)));
+    }
+    if plan.points.len() > MAX_SWEEP_POINTS {
+        return Err(bad(format!("it has {} points; a sweep has at most {MAX_SWEEP_POINTS}", plan.points.len())));
+    }
     if let Some((position, point)) = plan.points.iter().enumerate().find(|(i, p)| p.index != *i) {
         let problem =
             format!("the point at position {position} has index {} (indexes run 0, 1, 2, … in order)", point.index);
-        return Err(CollectError::BadPlan { path, problem });
+        return Err(bad(problem));
+    }
+    let parameters: BTreeSet<&String> = plan.parameters.iter().collect();
+    if let Some(point) = plan.points.iter().find(|p| p.values.keys().collect::<BTreeSet<_>>() != parameters) {
+        return Err(bad(format!(
+            "point {}'s values set [{}], the plan's parameters are [{}]",
+            point.index,
+            point.values.keys().cloned().collect::<Vec<_>>().join(", "),
+            plan.parameters.join(", ")
+        )));
     }
     Ok(plan)
 }
@@ -120,7 +150,7 @@ const MAX_NOTE_BYTES: usize = 500;
 
 fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
     let first = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim();
-    let note = truncate(first, MAX_NOTE_BYTES);
+    let note = truncate(&escape_controls(first), MAX_NOTE_BYTES);
     (PointStatus::Failed(failure), Some(note), Vec::new())
 }
 
