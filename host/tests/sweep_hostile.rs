@@ -326,3 +326,43 @@ fn one_sweep_per_folder_and_a_sweep_killed_outright_leaves_no_points_running() {
     let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--dry-run"], d);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
 }
+
+#[test]
+fn a_sweep_folder_that_is_a_file_or_someone_elses_and_bad_kubernetes_options_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = scenario(d, "sweep:\n  seeds: 1..2\n");
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&file), "--dry-run"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is a file, not a folder"), "{}", text(&o.stderr));
+    let run = d.join("run");
+    std::fs::create_dir(&run).unwrap();
+    std::fs::write(run.join("summary.json"), "{}").unwrap();
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&run), "--dry-run"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("is not empty and holds no sweep"), "{}", text(&o.stderr));
+    // An empty folder is fine.
+    let empty = d.join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&empty), "--dry-run"], d);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+
+    let k8s = d.join("k8s");
+    for (options, says) in [
+        (&["--image", "img"][..], "needs --image IMAGE"),
+        (&["--image", "img\"x", "--pvc", "p"][..], "cannot be in an image reference"),
+        (&["--image", "img", "--pvc", "p: q\nr"][..], "is not a claim's name"),
+        (&["--image", "img", "--pvc", "p", "--scenario-in-pod", "rel.yaml"][..], "is not absolute"),
+    ] {
+        let mut args = vec!["sweep", s(&file), "--out", s(&k8s), "--on", "kubernetes"];
+        args.extend(options);
+        let o = xedgesim(&args, d);
+        assert_eq!(o.status.code(), Some(2), "{options:?}: {}", text(&o.stderr));
+        assert!(text(&o.stderr).contains(says), "{options:?}: {}", text(&o.stderr));
+        assert!(!k8s.exists(), "{options:?}: nothing written");
+    }
+    let o =
+        xedgesim(&["sweep", s(&file), "--out", s(&k8s), "--on", "kubernetes", "--image", "i:1", "--pvc", "sweeps"], d);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).contains(&format!("xedgesim sweep collect {}", k8s.display())), "{}", text(&o.stdout));
+}

@@ -70,13 +70,13 @@ pub struct PlanArgs {
     #[arg(long)]
     wait: bool,
     /// Kubernetes: the image the pods run (xedgesim on its PATH and the scenario's files).
-    #[arg(long, value_name = "IMAGE")]
+    #[arg(long, value_name = "IMAGE", value_parser = image_name)]
     image: Option<String>,
     /// Kubernetes: the PersistentVolumeClaim holding the sweep folder, mounted at /sweep.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = claim_name)]
     pvc: Option<String>,
-    /// Kubernetes: the scenario's path inside the image (default: its path here).
-    #[arg(long, value_name = "PATH")]
+    /// Kubernetes: the scenario's absolute path inside the image (default: its path here).
+    #[arg(long, value_name = "PATH", value_parser = absolute_path)]
     scenario_in_pod: Option<PathBuf>,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
@@ -143,6 +143,42 @@ fn slurm_arg(text: &str) -> Result<String, String> {
         ));
     }
     Ok(text)
+}
+
+/// `--image`: an image reference (no blank, quote or control character).
+fn image_name(text: &str) -> Result<String, String> {
+    match text.chars().find(|c| c.is_whitespace() || c.is_control() || "'\"\\".contains(*c)) {
+        _ if text.is_empty() => Err("an empty image name".to_string()),
+        Some(c) => Err(format!("{c:?} cannot be in an image reference (e.g. registry.example/xedgesim-study:1)")),
+        None => Ok(text.to_string()),
+    }
+}
+
+/// `--pvc`: a Kubernetes object name (lowercase letters, digits, `-` and `.`, at most 253).
+fn claim_name(text: &str) -> Result<String, String> {
+    let fits = !text.is_empty()
+        && text.len() <= 253
+        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if fits {
+        return Ok(text.to_string());
+    }
+    Err(format!(
+        "'{}' is not a claim's name: Kubernetes names are lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+        text.escape_debug()
+    ))
+}
+
+/// `--scenario-in-pod`: absolute (a pod's working folder is the image's).
+fn absolute_path(text: &str) -> Result<PathBuf, String> {
+    if !text.starts_with('/') {
+        return Err(format!("'{text}' is not absolute: give the scenario's absolute path inside the image"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("a control character cannot be in the path".to_string());
+    }
+    Ok(PathBuf::from(text))
 }
 
 /// `--seeds`: one argument holding many seeds (clap would take a `Vec` for many arguments).
@@ -279,6 +315,9 @@ fn check_options(args: &PlanArgs) -> Result<(), String> {
         }
         Executor::Kubernetes => slurm.iter().flatten().copied().collect(),
     };
+    if args.on == Executor::Kubernetes && (args.image.is_none() || args.pvc.is_none()) {
+        return Err("--on kubernetes needs --image IMAGE (xedgesim and the scenario's files) and --pvc NAME (the claim holding the sweep folder, mounted at /sweep)".to_string());
+    }
     if unused.is_empty() {
         return Ok(());
     }

@@ -172,6 +172,19 @@ pub fn write(dir: &Path, plan: &SweepPlan) -> Result<Written, SweepError> {
         }
         return Ok(Written::Resumed);
     }
+    if dir.exists() && !dir.is_dir() {
+        return Err(SweepError::Usage(format!(
+            "--out {} is a file, not a folder: give a folder for the sweep",
+            dir.display()
+        )));
+    }
+    // A folder of something else (a run's outputs) is not taken over.
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(SweepError::Usage(format!(
+            "{} is not empty and holds no sweep ({PLAN_FILE}): give a new or empty folder with --out",
+            dir.display()
+        )));
+    }
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut text = serde_json::to_string_pretty(plan).expect("plans serialise");
     text.push('\n');
