@@ -366,3 +366,24 @@ fn a_sweep_folder_that_is_a_file_or_someone_elses_and_bad_kubernetes_options_are
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
     assert!(text(&o.stdout).contains(&format!("xedgesim sweep collect {}", k8s.display())), "{}", text(&o.stdout));
 }
+
+#[test]
+fn messages_count_in_the_singular_and_say_error_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = scenario(d, "sweep:\n  seeds: 7\n");
+    let o = xedgesim(&["validate", s(&file)], d);
+    assert!(text(&o.stdout).contains("sweep: 1 point (1 parameter point × 1 seed), each valid"), "{}", text(&o.stdout));
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&d.join("o")), "--dry-run"], d);
+    assert!(text(&o.stdout).contains("1 point: 1 parameter point × 1 seed"), "{}", text(&o.stdout));
+    let file = scenario(d, "sweep:\n  parameters:\n    gateway.config.windw_s: [1, 2]\n");
+    let o = xedgesim(&["sweep", s(&file), "--out", s(&d.join("p")), "--dry-run"], d);
+    let stderr = text(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(stderr.starts_with(&format!("{}:10:5: error: ", file.display())), "{stderr}");
+    let o = xedgesim(&["sweep", s(&file), "--seeds", "99999999999999999999", "--dry-run"], d);
+    assert!(text(&o.stderr).contains("is too big: seeds are at most 18446744073709551615"), "{}", text(&o.stderr));
+    let o = xedgesim(&["run", s(&file), "--set", "gateway.config.window_s=1 # one"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("holds YAML syntax"), "{}", text(&o.stderr));
+}

@@ -232,7 +232,11 @@ pub fn run(args: &SweepArgs) -> ExitCode {
 
 /// Prints `e` and returns its exit code.
 fn fail(e: &SweepError) -> ExitCode {
-    eprintln!("error: {}", super::for_terminal(&e.to_string()));
+    match e {
+        // Diagnostics say `FILE:L:C: error: ...` themselves.
+        SweepError::Scenario(_) => eprintln!("{}", super::for_terminal(&e.to_string())),
+        _ => eprintln!("error: {}", super::for_terminal(&e.to_string())),
+    }
     ExitCode::from(if e.is_user_error() { EXIT_USER_ERROR } else { 1 })
 }
 
@@ -273,8 +277,9 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let e = &planned.expanded;
     println!(
-        "{} points: {} parameter point{} × {} seed{}{}",
+        "{} point{}: {} parameter point{} × {} seed{}{}",
         planned.plan.points.len(),
+        if planned.plan.points.len() == 1 { "" } else { "s" },
         e.points.len(),
         if e.points.len() == 1 { "" } else { "s" },
         e.seeds.len(),

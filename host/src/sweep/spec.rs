@@ -227,6 +227,10 @@ mod tests {
         assert_eq!(parse_set_one("g.config.on=true").unwrap().value, ConfigValue::Bool(true));
         assert!(parse_set("window_s").unwrap_err().contains("is not PATH=VALUE"));
         assert!(parse_set("g..x=1").unwrap_err().contains("is not a path"));
+        for hidden in ["g.x=1 # c", "g.x=&a 1", "g.x=*a", "g.x=!!str 5"] {
+            assert!(parse_set(hidden).unwrap_err().contains("holds YAML syntax"), "{hidden}");
+        }
+        assert_eq!(parse_set("g.x=a#b").unwrap().values, [ConfigValue::Text("a#b".into())]);
         assert!(parse_set("g.x=").unwrap_err().contains("no value"));
     }
 

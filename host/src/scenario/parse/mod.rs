@@ -145,6 +145,14 @@ pub fn parse_scalar(text: &str) -> Result<ConfigValue, String> {
     if text.trim().is_empty() {
         return Err("no value given".to_string());
     }
+    // YAML would read a comment, an anchor, an alias or a tag and drop it
+    // silently (`1 # c` is 1): a value is only the value.
+    let trimmed = text.trim_start();
+    if text.contains(" #") || text.contains("\t#") || trimmed.starts_with(['&', '*', '!', '#']) {
+        return Err(format!(
+            "'{text}' holds YAML syntax (a comment, an anchor, an alias or a tag) that would be dropped: give the value alone"
+        ));
+    }
     match serde_yaml::from_str::<ConfigValue>(text) {
         Ok(ConfigValue::List(_) | ConfigValue::Map(_)) => Err(format!("'{text}' is not a single value")),
         Ok(value) => Ok(value),
