@@ -387,3 +387,23 @@ fn messages_count_in_the_singular_and_say_error_once() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("holds YAML syntax"), "{}", text(&o.stderr));
 }
+
+#[test]
+fn an_error_a_set_causes_names_the_set_and_puts_no_caret_on_an_innocent_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let file = scenario(d, "sweep:\n  parameters:\n    gateway.config.window_s: [1, 2]\n");
+    let sweep = |set: &str| {
+        let o = xedgesim(&["sweep", s(&file), "--set", set, "--out", s(&d.join("o")), "--dry-run"], d);
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+        text(&o.stderr)
+    };
+    let stderr = sweep("gateway.type=gateway,sensor");
+    assert!(stderr.contains("(and --set gateway.type=sensor): config key 'window_s' is ignored"), "{stderr}");
+    let stderr = sweep("simulation.duration_s=1e400");
+    assert!(stderr.contains("--set simulation.duration_s=1e400: invalid type"), "{stderr}");
+    assert!(!stderr.contains("window_s: [1, 2]\n"), "no caret on the file's innocent line: {stderr}");
+    let o = xedgesim(&["run", s(&file), "--set", "sensor.count=3"], d);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
+    assert!(text(&o.stderr).contains("error: with --set sensor.count=3: the 3 nodes"), "{}", text(&o.stderr));
+}

@@ -129,10 +129,15 @@ pub fn targets(source: &str, paths: &[String]) -> Vec<String> {
     paths.iter().map(|p| overrides::target(&tree, p)).collect()
 }
 
-/// A problem `overrides` cause, at the first one's origin, naming them all.
+/// A problem `overrides` cause, naming them all, at the first one's
+/// origin when every one is a line of the file (with a `--set` among them,
+/// a line of the file may be innocent: no line is shown).
 pub fn override_error(file: &Path, source: &str, overrides: &[Override], message: String) -> Diagnostic {
     let shown: Vec<String> = overrides.iter().map(Override::shown).collect();
     let d = Diagnostic::error(file, format!("with {}: {message}", shown.join(", ")));
+    if overrides.iter().any(|o| o.origin.is_none()) {
+        return d;
+    }
     match overrides.iter().find_map(|o| o.origin.map(|p| (p, o.path.chars().count()))) {
         Some((position, width)) => d.at(source, position, width),
         None => d,
