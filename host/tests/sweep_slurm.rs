@@ -209,3 +209,46 @@ fn ctrl_c_while_waiting_for_an_array_leaves_it_to_slurm_and_says_how_to_cancel_i
     assert!(!text(&queue.stdout).trim().is_empty(), "the array is still in Slurm");
     Command::new("scancel").arg(&id).status().unwrap();
 }
+
+#[test]
+fn a_folder_whose_array_is_still_in_slurm_is_not_swept_again() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.yaml");
+    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
+    std::fs::write(&file, text_of.replacen("duration_s:", "duration_s: 1000000 #", 1)).unwrap();
+    let out = dir.path().join("sl");
+    let args = |on: &'static str| {
+        let mut a = vec!["sweep".to_string(), file.display().to_string(), "--seeds".into(), "1".into()];
+        a.extend(["--set", "gateway.config.window_s=5", "--out", out.to_str().unwrap(), "--on", on].map(String::from));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        xedgesim_within(&a, dir.path(), ARRAY_DEADLINE)
+    };
+    let (code, stdout, stderr) = run(args("slurm"));
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let id = std::fs::read_to_string(out.join("slurm/job")).unwrap().trim().to_string();
+    assert!(stdout.contains(&format!("submitted job {id}")), "{stdout}");
+    for on in ["slurm", "local"] {
+        let (code, stdout, stderr) = run(args(on));
+        assert_eq!(code, Some(2), "--on {on}: {stdout}\n{stderr}");
+        assert!(stderr.contains(&format!("job {id}, this folder's job array, is still in Slurm")), "{stderr}");
+        assert!(stderr.contains(&format!("scancel {id}")), "{stderr}");
+    }
+    Command::new("scancel").arg(&id).status().unwrap();
+    let started = Instant::now();
+    while Command::new("squeue").args(["-h", "-j", &id]).output().is_ok_and(|o| !o.stdout.trim_ascii().is_empty()) {
+        assert!(started.elapsed() < ARRAY_DEADLINE, "scancel never took");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, stdout, stderr) = run([args("slurm"), vec!["--dry-run".into()]].concat());
+    assert_eq!(code, Some(0), "once it is gone the folder is free: {stdout}\n{stderr}");
+}

@@ -377,6 +377,9 @@ fn run_local(args: &PlanArgs, dir: &Path, planned: &plan::Planned, point_args: V
         Ok(lock) => lock,
         Err(e) => return fail(&e),
     };
+    if let Some(id) = slurm::still_queued(dir) {
+        return fail(&slurm::queued_error(dir, &id));
+    }
     let options = local::LocalOptions { binary, jobs, interrupt: super::signals::install(), point_args };
     let plan = &planned.plan;
     let mut on_event = |event: local::Event| match event {
@@ -424,6 +427,14 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
     // The folder as the script names it (links resolved) must fit an #SBATCH line too.
     if let Err(e) = slurm::check_folder(dir) {
         return fail(&e);
+    }
+    // One sweep per folder: not while another runs here, nor while its last array is in Slurm.
+    let _lock = match local::lock(dir) {
+        Ok(lock) => lock,
+        Err(e) => return fail(&e),
+    };
+    if let Some(id) = slurm::still_queued(dir) {
+        return fail(&slurm::queued_error(dir, &id));
     }
     let todo = slurm::unfinished(dir, plan);
     if todo.is_empty() {

@@ -19,6 +19,8 @@ use crate::text::shell::quote;
 /// The script's folder in the sweep folder, and its name.
 pub const SLURM_DIR: &str = "slurm";
 pub const SCRIPT_FILE: &str = "sweep.sbatch";
+/// The id of the last job array submitted for the folder, in `DIR/slurm/`.
+pub const JOB_FILE: &str = "job";
 
 /// What the script asks of Slurm.
 #[derive(Debug, Clone, Default)]
@@ -53,6 +55,32 @@ pub fn check_folder(dir: &Path) -> Result<(), SweepError> {
         ))),
         None => Ok(()),
     }
+}
+
+/// The job array last submitted for `dir` when Slurm still has any of its
+/// tasks (pending or running): another sweep of the folder, here or in
+/// Slurm, would run its points a second time. None without Slurm.
+pub fn still_queued(dir: &Path) -> Option<String> {
+    let id = std::fs::read_to_string(dir.join(SLURM_DIR).join(JOB_FILE)).ok()?.trim().to_string();
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let output = Command::new("squeue").args(["-h", "-j", &id]).stdin(Stdio::null()).output().ok()?;
+    (output.status.success() && !output.stdout.trim_ascii().is_empty()).then_some(id)
+}
+
+/// Records `job_id` as the folder's job array (for [`still_queued`]).
+pub fn record_job(dir: &Path, job_id: &str) -> Result<(), SweepError> {
+    let path = dir.join(SLURM_DIR).join(JOB_FILE);
+    write_atomic(&path, format!("{job_id}\n").as_bytes()).map_err(io_error(&path))
+}
+
+/// The error for a folder whose job array `id` is still in Slurm.
+pub fn queued_error(dir: &Path, id: &str) -> SweepError {
+    SweepError::Usage(format!(
+        "job {id}, this folder's job array, is still in Slurm ({}): wait for it to end (squeue -j {id}), or cancel it (scancel {id}), then run the sweep again",
+        dir.display()
+    ))
 }
 
 /// `indices` (ascending) as a Slurm array: `3,5,7-19`.
@@ -202,6 +230,9 @@ pub fn submit(script: &Path, wait: bool, interrupt: &AtomicBool) -> Result<Submi
     let stderr = errors.join().unwrap_or_default();
     if job_id.is_empty() {
         job_id = id_rx.try_recv().unwrap_or_default();
+    }
+    if !job_id.is_empty() {
+        record_job(script.parent().and_then(Path::parent).unwrap_or(Path::new(".")), &job_id)?;
     }
     let Some(status) = status else {
         return Ok(Submitted { job_id, all_succeeded: false, interrupted: true });
