@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{EXIT_USER_ERROR, sweep_collect};
+use super::{EXIT_USER_ERROR, sweep_collect, sweep_options};
 use crate::sweep::layout::{FAILURE_FILE, PointFailure, SweepPlan, point_dir};
 use crate::sweep::spec::{SetArg, SweepRequest, parse_set};
 use crate::sweep::{SweepError, kubernetes, local, plan, point, slurm};
@@ -55,130 +55,31 @@ pub struct PlanArgs {
     #[arg(long)]
     dry_run: bool,
     /// Slurm: the partition (#SBATCH --partition).
-    #[arg(long, value_name = "NAME", value_parser = sbatch_word)]
+    #[arg(long, value_name = "NAME", value_parser = sweep_options::sbatch_word)]
     slurm_partition: Option<String>,
     /// Slurm: each task's time limit (#SBATCH --time): MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
-    #[arg(long, value_name = "TIME", value_parser = slurm_time)]
+    #[arg(long, value_name = "TIME", value_parser = sweep_options::slurm_time)]
     slurm_time: Option<String>,
     /// Slurm: each task's memory (#SBATCH --mem): a whole number with an optional K, M, G or T, e.g. 2G.
-    #[arg(long, value_name = "MEM", value_parser = slurm_mem)]
+    #[arg(long, value_name = "MEM", value_parser = sweep_options::slurm_mem)]
     slurm_mem: Option<String>,
     /// Slurm: one more #SBATCH option, as sbatch takes it (repeatable), e.g. --slurm-arg=--account=proj.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = slurm_arg)]
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = sweep_options::slurm_arg)]
     slurm_arg: Vec<String>,
     /// Slurm: wait until the job array is done (sbatch --wait); exit 1 if any point failed.
     #[arg(long)]
     wait: bool,
     /// Kubernetes: the image the pods run (xedgesim on its PATH and the scenario's files).
-    #[arg(long, value_name = "IMAGE", value_parser = image_name)]
+    #[arg(long, value_name = "IMAGE", value_parser = sweep_options::image_name)]
     image: Option<String>,
     /// Kubernetes: the PersistentVolumeClaim holding the sweep folder, mounted at /sweep.
-    #[arg(long, value_name = "NAME", value_parser = claim_name)]
+    #[arg(long, value_name = "NAME", value_parser = sweep_options::claim_name)]
     pvc: Option<String>,
     /// Kubernetes: the scenario's absolute path inside the image (default: its path here).
-    #[arg(long, value_name = "PATH", value_parser = absolute_path)]
+    #[arg(long, value_name = "PATH", value_parser = sweep_options::absolute_path)]
     scenario_in_pod: Option<PathBuf>,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
-}
-
-/// A value that becomes part of one `#SBATCH` line, which sbatch splits
-/// at blanks and whose quotes it reads: none of those, no line break.
-fn sbatch_word(text: &str) -> Result<String, String> {
-    if text.is_empty() {
-        return Err("an empty value: give one, or leave the option out".to_string());
-    }
-    if text.chars().any(char::is_control) {
-        return Err("a control character (a line break) would end the #SBATCH line".to_string());
-    }
-    if let Some(c) = text.chars().find(|c| c.is_whitespace() || "'\"\\".contains(*c)) {
-        return Err(format!(
-            "{c:?} cannot be carried by an #SBATCH line (sbatch splits it at blanks and reads quotes)"
-        ));
-    }
-    Ok(text.to_string())
-}
-
-/// `--slurm-time`: one of the forms sbatch's --time takes.
-fn slurm_time(text: &str) -> Result<String, String> {
-    let (days, clock) = match text.split_once('-') {
-        Some((days, clock)) => (Some(days), clock),
-        None => (None, text),
-    };
-    let numbers = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    let parts: Vec<&str> = clock.split(':').collect();
-    let fits = days.is_none_or(numbers) && parts.iter().all(|p| numbers(p)) && parts.len() <= 3;
-    if fits || matches!(text, "UNLIMITED" | "INFINITE") {
-        return Ok(text.to_string());
-    }
-    Err(format!(
-        "'{text}' is not a Slurm time: write MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (e.g. 10:00)"
-    ))
-}
-
-/// `--slurm-mem`: a whole number with an optional unit.
-fn slurm_mem(text: &str) -> Result<String, String> {
-    let digits = text.trim_end_matches(['K', 'M', 'G', 'T', 'k', 'm', 'g', 't']);
-    if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) && text.len() - digits.len() <= 1 {
-        return Ok(text.to_string());
-    }
-    Err(format!("'{text}' is not a Slurm memory size: write a whole number with an optional K, M, G or T (e.g. 2G)"))
-}
-
-/// `--slurm-arg`: one sbatch option; not one the script sets itself.
-fn slurm_arg(text: &str) -> Result<String, String> {
-    let text = sbatch_word(text)?;
-    if !text.starts_with('-') {
-        return Err(format!(
-            "'{text}' is not an sbatch option: write it as sbatch takes it, e.g. --slurm-arg=--account=proj"
-        ));
-    }
-    let name = text.split('=').next().unwrap_or("");
-    if ["--array", "-a", "--output", "-o", "--job-name", "-J"].contains(&name)
-        || text.starts_with("-a")
-        || text.starts_with("-o")
-    {
-        return Err(format!(
-            "{name} is set by xedgesim (the array of unfinished points, the tasks' output files, the job's name): leave it out"
-        ));
-    }
-    Ok(text)
-}
-
-/// `--image`: an image reference (no blank, quote or control character).
-fn image_name(text: &str) -> Result<String, String> {
-    match text.chars().find(|c| c.is_whitespace() || c.is_control() || "'\"\\".contains(*c)) {
-        _ if text.is_empty() => Err("an empty image name".to_string()),
-        Some(c) => Err(format!("{c:?} cannot be in an image reference (e.g. registry.example/xedgesim-study:1)")),
-        None => Ok(text.to_string()),
-    }
-}
-
-/// `--pvc`: a Kubernetes object name (lowercase letters, digits, `-` and `.`, at most 253).
-fn claim_name(text: &str) -> Result<String, String> {
-    let fits = !text.is_empty()
-        && text.len() <= 253
-        && text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
-        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && text.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if fits {
-        return Ok(text.to_string());
-    }
-    Err(format!(
-        "'{}' is not a claim's name: Kubernetes names are lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
-        text.escape_debug()
-    ))
-}
-
-/// `--scenario-in-pod`: absolute (a pod's working folder is the image's).
-fn absolute_path(text: &str) -> Result<PathBuf, String> {
-    if !text.starts_with('/') {
-        return Err(format!("'{text}' is not absolute: give the scenario's absolute path inside the image"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err("a control character cannot be in the path".to_string());
-    }
-    Ok(PathBuf::from(text))
 }
 
 /// `--seeds`: one argument holding many seeds (clap would take a `Vec` for many arguments).
