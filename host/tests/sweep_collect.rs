@@ -211,10 +211,10 @@ fn failed_and_missing_points_are_listed_in_the_output_the_tables_and_the_page() 
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", output_text(&output.stderr));
     assert!(stdout.starts_with("4 points: 2 finished, 1 failed, 1 missing\n"), "{stdout}");
     assert!(
-        stdout.contains("point 1 (seed 2, gateway.config.window_s=2) failed: node gateway trapped at 2.000 s"),
+        stdout.contains("point 1 (seed 2, gateway.config.window_s = 2) failed: node gateway trapped at 2.000 s"),
         "{stdout}"
     );
-    assert!(stdout.contains("point 2 (seed 1, gateway.config.window_s=5) missing"), "{stdout}");
+    assert!(stdout.contains("point 2 (seed 1, gateway.config.window_s = 5) missing"), "{stdout}");
     // The tables are written all the same, every point a row.
     let points = csv(&sweep.join("collect/points.csv"));
     assert_eq!(points.len(), 5);
