@@ -9,6 +9,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use sha2::Digest;
+
 use common::{output_text, xedgesim};
 use xedgesim::sweep::layout::{PointEntry, PointFailure, SweepPlan, point_dir};
 
@@ -75,8 +77,9 @@ fn make_sweep(dir: &Path, windows: &[u64], models: &[&str], seeds: &[u64], fate:
             points.push(PointEntry { index: points.len(), seed, values });
         }
     }
+    let sha = sha2::Sha256::digest(std::fs::read(&base).unwrap()).iter().map(|b| format!("{b:02x}")).collect();
     let plan =
-        SweepPlan { version: 1, scenario: base, scenario_sha256: "0".repeat(64), parameters, points: points.clone() };
+        SweepPlan { version: 1, scenario: base.clone(), scenario_sha256: sha, parameters, points: points.clone() };
     std::fs::create_dir_all(dir.join("sweep")).unwrap();
     std::fs::write(dir.join("sweep/sweep.json"), serde_json::to_string_pretty(&plan).unwrap()).unwrap();
     for point in &points {
@@ -102,6 +105,13 @@ fn make_sweep(dir: &Path, windows: &[u64], models: &[&str], seeds: &[u64], fate:
                     None,
                 );
                 assert!(run.status.success(), "{}", output_text(&run.stderr));
+                // Made the plan's run at its values, as `sweep point` makes it
+                // (which would refuse the warning `direct` gives here).
+                let mut summary: serde_json::Value =
+                    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+                summary["scenario_sha256"] = plan.scenario_sha256.clone().into();
+                summary["overrides"] = serde_json::to_value(&point.values).unwrap();
+                std::fs::write(out.join("summary.json"), summary.to_string()).unwrap();
             }
         }
     }
@@ -201,10 +211,10 @@ fn failed_and_missing_points_are_listed_in_the_output_the_tables_and_the_page() 
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", output_text(&output.stderr));
     assert!(stdout.starts_with("4 points: 2 finished, 1 failed, 1 missing\n"), "{stdout}");
     assert!(
-        stdout.contains("point 1 (seed 2, gateway.config.window_s=2) failed: node gateway trapped at 2.000 s"),
+        stdout.contains("point 1 (seed 2, gateway.config.window_s = 2) failed: node gateway trapped at 2.000 s"),
         "{stdout}"
     );
-    assert!(stdout.contains("point 2 (seed 1, gateway.config.window_s=5) missing"), "{stdout}");
+    assert!(stdout.contains("point 2 (seed 1, gateway.config.window_s = 5) missing"), "{stdout}");
     // The tables are written all the same, every point a row.
     let points = csv(&sweep.join("collect/points.csv"));
     assert_eq!(points.len(), 5);
@@ -249,17 +259,16 @@ fn a_folder_that_is_not_a_sweep_is_a_user_error() {
 }
 
 /// A finished point as collect reads it, written by hand: a summary with
-/// only `events`, and one node metric.
-fn hand_point(sweep: &Path, index: usize, events: f64, received: &str) {
-    let dir = point_dir(sweep, index);
+/// only what says whose run it is (of a plan of the scenario SHA-256 "")
+/// and `events`, and one node metric.
+fn hand_point(sweep: &Path, entry: &PointEntry, events: f64, received: &str) {
+    let dir = point_dir(sweep, entry.index);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("summary.json"),
-        format!(
-            "{{\"status\": \"finished\", \"seed\": {index}, \"events\": {events}, \"wall_duration_s\": 0.{index}}}"
-        ),
-    )
-    .unwrap();
+    let summary = serde_json::json!({
+        "status": "finished", "scenario_sha256": "", "seed": entry.seed, "overrides": entry.values,
+        "events": events, "wall_duration_s": entry.index as f64 / 10.0,
+    });
+    std::fs::write(dir.join("summary.json"), summary.to_string()).unwrap();
     std::fs::write(dir.join("metrics.csv"), format!("node,source,metric,value\ncloud,model,received,{received}\n"))
         .unwrap();
 }
@@ -268,7 +277,7 @@ fn hand_point(sweep: &Path, index: usize, events: f64, received: &str) {
 fn the_interval_of_three_seeds_is_the_one_worked_out_by_hand() {
     let dir = tempfile::tempdir().unwrap();
     let sweep = dir.path();
-    let points = (0..3)
+    let points: Vec<PointEntry> = (0..3)
         .map(|i| PointEntry { index: i, seed: i as u64 + 1, values: BTreeMap::from([("x".into(), "a".into())]) })
         .collect();
     let plan = SweepPlan {
@@ -276,15 +285,15 @@ fn the_interval_of_three_seeds_is_the_one_worked_out_by_hand() {
         scenario: PathBuf::from("/nowhere/hand.yaml"),
         scenario_sha256: String::new(),
         parameters: vec!["x".into()],
-        points,
+        points: points.clone(),
     };
     std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
     // events 2, 4, 9: mean 5, sd √13 (squares 9 + 1 + 16 = 26, over n − 1 = 2);
     // t(0.975, 2) = 4.302653 (the usual tables): 5 ∓ 4.302653 · √13 / √3 = 5 ∓ 8.956686.
     // The cloud's metric is NaN at one point: left out of its mean (n = 2).
-    hand_point(sweep, 0, 2.0, "1");
-    hand_point(sweep, 1, 4.0, "NaN");
-    hand_point(sweep, 2, 9.0, "3");
+    hand_point(sweep, &points[0], 2.0, "1");
+    hand_point(sweep, &points[1], 4.0, "NaN");
+    hand_point(sweep, &points[2], 9.0, "3");
     let output = collect(&[path(sweep)]);
     assert_eq!(output.status.code(), Some(0), "{}", output_text(&output.stderr));
     let by_parameter = csv(&sweep.join("collect/by_parameter.csv"));
@@ -407,13 +416,13 @@ fn the_page_is_self_contained_with_a_plot_per_metric_per_parameter() {
 fn unreadable_and_hostile_point_files_are_failures_that_say_so() {
     let dir = tempfile::tempdir().unwrap();
     let sweep = dir.path();
-    let points = (0..6).map(|i| PointEntry { index: i, seed: 7, values: BTreeMap::new() }).collect();
+    let points: Vec<PointEntry> = (0..6).map(|i| PointEntry { index: i, seed: 7, values: BTreeMap::new() }).collect();
     let plan = SweepPlan {
         version: 1,
         scenario: PathBuf::from("hand.yaml"),
         scenario_sha256: String::new(),
         parameters: Vec::new(),
-        points,
+        points: points.clone(),
     };
     std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
     let write = |index: usize, name: &str, text: &str| {
@@ -422,16 +431,17 @@ fn unreadable_and_hostile_point_files_are_failures_that_say_so() {
         std::fs::write(dir.join(name), text).unwrap();
     };
     // 0: finished, with a node whose metric is named as a summary number.
-    hand_point(sweep, 0, 3.0, "1");
+    hand_point(sweep, &points[0], 3.0, "1");
     write(0, "metrics.csv", "node,source,metric,value\nevents,model,x,5\n\"a,b\",model,\"say \"\"hi\"\"\",6\n");
-    write(0, "summary.json", "{\"status\": \"finished\", \"events\": 3, \"events.x\": 4}");
+    let whose = "\"scenario_sha256\": \"\", \"seed\": 7";
+    write(0, "summary.json", &format!("{{\"status\": \"finished\", {whose}, \"events\": 3, \"events.x\": 4}}"));
     write(1, "summary.json", "{\"status\": \"fini");
     write(2, "summary.json", "{\"status\": \"failed\", \"reason\": \"node gw faulted at 1.000000 s\", \"events\": 9}");
     write(3, "failed.json", "[1, 2");
     let long = "x".repeat(100_000);
     write(4, "failed.json", &serde_json::json!({"exit_code": 1, "error": format!("\n  {long}\nsecond")}).to_string());
     // 5: finished, but its metrics.csv is gone.
-    write(5, "summary.json", "{\"status\": \"finished\", \"events\": 4}");
+    write(5, "summary.json", &format!("{{\"status\": \"finished\", {whose}, \"events\": 4}}"));
     let output = collect(&[path(sweep)]);
     let stdout = output_text(&output.stdout);
     assert_eq!(output.status.code(), Some(1), "{stdout}{}", output_text(&output.stderr));
@@ -447,4 +457,78 @@ fn unreadable_and_hostile_point_files_are_failures_that_say_so() {
     assert!(lines[5].len() < 600);
     assert!(lines[6].starts_with("5,7,finished,4,,,,cannot read metrics.csv: "), "{}", lines[6]);
     assert_eq!(lines.len(), 7);
+}
+
+#[test]
+fn a_plan_too_big_of_another_version_or_with_stray_values_and_an_out_inside_points_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path();
+    let entry = |values: BTreeMap<String, serde_json::Value>| PointEntry { index: 0, seed: 1, values };
+    let plan = |version: u32, values| SweepPlan {
+        version,
+        scenario: PathBuf::from("/nowhere/hand.yaml"),
+        scenario_sha256: String::new(),
+        parameters: vec!["x".into()],
+        points: vec![entry(values)],
+    };
+    let x = BTreeMap::from([("x".to_string(), serde_json::json!(1))]);
+    let refused = |plan: &SweepPlan, says: &str| {
+        std::fs::write(sweep.join("sweep.json"), serde_json::to_string(plan).unwrap()).unwrap();
+        let output = collect(&[path(sweep)]);
+        let stderr = output_text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{says:?} not in {stderr}");
+        assert!(!sweep.join("collect").exists(), "nothing written");
+    };
+    refused(&plan(99, x.clone()), "it is of plan version 99; this xedgesim reads version 1");
+    refused(&plan(1, BTreeMap::from([("y".to_string(), serde_json::json!(1))])), "point 0's values set [y]");
+    refused(&plan(1, BTreeMap::new()), "point 0's values set [], the plan's parameters are [x]");
+    // Over the size cap: refused before it is parsed (zeros are not JSON).
+    let big = std::fs::File::create(sweep.join("sweep.json")).unwrap();
+    big.set_len(64 * 1024 * 1024 + 1).unwrap();
+    let output = collect(&[path(sweep)]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output_text(&output.stderr).contains("it is over 64 MiB"), "{}", output_text(&output.stderr));
+    // A good plan; --out inside points/ would overwrite the point's page.
+    let plan = plan(1, x);
+    std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
+    hand_point(sweep, &plan.points[0], 1.0, "1");
+    let point = point_dir(sweep, 0);
+    std::fs::write(point.join("report.html"), "the run's page").unwrap();
+    for out in [point.clone(), sweep.join("points/new"), sweep.join("./points/../points/0000/x")] {
+        let output = collect(&[path(sweep), "--out", path(&out)]);
+        assert_eq!(output.status.code(), Some(2), "{}", output_text(&output.stderr));
+        assert!(output_text(&output.stderr).contains("is inside the sweep's"), "{}", output_text(&output.stderr));
+    }
+    assert_eq!(std::fs::read_to_string(point.join("report.html")).unwrap(), "the run's page");
+    let output = collect(&[path(sweep), "--out", path(&sweep.join("sweep.json"))]);
+    assert_eq!(output.status.code(), Some(2), "{}", output_text(&output.stderr));
+    assert!(output_text(&output.stderr).contains("is a file, not a folder"));
+}
+
+#[test]
+fn control_characters_in_a_note_are_escaped_in_the_tables_and_the_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = dir.path();
+    let plan = SweepPlan {
+        version: 1,
+        scenario: PathBuf::from("hand.yaml"),
+        scenario_sha256: String::new(),
+        parameters: Vec::new(),
+        points: vec![PointEntry { index: 0, seed: 7, values: BTreeMap::new() }],
+    };
+    std::fs::write(sweep.join("sweep.json"), serde_json::to_string(&plan).unwrap()).unwrap();
+    let failure = PointFailure { exit_code: 1, error: "bad \u{0}\u{1b}[2J<b>x</b>".into() };
+    std::fs::create_dir_all(point_dir(sweep, 0)).unwrap();
+    std::fs::write(point_dir(sweep, 0).join("failed.json"), serde_json::to_string(&failure).unwrap()).unwrap();
+    let output = collect(&[path(sweep)]);
+    assert_eq!(output.status.code(), Some(1), "{}", output_text(&output.stderr));
+    let table = std::fs::read_to_string(sweep.join("collect/points.csv")).unwrap();
+    assert!(table.contains(r"bad \0\u{1b}[2J<b>x</b>"), "{table}");
+    let page = std::fs::read_to_string(sweep.join("collect/report.html")).unwrap();
+    assert!(page.contains(r"bad \0\u{1b}[2J&lt;b&gt;x&lt;/b&gt;"), "the page escapes both");
+    for file in ["points.csv", "points.json", "report.html"] {
+        let text = std::fs::read_to_string(sweep.join("collect").join(file)).unwrap();
+        assert!(!text.contains(['\u{0}', '\u{1b}']), "{file} holds a raw control character");
+    }
 }

@@ -134,3 +134,121 @@ fn a_sweep_run_by_slurm_gives_every_point_the_bytes_of_the_same_sweep_run_here()
     let points = String::from_utf8(collected[0].iter().find(|(n, _)| n == "points.csv").unwrap().1.clone()).unwrap();
     assert_eq!(points.lines().count(), 21, "a header and a row per point:\n{points}");
 }
+
+#[test]
+fn an_array_sbatch_refuses_is_a_user_error_that_says_why() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("big");
+    // 1200 points: past Debian's default MaxArraySize (1001); sbatch refuses it, submitting nothing.
+    let (code, stdout, stderr) = xedgesim_within(
+        &[
+            "sweep",
+            "scenarios/sweep_gateway.yaml",
+            "--seeds",
+            "1..300",
+            "--out",
+            out.to_str().unwrap(),
+            "--on",
+            "slurm",
+        ],
+        dir.path(),
+        ARRAY_DEADLINE,
+    );
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stderr.contains("sbatch refused the job array") && stderr.contains("MaxArraySize"), "{stderr}");
+    assert!(!stdout.contains("collect with"), "nothing was submitted: {stdout}");
+}
+
+#[test]
+fn ctrl_c_while_waiting_for_an_array_leaves_it_to_slurm_and_says_how_to_cancel_it() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // A point that runs for minutes: the array is cancelled long before.
+    let file = dir.path().join("slow.yaml");
+    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
+    let slow = text_of.replacen("duration_s:", "duration_s: 1000000 #", 1);
+    std::fs::write(&file, slow).unwrap();
+    let out = dir.path().join("sl");
+    let child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
+        .args(["sweep", file.to_str().unwrap(), "--seeds", "1", "--set", "gateway.config.window_s=5"])
+        .args(["--out", out.to_str().unwrap(), "--on", "slurm", "--wait"])
+        .env("XEDGESIM_CACHE_DIR", dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Submitted once Slurm has made the task's output file.
+    let started = Instant::now();
+    while std::fs::read_dir(out.join("slurm")).map_or(0, |d| d.count()) < 2 {
+        assert!(started.elapsed() < ARRAY_DEADLINE, "the array never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let signalled = Instant::now();
+    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    // A hang guard, not a timing: before, it waited for the whole array.
+    assert!(signalled.elapsed() < Duration::from_secs(60));
+    let id = stderr.split("scancel ").nth(1).and_then(|t| t.split(')').next()).expect(&stderr).trim().to_string();
+    assert!(stderr.contains(&format!("job {id} keeps running in Slurm")), "{stderr}");
+    let queue = Command::new("squeue").args(["-h", "-j", &id]).output().unwrap();
+    assert!(!text(&queue.stdout).trim().is_empty(), "the array is still in Slurm");
+    Command::new("scancel").arg(&id).status().unwrap();
+}
+
+#[test]
+fn a_folder_whose_array_is_still_in_slurm_is_not_swept_again() {
+    if !slurm_is_here() {
+        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+        }
+        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slow.yaml");
+    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
+    std::fs::write(&file, text_of.replacen("duration_s:", "duration_s: 1000000 #", 1)).unwrap();
+    let out = dir.path().join("sl");
+    let args = |on: &'static str| {
+        let mut a = vec!["sweep".to_string(), file.display().to_string(), "--seeds".into(), "1".into()];
+        a.extend(["--set", "gateway.config.window_s=5", "--out", out.to_str().unwrap(), "--on", on].map(String::from));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        xedgesim_within(&a, dir.path(), ARRAY_DEADLINE)
+    };
+    let (code, stdout, stderr) = run(args("slurm"));
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let id = std::fs::read_to_string(out.join("slurm/job")).unwrap().trim().to_string();
+    assert!(stdout.contains(&format!("submitted job {id}")), "{stdout}");
+    for on in ["slurm", "local"] {
+        let (code, stdout, stderr) = run(args(on));
+        assert_eq!(code, Some(2), "--on {on}: {stdout}\n{stderr}");
+        assert!(stderr.contains(&format!("job {id}, this folder's job array, is still in Slurm")), "{stderr}");
+        assert!(stderr.contains(&format!("scancel {id}")), "{stderr}");
+    }
+    Command::new("scancel").arg(&id).status().unwrap();
+    let started = Instant::now();
+    while Command::new("squeue").args(["-h", "-j", &id]).output().is_ok_and(|o| !o.stdout.trim_ascii().is_empty()) {
+        assert!(started.elapsed() < ARRAY_DEADLINE, "scancel never took");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (code, stdout, stderr) = run([args("slurm"), vec!["--dry-run".into()]].concat());
+    assert_eq!(code, Some(0), "once it is gone the folder is free: {stdout}\n{stderr}");
+}

@@ -23,6 +23,7 @@ mod sdk;
 mod signals;
 mod sweep;
 mod sweep_collect;
+mod sweep_options;
 mod trials_table;
 mod validate;
 

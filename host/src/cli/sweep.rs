@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{EXIT_USER_ERROR, sweep_collect};
+use super::{EXIT_USER_ERROR, sweep_collect, sweep_options};
 use crate::sweep::layout::{FAILURE_FILE, PointFailure, SweepPlan, point_dir};
 use crate::sweep::spec::{SetArg, SweepRequest, parse_set};
 use crate::sweep::{SweepError, kubernetes, local, plan, point, slurm};
@@ -55,39 +55,31 @@ pub struct PlanArgs {
     #[arg(long)]
     dry_run: bool,
     /// Slurm: the partition (#SBATCH --partition).
-    #[arg(long, value_name = "NAME", value_parser = one_line)]
+    #[arg(long, value_name = "NAME", value_parser = sweep_options::sbatch_word)]
     slurm_partition: Option<String>,
-    /// Slurm: each task's time limit (#SBATCH --time), e.g. 10:00.
-    #[arg(long, value_name = "TIME", value_parser = one_line)]
+    /// Slurm: each task's time limit (#SBATCH --time): MINUTES, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS.
+    #[arg(long, value_name = "TIME", value_parser = sweep_options::slurm_time)]
     slurm_time: Option<String>,
-    /// Slurm: each task's memory (#SBATCH --mem), e.g. 2G.
-    #[arg(long, value_name = "MEM", value_parser = one_line)]
+    /// Slurm: each task's memory (#SBATCH --mem): a whole number with an optional K, M, G or T, e.g. 2G.
+    #[arg(long, value_name = "MEM", value_parser = sweep_options::slurm_mem)]
     slurm_mem: Option<String>,
     /// Slurm: one more #SBATCH option, as sbatch takes it (repeatable), e.g. --slurm-arg=--account=proj.
-    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = one_line)]
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true, value_parser = sweep_options::slurm_arg)]
     slurm_arg: Vec<String>,
     /// Slurm: wait until the job array is done (sbatch --wait); exit 1 if any point failed.
     #[arg(long)]
     wait: bool,
     /// Kubernetes: the image the pods run (xedgesim on its PATH and the scenario's files).
-    #[arg(long, value_name = "IMAGE")]
+    #[arg(long, value_name = "IMAGE", value_parser = sweep_options::image_name)]
     image: Option<String>,
     /// Kubernetes: the PersistentVolumeClaim holding the sweep folder, mounted at /sweep.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = sweep_options::claim_name)]
     pvc: Option<String>,
-    /// Kubernetes: the scenario's path inside the image (default: its path here).
-    #[arg(long, value_name = "PATH")]
+    /// Kubernetes: the scenario's absolute path inside the image (default: its path here).
+    #[arg(long, value_name = "PATH", value_parser = sweep_options::absolute_path)]
     scenario_in_pod: Option<PathBuf>,
     #[command(flatten)]
     allow: super::allow::AllowArgs,
-}
-
-/// A value that becomes one `#SBATCH` line: no line break may start another.
-fn one_line(text: &str) -> Result<String, String> {
-    if text.chars().any(char::is_control) {
-        return Err("a control character (a line break) would end the #SBATCH line".to_string());
-    }
-    Ok(text.to_string())
 }
 
 /// `--seeds`: one argument holding many seeds (clap would take a `Vec` for many arguments).
@@ -141,7 +133,11 @@ pub fn run(args: &SweepArgs) -> ExitCode {
 
 /// Prints `e` and returns its exit code.
 fn fail(e: &SweepError) -> ExitCode {
-    eprintln!("error: {}", super::for_terminal(&e.to_string()));
+    match e {
+        // Diagnostics say `FILE:L:C: error: ...` themselves.
+        SweepError::Scenario(_) => eprintln!("{}", super::for_terminal(&e.to_string())),
+        _ => eprintln!("error: {}", super::for_terminal(&e.to_string())),
+    }
     ExitCode::from(if e.is_user_error() { EXIT_USER_ERROR } else { 1 })
 }
 
@@ -170,6 +166,11 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         println!("sweep folder: {} (the default; --out DIR chooses another)", dir.display());
         dir
     });
+    if args.on == Executor::Slurm
+        && let Err(e) = slurm::check_folder(&std::path::absolute(&dir).unwrap_or_else(|_| dir.clone()))
+    {
+        return fail(&e);
+    }
     let written = match plan::write(&dir, &planned.plan) {
         Ok(written) => written,
         Err(e) => return fail(&e),
@@ -177,8 +178,9 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let e = &planned.expanded;
     println!(
-        "{} points: {} parameter point{} × {} seed{}{}",
+        "{} point{}: {} parameter point{} × {} seed{}{}",
         planned.plan.points.len(),
+        if planned.plan.points.len() == 1 { "" } else { "s" },
         e.points.len(),
         if e.points.len() == 1 { "" } else { "s" },
         e.seeds.len(),
@@ -191,8 +193,8 @@ fn run_plan(args: &PlanArgs) -> ExitCode {
         Executor::Slurm => run_slurm(args, &dir, &planned.plan, point_args),
         Executor::Kubernetes => write_kubernetes(args, &dir, &planned.plan, point_args),
     };
-    if args.on != Executor::Kubernetes && !args.dry_run {
-        println!("collect with: xedgesim sweep collect {}", quote(&dir.display().to_string()));
+    if args.on == Executor::Local && !args.dry_run {
+        println!("collect with: {}", collect_command(&dir));
     }
     code
 }
@@ -219,6 +221,9 @@ fn check_options(args: &PlanArgs) -> Result<(), String> {
         }
         Executor::Kubernetes => slurm.iter().flatten().copied().collect(),
     };
+    if args.on == Executor::Kubernetes && (args.image.is_none() || args.pvc.is_none()) {
+        return Err("--on kubernetes needs --image IMAGE (xedgesim and the scenario's files) and --pvc NAME (the claim holding the sweep folder, mounted at /sweep)".to_string());
+    }
     if unused.is_empty() {
         return Ok(());
     }
@@ -268,6 +273,14 @@ fn run_local(args: &PlanArgs, dir: &Path, planned: &plan::Planned, point_args: V
             return ExitCode::from(1);
         }
     };
+    // One sweep per folder at a time: two would run every point twice into it.
+    let _lock = match local::lock(dir) {
+        Ok(lock) => lock,
+        Err(e) => return fail(&e),
+    };
+    if let Some(id) = slurm::still_queued(dir) {
+        return fail(&slurm::queued_error(dir, &id));
+    }
     let options = local::LocalOptions { binary, jobs, interrupt: super::signals::install(), point_args };
     let plan = &planned.plan;
     let mut on_event = |event: local::Event| match event {
@@ -312,6 +325,18 @@ fn point_label(plan: &SweepPlan, index: usize) -> String {
 }
 
 fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<String>) -> ExitCode {
+    // The folder as the script names it (links resolved) must fit an #SBATCH line too.
+    if let Err(e) = slurm::check_folder(dir) {
+        return fail(&e);
+    }
+    // One sweep per folder: not while another runs here, nor while its last array is in Slurm.
+    let _lock = match local::lock(dir) {
+        Ok(lock) => lock,
+        Err(e) => return fail(&e),
+    };
+    if let Some(id) = slurm::still_queued(dir) {
+        return fail(&slurm::queued_error(dir, &id));
+    }
     let todo = slurm::unfinished(dir, plan);
     if todo.is_empty() {
         println!("every point is finished: nothing to submit");
@@ -345,13 +370,28 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
     if args.wait {
         println!("submitting and waiting for the job array to finish: {command}");
     }
-    let submitted = match slurm::submit(&script, args.wait) {
+    let submitted = match slurm::submit(&script, args.wait, &super::signals::install()) {
         Ok(submitted) => submitted,
         Err(e) => return fail(&e),
     };
+    if submitted.interrupted {
+        if submitted.job_id.is_empty() {
+            eprintln!(
+                "interrupted while submitting: see `squeue --me` whether the array was submitted (scancel JOBID cancels it)"
+            );
+        } else {
+            eprintln!(
+                "interrupted: stopped waiting; job {id} keeps running in Slurm (watch it with: squeue -j {id}; cancel it with: scancel {id})",
+                id = submitted.job_id
+            );
+            eprintln!("collect with: {}", collect_command(dir));
+        }
+        return ExitCode::from(super::signals::exit_code());
+    }
     println!("submitted job {}", submitted.job_id);
     if !args.wait {
         println!("watch it with: squeue -j {}", submitted.job_id);
+        println!("collect with: {}", collect_command(dir));
         return ExitCode::SUCCESS;
     }
     let failed: Vec<(usize, PointFailure)> = plan
@@ -378,7 +418,13 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
         missing,
         dir.join(slurm::SLURM_DIR).display()
     );
+    println!("collect with: {}", collect_command(dir));
     if failed.is_empty() && missing == 0 && submitted.all_succeeded { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+/// The command that collects the sweep in `dir`.
+fn collect_command(dir: &Path) -> String {
+    format!("xedgesim sweep collect {}", quote(&dir.display().to_string()))
 }
 
 fn write_kubernetes(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<String>) -> ExitCode {
@@ -403,7 +449,7 @@ fn write_kubernetes(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: V
                 "with the sweep folder on the claim {pvc}: kubectl apply -f {}",
                 quote(&path.display().to_string())
             );
-            println!("then collect the folder: xedgesim sweep collect DIR");
+            println!("then, with the claim's folder here, collect it: {}", collect_command(dir));
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),

@@ -31,7 +31,8 @@ pub fn run(args: &CollectArgs) -> ExitCode {
         Ok(collection) => collection,
         Err(e) => {
             eprintln!("error: {}", for_terminal(&e.to_string()));
-            let user_error = matches!(e, CollectError::NotASweep { .. } | CollectError::BadPlan { .. });
+            let user_error =
+                matches!(e, CollectError::NotASweep { .. } | CollectError::BadPlan { .. } | CollectError::BadOut(_));
             return ExitCode::from(if user_error { EXIT_USER_ERROR } else { 1 });
         }
     };
@@ -43,7 +44,10 @@ pub fn run(args: &CollectArgs) -> ExitCode {
         let values: Vec<String> = table
             .parameters
             .iter()
-            .map(|p| format!("{p}={}", row.entry.values.get(p).map(|v| v.to_string()).unwrap_or_default()))
+            .map(|p| {
+                let value = row.entry.values.get(p).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+                format!("{p} = {}", value.unwrap_or_default())
+            })
             .collect();
         let values = if values.is_empty() { String::new() } else { format!(", {}", values.join(", ")) };
         let note = row.note.as_deref().map(|n| format!(": {n}")).unwrap_or_default();

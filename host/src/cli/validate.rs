@@ -91,11 +91,12 @@ pub fn run(args: &ValidateArgs) -> ExitCode {
                         r.seed
                     );
                     if let Some(planned) = &sweep {
+                        let counted = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
                         println!(
-                            "sweep: {} points ({} parameter points × {} seeds), each valid",
-                            planned.plan.points.len(),
-                            planned.expanded.points.len(),
-                            planned.expanded.seeds.len()
+                            "sweep: {} ({} × {}), each valid",
+                            counted(planned.plan.points.len(), "point"),
+                            counted(planned.expanded.points.len(), "parameter point"),
+                            counted(planned.expanded.seeds.len(), "seed")
                         );
                     }
                     let docker: Vec<&str> =

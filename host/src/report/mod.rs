@@ -80,6 +80,11 @@ fn reproduce(summary: &Value) -> String {
         crate::text::shell::quote(&text(&summary["scenario"])),
         u(&summary["seed"])
     );
+    if let Some(overrides) = summary["overrides"].as_object() {
+        for (path, value) in overrides {
+            let _ = write!(cmd, " --set {}", crate::text::shell::quote(&format!("{path}={}", text(value))));
+        }
+    }
     let duration_s = f(&summary["virtual_duration_s"]);
     if duration_s.is_finite() {
         let _ = write!(cmd, " --duration-s {duration_s}");

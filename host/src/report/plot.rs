@@ -171,7 +171,7 @@ pub struct Mean {
 }
 
 /// Means against x values with their intervals as whiskers, joined by a
-/// line (a sweep's metric against one parameter). `None`: no mean there.
+/// line on a numeric axis (a sweep's metric against one parameter). `None`: no mean there.
 /// The y axis spans the whiskers, not from zero: differences matter here.
 pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Mean>]) -> String {
     svg(|root| {
@@ -229,10 +229,7 @@ pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Me
                     .enumerate()
                     .filter_map(|(k, m)| m.filter(|m| finite(&m)).map(|m| (SegmentValue::CenterOf(k), m)))
                     .collect();
-                chart.draw_series(LineSeries::new(
-                    points.iter().map(|(x, m)| (x.clone(), m.mean)),
-                    color.stroke_width(2),
-                ))?;
+                // Categories have no order: their means are not joined by a line.
                 chart.draw_series(points.iter().map(|(x, m)| {
                     PathElement::new(vec![(x.clone(), m.low), (x.clone(), m.high)], color.stroke_width(2))
                 }))?;
@@ -241,4 +238,25 @@ pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Me
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn means_are_joined_by_a_line_on_a_numeric_axis_only() {
+        let m = |v: f64| Some(Mean { mean: v, low: v - 1.0, high: v + 1.0 });
+        // A line through three means: a polyline of three points (whiskers and ticks have two).
+        let lines = |svg: &str| {
+            svg.lines()
+                .filter(|l| l.starts_with("<polyline"))
+                .filter(|l| l.split("points=\"").nth(1).is_some_and(|p| p.split_whitespace().count() == 4))
+                .count()
+        };
+        let numbers = means("x", "y", MeansAxis::Numbers(&[1.0, 2.0, 3.0]), &[m(1.0), m(2.0), m(4.0)]);
+        let labels = ["a".to_string(), "b".to_string(), "c".to_string()];
+        let categories = means("x", "y", MeansAxis::Labels(&labels), &[m(1.0), m(2.0), m(4.0)]);
+        assert_eq!((lines(&numbers), lines(&categories)), (1, 0));
+    }
 }

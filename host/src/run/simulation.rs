@@ -38,6 +38,9 @@ pub struct Simulation {
     /// The scenario's path as the caller gave it (relative to where the run
     /// started, when given so), for `summary.json`.
     scenario_path: Option<PathBuf>,
+    /// The values set over the file's (`run --set`, a sweep's point), by
+    /// path, for `summary.json` and the command that reproduces the run.
+    overrides: std::collections::BTreeMap<String, serde_json::Value>,
     options: RunOptions,
     hooks: Hooks,
 }
@@ -70,7 +73,17 @@ impl Simulation {
         overrides: &[scenario::Override],
     ) -> Result<Self, RunError> {
         let loaded = scenario::load_overridden(path.as_ref(), options, overrides)?;
-        Ok(Self::from_loaded(loaded, path.as_ref()))
+        Ok(Self::from_loaded(loaded, path.as_ref()).overrides(overrides))
+    }
+
+    /// Records `overrides` as the values this run's file was loaded with
+    /// (the caller loaded it so): `summary.json` lists them.
+    pub fn overrides(mut self, overrides: &[scenario::Override]) -> Self {
+        self.overrides = overrides
+            .iter()
+            .map(|o| (o.path.clone(), serde_json::to_value(&o.value).expect("scalars serialise")))
+            .collect();
+        self
     }
 
     /// A simulation of a scenario loaded from the file at `path`.
@@ -100,6 +113,7 @@ impl Simulation {
             source: None,
             capabilities: Vec::new(),
             scenario_path: None,
+            overrides: std::collections::BTreeMap::new(),
             hooks: Hooks::default(),
         }
     }
@@ -434,6 +448,7 @@ impl Simulation {
             scenario: &self.scenario,
             scenario_label: self.scenario_path.as_deref().unwrap_or(&self.scenario.source).display().to_string(),
             scenario_sha256: self.scenario_sha256(),
+            overrides: &self.overrides,
             options: &self.options,
         };
         let mut summary = summarize(&facts, placed, &mut outcome, (prepare_s, wall_s));

@@ -98,6 +98,10 @@ pub struct RunSummary {
     pub scenario: String,
     pub scenario_sha256: String,
     pub seed: u64,
+    /// The values set over the file's (`run --set`, a sweep's point), by
+    /// path; only when there are any.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, serde_json::Value>,
     /// How WASM nodes were packed (`per-node`, `shared:N`): it changes no
     /// result, but a summary says how it was made.
     pub sandbox: String,
@@ -351,6 +355,7 @@ pub(super) struct RunFacts<'a> {
     /// The scenario's path as the caller gave it.
     pub scenario_label: String,
     pub scenario_sha256: String,
+    pub overrides: &'a BTreeMap<String, serde_json::Value>,
     pub options: &'a RunOptions,
 }
 
@@ -403,6 +408,7 @@ pub(super) fn summarize(
         sandbox: options.sandbox.to_string(),
         versions: Versions::THIS,
         seed: options.seed,
+        overrides: facts.overrides.clone(),
         components: placed.components.clone(),
         files: placed.files.clone(),
         images: placed.images.clone(),

@@ -70,10 +70,12 @@ pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
 pub use mqtt::{MqttRole, MqttSettings};
 pub use suggest::did_you_mean;
-pub use sweep_section::{MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, scalar_text};
+pub use sweep_section::{
+    MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, repeated, scalar_text,
+};
 pub use validate::ModelName;
 
-pub use parse::{MAX_SCENARIO_BYTES, parse_scalar};
+pub use parse::{MAX_SCENARIO_BYTES, parse_scalar, targets};
 pub use payload_tolerance::{PayloadTolerance, PayloadToleranceError};
 pub use resolved::*;
 pub use scripted_fault::{FaultAction, LinkOverride, ScriptedFault, ScriptedFaultKind};
@@ -236,7 +238,16 @@ fn load_inner(
         let diagnostics = errors
             .into_iter()
             .map(|e| {
-                let d = Diagnostic::error(shown_path, e.message).help(e.help);
+                // With values set, they are named: one of them may be the cause.
+                let message = match overrides {
+                    [] => e.message,
+                    _ => format!(
+                        "with {}: {}",
+                        overrides.iter().map(Override::shown).collect::<Vec<_>>().join(", "),
+                        e.message
+                    ),
+                };
+                let d = Diagnostic::error(shown_path, message).help(e.help);
                 match parsed.spans.value_or_parent(&e.path) {
                     Some((position, width)) => d.at(source, position, width),
                     None => d,
@@ -329,8 +340,18 @@ fn caused_by(file: &Path, source: &str, overrides: &[Override], found: Diagnosti
                 .filter(|o| o.path.rsplit('.').next().is_some_and(|key| names(&d.message, key)))
                 .cloned()
                 .collect();
-            let culprits = if named.is_empty() { overrides } else { &named[..] };
-            let mut out = parse::override_error(file, source, culprits, d.message);
+            let shown = |list: &[Override]| list.iter().map(Override::shown).collect::<Vec<_>>().join(", ");
+            let mut out = if named.is_empty() {
+                parse::override_error(file, source, overrides, d.message)
+            } else {
+                let mut out = parse::override_error(file, source, &named, d.message.clone());
+                let others: Vec<Override> = overrides.iter().filter(|o| !named.contains(o)).cloned().collect();
+                if !others.is_empty() {
+                    // The others are named too: one of them may be what made the named one wrong.
+                    out.message = format!("with {} (and {}): {}", shown(&named), shown(&others), d.message);
+                }
+                out
+            };
             out.help = d.help;
             out.node = d.node;
             out

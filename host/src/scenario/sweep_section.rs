@@ -88,8 +88,13 @@ pub fn scalar_text(value: &ConfigValue) -> String {
 /// (inclusive), `1,2,5`, or one number. Never empty, no seed twice.
 pub fn parse_seeds(text: &str) -> Result<Vec<u64>, String> {
     let text = text.trim();
-    let number =
-        |s: &str| s.trim().parse::<u64>().map_err(|_| format!("'{}' is not a seed (a whole number ≥ 0)", s.trim()));
+    let number = |s: &str| {
+        let s = s.trim();
+        s.parse::<u64>().map_err(|_| match !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+            true => format!("seed {s} is too big: seeds are at most {}", u64::MAX),
+            false => format!("'{s}' is not a seed (a whole number ≥ 0)"),
+        })
+    };
     let seeds = if let Some((from, to)) = text.split_once("..") {
         let (from, to) = (number(from)?, number(to.strip_prefix('=').unwrap_or(to))?);
         if from > to {
@@ -133,6 +138,20 @@ pub fn seeds_of(value: &ConfigValue) -> Result<Vec<u64>, String> {
         ),
         other => Err(format!("'{}' is not a list of seeds", scalar_text(other))),
     }
+}
+
+/// The first of `values` given again (numbers compared as numbers: `1` is `1.0`).
+pub fn repeated(values: &[ConfigValue]) -> Option<&ConfigValue> {
+    let number = |v: &ConfigValue| match v {
+        ConfigValue::Integer(n) => Some(*n as f64),
+        ConfigValue::Float(x) => Some(*x),
+        _ => None,
+    };
+    let same = |a: &ConfigValue, b: &ConfigValue| match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    };
+    values.iter().enumerate().find(|(i, v)| values[..*i].iter().any(|w| same(v, w))).map(|(_, v)| v)
 }
 
 /// Whether `value` may be set at a path: a scalar (lists and maps are not swept).
@@ -235,6 +254,7 @@ mod tests {
         assert!(parse_seeds("").unwrap_err().contains("is not a seed"));
         assert!(parse_seeds("1,2,1").unwrap_err().contains("seed 1 is given twice"));
         assert!(parse_seeds("0..100000000").unwrap_err().contains("more than"));
+        assert!(parse_seeds("99999999999999999999").unwrap_err().contains("is too big: seeds are at most"));
         assert!(seeds_of(&ConfigValue::List(vec![ConfigValue::Integer(1), ConfigValue::Float(2.5)])).is_err());
         assert_eq!(seeds_of(&ConfigValue::Integer(3)).unwrap(), vec![3]);
     }

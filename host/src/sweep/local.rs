@@ -4,15 +4,16 @@
 //! point is not handed out again. An interrupt stops handing out points
 //! and kills the running children (their points are left missing).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::error::{SweepError, io_error};
-use super::layout::{FAILURE_FILE, PointFailure, SUMMARY_FILE, SweepPlan, point_dir};
+use super::error::SweepError;
+use super::layout::{
+    FAILURE_FILE, PointFailure, SweepPlan, create_no_follow, is_finished, point_dir, point_folder, read_no_follow,
+};
 use super::point::write_failure;
 
 /// Where a point's child writes what it prints, in its folder.
@@ -49,6 +50,33 @@ pub struct Tally {
     pub interrupted: bool,
 }
 
+/// The lock file in a sweep folder, held by the sweep running it locally.
+pub const LOCK_FILE: &str = ".lock";
+
+/// Takes the sweep folder `dir` for this process (an exclusive lock on
+/// `dir/.lock`, released when the returned file is dropped or the process
+/// ends, however it ends); another sweep holding it is a user error.
+pub fn lock(dir: &Path) -> Result<std::fs::File, SweepError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .map_err(|source| SweepError::Io { path: path.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(SweepError::Usage(format!(
+            "another sweep is running in {} (it holds {}): wait for it to end, or sweep into another folder with --out",
+            dir.display(),
+            path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(source)) => Err(SweepError::Io { path, source }),
+    }
+}
+
 /// The jobs that fit: at most `asked`, and no more than `available_mb`
 /// holds points of `worst_point_mb` each (at least one).
 pub fn capped_jobs(asked: usize, worst_point_mb: u64, available_mb: Option<u64>) -> usize {
@@ -77,7 +105,7 @@ pub fn run(
     let mut tally = Tally::default();
     let mut queue = std::collections::VecDeque::new();
     for entry in &plan.points {
-        if point_dir(dir, entry.index).join(SUMMARY_FILE).exists() {
+        if is_finished(dir, plan, entry) {
             tally.skipped += 1;
             on_event(Event::Skipped(entry.index));
         } else {
@@ -99,7 +127,14 @@ pub fn run(
         while running.len() < options.jobs.max(1)
             && let Some(index) = queue.pop_front()
         {
-            running.push((index, spawn(dir, index, options)?));
+            // A point that cannot start fails alone; the others run on.
+            match spawn(dir, index, options) {
+                Ok(child) => running.push((index, child)),
+                Err(failure) => {
+                    tally.failed += 1;
+                    on_event(Event::Failed(index, failure));
+                }
+            }
         }
         if running.is_empty() {
             return Ok(tally);
@@ -110,7 +145,7 @@ pub fn run(
                 Ok(None) => still.push((index, child)),
                 Ok(Some(status)) => {
                     let out = point_dir(dir, index);
-                    if out.join(SUMMARY_FILE).exists() {
+                    if is_finished(dir, plan, &plan.points[index]) {
                         tally.done += 1;
                         on_event(Event::Done(index));
                     } else if options.interrupt.load(Ordering::SeqCst) {
@@ -126,7 +161,16 @@ pub fn run(
                         on_event(Event::Failed(index, failure));
                     }
                 }
-                Err(e) => return Err(SweepError::Failed(format!("point {index}'s process: {e}"))),
+                Err(e) => {
+                    // Never return with points running.
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    for (_, other) in &mut still {
+                        let _ = other.kill();
+                        let _ = other.wait();
+                    }
+                    return Err(SweepError::Failed(format!("point {index}'s process: {e}")));
+                }
             }
         }
         running = still;
@@ -134,14 +178,41 @@ pub fn run(
     }
 }
 
-fn spawn(dir: &Path, index: usize, options: &LocalOptions) -> Result<Child, SweepError> {
+/// Starts point `index`'s child, its output into its `point.log`; or the
+/// point's failure when it cannot start (its folder is not one: a symbolic
+/// link or a file, which no `failed.json` can be written into).
+fn spawn(dir: &Path, index: usize, options: &LocalOptions) -> Result<Child, PointFailure> {
+    let cannot = |error: String| PointFailure { exit_code: 2, error };
     let binary = &options.binary;
-    let out = point_dir(dir, index);
-    std::fs::create_dir_all(&out).map_err(io_error(&out))?;
+    let out = point_folder(dir, index).map_err(cannot)?;
+    std::fs::create_dir_all(&out).map_err(|e| cannot(format!("cannot make {}: {e}", out.display())))?;
     let log_path = out.join(POINT_LOG_FILE);
-    let log = File::create(&log_path).map_err(io_error(&log_path))?;
-    let log_err = log.try_clone().map_err(io_error(&log_path))?;
-    Command::new(binary)
+    let log = create_no_follow(&log_path).map_err(|e| cannot(format!("cannot write {}: {e}", log_path.display())))?;
+    let log_err = log.try_clone().map_err(|e| cannot(format!("cannot write {}: {e}", log_path.display())))?;
+    let mut command = Command::new(binary);
+    let parent = std::process::id();
+    {
+        use std::os::unix::process::CommandExt;
+        // The child dies with this process: a killed sweep leaves no points
+        // running. (A parent that died before prctl took effect is seen by
+        // its pid no longer being the child's parent.)
+        #[allow(
+            unsafe_code,
+            reason = "pre_exec is unsafe; prctl and getppid are async-signal-safe and touch no memory of ours"
+        )]
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() as u32 != parent {
+                    return Err(std::io::Error::other("the sweep ended before the point started"));
+                }
+                Ok(())
+            });
+        }
+    }
+    let child = command
         .arg("sweep")
         .arg("point")
         .arg(dir)
@@ -152,11 +223,15 @@ fn spawn(dir: &Path, index: usize, options: &LocalOptions) -> Result<Child, Swee
         .stdout(log)
         .stderr(log_err)
         .spawn()
-        .map_err(|e| SweepError::Failed(format!("could not start {} for point {index}: {e}", binary.display())))
+        .map_err(|e| PointFailure {
+            exit_code: 1,
+            error: format!("could not start {} for point {index}: {e}", binary.display()),
+        })?;
+    Ok(child)
 }
 
 fn read_failure(out: &Path) -> Option<PointFailure> {
-    serde_json::from_str(&std::fs::read_to_string(out.join(FAILURE_FILE)).ok()?).ok()
+    serde_json::from_str(&read_no_follow(&out.join(FAILURE_FILE)).ok()?).ok()
 }
 
 /// The failure of a child that ended without saying why.

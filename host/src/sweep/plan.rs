@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::error::{SweepError, io_error};
-use super::layout::{PLAN_FILE, PointEntry, SweepPlan};
+use super::layout::{MAX_PLAN_BYTES, PLAN_FILE, PointEntry, SweepPlan};
 use super::spec::{self, Expanded, SweepRequest};
 use crate::atomic_file::write_atomic;
 use crate::scenario::{self, Implementation, LoadOptions, Override, ResolvedScenario};
@@ -39,13 +39,21 @@ pub struct Planned {
 pub fn make(file: &Path, options: &LoadOptions, request: &SweepRequest) -> Result<Planned, SweepError> {
     let (source, absolute) = scenario::read(file)?;
     let base = scenario::load_str_with(file, &absolute, &source, options)?;
-    let expanded = spec::expand(base.sweep.as_ref(), request, base.resolved.seed);
-    if expanded.len() > scenario::MAX_SWEEP_POINTS {
-        return Err(SweepError::Usage(format!(
-            "the sweep has {} points; at most {}: split it into sweeps of fewer seeds or values",
-            expanded.len(),
-            scenario::MAX_SWEEP_POINTS
-        )));
+    let expanded = spec::expand(base.sweep.as_ref(), request, base.resolved.seed).map_err(SweepError::Usage)?;
+    let targets = scenario::targets(&source, &expanded.parameters);
+    for (i, target) in targets.iter().enumerate() {
+        if let Some(j) = targets[..i].iter().position(|t| t == target) {
+            return Err(SweepError::Usage(format!(
+                "the sweep sets one value by two paths, {} and {} (both {target}): sweep it once, by one path",
+                expanded.parameters[j], expanded.parameters[i]
+            )));
+        }
+        if target == "simulation.seed" {
+            return Err(SweepError::Usage(format!(
+                "{} is the seed, not a parameter (every point runs its own seed): give the seeds with `seeds:` or --seeds",
+                expanded.parameters[i]
+            )));
+        }
     }
     let mut worst_point_mb = worst_case_mb(&base.resolved);
     for point in &expanded.points {
@@ -112,6 +120,13 @@ pub fn worst_case_mb(scenario: &ResolvedScenario) -> u64 {
 /// Reads `dir`'s plan.
 pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
     let path = dir.join(PLAN_FILE);
+    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_PLAN_BYTES) {
+        return Err(SweepError::Usage(format!(
+            "{} is over {} MiB: not a plan xedgesim wrote",
+            path.display(),
+            MAX_PLAN_BYTES >> 20
+        )));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             SweepError::Usage(format!(
@@ -123,7 +138,16 @@ pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
             SweepError::Io { path: path.clone(), source: e }
         }
     })?;
-    serde_json::from_str(&text).map_err(|e| SweepError::Usage(format!("{} is not a sweep plan: {e}", path.display())))
+    let plan: SweepPlan = serde_json::from_str(&text)
+        .map_err(|e| SweepError::Usage(format!("{} is not a sweep plan: {e}", path.display())))?;
+    if plan.version != PLAN_VERSION {
+        return Err(SweepError::Usage(format!(
+            "{} is of plan version {}; this xedgesim reads version {PLAN_VERSION}: plan the sweep again into a new folder",
+            path.display(),
+            plan.version
+        )));
+    }
+    Ok(plan)
 }
 
 /// Whether the plan was written now or found there already.
@@ -147,6 +171,19 @@ pub fn write(dir: &Path, plan: &SweepPlan) -> Result<Written, SweepError> {
             )));
         }
         return Ok(Written::Resumed);
+    }
+    if dir.exists() && !dir.is_dir() {
+        return Err(SweepError::Usage(format!(
+            "--out {} is a file, not a folder: give a folder for the sweep",
+            dir.display()
+        )));
+    }
+    // A folder of something else (a run's outputs) is not taken over.
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(SweepError::Usage(format!(
+            "{} is not empty and holds no sweep ({PLAN_FILE}): give a new or empty folder with --out",
+            dir.display()
+        )));
     }
     std::fs::create_dir_all(dir).map_err(io_error(dir))?;
     let mut text = serde_json::to_string_pretty(plan).expect("plans serialise");

@@ -2,14 +2,17 @@
 //! (what every executor calls): its scenario checked against the plan,
 //! `point.json` written, the run made into `points/NNNN` like `xedgesim
 //! run --out`, and a failure written to `failed.json`. A finished point
-//! (its `summary.json` there) is not run again unless forced.
+//! (its `summary.json` its own finished run) is not run again unless forced;
+//! any other `summary.json` there is removed before it runs again.
 
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::error::{SweepError, io_error};
-use super::layout::{FAILURE_FILE, POINT_FILE, PointEntry, PointFailure, SUMMARY_FILE, point_dir};
+use super::layout::{
+    FAILURE_FILE, POINT_FILE, PointEntry, PointFailure, SUMMARY_FILE, SummaryCheck, check_summary, point_folder,
+};
 use super::plan;
 use crate::atomic_file::write_atomic;
 use crate::run::{RunError, RunStatus, RunSummary, Simulation};
@@ -58,8 +61,8 @@ pub fn prepare(
             plan.points.len().saturating_sub(1)
         )));
     };
-    let out = point_dir(dir, index);
-    if out.join(SUMMARY_FILE).exists() && !force {
+    let out = point_folder(dir, index).map_err(SweepError::Usage)?;
+    if !force && matches!(check_summary(&out, &plan, &entry), SummaryCheck::Finished(_)) {
         return Ok(Prepared::Finished(out));
     }
     let file = scenario_at.unwrap_or(&plan.scenario);
@@ -96,7 +99,7 @@ pub fn prepare(
             return Err(e.into());
         }
     };
-    let sim = Simulation::from_loaded(loaded, file).seed(entry.seed).out_dir(&out);
+    let sim = Simulation::from_loaded(loaded, file).overrides(&overrides).seed(entry.seed).out_dir(&out);
     Ok(Prepared::Run(Box::new(PointRun { entry, dir: out, sim })))
 }
 

@@ -67,8 +67,31 @@ impl Expanded {
 }
 
 /// The file's spec (if any) with `request` applied; `scenario_seed` is
-/// the one seed when neither gives seeds.
-pub fn expand(file: Option<&SweepSpec>, request: &SweepRequest, scenario_seed: u64) -> Expanded {
+/// the one seed when neither gives seeds. The command line's mistakes are
+/// refused here, with the fix: a path given twice, a value given twice,
+/// more than [`scenario::MAX_SWEEP_POINTS`] points (counted before any is made).
+pub fn expand(file: Option<&SweepSpec>, request: &SweepRequest, scenario_seed: u64) -> Result<Expanded, String> {
+    for (i, s) in request.sets.iter().enumerate() {
+        if request.sets[..i].iter().any(|earlier| earlier.path == s.path) {
+            return Err(format!(
+                "--set {} is given twice: give all its values in one --set {}=V1,V2,...",
+                s.path, s.path
+            ));
+        }
+        if s.path == "simulation.seed" {
+            return Err(format!(
+                "--set {}: the seed is not a parameter (every point runs its own seed): give the seeds with --seeds",
+                s.path
+            ));
+        }
+        if let Some(again) = scenario::repeated(&s.values) {
+            return Err(format!(
+                "--set {} gives the value {} twice: each value is one point (its seeds are the repeats)",
+                s.path,
+                scenario::scalar_text(again)
+            ));
+        }
+    }
     let empty = SweepSpec::default();
     let file = file.unwrap_or(&empty);
     let seeds = request.seeds.clone().or_else(|| file.seeds.clone()).unwrap_or_else(|| vec![scenario_seed]);
@@ -96,6 +119,23 @@ pub fn expand(file: Option<&SweepSpec>, request: &SweepRequest, scenario_seed: u
             grid.push(set(s));
         }
     }
+    let count = grid
+        .iter()
+        .try_fold(points.len().checked_mul(seeds.len()), |n, p| Some(n?.checked_mul(p.values.len())))
+        .flatten()
+        .filter(|n| *n <= scenario::MAX_SWEEP_POINTS);
+    if count.is_none() {
+        let shown: Vec<String> = std::iter::once(points.len())
+            .chain(grid.iter().map(|p| p.values.len()))
+            .chain([seeds.len()])
+            .map(|n| n.to_string())
+            .collect();
+        return Err(format!(
+            "the sweep has {} points; at most {}: split it into sweeps of fewer seeds or values",
+            shown.join(" × "),
+            scenario::MAX_SWEEP_POINTS
+        ));
+    }
     for parameter in &grid {
         parameters.push(parameter.path.clone());
         points = points
@@ -113,7 +153,7 @@ pub fn expand(file: Option<&SweepSpec>, request: &SweepRequest, scenario_seed: u
             })
             .collect();
     }
-    Expanded { parameters, points, seeds }
+    Ok(Expanded { parameters, points, seeds })
 }
 
 /// A parameter point as a person reads it: `{window_s = 5, duration_s = 30}`.
@@ -146,7 +186,7 @@ mod tests {
             grid: vec![grid("a.x", &[1, 2]), grid("b.y", &[7, 8, 9])],
             points: None,
         };
-        let e = expand(Some(&spec), &SweepRequest::default(), 0);
+        let e = expand(Some(&spec), &SweepRequest::default(), 0).unwrap();
         assert_eq!(e.parameters, ["a.x", "b.y"]);
         assert_eq!(e.len(), 12);
         assert_eq!(values(&e)[0], ["a.x=1", "b.y=7"]);
@@ -161,7 +201,7 @@ mod tests {
             seeds: Some(vec![5]),
             sets: vec![parse_set("a.x=3,4,5").unwrap(), parse_set("simulation.duration_s=1.5").unwrap()],
         };
-        let e = expand(Some(&spec), &request, 0);
+        let e = expand(Some(&spec), &request, 0).unwrap();
         assert_eq!(e.seeds, [5]);
         assert_eq!(e.parameters, ["a.x", "simulation.duration_s"]);
         assert_eq!(
@@ -173,7 +213,7 @@ mod tests {
             ]
         );
         // No sweep at all: one point, the scenario's own seed.
-        let e = expand(None, &SweepRequest::default(), 42);
+        let e = expand(None, &SweepRequest::default(), 42).unwrap();
         assert_eq!((e.points.len(), e.seeds.clone()), (1, vec![42]));
     }
 
@@ -187,6 +227,33 @@ mod tests {
         assert_eq!(parse_set_one("g.config.on=true").unwrap().value, ConfigValue::Bool(true));
         assert!(parse_set("window_s").unwrap_err().contains("is not PATH=VALUE"));
         assert!(parse_set("g..x=1").unwrap_err().contains("is not a path"));
+        for hidden in ["g.x=1 # c", "g.x=&a 1", "g.x=*a", "g.x=!!str 5"] {
+            assert!(parse_set(hidden).unwrap_err().contains("holds YAML syntax"), "{hidden}");
+        }
+        assert_eq!(parse_set("g.x=a#b").unwrap().values, [ConfigValue::Text("a#b".into())]);
         assert!(parse_set("g.x=").unwrap_err().contains("no value"));
+    }
+
+    #[test]
+    fn a_path_or_value_given_twice_the_seed_or_too_many_points_are_refused() {
+        let request =
+            |sets: &[&str]| SweepRequest { seeds: None, sets: sets.iter().map(|s| parse_set(s).unwrap()).collect() };
+        let e = expand(None, &request(&["a.x=1,2", "a.x=3"]), 0).unwrap_err();
+        assert!(e.contains("--set a.x is given twice"), "{e}");
+        let e = expand(None, &request(&["a.x=1,1.0,5"]), 0).unwrap_err();
+        assert!(e.contains("gives the value 1 twice"), "{e}");
+        let e = expand(None, &request(&["simulation.seed=1,2"]), 0).unwrap_err();
+        assert!(e.contains("--seeds"), "{e}");
+        // 100^5 points: refused before one is made (this would take gigabytes).
+        let v = (1..=100).map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let sets: Vec<String> = ["a", "b", "c", "d", "e"].iter().map(|p| format!("{p}.x={v}")).collect();
+        let e = expand(None, &request(&sets.iter().map(String::as_str).collect::<Vec<_>>()), 0).unwrap_err();
+        assert!(e.contains("1 × 100 × 100 × 100 × 100 × 100 × 1 points; at most 100000"), "{e}");
+        // usize overflow too.
+        let big = SweepRequest {
+            seeds: Some((0..1000).collect()),
+            sets: request(&sets.iter().map(String::as_str).collect::<Vec<_>>()).sets,
+        };
+        assert!(expand(None, &big, 0).is_err());
     }
 }

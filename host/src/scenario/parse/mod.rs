@@ -85,6 +85,15 @@ pub fn parse_overridden(file: &Path, source: &str, overrides: &[Override]) -> Re
     }
     let mut tree: serde_yaml::Value =
         serde_yaml::from_str(source).map_err(|e| structural_error(file, source, &parsed.spans, &e))?;
+    if let Some((a, b, target)) = same_target(&tree, overrides) {
+        let message = if a.path == b.path {
+            format!("{} is set twice", a.path)
+        } else {
+            format!("{} and {} set the same value ({target})", a.path, b.path)
+        };
+        return Err(override_error(file, source, &[a.clone(), b.clone()], message)
+            .help("set each value once: keep one of them"));
+    }
     for o in overrides {
         overrides::apply(&mut tree, &o.path, &o.value)
             .map_err(|e| override_error(file, source, std::slice::from_ref(o), e.message).help(e.help))?;
@@ -98,10 +107,37 @@ pub fn parse_overridden(file: &Path, source: &str, overrides: &[Override]) -> Re
     Ok(parsed)
 }
 
-/// A problem `overrides` cause, at the first one's origin, naming them all.
+/// The first two of `overrides` that set one value of `tree`, and that value's path.
+fn same_target<'a>(
+    tree: &serde_yaml::Value,
+    overrides: &'a [Override],
+) -> Option<(&'a Override, &'a Override, String)> {
+    let mut seen: std::collections::BTreeMap<String, &Override> = std::collections::BTreeMap::new();
+    for o in overrides {
+        let target = overrides::target(tree, &o.path);
+        if let Some(first) = seen.get(&target) {
+            return Some((first, o, target));
+        }
+        seen.insert(target, o);
+    }
+    None
+}
+
+/// Where each of `paths` leads in the file `source` (see [`overrides::target`]).
+pub fn targets(source: &str, paths: &[String]) -> Vec<String> {
+    let tree: serde_yaml::Value = serde_yaml::from_str(source).unwrap_or(serde_yaml::Value::Null);
+    paths.iter().map(|p| overrides::target(&tree, p)).collect()
+}
+
+/// A problem `overrides` cause, naming them all, at the first one's
+/// origin when every one is a line of the file (with a `--set` among them,
+/// a line of the file may be innocent: no line is shown).
 pub fn override_error(file: &Path, source: &str, overrides: &[Override], message: String) -> Diagnostic {
     let shown: Vec<String> = overrides.iter().map(Override::shown).collect();
     let d = Diagnostic::error(file, format!("with {}: {message}", shown.join(", ")));
+    if overrides.iter().any(|o| o.origin.is_none()) {
+        return d;
+    }
     match overrides.iter().find_map(|o| o.origin.map(|p| (p, o.path.chars().count()))) {
         Some((position, width)) => d.at(source, position, width),
         None => d,
@@ -113,6 +149,14 @@ pub fn override_error(file: &Path, source: &str, overrides: &[Override], message
 pub fn parse_scalar(text: &str) -> Result<ConfigValue, String> {
     if text.trim().is_empty() {
         return Err("no value given".to_string());
+    }
+    // YAML would read a comment, an anchor, an alias or a tag and drop it
+    // silently (`1 # c` is 1): a value is only the value.
+    let trimmed = text.trim_start();
+    if text.contains(" #") || text.contains("\t#") || trimmed.starts_with(['&', '*', '!', '#']) {
+        return Err(format!(
+            "'{text}' holds YAML syntax (a comment, an anchor, an alias or a tag) that would be dropped: give the value alone"
+        ));
     }
     match serde_yaml::from_str::<ConfigValue>(text) {
         Ok(ConfigValue::List(_) | ConfigValue::Map(_)) => Err(format!("'{text}' is not a single value")),

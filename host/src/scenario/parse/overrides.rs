@@ -66,6 +66,47 @@ pub fn apply(root: &mut Value, path: &str, value: &ConfigValue) -> Result<(), Pa
     set(node, first, &parts[1..], yaml_value)
 }
 
+/// The value `path` reaches in `root`, every list element by its index
+/// (`nodes.1.config.window_s` for `gateway.config.window_s` when the
+/// gateway is the second node): two paths to one value have one target.
+/// Parts past what the file has are kept as written.
+pub fn target(root: &Value, path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut here: Option<&Value> = Some(root);
+    let mut rest = &parts[..];
+    if let (Some(first), Value::Mapping(top)) = (parts.first(), root)
+        && !SECTIONS.contains(first)
+        && let Some(Value::Sequence(nodes)) = top.get("nodes")
+        && let Some(i) = nodes.iter().position(|n| n.get("id").and_then(Value::as_str) == Some(*first))
+    {
+        out.extend(["nodes".to_string(), i.to_string()]);
+        here = nodes.get(i);
+        rest = &parts[1..];
+    }
+    for key in rest {
+        here = match here {
+            Some(Value::Sequence(items)) => {
+                let found = key
+                    .parse::<usize>()
+                    .ok()
+                    .or_else(|| items.iter().position(|v| v.get("id").and_then(Value::as_str) == Some(*key)));
+                out.push(found.map_or_else(|| key.to_string(), |i| i.to_string()));
+                found.and_then(|i| items.get(i))
+            }
+            Some(Value::Mapping(map)) => {
+                out.push(key.to_string());
+                map.get(*key)
+            }
+            _ => {
+                out.push(key.to_string());
+                None
+            }
+        };
+    }
+    out.join(".")
+}
+
 /// The `id` of every entry of `nodes:`, in file order.
 fn node_ids(top: &Mapping) -> Vec<String> {
     let Some(Value::Sequence(nodes)) = top.get("nodes") else { return Vec::new() };
@@ -186,5 +227,16 @@ mod tests {
         assert!(e.message.contains("there is no element 5"), "{e:?}");
         assert!(apply(&mut t, "g", &ConfigValue::Integer(5)).unwrap_err().message.contains("whole section or node"));
         assert!(apply(&mut t, "sweep.seeds", &ConfigValue::Integer(5)).is_err());
+    }
+
+    #[test]
+    fn two_paths_to_one_value_have_one_target() {
+        let t = tree();
+        assert_eq!(target(&t, "g.config.window_s"), "nodes.1.config.window_s");
+        assert_eq!(target(&t, "nodes.1.config.window_s"), "nodes.1.config.window_s");
+        assert_eq!(target(&t, "nodes.g.config.window_s"), "nodes.1.config.window_s");
+        assert_eq!(target(&t, "s.config.new_key"), "nodes.0.config.new_key");
+        assert_eq!(target(&t, "simulation.seed"), "simulation.seed");
+        assert_ne!(target(&t, "g.config.window_s"), target(&t, "s.config.window_s"));
     }
 }

@@ -5,12 +5,30 @@
 use std::collections::BTreeSet;
 
 use super::Checker;
+use crate::scenario::config_value::ConfigValue;
 use crate::scenario::manifest::Scenario;
-use crate::scenario::sweep_section::{MAX_SWEEP_POINTS, is_scalar, scalar_text, seeds_of};
+use crate::scenario::sweep_section::{MAX_SWEEP_POINTS, Ordered, is_scalar, repeated, scalar_text, seeds_of};
+
+/// Whether two points of a list set the same values (in any order).
+fn same_point(a: &Ordered<ConfigValue>, b: &Ordered<ConfigValue>) -> bool {
+    a.0.len() == b.0.len()
+        && a.0.iter().all(|(k, v)| b.0.iter().any(|(l, w)| k == l && repeated(&[v.clone(), w.clone()]).is_some()))
+}
 
 impl Checker<'_> {
     pub(super) fn sweep(&mut self, scenario: &Scenario) {
-        let Some(sweep) = &scenario.sweep else { return };
+        const EMPTY_HELP: &str = "give `parameters:` (a grid: `parameters: {gateway.config.window_s: [1, 5]}`), `points:` or `seeds:`, or remove `sweep:`";
+        let Some(sweep) = &scenario.sweep else {
+            if self.spans.key("sweep").is_some() {
+                self.key_error("sweep", None, "`sweep:` is empty: it sweeps nothing", EMPTY_HELP);
+            }
+            return;
+        };
+        if sweep.seeds.is_none() && sweep.parameters.is_none() && sweep.points.is_none() {
+            self.key_error("sweep", None, "`sweep:` is empty: it sweeps nothing", EMPTY_HELP);
+        }
+        let seed_help =
+            "every point runs its own seed: list them in `sweep.seeds:` (or give --seeds), not as a parameter";
         let mut seeds = 1usize;
         if let Some(value) = &sweep.seeds {
             match seeds_of(value) {
@@ -34,6 +52,9 @@ impl Checker<'_> {
                 1
             }
             (Some(grid), None) => {
+                if grid.0.is_empty() {
+                    self.error("sweep.parameters", None, "`sweep.parameters:` is empty", EMPTY_HELP);
+                }
                 let mut product = 1usize;
                 for (path, values) in &grid.0 {
                     let at = format!("sweep.parameters.{path}");
@@ -53,6 +74,17 @@ impl Checker<'_> {
                             "a sweep sets scalars (numbers, text, true/false); set the keys inside a list or map one by one",
                         );
                     }
+                    if path == "simulation.seed" {
+                        self.key_error(&at, None, "the seed cannot be a sweep parameter", seed_help);
+                    }
+                    if let Some(again) = repeated(values) {
+                        self.error(
+                            &at,
+                            None,
+                            format!("sweep parameter '{path}' has the value {} twice", scalar_text(again)),
+                            "give each value once: every value is one point, and its seeds are its repeats",
+                        );
+                    }
                     product = product.saturating_mul(values.len().max(1));
                 }
                 product
@@ -70,6 +102,30 @@ impl Checker<'_> {
                     list.first().map(|p| p.0.iter().map(|(k, _)| k.as_str()).collect()).unwrap_or_default();
                 for (i, point) in list.iter().enumerate() {
                     let at = format!("sweep.points[{i}]");
+                    if point.0.is_empty() {
+                        self.error(
+                            &at,
+                            None,
+                            format!("sweep point {i} sets nothing"),
+                            "give each point the values it sets, e.g. `- {gateway.config.window_s: 5}`",
+                        );
+                    }
+                    if point.0.iter().any(|(k, _)| k == "simulation.seed") {
+                        self.key_error(
+                            &format!("{at}.simulation.seed"),
+                            None,
+                            "the seed cannot be a sweep parameter",
+                            seed_help,
+                        );
+                    }
+                    if let Some(j) = list[..i].iter().position(|earlier| same_point(earlier, point)) {
+                        self.error(
+                            &at,
+                            None,
+                            format!("sweep point {i} is point {j} again"),
+                            "list each point once: its seeds are its repeats",
+                        );
+                    }
                     let keys: BTreeSet<&str> = point.0.iter().map(|(k, _)| k.as_str()).collect();
                     if keys != first {
                         let shown = |k: &BTreeSet<&str>| k.iter().copied().collect::<Vec<_>>().join(", ");

@@ -1,9 +1,11 @@
 //! The little CSV this module needs: fields quoted per RFC 4180 when they
 //! must be (as `metrics.csv` writes them), and records read back the same way.
 
-/// `s` as one CSV field: quoted when it holds a comma, a quote or a line break.
+/// `s` as one CSV field: its control characters (line breaks too) written
+/// as visible escapes (`\n`, `\u{1b}`), quoted when it holds a comma or a quote.
 pub fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_string() }
+    let s = crate::text::escape_controls(s);
+    if s.contains([',', '"']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 /// One CSV line of `fields`, each quoted as it must be, ending in `\n`.
@@ -56,9 +58,11 @@ mod tests {
 
     #[test]
     fn fields_round_trip_through_quoting() {
-        let fields = ["plain", "a,b", "say \"hi\"", "two\nlines", ""];
+        let fields = ["plain", "a,b", "say \"hi\"", ""];
         let text = format!("{}{}", line(&fields), line(&["x", "y"]));
         assert_eq!(records(&text), vec![fields.map(String::from).to_vec(), vec!["x".to_string(), "y".to_string()]]);
+        // Control characters, line breaks too, are written as visible escapes.
+        assert_eq!(line(&["two\nlines", "esc\u{1b}[2J", "a,\0"]), "two\\nlines,esc\\u{1b}[2J,\"a,\\0\"\n");
         assert_eq!(records("a,b\r\n\nc,d"), vec![vec!["a", "b"], vec!["c", "d"]]);
     }
 }

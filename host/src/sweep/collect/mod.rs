@@ -63,6 +63,9 @@ pub enum CollectError {
         path.display()
     )]
     BadPlan { path: PathBuf, problem: String },
+    /// `--out` names a folder collect must not write into.
+    #[error("{0}")]
+    BadOut(String),
     #[error("cannot read {}: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("cannot write {}: {source}", path.display())]
@@ -145,10 +148,49 @@ pub struct Collection {
     pub out_dir: PathBuf,
 }
 
+/// Refuses an `out_dir` inside the sweep's `points/` (it would overwrite a
+/// point's own files, its `report.html`) or that is a file.
+fn check_out(dir: &Path, out_dir: &Path) -> Result<(), CollectError> {
+    let resolved = |p: &Path| {
+        // The nearest folder that exists, resolved, with the rest as written.
+        let mut existing = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            match (existing.file_name().map(ToOwned::to_owned), existing.parent()) {
+                (Some(name), Some(parent)) => {
+                    rest.push(name);
+                    existing = parent.to_path_buf();
+                }
+                _ => break,
+            }
+        }
+        let mut out = std::fs::canonicalize(&existing).unwrap_or(existing);
+        out.extend(rest.iter().rev());
+        out
+    };
+    let points = resolved(&dir.join(crate::sweep::layout::POINTS_DIR));
+    if resolved(out_dir).starts_with(&points) {
+        return Err(CollectError::BadOut(format!(
+            "--out {} is inside the sweep's {}: the tables would overwrite a point's own files; write them elsewhere (the default is {})",
+            out_dir.display(),
+            points.display(),
+            dir.join(crate::sweep::layout::COLLECT_DIR).display()
+        )));
+    }
+    if out_dir.exists() && !out_dir.is_dir() {
+        return Err(CollectError::BadOut(format!(
+            "--out {} is a file, not a folder: give a folder for the tables and the page",
+            out_dir.display()
+        )));
+    }
+    Ok(())
+}
+
 /// Reads the sweep folder `dir` and writes its tables and page into
 /// `out_dir` (`DIR/collect` by default: [`crate::sweep::layout::COLLECT_DIR`]).
 pub fn collect(dir: &Path, out_dir: &Path) -> Result<Collection, CollectError> {
     let plan = read::plan(dir)?;
+    check_out(dir, out_dir)?;
     let table = read::table(dir, &plan);
     let by_parameter = stats::by_parameter(&table);
     let by_point = stats::by_point(&table);

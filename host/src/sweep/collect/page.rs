@@ -17,9 +17,15 @@ use serde_json::Value;
 use super::stats::{Interval, ParameterGroup, PointGroup};
 use super::tables::value_text;
 use super::{Table, status_name};
-use crate::report::html::{self, SORT_SCRIPT, STYLE, escape, figure};
+use crate::report::html::{self, SORT_SCRIPT, STYLE, figure};
 use crate::report::plot::{Mean, MeansAxis, means};
 use crate::sweep::layout::PointStatus;
+
+/// `s` as page text: HTML-escaped, and its control characters written as
+/// visible escapes (a hand-made failed.json may hold any).
+fn escape(s: &str) -> String {
+    html::escape(&crate::text::escape_controls(s))
+}
 
 /// Most plots on one page with the nodes' metrics among them.
 pub const MAX_PLOTS: usize = 60;
@@ -45,13 +51,16 @@ fn interval_text(i: &Interval) -> [String; 3] {
     [i.n.to_string(), mean, range]
 }
 
-/// Each metric: `Some(value)` when every finished point has that same value.
+/// Each metric: `Some(value)` when every finished point that reports it
+/// has that same value (a node that reported nothing at some points does
+/// not make a flat line a varying one).
 fn constants(table: &Table) -> Vec<Option<f64>> {
     let finished: Vec<_> = table.rows.iter().filter(|r| r.status == PointStatus::Finished).collect();
     (0..table.metrics.len())
         .map(|m| {
-            let first = finished.first()?.values[m]?;
-            finished.iter().all(|r| r.values[m].is_some_and(|v| v.to_bits() == first.to_bits())).then_some(first)
+            let mut reported = finished.iter().filter_map(|r| r.values[m]);
+            let first = reported.next()?;
+            reported.all(|v| v.to_bits() == first.to_bits()).then_some(first)
         })
         .collect()
 }
@@ -219,5 +228,29 @@ fn value_label(value: &Value) -> String {
     match value {
         Value::Null => "(none)".to_string(),
         v => value_text(v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::collect::{Metric, PointRow};
+    use crate::sweep::layout::PointEntry;
+
+    #[test]
+    fn a_metric_with_one_value_wherever_it_is_reported_is_constant() {
+        let row = |values: Vec<Option<f64>>| PointRow {
+            entry: PointEntry { index: 0, seed: 1, values: Default::default() },
+            status: PointStatus::Finished,
+            note: None,
+            values,
+        };
+        let metric = |name: &str| Metric { of_node: true, name: name.into() };
+        let table = Table {
+            parameters: Vec::new(),
+            metrics: vec![metric("zero"), metric("varies")],
+            rows: vec![row(vec![Some(0.0), Some(1.0)]), row(vec![None, Some(2.0)]), row(vec![Some(0.0), None])],
+        };
+        assert_eq!(constants(&table), [Some(0.0), None]);
     }
 }

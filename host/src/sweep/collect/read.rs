@@ -1,41 +1,74 @@
 //! Reading a sweep folder: its plan, and where each point stands with the
 //! numbers its run left (`summary.json` and `metrics.csv`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::csv;
 use super::{CollectError, Metric, PointRow, Table};
-use crate::sweep::layout::{FAILURE_FILE, PLAN_FILE, PointFailure, PointStatus, SUMMARY_FILE, SweepPlan, point_dir};
-use crate::text::truncate;
+use crate::scenario::MAX_SWEEP_POINTS;
+use crate::sweep::layout::{
+    FAILURE_FILE, MAX_PLAN_BYTES, PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan,
+    check_summary, point_folder, read_no_follow,
+};
+use crate::sweep::plan::PLAN_VERSION;
+use crate::text::{escape_controls, truncate};
 
 /// A run's metrics file, one row per node and metric.
 const METRICS_FILE: &str = "metrics.csv";
 
 /// Top-level keys of `summary.json` that are not results of the run: its
-/// inputs (`seed`), wall-clock figures (any `wall_*`, at any depth), the
+/// inputs (`seed`, `overrides`), wall-clock figures (any `wall_*`, at any depth), the
 /// per-type model totals (every node's metric is a column of its own, from
 /// `metrics.csv`) and what a recording cost.
-const NOT_RESULTS: [&str; 4] = ["seed", "model_metrics", "recording", "replayed"];
+const NOT_RESULTS: [&str; 5] = ["seed", "overrides", "model_metrics", "recording", "replayed"];
 
-/// The plan in `dir`, or why `dir` is not a sweep folder.
+/// The plan in `dir`, or why `dir` is not a sweep folder (or not one
+/// this xedgesim reads: of another version, over [`MAX_PLAN_BYTES`] or
+/// [`MAX_SWEEP_POINTS`] points, or with points whose values are not the
+/// plan's parameters).
 pub fn plan(dir: &Path) -> Result<SweepPlan, CollectError> {
     let path = dir.join(PLAN_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
+    let bad = |problem: String| CollectError::BadPlan { path: path.clone(), problem };
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(CollectError::NotASweep { dir: dir.to_path_buf() });
         }
         Err(source) => return Err(CollectError::Read { path, source }),
     };
-    let plan: SweepPlan = serde_json::from_str(&text)
-        .map_err(|e| CollectError::BadPlan { path: path.clone(), problem: e.to_string() })?;
+    let mut text = String::new();
+    let read = file.take(MAX_PLAN_BYTES + 1).read_to_string(&mut text);
+    read.map_err(|source| CollectError::Read { path: path.clone(), source })?;
+    if text.len() as u64 > MAX_PLAN_BYTES {
+        return Err(bad(format!(
+            "it is over {} MiB, more than any plan of {MAX_SWEEP_POINTS} points",
+            MAX_PLAN_BYTES >> 20
+        )));
+    }
+    let plan: SweepPlan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    if plan.version != PLAN_VERSION {
+        return Err(bad(format!("it is of plan version {}; this xedgesim reads version {PLAN_VERSION}", plan.version)));
+    }
+    if plan.points.len() > MAX_SWEEP_POINTS {
+        return Err(bad(format!("it has {} points; a sweep has at most {MAX_SWEEP_POINTS}", plan.points.len())));
+    }
     if let Some((position, point)) = plan.points.iter().enumerate().find(|(i, p)| p.index != *i) {
         let problem =
             format!("the point at position {position} has index {} (indexes run 0, 1, 2, … in order)", point.index);
-        return Err(CollectError::BadPlan { path, problem });
+        return Err(bad(problem));
+    }
+    let parameters: BTreeSet<&String> = plan.parameters.iter().collect();
+    if let Some(point) = plan.points.iter().find(|p| p.values.keys().collect::<BTreeSet<_>>() != parameters) {
+        return Err(bad(format!(
+            "point {}'s values set [{}], the plan's parameters are [{}]",
+            point.index,
+            point.values.keys().cloned().collect::<Vec<_>>().join(", "),
+            plan.parameters.join(", ")
+        )));
     }
     Ok(plan)
 }
@@ -48,7 +81,7 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
     let mut column: BTreeMap<Metric, usize> = BTreeMap::new();
     let mut read = Vec::new();
     for entry in &plan.points {
-        let (status, note, numbers) = point(&point_dir(dir, entry.index));
+        let (status, note, numbers) = point(dir, plan, entry);
         for (metric, _) in &numbers {
             if !column.contains_key(metric) {
                 column.insert(metric.clone(), usize::MAX);
@@ -86,37 +119,25 @@ pub fn table(dir: &Path, plan: &SweepPlan) -> Table {
     Table { parameters: plan.parameters.clone(), metrics: shown, rows }
 }
 
-/// Where the point in `folder` stands, a note on it (a failure's first
+/// Where point `entry` in `dir` stands, a note on it (a failure's first
 /// line, a file that could not be read) and its numbers if it finished.
-fn point(folder: &Path) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
-    let summary = match std::fs::read_to_string(folder.join(SUMMARY_FILE)) {
-        Ok(text) => Some(serde_json::from_str::<Value>(&text).map_err(|e| format!("{SUMMARY_FILE} is not JSON: {e}"))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => Some(Err(format!("cannot read {SUMMARY_FILE}: {e}"))),
+fn point(dir: &Path, plan: &SweepPlan, entry: &PointEntry) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
+    let folder = match point_folder(dir, entry.index) {
+        Ok(folder) => folder,
+        Err(problem) => return failed(PointFailure { exit_code: 2, error: problem }),
     };
-    let failure = failure(folder);
-    match summary {
-        Some(Ok(summary)) if summary["status"] == "finished" => {
+    let failure = failure(&folder);
+    match check_summary(&folder, plan, entry) {
+        SummaryCheck::Finished(summary) => {
             let mut numbers = Vec::new();
             flatten(&summary, "", &mut numbers);
-            let note = node_metrics(folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
+            let note = node_metrics(&folder, &mut numbers).err().map(|e| truncate(&e, MAX_NOTE_BYTES));
             (PointStatus::Finished, note, numbers)
         }
-        // The run wrote its summary but did not finish: failed, with the
+        // A summary that is not this point's finished run: failed, with the
         // point's own account of it when there is one.
-        Some(Ok(summary)) => {
-            let failure = failure.unwrap_or_else(|| PointFailure {
-                exit_code: 1,
-                error: format!(
-                    "the run ended {}: {}",
-                    summary["status"].as_str().unwrap_or("unfinished"),
-                    summary["reason"].as_str().unwrap_or("no reason given")
-                ),
-            });
-            failed(failure)
-        }
-        Some(Err(problem)) => failed(failure.unwrap_or(PointFailure { exit_code: 1, error: problem })),
-        None => match failure {
+        SummaryCheck::NotThis(problem) => failed(failure.unwrap_or(PointFailure { exit_code: 1, error: problem })),
+        SummaryCheck::Absent => match failure {
             Some(failure) => failed(failure),
             None => (PointStatus::Missing, None, Vec::new()),
         },
@@ -129,7 +150,7 @@ const MAX_NOTE_BYTES: usize = 500;
 
 fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f64)>) {
     let first = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim();
-    let note = truncate(first, MAX_NOTE_BYTES);
+    let note = truncate(&escape_controls(first), MAX_NOTE_BYTES);
     (PointStatus::Failed(failure), Some(note), Vec::new())
 }
 
@@ -137,7 +158,7 @@ fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f
 /// failure too, saying so.
 fn failure(folder: &Path) -> Option<PointFailure> {
     let path = folder.join(FAILURE_FILE);
-    match std::fs::read_to_string(&path) {
+    match read_no_follow(&path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => Some(PointFailure { exit_code: 1, error: format!("cannot read {FAILURE_FILE}: {e}") }),
         Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| PointFailure {
@@ -173,8 +194,7 @@ fn flatten(value: &Value, path: &str, out: &mut Vec<(Metric, f64)>) {
 /// `NODE.metric`, the host's counts as `NODE.host.metric` (as `RunSummary`
 /// names them). A file that cannot be read whole says so.
 fn node_metrics(folder: &Path, out: &mut Vec<(Metric, f64)>) -> Result<(), String> {
-    let text =
-        std::fs::read_to_string(folder.join(METRICS_FILE)).map_err(|e| format!("cannot read {METRICS_FILE}: {e}"))?;
+    let text = read_no_follow(&folder.join(METRICS_FILE)).map_err(|e| format!("cannot read {METRICS_FILE}: {e}"))?;
     for (line, record) in csv::records(&text).into_iter().enumerate().skip(1) {
         let [node, source, metric, value] = record.as_slice() else {
             return Err(format!("{METRICS_FILE} record {}: expected node,source,metric,value", line + 1));

@@ -32,11 +32,20 @@ impl Interval {
         if n == 0 {
             return Interval { n, mean: None, sd: None, low: None, high: None };
         }
-        let mean = values.iter().sum::<f64>() / n as f64;
+        // Finite values near f64::MAX overflow a plain sum: then the sums
+        // are taken over the values divided by the largest magnitude.
+        let scale = values.iter().fold(0.0f64, |m, x| m.max(x.abs()));
+        let mut mean = values.iter().sum::<f64>() / n as f64;
+        if !mean.is_finite() {
+            mean = scale * (values.iter().map(|x| x / scale).sum::<f64>() / n as f64);
+        }
         if n < 2 {
             return Interval { n, mean: Some(mean), sd: None, low: None, high: None };
         }
-        let sd = (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        let mut sd = (values.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        if !sd.is_finite() {
+            sd = scale * (values.iter().map(|x| ((x - mean) / scale).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+        }
         let half = crate::student_t::quantile(0.5 + CONFIDENCE / 2.0, (n - 1) as f64) * sd / (n as f64).sqrt();
         Interval { n, mean: Some(mean), sd: Some(sd), low: Some(mean - half), high: Some(mean + half) }
     }
@@ -134,5 +143,12 @@ mod tests {
         assert_eq!(Interval::of([3.0, f64::NAN]), Interval { n: 1, mean: Some(3.0), sd: None, low: None, high: None });
         let same = Interval::of([7.0, 7.0, f64::INFINITY]);
         assert_eq!((same.n, same.low, same.high), (2, Some(7.0), Some(7.0)));
+    }
+
+    #[test]
+    fn values_near_the_largest_float_have_a_finite_mean() {
+        let i = Interval::of([1e308, 1.797e308]);
+        assert!(i.mean.is_some_and(|m| (m / 1.3985e308 - 1.0).abs() < 1e-12), "{i:?}");
+        assert!(i.sd.is_some_and(f64::is_finite), "{i:?}");
     }
 }

@@ -9,9 +9,15 @@ use serde_json::{Map, Value, json};
 use super::stats::{Interval, ParameterGroup, PointGroup};
 use super::{Table, csv, status_name};
 
-/// A number as a CSV cell.
+/// A number as a CSV cell, reading back as the same number: plain, or in
+/// exponent form from 1e16 up and below 1e-4 (`1e308`, not 309 digits).
 fn number(value: f64) -> String {
-    value.to_string()
+    let magnitude = value.abs();
+    if value.is_finite() && (magnitude >= 1e16 || (magnitude != 0.0 && magnitude < 1e-4)) {
+        format!("{value:e}")
+    } else {
+        value.to_string()
+    }
 }
 
 /// A number as JSON: JSON has no NaN or infinity, so those are names.
@@ -157,4 +163,27 @@ pub fn by_point_json(table: &Table, groups: &[PointGroup]) -> String {
         }
     }
     json_text(&json!({ "confidence": super::stats::CONFIDENCE, "rows": rows }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_is_written_in_its_shorter_form() {
+        assert_eq!(number(1e308), "1e308");
+        assert_eq!(number(1.797e308), "1.797e308");
+        assert_eq!(number(3.605551275463989), "3.605551275463989");
+        assert_eq!(number(20.0), "20");
+        assert_eq!(number(1234567.0), "1234567");
+        assert_eq!(number(1000.0), "1000");
+        assert_eq!(number(0.001), "0.001");
+        assert_eq!(number(0.0), "0");
+        assert_eq!(number(0.5), "0.5");
+        assert_eq!(number(f64::NAN), "NaN");
+        assert_eq!(number(1e-7), "1e-7");
+        for v in [1e308, 1.797e308, 1e-7, 123.456] {
+            assert_eq!(number(v).parse::<f64>().unwrap(), v);
+        }
+    }
 }
