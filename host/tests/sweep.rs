@@ -5,34 +5,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 use common::output_text as text;
-
-fn xedgesim(args: &[&str], cache: &Path) -> Output {
-    common::xedgesim(args, Some(cache))
-}
-
-/// A small WASM scenario (2 virtual seconds) with `sweep` as its sweep section.
-fn scenario(dir: &Path, sweep: &str) -> PathBuf {
-    let file = dir.join("s.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "simulation: {{duration_s: 2, seed: 42}}\nnodes:\n  - {{id: sensor, type: sensor}}\n  - id: gateway\n    type: gateway\n    config: {{window_s: 1}}\n  - {{id: cloud, type: cloud}}\n{sweep}"
-        ),
-    )
-    .unwrap();
-    file
-}
+use common::sweep::{point_processes, s, scenario, wait_until, xedgesim};
 
 fn plan(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).unwrap()).unwrap()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
 }
 
 /// Each point's (index, seed, values) as one line.
@@ -449,30 +428,6 @@ fn run_set_changes_one_run_and_a_bad_set_is_a_user_error() {
     let o = xedgesim(&["run", s(&file), "--set", "window_s", "--out", s(&out)], dir.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o.stderr).contains("is not PATH=VALUE"), "{}", text(&o.stderr));
-}
-
-/// The pids of the `sweep point DIR --index I` processes now running.
-fn point_processes(dir: &Path, index: Option<usize>) -> Vec<i32> {
-    let mut wanted = format!("sweep\0point\0{}\0--index\0", dir.display());
-    if let Some(i) = index {
-        wanted.push_str(&format!("{i}\0"));
-    }
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
-        })
-        .collect()
-}
-
-/// Waits (a hang guard, far above what it takes) until `done` holds.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !done() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(120), "waited 120 s for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }
 
 #[test]

@@ -6,31 +6,10 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::path::Path;
 
 use common::output_text as text;
-
-fn xedgesim(args: &[&str], cache: &Path) -> Output {
-    common::xedgesim(args, Some(cache))
-}
-
-/// A small WASM scenario (2 virtual seconds) with `sweep` as its sweep section.
-fn scenario(dir: &Path, sweep: &str) -> PathBuf {
-    let file = dir.join("s.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "simulation: {{duration_s: 2, seed: 42}}\nnodes:\n  - {{id: sensor, type: sensor}}\n  - id: gateway\n    type: gateway\n    config: {{window_s: 1}}\n  - {{id: cloud, type: cloud}}\n{sweep}"
-        ),
-    )
-    .unwrap();
-    file
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use common::sweep::{point_processes, s, scenario, wait_until, xedgesim};
 
 fn summary(out: &Path, index: usize) -> serde_json::Value {
     let path = out.join(format!("points/{index:04}/summary.json"));
@@ -276,27 +255,6 @@ fn slurm_options_and_folders_an_sbatch_line_cannot_carry_are_refused() {
     }
 }
 
-/// The pids of the `sweep point DIR ...` processes now running.
-fn point_processes(dir: &Path) -> Vec<i32> {
-    let wanted = format!("sweep\0point\0{}\0", dir.display());
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| String::from_utf8_lossy(&c).contains(&wanted))
-        })
-        .collect()
-}
-
-/// Waits (a hang guard, far above what it takes) until `done` holds.
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = std::time::Instant::now();
-    while !done() {
-        assert!(started.elapsed() < std::time::Duration::from_secs(120), "waited 120 s for {what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn one_sweep_per_folder_and_a_sweep_killed_outright_leaves_no_points_running() {
     let dir = tempfile::tempdir().unwrap();
@@ -313,7 +271,7 @@ fn one_sweep_per_folder_and_a_sweep_killed_outright_leaves_no_points_running() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("two points running", || point_processes(&out).len() == 2);
+    wait_until("two points running", || point_processes(&out, None).len() == 2);
     let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--jobs", "2"], d);
     let stderr = text(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
@@ -321,7 +279,7 @@ fn one_sweep_per_folder_and_a_sweep_killed_outright_leaves_no_points_running() {
     // SIGKILL: no handler runs; the points die with their parent all the same.
     first.kill().unwrap();
     first.wait().unwrap();
-    wait_until("the orphaned points to die", || point_processes(&out).is_empty());
+    wait_until("the orphaned points to die", || point_processes(&out, None).is_empty());
     // The folder is free again.
     let o = xedgesim(&["sweep", s(&file), "--out", s(&out), "--dry-run"], d);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));

@@ -102,6 +102,7 @@ pub fn output_text(bytes: &[u8]) -> String {
 }
 
 pub mod recorded;
+pub mod sweep;
 
 #[path = "../../../tests/src/docker_support.rs"]
 mod docker_support;
