@@ -18,6 +18,28 @@ use common::output_text as text;
 /// leave it pending for ever); far above the seconds it takes.
 const ARRAY_DEADLINE: Duration = Duration::from_secs(600);
 
+/// Whether Slurm runs here; says SKIPPED loudly when not, and fails
+/// instead when `XEDGESIM_REQUIRE_SLURM=1` (CI, which started it).
+fn slurm_or_skip() -> bool {
+    if slurm_is_here() {
+        return true;
+    }
+    if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
+        panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
+    }
+    eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+    false
+}
+
+/// scenarios/sweep_gateway.yaml with points that run for minutes (an
+/// array is cancelled long before), in `dir`.
+fn slow_scenario(dir: &Path) -> std::path::PathBuf {
+    let file = dir.join("slow.yaml");
+    let text = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
+    std::fs::write(&file, text.replacen("duration_s:", "duration_s: 1000000 #", 1)).unwrap();
+    file
+}
+
 fn slurm_is_here() -> bool {
     Command::new("sbatch")
         .arg("--version")
@@ -64,11 +86,7 @@ fn summary_without_wall_times(point: &Path) -> serde_json::Value {
 
 #[test]
 fn a_sweep_run_by_slurm_gives_every_point_the_bytes_of_the_same_sweep_run_here() {
-    if !slurm_is_here() {
-        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
-            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
-        }
-        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+    if !slurm_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -137,11 +155,7 @@ fn a_sweep_run_by_slurm_gives_every_point_the_bytes_of_the_same_sweep_run_here()
 
 #[test]
 fn an_array_sbatch_refuses_is_a_user_error_that_says_why() {
-    if !slurm_is_here() {
-        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
-            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
-        }
-        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+    if !slurm_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -168,19 +182,12 @@ fn an_array_sbatch_refuses_is_a_user_error_that_says_why() {
 
 #[test]
 fn ctrl_c_while_waiting_for_an_array_leaves_it_to_slurm_and_says_how_to_cancel_it() {
-    if !slurm_is_here() {
-        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
-            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
-        }
-        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+    if !slurm_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     // A point that runs for minutes: the array is cancelled long before.
-    let file = dir.path().join("slow.yaml");
-    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
-    let slow = text_of.replacen("duration_s:", "duration_s: 1000000 #", 1);
-    std::fs::write(&file, slow).unwrap();
+    let file = slow_scenario(dir.path());
     let out = dir.path().join("sl");
     let child = Command::new(env!("CARGO_BIN_EXE_xedgesim"))
         .args(["sweep", file.to_str().unwrap(), "--seeds", "1", "--set", "gateway.config.window_s=5"])
@@ -212,17 +219,11 @@ fn ctrl_c_while_waiting_for_an_array_leaves_it_to_slurm_and_says_how_to_cancel_i
 
 #[test]
 fn a_folder_whose_array_is_still_in_slurm_is_not_swept_again() {
-    if !slurm_is_here() {
-        if std::env::var("XEDGESIM_REQUIRE_SLURM").as_deref() == Ok("1") {
-            panic!("XEDGESIM_REQUIRE_SLURM=1 but sbatch does not run: start Slurm with .ci/start-slurm");
-        }
-        eprintln!("SKIPPED: no Slurm (run .ci/start-slurm)");
+    if !slurm_or_skip() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("slow.yaml");
-    let text_of = std::fs::read_to_string(common::root().join("scenarios/sweep_gateway.yaml")).unwrap();
-    std::fs::write(&file, text_of.replacen("duration_s:", "duration_s: 1000000 #", 1)).unwrap();
+    let file = slow_scenario(dir.path());
     let out = dir.path().join("sl");
     let args = |on: &'static str| {
         let mut a = vec!["sweep".to_string(), file.display().to_string(), "--seeds".into(), "1".into()];
