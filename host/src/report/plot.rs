@@ -53,7 +53,7 @@ pub fn lines(x_desc: &str, y_desc: &str, series: &[(String, Vec<(f64, f64)>)], m
 pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> String {
     svg(|root| {
         let y_max = counts.iter().copied().max().unwrap_or(0).max(1) as f64 * 1.05;
-        let mut chart = category_chart(root, x_desc, y_desc, labels, y_max)?;
+        let mut chart = category_chart(root, (x_desc, y_desc), labels, labels.len().max(1), 0.0..y_max, 70)?;
         // Rectangles drawn in bucket order: plotters' `Histogram` series
         // gathers its bars in a HashMap, so its SVG came out in a different
         // order on every run, and the page was not the same bytes.
@@ -74,7 +74,7 @@ pub fn bars(x_desc: &str, y_desc: &str, labels: &[String], counts: &[u64]) -> St
 pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(String, Vec<f64>)]) -> String {
     svg(|root| {
         let y_max = series.iter().flat_map(|(_, ys)| ys.iter().copied()).fold(0.0, f64::max).max(1.0) * 1.05;
-        let mut chart = category_chart(root, x_desc, y_desc, labels, y_max)?;
+        let mut chart = category_chart(root, (x_desc, y_desc), labels, labels.len().max(1), 0.0..y_max, 70)?;
         for (i, (name, ys)) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             let points: Vec<(SegmentValue<usize>, f64)> =
@@ -95,24 +95,26 @@ pub fn category_lines(x_desc: &str, y_desc: &str, labels: &[String], series: &[(
 type CategoryChart<'a, 'b> =
     ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
 
+/// A chart of one segment per label on x (`segments`: `0..segments`
+/// segmented, which has `segments + 1` slots) over `y_range`.
 fn category_chart<'a, 'b>(
     root: &'a DrawingArea<SVGBackend<'b>, Shift>,
-    x_desc: &str,
-    y_desc: &str,
+    (x_desc, y_desc): (&str, &str),
     labels: &[String],
-    y_max: f64,
+    segments: usize,
+    y_range: std::ops::Range<f64>,
+    y_label_area: u32,
 ) -> Result<CategoryChart<'a, 'b>, Box<dyn std::error::Error>> {
-    let n = labels.len().max(1);
     let mut chart = ChartBuilder::on(root)
         .margin(12)
         .x_label_area_size(55)
-        .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..y_max)?;
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d((0..segments).into_segmented(), y_range)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_labels(n)
+        .x_labels(labels.len().max(1))
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
@@ -205,25 +207,9 @@ pub fn means(x_desc: &str, y_desc: &str, axis: MeansAxis<'_>, means: &[Option<Me
                 chart.draw_series(points.iter().map(|(x, m)| Circle::new((*x, m.mean), 4, color.filled())))?;
             }
             MeansAxis::Labels(labels) => {
-                let n = labels.len().max(1);
                 // `0..k` segmented has k + 1 segments: one per label, no empty one after.
-                let last = (n - 1).max(1);
-                let mut chart = ChartBuilder::on(root)
-                    .margin(12)
-                    .x_label_area_size(55)
-                    .y_label_area_size(80)
-                    .build_cartesian_2d((0..last).into_segmented(), y_range)?;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_desc)
-                    .y_desc(y_desc)
-                    .x_labels(n)
-                    .x_label_formatter(&|v| match v {
-                        SegmentValue::CenterOf(i) => labels.get(*i).cloned().unwrap_or_default(),
-                        _ => String::new(),
-                    })
-                    .light_line_style(WHITE.mix(0.0))
-                    .draw()?;
+                let last = (labels.len().max(1) - 1).max(1);
+                let mut chart = category_chart(root, (x_desc, y_desc), labels, last, y_range, 80)?;
                 let points: Vec<(SegmentValue<usize>, Mean)> = means
                     .iter()
                     .enumerate()
