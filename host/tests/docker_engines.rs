@@ -11,6 +11,8 @@
 
 mod common;
 
+#[path = "common/fake_engine.rs"]
+mod fake_engine;
 #[path = "common/second_engine.rs"]
 mod second_engine;
 #[path = "common/ssh_server.rs"]
@@ -21,6 +23,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{docker_engine, output_text, root};
+use fake_engine::FakeEngine;
 use second_engine::{SecondEngine, labelled, scenario_file, test_label};
 use xedgesim::runtime::docker::DockerEngine;
 
@@ -247,6 +250,80 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     assert!(stdout.contains("engine default:") && stdout.contains("engine edge:"), "{stdout}");
     assert!(stdout.contains("edge: removed:") && stdout.contains("node 'bad'"), "{stdout}");
     assert_clean(&engines, "SIGKILL and prune FILE");
+}
+
+/// Engines that answer the version request and then go silent (one at its
+/// pings, one at the image inspect) fault their own nodes as
+/// `engine_unreachable` within a bound, naming what did not answer; the
+/// default engine's node runs. Ctrl-C during either wait ends the run at once.
+#[test]
+fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_the_wait() {
+    let Some(local) = docker_engine() else { return };
+    let (pings, images) = (FakeEngine::start(false), FakeEngine::start(true));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let engines = format!(
+        "engines:\n  p: {{endpoint: '{}', tls: false}}\n  q: {{endpoint: '{}', tls: false}}\n",
+        pings.endpoint(),
+        images.endpoint()
+    );
+    let on = |id: &str, engine: &str| {
+        format!(
+            "  - {{id: {id}, type: gateway, implementation: docker, docker: {{image: 'xedgesim/none:1', engine: {engine}}}}}\n"
+        )
+    };
+    let yaml = format!(
+        "simulation: {{duration_s: 2, on_fault: isolate}}\n{engines}nodes:\n  - {{id: s1, type: sensor, config: {{destination: gw_local}}}}\n{}{}{}  - {{id: cloud, type: cloud}}\n",
+        container("gw_local", "gateway", "gateway", ""),
+        on("gw_p", "p"),
+        on("gw_q", "q"),
+    );
+    let file = scenario_file(dir.path(), "silent.yaml", &yaml);
+    let allow = format!("{ALLOW},engine:p,engine:q");
+    let args = |out: &str| {
+        let out = dir.path().join(out);
+        ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", &allow]
+            .map(String::from)
+    };
+    let started = Instant::now();
+    let o = command(&args("silent").each_ref().map(String::as_str), &cache).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    let summary: serde_json::Value = serde_json::from_str(&read(dir.path().join("silent/summary.json"))).unwrap();
+    let faults = summary["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    for (fault, (node, what)) in faults.iter().zip([("gw_p", "/_ping"), ("gw_q", "/images/xedgesim/none:1/json")]) {
+        assert_eq!(fault["node"], node, "{faults:?}");
+        assert_eq!(fault["kind"], "engine_unreachable", "{faults:?}");
+        assert!(fault["message"].as_str().unwrap().contains(what), "{faults:?}");
+    }
+    assert!(read(dir.path().join("silent/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
+    assert!(labelled(&local, &test_label()).is_empty(), "nothing left on the default engine");
+
+    // Ctrl-C while waiting for the silent engine's ping, then for its image inspect.
+    for (engine, node, path) in [(&pings, "gw_q", "/_ping"), (&images, "gw_p", "/images/")] {
+        engine.forget();
+        let only = yaml
+            .replace(&container("gw_local", "gateway", "gateway", ""), "")
+            .replace(&on(node, if node == "gw_p" { "p" } else { "q" }), "")
+            .replace("gw_local", "cloud");
+        let only = scenario_file(dir.path(), "only.yaml", &only);
+        let out = dir.path().join("interrupted");
+        let _ = std::fs::remove_dir_all(&out);
+        let a =
+            ["run", only.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", &allow];
+        let mut child = command(&a, &cache).stderr(Stdio::piped()).spawn().unwrap();
+        let waiting = Instant::now();
+        while !engine.got(path) {
+            assert!(waiting.elapsed() < Duration::from_secs(60), "no {path} request");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        // Well under the 10 s a silent engine is given: the wait itself noticed.
+        let status = wait_exit(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(130), "{path}: {}", output_text(&child.wait_with_output().unwrap().stderr));
+    }
 }
 
 /// `validate` and `run` of `yaml` written to `dir/s.yaml`: (exit code, stderr).

@@ -384,9 +384,9 @@ fn place_docker(
             return;
         }
         let engine = match name {
-            None => DockerEngine::connect(docker_host.as_deref()),
+            None => DockerEngine::connect_unless(docker_host.as_deref(), interrupt.as_deref()),
             Some(name) => match scenario.engines.get(name) {
-                Some(endpoint) => DockerEngine::connect_to(endpoint),
+                Some(endpoint) => DockerEngine::connect_to_unless(endpoint, interrupt.as_deref()),
                 None => Err(DockerError::Unreachable {
                     endpoint: format!("engine '{name}'"),
                     detail: "the scenario's `engines:` has no such entry".into(),
@@ -399,6 +399,8 @@ fn place_docker(
         }
         let engine = match engine {
             Ok(engine) => engine,
+            // Ctrl-C or SIGTERM while connecting: the run stops before its first instant.
+            Err(DockerError::Interrupted) => return,
             Err(e) => {
                 let endpoint = match &e {
                     DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
@@ -446,19 +448,22 @@ fn place_on_engine(
     };
     let interrupt = options.interrupt.clone();
     // One build per distinct image recipe, however many nodes share it.
-    let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
+    let mut images: BTreeMap<String, Result<ImageInfo, (String, bool)>> = BTreeMap::new();
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
         let built = images.entry(recipe(docker)).or_insert_with(|| {
-            ensure_image_with(engine, docker, offline, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
+            ensure_image_with(engine, docker, offline, build_log, interrupt.as_deref())
+                .map_err(|e| (e.to_string(), matches!(e, DockerError::Unreachable { .. })))
         });
         match built {
             Ok(info) => {
                 placed.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
                 ready.push((index, info.id.clone()));
             }
-            Err(detail) => {
+            Err((detail, unreachable)) => {
                 let kind = match (&docker.build_context, &docker.image) {
+                    // Answered the connect, then went silent: not the image's fault.
+                    _ if *unreachable => FaultKind::EngineUnreachable { endpoint: engine.endpoint().to_string() },
                     (None, Some(image)) => FaultKind::ImageMissing { image: image.clone() },
                     _ => FaultKind::ImageBuild,
                 };

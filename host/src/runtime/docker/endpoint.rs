@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -17,8 +18,13 @@ const REMOTE_SOCKET: &str = "/var/run/docker.sock";
 const SSH_READY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// A bollard client for `endpoint` (not yet asked anything), and the ssh
-/// forwarder it goes through, if any. The error is in words.
-pub(super) fn client(endpoint: &EngineEndpoint, timeout_s: u64) -> Result<(Docker, Option<SshForward>), String> {
+/// forwarder it goes through, if any. The error is in words; `None` when
+/// `interrupt` was set while ssh logged in.
+pub(super) fn client(
+    endpoint: &EngineEndpoint,
+    timeout_s: u64,
+    interrupt: Option<&AtomicBool>,
+) -> Result<(Docker, Option<SshForward>), Option<String>> {
     let version = bollard::API_DEFAULT_VERSION;
     match endpoint {
         EngineEndpoint::Unix { path } => {
@@ -32,7 +38,7 @@ pub(super) fn client(endpoint: &EngineEndpoint, timeout_s: u64) -> Result<(Docke
             // bollard reads the files itself; a missing one is named here.
             for (what, file) in [("CA certificate", &tls.ca), ("certificate", &tls.cert), ("key", &tls.key)] {
                 if !file.is_file() {
-                    return Err(format!("the TLS {what} {} is not a file", file.display()));
+                    return Err(Some(format!("the TLS {what} {} is not a file", file.display())));
                 }
             }
             let docker =
@@ -42,7 +48,7 @@ pub(super) fn client(endpoint: &EngineEndpoint, timeout_s: u64) -> Result<(Docke
             Ok((docker, None))
         }
         EngineEndpoint::Ssh { destination } => {
-            let forward = SshForward::start(destination)?;
+            let forward = SshForward::start(destination, interrupt)?;
             let path = forward.socket.to_string_lossy().into_owned();
             let docker = Docker::connect_with_unix(&path, timeout_s, version).map_err(|e| e.to_string())?;
             Ok((docker, Some(forward)))
@@ -60,7 +66,8 @@ pub(super) struct SshForward {
 }
 
 impl SshForward {
-    fn start(destination: &str) -> Result<SshForward, String> {
+    /// `None`: `interrupt` was set before the socket appeared.
+    fn start(destination: &str, interrupt: Option<&AtomicBool>) -> Result<SshForward, Option<String>> {
         let dir = tempfile::Builder::new()
             .prefix("xedgesim-ssh-")
             .tempdir()
@@ -81,10 +88,16 @@ impl SshForward {
         while !forward.socket.exists() {
             if let Ok(Some(status)) = forward.child.try_wait() {
                 let said = std::fs::read_to_string(&log_path).unwrap_or_default();
-                return Err(format!("ssh to {destination} ended ({status}): {}", said.trim()));
+                return Err(Some(format!("ssh to {destination} ended ({status}): {}", said.trim())));
+            }
+            if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+                return Err(None);
             }
             if started.elapsed() > SSH_READY_TIMEOUT {
-                return Err(format!("ssh to {destination} opened no socket within {} s", SSH_READY_TIMEOUT.as_secs()));
+                return Err(Some(format!(
+                    "ssh to {destination} opened no socket within {} s",
+                    SSH_READY_TIMEOUT.as_secs()
+                )));
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -159,7 +172,7 @@ mod tests {
             key: dir.path().join("key.pem"),
         };
         let endpoint = EngineEndpoint::Tcp { address: "127.0.0.1:1".into(), tls: Some(tls) };
-        let e = client(&endpoint, 1).err().unwrap();
+        let e = client(&endpoint, 1, None).err().unwrap().unwrap();
         assert!(e.contains("CA certificate") && e.contains("ca.pem"), "{e}");
     }
 }
