@@ -324,6 +324,24 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
         let status = wait_exit(&mut child, Duration::from_secs(5));
         assert_eq!(status.code(), Some(130), "{path}: {}", output_text(&child.wait_with_output().unwrap().stderr));
     }
+
+    // Ctrl-C while ssh waits for a server that accepts and never speaks (ssh would wait 15 s).
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mute.local_addr().unwrap().port();
+    std::thread::spawn(move || mute.incoming().flatten().for_each(std::mem::forget));
+    let ssh = format!(
+        "simulation: {{duration_s: 2}}\nengines:\n  s: {{endpoint: 'ssh://nobody@127.0.0.1:{port}'}}\nnodes:\n{}",
+        on("gw_s", "s")
+    );
+    let ssh = scenario_file(dir.path(), "ssh.yaml", &ssh);
+    let out = dir.path().join("ssh");
+    let a =
+        ["run", ssh.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", "engine:s"];
+    let mut child = command(&a, &cache).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "ssh: {}", output_text(&child.wait_with_output().unwrap().stderr));
 }
 
 /// `validate` and `run` of `yaml` written to `dir/s.yaml`: (exit code, stderr).
