@@ -223,6 +223,16 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     assert!(read(dir.path().join("gone/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
     assert_clean(&engines, "an engine that did not answer");
 
+    // A TLS engine reached by a name its certificate does not hold: rustls' reason is told.
+    let misnamed = gateways(&second, true)
+        .replace(&second.tcp_endpoint(), &second.tcp_endpoint().replace("127.0.0.1", "localhost"));
+    let misnamed = misnamed.replace("seed: 11}", "seed: 11, on_fault: isolate}");
+    let misnamed = scenario_file(dir.path(), "misnamed.yaml", &misnamed);
+    let o = run(&misnamed, &dir.path().join("misnamed"), &cache);
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    let summary = read(dir.path().join("misnamed/summary.json"));
+    assert!(summary.contains("engine_unreachable") && summary.contains("invalid peer certificate"), "{summary}");
+
     // Ctrl-C while the second engine's container hangs in a step.
     let hangs = scenario_file(dir.path(), "hangs.yaml", &hostile(&second, "hang_on_step"));
     let mut child = spawn(&hangs, &dir.path().join("hangs"), &cache);

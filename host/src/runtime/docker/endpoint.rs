@@ -35,14 +35,12 @@ pub(super) fn client(
             Ok((Docker::connect_with_http(address, timeout_s, version).map_err(|e| e.to_string())?, None))
         }
         EngineEndpoint::Tcp { address, tls: Some(tls) } => {
-            // bollard reads the files itself; a missing one is named here.
-            for (what, file) in [("CA certificate", &tls.ca), ("certificate", &tls.cert), ("key", &tls.key)] {
-                if !file.is_file() {
-                    return Err(Some(format!("the TLS {what} {} is not a file", file.display())));
-                }
-            }
+            // bollard reads the files itself and says only "client error":
+            // a missing file, or one of the wrong kind, is named here.
+            check_tls_files(tls)?;
             let docker =
                 Docker::connect_with_ssl(address, &tls.key, &tls.cert, &tls.ca, timeout_s, version).map_err(|e| {
+                    let e = super::engine::error_chain(&e);
                     format!("TLS with {}, {}, {}: {e}", tls.ca.display(), tls.cert.display(), tls.key.display())
                 })?;
             Ok((docker, None))
@@ -54,6 +52,32 @@ pub(super) fn client(
             Ok((docker, Some(forward)))
         }
     }
+}
+
+/// Each TLS file exists and holds PEM of its kind (a certificate for `ca`
+/// and `cert`, a private key for `key`); the error names the file and the fix.
+fn check_tls_files(tls: &crate::scenario::TlsFiles) -> Result<(), String> {
+    let files = [
+        ("ca", "CA certificate", &tls.ca, "CERTIFICATE-----", "the CA's certificate (`docker` calls it ca.pem)"),
+        ("cert", "certificate", &tls.cert, "CERTIFICATE-----", "your client certificate (cert.pem), signed by that CA"),
+        ("key", "key", &tls.key, "PRIVATE KEY-----", "the private key of that certificate (key.pem)"),
+    ];
+    for (key, what, file, marker, fix) in files {
+        if !file.is_file() {
+            return Err(format!("the TLS {what} {} is not a file (`tls.{key}`: give it {fix})", file.display()));
+        }
+        let text = std::fs::read(file).map_err(|e| format!("cannot read the TLS {what} {}: {e}", file.display()))?;
+        let text = String::from_utf8_lossy(&text);
+        let holds = text.lines().any(|line| line.starts_with("-----BEGIN ") && line.ends_with(marker));
+        if !holds {
+            let kind = if key == "key" { "private key" } else { "certificate" };
+            return Err(format!(
+                "the TLS {what} {} holds no PEM {kind} (no `-----BEGIN …{marker}` line): `tls.{key}` must be {fix}, in PEM",
+                file.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The system's `ssh` forwarding a remote engine's socket to one in a
@@ -174,5 +198,49 @@ mod tests {
         let endpoint = EngineEndpoint::Tcp { address: "127.0.0.1:1".into(), tls: Some(tls) };
         let e = client(&endpoint, 1, None).err().unwrap().unwrap();
         assert!(e.contains("CA certificate") && e.contains("ca.pem"), "{e}");
+    }
+
+    #[test]
+    fn a_tls_file_of_the_wrong_kind_is_named_with_the_fix_before_connecting() {
+        let dir = tempfile::tempdir().unwrap();
+        let certificate = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n";
+        let tls = crate::scenario::TlsFiles {
+            ca: dir.path().join("ca.pem"),
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+        };
+        let attempt = |ca: &str, cert: &str, key: &str| {
+            std::fs::write(&tls.ca, ca).unwrap();
+            std::fs::write(&tls.cert, cert).unwrap();
+            std::fs::write(&tls.key, key).unwrap();
+            check_tls_files(&tls)
+        };
+        assert!(attempt(certificate, certificate, key).is_ok());
+        let e = attempt("root:x:0:0\n", certificate, key).unwrap_err();
+        assert!(e.contains("ca.pem holds no PEM certificate") && e.contains("`tls.ca` must be the CA's"), "{e}");
+        let e = attempt(certificate, certificate, certificate).unwrap_err();
+        assert!(e.contains("key.pem holds no PEM private key") && e.contains("`tls.key`"), "{e}");
+        let e = attempt(certificate, key, key).unwrap_err();
+        assert!(e.contains("cert.pem holds no PEM certificate"), "{e}");
+    }
+
+    #[test]
+    fn an_error_is_told_with_each_of_its_sources() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl std::fmt::Display for Outer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = std::io::Error::other("invalid peer certificate: UnknownIssuer");
+        let text = super::super::engine::error_chain(&Outer(inner));
+        assert_eq!(text, "client error (Connect): invalid peer certificate: UnknownIssuer");
     }
 }

@@ -59,6 +59,6 @@ pub enum DockerError {
 impl DockerError {
     pub(crate) fn api(what: impl Into<String>) -> impl FnOnce(bollard::errors::Error) -> DockerError {
         let what = what.into();
-        move |e| DockerError::Api { what, detail: e.to_string() }
+        move |e| DockerError::Api { what, detail: super::engine::error_chain(&e) }
     }
 }
