@@ -139,11 +139,17 @@ impl Drop for SshForward {
 /// `ssh` forwarding `socket` here to the engine's socket at
 /// `destination` (`[user@]host[:port]`): no terminal, no command, never a
 /// password prompt (BatchMode), and an error rather than a session when
-/// the forward cannot be made.
+/// the forward cannot be made. The engine's machine gets neither the
+/// user's agent nor their X display, and no `LocalCommand` runs here,
+/// whatever `~/.ssh/config` says. (`ClearAllForwardings=yes` would also
+/// drop the config's own forwards, but it drops our `-L` too: see
+/// docs/running.md.)
 fn ssh_command(destination: &str, socket: &Path) -> Command {
     let (host, port) = split_port(destination);
     let mut command = Command::new("ssh");
-    command.args(["-nNT", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes", "-o", "StreamLocalBindUnlink=yes"]);
+    command.args(["-nNT", "-a", "-x", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"]);
+    command.args(["-o", "StreamLocalBindUnlink=yes", "-o", "ForwardAgent=no", "-o", "ForwardX11=no"]);
+    command.args(["-o", "PermitLocalCommand=no"]);
     if let Some(port) = port {
         command.args(["-p", port]);
     }
@@ -179,7 +185,7 @@ mod tests {
         assert_eq!(
             args("pi@10.0.0.7").join(" "),
             format!(
-                "-nNT -o BatchMode=yes -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes {forward} -- pi@10.0.0.7"
+                "-nNT -a -x -o BatchMode=yes -o ExitOnForwardFailure=yes -o StreamLocalBindUnlink=yes -o ForwardAgent=no -o ForwardX11=no -o PermitLocalCommand=no {forward} -- pi@10.0.0.7"
             )
         );
         let with_port = args("pi@edge:2222").join(" ");
