@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use bollard::Docker;
 
-use crate::scenario::EngineEndpoint;
+use crate::scenario::{Destination, EngineEndpoint};
 
 /// Where a remote engine's socket is, on the other end of ssh.
 const REMOTE_SOCKET: &str = "/var/run/docker.sock";
@@ -145,28 +145,23 @@ impl Drop for SshForward {
 /// drop the config's own forwards, but it drops our `-L` too: see
 /// docs/running.md.)
 fn ssh_command(destination: &str, socket: &Path) -> Command {
-    let (host, port) = split_port(destination);
+    // ssh takes an IPv6 host without its brackets, and the port apart.
+    let (host, port) = match Destination::parse(destination) {
+        Ok(Destination { user: Some(user), host, port }) => (format!("{user}@{host}"), port),
+        Ok(Destination { user: None, host, port }) => (host.to_string(), port),
+        Err(_) => (destination.to_string(), None),
+    };
     let mut command = Command::new("ssh");
     command.args(["-nNT", "-a", "-x", "-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"]);
     command.args(["-o", "StreamLocalBindUnlink=yes", "-o", "ForwardAgent=no", "-o", "ForwardX11=no"]);
     command.args(["-o", "PermitLocalCommand=no"]);
     if let Some(port) = port {
-        command.args(["-p", port]);
+        command.args(["-p", &port.to_string()]);
     }
     command.arg("-L").arg(format!("{}:{REMOTE_SOCKET}", socket.display()));
     // `--`: the destination is never read as an option.
-    command.args(["--", host]);
+    command.args(["--", &host]);
     command
-}
-
-/// `user@host:port` to (`user@host`, `port`); an IPv6 address in brackets keeps its colons.
-fn split_port(destination: &str) -> (&str, Option<&str>) {
-    match destination.rsplit_once(':') {
-        Some((host, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') => {
-            (host, Some(port))
-        }
-        _ => (destination, None),
-    }
 }
 
 #[cfg(test)]
@@ -190,7 +185,9 @@ mod tests {
         );
         let with_port = args("pi@edge:2222").join(" ");
         assert!(with_port.contains("-p 2222") && with_port.ends_with("-- pi@edge"), "{with_port}");
-        assert!(args("[::1]").ends_with(&["--".to_string(), "[::1]".to_string()]));
+        assert!(args("[::1]").ends_with(&["--".to_string(), "::1".to_string()]));
+        let v6 = args("pi@[::1]:22").join(" ");
+        assert!(v6.contains("-p 22") && v6.ends_with("-- pi@::1"), "{v6}");
     }
 
     #[test]
