@@ -296,7 +296,10 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
             .map(String::from)
     };
     let started = Instant::now();
-    let o = command(&args("silent").each_ref().map(String::as_str), &cache).output().unwrap();
+    // A label of its own: the two-engine test checks the default engine for its label meanwhile.
+    let label = format!("{}-silent", test_label());
+    let mut silent = command(&args("silent").each_ref().map(String::as_str), &cache);
+    let o = silent.env("XEDGESIM_RUN_LABEL", &label).output().unwrap();
     assert!(o.status.success(), "{}", output_text(&o.stderr));
     assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
     let summary: serde_json::Value = serde_json::from_str(&read(dir.path().join("silent/summary.json"))).unwrap();
@@ -305,10 +308,11 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
     for (fault, (node, what)) in faults.iter().zip([("gw_p", "/_ping"), ("gw_q", "/images/xedgesim/none:1/json")]) {
         assert_eq!(fault["node"], node, "{faults:?}");
         assert_eq!(fault["kind"], "engine_unreachable", "{faults:?}");
-        assert!(fault["message"].as_str().unwrap().contains(what), "{faults:?}");
+        let message = fault["message"].as_str().unwrap();
+        assert!(message.contains(what) && !message.contains("\\n"), "{faults:?}");
     }
     assert!(read(dir.path().join("silent/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
-    assert!(labelled(&local, &test_label()).is_empty(), "nothing left on the default engine");
+    assert!(labelled(&local, &label).is_empty(), "nothing left on the default engine");
 
     // Ctrl-C while waiting for the silent engine's ping, then for its image inspect.
     for (engine, node, path) in [(&pings, "gw_q", "/_ping"), (&images, "gw_p", "/images/")] {
@@ -352,6 +356,29 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
     assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
     let status = wait_exit(&mut child, Duration::from_secs(5));
     assert_eq!(status.code(), Some(130), "ssh: {}", output_text(&child.wait_with_output().unwrap().stderr));
+}
+
+/// `build FILE` builds for the engines it reaches after one it cannot,
+/// naming that engine and its nodes, and exits 2 at the end.
+#[test]
+fn build_goes_on_past_an_engine_it_cannot_reach() {
+    let Some(_local) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "simulation: {{duration_s: 1}}\nengines:\n  a: {{endpoint: 'tcp://127.0.0.1:1', tls: false}}\n  b: {{endpoint: 'unix:///var/run/docker.sock'}}\nnodes:\n{}{}",
+        container("gw_a", "gateway", "gateway", ", engine: a"),
+        container("gw_b", "gateway", "gateway", ", engine: b"),
+    );
+    let file = scenario_file(dir.path(), "b.yaml", &yaml);
+    let o =
+        command(&["build", file.to_str().unwrap(), "--allow", "build-command,bind,engine"], &dir.path().join("cache"))
+            .output()
+            .unwrap();
+    let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("engine 'a' (for node 'gw_a')") && stderr.contains("check engine 'a'"), "{stderr}");
+    assert!(stdout.contains("image for node 'gw_b' on engine 'b':"), "{stdout}{stderr}");
+    assert!(stdout.contains("built xedgesim/") || stdout.contains("up to date:"), "{stdout}{stderr}");
 }
 
 /// `validate` and `run` of `yaml` written to `dir/s.yaml`: (exit code, stderr).

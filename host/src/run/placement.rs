@@ -19,6 +19,7 @@ use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{
     DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
 };
+use crate::runtime::named_endpoint;
 use crate::runtime::native::builtin_native;
 use crate::runtime::record::{RecordTap, RecordingGroup, ReplayGroup, ReplayReport};
 use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
@@ -406,6 +407,7 @@ fn place_docker(
                     DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
                     _ => docker_host.clone().unwrap_or_default(),
                 };
+                let endpoint = if name == DEFAULT_ENGINE_NAME { endpoint } else { named_endpoint(name, &endpoint) };
                 for &(index, _) in &nodes {
                     let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
                     let fault =
@@ -463,7 +465,12 @@ fn place_on_engine(
             Err((detail, unreachable)) => {
                 let kind = match (&docker.build_context, &docker.image) {
                     // Answered the connect, then went silent: not the image's fault.
-                    _ if *unreachable => FaultKind::EngineUnreachable { endpoint: engine.endpoint().to_string() },
+                    _ if *unreachable => {
+                        let endpoint = engine.endpoint();
+                        let endpoint =
+                            docker.engine.as_deref().map_or(endpoint.to_string(), |n| named_endpoint(n, endpoint));
+                        FaultKind::EngineUnreachable { endpoint }
+                    }
                     (None, Some(image)) => FaultKind::ImageMissing { image: image.clone() },
                     _ => FaultKind::ImageBuild,
                 };

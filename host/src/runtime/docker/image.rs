@@ -120,7 +120,7 @@ pub fn ensure_image_with(
             return Ok(ImageInfo { reference: image, id: found.id, built: false });
         }
         if offline {
-            return Err(DockerError::ImageMissing { image });
+            return Err(DockerError::ImageMissing { image, endpoint: engine.endpoint().to_string() });
         }
         let pull_failed = |detail: String| DockerError::ImagePull { image: image.clone(), detail };
         pull(engine, &image, progress, interrupt).map_err(|e| match e {
