@@ -480,6 +480,21 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
         check(dir.path(), &yaml, &["run", "--out", dir.path().join("out").to_str().unwrap(), "--allow", "engine"]);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("tcp://127.0.0.1:1") && out.contains("ca.pem"), "{out}");
+    // `engine:NAME=ENDPOINT` allows that name at that endpoint only: an
+    // allow file pinned so covers no other file's `edge-box`.
+    let allow_dir = tempfile::tempdir().unwrap();
+    let allow = allow_dir.path().join("ok.txt");
+    let out_dir = dir.path().join("pinned");
+    for (pin, allowed) in [("tcp://127.0.0.1:2", false), ("tcp://127.0.0.1:1", true)] {
+        std::fs::write(&allow, format!("engine:edge-box={pin}\n")).unwrap();
+        let args = ["run", "--out", out_dir.to_str().unwrap(), "--allow-file", allow.to_str().unwrap()];
+        let (code, out) = check(dir.path(), &yaml, &args);
+        assert_eq!(out.contains("not allowed without your yes"), !allowed, "{pin}: {out}");
+        assert_eq!(out.contains("(engine 'edge-box')"), allowed, "{pin}: reached only when pinned to it: {out}");
+        assert_ne!(code, Some(0), "{out}");
+    }
+    let (code, out) = check(dir.path(), &yaml, &["run", "--allow", "engine:edge-box=http://x:1"]);
+    assert!(code == Some(2) && out.contains("not one of unix, tcp, ssh"), "{out}");
 }
 
 #[test]

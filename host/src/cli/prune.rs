@@ -58,7 +58,7 @@ pub fn run(args: &PruneArgs) -> ExitCode {
     };
     engines.push((DEFAULT_ENGINE_NAME.to_string(), default));
     for (name, endpoint) in &loaded.resolved.engines {
-        let engine = if allowance.permits_engine(name) {
+        let engine = if allowance.permits_engine(name, endpoint) {
             DockerEngine::connect_to(endpoint).map_err(|e| {
                 format!("{e}\n  = help: {}", engine_unreachable_help(&named_endpoint(name, &endpoint.url())))
             })
