@@ -439,8 +439,11 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
         (
             "engines:\n  lab: {endpoint: 'ssh://pi@10.0.0.7'}\n".into(),
             ", engine: lab, volumes: {/srv/data: {bind: /data}}",
-            vec!["the bind '/srv/data' would be a path on engine 'lab's machine"],
+            vec!["s.yaml:7:61:", "the bind '/srv/data' would be a path on engine 'lab's machine"],
         ),
+        ("engines:\n  lab: {endpoint: 'tcp://::1:2376', tls: false}\n".into(), "", vec!["[ADDRESS]:PORT"]),
+        ("engines:\n  lab: {endpoint: 'ssh://pi@host:99999'}\n".into(), "", vec!["not a number from 1 to 65535"]),
+        ("engines:\n  lab: ~\n".into(), "", vec!["an engine entry, `{endpoint: …}`"]),
     ] {
         let yaml = format!("{engines}nodes:\n{}", node(docker));
         let (code, out) = check(dir.path(), &yaml, &["validate"]);
@@ -449,6 +452,15 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
             assert!(out.contains(s), "{yaml}\nshould say {s:?}:\n{out}");
         }
         assert!(!out.contains("panicked"), "{out}");
+    }
+
+    // Plain TCP to another machine is a warning; to this machine's loopback, not.
+    for (address, warned) in [("203.0.113.5:2375", true), ("[::1]:2375", false), ("127.0.0.1:2375", false)] {
+        let yaml =
+            format!("engines:\n  lab: {{endpoint: 'tcp://{address}', tls: false}}\nnodes:\n{}", node(", engine: lab"));
+        let (code, out) = check(dir.path(), &yaml, &["validate"]);
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(out.contains("another machine, without TLS"), warned, "{address}: {out}");
     }
 
     // A valid file: `validate` lists the engine as something to allow,
