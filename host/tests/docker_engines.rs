@@ -339,6 +339,23 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
         assert_eq!(status.code(), Some(130), "{path}: {}", output_text(&child.wait_with_output().unwrap().stderr));
     }
 
+    // An engine silent at the volume look-up: that node's start fails within the bound, naming the request.
+    let volumes = FakeEngine::start_with(true, true);
+    let yaml = format!(
+        "simulation: {{duration_s: 2, on_fault: isolate}}\nengines:\n  v: {{endpoint: '{}', tls: false}}\nnodes:\n  - {{id: gw_v, type: gateway, implementation: docker, docker: {{image: 'xedgesim/none:1', engine: v, volumes: {{data: {{bind: /data}}}}}}}}\n  - {{id: s1, type: sensor, config: {{destination: cloud}}}}\n  - {{id: cloud, type: cloud}}\n",
+        volumes.endpoint()
+    );
+    let file = scenario_file(dir.path(), "volume.yaml", &yaml);
+    let out = dir.path().join("volume");
+    let a =
+        ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", "engine:v"];
+    let started = Instant::now();
+    let o = command(&a, &cache).output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    let summary = read(out.join("summary.json"));
+    assert!(o.status.success() && volumes.got("/volumes/data"), "{summary}{}", output_text(&o.stderr));
+    assert!(summary.contains("did not answer `GET /volumes/data` within 10 s"), "{summary}");
+
     // Ctrl-C while ssh waits for a server that accepts and never speaks (ssh would wait 15 s).
     let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = mute.local_addr().unwrap().port();

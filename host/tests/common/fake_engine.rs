@@ -1,7 +1,8 @@
 //! A fake Docker engine on 127.0.0.1 for tests of engines that stop
-//! answering: plain HTTP, it answers `GET /version` (and, unless told
-//! otherwise, `GET /_ping`) and never answers anything else, holding the
-//! connection open. The request lines it got are kept, in order.
+//! answering: plain HTTP, it answers `GET /version`, `GET /_ping` unless
+//! told otherwise and an image inspect if told to, and never answers
+//! anything else, holding the connection open. The request lines it got
+//! are kept, in order.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -15,6 +16,11 @@ pub struct FakeEngine {
 impl FakeEngine {
     /// Listens on a free port; answers pings only when `answers_pings`.
     pub fn start(answers_pings: bool) -> FakeEngine {
+        Self::start_with(answers_pings, false)
+    }
+
+    /// [`start`](Self::start); with `has_images`, it also says it has every image asked for.
+    pub fn start_with(answers_pings: bool, has_images: bool) -> FakeEngine {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let requests = Arc::new(Mutex::new(Vec::new()));
@@ -22,7 +28,7 @@ impl FakeEngine {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, answers_pings, &seen));
+                std::thread::spawn(move || serve(stream, answers_pings, has_images, &seen));
             }
         });
         FakeEngine { port, requests }
@@ -43,7 +49,7 @@ impl FakeEngine {
     }
 }
 
-fn serve(mut stream: TcpStream, answers_pings: bool, seen: &Mutex<Vec<String>>) {
+fn serve(mut stream: TcpStream, answers_pings: bool, has_images: bool, seen: &Mutex<Vec<String>>) {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -61,6 +67,8 @@ fn serve(mut stream: TcpStream, answers_pings: bool, seen: &Mutex<Vec<String>>) 
                 r#"{"ApiVersion":"1.41","MinAPIVersion":"1.12","Version":"20.10.24"}"#
             } else if line.contains("/_ping") && answers_pings {
                 "OK"
+            } else if line.starts_with("GET") && line.contains("/images/") && line.contains("/json") && has_images {
+                r#"{"Id":"sha256:0000000000000000000000000000000000000000000000000000000000000001","Config":{}}"#
             } else {
                 // Silent from here on; the connection stays open.
                 loop {
