@@ -339,6 +339,18 @@ fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_
         assert_eq!(status.code(), Some(130), "{path}: {}", output_text(&child.wait_with_output().unwrap().stderr));
     }
 
+    // `prune FILE`: an engine silent at the listing is an error line for it, in bounded time.
+    images.forget();
+    let started = Instant::now();
+    let o = command(&["prune", file.to_str().unwrap(), "--allow", "engine:q"], &cache).output().unwrap();
+    let stderr = output_text(&o.stderr);
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("q: no Docker engine answers") && stderr.contains("`GET /containers/json` within 10 s"),
+        "{stderr}"
+    );
+
     // An engine silent at the volume look-up: that node's start fails within the bound, naming the request.
     let volumes = FakeEngine::start_with(true, true);
     let yaml = format!(
