@@ -246,14 +246,14 @@ pub fn engine_unreachable_help(endpoint: &str) -> String {
         Some((url, name)) => format!(
             "check engine '{name}' of the scenario's `engines:`: that an engine answers at {url} (`DOCKER_HOST={url} docker version`{}), {} (docs/running.md, \"Remote Docker engines\")",
             if url.starts_with("tcp://") {
-                " with `--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY`"
+                "; over TLS add `--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY`"
             } else {
                 ""
             },
             if url.starts_with("ssh://") {
                 "and that `ssh` logs in there with a key and no prompt"
             } else if url.starts_with("tcp://") {
-                "and that its TLS files are this client's and the engine's CA's"
+                "and, over TLS, that its files are this client's and the engine's CA's"
             } else {
                 "and that you may open that socket"
             }
