@@ -11,6 +11,8 @@
 
 mod common;
 
+#[path = "common/fake_engine.rs"]
+mod fake_engine;
 #[path = "common/second_engine.rs"]
 mod second_engine;
 #[path = "common/ssh_server.rs"]
@@ -21,6 +23,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{docker_engine, output_text, root};
+use fake_engine::FakeEngine;
 use second_engine::{SecondEngine, labelled, scenario_file, test_label};
 use xedgesim::runtime::docker::DockerEngine;
 
@@ -220,6 +223,16 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     assert!(read(dir.path().join("gone/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
     assert_clean(&engines, "an engine that did not answer");
 
+    // A TLS engine reached by a name its certificate does not hold: rustls' reason is told.
+    let misnamed = gateways(&second, true)
+        .replace(&second.tcp_endpoint(), &second.tcp_endpoint().replace("127.0.0.1", "localhost"));
+    let misnamed = misnamed.replace("seed: 11}", "seed: 11, on_fault: isolate}");
+    let misnamed = scenario_file(dir.path(), "misnamed.yaml", &misnamed);
+    let o = run(&misnamed, &dir.path().join("misnamed"), &cache);
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    let summary = read(dir.path().join("misnamed/summary.json"));
+    assert!(summary.contains("engine_unreachable") && summary.contains("invalid peer certificate"), "{summary}");
+
     // Ctrl-C while the second engine's container hangs in a step.
     let hangs = scenario_file(dir.path(), "hangs.yaml", &hostile(&second, "hang_on_step"));
     let mut child = spawn(&hangs, &dir.path().join("hangs"), &cache);
@@ -247,6 +260,154 @@ fn a_scenario_spans_two_engines_and_leaves_nothing_on_either() {
     assert!(stdout.contains("engine default:") && stdout.contains("engine edge:"), "{stdout}");
     assert!(stdout.contains("edge: removed:") && stdout.contains("node 'bad'"), "{stdout}");
     assert_clean(&engines, "SIGKILL and prune FILE");
+}
+
+/// Engines that answer the version request and then go silent (one at its
+/// pings, one at the image inspect) fault their own nodes as
+/// `engine_unreachable` within a bound, naming what did not answer; the
+/// default engine's node runs. Ctrl-C during either wait ends the run at once.
+#[test]
+fn an_engine_that_goes_silent_after_connecting_faults_its_nodes_and_ctrl_c_ends_the_wait() {
+    let Some(local) = docker_engine() else { return };
+    let (pings, images) = (FakeEngine::start(false), FakeEngine::start(true));
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let engines = format!(
+        "engines:\n  p: {{endpoint: '{}', tls: false}}\n  q: {{endpoint: '{}', tls: false}}\n",
+        pings.endpoint(),
+        images.endpoint()
+    );
+    let on = |id: &str, engine: &str| {
+        format!(
+            "  - {{id: {id}, type: gateway, implementation: docker, docker: {{image: 'xedgesim/none:1', engine: {engine}}}}}\n"
+        )
+    };
+    let yaml = format!(
+        "simulation: {{duration_s: 2, on_fault: isolate}}\n{engines}nodes:\n  - {{id: s1, type: sensor, config: {{destination: gw_local}}}}\n{}{}{}  - {{id: cloud, type: cloud}}\n",
+        container("gw_local", "gateway", "gateway", ""),
+        on("gw_p", "p"),
+        on("gw_q", "q"),
+    );
+    let file = scenario_file(dir.path(), "silent.yaml", &yaml);
+    let allow = format!("{ALLOW},engine:p,engine:q");
+    let args = |out: &str| {
+        let out = dir.path().join(out);
+        ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", &allow]
+            .map(String::from)
+    };
+    let started = Instant::now();
+    // A label of its own: the two-engine test checks the default engine for its label meanwhile.
+    let label = format!("{}-silent", test_label());
+    let mut silent = command(&args("silent").each_ref().map(String::as_str), &cache);
+    let o = silent.env("XEDGESIM_RUN_LABEL", &label).output().unwrap();
+    assert!(o.status.success(), "{}", output_text(&o.stderr));
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    let summary: serde_json::Value = serde_json::from_str(&read(dir.path().join("silent/summary.json"))).unwrap();
+    let faults = summary["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 2, "{faults:?}");
+    for (fault, (node, what)) in faults.iter().zip([("gw_p", "/_ping"), ("gw_q", "/images/xedgesim/none:1/json")]) {
+        assert_eq!(fault["node"], node, "{faults:?}");
+        assert_eq!(fault["kind"], "engine_unreachable", "{faults:?}");
+        let message = fault["message"].as_str().unwrap();
+        assert!(message.contains(what) && !message.contains("\\n"), "{faults:?}");
+    }
+    assert!(read(dir.path().join("silent/metrics.csv")).contains("gw_local,host,steps"), "gw_local ran");
+    assert!(labelled(&local, &label).is_empty(), "nothing left on the default engine");
+
+    // Ctrl-C while waiting for the silent engine's ping, then for its image inspect.
+    for (engine, node, path) in [(&pings, "gw_q", "/_ping"), (&images, "gw_p", "/images/")] {
+        engine.forget();
+        let only = yaml
+            .replace(&container("gw_local", "gateway", "gateway", ""), "")
+            .replace(&on(node, if node == "gw_p" { "p" } else { "q" }), "")
+            .replace("gw_local", "cloud");
+        let only = scenario_file(dir.path(), "only.yaml", &only);
+        let out = dir.path().join("interrupted");
+        let _ = std::fs::remove_dir_all(&out);
+        let a =
+            ["run", only.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", &allow];
+        let mut child = command(&a, &cache).stderr(Stdio::piped()).spawn().unwrap();
+        let waiting = Instant::now();
+        while !engine.got(path) {
+            assert!(waiting.elapsed() < Duration::from_secs(60), "no {path} request");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+        // Well under the 10 s a silent engine is given: the wait itself noticed.
+        let status = wait_exit(&mut child, Duration::from_secs(5));
+        assert_eq!(status.code(), Some(130), "{path}: {}", output_text(&child.wait_with_output().unwrap().stderr));
+    }
+
+    // `prune FILE`: an engine silent at the listing is an error line for it, in bounded time.
+    images.forget();
+    let started = Instant::now();
+    let o = command(&["prune", file.to_str().unwrap(), "--allow", "engine:q"], &cache).output().unwrap();
+    let stderr = output_text(&o.stderr);
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("q: no Docker engine answers") && stderr.contains("`GET /containers/json` within 10 s"),
+        "{stderr}"
+    );
+
+    // An engine silent at the volume look-up: that node's start fails within the bound, naming the request.
+    let volumes = FakeEngine::start_with(true, true);
+    let yaml = format!(
+        "simulation: {{duration_s: 2, on_fault: isolate}}\nengines:\n  v: {{endpoint: '{}', tls: false}}\nnodes:\n  - {{id: gw_v, type: gateway, implementation: docker, docker: {{image: 'xedgesim/none:1', engine: v, volumes: {{data: {{bind: /data}}}}}}}}\n  - {{id: s1, type: sensor, config: {{destination: cloud}}}}\n  - {{id: cloud, type: cloud}}\n",
+        volumes.endpoint()
+    );
+    let file = scenario_file(dir.path(), "volume.yaml", &yaml);
+    let out = dir.path().join("volume");
+    let a =
+        ["run", file.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", "engine:v"];
+    let started = Instant::now();
+    let o = command(&a, &cache).output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(120), "took {:?}", started.elapsed());
+    let summary = read(out.join("summary.json"));
+    assert!(o.status.success() && volumes.got("/volumes/data"), "{summary}{}", output_text(&o.stderr));
+    assert!(summary.contains("did not answer `GET /volumes/data` within 10 s"), "{summary}");
+
+    // Ctrl-C while ssh waits for a server that accepts and never speaks (ssh would wait 15 s).
+    let mute = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = mute.local_addr().unwrap().port();
+    std::thread::spawn(move || mute.incoming().flatten().for_each(std::mem::forget));
+    let ssh = format!(
+        "simulation: {{duration_s: 2}}\nengines:\n  s: {{endpoint: 'ssh://nobody@127.0.0.1:{port}'}}\nnodes:\n{}",
+        on("gw_s", "s")
+    );
+    let ssh = scenario_file(dir.path(), "ssh.yaml", &ssh);
+    let out = dir.path().join("ssh");
+    let a =
+        ["run", ssh.to_str().unwrap(), "--out", out.to_str().unwrap(), "--quiet", "--offline", "--allow", "engine:s"];
+    let mut child = command(&a, &cache).stderr(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(130), "ssh: {}", output_text(&child.wait_with_output().unwrap().stderr));
+}
+
+/// `build FILE` builds for the engines it reaches after one it cannot,
+/// naming that engine and its nodes, and exits 2 at the end.
+#[test]
+fn build_goes_on_past_an_engine_it_cannot_reach() {
+    let Some(_local) = docker_engine() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "simulation: {{duration_s: 1}}\nengines:\n  a: {{endpoint: 'tcp://127.0.0.1:1', tls: false}}\n  b: {{endpoint: 'unix:///var/run/docker.sock'}}\nnodes:\n{}{}",
+        container("gw_a", "gateway", "gateway", ", engine: a"),
+        container("gw_b", "gateway", "gateway", ", engine: b"),
+    );
+    let file = scenario_file(dir.path(), "b.yaml", &yaml);
+    let o =
+        command(&["build", file.to_str().unwrap(), "--allow", "build-command,bind,engine"], &dir.path().join("cache"))
+            .output()
+            .unwrap();
+    let (stdout, stderr) = (output_text(&o.stdout), output_text(&o.stderr));
+    assert_eq!(o.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("engine 'a' (for node 'gw_a')") && stderr.contains("check engine 'a'"), "{stderr}");
+    assert!(stdout.contains("image for node 'gw_b' on engine 'b':"), "{stdout}{stderr}");
+    assert!(stdout.contains("built xedgesim/") || stdout.contains("up to date:"), "{stdout}{stderr}");
 }
 
 /// `validate` and `run` of `yaml` written to `dir/s.yaml`: (exit code, stderr).
@@ -307,8 +468,11 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
         (
             "engines:\n  lab: {endpoint: 'ssh://pi@10.0.0.7'}\n".into(),
             ", engine: lab, volumes: {/srv/data: {bind: /data}}",
-            vec!["the bind '/srv/data' would be a path on engine 'lab's machine"],
+            vec!["s.yaml:7:61:", "the bind '/srv/data' would be a path on engine 'lab's machine"],
         ),
+        ("engines:\n  lab: {endpoint: 'tcp://::1:2376', tls: false}\n".into(), "", vec!["[ADDRESS]:PORT"]),
+        ("engines:\n  lab: {endpoint: 'ssh://pi@host:99999'}\n".into(), "", vec!["not a number from 1 to 65535"]),
+        ("engines:\n  lab: ~\n".into(), "", vec!["an engine entry, `{endpoint: …}`"]),
     ] {
         let yaml = format!("{engines}nodes:\n{}", node(docker));
         let (code, out) = check(dir.path(), &yaml, &["validate"]);
@@ -317,6 +481,15 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
             assert!(out.contains(s), "{yaml}\nshould say {s:?}:\n{out}");
         }
         assert!(!out.contains("panicked"), "{out}");
+    }
+
+    // Plain TCP to another machine is a warning; to this machine's loopback, not.
+    for (address, warned) in [("203.0.113.5:2375", true), ("[::1]:2375", false), ("127.0.0.1:2375", false)] {
+        let yaml =
+            format!("engines:\n  lab: {{endpoint: 'tcp://{address}', tls: false}}\nnodes:\n{}", node(", engine: lab"));
+        let (code, out) = check(dir.path(), &yaml, &["validate"]);
+        assert_eq!(code, Some(0), "{out}");
+        assert_eq!(out.contains("another machine, without TLS"), warned, "{address}: {out}");
     }
 
     // A valid file: `validate` lists the engine as something to allow,
@@ -348,6 +521,21 @@ fn engines_are_checked_at_their_lines_and_refused_without_the_users_yes() {
         check(dir.path(), &yaml, &["run", "--out", dir.path().join("out").to_str().unwrap(), "--allow", "engine"]);
     assert_ne!(code, Some(0), "{out}");
     assert!(out.contains("tcp://127.0.0.1:1") && out.contains("ca.pem"), "{out}");
+    // `engine:NAME=ENDPOINT` allows that name at that endpoint only: an
+    // allow file pinned so covers no other file's `edge-box`.
+    let allow_dir = tempfile::tempdir().unwrap();
+    let allow = allow_dir.path().join("ok.txt");
+    let out_dir = dir.path().join("pinned");
+    for (pin, allowed) in [("tcp://127.0.0.1:2", false), ("tcp://127.0.0.1:1", true)] {
+        std::fs::write(&allow, format!("engine:edge-box={pin}\n")).unwrap();
+        let args = ["run", "--out", out_dir.to_str().unwrap(), "--allow-file", allow.to_str().unwrap()];
+        let (code, out) = check(dir.path(), &yaml, &args);
+        assert_eq!(out.contains("not allowed without your yes"), !allowed, "{pin}: {out}");
+        assert_eq!(out.contains("(engine 'edge-box')"), allowed, "{pin}: reached only when pinned to it: {out}");
+        assert_ne!(code, Some(0), "{out}");
+    }
+    let (code, out) = check(dir.path(), &yaml, &["run", "--allow", "engine:edge-box=http://x:1"]);
+    assert!(code == Some(2) && out.contains("not one of unix, tcp, ssh"), "{out}");
 }
 
 #[test]

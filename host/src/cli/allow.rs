@@ -15,7 +15,8 @@ pub struct AllowArgs {
     /// comma-separated): build-command, build (model folders), bind:PATH
     /// (binds at or below PATH), bind (any bind), read:PATH (`wasm.files`
     /// at or below PATH), port, network, engine:NAME (the scenario's Docker
-    /// engine NAME), engine (any of its engines).
+    /// engine NAME, wherever the file points it), engine:NAME=ENDPOINT
+    /// (that name at that endpoint only), engine (any of its engines).
     /// `xedgesim validate FILE` lists what a file asks, with its lines.
     #[arg(long, value_name = "WHAT", value_delimiter = ',')]
     pub allow: Vec<String>,
@@ -80,7 +81,7 @@ pub fn permitted(asked: &[Capability], allowance: &Allowance, acting: Acting) ->
             Acting::Building => {
                 matches!(
                     c.kind,
-                    CapabilityKind::BuildCommand | CapabilityKind::BuildNetwork | CapabilityKind::Engine(_)
+                    CapabilityKind::BuildCommand | CapabilityKind::BuildNetwork | CapabilityKind::Engine { .. }
                 ) && !c.alternative
             }
             Acting::Running => !c.alternative,

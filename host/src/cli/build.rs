@@ -17,7 +17,8 @@ use clap::Args;
 use crate::runtime::docker::image::{ensure_image_with, recipe};
 use crate::runtime::docker::{DockerEngine, DockerError};
 use crate::runtime::wasm::{RuntimeOptions, WasmRuntime};
-use crate::scenario::{self, Implementation};
+use crate::runtime::{engine_unreachable_help, named_endpoint};
+use crate::scenario::{self, DEFAULT_ENGINE_NAME, Implementation};
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -105,20 +106,41 @@ pub fn run(args: &BuildArgs) -> ExitCode {
     for (id, d) in docker {
         by_engine.entry(d.engine.as_deref()).or_default().push((id, d));
     }
+    let interrupt = super::signals::install();
     for (name, docker) in by_engine {
-        let connected = match name.and_then(|n| loaded.resolved.engines.get(n)) {
-            Some(endpoint) => DockerEngine::connect_to(endpoint),
-            None => DockerEngine::connect(super::docker_host().as_deref()),
+        let endpoint = name.and_then(|n| loaded.resolved.engines.get(n));
+        let connected = match endpoint {
+            Some(endpoint) => DockerEngine::connect_to_unless(endpoint, Some(&interrupt)),
+            None => DockerEngine::connect_unless(super::docker_host().as_deref(), Some(&interrupt)),
         };
         let engine = match connected {
             Ok(engine) => engine,
+            Err(DockerError::Interrupted) => {
+                eprintln!("interrupted while connecting to a Docker engine");
+                return ExitCode::from(super::signals::exit_code());
+            }
+            // The other engines' images are still built; the exit code says one failed.
             Err(e) => {
-                eprintln!("error: {}", super::for_terminal(&e.to_string()));
-                return ExitCode::from(super::EXIT_USER_ERROR);
+                let ids: Vec<String> = docker.iter().map(|(id, _)| format!("'{id}'")).collect();
+                let url = endpoint.map_or_else(
+                    || super::docker_host().unwrap_or_else(|| crate::runtime::docker::DEFAULT_ENDPOINT.into()),
+                    |e| e.url(),
+                );
+                let help = match name {
+                    Some(name) => engine_unreachable_help(&named_endpoint(name, &url)),
+                    None => engine_unreachable_help(&url),
+                };
+                let engine = name.unwrap_or(DEFAULT_ENGINE_NAME);
+                eprintln!(
+                    "error: engine '{engine}' (for node {}): {}\n  = help: {help}",
+                    ids.join(", "),
+                    super::for_terminal(&e.to_string())
+                );
+                failed = true;
+                continue;
             }
         };
         let on = name.map_or(String::new(), |n| format!(" on engine '{n}'"));
-        let interrupt = super::signals::install();
         let mut seen = std::collections::BTreeSet::new();
         for (id, d) in docker {
             if !seen.insert(recipe(d)) {

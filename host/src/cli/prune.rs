@@ -12,6 +12,7 @@ use clap::Args;
 use super::allow::AllowArgs;
 use crate::runtime::docker::DockerEngine;
 use crate::runtime::docker::prune::{Leftover, LeftoverKind, prune};
+use crate::runtime::{engine_unreachable_help, named_endpoint};
 use crate::scenario::{self, DEFAULT_ENGINE_NAME};
 
 #[derive(Debug, Args)]
@@ -27,7 +28,10 @@ pub struct PruneArgs {
 
 pub fn run(args: &PruneArgs) -> ExitCode {
     let mut engines: Vec<(String, Result<DockerEngine, String>)> = Vec::new();
-    let default = DockerEngine::connect(super::docker_host().as_deref()).map_err(|e| e.to_string());
+    let default = DockerEngine::connect(super::docker_host().as_deref()).map_err(|e| {
+        let url = super::docker_host().unwrap_or_else(|| crate::runtime::docker::DEFAULT_ENDPOINT.into());
+        format!("{e}\n  = help: {}", engine_unreachable_help(&url))
+    });
     let Some(file) = &args.file else {
         return match default {
             Ok(engine) => report(None, &engine, args.all),
@@ -54,8 +58,10 @@ pub fn run(args: &PruneArgs) -> ExitCode {
     };
     engines.push((DEFAULT_ENGINE_NAME.to_string(), default));
     for (name, endpoint) in &loaded.resolved.engines {
-        let engine = if allowance.permits_engine(name) {
-            DockerEngine::connect_to(endpoint).map_err(|e| e.to_string())
+        let engine = if allowance.permits_engine(name, endpoint) {
+            DockerEngine::connect_to(endpoint).map_err(|e| {
+                format!("{e}\n  = help: {}", engine_unreachable_help(&named_endpoint(name, &endpoint.url())))
+            })
         } else {
             Err(format!(
                 "{endpoint} is not reached without your yes; pass `--allow engine:{name}` if you trust {}",

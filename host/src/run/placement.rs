@@ -19,6 +19,7 @@ use crate::runtime::docker::image::{ImageInfo, ensure_image_with, recipe};
 use crate::runtime::docker::{
     DockerEngine, DockerError, DockerNodeGroup, DockerNodeSpec, DockerOptions, MqttBrokerGroup, MqttClientGroup,
 };
+use crate::runtime::named_endpoint;
 use crate::runtime::native::builtin_native;
 use crate::runtime::record::{RecordTap, RecordingGroup, ReplayGroup, ReplayReport};
 use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
@@ -384,9 +385,9 @@ fn place_docker(
             return;
         }
         let engine = match name {
-            None => DockerEngine::connect(docker_host.as_deref()),
+            None => DockerEngine::connect_unless(docker_host.as_deref(), interrupt.as_deref()),
             Some(name) => match scenario.engines.get(name) {
-                Some(endpoint) => DockerEngine::connect_to(endpoint),
+                Some(endpoint) => DockerEngine::connect_to_unless(endpoint, interrupt.as_deref()),
                 None => Err(DockerError::Unreachable {
                     endpoint: format!("engine '{name}'"),
                     detail: "the scenario's `engines:` has no such entry".into(),
@@ -399,11 +400,14 @@ fn place_docker(
         }
         let engine = match engine {
             Ok(engine) => engine,
+            // Ctrl-C or SIGTERM while connecting: the run stops before its first instant.
+            Err(DockerError::Interrupted) => return,
             Err(e) => {
                 let endpoint = match &e {
                     DockerError::Unreachable { endpoint, .. } => endpoint.clone(),
                     _ => docker_host.clone().unwrap_or_default(),
                 };
+                let endpoint = if name == DEFAULT_ENGINE_NAME { endpoint } else { named_endpoint(name, &endpoint) };
                 for &(index, _) in &nodes {
                     let kind = FaultKind::EngineUnreachable { endpoint: endpoint.clone() };
                     let fault =
@@ -446,19 +450,27 @@ fn place_on_engine(
     };
     let interrupt = options.interrupt.clone();
     // One build per distinct image recipe, however many nodes share it.
-    let mut images: BTreeMap<String, Result<ImageInfo, String>> = BTreeMap::new();
+    let mut images: BTreeMap<String, Result<ImageInfo, (String, bool)>> = BTreeMap::new();
     let mut ready: Vec<(usize, String)> = Vec::new();
     for &(index, docker) in nodes {
         let built = images.entry(recipe(docker)).or_insert_with(|| {
-            ensure_image_with(engine, docker, offline, build_log, interrupt.as_deref()).map_err(|e| e.to_string())
+            ensure_image_with(engine, docker, offline, build_log, interrupt.as_deref())
+                .map_err(|e| (e.to_string(), matches!(e, DockerError::Unreachable { .. })))
         });
         match built {
             Ok(info) => {
                 placed.images.insert(scenario.nodes[index].id.clone(), info.id.clone());
                 ready.push((index, info.id.clone()));
             }
-            Err(detail) => {
+            Err((detail, unreachable)) => {
                 let kind = match (&docker.build_context, &docker.image) {
+                    // Answered the connect, then went silent: not the image's fault.
+                    _ if *unreachable => {
+                        let endpoint = engine.endpoint();
+                        let endpoint =
+                            docker.engine.as_deref().map_or(endpoint.to_string(), |n| named_endpoint(n, endpoint));
+                        FaultKind::EngineUnreachable { endpoint }
+                    }
                     (None, Some(image)) => FaultKind::ImageMissing { image: image.clone() },
                     _ => FaultKind::ImageBuild,
                 };

@@ -162,7 +162,14 @@ impl FaultKind {
     }
 
     /// What the user can do about it.
-    pub fn help(&self) -> &'static str {
+    pub fn help(&self) -> std::borrow::Cow<'static, str> {
+        match self {
+            FaultKind::EngineUnreachable { endpoint } => engine_unreachable_help(endpoint).into(),
+            _ => self.fixed_help().into(),
+        }
+    }
+
+    fn fixed_help(&self) -> &'static str {
         match self {
             FaultKind::Config => "fix the node's `config:` in the scenario",
             FaultKind::ModelError => "see the model's message; the model decided it cannot go on",
@@ -198,9 +205,7 @@ impl FaultKind {
             FaultKind::ImageMissing { .. } => {
                 "put the image in the engine (`docker load` or `docker import`, `docker pull` where a registry answers, or build it) or give `docker.build_context`; the pull failed (see why above) or --offline forbade it"
             }
-            FaultKind::EngineUnreachable { .. } => {
-                "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`) or point DOCKER_HOST at one; for an `engines:` entry, check its endpoint, its TLS files or your ssh access to it"
-            }
+            FaultKind::EngineUnreachable { .. } => unreachable!("help() words it"),
             FaultKind::ContainerStart => {
                 "the engine's message says why: check the node's `docker:` volumes, ports, cpus and memory_mb"
             }
@@ -224,6 +229,38 @@ impl FaultKind {
                 "`step-batch` must enter and leave each call in order (the `sandbox` interface) and return one result per call: a bug in the component's bindings (the SDKs do this for you)"
             }
         }
+    }
+}
+
+/// How an `engine_unreachable` fault's endpoint is written for an
+/// `engines:` entry: `tcp://10.0.0.7:2376 (engine 'edge')`.
+pub fn named_endpoint(name: &str, endpoint: &str) -> String {
+    format!("{endpoint} (engine '{name}')")
+}
+
+/// The fix for an engine that does not answer at `endpoint` (as the
+/// fault writes it, [`named_endpoint`] for an `engines:` entry): start
+/// the default engine, or check the entry's own endpoint, TLS files or ssh.
+pub fn engine_unreachable_help(endpoint: &str) -> String {
+    match endpoint.strip_suffix("')").and_then(|e| e.rsplit_once(" (engine '")) {
+        Some((url, name)) => format!(
+            "check engine '{name}' of the scenario's `engines:`: that an engine answers at {url} (`DOCKER_HOST={url} docker version`{}), {} (docs/running.md, \"Remote Docker engines\")",
+            if url.starts_with("tcp://") {
+                "; over TLS add `--tlsverify --tlscacert CA --tlscert CERT --tlskey KEY`"
+            } else {
+                ""
+            },
+            if url.starts_with("ssh://") {
+                "and that `ssh` logs in there with a key and no prompt"
+            } else if url.starts_with("tcp://") {
+                "and, over TLS, that its files are this client's and the engine's CA's"
+            } else {
+                "and that you may open that socket"
+            }
+        ),
+        None => format!(
+            "start a Docker engine (`sudo dockerd &` or `sudo systemctl start docker`), or point DOCKER_HOST at one that answers ({endpoint} did not)"
+        ),
     }
 }
 

@@ -17,7 +17,7 @@ pub mod record;
 pub mod relay;
 pub mod wasm;
 
-pub use fault::{FaultKind, NodeFault};
+pub use fault::{FaultKind, NodeFault, engine_unreachable_help, named_endpoint};
 
 /// Longest topic a message may have, whatever runs the node: MQTT's
 /// bound, so that every topic a model sends is one a real broker would

@@ -22,7 +22,7 @@
 //! Bind paths are decided on their real location: symlinks and `..`
 //! resolved first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Position};
@@ -67,8 +67,9 @@ pub enum CapabilityKind {
     LocalImage,
     /// `docker.engine: NAME`: containers on an engine other than the
     /// default one (a socket, a machine on the network, ssh with the
-    /// user's keys), and the reading of its TLS files.
-    Engine(String),
+    /// user's keys), and the reading of its TLS files: the entry's name and
+    /// its endpoint as written (`tcp://…`).
+    Engine { name: String, endpoint: String },
 }
 
 impl CapabilityKind {
@@ -81,7 +82,7 @@ impl CapabilityKind {
             CapabilityKind::HostRead(path) => Some(format!("read:{}", path.display())),
             CapabilityKind::PublishedPort => Some("port".into()),
             CapabilityKind::Network | CapabilityKind::BuildNetwork => Some("network".into()),
-            CapabilityKind::Engine(name) => Some(format!("engine:{name}")),
+            CapabilityKind::Engine { name, .. } => Some(format!("engine:{name}")),
             CapabilityKind::LocalBind
             | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
@@ -140,13 +141,24 @@ pub struct Allowance {
     reads: BTreeSet<PathBuf>,
     /// Every engine the file names.
     any_engine: bool,
-    /// The engines of these names.
-    engines: BTreeSet<String>,
+    /// The engines of these names, each pinned to one endpoint
+    /// (`engine:NAME=ENDPOINT`, as [`EngineEndpoint::url`] writes it) or not.
+    engines: BTreeMap<String, Option<String>>,
 }
 
 /// The words `--allow` takes.
-pub const ALLOW_WORDS: &[&str] =
-    &["build-command", "build", "bind:PATH", "bind", "read:PATH", "port", "network", "engine:NAME", "engine"];
+pub const ALLOW_WORDS: &[&str] = &[
+    "build-command",
+    "build",
+    "bind:PATH",
+    "bind",
+    "read:PATH",
+    "port",
+    "network",
+    "engine:NAME",
+    "engine:NAME=ENDPOINT",
+    "engine",
+];
 
 impl Allowance {
     /// Adds one word (`build-command`, `build`, `bind:/data`, `bind`,
@@ -162,11 +174,25 @@ impl Allowance {
             "bind" => self.any_bind = true,
             "engine" => self.any_engine = true,
             _ if word.starts_with("engine:") => {
-                let name = &word["engine:".len()..];
+                let (name, pin) = match word["engine:".len()..].split_once('=') {
+                    Some((name, endpoint)) => {
+                        let endpoint = EngineEndpoint::parse(endpoint).map_err(|e| format!("'{word}': {e}"))?;
+                        (name, Some(endpoint.url()))
+                    }
+                    None => (&word["engine:".len()..], None),
+                };
                 if !super::engines::is_engine_name(name) {
                     return Err(format!("'{word}': an engine's name is letters, digits, `-` and `_`"));
                 }
-                self.engines.insert(name.to_string());
+                // Unpinned wins over pinned: the user said any endpoint of that name.
+                let entry = self.engines.entry(name.to_string()).or_insert(pin.clone());
+                if entry.is_some() && *entry != pin {
+                    if pin.is_none() {
+                        *entry = None;
+                    } else {
+                        return Err(format!("'{word}': engine '{name}' is pinned to two endpoints"));
+                    }
+                }
             }
             _ => {
                 let (paths, path) = match (word.strip_prefix("bind:"), word.strip_prefix("read:")) {
@@ -209,9 +235,15 @@ impl Allowance {
         self.build
     }
 
-    /// Whether the engine `name` of a scenario's `engines:` may be reached.
-    pub fn permits_engine(&self, name: &str) -> bool {
-        self.any_engine || self.engines.contains(name)
+    /// Whether the engine `name` of a scenario's `engines:`, at
+    /// `endpoint`, may be reached: `engine`, `engine:NAME`, or
+    /// `engine:NAME=ENDPOINT` with that very endpoint.
+    pub fn permits_engine(&self, name: &str, endpoint: &EngineEndpoint) -> bool {
+        self.permits_engine_at(name, &endpoint.url())
+    }
+
+    fn permits_engine_at(&self, name: &str, url: &str) -> bool {
+        self.any_engine || self.engines.get(name).is_some_and(|pin| pin.as_deref().is_none_or(|pin| pin == url))
     }
 
     /// Whether `capability` may go ahead.
@@ -223,7 +255,7 @@ impl Allowance {
             CapabilityKind::Network | CapabilityKind::BuildNetwork => self.network,
             CapabilityKind::HostBind(path) => self.any_bind || self.binds.iter().any(|b| path.starts_with(b)),
             CapabilityKind::HostRead(path) => self.reads.iter().any(|r| path.starts_with(r)),
-            CapabilityKind::Engine(name) => self.permits_engine(name),
+            CapabilityKind::Engine { name, endpoint } => self.permits_engine_at(name, endpoint),
             CapabilityKind::LocalBind
             | CapabilityKind::LocalRead
             | CapabilityKind::NamedVolume
@@ -348,7 +380,8 @@ pub(super) fn capabilities(scenario: &ResolvedScenario, at: &Where<'_>) -> Vec<C
             add(kind, what, &path, alternative);
         }
         if let Some((name, endpoint)) = docker.engine.as_ref().and_then(|n| Some((n, scenario.engines.get(n)?))) {
-            add(CapabilityKind::Engine(name.clone()), engine_use(name, endpoint), ".docker.engine", alternative);
+            let kind = CapabilityKind::Engine { name: name.clone(), endpoint: endpoint.url() };
+            add(kind, engine_use(name, endpoint), ".docker.engine", alternative);
         }
     }
     // In file order (stable: an entry's members stay in node order).

@@ -55,19 +55,22 @@ impl EngineEndpoint {
         match scheme {
             "unix" if rest.starts_with('/') => Ok(EngineEndpoint::Unix { path: PathBuf::from(rest) }),
             "unix" => Err(format!("'{text}': a unix endpoint is an absolute path, as in unix:///var/run/docker.sock")),
-            "tcp" => {
-                let port = rest.rsplit_once(':').and_then(|(host, port)| {
-                    port.parse::<u16>().ok().filter(|p| *p > 0 && !host.is_empty() && plain(host, "[]:."))
-                });
-                match port {
-                    Some(_) => Ok(EngineEndpoint::Tcp { address: rest.to_string(), tls: None }),
-                    None => Err(format!("'{text}': a tcp endpoint is host:port, as in tcp://10.0.0.7:2376")),
+            "tcp" => match Destination::parse(rest) {
+                Ok(Destination { user: None, port: Some(_), .. }) => {
+                    Ok(EngineEndpoint::Tcp { address: rest.to_string(), tls: None })
                 }
-            }
+                Err(e) => Err(format!("'{text}': {e}; a tcp endpoint is host:port, as in tcp://10.0.0.7:2376")),
+                Ok(_) => Err(format!("'{text}': a tcp endpoint is host:port, as in tcp://10.0.0.7:2376")),
+            },
             // `-` first would read as an option of ssh's; `--` guards the
             // command line too, but such a name is never a host.
             "ssh" if !rest.is_empty() && !rest.starts_with('-') && plain(rest, "@.:-_[]") => {
-                Ok(EngineEndpoint::Ssh { destination: rest.to_string() })
+                match Destination::parse(rest) {
+                    Ok(_) => Ok(EngineEndpoint::Ssh { destination: rest.to_string() }),
+                    Err(e) => {
+                        Err(format!("'{text}': {e}; an ssh endpoint is [user@]host[:port], as in ssh://pi@10.0.0.7"))
+                    }
+                }
             }
             "ssh" => Err(format!("'{text}': an ssh endpoint is [user@]host[:port], as in ssh://pi@10.0.0.7")),
             _ => Err(format!("'{text}': the scheme '{scheme}' is not one of {}", ENGINE_SCHEMES.join(", "))),
@@ -97,6 +100,56 @@ impl std::fmt::Display for EngineEndpoint {
     }
 }
 
+/// `[user@]host[:port]` taken apart: an IPv6 host is written in brackets
+/// (`[::1]:2376`) and given without them; a port is 1 to 65535.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Destination<'a> {
+    pub user: Option<&'a str>,
+    pub host: &'a str,
+    pub port: Option<u16>,
+}
+
+impl<'a> Destination<'a> {
+    /// The error says what is wrong and how to write it.
+    pub fn parse(text: &'a str) -> Result<Destination<'a>, String> {
+        let (user, rest) = match text.rsplit_once('@') {
+            Some((user, rest)) if !user.is_empty() => (Some(user), rest),
+            Some(_) => return Err("the user before `@` is empty".into()),
+            None => (None, text),
+        };
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            let Some((host, after)) = bracketed.split_once(']') else {
+                return Err("an IPv6 address in brackets lacks its `]`, as in [::1]:2376".into());
+            };
+            match after {
+                "" => (host, None),
+                _ => match after.strip_prefix(':') {
+                    Some(port) => (host, Some(port)),
+                    None => return Err(format!("`{after}` follows the `]`; write [ADDRESS]:PORT")),
+                },
+            }
+        } else if rest.matches(':').count() > 1 {
+            return Err(format!("an IPv6 address goes in brackets, the port after them: [{rest}] or [ADDRESS]:PORT"));
+        } else {
+            match rest.split_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (rest, None),
+            }
+        };
+        if host.is_empty() {
+            return Err("the host is empty".into());
+        }
+        let port = match port {
+            None => None,
+            Some(port) => match port.parse::<u16>() {
+                Ok(port) if port > 0 => Some(port),
+                _ => return Err(format!("the port `{port}` is not a number from 1 to 65535")),
+            },
+        };
+        Ok(Destination { user, host, port })
+    }
+}
+
 /// Whether `text` has only ASCII letters, digits and the characters of `extra`.
 fn plain(text: &str, extra: &str) -> bool {
     text.chars().all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
@@ -121,6 +174,11 @@ mod tests {
         assert_eq!(tcp.url(), "tcp://127.0.0.1:23760");
         let ssh = EngineEndpoint::parse("ssh://pi@10.0.0.7").unwrap();
         assert_eq!(ssh, EngineEndpoint::Ssh { destination: "pi@10.0.0.7".into() });
+        assert!(
+            EngineEndpoint::parse("tcp://[::1]:2376").is_ok() && EngineEndpoint::parse("ssh://pi@[::1]:22").is_ok()
+        );
+        let parts = Destination::parse("pi@[::1]:22").unwrap();
+        assert_eq!(parts, Destination { user: Some("pi"), host: "::1", port: Some(22) });
         for (bad, says) in [
             ("http://x:1", "not one of unix, tcp, ssh"),
             ("docker.sock", "no scheme"),
@@ -131,6 +189,13 @@ mod tests {
             ("ssh://-oProxyCommand=sh", "[user@]host"),
             ("ssh://pi@host;rm", "[user@]host"),
             ("ssh://", "[user@]host"),
+            ("tcp://::1:2376", "IPv6 address goes in brackets"),
+            ("tcp://[::1:2376", "lacks its `]`"),
+            ("tcp://h:99999", "from 1 to 65535"),
+            ("ssh://pi@host:99999", "from 1 to 65535"),
+            ("ssh://pi@host:0", "from 1 to 65535"),
+            ("ssh://pi@host:abc", "`abc` is not a number"),
+            ("ssh://pi@::1", "IPv6 address goes in brackets"),
         ] {
             let e = EngineEndpoint::parse(bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");

@@ -37,7 +37,7 @@ pub struct Scenario {
 
 /// One `engines:` entry: where the engine listens and how it is reached.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, expecting = "an engine entry, `{endpoint: …}` (with `tls:` for tcp://)")]
 pub struct EngineEntry {
     pub endpoint: String,
     /// `{ca, cert, key}` (files relative to the scenario file) or `false`

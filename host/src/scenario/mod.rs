@@ -64,7 +64,7 @@ pub use cpu::{CPU_PROFILES, CpuSpeed, MAX_INSTRUCTIONS_PER_US};
 pub use declaration::{Declaration, DeclaredKey, MAX_DECLARED_KEYS, ValueKind};
 pub use diagnostic::{Diagnostic, Diagnostics, Position, Severity};
 pub use duration::{DurationError, MAX_DURATION_S, duration_us};
-pub use engines::{DEFAULT_ENGINE_NAME, EngineEndpoint, TlsFiles};
+pub use engines::{DEFAULT_ENGINE_NAME, Destination, EngineEndpoint, TlsFiles};
 pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};

@@ -17,6 +17,11 @@ use crate::scenario::EngineEndpoint;
 pub const DEFAULT_ENDPOINT: &str = "unix:///var/run/docker.sock";
 /// How long to wait for the engine to answer its first request.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a short request before containers start (the round-trip
+/// pings, an image inspect) may go unanswered by an engine that answered
+/// the version request: then it is unreachable, not slow (builds and pulls
+/// have their own, longer limits).
+pub const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often a wait looks at the interrupt flag.
 const INTERRUPT_POLL: Duration = Duration::from_millis(20);
 /// Seconds bollard waits for any one request (an image build can be long).
@@ -35,6 +40,32 @@ async fn round_trip_us(docker: &Docker) -> Option<u64> {
     }
     times.sort_unstable();
     Some(times[PINGS / 2])
+}
+
+/// Returns once `interrupt` is set (looked at every [`INTERRUPT_POLL`]); never without one.
+async fn interrupted(interrupt: Option<&AtomicBool>) {
+    loop {
+        tokio::time::sleep(INTERRUPT_POLL).await;
+        if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
+            return;
+        }
+    }
+}
+
+/// `error` and each of its sources, `: `-separated (rustls' reason for a
+/// refused handshake is several sources deep, under hyper's "client error").
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A connected engine. Cheap to clone; the runtime's two worker threads
@@ -61,15 +92,29 @@ impl DockerEngine {
     /// it (`unix://…`, `tcp://…` without TLS, `ssh://…`; `None`: the local
     /// socket), as [`connect_to`](Self::connect_to) does.
     pub fn connect(endpoint: Option<&str>) -> Result<Self, DockerError> {
+        Self::connect_unless(endpoint, None)
+    }
+
+    /// [`connect`](Self::connect), given up ([`DockerError::Interrupted`])
+    /// as soon as `interrupt` is set.
+    pub fn connect_unless(endpoint: Option<&str>, interrupt: Option<&AtomicBool>) -> Result<Self, DockerError> {
         let text = endpoint.unwrap_or(DEFAULT_ENDPOINT);
         let endpoint = EngineEndpoint::parse(text)
             .map_err(|detail| DockerError::Unreachable { endpoint: text.to_string(), detail })?;
-        Self::connect_to(&endpoint)
+        Self::connect_to_unless(&endpoint, interrupt)
     }
 
     /// Connects to `endpoint`, negotiates the API version (so older
     /// engines work), and measures its round trip ([`round_trip_us`](Self::round_trip_us)).
     pub fn connect_to(endpoint: &EngineEndpoint) -> Result<Self, DockerError> {
+        Self::connect_to_unless(endpoint, None)
+    }
+
+    /// [`connect_to`](Self::connect_to), given up ([`DockerError::Interrupted`])
+    /// as soon as `interrupt` is set: while ssh logs in, while the version
+    /// is negotiated and while the engine is pinged. An engine that answers
+    /// the version but not the pings within [`METADATA_TIMEOUT`] is unreachable.
+    pub fn connect_to_unless(endpoint: &EngineEndpoint, interrupt: Option<&AtomicBool>) -> Result<Self, DockerError> {
         let url = endpoint.url();
         let unreachable = |detail: String| DockerError::Unreachable { endpoint: url.clone(), detail };
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -81,13 +126,33 @@ impl DockerEngine {
         let (docker, forward) = {
             // bollard's hyper clients need the runtime to be made.
             let _entered = runtime.enter();
-            super::endpoint::client(endpoint, REQUEST_TIMEOUT_S).map_err(&unreachable)?
+            super::endpoint::client(endpoint, REQUEST_TIMEOUT_S, interrupt).map_err(|e| match e {
+                None => DockerError::Interrupted,
+                Some(detail) => unreachable(detail),
+            })?
         };
-        let docker = runtime
-            .block_on(async { tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()).await })
+        let negotiated = runtime.block_on(async {
+            tokio::select! {
+                out = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()) => Some(out),
+                () = interrupted(interrupt) => None,
+            }
+        });
+        let docker = negotiated
+            .ok_or(DockerError::Interrupted)?
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
-            .map_err(|e| unreachable(e.to_string()))?;
-        let round_trip_us = runtime.block_on(round_trip_us(&docker));
+            .map_err(|e| unreachable(error_chain(&e)))?;
+        let pinged = runtime.block_on(async {
+            tokio::select! {
+                out = tokio::time::timeout(METADATA_TIMEOUT, round_trip_us(&docker)) => Some(out),
+                () = interrupted(interrupt) => None,
+            }
+        });
+        let round_trip_us = pinged.ok_or(DockerError::Interrupted)?.map_err(|_| {
+            unreachable(format!(
+                "it answered the version request, then no `GET /_ping` within {} s",
+                METADATA_TIMEOUT.as_secs()
+            ))
+        })?;
         Ok(DockerEngine {
             docker,
             runtime: Arc::new(runtime),
@@ -137,6 +202,28 @@ impl DockerEngine {
                 out = future => Ok(out),
                 () = watch => Err(Interrupted),
             }
+        })
+    }
+
+    /// Runs `future`, a short request before containers start (`what`,
+    /// e.g. "`GET /images/x/json`"), for at most [`METADATA_TIMEOUT`]:
+    /// past it the engine is [`DockerError::Unreachable`], and
+    /// [`DockerError::Interrupted`] once `interrupt` is set.
+    pub fn block_on_metadata<F: Future>(
+        &self,
+        interrupt: Option<&AtomicBool>,
+        what: &str,
+        future: F,
+    ) -> Result<F::Output, DockerError> {
+        let out = self.runtime.block_on(async {
+            tokio::select! {
+                out = tokio::time::timeout(METADATA_TIMEOUT, future) => Some(out),
+                () = interrupted(interrupt) => None,
+            }
+        });
+        out.ok_or(DockerError::Interrupted)?.map_err(|_| DockerError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            detail: format!("it answered before, then not {what} within {} s", METADATA_TIMEOUT.as_secs()),
         })
     }
 

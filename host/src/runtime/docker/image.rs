@@ -116,25 +116,25 @@ pub fn ensure_image_with(
 ) -> Result<ImageInfo, DockerError> {
     let Some(dir) = &docker.build_context else {
         let image = docker.image.clone().expect("validation: image or build_context");
-        if let Some(found) = inspect(engine, &image)? {
+        if let Some(found) = inspect(engine, &image, interrupt)? {
             return Ok(ImageInfo { reference: image, id: found.id, built: false });
         }
         if offline {
-            return Err(DockerError::ImageMissing { image });
+            return Err(DockerError::ImageMissing { image, endpoint: engine.endpoint().to_string() });
         }
         let pull_failed = |detail: String| DockerError::ImagePull { image: image.clone(), detail };
         pull(engine, &image, progress, interrupt).map_err(|e| match e {
             PullError::Interrupted => DockerError::Interrupted,
             PullError::Failed(detail) => pull_failed(detail),
         })?;
-        let found = inspect(engine, &image)?
+        let found = inspect(engine, &image, interrupt)?
             .ok_or_else(|| pull_failed("the engine reported the pull done but has no such image".into()))?;
         return Ok(ImageInfo { reference: image, id: found.id, built: false });
     };
     // Refused before anything runs: the name belongs to another image.
     if let Some(image) = &docker.image
-        && let Some(found) = inspect(engine, image)?
-        && !found.ours(engine, image)?
+        && let Some(found) = inspect(engine, image, interrupt)?
+        && !found.ours(engine, image, interrupt)?
     {
         return Err(DockerError::ForeignImage { image: image.clone() });
     }
@@ -148,17 +148,17 @@ pub fn ensure_image_with(
     let bases = base_image_ids(engine, &dir.join(&dockerfile), offline, progress, interrupt)?;
     let key = build_key(&context.sha256, &dockerfile, &bases);
     let tag = tag_for(docker, dir, &key);
-    if let Some(found) = inspect(engine, &tag)? {
+    if let Some(found) = inspect(engine, &tag, interrupt)? {
         if found.labels.get(LABEL_BUILD_KEY) == Some(&hex(&key)) {
             return Ok(ImageInfo { reference: tag, id: found.id, built: false });
         }
-        if !found.ours(engine, &tag)? {
+        if !found.ours(engine, &tag, interrupt)? {
             return Err(DockerError::ForeignImage { image: tag });
         }
     }
     let target = BuildTarget { tag: &tag, dockerfile: &dockerfile, key: &key, network: docker.build_network };
     build(engine, &target, context, progress, interrupt)?;
-    let found = inspect(engine, &tag)?.ok_or_else(|| DockerError::ImageBuild {
+    let found = inspect(engine, &tag, interrupt)?.ok_or_else(|| DockerError::ImageBuild {
         tag: tag.clone(),
         output: "the engine reported success but has no such image".into(),
     })?;
@@ -183,7 +183,7 @@ fn base_image_ids(
     let bases = dockerfile::base_images(&text).map_err(|e| unreadable(e.to_string()))?;
     let mut ids = Vec::new();
     for base in bases {
-        let id = match inspect(engine, &base.reference)? {
+        let id = match inspect(engine, &base.reference, interrupt)? {
             Some(found) => found.id,
             None if offline => {
                 return Err(DockerError::BaseImageMissing {
@@ -203,7 +203,7 @@ fn base_image_ids(
                         detail,
                     },
                 })?;
-                inspect(engine, &base.reference)?
+                inspect(engine, &base.reference, interrupt)?
                     .ok_or_else(|| DockerError::BaseImageMissing {
                         image: base.reference.clone(),
                         dockerfile: path.to_path_buf(),
@@ -293,10 +293,16 @@ impl Found {
     /// Whether xedgesim built it (`reference` names it): it has our labels,
     /// and they are its own, set by its newest step. An image built `FROM`
     /// one of ours inherits the labels, and is someone else's.
-    fn ours(&self, engine: &DockerEngine, reference: &str) -> Result<bool, DockerError> {
+    fn ours(
+        &self,
+        engine: &DockerEngine,
+        reference: &str,
+        interrupt: Option<&AtomicBool>,
+    ) -> Result<bool, DockerError> {
         let Some(context) = self.labels.get(LABEL_CONTEXT) else { return Ok(false) };
+        let what = format!("`GET /images/{reference}/history`");
         let history = engine
-            .block_on(engine.docker().image_history(reference))
+            .block_on_metadata(interrupt, &what, engine.docker().image_history(reference))?
             .map_err(DockerError::api(format!("to read the history of image {reference}")))?;
         // Newest first; the build's labels are its last steps, in either order.
         let ours = [Some(context), self.labels.get(LABEL_BUILD_KEY)];
@@ -306,8 +312,15 @@ impl Found {
     }
 }
 
-fn inspect(engine: &DockerEngine, reference: &str) -> Result<Option<Found>, DockerError> {
-    match engine.block_on(engine.docker().inspect_image(reference)) {
+/// The image `reference` names, `None` when the engine has none; an
+/// engine that does not answer is [`DockerError::Unreachable`].
+fn inspect(
+    engine: &DockerEngine,
+    reference: &str,
+    interrupt: Option<&AtomicBool>,
+) -> Result<Option<Found>, DockerError> {
+    let what = format!("`GET /images/{reference}/json`");
+    match engine.block_on_metadata(interrupt, &what, engine.docker().inspect_image(reference))? {
         Ok(image) => Ok(Some(Found {
             id: image.id.unwrap_or_default(),
             labels: image.config.and_then(|c| c.labels).unwrap_or_default(),

@@ -40,7 +40,7 @@ mod protocol;
 pub mod prune;
 mod volume;
 
-pub use engine::DockerEngine;
+pub use engine::{DEFAULT_ENDPOINT, DockerEngine};
 pub use error::DockerError;
 pub use mqtt::{BROKER_PORT, MqttBrokerGroup, MqttClientGroup, RETAIN_PREFIX};
 pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};

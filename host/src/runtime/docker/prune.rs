@@ -45,8 +45,9 @@ pub fn prune(engine: &DockerEngine, all: bool) -> Result<Vec<Leftover>, DockerEr
         filters: Some(HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])])),
         ..Default::default()
     };
+    // Lists are short requests: an engine silent past METADATA_TIMEOUT is unreachable.
     let found = engine
-        .block_on(engine.docker().list_containers(Some(options)))
+        .block_on_metadata(None, "`GET /containers/json`", engine.docker().list_containers(Some(options)))?
         .map_err(DockerError::api("to list containers"))?;
     let mut leftovers = Vec::new();
     for summary in found {
@@ -62,8 +63,9 @@ pub fn prune(engine: &DockerEngine, all: bool) -> Result<Vec<Leftover>, DockerEr
     let options = bollard::query_parameters::ListVolumesOptions {
         filters: Some(HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])])),
     };
-    let found =
-        engine.block_on(engine.docker().list_volumes(Some(options))).map_err(DockerError::api("to list volumes"))?;
+    let found = engine
+        .block_on_metadata(None, "`GET /volumes`", engine.docker().list_volumes(Some(options)))?
+        .map_err(DockerError::api("to list volumes"))?;
     for v in found.volumes.unwrap_or_default() {
         let kept_because = kept_because(&v.labels, all);
         let removed = match kept_because {
@@ -75,8 +77,9 @@ pub fn prune(engine: &DockerEngine, all: bool) -> Result<Vec<Leftover>, DockerEr
     let options = bollard::query_parameters::ListNetworksOptions {
         filters: Some(HashMap::from([("label".to_string(), vec![LABEL_RUN.to_string()])])),
     };
-    let found =
-        engine.block_on(engine.docker().list_networks(Some(options))).map_err(DockerError::api("to list networks"))?;
+    let found = engine
+        .block_on_metadata(None, "`GET /networks`", engine.docker().list_networks(Some(options)))?
+        .map_err(DockerError::api("to list networks"))?;
     for n in found {
         let labels = n.labels.unwrap_or_default();
         let kept_because = kept_because(&labels, all);

@@ -12,6 +12,7 @@ use bollard::models::VolumeCreateRequest;
 
 use super::LABEL_RUN;
 use super::engine::DockerEngine;
+use super::engine::METADATA_TIMEOUT;
 use super::error::DockerError;
 
 /// What [`create_missing`] did: the volumes this run created (and so
@@ -33,7 +34,13 @@ pub async fn create_missing<'a>(
     let docker = engine.docker();
     let mut out = Created::default();
     for name in names {
-        match docker.inspect_volume(name).await {
+        // A short request: an engine silent past METADATA_TIMEOUT is not waited for (bollard's 600 s).
+        let silent = |what: &str| format!("the engine did not answer {what} within {} s", METADATA_TIMEOUT.as_secs());
+        let Ok(found) = tokio::time::timeout(METADATA_TIMEOUT, docker.inspect_volume(name)).await else {
+            out.failed.insert(name.to_string(), silent(&format!("`GET /volumes/{name}`")));
+            continue;
+        };
+        match found {
             Ok(_) => continue,
             Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {}
             Err(e) => {
@@ -47,7 +54,12 @@ pub async fn create_missing<'a>(
             labels: Some(super::run_labels(run_id, run_label)),
             ..Default::default()
         };
-        match docker.create_volume(request).await {
+        let Ok(made) = tokio::time::timeout(METADATA_TIMEOUT, docker.create_volume(request)).await else {
+            // Labelled for this run: `xedgesim prune` finds it if the engine made it after all.
+            out.failed.insert(name.to_string(), silent("`POST /volumes/create`"));
+            continue;
+        };
+        match made {
             // Another process may have made it since the look-up: then it
             // has that one's labels, and is not this run's to remove.
             Ok(volume) if volume.labels.get(LABEL_RUN).is_some_and(|run| run == run_id) => {

@@ -65,6 +65,14 @@ impl Checker<'_> {
                  `tls: false` if you mean it: a plain TCP engine is root on its machine for anyone who reaches \
                  the port (only for tests on 127.0.0.1)",
             ),
+            (EngineEndpoint::Tcp { address, .. }, Some(ConfigValue::Bool(false))) if !is_loopback(address) => self
+                .warning(
+                    &tls_path,
+                    format!("engine '{name}' is plain TCP to {address}, another machine, without TLS"),
+                    "anyone between here and there sees and can change what is sent, and whoever reaches the port is root \
+                     on that machine: give `tls: {ca, cert, key}` (the engine with `--tlsverify`), or reach it with \
+                     ssh://",
+                ),
             (EngineEndpoint::Tcp { .. }, Some(tls)) => self.tls_files(&tls_path, name, tls),
             (_, Some(_)) => self.key_error(
                 &tls_path,
@@ -156,7 +164,7 @@ impl Checker<'_> {
             );
         }
         if let Some(host) = docker.volumes.keys().find(|k| !super::is_named_volume(k)) {
-            self.error(
+            self.key_error(
                 &format!("{dpath}.volumes"),
                 Some(id),
                 format!(
@@ -167,7 +175,7 @@ impl Checker<'_> {
             );
         }
         if !docker.ports.is_empty() {
-            self.error(
+            self.key_error(
                 &format!("{dpath}.ports"),
                 Some(id),
                 format!("ports would be published on engine '{name}'s machine ({}), not this one", endpoint.url()),
@@ -175,4 +183,10 @@ impl Checker<'_> {
             );
         }
     }
+}
+
+/// Whether `address` (`host:port`) is this machine's loopback.
+fn is_loopback(address: &str) -> bool {
+    crate::scenario::Destination::parse(address)
+        .is_ok_and(|d| d.host == "localhost" || d.host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback()))
 }
