@@ -40,6 +40,16 @@ impl AllowArgs {
         Ok(allowance)
     }
 
+    /// What the user allowed for running `scenario` (its absolute path),
+    /// or the exit code once the error is printed: an allow file that came
+    /// with the scenario, or a bad word or file.
+    pub fn allowance_for(&self, scenario: &Path) -> Result<Allowance, std::process::ExitCode> {
+        self.check_file_is_yours(scenario).and_then(|()| self.allowance()).map_err(|e| {
+            eprintln!("error: {}", super::for_terminal(&e));
+            std::process::ExitCode::from(super::EXIT_USER_ERROR)
+        })
+    }
+
     /// Refuses an allow file in the folder of `scenario` (its absolute
     /// path) or below: it came with the scenario, so it is its author's
     /// yes, not the user's.

@@ -41,13 +41,9 @@ pub fn run(args: &BuildArgs) -> ExitCode {
             return ExitCode::from(super::EXIT_USER_ERROR);
         }
     };
-    let allowance = match args.allow.check_file_is_yours(&loaded.resolved.source).and_then(|()| args.allow.allowance())
-    {
+    let allowance = match args.allow.allowance_for(&loaded.resolved.source) {
         Ok(allowance) => allowance,
-        Err(e) => {
-            eprintln!("error: {}", super::for_terminal(&e));
-            return ExitCode::from(super::EXIT_USER_ERROR);
-        }
+        Err(code) => return code,
     };
     if !super::allow::permitted(&loaded.capabilities, &allowance, super::allow::Acting::Building) {
         return ExitCode::from(super::EXIT_USER_ERROR);

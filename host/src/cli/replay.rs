@@ -61,9 +61,9 @@ pub fn run(args: &ReplayArgs) -> ExitCode {
             shown(&out_dir)
         );
     }
-    let allowance = match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
+    let allowance = match args.allow.allowance_for(&sim.scenario().source) {
         Ok(allowance) => allowance,
-        Err(e) => return user_error(&e),
+        Err(code) => return code,
     };
     let replayed: Vec<String> = sim
         .options()

@@ -185,14 +185,10 @@ pub fn run(args: &RunArgs) -> ExitCode {
         eprintln!("error: {} has warnings and --strict is given; nothing was run", args.file.display());
         return ExitCode::from(super::EXIT_USER_ERROR);
     }
-    let mut allowance =
-        match args.allow.check_file_is_yours(&sim.scenario().source).and_then(|()| args.allow.allowance()) {
-            Ok(allowance) => allowance,
-            Err(e) => {
-                eprintln!("error: {}", super::for_terminal(&e));
-                return ExitCode::from(super::EXIT_USER_ERROR);
-            }
-        };
+    let mut allowance = match args.allow.allowance_for(&sim.scenario().source) {
+        Ok(allowance) => allowance,
+        Err(code) => return code,
+    };
     if args.build {
         allowance.allow_builds();
     }
