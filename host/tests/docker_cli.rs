@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{containers_of_node, docker_engine, output_text, root, xedgesim};
+use common::{containers_of_node, docker_engine, output_text, root, wait_exit, xedgesim};
 
 /// A scenario whose container `node` never answers its first step (and
 /// would be waited for two minutes).
@@ -55,20 +55,6 @@ fn wait_for_container(engine: &xedgesim::runtime::docker::DockerEngine, node: &s
     }
     // Past the handshake, into the step that hangs.
     std::thread::sleep(Duration::from_millis(700));
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the run did not stop within {limit:?} of the signal");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn interrupted_cleanly_by(signal: &str, exit_code: i32, node: &str) {

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{docker_engine, output_text, root};
+use common::{docker_engine, output_text, root, wait_exit};
 use fake_engine::FakeEngine;
 use second_engine::{SecondEngine, labelled, scenario_file, test_label};
 use xedgesim::runtime::docker::DockerEngine;
@@ -115,20 +115,6 @@ fn wait_for_containers(engines: &[(&str, &DockerEngine)], child: &mut Child) {
         }
     }
     std::thread::sleep(Duration::from_millis(1500));
-}
-
-fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            panic!("the run did not stop within {limit:?} of the signal");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 fn read(path: PathBuf) -> String {

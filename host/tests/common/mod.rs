@@ -96,6 +96,22 @@ pub fn xedgesim(args: &[&str], cache: Option<&Path>) -> std::process::Output {
     command.output().expect("the binary runs")
 }
 
+/// Waits for `child` to exit after a signal; kills it and fails past `limit`.
+#[allow(dead_code, reason = "each test binary uses a different subset")]
+pub fn wait_exit(child: &mut std::process::Child, limit: std::time::Duration) -> std::process::ExitStatus {
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("the run did not stop within {limit:?} of the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// A process's output bytes as text.
 pub fn output_text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
