@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::{EXIT_USER_ERROR, sweep_collect, sweep_options};
-use crate::sweep::layout::{FAILURE_FILE, PointFailure, SweepPlan, point_dir};
+use crate::sweep::layout::{PointFailure, SweepPlan, point_dir, read_failure};
 use crate::sweep::spec::{SetArg, SweepRequest, parse_set};
 use crate::sweep::{SweepError, kubernetes, local, plan, point, slurm};
 use crate::text::shell::quote;
@@ -394,14 +394,8 @@ fn run_slurm(args: &PlanArgs, dir: &Path, plan: &SweepPlan, point_args: Vec<Stri
         println!("collect with: {}", collect_command(dir));
         return ExitCode::SUCCESS;
     }
-    let failed: Vec<(usize, PointFailure)> = plan
-        .points
-        .iter()
-        .filter_map(|p| {
-            let text = std::fs::read_to_string(point_dir(dir, p.index).join(FAILURE_FILE)).ok()?;
-            Some((p.index, serde_json::from_str(&text).ok()?))
-        })
-        .collect();
+    let failed: Vec<(usize, PointFailure)> =
+        plan.points.iter().filter_map(|p| Some((p.index, read_failure(&point_dir(dir, p.index))?))).collect();
     let missing = slurm::unfinished(dir, plan).len() - failed.len();
     for (i, failure) in &failed {
         println!(

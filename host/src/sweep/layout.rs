@@ -136,6 +136,20 @@ pub fn check_summary(folder: &Path, plan: &SweepPlan, entry: &PointEntry) -> Sum
     SummaryCheck::Finished(summary)
 }
 
+/// The point's `failed.json`, if it has one; one it cannot read is a
+/// failure too, saying so.
+pub fn read_failure(folder: &Path) -> Option<PointFailure> {
+    let path = folder.join(FAILURE_FILE);
+    match read_no_follow(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(PointFailure { exit_code: 1, error: format!("cannot read {FAILURE_FILE}: {e}") }),
+        Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| PointFailure {
+            exit_code: 1,
+            error: format!("{FAILURE_FILE} is not a point failure: {e}"),
+        })),
+    }
+}
+
 /// Whether point `entry`'s folder in `dir` holds its finished run.
 pub fn is_finished(dir: &Path, plan: &SweepPlan, entry: &PointEntry) -> bool {
     point_folder(dir, entry.index).is_ok()

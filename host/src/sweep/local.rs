@@ -11,9 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::error::SweepError;
-use super::layout::{
-    FAILURE_FILE, PointFailure, SweepPlan, create_no_follow, is_finished, point_dir, point_folder, read_no_follow,
-};
+use super::layout::{PointFailure, SweepPlan, create_no_follow, is_finished, point_dir, point_folder, read_failure};
 use super::point::write_failure;
 
 /// Where a point's child writes what it prints, in its folder.
@@ -228,10 +226,6 @@ fn spawn(dir: &Path, index: usize, options: &LocalOptions) -> Result<Child, Poin
             error: format!("could not start {} for point {index}: {e}", binary.display()),
         })?;
     Ok(child)
-}
-
-fn read_failure(out: &Path) -> Option<PointFailure> {
-    serde_json::from_str(&read_no_follow(&out.join(FAILURE_FILE)).ok()?).ok()
 }
 
 /// The failure of a child that ended without saying why.

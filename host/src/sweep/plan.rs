@@ -2,7 +2,7 @@
 //! before anything runs, and a sweep folder's plan written, or resumed
 //! when the folder already holds the same one.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -11,7 +11,7 @@ use super::error::{SweepError, io_error};
 use super::layout::{MAX_PLAN_BYTES, PLAN_FILE, PointEntry, SweepPlan};
 use super::spec::{self, Expanded, SweepRequest};
 use crate::atomic_file::write_atomic;
-use crate::scenario::{self, Implementation, LoadOptions, Override, ResolvedScenario};
+use crate::scenario::{self, Implementation, LoadOptions, MAX_SWEEP_POINTS, Override, ResolvedScenario};
 use crate::text::hex;
 
 /// The version of `sweep.json` this xedgesim writes.
@@ -117,37 +117,76 @@ pub fn worst_case_mb(scenario: &ResolvedScenario) -> u64 {
     PROCESS_BASE_MB + nodes
 }
 
-/// Reads `dir`'s plan.
-pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
-    let path = dir.join(PLAN_FILE);
-    if std::fs::metadata(&path).is_ok_and(|m| m.len() > MAX_PLAN_BYTES) {
-        return Err(SweepError::Usage(format!(
-            "{} is over {} MiB: not a plan xedgesim wrote",
-            path.display(),
+/// Why a sweep folder's plan could not be read.
+#[derive(Debug)]
+pub enum PlanFileError {
+    /// The folder has no `sweep.json`.
+    Missing,
+    Io(std::io::Error),
+    /// It is not a plan this xedgesim reads, and why.
+    Bad(String),
+}
+
+/// The plan in `dir`, read at most [`MAX_PLAN_BYTES`] and checked: of this
+/// version, at most [`MAX_SWEEP_POINTS`] points indexed 0, 1, 2, … in
+/// order, each setting exactly the plan's parameters. The one reader of
+/// `sweep.json`, for the executors, `sweep point` and `collect`: a plan
+/// someone else left in a folder is never trusted further than this.
+pub fn read_file(dir: &Path) -> Result<SweepPlan, PlanFileError> {
+    use std::io::Read;
+    let bad = |problem: String| PlanFileError::Bad(problem);
+    let file = match std::fs::File::open(dir.join(PLAN_FILE)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(PlanFileError::Missing),
+        Err(e) => return Err(PlanFileError::Io(e)),
+    };
+    let mut text = String::new();
+    file.take(MAX_PLAN_BYTES + 1).read_to_string(&mut text).map_err(PlanFileError::Io)?;
+    if text.len() as u64 > MAX_PLAN_BYTES {
+        return Err(bad(format!(
+            "it is over {} MiB, more than any plan of {MAX_SWEEP_POINTS} points",
             MAX_PLAN_BYTES >> 20
         )));
     }
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            SweepError::Usage(format!(
-                "{} is not a sweep folder: it has no {PLAN_FILE}; `xedgesim sweep FILE --out {}` makes one",
-                dir.display(),
-                dir.display()
-            ))
-        } else {
-            SweepError::Io { path: path.clone(), source: e }
-        }
-    })?;
-    let plan: SweepPlan = serde_json::from_str(&text)
-        .map_err(|e| SweepError::Usage(format!("{} is not a sweep plan: {e}", path.display())))?;
+    let plan: SweepPlan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
     if plan.version != PLAN_VERSION {
-        return Err(SweepError::Usage(format!(
-            "{} is of plan version {}; this xedgesim reads version {PLAN_VERSION}: plan the sweep again into a new folder",
-            path.display(),
-            plan.version
+        return Err(bad(format!("it is of plan version {}; this xedgesim reads version {PLAN_VERSION}", plan.version)));
+    }
+    if plan.points.len() > MAX_SWEEP_POINTS {
+        return Err(bad(format!("it has {} points; a sweep has at most {MAX_SWEEP_POINTS}", plan.points.len())));
+    }
+    if let Some((position, point)) = plan.points.iter().enumerate().find(|(i, p)| p.index != *i) {
+        let problem =
+            format!("the point at position {position} has index {} (indexes run 0, 1, 2, … in order)", point.index);
+        return Err(bad(problem));
+    }
+    let parameters: BTreeSet<&String> = plan.parameters.iter().collect();
+    if let Some(point) = plan.points.iter().find(|p| p.values.keys().collect::<BTreeSet<_>>() != parameters) {
+        return Err(bad(format!(
+            "point {}'s values set [{}], the plan's parameters are [{}]",
+            point.index,
+            point.values.keys().cloned().collect::<Vec<_>>().join(", "),
+            plan.parameters.join(", ")
         )));
     }
     Ok(plan)
+}
+
+/// Reads `dir`'s plan ([`read_file`]), its errors as the sweep commands say them.
+pub fn read(dir: &Path) -> Result<SweepPlan, SweepError> {
+    let path = dir.join(PLAN_FILE);
+    read_file(dir).map_err(|e| match e {
+        PlanFileError::Missing => SweepError::Usage(format!(
+            "{} is not a sweep folder: it has no {PLAN_FILE}; `xedgesim sweep FILE --out {}` makes one",
+            dir.display(),
+            dir.display()
+        )),
+        PlanFileError::Io(source) => SweepError::Io { path: path.clone(), source },
+        PlanFileError::Bad(problem) => SweepError::Usage(format!(
+            "{} is not a sweep plan: {problem}: plan the sweep again into a new folder",
+            path.display()
+        )),
+    })
 }
 
 /// Whether the plan was written now or found there already.

@@ -1,20 +1,18 @@
 //! Reading a sweep folder: its plan, and where each point stands with the
 //! numbers its run left (`summary.json` and `metrics.csv`).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::csv;
 use super::{CollectError, Metric, PointRow, Table};
-use crate::scenario::MAX_SWEEP_POINTS;
 use crate::sweep::layout::{
-    FAILURE_FILE, MAX_PLAN_BYTES, PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan,
-    check_summary, point_folder, read_no_follow,
+    PLAN_FILE, PointEntry, PointFailure, PointStatus, SummaryCheck, SweepPlan, check_summary, point_folder,
+    read_failure, read_no_follow,
 };
-use crate::sweep::plan::PLAN_VERSION;
+use crate::sweep::plan::{PlanFileError, read_file};
 use crate::text::{escape_controls, truncate};
 
 /// A run's metrics file, one row per node and metric.
@@ -27,50 +25,14 @@ const METRICS_FILE: &str = "metrics.csv";
 const NOT_RESULTS: [&str; 5] = ["seed", "overrides", "model_metrics", "recording", "replayed"];
 
 /// The plan in `dir`, or why `dir` is not a sweep folder (or not one
-/// this xedgesim reads: of another version, over [`MAX_PLAN_BYTES`] or
-/// [`MAX_SWEEP_POINTS`] points, or with points whose values are not the
-/// plan's parameters).
+/// this xedgesim reads: [`crate::sweep::plan::read_file`]).
 pub fn plan(dir: &Path) -> Result<SweepPlan, CollectError> {
     let path = dir.join(PLAN_FILE);
-    let bad = |problem: String| CollectError::BadPlan { path: path.clone(), problem };
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(CollectError::NotASweep { dir: dir.to_path_buf() });
-        }
-        Err(source) => return Err(CollectError::Read { path, source }),
-    };
-    let mut text = String::new();
-    let read = file.take(MAX_PLAN_BYTES + 1).read_to_string(&mut text);
-    read.map_err(|source| CollectError::Read { path: path.clone(), source })?;
-    if text.len() as u64 > MAX_PLAN_BYTES {
-        return Err(bad(format!(
-            "it is over {} MiB, more than any plan of {MAX_SWEEP_POINTS} points",
-            MAX_PLAN_BYTES >> 20
-        )));
-    }
-    let plan: SweepPlan = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    if plan.version != PLAN_VERSION {
-        return Err(bad(format!("it is of plan version {}; this xedgesim reads version {PLAN_VERSION}", plan.version)));
-    }
-    if plan.points.len() > MAX_SWEEP_POINTS {
-        return Err(bad(format!("it has {} points; a sweep has at most {MAX_SWEEP_POINTS}", plan.points.len())));
-    }
-    if let Some((position, point)) = plan.points.iter().enumerate().find(|(i, p)| p.index != *i) {
-        let problem =
-            format!("the point at position {position} has index {} (indexes run 0, 1, 2, … in order)", point.index);
-        return Err(bad(problem));
-    }
-    let parameters: BTreeSet<&String> = plan.parameters.iter().collect();
-    if let Some(point) = plan.points.iter().find(|p| p.values.keys().collect::<BTreeSet<_>>() != parameters) {
-        return Err(bad(format!(
-            "point {}'s values set [{}], the plan's parameters are [{}]",
-            point.index,
-            point.values.keys().cloned().collect::<Vec<_>>().join(", "),
-            plan.parameters.join(", ")
-        )));
-    }
-    Ok(plan)
+    read_file(dir).map_err(|e| match e {
+        PlanFileError::Missing => CollectError::NotASweep { dir: dir.to_path_buf() },
+        PlanFileError::Io(source) => CollectError::Read { path, source },
+        PlanFileError::Bad(problem) => CollectError::BadPlan { path, problem },
+    })
 }
 
 /// Every point of `plan` as its folder in `dir` shows it, with the union of
@@ -126,7 +88,7 @@ fn point(dir: &Path, plan: &SweepPlan, entry: &PointEntry) -> (PointStatus, Opti
         Ok(folder) => folder,
         Err(problem) => return failed(PointFailure { exit_code: 2, error: problem }),
     };
-    let failure = failure(&folder);
+    let failure = read_failure(&folder);
     match check_summary(&folder, plan, entry) {
         SummaryCheck::Finished(summary) => {
             let mut numbers = Vec::new();
@@ -152,20 +114,6 @@ fn failed(failure: PointFailure) -> (PointStatus, Option<String>, Vec<(Metric, f
     let first = failure.error.lines().find(|l| !l.trim().is_empty()).unwrap_or("(no error text)").trim();
     let note = truncate(&escape_controls(first), MAX_NOTE_BYTES);
     (PointStatus::Failed(failure), Some(note), Vec::new())
-}
-
-/// The point's `failed.json`, if it has one; one it cannot read is a
-/// failure too, saying so.
-fn failure(folder: &Path) -> Option<PointFailure> {
-    let path = folder.join(FAILURE_FILE);
-    match read_no_follow(&path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => Some(PointFailure { exit_code: 1, error: format!("cannot read {FAILURE_FILE}: {e}") }),
-        Ok(text) => Some(serde_json::from_str(&text).unwrap_or_else(|e| PointFailure {
-            exit_code: 1,
-            error: format!("{FAILURE_FILE} is not a point failure: {e}"),
-        })),
-    }
 }
 
 /// The numbers of a summary, named by their paths (`messages.delivered`):
