@@ -52,6 +52,18 @@ async fn interrupted(interrupt: Option<&AtomicBool>) {
     }
 }
 
+/// `future` within `limit` (`Err` past it), or `None` once `interrupt` is set.
+async fn within_unless<F: Future>(
+    limit: Duration,
+    interrupt: Option<&AtomicBool>,
+    future: F,
+) -> Option<Result<F::Output, tokio::time::error::Elapsed>> {
+    tokio::select! {
+        out = tokio::time::timeout(limit, future) => Some(out),
+        () = interrupted(interrupt) => None,
+    }
+}
+
 /// `error` and each of its sources, `: `-separated (rustls' reason for a
 /// refused handshake is several sources deep, under hyper's "client error").
 pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
@@ -131,22 +143,12 @@ impl DockerEngine {
                 Some(detail) => unreachable(detail),
             })?
         };
-        let negotiated = runtime.block_on(async {
-            tokio::select! {
-                out = tokio::time::timeout(CONNECT_TIMEOUT, docker.negotiate_version()) => Some(out),
-                () = interrupted(interrupt) => None,
-            }
-        });
+        let negotiated = runtime.block_on(within_unless(CONNECT_TIMEOUT, interrupt, docker.negotiate_version()));
         let docker = negotiated
             .ok_or(DockerError::Interrupted)?
             .map_err(|_| unreachable(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs())))?
             .map_err(|e| unreachable(error_chain(&e)))?;
-        let pinged = runtime.block_on(async {
-            tokio::select! {
-                out = tokio::time::timeout(METADATA_TIMEOUT, round_trip_us(&docker)) => Some(out),
-                () = interrupted(interrupt) => None,
-            }
-        });
+        let pinged = runtime.block_on(within_unless(METADATA_TIMEOUT, interrupt, round_trip_us(&docker)));
         let round_trip_us = pinged.ok_or(DockerError::Interrupted)?.map_err(|_| {
             unreachable(format!(
                 "it answered the version request, then no `GET /_ping` within {} s",
@@ -190,17 +192,9 @@ impl DockerEngine {
         future: F,
     ) -> Result<F::Output, Interrupted> {
         self.runtime.block_on(async {
-            let watch = async {
-                loop {
-                    tokio::time::sleep(INTERRUPT_POLL).await;
-                    if interrupt.is_some_and(|f| f.load(Ordering::Relaxed)) {
-                        return;
-                    }
-                }
-            };
             tokio::select! {
                 out = future => Ok(out),
-                () = watch => Err(Interrupted),
+                () = interrupted(interrupt) => Err(Interrupted),
             }
         })
     }
@@ -215,12 +209,7 @@ impl DockerEngine {
         what: &str,
         future: F,
     ) -> Result<F::Output, DockerError> {
-        let out = self.runtime.block_on(async {
-            tokio::select! {
-                out = tokio::time::timeout(METADATA_TIMEOUT, future) => Some(out),
-                () = interrupted(interrupt) => None,
-            }
-        });
+        let out = self.runtime.block_on(within_unless(METADATA_TIMEOUT, interrupt, future));
         out.ok_or(DockerError::Interrupted)?.map_err(|_| DockerError::Unreachable {
             endpoint: self.endpoint.clone(),
             detail: format!("it answered before, then not {what} within {} s", METADATA_TIMEOUT.as_secs()),
