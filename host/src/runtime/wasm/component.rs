@@ -27,7 +27,7 @@ pub const CONTRACT_VERSION: &str = "0.2.0";
 /// preopened directories, so a model sees no files at all. Of the
 /// contract, only the interfaces the host provides: an unknown
 /// `xedgesim:node/*` import is refused as clearly as any other.
-const ALLOWED_IMPORTS: &[&str] = &[
+pub(super) const ALLOWED_IMPORTS: &[&str] = &[
     "wasi:cli/",
     "wasi:io/",
     "wasi:clocks/",
@@ -110,8 +110,6 @@ impl ModelComponent {
             };
             return Err(not_a_component(reason));
         }
-        // Imports, the contract version and sizes are refused before
-        // compiling: a refused component costs no compile.
         if bytes.len() > MAX_COMPONENT_BYTES {
             return Err(WasmError::TooLarge {
                 component: name.clone(),
@@ -120,6 +118,17 @@ impl ModelComponent {
                 limit: MAX_COMPONENT_BYTES,
             });
         }
+        let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
+        // A compiled entry in the cache passed every check below when it
+        // was compiled (its key holds the component's hash, the build's
+        // version and the limits), so a hit skips them: reading the
+        // component, even without its operators, was a tenth of an M0
+        // run's instructions.
+        if let Some(component) = cache.and_then(|cache| cache.load(engine, &sha256)) {
+            return Self::checked(engine, linker, name, sha256, component, CacheOutcome::Hit);
+        }
+        // Imports, the contract version and sizes are refused before
+        // compiling: a refused component costs no compile.
         // Read without the operators: the imports, exports and sizes.
         let outline = survey(bytes, false).map_err(not_a_component)?;
         for import in &outline.imports {
@@ -143,14 +152,8 @@ impl ModelComponent {
                 limit: format!("{MAX_CODE_BYTES} bytes"),
             });
         }
-        let sha256: [u8; 32] = sha256.unwrap_or_else(|| Sha256::digest(bytes).into());
-        // The compile work is what a compile would cost: read from every
-        // operator (a fifth of an M0 run's whole process), so only before
-        // compiling. A compiled entry in the cache was checked when it was
-        // compiled: its key holds the limits it was checked against.
-        if let Some(component) = cache.and_then(|cache| cache.load(engine, &sha256)) {
-            return Self::checked(engine, linker, name, sha256, component, CacheOutcome::Hit);
-        }
+        // The compile work is what a compile would cost, read from every
+        // operator: only before compiling.
         check_compile_work(&survey(bytes, true).map_err(not_a_component)?, &name)?;
         let (component, cache_outcome) = match cache {
             Some(cache) => cache.compile(engine, bytes, &sha256, interrupt),
