@@ -76,6 +76,16 @@ pub const MAX_EVENTS_PER_INSTANT: u64 = 1_000_000;
 /// Default bound on the bytes of messages in flight (payloads, topics,
 /// ids and a fixed overhead each: `event_queue::held_bytes`).
 pub const DEFAULT_MAX_QUEUED_PAYLOAD_BYTES: u64 = 1 << 30;
+/// What the default bound allows each node, for scenarios so large that
+/// 1 GiB would stop them at their first instant: ten million sensors that
+/// each send one reading hold about 2.3 GB as the bound counts them.
+pub const DEFAULT_QUEUED_BYTES_PER_NODE: u64 = 512;
+
+/// The default bound on the bytes of messages in flight for a scenario of
+/// `nodes` nodes: 1 GiB, or 512 bytes a node when that is more.
+pub fn default_max_queued_payload_bytes(nodes: usize) -> u64 {
+    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES.max((nodes as u64).saturating_mul(DEFAULT_QUEUED_BYTES_PER_NODE))
+}
 
 /// Where a run is, for progress displays.
 #[derive(Debug, Clone, Copy)]

@@ -552,3 +552,14 @@ fn what_waited_for_a_busy_node_that_a_stall_then_delays_is_handed_over_by_the_st
     );
     assert_eq!((ran.outcome.counts.delivered, ran.outcome.counts.in_flight), (3, 0));
 }
+
+#[test]
+fn the_default_in_flight_bound_grows_with_the_scenario_past_two_million_nodes() {
+    use super::default_max_queued_payload_bytes;
+    assert_eq!(default_max_queued_payload_bytes(4), 1 << 30);
+    assert_eq!(default_max_queued_payload_bytes(2_097_152), 1 << 30);
+    assert_eq!(default_max_queued_payload_bytes(2_097_153), (1 << 30) + 512);
+    // Ten million sensors, each with a reading on the wire (about 230 bytes as the bound counts it).
+    assert_eq!(default_max_queued_payload_bytes(10_000_000), 5_120_000_000);
+    assert_eq!(default_max_queued_payload_bytes(usize::MAX), u64::MAX);
+}

@@ -105,8 +105,10 @@ impl Simulation {
 
     /// A simulation of an already resolved scenario.
     pub fn new(scenario: ResolvedScenario) -> Self {
+        let mut options = RunOptions::new(scenario.seed, scenario.duration_us);
+        options.max_queued_payload_bytes = crate::engine::default_max_queued_payload_bytes(scenario.nodes.len());
         Simulation {
-            options: RunOptions::new(scenario.seed, scenario.duration_us),
+            options,
             scenario,
             file_sha256: None,
             warnings: scenario::Diagnostics::default(),
@@ -227,9 +229,9 @@ impl Simulation {
         self
     }
 
-    /// Bounds the bytes of messages in flight (default 1 GiB; payloads,
-    /// topics, ids and 128 a message): past it the run stops with an error
-    /// naming the sender.
+    /// Bounds the bytes of messages in flight (default 1 GiB, or 512 bytes
+    /// a node past two million nodes; payloads, topics, ids and 128 a
+    /// message): past it the run stops with an error naming the sender.
     pub fn max_queued_payload_bytes(mut self, bytes: u64) -> Self {
         self.options.max_queued_payload_bytes = bytes;
         self
