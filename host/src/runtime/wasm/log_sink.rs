@@ -54,6 +54,11 @@ struct Buffer {
 pub struct LogSink(Arc<Mutex<Buffer>>);
 
 impl LogSink {
+    /// Room for `nodes` more accounts.
+    pub fn reserve(&self, nodes: usize) {
+        self.lock().accounts.reserve_exact(nodes);
+    }
+
     /// Opens an account of `max_bytes` for the next node.
     pub fn add_node(&self, max_bytes: u64) {
         self.lock().accounts.push(Account { budget_left: max_bytes, ..Account::default() });
