@@ -69,15 +69,16 @@ fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
     let node = |i: usize| ResolvedNode {
         id: format!("r{i}"),
         kind: NodeKind::Custom("relay".into()),
-        implementation: Implementation::Wasm(WasmNode {
+        implementation: Implementation::Wasm(std::sync::Arc::new(WasmNode {
             component: ComponentSource::Builtin("relay".into()),
             limits: SandboxLimits::default(),
             files: BTreeMap::new(),
-        }),
+        })),
         config: BTreeMap::from([
             ("destination".into(), ConfigValue::Text(format!("r{}", (i + 1) % nodes))),
             ("initial".into(), ConfigValue::Integer(initial as i64)),
-        ]),
+        ])
+        .into(),
         on_fault: FaultPolicy::Abort,
         port: None,
         alternative: None,

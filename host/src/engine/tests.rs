@@ -284,7 +284,7 @@ fn an_inbox_past_its_byte_bound_is_handed_over_in_further_steps_at_that_instant(
     let mut s = scenario(LATENCY, "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n", "");
     // Each message takes 1 (source) + 10 (payload) + 32 (header) bytes: two fit.
     let Implementation::Wasm(wasm) = &mut s.nodes[1].implementation else { unreachable!() };
-    wasm.limits.max_inbox_bytes = 2 * 43;
+    std::sync::Arc::make_mut(wasm).limits.max_inbox_bytes = 2 * 43;
     let ran = run(
         &s,
         Box::new(|id, now, _| match (id, now) {

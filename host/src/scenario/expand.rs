@@ -8,8 +8,11 @@
 //! "gw{i / 100}"}}`. `{{` and `}}` are literal braces. Entries without
 //! `count` are left exactly as written.
 
+use std::collections::BTreeSet;
+
 use super::config_value::ConfigValue;
 use super::manifest::Scenario;
+use super::node_config::NodeConfig;
 
 /// Most nodes one file may make with `count`.
 pub const MAX_EXPANDED_NODES: u64 = 10_000_000;
@@ -85,14 +88,29 @@ pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<ExpandError>> {
             origins.push(k);
             continue;
         };
+        // Members whose configs come out equal share one map (`NodeConfig`):
+        // all of them when no text has a placeholder, else those that
+        // fill to the same values (`gw{i % 100}`: a hundred maps).
+        let templated = entry.config.values().any(|v| matches!(v, ConfigValue::Text(t) if t.contains(['{', '}'])));
+        let mut configs: BTreeSet<NodeConfig> = BTreeSet::new();
         for i in 0..count {
             let mut node = entry.clone();
             node.count = None;
             node.id = fill(&entry.id, i).expect("checked above");
-            for value in node.config.values_mut() {
-                if let ConfigValue::Text(text) = value {
-                    *text = fill(text, i).expect("checked above");
+            if templated {
+                let mut config = entry.config.clone();
+                for value in config.make_mut().values_mut() {
+                    if let ConfigValue::Text(text) = value {
+                        *text = fill(text, i).expect("checked above");
+                    }
                 }
+                node.config = match configs.get(&config) {
+                    Some(same) => same.clone(),
+                    None => {
+                        configs.insert(config.clone());
+                        config
+                    }
+                };
             }
             scenario.nodes.push(node);
             origins.push(k);
@@ -161,5 +179,31 @@ mod tests {
         assert!(fill("{j}", 0).unwrap_err().contains("is not one of"));
         assert!(fill("{i / 0}", 0).unwrap_err().contains("divides by zero"));
         assert!(fill("s{i", 0).unwrap_err().contains("without its `}`"));
+    }
+
+    #[test]
+    fn members_whose_configs_fill_the_same_share_one_map() {
+        use super::super::manifest::NodeEntry;
+        let entry = |id: &str, count, node_type: &str, config: &[(&str, ConfigValue)]| NodeEntry {
+            id: id.into(),
+            count: Some(count),
+            node_type: node_type.into(),
+            config: config.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            ..NodeEntry::default()
+        };
+        let sensors = [("destination", ConfigValue::Text("gw{i % 2}".into())), ("rate", ConfigValue::Integer(10))];
+        let mut scenario = Scenario {
+            nodes: vec![
+                entry("s{i}", 6, "sensor", &sensors),
+                entry("g{i}", 2, "gateway", &[("window_s", ConfigValue::Integer(1))]),
+            ],
+            ..Scenario::default()
+        };
+        expand(&mut scenario).unwrap();
+        let n = &scenario.nodes;
+        assert_eq!(n[3].config.get("destination"), Some(&ConfigValue::Text("gw1".into())));
+        assert!(n[0].config.shares(&n[2].config) && n[1].config.shares(&n[5].config));
+        assert!(!n[0].config.shares(&n[1].config));
+        assert!(n[6].config.shares(&n[7].config), "no placeholder: one map for the entry");
     }
 }
