@@ -162,6 +162,18 @@ fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
 
 /// [`run_groups`] with each step using the fuel `fuel` says.
 fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool, fuel: Fuel) -> Ran {
+    run_at(TraceLevel::All, scenario, groups, script, short, fuel)
+}
+
+/// [`run_fueled`] with the trace at `level`.
+fn run_at(
+    level: TraceLevel,
+    scenario: &ResolvedScenario,
+    groups: Vec<Vec<usize>>,
+    script: Script,
+    short: bool,
+    fuel: Fuel,
+) -> Ran {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(script));
     let mut placement = Placement::new(scenario.nodes.len());
@@ -180,7 +192,7 @@ fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
         placement.add(scenario, members, Ok(Box::new(group)));
     }
     let buffer = Buffer::default();
-    let trace = Trace::new(TraceLevel::All, Some(Box::new(buffer.clone())));
+    let trace = Trace::new(level, Some(Box::new(buffer.clone())));
     let faults = FaultState::for_scenario(scenario, &scenario.faults, scenario.seed, scenario.duration_us).unwrap();
     let options = EngineOptions {
         seed: scenario.seed,
@@ -263,6 +275,49 @@ fn results_are_applied_in_node_order_whatever_group_each_node_is_in() {
         Box::new(|id, now, _| if now == 0 && id != "gw" { send(vec![to("gw", id)]) } else { send(vec![]) });
     let ran = run_groups(&s, vec![vec![1], vec![0, 2, 3]], script, false);
     assert_eq!(steps(&ran.calls).last().unwrap(), &"2000 gw [a:a b:b c:c]");
+}
+
+#[test]
+fn groups_applied_one_at_a_time_give_what_stepping_them_all_first_gives() {
+    // Under `messages` the due groups are applied one at a time when their
+    // nodes come in node order; under `all` (log lines heard), or with
+    // groups of interleaved nodes, all are stepped first.
+    let nodes = "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - {id: c, type: sensor}\n  - {id: d, type: sensor}\n  - {id: gw, type: gateway}\n";
+    let mut s = scenario(LATENCY, nodes, "");
+    s.nodes[1].on_fault = FaultPolicy::Abort;
+    // Sends without their payloads, which only level `all` shows.
+    let sends = |trace: &str| -> Vec<String> {
+        let sends = trace.lines().filter(|l| l.contains(r#""event":"send""#));
+        sends.map(|l| l.split(",\"payload\"").next().unwrap_or(l).trim_end_matches('}').to_string()).collect()
+    };
+    for (fault, groups) in [
+        (false, [vec![0, 1], vec![2, 3, 4]]),
+        (false, [vec![1, 3], vec![0, 2, 4]]),
+        (true, [vec![0, 1], vec![2, 3, 4]]),
+    ] {
+        let ran = |level| {
+            let script: Script = Box::new(move |id, now, _| match (id, now) {
+                ("b", 0) if fault => Err(FaultKind::ModelError),
+                ("gw", _) | (_, 1..) => send(vec![]),
+                _ => send(vec![to("gw", id)]),
+            });
+            run_at(level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
+        };
+        let (all, messages) = (ran(TraceLevel::All), ran(TraceLevel::Messages));
+        assert_eq!(sends(&all.trace), sends(&messages.trace), "{groups:?}");
+        assert_eq!(all.calls, messages.calls, "{groups:?}: every group steps, in the same order");
+        assert_eq!(
+            (all.outcome.steps, all.outcome.faults.len()),
+            (messages.outcome.steps, messages.outcome.faults.len())
+        );
+        if fault {
+            // Stopped at `b`: `c`, `d` and `gw` still stepped, and nothing after `b` applied.
+            assert_eq!(steps(&messages.calls), ["0 a []", "0 b []", "0 c []", "0 d []", "0 gw []"]);
+            assert_eq!((messages.outcome.steps, messages.outcome.counts.sent), (2, 1));
+        } else {
+            assert_eq!(steps(&messages.calls).last().unwrap(), &"2000 gw [a:a b:b c:c d:d]", "{groups:?}");
+        }
+    }
 }
 
 #[test]

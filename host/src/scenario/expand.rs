@@ -14,8 +14,11 @@ use super::config_value::ConfigValue;
 use super::manifest::Scenario;
 use super::node_config::NodeConfig;
 
-/// Most nodes one file may make with `count`.
-pub const MAX_EXPANDED_NODES: u64 = 10_000_000;
+/// Most nodes one file may make with `count`: room for ten million
+/// sensors and their gateways (about 2 KB a node when they run packed;
+/// docs/benchmarks.md).
+pub const MAX_EXPANDED_NODES: u64 = 12_000_000;
+const _: () = assert!(MAX_EXPANDED_NODES >= 10_100_001, "10,000,000 sensors and 100,000 gateways fit");
 
 /// An entry whose `count` cannot be expanded, at `path` in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -205,5 +208,20 @@ mod tests {
         assert!(n[0].config.shares(&n[2].config) && n[1].config.shares(&n[5].config));
         assert!(!n[0].config.shares(&n[1].config));
         assert!(n[6].config.shares(&n[7].config), "no placeholder: one map for the entry");
+    }
+
+    #[test]
+    fn more_nodes_than_the_bound_are_refused_before_any_is_made() {
+        use super::super::manifest::NodeEntry;
+        let group = |id: &str, count| NodeEntry { id: id.into(), count: Some(count), ..NodeEntry::default() };
+        let mut within =
+            Scenario { nodes: vec![group("g{i}", 100_000), group("s{i}", 10_000_000)], ..Scenario::default() };
+        // The bound is checked before anything is made: a check of the counts only.
+        within.nodes[1].count = Some(MAX_EXPANDED_NODES - 100_000 + 1);
+        let e = expand(&mut within).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            format!("the groups make {} nodes; at most {MAX_EXPANDED_NODES}", MAX_EXPANDED_NODES + 1)
+        );
     }
 }
