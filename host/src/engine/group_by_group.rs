@@ -93,3 +93,56 @@ impl Engine<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::TraceLevel;
+    use super::super::tests::{LATENCY, Script, run_at, scenario, send, steps, to};
+    use crate::runtime::FaultKind;
+    use crate::scenario::FaultPolicy;
+
+    #[test]
+    fn groups_applied_one_at_a_time_give_what_stepping_them_all_first_gives() {
+        // Under `messages` the due groups are applied one at a time when their
+        // nodes come in node order; under `all` (log lines heard), or with
+        // groups of interleaved nodes, all are stepped first.
+        let nodes = "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - {id: c, type: sensor}\n  - {id: d, type: sensor}\n  - {id: gw, type: gateway}\n";
+        let mut s = scenario(LATENCY, nodes, "");
+        s.nodes[1].on_fault = FaultPolicy::Abort;
+        // Sends without their payloads, which only level `all` shows.
+        let sends = |trace: &str| -> Vec<String> {
+            let sends = trace.lines().filter(|l| l.contains(r#""event":"send""#));
+            sends.map(|l| l.split(",\"payload\"").next().unwrap_or(l).trim_end_matches('}').to_string()).collect()
+        };
+        for (fault, groups) in [
+            (false, [vec![0, 1], vec![2, 3, 4]]),
+            (false, [vec![1, 3], vec![0, 2, 4]]),
+            (true, [vec![0, 1], vec![2, 3, 4]]),
+        ] {
+            let ran = |level| {
+                let script: Script = Box::new(move |id, now, _| match (id, now) {
+                    ("b", 0) if fault => Err(FaultKind::ModelError),
+                    ("gw", _) | (_, 1..) => send(vec![]),
+                    _ => send(vec![to("gw", id)]),
+                });
+                run_at(level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
+            };
+            let (all, messages) = (ran(TraceLevel::All), ran(TraceLevel::Messages));
+            assert_eq!(sends(&all.trace), sends(&messages.trace), "{groups:?}");
+            assert_eq!(all.calls, messages.calls, "{groups:?}: every group steps, in the same order");
+            assert_eq!(
+                (all.outcome.steps, all.outcome.faults.len()),
+                (messages.outcome.steps, messages.outcome.faults.len())
+            );
+            if fault {
+                // Stopped at `b`: `c`, `d` and `gw` still stepped, and nothing after `b` applied.
+                assert_eq!(steps(&messages.calls), ["0 a []", "0 b []", "0 c []", "0 d []", "0 gw []"]);
+                assert_eq!((messages.outcome.steps, messages.outcome.counts.sent), (2, 1));
+            } else {
+                assert_eq!(steps(&messages.calls).last().unwrap(), &"2000 gw [a:a b:b c:c d:d]", "{groups:?}");
+            }
+        }
+    }
+}

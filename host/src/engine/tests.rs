@@ -21,7 +21,7 @@ use crate::runtime::{
 use crate::scenario::{ConfigValue, FaultPolicy, Implementation, ResolvedScenario};
 
 /// What a node answers to a step: (its id, the time, its inbox) → its output, or a fault.
-type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
+pub(super) type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
 
 /// The fuel a node's step uses: (its id, the time) → fuel.
 type Fuel = Arc<dyn Fn(&str, u64) -> u64 + Send + Sync>;
@@ -132,28 +132,28 @@ impl TraceSink for Buffer {
 }
 
 /// A scenario of built-in node types (never compiled here: the fake groups stand in for them).
-fn scenario(network: &str, nodes: &str, faults: &str) -> ResolvedScenario {
+pub(super) fn scenario(network: &str, nodes: &str, faults: &str) -> ResolvedScenario {
     let yaml = format!("simulation: {{duration_s: 1, seed: 1}}\nnetwork: {network}\nnodes:\n{nodes}{faults}");
     let loaded = crate::scenario::load_str(Path::new("t.yaml"), Path::new("/t/t.yaml"), &yaml);
     loaded.unwrap_or_else(|e| panic!("{e}\n{yaml}")).resolved
 }
 
 /// A message to `dst` with `payload` as text.
-fn to(dst: &str, payload: &str) -> Outgoing {
+pub(super) fn to(dst: &str, payload: &str) -> Outgoing {
     Outgoing { destination: Address::Node(dst.to_string()), topic: String::new(), payload: payload.as_bytes().to_vec() }
 }
 
-fn send(outbox: Vec<Outgoing>) -> Result<StepOutput, FaultKind> {
+pub(super) fn send(outbox: Vec<Outgoing>) -> Result<StepOutput, FaultKind> {
     Ok(StepOutput { outbox, wake_at_us: None })
 }
 
 /// What a run of `scenario` did: its outcome, the calls its groups saw
 /// (each group holding the nodes `groups` lists, by index, answering
 /// from `script`), and the trace at level `all`.
-struct Ran {
-    outcome: Outcome,
-    calls: Vec<String>,
-    trace: String,
+pub(super) struct Ran {
+    pub(super) outcome: Outcome,
+    pub(super) calls: Vec<String>,
+    pub(super) trace: String,
 }
 
 fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool) -> Ran {
@@ -166,7 +166,7 @@ fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
 }
 
 /// [`run_fueled`] with the trace at `level`.
-fn run_at(
+pub(super) fn run_at(
     level: TraceLevel,
     scenario: &ResolvedScenario,
     groups: Vec<Vec<usize>>,
@@ -217,11 +217,11 @@ fn run(scenario: &ResolvedScenario, script: Script) -> Ran {
 }
 
 /// The steps among `calls`, without the groups' finish calls.
-fn steps(calls: &[String]) -> Vec<&str> {
+pub(super) fn steps(calls: &[String]) -> Vec<&str> {
     calls.iter().map(String::as_str).filter(|c| !c.starts_with("finish")).collect()
 }
 
-const LATENCY: &str = "{model: latency, default_latency_us: 2000}";
+pub(super) const LATENCY: &str = "{model: latency, default_latency_us: 2000}";
 
 #[test]
 fn every_node_steps_at_zero_in_file_order_then_when_it_asked_to_wake() {
@@ -275,49 +275,6 @@ fn results_are_applied_in_node_order_whatever_group_each_node_is_in() {
         Box::new(|id, now, _| if now == 0 && id != "gw" { send(vec![to("gw", id)]) } else { send(vec![]) });
     let ran = run_groups(&s, vec![vec![1], vec![0, 2, 3]], script, false);
     assert_eq!(steps(&ran.calls).last().unwrap(), &"2000 gw [a:a b:b c:c]");
-}
-
-#[test]
-fn groups_applied_one_at_a_time_give_what_stepping_them_all_first_gives() {
-    // Under `messages` the due groups are applied one at a time when their
-    // nodes come in node order; under `all` (log lines heard), or with
-    // groups of interleaved nodes, all are stepped first.
-    let nodes = "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - {id: c, type: sensor}\n  - {id: d, type: sensor}\n  - {id: gw, type: gateway}\n";
-    let mut s = scenario(LATENCY, nodes, "");
-    s.nodes[1].on_fault = FaultPolicy::Abort;
-    // Sends without their payloads, which only level `all` shows.
-    let sends = |trace: &str| -> Vec<String> {
-        let sends = trace.lines().filter(|l| l.contains(r#""event":"send""#));
-        sends.map(|l| l.split(",\"payload\"").next().unwrap_or(l).trim_end_matches('}').to_string()).collect()
-    };
-    for (fault, groups) in [
-        (false, [vec![0, 1], vec![2, 3, 4]]),
-        (false, [vec![1, 3], vec![0, 2, 4]]),
-        (true, [vec![0, 1], vec![2, 3, 4]]),
-    ] {
-        let ran = |level| {
-            let script: Script = Box::new(move |id, now, _| match (id, now) {
-                ("b", 0) if fault => Err(FaultKind::ModelError),
-                ("gw", _) | (_, 1..) => send(vec![]),
-                _ => send(vec![to("gw", id)]),
-            });
-            run_at(level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
-        };
-        let (all, messages) = (ran(TraceLevel::All), ran(TraceLevel::Messages));
-        assert_eq!(sends(&all.trace), sends(&messages.trace), "{groups:?}");
-        assert_eq!(all.calls, messages.calls, "{groups:?}: every group steps, in the same order");
-        assert_eq!(
-            (all.outcome.steps, all.outcome.faults.len()),
-            (messages.outcome.steps, messages.outcome.faults.len())
-        );
-        if fault {
-            // Stopped at `b`: `c`, `d` and `gw` still stepped, and nothing after `b` applied.
-            assert_eq!(steps(&messages.calls), ["0 a []", "0 b []", "0 c []", "0 d []", "0 gw []"]);
-            assert_eq!((messages.outcome.steps, messages.outcome.counts.sent), (2, 1));
-        } else {
-            assert_eq!(steps(&messages.calls).last().unwrap(), &"2000 gw [a:a b:b c:c d:d]", "{groups:?}");
-        }
-    }
 }
 
 #[test]
