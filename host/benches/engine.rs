@@ -69,15 +69,16 @@ fn relay_ring(nodes: usize, initial: u64, duration_s: u64) -> ResolvedScenario {
     let node = |i: usize| ResolvedNode {
         id: format!("r{i}"),
         kind: NodeKind::Custom("relay".into()),
-        implementation: Implementation::Wasm(WasmNode {
+        implementation: Implementation::Wasm(std::sync::Arc::new(WasmNode {
             component: ComponentSource::Builtin("relay".into()),
             limits: SandboxLimits::default(),
             files: BTreeMap::new(),
-        }),
+        })),
         config: BTreeMap::from([
             ("destination".into(), ConfigValue::Text(format!("r{}", (i + 1) % nodes))),
             ("initial".into(), ConfigValue::Integer(initial as i64)),
-        ]),
+        ])
+        .into(),
         on_fault: FaultPolicy::Abort,
         port: None,
         alternative: None,
@@ -108,8 +109,8 @@ fn cache_dir() -> Option<PathBuf> {
     Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("bench-cache"))
 }
 
-/// Child: runs one configuration and prints
-/// `run_wall_s deliveries peak_rss_bytes load_wall_s`.
+/// Child: runs one configuration and prints `run_wall_s deliveries
+/// peak_rss_bytes load_wall_s rss_after_load_bytes peak_rss_after_load_bytes`.
 fn child(mode: &str, sensors: usize, duration_s: u64) {
     let out = tempfile::tempdir().unwrap();
     let load_start = Instant::now();
@@ -123,7 +124,12 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     };
     let load = load_start.elapsed().as_secs_f64();
     let loaded_rss = status_bytes("VmRSS:");
+    // The loader's own peak: a file of ten million nodes must not hold two copies of them.
+    let load_peak = peak_rss_bytes();
     sim = sim.out_dir(out.path().join("out")).cache_dir(cache_dir()).trace(TraceLevel::Off);
+    // A reading per sensor in flight, about 230 bytes as the bound counts
+    // them: the default 1 GiB holds some 4.6 M, not the scale mode's 10 M.
+    sim = sim.max_queued_payload_bytes((sensors as u64 * 512).max(1 << 30));
     // `MODE@N`: MODE on N threads.
     let (mode, threads) = mode.split_once('@').map_or((mode, 1), |(m, n)| (m, n.parse().unwrap()));
     sim = sim.threads(threads);
@@ -137,12 +143,12 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     let summary = sim.run().unwrap();
     let wall = start.elapsed().as_secs_f64();
     assert_eq!(summary.status, xedgesim::run::RunStatus::Finished, "{:?}", summary.reason);
-    println!("{wall} {} {} {load} {loaded_rss}", summary.messages.delivered, peak_rss_bytes());
+    println!("{wall} {} {} {load} {loaded_rss} {load_peak}", summary.messages.delivered, peak_rss_bytes());
 }
 
 /// Runs `--child MODE N SECONDS` in a fresh process: `(run wall s,
 /// deliveries, peak RSS bytes, load wall s)`, or the child's last error line.
-fn run_child(mode: &str, n: usize, duration_s: u64) -> Result<(f64, f64, f64, f64), String> {
+fn run_child(mode: &str, n: usize, duration_s: u64) -> Result<(f64, f64, f64, f64, f64), String> {
     let exe = std::env::current_exe().unwrap();
     let output = Command::new(&exe).args(["--child", mode, &n.to_string(), &duration_s.to_string()]).output().unwrap();
     if !output.status.success() {
@@ -150,7 +156,7 @@ fn run_child(mode: &str, n: usize, duration_s: u64) -> Result<(f64, f64, f64, f6
     }
     let line = String::from_utf8_lossy(&output.stdout);
     let f: Vec<f64> = line.split_whitespace().map(|x| x.parse().unwrap()).collect();
-    Ok((f[0], f[1], f[2], f[3]))
+    Ok((f[0], f[1], f[2], f[3], f[5]))
 }
 
 fn main() {
@@ -247,7 +253,7 @@ fn main() {
     println!();
     println!("The engine's own cost: 1,000 native relays in a ring, 10 messages each in flight, 1 ms links:");
     match run_child("engine", 1_000, 2) {
-        Ok((wall, delivered, rss, _)) => {
+        Ok((wall, delivered, rss, _, _)) => {
             let rate = delivered / wall;
             println!(
                 "  {delivered:.0} deliveries in {wall:.2} s: {rate:.0} per second ({:.0} ns each), peak RSS {:.0} MiB   \
@@ -267,8 +273,10 @@ fn main() {
         println!();
         println!("10,000,000 sensors packed (shared, 1,000 per instance), 1 s virtual:");
         match run_child("shared", 10_000_000, 1) {
-            Ok((wall, delivered, rss, load)) => println!(
-                "  load {load:.1} s, run {wall:.1} s, {delivered:.0} deliveries, peak RSS {:.2} GiB ({:.0} bytes per node)",
+            Ok((wall, delivered, rss, load, load_peak)) => println!(
+                "  load {load:.1} s (peak RSS {:.2} GiB), run {wall:.1} s, {delivered:.0} deliveries, \
+                 peak RSS {:.2} GiB ({:.0} bytes per node)",
+                load_peak / (1u64 << 30) as f64,
                 rss / (1u64 << 30) as f64,
                 rss / 10_101_001.0
             ),
@@ -295,7 +303,7 @@ fn main() {
     for (sensors, duration_s, modes) in plan {
         let mut rates = BTreeMap::new();
         for mode in &modes {
-            let (wall, delivered, rss, load) = match run_child(mode, sensors, duration_s) {
+            let (wall, delivered, rss, load, _) = match run_child(mode, sensors, duration_s) {
                 Ok(figures) => figures,
                 Err(why) => {
                     println!("{sensors:>9} {mode:>11} failed: {why}");

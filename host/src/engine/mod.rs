@@ -27,6 +27,7 @@ mod fault_schedule;
 mod fault_state;
 mod faults;
 mod finish;
+mod group_by_group;
 mod histogram;
 mod instant;
 mod model_metrics;

@@ -25,6 +25,8 @@ impl Engine<'_> {
                 (group, StepCall { index, now_us: now, inbox })
             })
             .collect();
+        // Groups due in node order can be applied one at a time (`group_by_group.rs`).
+        let groups_in_node_order = calls.is_sorted_by_key(|(group, _)| *group);
         // Stable: within a group, calls stay in node order.
         calls.sort_by_key(|(group, _)| *group);
         // Each group's calls in one vector of the right size (not grown a doubling at a time).
@@ -49,6 +51,9 @@ impl Engine<'_> {
             self.pool.get_or_insert_with(|| {
                 rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
             });
+        }
+        if !busy && groups_in_node_order && !self.hears_logs() {
+            return self.step_group_by_group(now, batches);
         }
         let pool = self.pool.as_ref().and_then(Option::as_ref).filter(|_| busy);
         match pool {

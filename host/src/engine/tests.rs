@@ -21,7 +21,7 @@ use crate::runtime::{
 use crate::scenario::{ConfigValue, FaultPolicy, Implementation, ResolvedScenario};
 
 /// What a node answers to a step: (its id, the time, its inbox) → its output, or a fault.
-type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
+pub(super) type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutput, FaultKind> + Send>;
 
 /// The fuel a node's step uses: (its id, the time) → fuel.
 type Fuel = Arc<dyn Fn(&str, u64) -> u64 + Send + Sync>;
@@ -132,28 +132,28 @@ impl TraceSink for Buffer {
 }
 
 /// A scenario of built-in node types (never compiled here: the fake groups stand in for them).
-fn scenario(network: &str, nodes: &str, faults: &str) -> ResolvedScenario {
+pub(super) fn scenario(network: &str, nodes: &str, faults: &str) -> ResolvedScenario {
     let yaml = format!("simulation: {{duration_s: 1, seed: 1}}\nnetwork: {network}\nnodes:\n{nodes}{faults}");
     let loaded = crate::scenario::load_str(Path::new("t.yaml"), Path::new("/t/t.yaml"), &yaml);
     loaded.unwrap_or_else(|e| panic!("{e}\n{yaml}")).resolved
 }
 
 /// A message to `dst` with `payload` as text.
-fn to(dst: &str, payload: &str) -> Outgoing {
+pub(super) fn to(dst: &str, payload: &str) -> Outgoing {
     Outgoing { destination: Address::Node(dst.to_string()), topic: String::new(), payload: payload.as_bytes().to_vec() }
 }
 
-fn send(outbox: Vec<Outgoing>) -> Result<StepOutput, FaultKind> {
+pub(super) fn send(outbox: Vec<Outgoing>) -> Result<StepOutput, FaultKind> {
     Ok(StepOutput { outbox, wake_at_us: None })
 }
 
 /// What a run of `scenario` did: its outcome, the calls its groups saw
 /// (each group holding the nodes `groups` lists, by index, answering
 /// from `script`), and the trace at level `all`.
-struct Ran {
-    outcome: Outcome,
-    calls: Vec<String>,
-    trace: String,
+pub(super) struct Ran {
+    pub(super) outcome: Outcome,
+    pub(super) calls: Vec<String>,
+    pub(super) trace: String,
 }
 
 fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool) -> Ran {
@@ -162,6 +162,18 @@ fn run_groups(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
 
 /// [`run_groups`] with each step using the fuel `fuel` says.
 fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Script, short: bool, fuel: Fuel) -> Ran {
+    run_at(TraceLevel::All, scenario, groups, script, short, fuel)
+}
+
+/// [`run_fueled`] with the trace at `level`.
+pub(super) fn run_at(
+    level: TraceLevel,
+    scenario: &ResolvedScenario,
+    groups: Vec<Vec<usize>>,
+    script: Script,
+    short: bool,
+    fuel: Fuel,
+) -> Ran {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(script));
     let mut placement = Placement::new(scenario.nodes.len());
@@ -180,7 +192,7 @@ fn run_fueled(scenario: &ResolvedScenario, groups: Vec<Vec<usize>>, script: Scri
         placement.add(scenario, members, Ok(Box::new(group)));
     }
     let buffer = Buffer::default();
-    let trace = Trace::new(TraceLevel::All, Some(Box::new(buffer.clone())));
+    let trace = Trace::new(level, Some(Box::new(buffer.clone())));
     let faults = FaultState::for_scenario(scenario, &scenario.faults, scenario.seed, scenario.duration_us).unwrap();
     let options = EngineOptions {
         seed: scenario.seed,
@@ -205,11 +217,11 @@ fn run(scenario: &ResolvedScenario, script: Script) -> Ran {
 }
 
 /// The steps among `calls`, without the groups' finish calls.
-fn steps(calls: &[String]) -> Vec<&str> {
+pub(super) fn steps(calls: &[String]) -> Vec<&str> {
     calls.iter().map(String::as_str).filter(|c| !c.starts_with("finish")).collect()
 }
 
-const LATENCY: &str = "{model: latency, default_latency_us: 2000}";
+pub(super) const LATENCY: &str = "{model: latency, default_latency_us: 2000}";
 
 #[test]
 fn every_node_steps_at_zero_in_file_order_then_when_it_asked_to_wake() {
@@ -284,7 +296,7 @@ fn an_inbox_past_its_byte_bound_is_handed_over_in_further_steps_at_that_instant(
     let mut s = scenario(LATENCY, "  - {id: s, type: sensor}\n  - {id: gw, type: gateway}\n", "");
     // Each message takes 1 (source) + 10 (payload) + 32 (header) bytes: two fit.
     let Implementation::Wasm(wasm) = &mut s.nodes[1].implementation else { unreachable!() };
-    wasm.limits.max_inbox_bytes = 2 * 43;
+    std::sync::Arc::make_mut(wasm).limits.max_inbox_bytes = 2 * 43;
     let ran = run(
         &s,
         Box::new(|id, now, _| match (id, now) {

@@ -98,6 +98,11 @@ impl Trace {
         Trace { level, sink, line: String::with_capacity(256), error: None }
     }
 
+    /// Whether log lines are written (level `all`).
+    pub fn records_logs(&self) -> bool {
+        self.level == TraceLevel::All && self.sink.is_some()
+    }
+
     /// Whether events are written at all: the hot paths ask first, so a
     /// run without a trace does not even make the call.
     #[inline]

@@ -42,7 +42,7 @@ pub fn swap(scenario: &mut ResolvedScenario, spec: &str, cwd: &Path) -> Result<(
         Implementation::Wasm(w) => (w.limits, w.files.clone()),
         Implementation::Docker(_) => (SandboxLimits::default(), Default::default()),
     };
-    let wasm = |component| Implementation::Wasm(WasmNode { component, limits, files });
+    let wasm = |component| Implementation::Wasm(std::sync::Arc::new(WasmNode { component, limits, files }));
     entry.implementation = match target.split_once(':') {
         None if target == "docker" => match &entry.implementation {
             Implementation::Docker(_) => return Ok(()),

@@ -28,7 +28,8 @@ use crate::runtime::wasm::{
     FolderLanguage, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime, build_folder, kept_build,
 };
 use crate::scenario::{
-    ComponentSource, ConfigValue, Declaration, Diagnostics, Implementation, ResolvedScenario, SandboxLimits, SourceFile,
+    ComponentSource, ConfigValue, Declaration, Diagnostics, Implementation, ResolvedScenario, SandboxLimits,
+    SourceFile, WasmNode,
 };
 
 /// A model folder without a component for its current sources.
@@ -61,6 +62,7 @@ pub fn build_model_folders(
 ) -> Result<(), PrepareError> {
     let file = scenario.source.clone();
     let mut built: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut done = Repointed::new();
     for node in &mut scenario.nodes {
         let Implementation::Wasm(wasm) = &mut node.implementation else { continue };
         let ComponentSource::Folder(dir) = &wasm.component else { continue };
@@ -105,9 +107,25 @@ pub fn build_model_folders(
                 component
             }
         };
-        wasm.component = ComponentSource::Built { folder: dir.clone(), component };
+        let source = ComponentSource::Built { folder: dir.clone(), component };
+        repoint(wasm, source, &mut done);
     }
     Ok(())
+}
+
+/// WASM nodes given a built component, by the address of the one before:
+/// that one, kept so its address is not reused, and the one after.
+type Repointed = BTreeMap<usize, (Arc<WasmNode>, Arc<WasmNode>)>;
+
+/// Gives `wasm` the component `source`; nodes that shared one WASM node (a
+/// `count:` entry's) share the one after, as they did the one before.
+fn repoint(wasm: &mut Arc<WasmNode>, source: ComponentSource, done: &mut Repointed) {
+    let (_, after) = done.entry(Arc::as_ptr(wasm) as usize).or_insert_with(|| {
+        let mut after = WasmNode::clone(wasm);
+        after.component = source;
+        (wasm.clone(), Arc::new(after))
+    });
+    *wasm = after.clone();
 }
 
 /// Points each model folder of `scenario` that has a component kept for
@@ -121,6 +139,7 @@ pub fn use_kept_builds(
 ) -> Result<Vec<Unbuilt>, PrepareError> {
     let mut kept: BTreeMap<PathBuf, Option<PathBuf>> = BTreeMap::new();
     let mut unbuilt = Vec::new();
+    let mut done = Repointed::new();
     for node in &mut scenario.nodes {
         let Implementation::Wasm(wasm) = &mut node.implementation else { continue };
         let ComponentSource::Folder(dir) = &wasm.component else { continue };
@@ -138,7 +157,8 @@ pub fn use_kept_builds(
             }
         };
         if let Some(component) = component {
-            wasm.component = ComponentSource::Built { folder: dir.clone(), component };
+            let source = ComponentSource::Built { folder: dir.clone(), component };
+            repoint(wasm, source, &mut done);
         }
     }
     Ok(unbuilt)

@@ -8,11 +8,17 @@
 //! "gw{i / 100}"}}`. `{{` and `}}` are literal braces. Entries without
 //! `count` are left exactly as written.
 
+use std::collections::BTreeSet;
+
 use super::config_value::ConfigValue;
 use super::manifest::Scenario;
+use super::node_config::NodeConfig;
 
-/// Most nodes one file may make with `count`.
-pub const MAX_EXPANDED_NODES: u64 = 10_000_000;
+/// Most nodes one file may make with `count`: room for ten million
+/// sensors and their gateways (about 2 KB a node when they run packed;
+/// docs/benchmarks.md).
+pub const MAX_EXPANDED_NODES: u64 = 12_000_000;
+const _: () = assert!(MAX_EXPANDED_NODES >= 10_100_001, "10,000,000 sensors and 100,000 gateways fit");
 
 /// An entry whose `count` cannot be expanded, at `path` in the file.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,14 +91,29 @@ pub fn expand(scenario: &mut Scenario) -> Result<Vec<usize>, Vec<ExpandError>> {
             origins.push(k);
             continue;
         };
+        // Members whose configs come out equal share one map (`NodeConfig`):
+        // all of them when no text has a placeholder, else those that
+        // fill to the same values (`gw{i % 100}`: a hundred maps).
+        let templated = entry.config.values().any(|v| matches!(v, ConfigValue::Text(t) if t.contains(['{', '}'])));
+        let mut configs: BTreeSet<NodeConfig> = BTreeSet::new();
         for i in 0..count {
             let mut node = entry.clone();
             node.count = None;
             node.id = fill(&entry.id, i).expect("checked above");
-            for value in node.config.values_mut() {
-                if let ConfigValue::Text(text) = value {
-                    *text = fill(text, i).expect("checked above");
+            if templated {
+                let mut config = entry.config.clone();
+                for value in config.make_mut().values_mut() {
+                    if let ConfigValue::Text(text) = value {
+                        *text = fill(text, i).expect("checked above");
+                    }
                 }
+                node.config = match configs.get(&config) {
+                    Some(same) => same.clone(),
+                    None => {
+                        configs.insert(config.clone());
+                        config
+                    }
+                };
             }
             scenario.nodes.push(node);
             origins.push(k);
@@ -161,5 +182,46 @@ mod tests {
         assert!(fill("{j}", 0).unwrap_err().contains("is not one of"));
         assert!(fill("{i / 0}", 0).unwrap_err().contains("divides by zero"));
         assert!(fill("s{i", 0).unwrap_err().contains("without its `}`"));
+    }
+
+    #[test]
+    fn members_whose_configs_fill_the_same_share_one_map() {
+        use super::super::manifest::NodeEntry;
+        let entry = |id: &str, count, node_type: &str, config: &[(&str, ConfigValue)]| NodeEntry {
+            id: id.into(),
+            count: Some(count),
+            node_type: node_type.into(),
+            config: config.iter().map(|(k, v)| (k.to_string(), v.clone())).collect(),
+            ..NodeEntry::default()
+        };
+        let sensors = [("destination", ConfigValue::Text("gw{i % 2}".into())), ("rate", ConfigValue::Integer(10))];
+        let mut scenario = Scenario {
+            nodes: vec![
+                entry("s{i}", 6, "sensor", &sensors),
+                entry("g{i}", 2, "gateway", &[("window_s", ConfigValue::Integer(1))]),
+            ],
+            ..Scenario::default()
+        };
+        expand(&mut scenario).unwrap();
+        let n = &scenario.nodes;
+        assert_eq!(n[3].config.get("destination"), Some(&ConfigValue::Text("gw1".into())));
+        assert!(n[0].config.shares(&n[2].config) && n[1].config.shares(&n[5].config));
+        assert!(!n[0].config.shares(&n[1].config));
+        assert!(n[6].config.shares(&n[7].config), "no placeholder: one map for the entry");
+    }
+
+    #[test]
+    fn more_nodes_than_the_bound_are_refused_before_any_is_made() {
+        use super::super::manifest::NodeEntry;
+        let group = |id: &str, count| NodeEntry { id: id.into(), count: Some(count), ..NodeEntry::default() };
+        let mut within =
+            Scenario { nodes: vec![group("g{i}", 100_000), group("s{i}", 10_000_000)], ..Scenario::default() };
+        // The bound is checked before anything is made: a check of the counts only.
+        within.nodes[1].count = Some(MAX_EXPANDED_NODES - 100_000 + 1);
+        let e = expand(&mut within).unwrap_err();
+        assert_eq!(
+            e[0].message,
+            format!("the groups make {} nodes; at most {MAX_EXPANDED_NODES}", MAX_EXPANDED_NODES + 1)
+        );
     }
 }

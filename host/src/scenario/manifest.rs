@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use super::config_value::ConfigValue;
+use super::node_config::NodeConfig;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -137,10 +138,12 @@ pub struct NodeEntry {
     /// xEdgeSim's TCP port; accepted for its files, unused by wasm nodes.
     pub port: Option<u16>,
     #[serde(default)]
-    pub config: BTreeMap<String, ConfigValue>,
+    pub config: NodeConfig,
     pub on_fault: Option<String>,
-    pub wasm: Option<WasmSection>,
-    pub docker: Option<DockerSection>,
+    /// Boxed, as `docker`: every member of a `count:` entry is a copy of
+    /// it, and ten million copies should not each carry room for them.
+    pub wasm: Option<Box<WasmSection>>,
+    pub docker: Option<Box<DockerSection>>,
     /// How fast the node's CPU is: a profile name or `{instructions_per_us: N}`
     /// (checked in `validate/cpu.rs`, which names what is wrong at its line).
     pub cpu: Option<ConfigValue>,
@@ -151,7 +154,7 @@ pub struct NodeEntry {
 }
 
 /// `wasm:` on a node: which component, and the sandbox limits.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WasmSection {
     /// Path to a `.wasm` component, relative to the scenario file.

@@ -43,6 +43,7 @@ mod expand;
 mod manifest;
 mod margin;
 mod mqtt;
+mod node_config;
 mod parse;
 mod payload_tolerance;
 mod resolve;
@@ -69,6 +70,7 @@ pub use error::ScenarioError;
 pub use manifest::Scenario;
 pub use margin::{MIN_TRIALS_FLOOR, Margin, MarginError};
 pub use mqtt::{MqttRole, MqttSettings};
+pub use node_config::NodeConfig;
 pub use suggest::did_you_mean;
 pub use sweep_section::{
     MAX_SWEEP_POINTS, Override, SweepSpec, SweptParameter, check_seeds, parse_seeds, repeated, scalar_text,
@@ -287,7 +289,7 @@ fn load_inner(
     if diagnostics.has_errors() {
         return Err(ScenarioError::Invalid { diagnostics });
     }
-    let resolved = resolve::resolve(absolute_path, &parsed.scenario, home_dir);
+    let resolved = resolve::resolve(absolute_path, &parsed.scenario, &origins, home_dir);
     let at = capability::Where { shown_path, spans: &parsed.spans, origins: &origins, written: &parsed.scenario };
     let never = capability::forbidden(&resolved, &at, source);
     if !never.is_empty() {

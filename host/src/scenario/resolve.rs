@@ -4,6 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
 
 use super::build_context;
 use super::config_value::ConfigValue;
@@ -15,14 +18,16 @@ use super::mqtt::{
     DEFAULT_ANSWER_DEADLINE_MS, DEFAULT_CONNECT_TIMEOUT_S, DEFAULT_HOST_ENV, DEFAULT_PORT_ENV, DEFAULT_QUIET_MS,
     MqttRole, MqttSettings,
 };
+use super::node_config::NodeConfig;
 use super::payload_tolerance::PayloadTolerance;
 use super::resolved::*;
 use super::scripted_fault::{FaultAction, LinkOverride, ScriptedFault};
 use super::validate::{ImplementationName, implementation_name, is_named_volume, port_number};
 
-/// Resolves a validated scenario read from `file` (an absolute path);
+/// Resolves a validated scenario read from `file` (an absolute path),
+/// whose nodes came from the file entries `origins` gives (`expand`);
 /// `home`, the user's home folder, is never a build context's.
-pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> ResolvedScenario {
+pub fn resolve(file: &Path, scenario: &Scenario, origins: &[usize], home: Option<&Path>) -> ResolvedScenario {
     let sim = scenario.simulation.clone().unwrap_or_default();
     let duration_s = sim.duration_s.unwrap_or(DEFAULT_DURATION_S);
     let on_fault = fault_policy(sim.on_fault.as_deref(), FaultPolicy::Abort);
@@ -43,7 +48,12 @@ pub fn resolve(file: &Path, scenario: &Scenario, home: Option<&Path>) -> Resolve
                 gateway: first_of_kind(scenario, &NodeKind::Gateway),
                 cloud: first_of_kind(scenario, &NodeKind::Cloud),
             };
-            scenario.nodes.iter().map(|n| node(base, home, &firsts, n, on_fault)).collect()
+            let mut share = EntryShare::default();
+            let nodes = scenario.nodes.iter().enumerate().map(|(i, n)| {
+                share.begin(origins.get(i).copied().unwrap_or(i));
+                node(base, home, &firsts, n, on_fault, &mut share)
+            });
+            nodes.collect()
         },
         equivalence: scenario.equivalence.as_ref().map(|e| EquivalenceRules {
             ignore_timing: e.ignore_timing.unwrap_or(false),
@@ -137,19 +147,35 @@ fn first_of_kind<'a>(scenario: &'a Scenario, kind: &NodeKind) -> Option<&'a str>
     scenario.nodes.iter().find(|n| NodeKind::builtin(&n.node_type).as_ref() == Some(kind)).map(|n| n.id.as_str())
 }
 
-fn node(
-    base: &Path,
-    home: Option<&Path>,
-    firsts: &FirstOfKind<'_>,
-    entry: &NodeEntry,
-    default_fault: FaultPolicy,
-) -> ResolvedNode {
-    let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
+/// What the members of one file entry share once resolved: its WASM node
+/// (every member's is the same), and each distinct config the entry's
+/// expansion made, by the address of the map written (`expand` gives
+/// members with equal configs one map).
+#[derive(Default)]
+struct EntryShare {
+    origin: Option<usize>,
+    wasm: Option<Arc<WasmNode>>,
+    configs: FxHashMap<usize, NodeConfig>,
+}
+
+impl EntryShare {
+    /// Starts sharing for the entry `origin`, unless it is the current one.
+    fn begin(&mut self, origin: usize) {
+        if self.origin != Some(origin) {
+            *self = EntryShare { origin: Some(origin), ..EntryShare::default() };
+        }
+    }
+}
+
+/// The config of `entry` (a node of `kind`) as the model gets it.
+fn config(firsts: &FirstOfKind<'_>, entry: &NodeEntry, kind: &NodeKind) -> NodeConfig {
     let mut config = entry.config.clone();
     // As in xEdgeSim, keys a built-in model does not take are unused
     // (`validate` warns about each; `--strict` refuses them).
-    if let Some((_, declaration)) = super::validate::builtin_config_keys(entry) {
-        config.retain(|key, _| declaration.key(key).is_some());
+    if let Some((_, declaration)) = super::validate::builtin_config_keys(entry)
+        && config.keys().any(|key| declaration.key(key).is_none())
+    {
+        config.make_mut().retain(|key, _| declaration.key(key).is_some());
     }
     let default_destination = match kind {
         NodeKind::Sensor => firsts.gateway.or(firsts.cloud),
@@ -157,13 +183,36 @@ fn node(
         _ => None,
     };
     // A node that publishes to a topic sends through the broker instead.
-    if let Some(dst) = default_destination.filter(|_| !config.contains_key("topic")) {
-        config.entry("destination".to_string()).or_insert_with(|| ConfigValue::Text(dst.to_string()));
+    if let Some(dst) = default_destination.filter(|_| !config.contains_key("topic"))
+        && !config.contains_key("destination")
+    {
+        config.make_mut().insert("destination".to_string(), ConfigValue::Text(dst.to_string()));
     }
+    config
+}
+
+fn node(
+    base: &Path,
+    home: Option<&Path>,
+    firsts: &FirstOfKind<'_>,
+    entry: &NodeEntry,
+    default_fault: FaultPolicy,
+    share: &mut EntryShare,
+) -> ResolvedNode {
+    let kind = NodeKind::builtin(&entry.node_type).unwrap_or_else(|| NodeKind::Custom(entry.node_type.clone()));
+    let config = match share.configs.get(&entry.config.address()) {
+        Some(same) => same.clone(),
+        None => {
+            let resolved = config(firsts, entry, &kind);
+            share.configs.insert(entry.config.address(), resolved.clone());
+            resolved
+        }
+    };
     let implementation = match implementation_name(entry.implementation.as_deref()) {
         ImplementationName::Docker => {
-            Implementation::Docker(Box::new(docker(base, home, entry.docker.as_ref(), &entry.node_type)))
+            Implementation::Docker(Box::new(docker(base, home, entry.docker.as_deref(), &entry.node_type)))
         }
+        _ if share.wasm.is_some() => Implementation::Wasm(share.wasm.clone().expect("checked")),
         _ => {
             let wasm = entry.wasm.clone().unwrap_or_default();
             let mut defaults = SandboxLimits::default();
@@ -175,7 +224,7 @@ fn node(
                 defaults.max_outbox_messages = u32::MAX;
                 defaults.max_outbox_bytes = u64::MAX;
             }
-            Implementation::Wasm(WasmNode {
+            let wasm = Arc::new(WasmNode {
                 component: match &wasm.component {
                     Some(path) if base.join(path).is_dir() => ComponentSource::Folder(absolute(base, path)),
                     Some(path) => ComponentSource::File(absolute(base, path)),
@@ -201,7 +250,9 @@ fn node(
                         (name.clone(), std::fs::canonicalize(&joined).unwrap_or(joined))
                     })
                     .collect(),
-            })
+            });
+            share.wasm = Some(wasm.clone());
+            Implementation::Wasm(wasm)
         }
     };
     ResolvedNode {
@@ -213,7 +264,7 @@ fn node(
         port: entry.port,
         alternative: match implementation_name(entry.implementation.as_deref()) {
             ImplementationName::Docker => None,
-            _ => entry.docker.as_ref().map(|d| Box::new(docker(base, home, Some(d), &entry.node_type))),
+            _ => entry.docker.as_deref().map(|d| Box::new(docker(base, home, Some(d), &entry.node_type))),
         },
         cpu: super::validate::resolved_cpu(entry),
     }

@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::config_value::ConfigValue;
 use super::cpu::CpuSpeed;
+use super::node_config::NodeConfig;
 use super::scripted_fault::{LinkOverride, ScriptedFault};
 pub use super::wasm_node::{
     ComponentSource, DATA_DIR, DEFAULT_FUEL_PER_MESSAGE, DEFAULT_FUEL_PER_STEP, DEFAULT_MAX_INBOX_BYTES,
@@ -298,7 +299,9 @@ pub struct ResolvedNode {
     #[serde(rename = "type")]
     pub kind: NodeKind,
     pub implementation: Implementation,
-    pub config: BTreeMap<String, ConfigValue>,
+    /// Shared with the other members of its `count:` entry whose configs
+    /// are equal (`NodeConfig`).
+    pub config: NodeConfig,
     pub on_fault: FaultPolicy,
     /// xEdgeSim's TCP port, kept for reference; unused by wasm nodes.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -316,10 +319,18 @@ pub struct ResolvedNode {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Implementation {
-    Wasm(WasmNode),
+    /// Shared by the members of a `count:` entry (one copy for ten
+    /// million sensors); [`Arc::make_mut`] to change one node's.
+    #[serde(serialize_with = "shared_wasm")]
+    Wasm(Arc<WasmNode>),
     /// Boxed: a Docker node's settings are large, and a million WASM nodes
     /// should not each carry room for them.
     Docker(Box<DockerNode>),
+}
+
+/// A shared WASM node as the node itself (serde's `Arc` needs its `rc` feature).
+fn shared_wasm<S: serde::Serializer>(wasm: &Arc<WasmNode>, s: S) -> Result<S::Ok, S::Error> {
+    WasmNode::serialize(wasm, s)
 }
 
 impl Implementation {

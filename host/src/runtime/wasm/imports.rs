@@ -26,7 +26,7 @@ use super::component::CONTRACT_VERSION;
 use super::log_sink::{LINE_COST, LOG_LIMIT_TRAP};
 use super::runtime::RealTimeWait;
 use super::state::OutboxOverflow;
-use super::state::{NodeState, NodeStreams};
+use super::state::{NodeState, NodeStreams, Which};
 use crate::runtime::LogLevel;
 use crate::runtime::{Address, Outgoing};
 
@@ -157,7 +157,7 @@ pub fn add_to_linker(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
     })?;
 
     linker.allow_shadowing(true);
-    let random_bytes = |pick: fn(&mut NodeStreams) -> &mut rand_chacha::ChaCha20Rng| {
+    let random_bytes = |which: Which| {
         move |mut store: Store<'_>, (len,): (u64,)| {
             if len > MAX_RANDOM_BYTES_PER_CALL {
                 return Err(HostCallRefused(format!(
@@ -166,25 +166,25 @@ pub fn add_to_linker(linker: &mut Linker<NodeState>) -> wasmtime::Result<()> {
                 .into());
             }
             charge(&mut store, len)?;
-            Ok((NodeStreams::bytes(pick(store.data_mut().owner_streams()), len as usize),))
+            Ok((store.data_mut().draw(which, |rng| NodeStreams::bytes(rng, len as usize)),))
         }
     };
-    let random_u64 = |pick: fn(&mut NodeStreams) -> &mut rand_chacha::ChaCha20Rng| {
+    let random_u64 = |which: Which| {
         move |mut store: Store<'_>, (): ()| {
             charge(&mut store, 8)?;
-            Ok((rand_core::Rng::next_u64(pick(store.data_mut().owner_streams())),))
+            Ok((store.data_mut().draw(which, rand_core::Rng::next_u64),))
         }
     };
     let mut random = linker.instance(&format!("wasi:random/random@{WASI_VERSION}"))?;
-    random.func_wrap("get-random-bytes", random_bytes(|s| &mut s.random))?;
-    random.func_wrap("get-random-u64", random_u64(|s| &mut s.random))?;
+    random.func_wrap("get-random-bytes", random_bytes(Which::Random))?;
+    random.func_wrap("get-random-u64", random_u64(Which::Random))?;
     let mut insecure = linker.instance(&format!("wasi:random/insecure@{WASI_VERSION}"))?;
-    insecure.func_wrap("get-insecure-random-bytes", random_bytes(|s| &mut s.insecure))?;
-    insecure.func_wrap("get-insecure-random-u64", random_u64(|s| &mut s.insecure))?;
+    insecure.func_wrap("get-insecure-random-bytes", random_bytes(Which::Insecure))?;
+    insecure.func_wrap("get-insecure-random-u64", random_u64(Which::Insecure))?;
     let mut seed = linker.instance(&format!("wasi:random/insecure-seed@{WASI_VERSION}"))?;
     seed.func_wrap("insecure-seed", |mut store: Store<'_>, (): ()| {
         charge(&mut store, 16)?;
-        Ok((store.data_mut().owner_streams().insecure_seed,))
+        Ok((store.data().insecure_seed(),))
     })?;
 
     // A guest that sleeps would block the host in real time while its clock stood still.

@@ -4,6 +4,7 @@
 //! stops the node instead of the host. Each node has its own unfinished
 //! lines, so nodes sharing an instance never mix their partial lines.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -29,10 +30,6 @@ const STDERR_TAIL_BYTES: usize = 600;
 /// One node's log account.
 #[derive(Debug, Default)]
 struct Account {
-    /// Unfinished stdout and stderr lines, and when each was last written
-    /// to: a flushed line is stamped then, whenever the flush happens.
-    partial: [Vec<u8>; 2],
-    partial_time_us: [u64; 2],
     budget_left: u64,
     exhausted: bool,
 }
@@ -42,6 +39,11 @@ struct Buffer {
     lines: Vec<LogLine>,
     /// By node index in the store.
     accounts: Vec<Account>,
+    /// Unfinished lines by (node index, 0 for stdout or 1 for stderr), and
+    /// when each was last written to: a flushed line is stamped then,
+    /// whenever the flush happens. Only the nodes that have one: most of a
+    /// million packed nodes never do.
+    partial: BTreeMap<(usize, usize), (Vec<u8>, u64)>,
     /// The last bytes written to stderr by the running node, for fault reports.
     stderr_tail: Vec<u8>,
     /// Which node of the store is running, and at what time.
@@ -54,6 +56,11 @@ struct Buffer {
 pub struct LogSink(Arc<Mutex<Buffer>>);
 
 impl LogSink {
+    /// Room for `nodes` more accounts.
+    pub fn reserve(&self, nodes: usize) {
+        self.lock().accounts.reserve_exact(nodes);
+    }
+
     /// Opens an account of `max_bytes` for the next node.
     pub fn add_node(&self, max_bytes: u64) {
         self.lock().accounts.push(Account { budget_left: max_bytes, ..Account::default() });
@@ -109,17 +116,21 @@ impl LogSink {
         }
         let index = b.index;
         let time_us = b.time_us;
-        b.accounts[index].partial[slot].extend_from_slice(bytes);
-        b.accounts[index].partial_time_us[slot] = time_us;
-        while let Some(end) = b.accounts[index].partial[slot].iter().position(|&c| c == b'\n') {
+        let (mut partial, _) = b.partial.remove(&(index, slot)).unwrap_or_default();
+        partial.extend_from_slice(bytes);
+        let mut charged = true;
+        while let Some(end) = partial.iter().position(|&c| c == b'\n') {
             if !Self::charge(&mut b, LINE_COST) {
-                return false;
+                charged = false;
+                break;
             }
-            let raw: Vec<u8> = b.accounts[index].partial[slot].drain(..=end).collect();
-            let time_us = b.time_us;
+            let raw: Vec<u8> = partial.drain(..=end).collect();
             Self::push_line(&mut b, index, time_us, stream, &raw[..end]);
         }
-        true
+        if !partial.is_empty() {
+            b.partial.insert((index, slot), (partial, time_us));
+        }
+        charged
     }
 
     fn push_line(b: &mut Buffer, index: usize, time_us: u64, stream: LogStream, raw: &[u8]) {
@@ -134,14 +145,9 @@ impl LogSink {
     pub fn take(&self, flush: bool) -> Vec<LogLine> {
         let mut b = self.lock();
         if flush {
-            for index in 0..b.accounts.len() {
-                for (slot, stream) in [(0, LogStream::Stdout), (1, LogStream::Stderr)] {
-                    let raw = std::mem::take(&mut b.accounts[index].partial[slot]);
-                    let time_us = b.accounts[index].partial_time_us[slot];
-                    if !raw.is_empty() {
-                        Self::push_line(&mut b, index, time_us, stream, &raw);
-                    }
-                }
+            for ((index, slot), (raw, time_us)) in std::mem::take(&mut b.partial) {
+                let stream = if slot == 0 { LogStream::Stdout } else { LogStream::Stderr };
+                Self::push_line(&mut b, index, time_us, stream, &raw);
             }
         }
         std::mem::take(&mut b.lines)

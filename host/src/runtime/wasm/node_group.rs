@@ -38,7 +38,10 @@ pub struct NodeSpec<'a> {
 
 struct Slot {
     resource: ResourceAny,
-    usage: NodeUsage,
+    /// What [`NodeGroup::usage`] reports: steps and fuel (a whole
+    /// `NodeUsage` a node would be 176 bytes of mostly `None`s).
+    steps: u64,
+    fuel_used: u64,
     /// Set by the node's first fault (in `call` or `finish_step`, where
     /// every fault is born): a faulted node is never stepped again.
     stopped: bool,
@@ -115,6 +118,7 @@ impl WasmNodeGroup {
                 }
             })?;
         state.outbox_limits = (u64::from(limits.max_outbox_messages), limits.max_outbox_bytes);
+        state.reserve(nodes.len());
         for spec in nodes {
             state.add_node(scenario_seed, spec.id, limits.max_log_bytes);
         }
@@ -139,7 +143,7 @@ impl WasmNodeGroup {
             store,
             model,
             ids: nodes.iter().map(|spec| spec.id.to_string()).collect(),
-            slots: Vec::new(),
+            slots: Vec::with_capacity(nodes.len()),
             limits,
             poisoned_by: None,
             results: Vec::new(),
@@ -167,7 +171,8 @@ impl WasmNodeGroup {
             };
             group.slots.push(Slot {
                 resource,
-                usage: NodeUsage { fuel_used: Some(0), ..NodeUsage::default() },
+                steps: 0,
+                fuel_used: 0,
                 stopped: false,
                 messages_in: 0,
                 last_step_fuel: 0,
@@ -378,7 +383,8 @@ impl NodeGroup for WasmNodeGroup {
     }
 
     fn usage(&self, index: usize) -> NodeUsage {
-        self.slots[index].usage
+        let slot = &self.slots[index];
+        NodeUsage { steps: slot.steps, fuel_used: Some(slot.fuel_used), ..NodeUsage::default() }
     }
 
     fn last_step_fuel(&self, index: usize) -> Option<u64> {
@@ -396,7 +402,7 @@ impl NodeGroup for WasmNodeGroup {
             return Err(fault);
         }
         let id = self.ids[index].clone();
-        self.store.data_mut().streams[index] = NodeStreams::new(self.scenario_seed, &restart_id(&id, restarts));
+        self.store.data_mut().reset_streams(index, NodeStreams::new(self.scenario_seed, &restart_id(&id, restarts)));
         let old = self.slots[index].resource;
         let config = convert::config(config);
         // In one call, charged to the node: dropping the old model and making the new one.
@@ -409,7 +415,7 @@ impl NodeGroup for WasmNodeGroup {
             Ok((Ok(resource), parts)) => {
                 slot.resource = resource;
                 slot.messages_in = 0;
-                *slot.usage.fuel_used.get_or_insert(0) += parts[0].fuel_used.unwrap_or(0);
+                slot.fuel_used += parts[0].fuel_used.unwrap_or(0);
                 Ok(())
             }
             Ok((Err(message), _)) => {
@@ -461,7 +467,7 @@ impl WasmNodeGroup {
         let (metrics, parts) = self.call(now_us, &[(index, budget)], |model, store| {
             model.xedgesim_node_model().node().call_finish(store, resource)
         })?;
-        *self.slots[index].usage.fuel_used.get_or_insert(0) += parts[0].fuel_used.unwrap_or(0);
+        self.slots[index].fuel_used += parts[0].fuel_used.unwrap_or(0);
         Ok(convert::metrics(metrics))
     }
 }
@@ -492,8 +498,8 @@ impl WasmNodeGroup {
         let (output, fuel) = result?;
         let slot = &mut self.slots[index];
         slot.last_step_fuel = fuel;
-        slot.usage.steps += 1;
-        *slot.usage.fuel_used.get_or_insert(0) += fuel;
+        slot.steps += 1;
+        slot.fuel_used += fuel;
         let sent = self.take_outbox(index);
         let checked = match output {
             Ok(out) => self.check_output(index, now_us, StepOutput { outbox: sent, wake_at_us: out.wake_at_us }),

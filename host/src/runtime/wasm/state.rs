@@ -16,14 +16,56 @@ use crate::runtime::LogStream;
 use crate::runtime::Outgoing;
 use crate::seed::{Stream, derive_seed};
 
-/// One node's randomness: what it would get in a store of its own.
+/// One node's randomness: what it would get in a store of its own. Kept
+/// compact (each stream is its seed and how far it has been read, 96 bytes
+/// a node where two ChaCha states took 656): a store opens the one stream
+/// being drawn from ([`NodeState::draw`]), so ten million packed nodes do
+/// not each hold 512 bytes of buffered output they may never read.
+#[derive(Debug, Clone)]
 pub struct NodeStreams {
     /// `wasi:random/random`.
-    pub random: ChaCha20Rng,
+    random: StreamAt,
     /// `wasi:random/insecure`.
-    pub insecure: ChaCha20Rng,
+    insecure: StreamAt,
     /// `wasi:random/insecure-seed`.
     pub insecure_seed: (u64, u64),
+}
+
+/// A ChaCha20 stream at rest: its seed, and the 32-bit words read from it
+/// (2^64 words is more than any run draws).
+#[derive(Debug, Clone, Copy)]
+struct StreamAt {
+    seed: [u8; 32],
+    word_pos: u64,
+}
+
+impl StreamAt {
+    fn new(seed: [u8; 32]) -> Self {
+        StreamAt { seed, word_pos: 0 }
+    }
+
+    /// The stream's state, where it was left: it goes on exactly as one
+    /// generator drawn from throughout would have.
+    fn open(&self) -> ChaCha20Rng {
+        let mut rng = ChaCha20Rng::from_seed(self.seed);
+        rng.set_word_pos(u128::from(self.word_pos));
+        rng
+    }
+}
+
+/// Which of a node's two ChaCha streams.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Random,
+    Insecure,
+}
+
+/// The stream a store has open: whose (`None`: the instance's own), which,
+/// and its state.
+struct OpenStream {
+    owner: Option<usize>,
+    which: Which,
+    rng: ChaCha20Rng,
 }
 
 impl NodeStreams {
@@ -32,9 +74,16 @@ impl NodeStreams {
         let seed = derive_seed(scenario_seed, id, Stream::WasiInsecureSeed);
         let seed = u128::from_le_bytes(seed[..16].try_into().expect("32-byte seed"));
         NodeStreams {
-            random: ChaCha20Rng::from_seed(derive_seed(scenario_seed, id, Stream::WasiRandom)),
-            insecure: ChaCha20Rng::from_seed(derive_seed(scenario_seed, id, Stream::WasiInsecureRandom)),
+            random: StreamAt::new(derive_seed(scenario_seed, id, Stream::WasiRandom)),
+            insecure: StreamAt::new(derive_seed(scenario_seed, id, Stream::WasiInsecureRandom)),
             insecure_seed: (seed as u64, (seed >> 64) as u64),
+        }
+    }
+
+    fn stream(&mut self, which: Which) -> &mut StreamAt {
+        match which {
+            Which::Random => &mut self.random,
+            Which::Insecure => &mut self.insecure,
         }
     }
 
@@ -53,10 +102,12 @@ pub struct NodeState {
     pub(super) clock: VirtualClock,
     pub(super) log: LogSink,
     /// By node index in the group.
-    pub(super) streams: Vec<NodeStreams>,
+    streams: Vec<NodeStreams>,
     /// What the instance's start functions draw: no node's, so packing
     /// cannot shift a node's stream.
     instance_streams: NodeStreams,
+    /// The one stream being drawn from, until another is.
+    open: Option<OpenStream>,
     pub(super) running: Running,
     /// What each node sent in the current step, by node index.
     pub(super) outboxes: Vec<Outbox>,
@@ -142,8 +193,17 @@ impl NodeState {
             outbox_limits: (u64::MAX, u64::MAX),
             // Node ids are never empty.
             instance_streams: NodeStreams::new(scenario_seed, ""),
+            open: None,
             running: Running::default(),
         })
+    }
+
+    /// Room for `nodes` more nodes, so that adding them does not grow the
+    /// per-node vectors a doubling at a time.
+    pub fn reserve(&mut self, nodes: usize) {
+        self.streams.reserve_exact(nodes);
+        self.outboxes.reserve_exact(nodes);
+        self.log.reserve(nodes);
     }
 
     /// Adds node `id`: its random streams and its log budget.
@@ -166,9 +226,45 @@ impl NodeState {
         &mut self.limits
     }
 
-    /// The random streams of the node whose code runs now.
-    pub(super) fn owner_streams(&mut self) -> &mut NodeStreams {
+    /// Runs `f` on stream `which` of the node whose code runs now (the
+    /// instance's own outside every node's code).
+    pub(super) fn draw<R>(&mut self, which: Which, f: impl FnOnce(&mut ChaCha20Rng) -> R) -> R {
+        let owner = self.running.owner();
+        if !self.open.as_ref().is_some_and(|o| o.owner == owner && o.which == which) {
+            self.close_stream();
+            let rng = self.streams_of(owner).stream(which).open();
+            self.open = Some(OpenStream { owner, which, rng });
+        }
+        f(&mut self.open.as_mut().expect("opened above").rng)
+    }
+
+    /// `wasi:random/insecure-seed` of the node whose code runs now.
+    pub(super) fn insecure_seed(&self) -> (u64, u64) {
         match self.running.owner() {
+            Some(owner) => self.streams[owner].insecure_seed,
+            None => self.instance_streams.insecure_seed,
+        }
+    }
+
+    /// Gives node `index` new streams (a restart's).
+    pub(super) fn reset_streams(&mut self, index: usize, streams: NodeStreams) {
+        if self.open.as_ref().is_some_and(|o| o.owner == Some(index)) {
+            // What was drawn from the old streams is forgotten with them.
+            self.open = None;
+        }
+        self.streams[index] = streams;
+    }
+
+    /// Puts the open stream back at rest, at the word it was read to.
+    fn close_stream(&mut self) {
+        if let Some(open) = self.open.take() {
+            let word_pos = u64::try_from(open.rng.get_word_pos()).unwrap_or(u64::MAX);
+            self.streams_of(open.owner).stream(open.which).word_pos = word_pos;
+        }
+    }
+
+    fn streams_of(&mut self, owner: Option<usize>) -> &mut NodeStreams {
+        match owner {
             Some(owner) => &mut self.streams[owner],
             None => &mut self.instance_streams,
         }
@@ -178,5 +274,35 @@ impl NodeState {
 impl WasiView for NodeState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_at_rest_go_on_as_one_generator_would() {
+        let mut state = NodeState::new(7, 1 << 20);
+        state.add_node(7, "a", 1_000);
+        state.add_node(7, "b", 1_000);
+        let mut a = ChaCha20Rng::from_seed(derive_seed(7, "a", Stream::WasiRandom));
+        let mut a_insecure = ChaCha20Rng::from_seed(derive_seed(7, "a", Stream::WasiInsecureRandom));
+        let mut b = ChaCha20Rng::from_seed(derive_seed(7, "b", Stream::WasiRandom));
+        // Odd counts of words, so streams are left mid-block and mid-buffer.
+        for round in 0..40 {
+            state.running.begin([(0, 1), (1, 1)]);
+            let n = 1 + round % 7;
+            assert_eq!(state.draw(Which::Random, |r| NodeStreams::bytes(r, n)), NodeStreams::bytes(&mut a, n));
+            assert_eq!(state.draw(Which::Insecure, |r| r.next_u64()), a_insecure.next_u64());
+            assert_eq!(state.draw(Which::Random, |r| r.next_u32()), a.next_u32());
+            state.running.end(0);
+            state.running.begin([(1, 1)]);
+            assert_eq!(
+                state.draw(Which::Random, |r| NodeStreams::bytes(r, 2 * n + 1)),
+                NodeStreams::bytes(&mut b, 2 * n + 1)
+            );
+            state.running.end(0);
+        }
     }
 }
