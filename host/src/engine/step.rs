@@ -8,6 +8,7 @@ use crate::runtime::{Interrupted, LogLine, Message, NodeFault, StepCall, StepOut
 
 /// Fewer calls than this at one instant are stepped on the engine's own
 /// thread: handing work to another thread costs more than a few steps.
+/// So is the work of one sandbox alone (one part).
 const PARALLEL_MIN_CALLS: usize = 32;
 
 impl Engine<'_> {
@@ -42,36 +43,43 @@ impl Engine<'_> {
         let submitted: Vec<(usize, Vec<usize>)> =
             batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
         let total_calls: usize = submitted.iter().map(|(_, indexes)| indexes.len()).sum();
-        let busy = self.threads > 1 && batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS;
-        if busy {
-            let threads = self.threads;
-            // The main thread's stack size: guest calls run on these threads' stacks.
-            self.pool.get_or_insert_with(|| {
-                rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
-            });
-        }
-        let pool = self.pool.as_ref().and_then(Option::as_ref).filter(|_| busy);
-        match pool {
-            Some(pool) => {
+        let busy = self.threads > 1 && total_calls >= PARALLEL_MIN_CALLS;
+        match busy {
+            true => {
                 if self.interrupted() {
                     return Err(Stop::Interrupted);
                 }
-                // Each due group, mutably and once, in group order: the groups are
-                // independent (own store, streams, log), so which thread steps
-                // which changes nothing of what they return.
-                let mut due_groups = Vec::with_capacity(batches.len());
+                // Each due group's work, in group order, in parts where a group
+                // has them (a pack's lanes): the parts are independent (own
+                // store, streams, log), so which thread runs which changes
+                // nothing of what they return.
+                let mut parts = Vec::with_capacity(batches.len());
                 let mut batches = batches.into_iter().peekable();
                 for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
                     if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
-                        due_groups.push((node_group, calls));
+                        parts.extend(node_group.submit_parts(calls));
                     }
                 }
-                pool.install(|| {
-                    use rayon::prelude::*;
-                    due_groups.into_par_iter().for_each(|(node_group, calls)| node_group.submit(calls));
-                });
+                let threads = self.threads;
+                // Made at the first instant with parts to share out. The main
+                // thread's stack size: guest calls run on these threads' stacks.
+                let pool = (parts.len() > 1)
+                    .then(|| {
+                        self.pool.get_or_insert_with(|| {
+                            rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
+                        })
+                    })
+                    .and_then(|pool| pool.as_ref());
+                match pool {
+                    Some(pool) => pool.install(|| {
+                        use rayon::prelude::*;
+                        parts.into_par_iter().for_each(|part| part());
+                    }),
+                    // One sandbox's work (or no pool): on this thread.
+                    None => parts.into_iter().for_each(|part| part()),
+                }
             }
-            _ => {
+            false => {
                 // Last group first: the container group (placed last) starts its
                 // round trips before the WASM groups do their work.
                 for (group, calls) in batches.into_iter().rev() {
