@@ -31,9 +31,10 @@ fn limits(nodes: usize) -> SandboxLimits {
     SandboxLimits { memory_limit_mb: base.memory_limit_mb * nodes as u64, ..base }
 }
 
-/// Everything a group shows the engine over five steps of every node and
-/// their `finish`: results, log lines and steps after each.
-fn drive(group: &mut dyn NodeGroup, on_threads: bool) -> Vec<String> {
+/// Everything a group shows the engine over five steps of every node (and
+/// a restart of one) and their `finish`: results, log lines and steps
+/// after each.
+fn drive(group: &mut dyn NodeGroup, on_threads: bool, configs: &[BTreeMap<String, ConfigValue>]) -> Vec<String> {
     let mut seen = Vec::new();
     for t in 0..5 {
         let now_us = t * SECOND;
@@ -53,6 +54,11 @@ fn drive(group: &mut dyn NodeGroup, on_threads: bool) -> Vec<String> {
         seen.push(format!("{now_us} logs: {:?}", logs(group)));
         // Fuel used is a cost, which the heap's history moves (docs/sandbox.md); steps are a result.
         seen.push(format!("{now_us} steps: {:?}", (0..NODES).map(|i| group.usage(i).steps).collect::<Vec<_>>()));
+        if t == 1 {
+            // A scripted crash and restart of a node of the third lane (of two-node lanes).
+            group.crash(5, now_us);
+            seen.push(format!("restart: {:?}", group.restart(5, now_us + 1, &configs[5], 1)));
+        }
     }
     let finished = group.finish(&(0..NODES).collect::<Vec<_>>(), 5 * SECOND);
     seen.push(format!("finish: {finished:?}"));
@@ -77,14 +83,14 @@ fn assert_lanes_answer_as_one_instance(modes: &[(&str, u64)], lane_nodes: usize)
     let ids: Vec<String> = (0..NODES).map(|i| format!("n{i}")).collect();
     let specs: Vec<NodeSpec<'_>> = ids.iter().zip(&configs).map(|(id, config)| NodeSpec { id, config }).collect();
     let mut one = WasmNodeGroup::new(&rt, &hostile, 3, &specs, limits(NODES)).unwrap();
-    let expected = drive(&mut one, false);
+    let expected = drive(&mut one, false, &configs);
     for on_threads in [false, true] {
         let lanes = specs
             .chunks(lane_nodes)
             .map(|lane| WasmNodeGroup::new(&rt, &hostile, 3, lane, limits(lane.len())).unwrap())
             .collect();
         let mut laned = LanedGroup::new(lanes);
-        let got = drive(&mut laned, on_threads);
+        let got = drive(&mut laned, on_threads, &configs);
         for (a, b) in expected.iter().zip(&got) {
             assert_eq!(a, b, "{modes:?}, lanes of {lane_nodes}, on threads: {on_threads}");
         }
