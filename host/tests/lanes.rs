@@ -157,6 +157,7 @@ fn lanes_are_a_function_of_the_scenario_alone() {
     assert_eq!(lane_sizes(100, 4), [25, 25, 25, 25]);
     assert_eq!(lane_count(1_000, 10), 1);
     assert_eq!(lane_count(1_000, 2), 2);
+    assert_eq!(lane_count(1_000, 3), 1);
     assert_eq!(lane_count(31, 1), 1);
     assert_eq!(lane_count(40, 1), 2);
     assert_eq!(lane_sizes(41, 2), [21, 20]);

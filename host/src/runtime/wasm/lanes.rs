@@ -27,9 +27,10 @@ use crate::runtime::{
 };
 use crate::scenario::ConfigValue;
 
-/// The instances a component's packs are split into, together, when it
-/// makes fewer packs than this: enough for the cores of a small machine
-/// and for the engine to balance them, few enough to cost next to nothing.
+/// The instances a component's packs are split into, between them, when
+/// it makes fewer packs than this (one pack: four lanes; two: two each):
+/// enough for the cores of a small machine and for the engine to balance
+/// them, few enough to cost next to nothing.
 pub const LANES_PER_COMPONENT: usize = 4;
 
 /// The fewest nodes a lane holds: a lane is an instance (its memory, its
@@ -39,7 +40,7 @@ pub const MIN_LANE_NODES: usize = 16;
 /// The lanes a pack of `nodes` nodes gets when its component (with its
 /// limits and files) makes `packs` packs in the run.
 pub fn lane_count(nodes: usize, packs: usize) -> usize {
-    LANES_PER_COMPONENT.div_ceil(packs.max(1)).min(nodes / MIN_LANE_NODES).max(1)
+    (LANES_PER_COMPONENT / packs.max(1)).min(nodes / MIN_LANE_NODES).max(1)
 }
 
 /// The nodes of each of `lanes` lanes of a pack of `nodes`, in order: as
