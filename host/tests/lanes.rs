@@ -3,16 +3,22 @@
 //! (finished and unfinished), steps and final metrics, wherever in the
 //! pack a node traps (the first lane, a middle one, the last, two at
 //! once, in `finish`), with its lanes run one after another or each on a
-//! thread of its own.
+//! thread of its own; and the engine runs a pack's lanes side by side.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use common::*;
+use xedgesim::engine::{
+    DEFAULT_MAX_QUEUED_PAYLOAD_BYTES, Engine, EngineOptions, FaultState, Placement, Trace, TraceLevel,
+};
 use xedgesim::runtime::wasm::{LanedGroup, NodeSpec, WasmNodeGroup, lane_count, lane_sizes};
-use xedgesim::runtime::{LogLine, NodeGroup, StepCall};
-use xedgesim::scenario::{ConfigValue, SandboxLimits};
+use xedgesim::runtime::{
+    FaultKind, Interrupted, LogLine, Metric, NodeFault, NodeGroup, NodeUsage, StepCall, StepOutput, SubmitPart,
+};
+use xedgesim::scenario::{ConfigValue, SandboxLimits, load_str};
 
 const NODES: usize = 8;
 const SECOND: u64 = 1_000_000;
@@ -162,4 +168,103 @@ fn lanes_are_a_function_of_the_scenario_alone() {
     assert_eq!(lane_count(40, 1), 2);
     assert_eq!(lane_sizes(41, 2), [21, 20]);
     assert_eq!(lane_count(1, 1), 1);
+}
+
+/// A pack of two lanes whose parts each wait for the other: they return
+/// only when the engine runs them at the same time.
+struct Rendezvous {
+    ids: Vec<String>,
+    calls: Vec<StepCall>,
+    /// Whether each lane met the other at the last submit.
+    met: [bool; 2],
+}
+
+impl NodeGroup for Rendezvous {
+    fn node_ids(&self) -> &[String] {
+        &self.ids
+    }
+
+    fn submit(&mut self, calls: Vec<StepCall>) {
+        for part in self.submit_parts(calls) {
+            part();
+        }
+    }
+
+    fn submit_parts(&mut self, calls: Vec<StepCall>) -> Vec<SubmitPart<'_>> {
+        self.calls = calls;
+        let (to_b, from_a) = std::sync::mpsc::channel();
+        let (to_a, from_b) = std::sync::mpsc::channel();
+        let [a, b] = &mut self.met;
+        let wait = std::time::Duration::from_secs(20);
+        vec![
+            Box::new(move || {
+                let _ = to_b.send(());
+                *a = from_b.recv_timeout(wait).is_ok();
+            }),
+            Box::new(move || {
+                let _ = to_a.send(());
+                *b = from_a.recv_timeout(wait).is_ok();
+            }),
+        ]
+    }
+
+    fn collect(&mut self) -> Result<Vec<Result<StepOutput, NodeFault>>, Interrupted> {
+        let met = self.met == [true, true];
+        let answer = |c: &StepCall| match met {
+            true => Ok(StepOutput { outbox: Vec::new(), wake_at_us: None }),
+            false => Err(NodeFault {
+                node: self.ids[c.index].clone(),
+                time_us: c.now_us,
+                kind: FaultKind::Trap,
+                detail: "its lanes ran one after the other".into(),
+            }),
+        };
+        Ok(std::mem::take(&mut self.calls).iter().map(answer).collect())
+    }
+
+    fn finish(&mut self, indexes: &[usize], _now_us: u64) -> Vec<Result<Vec<Metric>, NodeFault>> {
+        indexes.iter().map(|_| Ok(Vec::new())).collect()
+    }
+
+    fn take_logs(&mut self) -> Vec<LogLine> {
+        Vec::new()
+    }
+
+    fn usage(&self, _index: usize) -> NodeUsage {
+        NodeUsage::default()
+    }
+
+    fn restart(
+        &mut self,
+        _index: usize,
+        _now_us: u64,
+        _config: &BTreeMap<String, ConfigValue>,
+        _restarts: u32,
+    ) -> Result<(), NodeFault> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_engine_steps_a_packs_lanes_side_by_side() {
+    // One group, 40 nodes due at t = 0: on two threads its two parts run at once.
+    let yaml = "simulation: {duration_s: 1, seed: 1}\nnodes:\n  - {id: 'c{i}', count: 40, type: cloud}\n";
+    let scenario = load_str(Path::new("t.yaml"), Path::new("/t/t.yaml"), yaml).unwrap().resolved;
+    let mut placement = Placement::new(40);
+    let group = Rendezvous { ids: (0..40).map(|i| format!("c{i}")).collect(), calls: Vec::new(), met: [false; 2] };
+    placement.add(&scenario, (0..40).collect(), Ok(Box::new(group)));
+    let faults = FaultState::for_scenario(&scenario, &scenario.faults, 1, scenario.duration_us).unwrap();
+    let options = EngineOptions {
+        seed: 1,
+        duration_us: scenario.duration_us,
+        max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
+        threads: 2,
+        interrupt: None,
+        record_deliveries: false,
+        log_tap: None,
+        faults,
+    };
+    let outcome = Engine::new(&scenario, &mut placement, Trace::new(TraceLevel::Off, None), options).run(None);
+    assert!(outcome.faults.is_empty(), "{:?}", outcome.faults);
+    assert_eq!(outcome.steps, 40);
 }
