@@ -95,9 +95,9 @@ impl LanedGroup {
         (lane, index - self.starts[lane])
     }
 
-    /// Every lane but `culprit_lane` shares the fault of `culprit` at
-    /// `time_us`: what it did in this call is undone (its log lines too
-    /// for lanes one instance would not have reached), and it refuses
+    /// Every lane but `culprit_lane` shares the fault of `culprit` (its
+    /// node and time): what it did in this call is undone (its log lines
+    /// too for lanes one instance would not have reached), and it refuses
     /// from now on, as one poisoned instance does.
     fn share_fate(&mut self, culprit_lane: usize, culprit: &(String, u64)) {
         for (k, lane) in self.lanes.iter_mut().enumerate() {
