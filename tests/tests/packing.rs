@@ -206,10 +206,16 @@ fn a_long_trace_keeps_its_golden_hash() {
 fn the_number_of_threads_changes_nothing() {
     // Busy instants (1,000 sensors sampling together) are stepped on
     // several threads; the outputs are the same bytes with 1, 2 or 3, one
-    // store per node or packed.
+    // store per node, packed, or packed in lanes.
     let dir = tempfile::tempdir().unwrap();
     let file = thousand_sensors(dir.path());
-    for mode in [SandboxMode::PerNode, SandboxMode::Shared { nodes_per_instance: 7 }] {
+    // Packed 1,000 to an instance, the sensors' one pack runs as lanes.
+    let modes = [
+        SandboxMode::PerNode,
+        SandboxMode::Shared { nodes_per_instance: 7 },
+        SandboxMode::Shared { nodes_per_instance: 1_000 },
+    ];
+    for mode in modes {
         let run = |threads: usize| {
             let out = dir.path().join(format!("{}-{threads}", flag(mode).trim()));
             let report = Simulation::from_file(&file)
@@ -294,4 +300,147 @@ fn gateways_with_a_cpu_give_the_same_bytes_at_every_packing_and_thread_count() {
         .unwrap();
     let uncomputed = run_computed(&file, SandboxMode::PerNode, 1, &dir.path().join("uncomputed"));
     assert!(uncomputed[0] != first[0], "compute time changes when messages leave");
+}
+
+/// 65 hostile nodes of one component, one pack split into four lanes
+/// (`runtime/wasm/lanes.rs`): `rogue`, the 41st, in the third lane, turns
+/// `mode` at 2 s; the others log a line, or part of one, each second. A
+/// sensor and a cloud run in instances of their own.
+fn laned_pack(dir: &Path, mode: &str, fuel_per_step: u64) -> PathBuf {
+    let hostile = fixture_file(dir, "hostile");
+    let wasm = format!("wasm: {{component: '{}', fuel_per_step: {fuel_per_step}}}", hostile.display());
+    let yaml = format!(
+        "simulation: {{duration_s: 4, seed: 3, on_fault: isolate}}\nnodes:\n  - {{id: 'h{{i}}', count: 40, type: hostile, {wasm}, config: {{mode: nasty_log}}}}\n  - {{id: rogue, type: hostile, {wasm}, config: {{mode: {mode}, at_us: 2000000}}}}\n  - {{id: 'k{{i}}', count: 24, type: hostile, {wasm}, config: {{mode: unterminated}}}}\n  - {{id: s, type: sensor, config: {{destination: cloud}}}}\n  - {{id: cloud, type: cloud}}\n"
+    );
+    let file = dir.join(format!("laned-{mode}.yaml"));
+    std::fs::write(&file, yaml).unwrap();
+    file
+}
+
+#[test]
+fn a_trap_in_one_lane_faults_the_whole_pack_at_every_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = laned_pack(dir.path(), "panic", 5_000_000);
+    let run = |threads: usize| {
+        let out = dir.path().join(format!("threads-{threads}"));
+        let report = Simulation::from_file(&file)
+            .unwrap()
+            .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
+            .threads(threads)
+            .out_dir(&out)
+            .cache_dir(Some(dir.path().join("cache")))
+            .trace(TraceLevel::All)
+            .run()
+            .unwrap();
+        assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+        ["trace.jsonl", "metrics.csv"].map(|name| std::fs::read_to_string(out.join(name)).unwrap())
+    };
+    let serial = run(1);
+    for threads in [2, 3] {
+        let parallel = run(threads);
+        for (a, b) in serial.iter().zip(&parallel) {
+            assert!(a == b, "{threads} threads: first divergence {:?}", first_divergence(a, b));
+        }
+    }
+    let trace = &serial[0];
+    let faults: Vec<&str> = trace.lines().filter(|l| l.contains(r#""event":"fault""#)).collect();
+    // The culprit's trap, then every other node of the pack, every lane's, in node order.
+    assert_eq!(faults.len(), 65, "{faults:#?}");
+    assert!(faults[40].contains(r#""node":"rogue","kind":"trap""#), "{}", faults[40]);
+    for (k, line) in faults.iter().enumerate().filter(|(k, _)| *k != 40) {
+        assert!(line.contains(r#""t_us":2000000"#) && line.contains(r#""kind":"shared_sandbox""#), "{line}");
+        assert!(line.contains("'rogue'"), "{k}: {line}");
+    }
+    assert!(faults[0].contains(r#""node":"h0""#) && faults[64].contains(r#""node":"k23""#), "{faults:#?}");
+    // What one instance would have logged: the nodes before the culprit ran
+    // at 2 s, those after it (the rest of its lane, the last lane) did not;
+    // each unfinished line flushed once.
+    assert!(
+        trace.contains(
+            r#""node":"h39","level":"warn","stream":"log","text":"\u001b[2J\u001b]0;pwned\u0007\rat 2000000"#
+        ),
+        "{trace}"
+    );
+    assert!(
+        trace.contains(
+            r#""node":"k23","level":"info","stream":"stdout","text":"no newline at 0no newline at 1000000"}"#
+        ),
+        "{trace}"
+    );
+    assert!(!trace.contains("no newline at 2000000"), "{trace}");
+    // The nodes in instances of their own run on.
+    assert!(trace.lines().any(|l| l.contains(r#""t_us":4000000"#) && l.contains(r#""src":"s""#)), "the sensor runs on");
+}
+
+#[test]
+fn ctrl_c_stops_a_laned_pack_mid_instant() {
+    // Every lane loops in its guest at 2 s, with fuel for minutes; the stop
+    // comes a second after the run's first instant, on two threads.
+    let dir = tempfile::tempdir().unwrap();
+    let file = laned_pack(dir.path(), "loop", 1_000_000_000_000);
+    let yaml = std::fs::read_to_string(&file).unwrap().replace("mode: nasty_log", "mode: loop, at_us: 2000000");
+    std::fs::write(&file, yaml).unwrap();
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let armed = std::sync::atomic::AtomicBool::new(false);
+    let setter = flag.clone();
+    let sim = Simulation::from_file(&file)
+        .unwrap()
+        .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
+        .threads(2)
+        .out_dir(dir.path().join("out"))
+        .cache_dir(Some(dir.path().join("cache")))
+        .interrupt_flag(flag)
+        .on_progress(move |_| {
+            if !armed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                let setter = setter.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    setter.store(true, std::sync::atomic::Ordering::Relaxed);
+                });
+            }
+        });
+    let began = std::time::Instant::now();
+    let report = sim.run().unwrap();
+    // A hang guard, not a timing: without the stop the loops run for minutes.
+    assert!(began.elapsed() < std::time::Duration::from_secs(120), "took {:?}", began.elapsed());
+    assert_eq!(report.status, RunStatus::Interrupted, "{:?}", report.reason);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("out/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["status"], "interrupted");
+    // Every node of the pack, whichever lane, says why it has no metrics
+    // (the sensor too when no thread was free for it before the stop); the
+    // cloud, not due then, finished.
+    let faults = summary["faults"].as_array().unwrap();
+    assert!(faults.iter().all(|f| f["kind"] == "interrupted"), "{faults:?}");
+    let stopped: Vec<&str> = faults.iter().map(|f| f["node"].as_str().unwrap()).collect();
+    for node in (0..40).map(|i| format!("h{i}")).chain(["rogue".into()]).chain((0..24).map(|i| format!("k{i}"))) {
+        assert!(stopped.contains(&node.as_str()), "{node}: {faults:?}");
+    }
+    let metrics = std::fs::read_to_string(dir.path().join("out/metrics.csv")).unwrap();
+    assert!(metrics.lines().any(|l| l.starts_with("cloud,model,")), "{metrics}");
+}
+
+#[test]
+fn a_laned_packs_memory_is_each_lanes_nodes_worth() {
+    // 65 nodes of 2 MiB each: one instance would hold 130 MiB; the lane of
+    // `rogue` (16 nodes: 17, 16, 16, 16) holds its nodes' 32 MiB.
+    let dir = tempfile::tempdir().unwrap();
+    let file = laned_pack(dir.path(), "alloc", 1_000_000_000);
+    let yaml = std::fs::read_to_string(&file).unwrap().replace("fuel_per_step:", "memory_limit_mb: 2, fuel_per_step:");
+    std::fs::write(&file, yaml).unwrap();
+    let out = dir.path().join("out");
+    let report = Simulation::from_file(&file)
+        .unwrap()
+        .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
+        .out_dir(&out)
+        .cache_dir(Some(dir.path().join("cache")))
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    let trace = std::fs::read_to_string(out.join("trace.jsonl")).unwrap();
+    let fault = trace.lines().find(|l| l.contains(r#""node":"rogue","kind""#)).expect("rogue faulted");
+    assert!(
+        fault.contains(r#""kind":"memory_limit""#) && fault.contains("exceeded its memory limit (32 MiB)"),
+        "{fault}"
+    );
 }

@@ -27,7 +27,6 @@ mod fault_schedule;
 mod fault_state;
 mod faults;
 mod finish;
-mod group_by_group;
 mod histogram;
 mod instant;
 mod model_metrics;
@@ -39,6 +38,7 @@ mod step;
 #[cfg(test)]
 mod tests;
 mod trace;
+mod waves;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

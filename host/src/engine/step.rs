@@ -3,11 +3,13 @@
 //! node lives in; and the log lines the groups made, into the trace.
 
 use super::event_queue::EventKind;
+use super::waves::WAVE_CALLS;
 use super::{Engine, EngineError, LiveLog, Stop};
 use crate::runtime::{Interrupted, LogLine, Message, NodeFault, StepCall, StepOutput};
 
 /// Fewer calls than this at one instant are stepped on the engine's own
 /// thread: handing work to another thread costs more than a few steps.
+/// So is the work of one sandbox alone (one part).
 const PARALLEL_MIN_CALLS: usize = 32;
 
 impl Engine<'_> {
@@ -15,7 +17,9 @@ impl Engine<'_> {
     /// group is submitted to before any is collected from, the last group
     /// (containers, placed last) first, so container round trips overlap
     /// the WASM work. Results are applied in node order whatever the group.
-    /// `due` is left empty, its capacity kept for the next round.
+    /// An instant of many calls whose groups come in node order, where no
+    /// one hears log lines as they are taken, goes in waves instead
+    /// (`waves.rs`). `due` is left empty, its capacity kept for the next round.
     pub(super) fn step_due(&mut self, now: u64, due: &mut Vec<(usize, Vec<Message>)>) -> Result<(), Stop> {
         let mut calls: Vec<(usize, StepCall)> = due
             .drain(..)
@@ -25,10 +29,11 @@ impl Engine<'_> {
                 (group, StepCall { index, now_us: now, inbox })
             })
             .collect();
-        // Groups due in node order can be applied one at a time (`group_by_group.rs`).
+        // Groups due in node order can be applied a wave at a time (`waves.rs`).
         let groups_in_node_order = calls.is_sorted_by_key(|(group, _)| *group);
         // Stable: within a group, calls stay in node order.
         calls.sort_by_key(|(group, _)| *group);
+        let total_calls = calls.len();
         // Each group's calls in one vector of the right size (not grown a doubling at a time).
         let sizes: Vec<usize> = calls.chunk_by(|a, b| a.0 == b.0).map(<[_]>::len).collect();
         let mut batches: Vec<(usize, Vec<StepCall>)> = Vec::with_capacity(sizes.len());
@@ -41,67 +46,17 @@ impl Engine<'_> {
             }
             batches.push((group, batch));
         }
+        if groups_in_node_order && total_calls > WAVE_CALLS && !self.hears_logs() {
+            return self.step_in_waves(now, batches);
+        }
         let submitted: Vec<(usize, Vec<usize>)> =
             batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
-        let total_calls: usize = submitted.iter().map(|(_, indexes)| indexes.len()).sum();
-        let busy = self.threads > 1 && batches.len() > 1 && total_calls >= PARALLEL_MIN_CALLS;
-        if busy {
-            let threads = self.threads;
-            // The main thread's stack size: guest calls run on these threads' stacks.
-            self.pool.get_or_insert_with(|| {
-                rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
-            });
-        }
-        if !busy && groups_in_node_order && !self.hears_logs() {
-            return self.step_group_by_group(now, batches);
-        }
-        let pool = self.pool.as_ref().and_then(Option::as_ref).filter(|_| busy);
-        match pool {
-            Some(pool) => {
-                if self.interrupted() {
-                    return Err(Stop::Interrupted);
-                }
-                // Each due group, mutably and once, in group order: the groups are
-                // independent (own store, streams, log), so which thread steps
-                // which changes nothing of what they return.
-                let mut due_groups = Vec::with_capacity(batches.len());
-                let mut batches = batches.into_iter().peekable();
-                for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
-                    if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
-                        due_groups.push((node_group, calls));
-                    }
-                }
-                pool.install(|| {
-                    use rayon::prelude::*;
-                    due_groups.into_par_iter().for_each(|(node_group, calls)| node_group.submit(calls));
-                });
-            }
-            _ => {
-                // Last group first: the container group (placed last) starts its
-                // round trips before the WASM groups do their work.
-                for (group, calls) in batches.into_iter().rev() {
-                    // A call begun after the user's stop would only be cut short.
-                    if self.interrupted() {
-                        return Err(Stop::Interrupted);
-                    }
-                    self.placement.groups[group].submit(calls);
-                }
-            }
-        }
+        self.submit_batches(batches, total_calls)?;
         // Each result with its compute time (`cpu:` nodes; 0 for the rest).
         let mut results: Vec<(usize, Result<StepOutput, NodeFault>, u64)> = Vec::with_capacity(total_calls);
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
-            let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
-            if outputs.len() != indexes.len() {
-                // A runtime broke the NodeGroup contract: no result can be matched to its node.
-                let nodes = indexes.iter().map(|&i| self.ids[self.placement.members[group][i]]).collect::<Vec<_>>();
-                return Err(Stop::Error(EngineError::ResultCount {
-                    nodes: nodes.join(", "),
-                    calls: indexes.len(),
-                    results: outputs.len(),
-                }));
-            }
+            let outputs = self.collect_group(group, &indexes)?;
             for (index, result) in indexes.into_iter().zip(outputs) {
                 let node = self.placement.members[group][index];
                 let cost_us = match &result {
@@ -127,6 +82,76 @@ impl Engine<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Submits each group's calls: on threads when many are due (each
+    /// group's work in parts where it has them, a pack's lanes), else on
+    /// this thread, last group first.
+    pub(super) fn submit_batches(&mut self, batches: Vec<(usize, Vec<StepCall>)>, calls: usize) -> Result<(), Stop> {
+        // A call begun after the user's stop would only be cut short.
+        if self.interrupted() {
+            return Err(Stop::Interrupted);
+        }
+        if self.threads > 1 && calls >= PARALLEL_MIN_CALLS {
+            // Each due group's work, in group order, in parts where a group
+            // has them (a pack's lanes): the parts are independent (own
+            // store, streams, log), so which thread runs which changes
+            // nothing of what they return.
+            let mut parts = Vec::with_capacity(batches.len());
+            let mut batches = batches.into_iter().peekable();
+            for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
+                if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
+                    parts.extend(node_group.submit_parts(calls));
+                }
+            }
+            let threads = self.threads;
+            // Made at the first instant with parts to share out. The main
+            // thread's stack size: guest calls run on these threads' stacks.
+            let pool = (parts.len() > 1)
+                .then(|| {
+                    self.pool.get_or_insert_with(|| {
+                        rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
+                    })
+                })
+                .and_then(|pool| pool.as_ref());
+            match pool {
+                Some(pool) => pool.install(|| {
+                    use rayon::prelude::*;
+                    parts.into_par_iter().for_each(|part| part());
+                }),
+                // One sandbox's work (or no pool): on this thread.
+                None => parts.into_iter().for_each(|part| part()),
+            }
+            return Ok(());
+        }
+        // Last group first: the container group (placed last) starts its
+        // round trips before the WASM groups do their work.
+        for (group, calls) in batches.into_iter().rev() {
+            if self.interrupted() {
+                return Err(Stop::Interrupted);
+            }
+            self.placement.groups[group].submit(calls);
+        }
+        Ok(())
+    }
+
+    /// The results of `group`'s last submit, one per index in `indexes`.
+    pub(super) fn collect_group(
+        &mut self,
+        group: usize,
+        indexes: &[usize],
+    ) -> Result<Vec<Result<StepOutput, NodeFault>>, Stop> {
+        let outputs = self.placement.groups[group].collect().map_err(|Interrupted| Stop::Interrupted)?;
+        if outputs.len() != indexes.len() {
+            // A runtime broke the NodeGroup contract: no result can be matched to its node.
+            let nodes = indexes.iter().map(|&i| self.ids[self.placement.members[group][i]]).collect::<Vec<_>>();
+            return Err(Stop::Error(EngineError::ResultCount {
+                nodes: nodes.join(", "),
+                calls: indexes.len(),
+                results: outputs.len(),
+            }));
+        }
+        Ok(outputs)
     }
 
     /// Writes the lines `groups` logged since they were last asked, in

@@ -22,7 +22,9 @@ use crate::runtime::docker::{
 use crate::runtime::named_endpoint;
 use crate::runtime::native::builtin_native;
 use crate::runtime::record::{RecordTap, RecordingGroup, ReplayGroup, ReplayReport};
-use crate::runtime::wasm::{DataFiles, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime};
+use crate::runtime::wasm::{
+    DataFiles, LanedGroup, NodeSpec, RuntimeOptions, WasmError, WasmNodeGroup, WasmRuntime, lane_count, lane_sizes,
+};
 use crate::runtime::{FaultKind, NodeFault, NodeGroup};
 use crate::scenario::{
     ComponentSource, DEFAULT_ENGINE_NAME, DockerNode, Implementation, MAX_DATA_FILES_BYTES, MqttRole, ResolvedScenario,
@@ -247,6 +249,9 @@ fn place_live(
     // store has one `/data`.
     let mut batches: Vec<(ComponentSource, SandboxLimits, Vec<usize>)> = Vec::new();
     let mut open: BTreeMap<(&ComponentSource, SandboxLimits, &BTreeMap<String, PathBuf>), usize> = BTreeMap::new();
+    // The packs each key makes, and each batch's key (none for a node alone): lanes need both.
+    let mut packs: BTreeMap<(&ComponentSource, SandboxLimits, &BTreeMap<String, PathBuf>), usize> = BTreeMap::new();
+    let mut batch_keys = Vec::new();
     let per_instance = match mode {
         SandboxMode::PerNode => 1,
         SandboxMode::Shared { nodes_per_instance } => nodes_per_instance.max(1),
@@ -259,12 +264,15 @@ fn place_live(
             // neighbours could move that (docs/running.md, "Compute time").
             // A recorded node too: its recording is its own calls only.
             batches.push((wasm.component.clone(), wasm.limits, vec![*index]));
+            batch_keys.push(None);
             continue;
         }
         match open.get(&key) {
             Some(&batch) if batches[batch].2.len() < per_instance => batches[batch].2.push(*index),
             _ => {
                 open.insert(key, batches.len());
+                *packs.entry(key).or_default() += 1;
+                batch_keys.push(Some(key));
                 batches.push((wasm.component.clone(), wasm.limits, vec![*index]));
             }
         }
@@ -306,8 +314,17 @@ fn place_live(
         memory_limit_mb: (limits.memory_limit_mb * n as u64).min(4096),
         ..limits
     };
-    let max_memory_mb = batches.iter().map(|(_, l, m)| shared_limits(*l, m.len()).memory_limit_mb).max().unwrap_or(64);
-    let stores = batches.len();
+    // A component that makes few packs has them split into lanes, instances
+    // the engine can step side by side (runtime/wasm/lanes.rs): never from
+    // the thread count either. Each lane's memory is its own nodes' worth.
+    let lanes: Vec<Vec<usize>> = batches
+        .iter()
+        .zip(&batch_keys)
+        .map(|((_, _, m), key)| lane_sizes(m.len(), key.map_or(1, |key| lane_count(m.len(), packs[&key]))))
+        .collect();
+    let max_memory_mb =
+        batches.iter().zip(&lanes).map(|((_, l, _), s)| shared_limits(*l, s[0]).memory_limit_mb).max().unwrap_or(64);
+    let stores = lanes.iter().map(Vec::len).sum();
     check_map_count(stores, max_map_count())?;
     if stores == 0 {
         place_docker(&mut placed, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);
@@ -321,7 +338,7 @@ fn place_live(
     };
     let mut runtime = WasmRuntime::new(&options).map_err(PrepareError::Runtime)?;
     let mut staged = StagedFiles::default();
-    for (source, limits, members) in batches {
+    for ((source, limits, members), sizes) in batches.into_iter().zip(lanes) {
         if interrupt.as_ref().is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed)) {
             return Err(PrepareError::Interrupted { component: source.to_string() });
         }
@@ -342,9 +359,30 @@ fn place_live(
                 placed.files.insert(scenario.nodes[member].id.clone(), hashes.clone());
             }
         }
-        let limits = shared_limits(limits, members.len());
-        let made = WasmNodeGroup::with_data(&runtime, &component, seed, &specs(&members), limits, data)
-            .map(|g| Box::new(g) as Box<dyn NodeGroup>);
+        let lane = |nodes: &[usize]| {
+            WasmNodeGroup::with_data(
+                &runtime,
+                &component,
+                seed,
+                &specs(nodes),
+                shared_limits(limits, nodes.len()),
+                data.clone(),
+            )
+        };
+        let made = match sizes.len() {
+            1 => lane(&members).map(|g| Box::new(g) as Box<dyn NodeGroup>),
+            _ => {
+                let mut start = 0;
+                let made: Result<Vec<_>, _> = sizes
+                    .iter()
+                    .map(|&size| {
+                        start += size;
+                        lane(&members[start - size..start])
+                    })
+                    .collect();
+                made.map(|lanes| Box::new(LanedGroup::new(lanes)) as Box<dyn NodeGroup>)
+            }
+        };
         placed.placement.add(scenario, members, made);
     }
     place_docker(&mut placed, scenario, &docker_nodes, engine, interrupt, (run_id, run_label), build_log);

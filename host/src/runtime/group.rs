@@ -14,6 +14,10 @@ pub struct StepCall {
     pub inbox: Vec<Message>,
 }
 
+/// A share of a [`NodeGroup::submit`] that may run on a thread of its
+/// own, at the same time as the others (one lane of a pack).
+pub type SubmitPart<'a> = Box<dyn FnOnce() + Send + 'a>;
+
 /// What a node has used so far. Each kind of node reports what it can
 /// measure; `None` is "not measured here", never zero.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -112,6 +116,14 @@ pub trait NodeGroup: Send {
     /// Starts stepping each node in `calls` (distinct indexes, all at one
     /// instant); [`collect`](NodeGroup::collect) returns the results.
     fn submit(&mut self, calls: Vec<StepCall>);
+
+    /// `submit` as parts that may run at once on different threads (a
+    /// pack split into lanes: one part a lane); the engine runs every part,
+    /// then [`collect`](NodeGroup::collect)s as after `submit`. By default
+    /// one part: `submit` itself.
+    fn submit_parts(&mut self, calls: Vec<StepCall>) -> Vec<SubmitPart<'_>> {
+        vec![Box::new(move || self.submit(calls))]
+    }
 
     /// The results of the last `submit`, in its order. A fault of one node
     /// may fault others that share its sandbox; each result says so. `Err`

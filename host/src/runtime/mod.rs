@@ -43,7 +43,7 @@ pub fn kept_metric_name(name: String) -> String {
     name.push('…');
     name
 }
-pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall};
+pub use group::{Interrupted, LogLevel, LogLine, LogStream, NodeGroup, NodeUsage, ShutdownError, StepCall, SubmitPart};
 pub use xedgesim_model::{Address, Message, Metric, Outgoing, StepOutput};
 
 #[cfg(test)]

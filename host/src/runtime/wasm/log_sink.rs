@@ -28,7 +28,7 @@ pub const LINE_COST: usize = 64;
 const STDERR_TAIL_BYTES: usize = 600;
 
 /// One node's log account.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Account {
     budget_left: u64,
     exhausted: bool,
@@ -54,6 +54,15 @@ struct Buffer {
 /// The shared log of one store.
 #[derive(Debug, Clone, Default)]
 pub struct LogSink(Arc<Mutex<Buffer>>);
+
+/// What a store's log held for some of its nodes at one point, to go
+/// back to ([`LogSink::rewind`]): a pack's lane undoes a call one instance
+/// would never have made (`lanes.rs`).
+#[derive(Debug, Default)]
+pub struct LogMark {
+    lines: usize,
+    accounts: Vec<(usize, Account)>,
+}
 
 impl LogSink {
     /// Room for `nodes` more accounts.
@@ -151,6 +160,23 @@ impl LogSink {
             }
         }
         std::mem::take(&mut b.lines)
+    }
+
+    /// The log as it is now for the nodes of `indexes`.
+    pub fn mark(&self, indexes: impl Iterator<Item = usize>) -> LogMark {
+        let b = self.lock();
+        let accounts = indexes.filter_map(|i| Some((i, b.accounts.get(i)?.clone()))).collect();
+        LogMark { lines: b.lines.len(), accounts }
+    }
+
+    /// Back to `mark`: the lines written since are gone, and those nodes'
+    /// unfinished lines and budgets are as they were.
+    pub fn rewind(&self, mark: LogMark) {
+        let mut b = self.lock();
+        b.lines.truncate(mark.lines);
+        for (index, account) in mark.accounts {
+            b.accounts[index] = account;
+        }
     }
 
     /// Whether node `index` has used up its log budget.

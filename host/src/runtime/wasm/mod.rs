@@ -7,7 +7,8 @@
 //! - [`ModelComponent`] is one compiled `Component`, checked against the
 //!   contract and pre-instantiated, cached on disk by [`ArtifactCache`].
 //! - [`WasmNodeGroup`] is one `Store` — one sandbox — holding an instance
-//!   and the node resources made in it.
+//!   and the node resources made in it; [`LanedGroup`] is one pack run as
+//!   several of them ("lanes") that the engine can step on several threads.
 //!
 //! Determinism: a guest sees time only as the `now-us` argument and the
 //! WASI clocks, both virtual; randomness only through WASI random, a
@@ -27,6 +28,7 @@ mod declaration;
 mod error;
 mod imports;
 mod interrupt;
+mod lanes;
 mod limiter;
 mod log_sink;
 mod node_group;
@@ -44,6 +46,7 @@ pub use component::{
 };
 pub use data_files::DataFiles;
 pub use error::WasmError;
+pub use lanes::{LANES_PER_COMPONENT, LanedGroup, MIN_LANE_NODES, lane_count, lane_sizes};
 pub use node_group::{NodeSpec, WasmNodeGroup};
 pub use runtime::{RuntimeOptions, WasmRuntime};
 pub use source_build::{FolderLanguage, build_folder, kept_build};

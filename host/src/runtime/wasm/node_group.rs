@@ -36,38 +36,38 @@ pub struct NodeSpec<'a> {
     pub config: &'a BTreeMap<String, ConfigValue>,
 }
 
-struct Slot {
+pub(super) struct Slot {
     resource: ResourceAny,
     /// What [`NodeGroup::usage`] reports: steps and fuel (a whole
     /// `NodeUsage` a node would be 176 bytes of mostly `None`s).
-    steps: u64,
-    fuel_used: u64,
+    pub(super) steps: u64,
+    pub(super) fuel_used: u64,
     /// Set by the node's first fault (in `call` or `finish_step`, where
     /// every fault is born): a faulted node is never stepped again.
-    stopped: bool,
+    pub(super) stopped: bool,
     /// Messages it has been handed over the run: `finish` may have to go
     /// over all of them (a sink's percentiles), so its budget grows with them.
     messages_in: u64,
     /// Fuel its last step's own code used (its compute time, `cpu:`).
-    last_step_fuel: u64,
+    pub(super) last_step_fuel: u64,
 }
 
 /// Nodes of one component in one store.
 pub struct WasmNodeGroup {
-    store: Store<NodeState>,
+    pub(super) store: Store<NodeState>,
     model: NodeModel,
     ids: Vec<String>,
-    slots: Vec<Slot>,
+    pub(super) slots: Vec<Slot>,
     limits: SandboxLimits,
     /// Set once a fault has poisoned the store: the node that caused it.
-    poisoned_by: Option<(String, u64)>,
+    pub(super) poisoned_by: Option<(String, u64)>,
     /// Results of the last `submit`, until `collect`.
     results: Vec<Result<StepOutput, NodeFault>>,
     /// Set by `finish`: the guest writes nothing more.
     finished: bool,
     /// Set when the user's stop cut a guest call short: the store can run
     /// nothing more, and the run ends.
-    interrupted: bool,
+    pub(super) interrupted: bool,
     /// The run's seed: a restarted node's streams are derived from it.
     scenario_seed: u64,
     /// The folder its guest sees as `/data`, kept while the store lives
