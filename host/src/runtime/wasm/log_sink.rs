@@ -62,6 +62,8 @@ pub struct LogSink(Arc<Mutex<Buffer>>);
 pub struct LogMark {
     lines: usize,
     accounts: Vec<(usize, Account)>,
+    /// Each of those nodes' unfinished lines (stdout, stderr), or none.
+    partial: Vec<((usize, usize), Option<(Vec<u8>, u64)>)>,
 }
 
 impl LogSink {
@@ -165,8 +167,13 @@ impl LogSink {
     /// The log as it is now for the nodes of `indexes`.
     pub fn mark(&self, indexes: impl Iterator<Item = usize>) -> LogMark {
         let b = self.lock();
-        let accounts = indexes.filter_map(|i| Some((i, b.accounts.get(i)?.clone()))).collect();
-        LogMark { lines: b.lines.len(), accounts }
+        let accounts: Vec<(usize, Account)> = indexes.filter_map(|i| Some((i, b.accounts.get(i)?.clone()))).collect();
+        let partial = accounts
+            .iter()
+            .flat_map(|&(i, _)| [(i, 0), (i, 1)])
+            .map(|key| (key, b.partial.get(&key).cloned()))
+            .collect();
+        LogMark { lines: b.lines.len(), accounts, partial }
     }
 
     /// Back to `mark`: the lines written since are gone, and those nodes'
@@ -176,6 +183,12 @@ impl LogSink {
         b.lines.truncate(mark.lines);
         for (index, account) in mark.accounts {
             b.accounts[index] = account;
+        }
+        for (key, partial) in mark.partial {
+            match partial {
+                Some(partial) => b.partial.insert(key, partial),
+                None => b.partial.remove(&key),
+            };
         }
     }
 
