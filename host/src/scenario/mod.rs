@@ -21,7 +21,9 @@
 //! (with `mqtt`, the resolved `docker.mqtt:`, and `scripted_fault`, the
 //! resolved `faults:` entries and [`ScriptedFaultKind`], the one list of
 //! the fault kinds' names), and names no stage itself. Helpers below them
-//! all: `config_value`, `cpu` (the resolved `cpu:`), `declaration`, `diagnostic`, `duration`,
+//! all: `config_value`, `node_config` (a node's `config:` map, shared by
+//! the members of a `count:` entry that fill it the same), `cpu` (the
+//! resolved `cpu:`), `declaration`, `diagnostic`, `duration`,
 //! `engines` (the resolved `engines:`, and how an endpoint reads),
 //! `margin`, `suggest`, `build_context`, `error`.
 //!
