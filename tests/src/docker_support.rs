@@ -26,6 +26,14 @@ pub fn run_label() -> Option<String> {
     std::env::var("XEDGESIM_RUN_LABEL").ok().filter(|l| !l.is_empty())
 }
 
+/// Held by the tests of one test binary whose scenarios share a node id
+/// and that check no container of that node is left: another test's run
+/// of a node of the same name, in parallel, would fail the check.
+pub fn node_name_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Ids of the containers labelled with node `node`, running or not.
 pub fn containers_of_node(engine: &xedgesim::runtime::docker::DockerEngine, node: &str) -> Vec<String> {
     use xedgesim::runtime::docker::{LABEL_NODE, ListContainersOptions};

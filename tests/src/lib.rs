@@ -93,4 +93,4 @@ pub fn read_usage(out_dir: &Path) -> std::collections::BTreeMap<(String, String)
 
 mod docker_support;
 pub mod polyglot;
-pub use docker_support::{containers_of_node, docker_engine, run_label};
+pub use docker_support::{containers_of_node, docker_engine, node_name_lock, run_label};

@@ -8,15 +8,8 @@ use std::path::Path;
 
 use xedgesim::run::{RunStatus, RunSummary, Simulation, TraceLevel};
 use xedgesim_tests::{
-    containers_of_node, docker_engine, first_divergence, read_metrics, read_usage, repo_root, run_label,
+    containers_of_node, docker_engine, first_divergence, node_name_lock, read_metrics, read_usage, repo_root, run_label,
 };
-
-/// Held by the tests whose scenario names a node `gateway`: each checks
-/// that no container of that node is left, which another's run would fail.
-fn gateway_node_lock() -> std::sync::MutexGuard<'static, ()> {
-    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 /// Runs `yaml` (with `{root}` replaced by the workspace root) from `dir`.
 fn run(dir: &Path, yaml: &str) -> RunSummary {
@@ -49,7 +42,7 @@ fn run_file(file: &str, out: &Path) -> RunSummary {
 #[test]
 fn the_docker_gateway_behaves_as_its_wasm_model_byte_for_byte() {
     let Some(engine) = docker_engine() else { return };
-    let _one_at_a_time = gateway_node_lock();
+    let _one_at_a_time = node_name_lock();
     let dir = tempfile::tempdir().unwrap();
     let docker = run_file("scenarios/docker_gateway.yaml", &dir.path().join("docker"));
     let wasm = run_file("scenarios/wasm_gateway.yaml", &dir.path().join("wasm"));
@@ -376,7 +369,7 @@ fn docker_gateway_beside_wasm(dir: &Path, faults: &str, wasm_yaml: &str) -> (Run
 #[test]
 fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
     let Some(engine) = docker_engine() else { return };
-    let _one_at_a_time = gateway_node_lock();
+    let _one_at_a_time = node_name_lock();
     let dir = tempfile::tempdir().unwrap();
     let reboot = std::fs::read_to_string(repo_root().join("scenarios/gateway_reboot.yaml")).unwrap();
     let faults = &reboot[reboot.find("\nfaults:").expect("the file has faults")..];
@@ -394,7 +387,7 @@ fn a_docker_gateway_reboots_as_its_wasm_model_does_byte_for_byte() {
 #[test]
 fn partition_degrade_and_stall_act_on_a_docker_gateway_as_on_its_wasm_model() {
     let Some(engine) = docker_engine() else { return };
-    let _one_at_a_time = gateway_node_lock();
+    let _one_at_a_time = node_name_lock();
     let dir = tempfile::tempdir().unwrap();
     // The gateway cut off from one sensor, its link to the cloud slowed and
     // lossy, and its steps stalled: faults of the engine, not of the

@@ -9,7 +9,9 @@
 use std::path::Path;
 
 use xedgesim::run::{RunStatus, RunSummary, Simulation};
-use xedgesim_tests::{containers_of_node, docker_engine, read_metrics, read_usage, repo_root, run_label};
+use xedgesim_tests::{
+    containers_of_node, docker_engine, node_name_lock, read_metrics, read_usage, repo_root, run_label,
+};
 
 /// Fails loudly, naming the fix, when a base image the examples build on is missing.
 fn require_base_images(engine: &xedgesim::runtime::docker::DockerEngine) {
@@ -37,6 +39,8 @@ fn run_example(file: &str, out: &Path) -> RunSummary {
 fn the_ml_inference_example_runs_end_to_end_with_the_built_in_broker_and_with_mosquitto() {
     let Some(engine) = docker_engine() else { return };
     require_base_images(&engine);
+    // Both tests run a node `broker` and check that its container is gone.
+    let _broker = node_name_lock();
     let dir = tempfile::tempdir().unwrap();
     let mut predictions = Vec::new();
     for (file, broker_metric) in
@@ -96,6 +100,8 @@ fn the_ml_inference_example_runs_end_to_end_with_the_built_in_broker_and_with_mo
 fn mosquitto_run_as_root_without_capabilities_is_a_named_exit_at_the_start() {
     let Some(engine) = docker_engine() else { return };
     require_base_images(&engine);
+    // Both tests run a node `broker` and check that its container is gone.
+    let _broker = node_name_lock();
     let dir = tempfile::tempdir().unwrap();
     // Mosquitto started as root drops to its own user itself, which needs
     // capabilities a hardened container has not: without `user: mosquitto`

@@ -161,7 +161,7 @@ pub struct Engine<'a> {
     /// Their pool, made at the first busy instant (a small run never pays
     /// for starting threads); `None` inside: the system refused threads,
     /// and the run goes on serial, not failed.
-    pool: Option<Option<rayon::ThreadPool>>,
+    pool: Option<Option<std::sync::Arc<rayon::ThreadPool>>>,
     stopped: Vec<bool>,
     scripted: FaultState,
     /// Compute time of nodes with `cpu:` (`compute.rs`).

@@ -2,15 +2,22 @@
 //! when many are due, results applied in node order whatever group each
 //! node lives in; and the log lines the groups made, into the trace.
 
+use std::sync::Arc;
+
 use super::event_queue::EventKind;
 use super::waves::WAVE_CALLS;
 use super::{Engine, EngineError, LiveLog, Stop};
-use crate::runtime::{Interrupted, LogLine, Message, NodeFault, StepCall, StepOutput};
+use crate::runtime::{Interrupted, LogLine, Message, NodeFault, NodeGroup, StepCall, StepOutput, SubmitPart};
+
+/// Stepped nodes' results: the node, what its step returned, and its
+/// compute time (`cpu:` nodes; 0 for the rest).
+pub(super) type Stepped = Vec<(usize, Result<StepOutput, NodeFault>, u64)>;
 
 /// Fewer calls than this at one instant are stepped on the engine's own
 /// thread: handing work to another thread costs more than a few steps.
-/// So is the work of one sandbox alone (one part).
-const PARALLEL_MIN_CALLS: usize = 32;
+/// So is the work of one sandbox alone (one part). Tests use 2, so that
+/// engine tests on threads share out (and overlap) their few calls.
+const PARALLEL_MIN_CALLS: usize = if cfg!(test) { 2 } else { 32 };
 
 impl Engine<'_> {
     /// Steps the due nodes (in node order), one call per sandbox: every
@@ -52,36 +59,38 @@ impl Engine<'_> {
         let submitted: Vec<(usize, Vec<usize>)> =
             batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
         self.submit_batches(batches, total_calls)?;
-        // Each result with its compute time (`cpu:` nodes; 0 for the rest).
-        let mut results: Vec<(usize, Result<StepOutput, NodeFault>, u64)> = Vec::with_capacity(total_calls);
+        let mut results: Stepped = Vec::with_capacity(total_calls);
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
         for (group, indexes) in submitted {
-            let outputs = self.collect_group(group, &indexes)?;
-            for (index, result) in indexes.into_iter().zip(outputs) {
-                let node = self.placement.members[group][index];
-                let cost_us = match &result {
-                    Ok(_) if self.compute.has_speed(node) => {
-                        let fuel = self.placement.groups[group].last_step_fuel(index).unwrap_or(0);
-                        self.compute.cost_us(node, fuel)
-                    }
-                    _ => 0,
-                };
-                results.push((node, result, cost_us));
-            }
+            self.collect_stepped(group, indexes, &mut results)?;
         }
         self.trace_logs(groups);
         // Outputs in node order, whatever sandbox each node lives in.
         results.sort_unstable_by_key(|(node, _, _)| *node);
-        for (node, result, cost_us) in results {
+        let mut stop = None;
+        self.apply_stepped(now, results, &mut stop);
+        stop.map_or(Ok(()), Err)
+    }
+
+    /// Applies `stepped` in order, unless the run has stopped; the first
+    /// result that stops it ends the applying, and is kept in `stop`.
+    pub(super) fn apply_stepped(&mut self, now: u64, stepped: Stepped, stop: &mut Option<Stop>) {
+        if stop.is_some() {
+            return;
+        }
+        for (node, result, cost_us) in stepped {
             self.steps += 1;
             self.series.step(now, node);
-            match result {
-                Ok(output) if cost_us > 0 => self.apply_computed(node, now, cost_us, output)?,
-                Ok(output) => self.apply(node, now, output)?,
-                Err(fault) => self.fault(node, fault)?,
+            let applied = match result {
+                Ok(output) if cost_us > 0 => self.apply_computed(node, now, cost_us, output),
+                Ok(output) => self.apply(node, now, output),
+                Err(fault) => self.fault(node, fault),
+            };
+            if let Err(why) = applied {
+                *stop = Some(why);
+                return;
             }
         }
-        Ok(())
     }
 
     /// Submits each group's calls: on threads when many are due (each
@@ -92,29 +101,11 @@ impl Engine<'_> {
         if self.interrupted() {
             return Err(Stop::Interrupted);
         }
-        if self.threads > 1 && calls >= PARALLEL_MIN_CALLS {
-            // Each due group's work, in group order, in parts where a group
-            // has them (a pack's lanes): the parts are independent (own
-            // store, streams, log), so which thread runs which changes
-            // nothing of what they return.
-            let mut parts = Vec::with_capacity(batches.len());
-            let mut batches = batches.into_iter().peekable();
-            for (group, node_group) in self.placement.groups.iter_mut().enumerate() {
-                if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
-                    parts.extend(node_group.submit_parts(calls));
-                }
-            }
-            let threads = self.threads;
-            // Made at the first instant with parts to share out. The main
-            // thread's stack size: guest calls run on these threads' stacks.
-            let pool = (parts.len() > 1)
-                .then(|| {
-                    self.pool.get_or_insert_with(|| {
-                        rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok()
-                    })
-                })
-                .and_then(|pool| pool.as_ref());
-            match pool {
+        if self.on_threads(calls) {
+            // Out of the engine while their parts run (the pool is the engine's).
+            let mut groups = std::mem::take(&mut self.placement.groups);
+            let parts = parts_of(&mut groups, batches);
+            match (parts.len() > 1).then(|| self.pool()).flatten() {
                 Some(pool) => pool.install(|| {
                     use rayon::prelude::*;
                     parts.into_par_iter().for_each(|part| part());
@@ -122,6 +113,7 @@ impl Engine<'_> {
                 // One sandbox's work (or no pool): on this thread.
                 None => parts.into_iter().for_each(|part| part()),
             }
+            self.placement.groups = groups;
             return Ok(());
         }
         // Last group first: the container group (placed last) starts its
@@ -131,6 +123,45 @@ impl Engine<'_> {
                 return Err(Stop::Interrupted);
             }
             self.placement.groups[group].submit(calls);
+        }
+        Ok(())
+    }
+
+    /// Whether an instant (or wave) of `calls` calls steps on threads.
+    pub(super) fn on_threads(&self, calls: usize) -> bool {
+        self.threads > 1 && calls >= PARALLEL_MIN_CALLS
+    }
+
+    /// The threads' pool, made at the first instant with parts to share
+    /// out; `None` when it cannot be made (the work then runs here).
+    pub(super) fn pool(&mut self) -> Option<Arc<rayon::ThreadPool>> {
+        let threads = self.threads;
+        // The main thread's stack size: guest calls run on these threads' stacks.
+        let pool = self.pool.get_or_insert_with(|| {
+            rayon::ThreadPoolBuilder::new().num_threads(threads).stack_size(8 << 20).build().ok().map(Arc::new)
+        });
+        pool.clone()
+    }
+
+    /// Collects `group`'s results (one per index in `indexes`) into
+    /// `stepped`, each with its node and compute time.
+    pub(super) fn collect_stepped(
+        &mut self,
+        group: usize,
+        indexes: Vec<usize>,
+        stepped: &mut Stepped,
+    ) -> Result<(), Stop> {
+        let outputs = self.collect_group(group, &indexes)?;
+        for (index, result) in indexes.into_iter().zip(outputs) {
+            let node = self.placement.members[group][index];
+            let cost_us = match &result {
+                Ok(_) if self.compute.has_speed(node) => {
+                    let fuel = self.placement.groups[group].last_step_fuel(index).unwrap_or(0);
+                    self.compute.cost_us(node, fuel)
+                }
+                _ => 0,
+            };
+            stepped.push((node, result, cost_us));
         }
         Ok(())
     }
@@ -213,4 +244,19 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// Each due group's work, in group order, in parts where a group has them
+/// (a pack's lanes): the parts are independent (own store, streams, log),
+/// so which thread runs which changes nothing of what they return.
+/// `batches` come in group order.
+pub(super) fn parts_of(groups: &mut [Box<dyn NodeGroup>], batches: Vec<(usize, Vec<StepCall>)>) -> Vec<SubmitPart<'_>> {
+    let mut parts = Vec::with_capacity(batches.len());
+    let mut batches = batches.into_iter().peekable();
+    for (group, node_group) in groups.iter_mut().enumerate() {
+        if let Some((_, calls)) = batches.next_if(|(g, _)| *g == group) {
+            parts.extend(node_group.submit_parts(calls));
+        }
+    }
+    parts
 }

@@ -174,6 +174,19 @@ pub(super) fn run_at(
     short: bool,
     fuel: Fuel,
 ) -> Ran {
+    run_on(1, level, scenario, groups, script, short, fuel)
+}
+
+/// [`run_at`] on `threads` threads.
+pub(super) fn run_on(
+    threads: usize,
+    level: TraceLevel,
+    scenario: &ResolvedScenario,
+    groups: Vec<Vec<usize>>,
+    script: Script,
+    short: bool,
+    fuel: Fuel,
+) -> Ran {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let script = Arc::new(Mutex::new(script));
     let mut placement = Placement::new(scenario.nodes.len());
@@ -198,7 +211,7 @@ pub(super) fn run_at(
         seed: scenario.seed,
         duration_us: scenario.duration_us,
         max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
-        threads: 1,
+        threads,
         interrupt: None,
         record_deliveries: true,
         log_tap: None,

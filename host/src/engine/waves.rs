@@ -1,7 +1,7 @@
 //! Stepping the groups due at one instant a wave at a time: consecutive
 //! groups of about [`WAVE_CALLS`] calls are stepped (on threads, as every
-//! group is otherwise), then their results applied, before the next wave
-//! steps. An instant then holds one wave's outputs, where ten million
+//! group is otherwise), and their results applied while the next wave
+//! steps (on one thread: before it steps). An instant then holds one wave's outputs, where ten million
 //! sensors due at once held every one of theirs (about 600 bytes a node).
 //! `step_due` takes this way only when nothing can tell it from stepping
 //! every group first: the due groups' nodes come in node order (so wave by
@@ -14,8 +14,9 @@
 //! collected and its log lines taken in group order as when all step
 //! first, so what a recording spends its budget on comes in the same order.
 
+use super::step::{Stepped, parts_of};
 use super::{Engine, Stop};
-use crate::runtime::{NodeFault, StepCall, StepOutput};
+use crate::runtime::StepCall;
 
 /// About how many calls a wave holds (a group is never split): 4,096
 /// results of a few hundred bytes each, and for packs of 1,000 sensors four
@@ -30,12 +31,15 @@ impl Engine<'_> {
     }
 
     /// Steps `batches` (by group, in group and node order) a wave at a
-    /// time, each wave's results applied before the next wave steps.
+    /// time. On threads, a wave's results are applied while the next wave
+    /// steps (the engine's serial work beside the guests', not between
+    /// them); else each wave's are applied before the next steps.
     pub(super) fn step_in_waves(&mut self, now: u64, batches: Vec<(usize, Vec<StepCall>)>) -> Result<(), Stop> {
         let groups: Vec<usize> = batches.iter().map(|(group, _)| *group).collect();
         // The first result that stops the run: every group is still stepped
         // (its usage and logs as when all stepped first), none applied after it.
         let mut stop = None;
+        let mut stepped: Stepped = Vec::new();
         let mut batches = batches.into_iter().peekable();
         while batches.peek().is_some() {
             let mut wave = Vec::new();
@@ -46,44 +50,51 @@ impl Engine<'_> {
             }
             let submitted: Vec<(usize, Vec<usize>)> =
                 wave.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
-            self.submit_batches(wave, calls)?;
+            let previous = std::mem::replace(&mut stepped, Vec::with_capacity(calls));
+            self.step_wave_applying(now, wave, calls, previous, &mut stop)?;
             for (group, indexes) in submitted {
-                let outputs = self.collect_group(group, &indexes)?;
-                if stop.is_none() {
-                    stop = self.apply_group(now, group, indexes, outputs).err();
-                }
+                self.collect_stepped(group, indexes, &mut stepped)?;
             }
         }
+        self.apply_stepped(now, stepped, &mut stop);
         // Once, after every group, as when all step first.
         self.trace_logs(groups);
         stop.map_or(Ok(()), Err)
     }
 
-    /// Applies `group`'s `outputs` (one per index in `indexes`) in order;
-    /// the first that stops the run ends it.
-    fn apply_group(
+    /// Steps `wave` (`calls` calls) and applies `previous`, the last
+    /// wave's results: side by side on threads, the wave's parts on the
+    /// pool and the results on this thread; else one after the other. What
+    /// a step sends is delivered in a later round, never to a group of this
+    /// instant, so applying `previous` changes nothing `wave` steps with.
+    fn step_wave_applying(
         &mut self,
         now: u64,
-        group: usize,
-        indexes: Vec<usize>,
-        outputs: Vec<Result<StepOutput, NodeFault>>,
+        wave: Vec<(usize, Vec<StepCall>)>,
+        calls: usize,
+        previous: Stepped,
+        stop: &mut Option<Stop>,
     ) -> Result<(), Stop> {
-        for (index, result) in indexes.into_iter().zip(outputs) {
-            let node = self.placement.members[group][index];
-            self.steps += 1;
-            self.series.step(now, node);
-            match result {
-                Ok(output) if self.compute.has_speed(node) => {
-                    let fuel = self.placement.groups[group].last_step_fuel(index).unwrap_or(0);
-                    match self.compute.cost_us(node, fuel) {
-                        0 => self.apply(node, now, output)?,
-                        cost_us => self.apply_computed(node, now, cost_us, output)?,
-                    }
-                }
-                Ok(output) => self.apply(node, now, output)?,
-                Err(fault) => self.fault(node, fault)?,
-            }
+        let pool = (self.on_threads(calls) && !previous.is_empty()).then(|| self.pool()).flatten();
+        let Some(pool) = pool else {
+            self.apply_stepped(now, previous, stop);
+            return self.submit_batches(wave, calls);
+        };
+        // A call begun after the user's stop would only be cut short.
+        if self.interrupted() {
+            return Err(Stop::Interrupted);
         }
+        // Out of the engine while their parts run: applying touches no
+        // group (each result's compute time was taken as it was collected).
+        let mut groups = std::mem::take(&mut self.placement.groups);
+        let parts = parts_of(&mut groups, wave);
+        pool.in_place_scope(|scope| {
+            for part in parts {
+                scope.spawn(move |_| part());
+            }
+            self.apply_stepped(now, previous, stop);
+        });
+        self.placement.groups = groups;
         Ok(())
     }
 }
@@ -93,7 +104,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::super::TraceLevel;
-    use super::super::tests::{LATENCY, Script, run_at, scenario, send, steps, to};
+    use super::super::tests::{LATENCY, Script, run_on, scenario, send, steps, to};
     use crate::runtime::FaultKind;
     use crate::scenario::FaultPolicy;
 
@@ -116,16 +127,29 @@ mod tests {
             (false, [vec![1, 3], vec![0, 2, 4]]),
             (true, [vec![0, 1], vec![2, 3, 4]]),
         ] {
-            let ran = |level| {
+            let ran = |level, threads| {
                 let script: Script = Box::new(move |id, now, _| match (id, now) {
                     ("b", 0) if fault => Err(FaultKind::ModelError),
                     ("gw", _) | (_, 1..) => send(vec![]),
                     _ => send(vec![to("gw", id)]),
                 });
-                run_at(level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
+                run_on(threads, level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
             };
-            let (all, messages) = (ran(TraceLevel::All), ran(TraceLevel::Messages));
+            let (all, messages) = (ran(TraceLevel::All, 1), ran(TraceLevel::Messages, 1));
             assert_eq!(sends(&all.trace), sends(&messages.trace), "{groups:?}");
+            // On two threads a wave's results are applied while the next
+            // wave steps (the stop at `b` among them): the same bytes.
+            let overlapped = ran(TraceLevel::Messages, 2);
+            assert_eq!(messages.trace, overlapped.trace, "{groups:?}, fault {fault}");
+            assert_eq!(
+                (messages.outcome.steps, messages.outcome.counts.sent),
+                (overlapped.outcome.steps, overlapped.outcome.counts.sent)
+            );
+            let mut calls = overlapped.calls.clone();
+            calls.sort();
+            let mut expected = messages.calls.clone();
+            expected.sort();
+            assert_eq!(calls, expected, "every group steps on two threads too");
             assert_eq!(all.calls, messages.calls, "{groups:?}: every group steps, in the same order");
             assert_eq!(
                 (all.outcome.steps, all.outcome.faults.len()),

@@ -43,7 +43,7 @@ struct Buffer {
     /// when each was last written to: a flushed line is stamped then,
     /// whenever the flush happens. Only the nodes that have one: most of a
     /// million packed nodes never do.
-    partial: BTreeMap<(usize, usize), (Vec<u8>, u64)>,
+    partial: BTreeMap<StreamKey, PartialLine>,
     /// The last bytes written to stderr by the running node, for fault reports.
     stderr_tail: Vec<u8>,
     /// Which node of the store is running, and at what time.
@@ -52,6 +52,12 @@ struct Buffer {
 }
 
 /// The shared log of one store.
+/// A node's stream: (node index, 0 for stdout or 1 for stderr).
+type StreamKey = (usize, usize);
+
+/// An unfinished line: its bytes so far, and when it was last written to (virtual µs).
+type PartialLine = (Vec<u8>, u64);
+
 #[derive(Debug, Clone, Default)]
 pub struct LogSink(Arc<Mutex<Buffer>>);
 
@@ -63,7 +69,7 @@ pub struct LogMark {
     lines: usize,
     accounts: Vec<(usize, Account)>,
     /// Each of those nodes' unfinished lines (stdout, stderr), or none.
-    partial: Vec<((usize, usize), Option<(Vec<u8>, u64)>)>,
+    partial: Vec<(StreamKey, Option<PartialLine>)>,
 }
 
 impl LogSink {
