@@ -317,6 +317,12 @@ fn laned_pack(dir: &Path, mode: &str, fuel_per_step: u64) -> PathBuf {
     file
 }
 
+/// Replaces every `from` in `file` with `to`.
+fn replace_in(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap().replace(from, to);
+    std::fs::write(file, text).unwrap();
+}
+
 #[test]
 fn a_trap_in_one_lane_faults_the_whole_pack_at_every_thread_count() {
     let dir = tempfile::tempdir().unwrap();
@@ -378,8 +384,7 @@ fn ctrl_c_stops_a_laned_pack_mid_instant() {
     // comes a second after the run's first instant, on two threads.
     let dir = tempfile::tempdir().unwrap();
     let file = laned_pack(dir.path(), "loop", 1_000_000_000_000);
-    let yaml = std::fs::read_to_string(&file).unwrap().replace("mode: nasty_log", "mode: loop, at_us: 2000000");
-    std::fs::write(&file, yaml).unwrap();
+    replace_in(&file, "mode: nasty_log", "mode: loop, at_us: 2000000");
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let armed = std::sync::atomic::AtomicBool::new(false);
     let setter = flag.clone();
@@ -426,8 +431,7 @@ fn a_laned_packs_memory_is_each_lanes_nodes_worth() {
     // `rogue` (16 nodes: 17, 16, 16, 16) holds its nodes' 32 MiB.
     let dir = tempfile::tempdir().unwrap();
     let file = laned_pack(dir.path(), "alloc", 1_000_000_000);
-    let yaml = std::fs::read_to_string(&file).unwrap().replace("fuel_per_step:", "memory_limit_mb: 2, fuel_per_step:");
-    std::fs::write(&file, yaml).unwrap();
+    replace_in(&file, "fuel_per_step:", "memory_limit_mb: 2, fuel_per_step:");
     let out = dir.path().join("out");
     let report = Simulation::from_file(&file)
         .unwrap()
