@@ -453,7 +453,8 @@ fn a_laned_packs_memory_is_each_lanes_nodes_worth() {
 fn an_instant_stepped_in_waves_gives_what_stepping_every_group_first_gives() {
     // 5,000 sensors sampling together are more calls than a wave holds
     // (4,096): at level `messages` the instant goes in two waves (four
-    // packs of 1,000, then one), each applied before the next steps; at
+    // packs of 1,000, then one), the first applied while the second steps
+    // (on threads) or before it steps (on one); at
     // level `all` (log lines heard) every pack steps first. The 50
     // gateways are one pack in lanes. Same bytes on 1, 2 and 3 threads,
     // and the same messages, metrics and counts either way.

@@ -102,18 +102,17 @@ impl Engine<'_> {
             return Err(Stop::Interrupted);
         }
         if self.on_threads(calls) {
-            // Out of the engine while their parts run (the pool is the engine's).
-            let mut groups = std::mem::take(&mut self.placement.groups);
-            let parts = parts_of(&mut groups, batches);
-            match (parts.len() > 1).then(|| self.pool()).flatten() {
-                Some(pool) => pool.install(|| {
-                    use rayon::prelude::*;
-                    parts.into_par_iter().for_each(|part| part());
-                }),
-                // One sandbox's work (or no pool): on this thread.
-                None => parts.into_iter().for_each(|part| part()),
-            }
-            self.placement.groups = groups;
+            self.with_groups_lent(|engine, groups| {
+                let parts = parts_of(groups, batches);
+                match (parts.len() > 1).then(|| engine.pool()).flatten() {
+                    Some(pool) => pool.install(|| {
+                        use rayon::prelude::*;
+                        parts.into_par_iter().for_each(|part| part());
+                    }),
+                    // One sandbox's work (or no pool): on this thread.
+                    None => parts.into_iter().for_each(|part| part()),
+                }
+            });
             return Ok(());
         }
         // Last group first: the container group (placed last) starts its
@@ -125,6 +124,17 @@ impl Engine<'_> {
             self.placement.groups[group].submit(calls);
         }
         Ok(())
+    }
+
+    /// Runs `work` with the groups taken out of the engine, so that their
+    /// parts can run on the pool while the engine is in use (the pool is
+    /// the engine's; applying results touches no group). They are put back
+    /// however `work` ends: a panic in a part is raised again only after.
+    pub(super) fn with_groups_lent<R>(&mut self, work: impl FnOnce(&mut Self, &mut Vec<Box<dyn NodeGroup>>) -> R) -> R {
+        let mut groups = std::mem::take(&mut self.placement.groups);
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(self, &mut groups)));
+        self.placement.groups = groups;
+        ended.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     }
 
     /// Whether an instant (or wave) of `calls` calls steps on threads.

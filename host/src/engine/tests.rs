@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use super::{
@@ -25,6 +26,9 @@ pub(super) type Script = Box<dyn FnMut(&str, u64, &[Message]) -> Result<StepOutp
 
 /// The fuel a node's step uses: (its id, the time) → fuel.
 type Fuel = Arc<dyn Fn(&str, u64) -> u64 + Send + Sync>;
+
+/// A node of this id makes its group's `submit` panic.
+pub(super) const SUBMIT_PANICS: &str = "submit_panics";
 
 /// A node group that answers from a script and writes down every call.
 struct FakeGroup {
@@ -45,6 +49,8 @@ impl NodeGroup for FakeGroup {
     }
 
     fn submit(&mut self, calls: Vec<StepCall>) {
+        // A part that panics, as a runtime's bug would.
+        assert!(!self.ids.iter().any(|id| id == SUBMIT_PANICS), "{SUBMIT_PANICS}: a part panics");
         self.pending = calls;
     }
 
@@ -174,12 +180,20 @@ pub(super) fn run_at(
     short: bool,
     fuel: Fuel,
 ) -> Ran {
-    run_on(1, level, scenario, groups, script, short, fuel)
+    run_on(On::default(), level, scenario, groups, script, short, fuel)
 }
 
-/// [`run_at`] on `threads` threads.
+/// What a test run is stepped on: its threads, and the user's stop.
+#[derive(Default)]
+pub(super) struct On {
+    /// 0 is taken as 1.
+    pub(super) threads: usize,
+    pub(super) interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// [`run_at`] on `on`'s threads, stopped by its flag.
 pub(super) fn run_on(
-    threads: usize,
+    on: On,
     level: TraceLevel,
     scenario: &ResolvedScenario,
     groups: Vec<Vec<usize>>,
@@ -188,6 +202,26 @@ pub(super) fn run_on(
     fuel: Fuel,
 ) -> Ran {
     let calls = Arc::new(Mutex::new(Vec::new()));
+    let mut placement = fake_placement(scenario, groups, script, short, fuel, &calls);
+    let buffer = Buffer::default();
+    let trace = Trace::new(level, Some(Box::new(buffer.clone())));
+    let mut outcome = Engine::new(scenario, &mut placement, trace, options_on(on, scenario)).run(None);
+    outcome.commit_trace().unwrap();
+    let trace = String::from_utf8(buffer.0.borrow().clone()).unwrap();
+    let calls = calls.lock().unwrap().clone();
+    Ran { outcome, calls, trace }
+}
+
+/// `groups` (node indexes) as fake groups answering from `script`, each
+/// call written down in `calls`.
+fn fake_placement(
+    scenario: &ResolvedScenario,
+    groups: Vec<Vec<usize>>,
+    script: Script,
+    short: bool,
+    fuel: Fuel,
+    calls: &Arc<Mutex<Vec<String>>>,
+) -> Placement {
     let script = Arc::new(Mutex::new(script));
     let mut placement = Placement::new(scenario.nodes.len());
     for members in groups {
@@ -199,29 +233,27 @@ pub(super) fn run_on(
             last_fuel: vec![0; members.len()],
             pending: Vec::new(),
             steps: vec![0; members.len()],
-            calls: Arc::clone(&calls),
+            calls: Arc::clone(calls),
             short,
         };
         placement.add(scenario, members, Ok(Box::new(group)));
     }
-    let buffer = Buffer::default();
-    let trace = Trace::new(level, Some(Box::new(buffer.clone())));
+    placement
+}
+
+/// The engine's options for `scenario` on `on`.
+fn options_on(on: On, scenario: &ResolvedScenario) -> EngineOptions {
     let faults = FaultState::for_scenario(scenario, &scenario.faults, scenario.seed, scenario.duration_us).unwrap();
-    let options = EngineOptions {
+    EngineOptions {
         seed: scenario.seed,
         duration_us: scenario.duration_us,
         max_queued_payload_bytes: DEFAULT_MAX_QUEUED_PAYLOAD_BYTES,
-        threads,
-        interrupt: None,
+        threads: on.threads.max(1),
+        interrupt: on.interrupt,
         record_deliveries: true,
         log_tap: None,
         faults,
-    };
-    let mut outcome = Engine::new(scenario, &mut placement, trace, options).run(None);
-    outcome.commit_trace().unwrap();
-    let trace = String::from_utf8(buffer.0.borrow().clone()).unwrap();
-    let calls = calls.lock().unwrap().clone();
-    Ran { outcome, calls, trace }
+    }
 }
 
 /// A run with every node in one group.
@@ -587,4 +619,28 @@ fn the_default_in_flight_bound_grows_with_the_scenario_past_two_million_nodes() 
     // Ten million sensors, each with a reading on the wire (about 230 bytes as the bound counts it).
     assert_eq!(default_max_queued_payload_bytes(10_000_000), 5_120_000_000);
     assert_eq!(default_max_queued_payload_bytes(usize::MAX), u64::MAX);
+}
+
+#[test]
+fn a_part_that_panics_on_the_pool_leaves_the_groups_placed() {
+    // The groups are lent to the pool's parts while they run: a part's
+    // panic reaches the caller, and the placement still holds every group
+    // (to be shut down, its usage read).
+    let nodes = format!(
+        "  - {{id: a, type: sensor}}\n  - {{id: b, type: sensor}}\n  - {{id: {SUBMIT_PANICS}, type: sensor}}\n  - {{id: d, type: sensor}}\n  - {{id: gw, type: gateway}}\n"
+    );
+    let s = scenario(LATENCY, &nodes, "");
+    for threads in [1, 2] {
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let script: Script = Box::new(|_, _, _| send(vec![]));
+        let mut placement =
+            fake_placement(&s, vec![vec![0, 1], vec![2, 3, 4]], script, false, Arc::new(|_, _| 0), &calls);
+        let on = On { threads, interrupt: None };
+        let options = options_on(on, &s);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            Engine::new(&s, &mut placement, Trace::new(TraceLevel::Off, None), options).run(None)
+        }));
+        assert!(panicked.is_err(), "threads {threads}");
+        assert_eq!(placement.groups.len(), 2, "threads {threads}: every group is still placed");
+    }
 }

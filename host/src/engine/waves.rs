@@ -53,7 +53,11 @@ impl Engine<'_> {
             let previous = std::mem::replace(&mut stepped, Vec::with_capacity(calls));
             self.step_wave_applying(now, wave, calls, previous, &mut stop)?;
             for (group, indexes) in submitted {
-                self.collect_stepped(group, indexes, &mut stepped)?;
+                if let Err(why) = self.collect_stepped(group, indexes, &mut stepped) {
+                    // What came before it is applied, as group by group.
+                    self.apply_stepped(now, stepped, &mut stop);
+                    return Err(why);
+                }
             }
         }
         self.apply_stepped(now, stepped, &mut stop);
@@ -80,21 +84,23 @@ impl Engine<'_> {
             self.apply_stepped(now, previous, stop);
             return self.submit_batches(wave, calls);
         };
-        // A call begun after the user's stop would only be cut short.
+        // A call begun after the user's stop would only be cut short; what
+        // was stepped before it is applied, as on one thread.
         if self.interrupted() {
+            self.apply_stepped(now, previous, stop);
             return Err(Stop::Interrupted);
         }
-        // Out of the engine while their parts run: applying touches no
-        // group (each result's compute time was taken as it was collected).
-        let mut groups = std::mem::take(&mut self.placement.groups);
-        let parts = parts_of(&mut groups, wave);
-        pool.in_place_scope(|scope| {
-            for part in parts {
-                scope.spawn(move |_| part());
-            }
-            self.apply_stepped(now, previous, stop);
+        // Applying touches no group (each result's compute time was taken
+        // as it was collected), so the groups are lent to the wave's parts.
+        self.with_groups_lent(|engine, groups| {
+            let parts = parts_of(groups, wave);
+            pool.in_place_scope(|scope| {
+                for part in parts {
+                    scope.spawn(move |_| part());
+                }
+                engine.apply_stepped(now, previous, stop);
+            });
         });
-        self.placement.groups = groups;
         Ok(())
     }
 }
@@ -102,9 +108,10 @@ impl Engine<'_> {
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::super::TraceLevel;
-    use super::super::tests::{LATENCY, Script, run_on, scenario, send, steps, to};
+    use super::super::tests::{LATENCY, On, Script, run_on, scenario, send, steps, to};
     use crate::runtime::FaultKind;
     use crate::scenario::FaultPolicy;
 
@@ -133,7 +140,7 @@ mod tests {
                     ("gw", _) | (_, 1..) => send(vec![]),
                     _ => send(vec![to("gw", id)]),
                 });
-                run_on(threads, level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
+                run_on(On { threads, interrupt: None }, level, &s, groups.to_vec(), script, false, Arc::new(|_, _| 0))
             };
             let (all, messages) = (ran(TraceLevel::All, 1), ran(TraceLevel::Messages, 1));
             assert_eq!(sends(&all.trace), sends(&messages.trace), "{groups:?}");
@@ -163,5 +170,36 @@ mod tests {
                 assert_eq!(steps(&messages.calls).last().unwrap(), &"2000 gw [a:a b:b c:c d:d]", "{groups:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_stop_between_waves_applies_what_was_stepped_on_any_thread_count() {
+        // The user's stop comes as the first wave (a, b) is collected: its
+        // results are applied and the second wave is not stepped, on one
+        // thread (apply, then the stop) as on two (where the first wave's
+        // results would be applied beside the second's steps).
+        let nodes = "  - {id: a, type: sensor}\n  - {id: b, type: sensor}\n  - {id: c, type: sensor}\n  - {id: d, type: sensor}\n  - {id: gw, type: gateway}\n";
+        let s = scenario(LATENCY, nodes, "");
+        let ran = |threads| {
+            let interrupt = Arc::new(AtomicBool::new(false));
+            let stop = Arc::clone(&interrupt);
+            let script: Script = Box::new(move |id, now, _| {
+                if id == "b" {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                match (id, now) {
+                    ("gw", _) | (_, 1..) => send(vec![]),
+                    _ => send(vec![to("gw", id)]),
+                }
+            });
+            let on = On { threads, interrupt: Some(interrupt) };
+            run_on(on, TraceLevel::Messages, &s, vec![vec![0, 1], vec![2, 3, 4]], script, false, Arc::new(|_, _| 0))
+        };
+        let (one, two) = (ran(1), ran(2));
+        assert_eq!((one.outcome.steps, one.outcome.counts.sent), (2, 2), "{}", one.trace);
+        assert_eq!(steps(&one.calls), ["0 a []", "0 b []"]);
+        assert_eq!(one.trace, two.trace);
+        assert_eq!((two.outcome.steps, two.outcome.counts.sent), (2, 2));
+        assert_eq!(one.calls, two.calls);
     }
 }
