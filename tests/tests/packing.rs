@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use sha2::Digest;
-use xedgesim::run::{RunStatus, SandboxMode, Simulation, TraceLevel};
+use xedgesim::run::{RunStatus, RunSummary, SandboxMode, Simulation, TraceLevel};
 use xedgesim_tests::{first_divergence, fixture_file, repo_root};
 
 const PACKINGS: [SandboxMode; 3] = [
@@ -317,6 +317,22 @@ fn laned_pack(dir: &Path, mode: &str, fuel_per_step: u64) -> PathBuf {
     file
 }
 
+/// Runs `file` packed 1,000 to an instance on `threads` threads at trace
+/// `level` into `out` (its compile cache beside `file`), to the end.
+fn run_thousand_a_pack(file: &Path, out: &Path, threads: usize, level: TraceLevel) -> RunSummary {
+    let report = Simulation::from_file(file)
+        .unwrap()
+        .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
+        .threads(threads)
+        .out_dir(out)
+        .cache_dir(Some(file.parent().unwrap().join("cache")))
+        .trace(level)
+        .run()
+        .unwrap();
+    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    report
+}
+
 /// Replaces every `from` in `file` with `to`.
 fn replace_in(file: &Path, from: &str, to: &str) {
     let text = std::fs::read_to_string(file).unwrap().replace(from, to);
@@ -329,16 +345,7 @@ fn a_trap_in_one_lane_faults_the_whole_pack_at_every_thread_count() {
     let file = laned_pack(dir.path(), "panic", 5_000_000);
     let run = |threads: usize| {
         let out = dir.path().join(format!("threads-{threads}"));
-        let report = Simulation::from_file(&file)
-            .unwrap()
-            .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
-            .threads(threads)
-            .out_dir(&out)
-            .cache_dir(Some(dir.path().join("cache")))
-            .trace(TraceLevel::All)
-            .run()
-            .unwrap();
-        assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+        run_thousand_a_pack(&file, &out, threads, TraceLevel::All);
         ["trace.jsonl", "metrics.csv"].map(|name| std::fs::read_to_string(out.join(name)).unwrap())
     };
     let serial = run(1);
@@ -433,14 +440,7 @@ fn a_laned_packs_memory_is_each_lanes_nodes_worth() {
     let file = laned_pack(dir.path(), "alloc", 1_000_000_000);
     replace_in(&file, "fuel_per_step:", "memory_limit_mb: 2, fuel_per_step:");
     let out = dir.path().join("out");
-    let report = Simulation::from_file(&file)
-        .unwrap()
-        .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
-        .out_dir(&out)
-        .cache_dir(Some(dir.path().join("cache")))
-        .run()
-        .unwrap();
-    assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+    run_thousand_a_pack(&file, &out, 1, TraceLevel::Messages);
     let trace = std::fs::read_to_string(out.join("trace.jsonl")).unwrap();
     let fault = trace.lines().find(|l| l.contains(r#""node":"rogue","kind""#)).expect("rogue faulted");
     assert!(
@@ -471,16 +471,7 @@ fn an_instant_stepped_in_waves_gives_what_stepping_every_group_first_gives() {
     std::fs::write(&file, yaml).unwrap();
     let run = |level: TraceLevel, threads: usize| {
         let out = dir.path().join(format!("{level:?}-{threads}"));
-        let report = Simulation::from_file(&file)
-            .unwrap()
-            .sandbox(SandboxMode::Shared { nodes_per_instance: 1_000 })
-            .threads(threads)
-            .out_dir(&out)
-            .cache_dir(Some(dir.path().join("cache")))
-            .trace(level)
-            .run()
-            .unwrap();
-        assert_eq!(report.status, RunStatus::Finished, "{:?}", report.reason);
+        let report = run_thousand_a_pack(&file, &out, threads, level);
         (
             report.messages.delivered,
             ["trace.jsonl", "metrics.csv"].map(|n| std::fs::read_to_string(out.join(n)).unwrap()),
