@@ -23,6 +23,8 @@ mod compute;
 mod delivery;
 mod error;
 mod event_queue;
+#[cfg(test)]
+mod fake_group;
 mod fault_schedule;
 mod fault_state;
 mod faults;
