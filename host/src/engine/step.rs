@@ -56,8 +56,7 @@ impl Engine<'_> {
         if groups_in_node_order && total_calls > WAVE_CALLS && !self.hears_logs() {
             return self.step_in_waves(now, batches);
         }
-        let submitted: Vec<(usize, Vec<usize>)> =
-            batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
+        let submitted = indexes_by_group(&batches);
         self.submit_batches(batches, total_calls)?;
         let mut results: Stepped = Vec::with_capacity(total_calls);
         let groups: Vec<usize> = submitted.iter().map(|(group, _)| *group).collect();
@@ -254,6 +253,12 @@ impl Engine<'_> {
         }
         Ok(())
     }
+}
+
+/// Each batch's group with the indexes it calls, to collect its results by
+/// once the calls are handed over.
+pub(super) fn indexes_by_group(batches: &[(usize, Vec<StepCall>)]) -> Vec<(usize, Vec<usize>)> {
+    batches.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect()
 }
 
 /// Each due group's work, in group order, in parts where a group has them

@@ -1,8 +1,9 @@
 //! Stepping the groups due at one instant a wave at a time: consecutive
 //! groups of about [`WAVE_CALLS`] calls are stepped (on threads, as every
 //! group is otherwise), and their results applied while the next wave
-//! steps (on one thread: before it steps). An instant then holds one wave's outputs, where ten million
-//! sensors due at once held every one of theirs (about 600 bytes a node).
+//! steps (on one thread: before it steps). An instant then holds two
+//! waves' outputs at most, where ten million sensors due at once held
+//! every one of theirs (about 600 bytes a node).
 //! `step_due` takes this way only when nothing can tell it from stepping
 //! every group first: the due groups' nodes come in node order (so wave by
 //! wave is node order), and no log line is heard as it is taken (a trace
@@ -14,7 +15,7 @@
 //! collected and its log lines taken in group order as when all step
 //! first, so what a recording spends its budget on comes in the same order.
 
-use super::step::{Stepped, parts_of};
+use super::step::{Stepped, indexes_by_group, parts_of};
 use super::{Engine, Stop};
 use crate::runtime::StepCall;
 
@@ -48,8 +49,7 @@ impl Engine<'_> {
                 calls += batch.1.len();
                 wave.push(batch);
             }
-            let submitted: Vec<(usize, Vec<usize>)> =
-                wave.iter().map(|(group, calls)| (*group, calls.iter().map(|c| c.index).collect())).collect();
+            let submitted = indexes_by_group(&wave);
             let previous = std::mem::replace(&mut stepped, Vec::with_capacity(calls));
             self.step_wave_applying(now, wave, calls, previous, &mut stop)?;
             for (group, indexes) in submitted {
