@@ -127,9 +127,8 @@ fn child(mode: &str, sensors: usize, duration_s: u64) {
     // The loader's own peak: a file of ten million nodes must not hold two copies of them.
     let load_peak = peak_rss_bytes();
     sim = sim.out_dir(out.path().join("out")).cache_dir(cache_dir()).trace(TraceLevel::Off);
-    // A reading per sensor in flight, about 230 bytes as the bound counts
-    // them: the default 1 GiB holds some 4.6 M, not the scale mode's 10 M.
-    sim = sim.max_queued_payload_bytes((sensors as u64 * 512).max(1 << 30));
+    // The bound on bytes in flight is the scenario's default (512 bytes a
+    // node past 1 GiB), which holds the scale mode's 10 M readings in flight.
     // `MODE@N`: MODE on N threads.
     let (mode, threads) = mode.split_once('@').map_or((mode, 1), |(m, n)| (m, n.parse().unwrap()));
     sim = sim.threads(threads);
