@@ -91,8 +91,13 @@ fn spawn(file: &Path, out: &Path, cache: &Path) -> Child {
 
 /// Nothing of this test's runs on either engine.
 fn assert_clean(engines: &[(&str, &DockerEngine)], after: &str) {
+    assert_clean_of(&test_label(), engines, after);
+}
+
+/// Nothing labelled `label` on any of `engines`.
+fn assert_clean_of(label: &str, engines: &[(&str, &DockerEngine)], after: &str) {
     for (name, engine) in engines {
-        let left = labelled(engine, &test_label());
+        let left = labelled(engine, label);
         assert!(left.is_empty(), "{after}: left on the {name} engine: {left:?}");
     }
 }
@@ -545,14 +550,24 @@ fn an_engine_over_ssh_is_reached_through_the_systems_ssh_and_its_forwarder_stopp
         "--allow",
         "build-command,bind,engine:lab",
     ];
-    let o = command(&args, &dir.path().join("cache")).env("PATH", sshd.path_env()).output().unwrap();
+    // A label of its own: the two-engine test runs beside it on the same
+    // default engine, and its containers are not this run's leftovers.
+    let label = format!("{}-ssh", test_label());
+    let ssh_run = || {
+        command(&args, &dir.path().join("cache"))
+            .env("PATH", sshd.path_env())
+            .env("XEDGESIM_RUN_LABEL", &label)
+            .output()
+            .unwrap()
+    };
+    let o = ssh_run();
     assert!(o.status.success(), "{}\nsshd: {}", output_text(&o.stderr), sshd.log());
     let summary: serde_json::Value = serde_json::from_str(&read(out.join("summary.json"))).unwrap();
     assert_eq!(summary["engines"]["lab"]["endpoint"], format!("ssh://root@127.0.0.1:{}", sshd.port));
     assert_eq!(summary["engines"]["lab"]["nodes"], serde_json::json!(["gw_ssh"]));
     assert!(sshd.log().contains("Accepted publickey for root"), "{}", sshd.log());
     assert!(read(out.join("metrics.csv")).contains("gw_ssh,"), "the container ran");
-    assert_clean(&[("default", &local)], "a run over ssh");
+    assert_clean_of(&label, &[("default", &local)], "a run over ssh");
     // The forwarder is gone: no ssh of the run's runs.
     let ps = Command::new("ps").args(["-eo", "args"]).output().unwrap();
     let port = format!("-p {}", sshd.port);
@@ -563,7 +578,7 @@ fn an_engine_over_ssh_is_reached_through_the_systems_ssh_and_its_forwarder_stopp
 
     // An ssh that cannot log in is that engine's fault, in ssh's words.
     std::fs::write(sshd.dir().join("authorized_keys"), "").unwrap();
-    let o = command(&args, &dir.path().join("cache")).env("PATH", sshd.path_env()).output().unwrap();
+    let o = ssh_run();
     let stderr = output_text(&o.stderr);
     assert!(!o.status.success(), "{stderr}");
     let said = format!("ssh to root@127.0.0.1:{} ended", sshd.port);
