@@ -1,7 +1,8 @@
 //! Builds the built-in models (and the hostile test fixtures) under
 //! `models/` as `wasm32-wasip2` components and embeds them in the host, so
 //! a user never runs a separate build step. Cargo reruns this whenever
-//! anything under `models/` or `wit/` changes, so they are never stale.
+//! anything they are built from changes (`WATCHED`), so they are never
+//! stale.
 //!
 //! The nested cargo uses a folder of its own, `models/` inside the outer
 //! build's target folder (wherever `CARGO_TARGET_DIR` or `--target-dir`
@@ -28,6 +29,26 @@ const COMPONENTS: &[(&str, &str, &str)] = &[
 
 const TARGET: &str = "wasm32-wasip2";
 
+/// What the components are built from (the embedded SDK files are watched
+/// file by file, `write_sdk_files`). Not `models/` as a whole: a build of
+/// `models/ml-inference` touches its `target/` there, `npm ci` fills
+/// `models/sdk-js/node_modules` and Python leaves `__pycache__` folders,
+/// and each made the next host build rebuild the host for nothing (CI's
+/// test build did, for 67 s).
+const WATCHED: &[&str] = &[
+    "wit",
+    "models/sdk",
+    "models/sensor",
+    "models/gateway",
+    "models/cloud",
+    "models/broker",
+    "models/fixtures/hostile",
+    "models/fixtures/probe",
+    "models/fixtures/rawbatch",
+    "models/fixtures/declared",
+    "models/fixtures/files",
+];
+
 /// The version of `package` in the workspace's Cargo.lock, for
 /// `summary.json` (wasmtime has no version constant of its own).
 fn locked_version(root: &Path, package: &str) -> String {
@@ -46,10 +67,11 @@ fn locked_version(root: &Path, package: &str) -> String {
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ sits in the workspace").to_path_buf();
-    for dir in ["models", "wit"] {
+    for dir in WATCHED {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
+    require_components_watched(&root);
     println!("cargo:rustc-env=XEDGESIM_WASMTIME_VERSION={}", locked_version(&root, "wasmtime"));
     require_target_installed();
 
@@ -96,6 +118,25 @@ fn main() {
     write_sdk_files(&root, &out_dir);
 }
 
+/// Every component's package folder is in `WATCHED`: one left out would
+/// be embedded stale after an edit.
+fn require_components_watched(root: &Path) {
+    let watched_names: Vec<String> = WATCHED
+        .iter()
+        .filter_map(|dir| std::fs::read_to_string(root.join(dir).join("Cargo.toml")).ok())
+        .filter_map(|manifest| {
+            let line = manifest.lines().find(|l| l.starts_with("name = \""))?;
+            Some(line.trim_start_matches("name = \"").trim_end_matches('"').to_string())
+        })
+        .collect();
+    for (package, _, _) in COMPONENTS {
+        assert!(
+            watched_names.iter().any(|n| n == package),
+            "host/build.rs: the folder of {package} is not in WATCHED; add it, or edits to it are not rebuilt"
+        );
+    }
+}
+
 /// Embeds the model SDKs' files (`xedgesim new` and `xedgesim sdk` write
 /// them into a model's folder): the Rust SDK's manifest, sources and WIT,
 /// the Python and JavaScript SDKs' modules, build scripts and WIT (each
@@ -128,6 +169,7 @@ fn write_sdk_files(root: &Path, out_dir: &Path) {
         files.sort();
         generated.push_str(&format!("pub const {constant}: &[(&str, &[u8])] = &[\n"));
         for (relative, path) in files {
+            println!("cargo:rerun-if-changed={}", path.display());
             generated.push_str(&format!("    ({relative:?}, include_bytes!({:?})),\n", path.display().to_string()));
         }
         generated.push_str("];\n");
