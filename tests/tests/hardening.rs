@@ -14,9 +14,24 @@ use xedgesim::runtime::docker::image::ensure_image;
 use xedgesim::runtime::docker::prune::{LeftoverKind, prune};
 use xedgesim::runtime::docker::{
     DockerEngine, DockerNodeGroup, DockerNodeSpec, DockerOptions, InspectContainerOptions, LABEL_RUN_LABEL,
+    remove_volume,
 };
 use xedgesim::scenario::{self, DEFAULT_DOCKER_PIDS_LIMIT, DockerNode, Implementation, ResolvedScenario};
 use xedgesim_tests::{containers_of_node, docker_engine, read_metrics, repo_root, run_label};
+
+/// Held by every test here whose runs make containers or volumes, and
+/// alone by the prune test: `prune` takes what this very process labelled
+/// for a dead run's (a CLI's own pid is no run), so beside it the other
+/// tests' runs, in the same process, lost their containers and volumes.
+static RUNS: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn runs_share() -> std::sync::RwLockReadGuard<'static, ()> {
+    RUNS.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn runs_alone() -> std::sync::RwLockWriteGuard<'static, ()> {
+    RUNS.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 /// A hostile test container in `mode`, its `docker:` section ending with `extra` keys.
 fn hostile(id: &str, mode: &str, extra: &str) -> String {
@@ -54,6 +69,7 @@ fn docker_of(scenario: &ResolvedScenario, index: usize) -> &DockerNode {
 #[test]
 fn the_engine_makes_each_container_without_capabilities_or_new_privileges_and_limited() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         "nodes:\n{}{}",
@@ -120,6 +136,7 @@ fn the_engine_makes_each_container_without_capabilities_or_new_privileges_and_li
 #[test]
 fn inside_a_container_no_capability_is_effective_no_privilege_can_be_gained_and_a_read_only_root_stays_unwritten() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         "simulation: {{duration_s: 1}}\nnodes:\n{}{}{}",
@@ -152,6 +169,7 @@ fn inside_a_container_no_capability_is_effective_no_privilege_can_be_gained_and_
 #[test]
 fn a_fork_bomb_stops_at_the_pids_limit() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
         "simulation: {{duration_s: 1}}\nnodes:\n{}{}",
@@ -187,12 +205,32 @@ fn docker_cli(args: &[&str]) {
     assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Removes what a test made with the docker CLI (containers, then volumes)
+/// however the test ends.
+struct Made {
+    containers: Vec<String>,
+    volumes: Vec<String>,
+}
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for id in &self.containers {
+            let _ = std::process::Command::new("docker").args(["rm", "-f", id]).output();
+        }
+        for name in &self.volumes {
+            let _ = std::process::Command::new("docker").args(["volume", "rm", name]).output();
+        }
+    }
+}
+
 #[test]
 fn named_volumes_a_run_creates_are_removed_when_it_ends_and_the_users_own_are_kept() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
     let dir = tempfile::tempdir().unwrap();
     let made = format!("xedgesim-test-made-{}", std::process::id());
     let users = format!("xedgesim-test-users-{}", std::process::id());
+    let _made = Made { containers: Vec::new(), volumes: vec![users.clone(), made.clone()] };
     docker_cli(&["volume", "create", &users]);
     let volumes = format!("      volumes: {{{made}: {{bind: /made, mode: rw}}, {users}: {{bind: /users}}}}\n");
     // Finished, and failed (under abort, a container that speaks garbage).
@@ -200,16 +238,39 @@ fn named_volumes_a_run_creates_are_removed_when_it_ends_and_the_users_own_are_ke
         let yaml = format!("simulation: {{duration_s: 1}}\nnodes:\n{}", hostile("hd-volumes", mode, &volumes));
         let report = run(dir.path(), &yaml);
         assert_eq!(report.status, status, "{mode}: {:?}", report.reason);
-        assert!(!volume_exists(&engine, &made), "{mode}: the volume the run created was removed");
+        let cleanup = &report.shutdown_errors;
+        assert!(!volume_exists(&engine, &made), "{mode}: the volume the run created was removed: {cleanup:?}");
         assert!(volume_exists(&engine, &users), "{mode}: the user's volume was kept");
         assert!(containers_of_node(&engine, "hd-volumes").is_empty());
     }
-    docker_cli(&["volume", "rm", &users]);
+}
+
+#[test]
+fn a_volume_still_in_use_is_asked_again_for_seconds_then_named_in_the_error() {
+    let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
+    let name = format!("xedgesim-test-held-{}", std::process::id());
+    let mut made = Made { containers: Vec::new(), volumes: vec![name.clone()] };
+    docker_cli(&["volume", "create", &name]);
+    let mount = format!("{name}:/held");
+    let args = ["run", "-d", "--network", "none", "-v", &mount, "python:3.9-slim", "sleep", "300"];
+    let out = std::process::Command::new("docker").args(args).output().unwrap();
+    assert!(out.status.success(), "docker run: {}", String::from_utf8_lossy(&out.stderr));
+    made.containers.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let started = std::time::Instant::now();
+    let error = engine.block_on(remove_volume(&engine, &name)).expect_err("a volume in use is not removed").to_string();
+    assert!(error.contains(&format!("volume '{name}'")) && error.contains("in use"), "{error}");
+    // The engine was asked again for about 3 s (a volume is released a moment after its container goes).
+    assert!(started.elapsed() >= std::time::Duration::from_millis(3000), "asked again: {:?}", started.elapsed());
+    docker_cli(&["rm", "-f", &made.containers[0]]);
+    engine.block_on(remove_volume(&engine, &name)).unwrap();
+    assert!(!volume_exists(&engine, &name));
 }
 
 #[test]
 fn prune_removes_the_volumes_of_a_run_that_died_and_keeps_those_of_a_live_one() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_alone();
     // A process that has ended, and one that lives (this one's parent).
     let mut child = std::process::Command::new("true").spawn().unwrap();
     child.wait().unwrap();
@@ -302,6 +363,7 @@ fn the_hardening_keys_resolve_to_their_defaults_or_the_files_values() {
 #[test]
 fn a_container_past_its_default_memory_limit_is_killed_and_its_node_faults() {
     let Some(engine) = docker_engine() else { return };
+    let _runs = runs_share();
     let dir = tempfile::tempdir().unwrap();
     // It fills up to 1 GiB, twice the default limit.
     let yaml =

@@ -44,6 +44,7 @@ pub use engine::{DEFAULT_ENDPOINT, DockerEngine};
 pub use error::DockerError;
 pub use mqtt::{BROKER_PORT, MqttBrokerGroup, MqttClientGroup, RETAIN_PREFIX};
 pub use node_group::{DockerNodeGroup, DockerNodeSpec, DockerOptions};
+pub use volume::remove as remove_volume;
 
 /// Labels on every container xedgesim makes; `xedgesim prune` finds
 /// leftovers by them.

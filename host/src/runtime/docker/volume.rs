@@ -75,11 +75,24 @@ pub async fn create_missing<'a>(
     out
 }
 
+/// How long a volume still "in use" just after its containers were
+/// removed is asked again: the engine releases a removed container's
+/// mounts a moment after it answers (seen once in CI on Engine 20.10), and
+/// a volume held by a container of someone else's stays in use, named in
+/// the error, after about 3 s.
+const IN_USE_RETRIES_MS: [u64; 6] = [50, 100, 200, 400, 800, 1600];
+
 /// Removes volume `name`; one already gone is no error.
 pub async fn remove(engine: &DockerEngine, name: &str) -> Result<(), DockerError> {
     let options = bollard::query_parameters::RemoveVolumeOptions { force: false };
-    match engine.docker().remove_volume(name, Some(options)).await {
-        Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => Ok(()),
-        Err(e) => Err(DockerError::api(format!("to remove volume '{name}'"))(e)),
+    let mut retries = IN_USE_RETRIES_MS.iter();
+    loop {
+        match engine.docker().remove_volume(name, Some(options.clone())).await {
+            Ok(()) | Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => return Ok(()),
+            Err(BollardError::DockerResponseServerError { status_code: 409, .. }) if let Some(ms) = retries.next() => {
+                tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+            }
+            Err(e) => return Err(DockerError::api(format!("to remove volume '{name}'"))(e)),
+        }
     }
 }
