@@ -8,7 +8,8 @@
 //! Docker engine): the same messages, predictions within 1e-6.
 //!
 //! The `ml_inference` component is built (cargo, in its own folder) and
-//! compiled once into a cache under cargo's temporary folder for tests.
+//! compiled once into a cache under cargo's temporary folder for tests,
+//! which tests/tests/ml_inference.rs shares.
 
 mod common;
 
@@ -16,9 +17,11 @@ use std::path::{Path, PathBuf};
 
 use common::{docker_engine, output_text, root, xedgesim};
 
-/// The cache this file's runs share: compiling tract's component takes tens of seconds.
+/// The cache this file's runs share with tests/tests/ml_inference.rs (the
+/// same folder under the workspace's target): compiling tract's component
+/// takes tens of seconds, and is done once for both.
 fn cache() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ml-placement-cache")
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("ml-inference-cache")
 }
 
 /// `usage.csv`'s `compute_us` of node `inference` in a run's folder.

@@ -16,7 +16,7 @@ use xedgesim::runtime::{Address, FaultKind, Message, NodeFault, NodeGroup, StepC
 use xedgesim::scenario::{SandboxLimits, ml_inference_folder};
 use xedgesim_tests::{read_metrics, repo_root};
 
-/// The cache this file's tests share.
+/// The cache this file's tests share, and host/tests/ml_placement.rs's runs.
 fn cache_dir() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("ml-inference-cache")
 }
