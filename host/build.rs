@@ -1,8 +1,8 @@
 //! Builds the built-in models (and the hostile test fixtures) under
 //! `models/` as `wasm32-wasip2` components and embeds them in the host, so
 //! a user never runs a separate build step. Cargo reruns this whenever
-//! anything they are built from changes (`WATCHED`), so they are never
-//! stale.
+//! anything they are built from changes (their folders and
+//! `SHARED_SOURCES`), so they are never stale.
 //!
 //! The nested cargo uses a folder of its own, `models/` inside the outer
 //! build's target folder (wherever `CARGO_TARGET_DIR` or `--target-dir`
@@ -14,40 +14,28 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// (package, artifact stem, constant name) of every component built here.
-const COMPONENTS: &[(&str, &str, &str)] = &[
-    ("xedgesim-model-sensor", "xedgesim_model_sensor", "SENSOR"),
-    ("xedgesim-model-gateway", "xedgesim_model_gateway", "GATEWAY"),
-    ("xedgesim-model-cloud", "xedgesim_model_cloud", "CLOUD"),
-    ("xedgesim-model-broker", "xedgesim_model_broker", "BROKER"),
-    ("xedgesim-fixture-hostile", "xedgesim_fixture_hostile", "FIXTURE_HOSTILE"),
-    ("xedgesim-fixture-probe", "xedgesim_fixture_probe", "FIXTURE_PROBE"),
-    ("xedgesim-fixture-rawbatch", "xedgesim_fixture_rawbatch", "FIXTURE_RAWBATCH"),
-    ("xedgesim-fixture-declared", "xedgesim_fixture_declared", "FIXTURE_DECLARED"),
-    ("xedgesim-fixture-files", "xedgesim_fixture_files", "FIXTURE_FILES"),
+/// (folder, package, artifact stem, constant name) of every component built here.
+const COMPONENTS: &[(&str, &str, &str, &str)] = &[
+    ("models/sensor", "xedgesim-model-sensor", "xedgesim_model_sensor", "SENSOR"),
+    ("models/gateway", "xedgesim-model-gateway", "xedgesim_model_gateway", "GATEWAY"),
+    ("models/cloud", "xedgesim-model-cloud", "xedgesim_model_cloud", "CLOUD"),
+    ("models/broker", "xedgesim-model-broker", "xedgesim_model_broker", "BROKER"),
+    ("models/fixtures/hostile", "xedgesim-fixture-hostile", "xedgesim_fixture_hostile", "FIXTURE_HOSTILE"),
+    ("models/fixtures/probe", "xedgesim-fixture-probe", "xedgesim_fixture_probe", "FIXTURE_PROBE"),
+    ("models/fixtures/rawbatch", "xedgesim-fixture-rawbatch", "xedgesim_fixture_rawbatch", "FIXTURE_RAWBATCH"),
+    ("models/fixtures/declared", "xedgesim-fixture-declared", "xedgesim_fixture_declared", "FIXTURE_DECLARED"),
+    ("models/fixtures/files", "xedgesim-fixture-files", "xedgesim_fixture_files", "FIXTURE_FILES"),
 ];
 
 const TARGET: &str = "wasm32-wasip2";
 
-/// What the components are built from (the embedded SDK files are watched
-/// file by file, `write_sdk_files`). Not `models/` as a whole: a build of
-/// `models/ml-inference` touches its `target/` there, `npm ci` fills
-/// `models/sdk-js/node_modules` and Python leaves `__pycache__` folders,
-/// and each made the next host build rebuild the host for nothing (CI's
-/// test build did, for 67 s).
-const WATCHED: &[&str] = &[
-    "wit",
-    "models/sdk",
-    "models/sensor",
-    "models/gateway",
-    "models/cloud",
-    "models/broker",
-    "models/fixtures/hostile",
-    "models/fixtures/probe",
-    "models/fixtures/rawbatch",
-    "models/fixtures/declared",
-    "models/fixtures/files",
-];
+/// What every component is built from besides its own folder (the
+/// embedded SDK files are watched file by file, `write_sdk_files`). Not
+/// `models/` as a whole: a build of `models/ml-inference` touches its
+/// `target/` there, `npm ci` fills `models/sdk-js/node_modules` and Python
+/// leaves `__pycache__` folders, and each made the next host build rebuild
+/// the host for nothing (CI's test build did, for 67 s).
+const SHARED_SOURCES: &[&str] = &["wit", "models/sdk"];
 
 /// The version of `package` in the workspace's Cargo.lock, for
 /// `summary.json` (wasmtime has no version constant of its own).
@@ -67,11 +55,11 @@ fn locked_version(root: &Path, package: &str) -> String {
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("host/ sits in the workspace").to_path_buf();
-    for dir in WATCHED {
+    require_component_folders(&root);
+    for dir in SHARED_SOURCES.iter().chain(COMPONENTS.iter().map(|(folder, ..)| folder)) {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("Cargo.lock").display());
-    require_components_watched(&root);
     println!("cargo:rustc-env=XEDGESIM_WASMTIME_VERSION={}", locked_version(&root, "wasmtime"));
     require_target_installed();
 
@@ -83,7 +71,7 @@ fn main() {
         .current_dir(&root)
         .args(["build", "--quiet", "--profile", "wasm-model", "--target", TARGET, "--target-dir"])
         .arg(&target_dir);
-    for (package, _, _) in COMPONENTS {
+    for (_, package, _, _) in COMPONENTS {
         command.args(["-p", package]);
     }
     // The outer build's flags and wrappers are for the host, not for wasm.
@@ -104,7 +92,7 @@ fn main() {
 
     let artifacts = target_dir.join(TARGET).join("wasm-model");
     let mut generated = String::from("// Generated by host/build.rs.\n");
-    for (_, stem, constant) in COMPONENTS {
+    for (_, _, stem, constant) in COMPONENTS {
         let path = artifacts.join(format!("{stem}.wasm"));
         assert!(path.is_file(), "{} was not built", path.display());
         generated
@@ -118,21 +106,14 @@ fn main() {
     write_sdk_files(&root, &out_dir);
 }
 
-/// Every component's package folder is in `WATCHED`: one left out would
-/// be embedded stale after an edit.
-fn require_components_watched(root: &Path) {
-    let watched_names: Vec<String> = WATCHED
-        .iter()
-        .filter_map(|dir| std::fs::read_to_string(root.join(dir).join("Cargo.toml")).ok())
-        .filter_map(|manifest| {
-            let line = manifest.lines().find(|l| l.starts_with("name = \""))?;
-            Some(line.trim_start_matches("name = \"").trim_end_matches('"').to_string())
-        })
-        .collect();
-    for (package, _, _) in COMPONENTS {
+/// Each component's folder holds its package: a wrong folder would be
+/// watched in its stead, and the component embedded stale after an edit.
+fn require_component_folders(root: &Path) {
+    for (folder, package, _, _) in COMPONENTS {
+        let manifest = std::fs::read_to_string(root.join(folder).join("Cargo.toml")).unwrap_or_default();
         assert!(
-            watched_names.iter().any(|n| n == package),
-            "host/build.rs: the folder of {package} is not in WATCHED; add it, or edits to it are not rebuilt"
+            manifest.lines().any(|l| l == format!("name = \"{package}\"")),
+            "host/build.rs: {folder}/Cargo.toml does not name package {package}; fix its folder in COMPONENTS"
         );
     }
 }

@@ -76,10 +76,11 @@ pub async fn create_missing<'a>(
 }
 
 /// How long a volume still "in use" just after its containers were
-/// removed is asked again: the engine releases a removed container's
-/// mounts a moment after it answers (seen once in CI on Engine 20.10), and
-/// a volume held by a container of someone else's stays in use, named in
-/// the error, after about 3 s.
+/// removed is asked again: the engine may release a removed container's
+/// mounts a moment after it answers (a suspected cause of a run's volume
+/// CI once found left on Engine 20.10; not reproduced here). A volume held
+/// by a container of someone else's stays in use, named in the error,
+/// after about 3 s.
 const IN_USE_RETRIES_MS: [u64; 6] = [50, 100, 200, 400, 800, 1600];
 
 /// Removes volume `name`; one already gone is no error.
